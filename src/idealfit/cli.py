@@ -1,0 +1,156 @@
+"""The `idealfit` command: thin sub-commands that parse, call the library, print, and set the exit code.
+
+A user mistake prints one line `idealfit: error: ...` and exits 2; our own bugs keep their traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import sys
+from collections.abc import Sequence
+
+from idealfit.errors import UserError
+
+TRAIN_FLAGS = [  # flag, config key, type, help
+    ("--data", "data.name", str, "embedded dataset (see `idealfit datasets`) or a path: image folder, .csv, .npz"),
+    ("--target", "data.target", str, "CSV: the column to predict"),
+    ("--task", "data.task", str, "classification or regression (default: inferred from the target)"),
+    ("--model", "model.name", str, "cnn or mlp"),
+    ("--epochs", "train.epochs", str, "maximum epochs (early stopping may end sooner)"),
+    ("--batch-size", "train.batch_size", str, "samples per step"),
+    ("--lr", "train.lr", str, "peak learning rate"),
+    ("--optimizer", "train.optimizer", str, "sgd, adam or adamw"),
+    ("--schedule", "train.schedule", str, "constant, step, cosine or onecycle"),
+    ("--seed", "train.seed", str, "seed for the split, the initial weights and the batch order"),
+    ("--device", "train.device", str, "auto, cpu, cuda, cuda:N or mps"),
+    ("--out", "out", str, "run folder (default runs/<timestamp>-<data>-<model>)"),
+]
+
+
+def _parse_sets(items: list[str]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip():
+            raise UserError(f"--set takes section.key=value, e.g. --set train.lr=0.01; got '{item}'")
+        out[key.strip()] = value
+    return out
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from idealfit.train.session import format_summary, train
+
+    overrides = {key: getattr(args, key.replace(".", "__")) for _, key, _, _ in TRAIN_FLAGS}
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    overrides.update(_parse_sets(args.set))
+    if args.no_progress:
+        overrides["train.progress"] = "false"
+    run = train(config_file=args.config, overrides=overrides, resume=args.resume)
+    print(format_summary(run))
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from idealfit.run import load_run
+
+    run = load_run(args.run_dir)
+    metrics = run.evaluate(args.data)
+    where = args.data or "the run's test split"
+    print(f"metrics on {where}:")
+    for k, v in metrics.items():
+        print(f"  {k:>9}: {v:.4f}")
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from idealfit.run import load_run
+
+    run = load_run(args.run_dir)
+    names, pred = run.predict(args.inputs)
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    if run.task == "classification":
+        classes = run.class_names or [str(i) for i in range(pred.shape[1])]
+        w.writerow(["input", "predicted", *[f"p_{c}" for c in classes]])
+        for n, p in zip(names, pred, strict=True):
+            w.writerow([n, classes[int(p.argmax())], *[f"{v:.6f}" for v in p]])
+    else:
+        w.writerow(["input", "predicted"])
+        for n, v in zip(names, pred, strict=True):
+            w.writerow([n, f"{float(v):.6g}"])
+    if args.out:
+        from idealfit.train.checkpoint import atomic_write_text
+
+        atomic_write_text(args.out, buf.getvalue())
+        print(f"wrote {len(names)} predictions to {args.out}")
+    else:
+        sys.stdout.write(buf.getvalue())
+    return 0
+
+
+def cmd_datasets(args: argparse.Namespace) -> int:
+    from idealfit.data.embedded import EMBEDDED
+
+    print("embedded datasets (use with --data NAME):")
+    for name, (_, desc) in EMBEDDED.items():
+        print(f"  {name:<10} {desc}")
+    print("your own data: --data FOLDER (one sub-folder of images per class), --data FILE.csv --target COLUMN, "
+          "or --data FILE.npz (arrays x and y)")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="idealfit", description="Train models that fit just right.")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    t = sub.add_parser("train", help="train a model (default: a small CNN on the digits)")
+    t.add_argument("--config", metavar="YAML", help="a YAML config file (sections data, model, train)")
+    t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="set any config field, e.g. --set model.dropout=0.3 (repeatable)")
+    for flag, key, typ, help_ in TRAIN_FLAGS:
+        t.add_argument(flag, dest=key.replace(".", "__"), type=typ, help=help_)
+    t.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its last checkpoint")
+    t.add_argument("--no-progress", action="store_true", help="no live progress bar")
+    t.set_defaults(func=cmd_train)
+
+    e = sub.add_parser("evaluate", help="metrics of a trained run on its test split or on new data")
+    e.add_argument("run_dir", metavar="RUN_DIR")
+    e.add_argument("--data", help="labelled data to evaluate on (same form as for train)")
+    e.set_defaults(func=cmd_evaluate)
+
+    pr = sub.add_parser("predict", help="predict classes or values for image files, a CSV or an NPZ")
+    pr.add_argument("run_dir", metavar="RUN_DIR")
+    pr.add_argument("inputs", nargs="+", metavar="INPUT")
+    pr.add_argument("--out", help="write the CSV here instead of stdout")
+    pr.set_defaults(func=cmd_predict)
+
+    d = sub.add_parser("datasets", help="list the embedded datasets")
+    d.set_defaults(func=cmd_datasets)
+    _register_optional(sub)
+    return p
+
+
+def _register_optional(sub) -> None:
+    """Sub-commands that live beside their library code."""
+    from idealfit.explain.commands import register as register_explain
+
+    register_explain(sub)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except UserError as exc:
+        print(f"idealfit: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("idealfit: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

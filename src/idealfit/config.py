@@ -1,0 +1,279 @@
+"""Typed run configuration: dataclasses with commented defaults, YAML in, strict overrides.
+
+Every field can be set three ways, later ones winning: the defaults below, a YAML file
+(`--config run.yaml`), and `--set section.key=value` (or the CLI's shortcut flags). Unknown keys,
+wrong types and impossible values stop before any work with one line that names the field and,
+for typos, the nearest valid name.
+
+Example:
+    >>> cfg = resolve(overrides={"train.lr": "0.01", "model.name": "mlp"})
+    >>> cfg.train.lr, cfg.model.name
+    (0.01, 'mlp')
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from idealfit.errors import UserError
+
+TASKS = ("classification", "regression")
+OPTIMIZERS = ("sgd", "adam", "adamw")
+SCHEDULES = ("constant", "step", "cosine", "onecycle")
+ACTIVATIONS = ("relu", "gelu", "tanh", "sigmoid", "leaky_relu", "elu")
+POOLS = ("max", "avg", "none")
+
+
+@dataclass
+class DataConfig:
+    name: str = "digits"  # embedded dataset (`idealfit datasets`) or a path: image folder, .csv, .npz
+    target: str | None = None  # CSV only: the column to predict
+    task: str | None = None  # classification | regression; None = inferred from the data
+    val_fraction: float = 0.15  # share of all samples held out for validation
+    test_fraction: float = 0.15  # share of all samples held out for the final test
+    image_size: int | None = None  # image folders: resize to this square side (None = the first image's size, max 64)
+    channels: int | None = None  # image folders: 1 (gray) or 3 (RGB); None = 3 if any image has colour
+    max_memory_mb: float = 2048.0  # image folders larger than this stream from disk through a DataLoader
+
+
+@dataclass
+class ModelConfig:
+    name: str = "cnn"  # cnn | mlp
+    widths: list[int] = field(default_factory=lambda: [32, 64])  # cnn: channels of each conv block
+    hidden: list[int] = field(default_factory=lambda: [128])  # widths of the dense layers before the head
+    kernel_size: int = 3  # cnn: side of each square (or 1-D) filter
+    pool: str = "max"  # cnn: pooling after each conv block: max | avg | none
+    activation: str = "relu"  # relu | gelu | tanh | sigmoid | leaky_relu | elu
+    dropout: float = 0.0  # dropout probability before each dense layer (0 = off)
+    batchnorm: bool = True  # batch normalization after each conv / dense layer (the deck: fewer epochs, stabler)
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 30  # upper bound; early stopping may end sooner
+    batch_size: int = 64  # samples per gradient step
+    lr: float = 3e-3  # peak learning rate
+    optimizer: str = "adam"  # sgd | adam | adamw
+    momentum: float = 0.9  # sgd only
+    nesterov: bool = False  # sgd only: Nesterov momentum
+    weight_decay: float = 0.0  # decoupled (adamw) or coupled (sgd, adam) weight decay
+    schedule: str = "cosine"  # constant | step | cosine (with warm-up) | onecycle
+    warmup_epochs: float = 1.0  # cosine: linear warm-up length in epochs
+    step_every: int = 10  # step: decay the rate every this many epochs
+    step_gamma: float = 0.1  # step: multiply the rate by this
+    early_stopping: bool = True  # stop when `monitor` has not improved for `patience` epochs
+    monitor: str = "val_loss"  # val_loss | val_accuracy | val_rmse | train_loss ...
+    patience: int = 8  # epochs without improvement before stopping
+    min_delta: float = 0.0  # smallest change of `monitor` that counts as an improvement
+    clip_grad: float | None = None  # clip the gradient norm to this (None = off)
+    seed: int = 0  # one seed for the split, the initial weights and the batch order
+    device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
+    progress: bool = True  # live progress bar with loss and metric
+
+
+@dataclass
+class RunConfig:
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    out: str | None = None  # run folder; None = runs/<timestamp>-<data>-<model>
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+SECTIONS = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig}
+
+
+def all_keys() -> list[str]:
+    """Every settable dotted key, e.g. `train.lr`."""
+    keys = [f"{s}.{f.name}" for s, cls in SECTIONS.items() for f in dataclasses.fields(cls)]
+    return keys + ["out"]
+
+
+def _unknown(key: str) -> UserError:
+    close = difflib.get_close_matches(key, all_keys(), n=1, cutoff=0.5)
+    if not close:  # a bare field name ("lr") should still find its section
+        close = [k for k in all_keys() if k.split(".")[-1] == key.split(".")[-1]][:1]
+    hint = f"; did you mean {close[0]}?" if close else f"; valid keys: {', '.join(all_keys())}"
+    return UserError(f"unknown config key '{key}'{hint}")
+
+
+def _coerce(key: str, value: Any, hint: Any) -> Any:
+    """Check `value` against the field's type hint, converting strings from the command line."""
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if value is None or (isinstance(value, str) and value.lower() in ("none", "null", "~")):
+            if type(None) in args:
+                return None
+        inner = [a for a in args if a is not type(None)]
+        return _coerce(key, value, inner[0])
+    if isinstance(value, str) and hint is not str:
+        value = yaml.safe_load(value) if value.strip() else value
+    if origin is list:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = [value]
+        if not isinstance(value, list):
+            raise UserError(f"{key} must be a list, e.g. {key}=[32,64]; got {value!r}")
+        return [_coerce(f"{key}[{i}]", v, args[0]) for i, v in enumerate(value)]
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        raise UserError(f"{key} must be true or false; got {value!r}")
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, float) and value.is_integer():
+                return int(value)
+            raise UserError(f"{key} must be a whole number; got {value!r}")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise UserError(f"{key} must be a number; got {value!r}")
+        return float(value)
+    if hint is str:
+        if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+            raise UserError(f"{key} must be text; got {value!r}")
+        return str(value)
+    raise TypeError(f"unsupported config type {hint!r} for {key}")  # our bug
+
+
+def _choice(key: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        close = difflib.get_close_matches(value, choices, n=1)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        raise UserError(f"{key} must be one of {', '.join(choices)}; got '{value}'{hint}")
+
+
+def _positive(key: str, value: float | int, *, allow_zero: bool = False) -> None:
+    if value < 0 or (value == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise UserError(f"{key} must be {bound}; got {value}")
+
+
+def validate(cfg: RunConfig) -> RunConfig:
+    """Reject impossible values before any work starts."""
+    d, m, t = cfg.data, cfg.model, cfg.train
+    if d.task is not None:
+        _choice("data.task", d.task, TASKS)
+    for key in ("val_fraction", "test_fraction"):
+        frac = getattr(d, key)
+        if not 0 < frac < 0.5:
+            raise UserError(f"data.{key} must be between 0 and 0.5; got {frac}")
+    if d.image_size is not None:
+        _positive("data.image_size", d.image_size)
+    if d.channels not in (None, 1, 3):
+        raise UserError(f"data.channels must be 1 or 3; got {d.channels}")
+    _choice("model.name", m.name, ("cnn", "mlp"))
+    _choice("model.pool", m.pool, POOLS)
+    _choice("model.activation", m.activation, ACTIVATIONS)
+    for i, w in enumerate(m.widths):
+        _positive(f"model.widths[{i}]", w)
+    for i, w in enumerate(m.hidden):
+        _positive(f"model.hidden[{i}]", w)
+    if m.name == "cnn" and not m.widths:
+        raise UserError("model.widths must name at least one conv block for model.name=cnn, e.g. [32,64]")
+    if m.kernel_size < 1 or m.kernel_size % 2 == 0:
+        raise UserError(f"model.kernel_size must be an odd number >= 1; got {m.kernel_size}")
+    if not 0 <= m.dropout < 1:
+        raise UserError(f"model.dropout must be in [0, 1); got {m.dropout}")
+    _positive("train.epochs", t.epochs)
+    _positive("train.batch_size", t.batch_size)
+    _positive("train.lr", t.lr)
+    _choice("train.optimizer", t.optimizer, OPTIMIZERS)
+    _choice("train.schedule", t.schedule, SCHEDULES)
+    _positive("train.momentum", t.momentum, allow_zero=True)
+    _positive("train.weight_decay", t.weight_decay, allow_zero=True)
+    _positive("train.warmup_epochs", t.warmup_epochs, allow_zero=True)
+    _positive("train.step_every", t.step_every)
+    _positive("train.step_gamma", t.step_gamma)
+    _positive("train.patience", t.patience)
+    _positive("train.min_delta", t.min_delta, allow_zero=True)
+    if t.clip_grad is not None:
+        _positive("train.clip_grad", t.clip_grad)
+    dev = t.device
+    if not (dev in ("auto", "cpu", "cuda", "mps") or (dev.startswith("cuda:") and dev[5:].isdigit())):
+        raise UserError(f"train.device must be auto, cpu, cuda, cuda:N or mps; got '{dev}'")
+    return cfg
+
+
+def set_key(cfg: RunConfig, key: str, value: Any) -> None:
+    """Set one dotted key (`train.lr`) with type checking; strings are parsed as YAML scalars."""
+    if key == "out":
+        cfg.out = None if value is None else str(value)
+        return
+    section, _, name = key.partition(".")
+    cls = SECTIONS.get(section)
+    if cls is None or not name:
+        raise _unknown(key)
+    hints = typing.get_type_hints(cls)
+    if name not in hints:
+        raise _unknown(key)
+    setattr(getattr(cfg, section), name, _coerce(key, value, hints[name]))
+
+
+def _flatten(mapping: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for k, v in mapping.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict) and key in SECTIONS:
+            flat.update(_flatten(v, f"{key}."))
+        else:
+            flat[key] = v
+    return flat
+
+
+def load_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a YAML config file into flat dotted keys."""
+    p = Path(path)
+    if not p.is_file():
+        raise UserError(f"config file {p} does not exist; pass the path of a YAML file")
+    try:
+        raw = yaml.safe_load(p.read_text()) or {}
+    except yaml.YAMLError as exc:
+        line = getattr(getattr(exc, "problem_mark", None), "line", None)
+        where = f" at line {line + 1}" if line is not None else ""
+        raise UserError(f"config file {p} is not valid YAML{where}; fix the syntax") from None
+    if not isinstance(raw, dict):
+        raise UserError(f"config file {p} must hold a mapping like `train: {{lr: 0.01}}`")
+    return _flatten(raw)
+
+
+def resolve(
+    *, config_file: str | Path | None = None, overrides: dict[str, Any] | None = None, base: RunConfig | None = None
+) -> RunConfig:
+    """Defaults (or `base`), then the YAML file, then overrides; validated.
+
+    Args:
+        config_file: optional YAML path with sections data/model/train and optional `out`.
+        overrides: dotted keys to values (strings are parsed as YAML scalars).
+        base: start from this config instead of the defaults (used by `--resume`).
+    """
+    cfg = dataclasses.replace(base) if base is not None else RunConfig()
+    if base is not None:  # deep copy: sections are mutable
+        cfg = from_dict(base.to_dict())
+    items = dict(load_yaml(config_file)) if config_file else {}
+    items.update(overrides or {})
+    for key, value in items.items():
+        set_key(cfg, key, value)
+    return validate(cfg)
+
+
+def from_dict(raw: dict[str, Any]) -> RunConfig:
+    """Rebuild a config from `to_dict()` output (as stored in a run folder's config.yaml)."""
+    cfg = RunConfig()
+    for key, value in _flatten(raw).items():
+        set_key(cfg, key, value)
+    return validate(cfg)
+
+
+def to_yaml(cfg: RunConfig) -> str:
+    return yaml.safe_dump(cfg.to_dict(), sort_keys=False)

@@ -1,0 +1,59 @@
+"""The in-memory dataset bundle every loader returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+KINDS = ("image", "signal", "table")
+
+
+@dataclass
+class Dataset:
+    """Samples and labels as numpy arrays, before any fitted preprocessing.
+
+    Shapes: images (N, C, H, W) float32, usually in [0, 1]; signals (N, C, L) float32; tables (N, F)
+    as an object array of raw cells (numbers or strings, NaN for missing) with `columns` naming them.
+    `y` is (N,) int64 class ids for classification or float32 values for regression.
+    """
+
+    name: str
+    x: np.ndarray
+    y: np.ndarray
+    task: str  # classification | regression
+    kind: str  # image | signal | table
+    class_names: list[str] | None = None
+    columns: list[str] | None = None  # tables: feature column names
+    fixed_test: np.ndarray | None = None  # indices of a dataset's own standard test split (mnist1d)
+    paths: list[str] | None = None  # image folders that stream from disk: one file per sample
+    meta: dict = field(default_factory=dict)  # loader facts worth recording (image size, source...)
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names) if self.class_names else 0
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """Shape of one sample as the model sees it (tables: after preprocessing, set later)."""
+        return tuple(self.meta.get("input_shape", self.x.shape[1:]))
+
+
+def infer_task(y: np.ndarray) -> str:
+    """Integers or strings with few distinct values are classes; anything else is regression."""
+    if y.dtype.kind in "OUSb":
+        return "classification"
+    if y.dtype.kind in "iu" or np.all(np.mod(y[np.isfinite(y)], 1) == 0):
+        return "classification" if len(np.unique(y)) <= max(20, int(0.05 * len(y))) else "regression"
+    return "regression"
+
+
+def encode_labels(y: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Map labels to 0..K-1 ids, sorted naturally (numbers by value, text alphabetically)."""
+    values = np.unique(y)
+    ids = np.searchsorted(values, y).astype(np.int64)
+    names = [str(int(v)) if isinstance(v, (float, np.floating)) and float(v).is_integer() else str(v) for v in values]
+    return ids, names

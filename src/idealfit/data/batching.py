@@ -1,0 +1,85 @@
+"""Minibatches: slicing in-memory tensors on the device, or streaming image files from disk.
+
+In-memory data is the fast path: one random permutation per epoch and an index per batch, with no
+per-sample Python and no DataLoader workers (a DataLoader over a TensorDataset alone costs ~1.18×
+a hand loop on digits; see benchmarks/overhead.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import torch
+
+
+class TensorBatches:
+    """Batches of (x, y) sliced from tensors that already live on the training device.
+
+    Args:
+        x: (N, ...) inputs. y: (N,) targets.
+        batch_size: samples per batch; the last batch may be smaller.
+        shuffle: a fresh random order each epoch (drawn from `generator`), else the stored order.
+        generator: CPU generator for the order, so a seed (and a checkpoint of its state) fixes it.
+    """
+
+    def __init__(self, x: torch.Tensor, y: torch.Tensor, *, batch_size: int, shuffle: bool = True,
+                 generator: torch.Generator | None = None):
+        self.x, self.y = x, y
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.generator = generator
+
+    def __len__(self) -> int:
+        return -(-len(self.y) // self.batch_size)
+
+    @property
+    def num_samples(self) -> int:
+        return len(self.y)
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        n = len(self.y)
+        if self.shuffle:
+            order = torch.randperm(n, generator=self.generator).to(self.x.device)
+            for idx in order.split(self.batch_size):
+                yield self.x[idx], self.y[idx]
+        else:
+            for i in range(0, n, self.batch_size):
+                yield self.x[i:i + self.batch_size], self.y[i:i + self.batch_size]
+
+
+class _ImageFiles(torch.utils.data.Dataset):
+    def __init__(self, paths: list[str], y: np.ndarray, *, size: int, channels: int):
+        self.paths, self.y, self.size, self.channels = paths, y, size, channels
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        from idealfit.data.files import open_image
+
+        x = open_image(Path(self.paths[i]), size=self.size, channels=self.channels)
+        return torch.from_numpy(x), torch.as_tensor(self.y[i])
+
+
+class StreamBatches:
+    """Batches read from image files by a DataLoader, for folders too large for memory."""
+
+    def __init__(self, paths: list[str], y: np.ndarray, *, size: int, channels: int, batch_size: int,
+                 shuffle: bool, generator: torch.Generator | None, device: torch.device, workers: int = 2):
+        self.loader = torch.utils.data.DataLoader(
+            _ImageFiles(paths, y, size=size, channels=channels), batch_size=batch_size, shuffle=shuffle,
+            generator=generator, num_workers=workers, persistent_workers=workers > 0)
+        self.device = device
+
+    def __len__(self) -> int:
+        return len(self.loader)
+
+    @property
+    def num_samples(self) -> int:
+        return len(self.loader.dataset)
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        for xb, yb in self.loader:
+            yield xb.to(self.device, non_blocking=True), yb.to(self.device, non_blocking=True)

@@ -1,0 +1,412 @@
+"""The run report: one self-contained report.html built from a run folder alone.
+
+A run folder holds summary.json (required), metrics.csv, config.yaml, model.txt, predictions.npz and
+extras.json (all optional). Any tool can add material with `add_extra` and rebuild the report with
+`build_run_report`; figures are embedded as base64 PNGs so the file needs no network and no other file.
+
+Example:
+    >>> add_extra("runs/x", section="Saliency", caption="digit 3", path="saliency/3.png")
+    >>> build_run_report("runs/x")  # -> Path("runs/x/report.html")
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from html import escape
+from pathlib import Path
+
+import numpy as np
+
+from idealfit.errors import UserError
+from idealfit.report.figures import (
+    confusion_matrix,
+    learning_curves,
+    predicted_vs_true,
+    read_history,
+    to_png,
+    write_bytes_atomic,
+)
+
+# Image types an extras entry may point at, by file suffix.
+_MIME = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".svg": "image/svg+xml",
+}
+# Metric rows shown first, in this order, when present; other keys follow as found.
+_METRIC_ORDER = ("loss", "accuracy", "rmse", "mae", "r2")
+_VERDICT_CLASS = {"underfitting": "under", "good fit": "good", "overfitting": "over"}
+
+CSS = """
+:root { --fg: #1f2328; --muted: #59636e; --line: #d8dee4; --bg: #f6f8fa; --accent: #0969da; }
+* { box-sizing: border-box; }
+body { margin: 0; background: var(--bg); color: var(--fg); line-height: 1.5;
+       font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
+header, main { max-width: 1100px; margin: 0 auto; padding: 0 1.5rem; }
+header { padding-top: 1.5rem; }
+h1 { font-size: 1.7rem; margin: 0 0 .2rem; }
+h1 .sep { color: var(--muted); font-weight: 400; }
+h2 { font-size: 1.25rem; margin: 0 0 .8rem; padding-bottom: .3rem; border-bottom: 1px solid var(--line); }
+h3 { font-size: 1rem; margin: 1rem 0 .4rem; }
+.meta, .note, figcaption { color: var(--muted); font-size: .9rem; }
+nav { display: flex; flex-wrap: wrap; gap: .4rem; margin: .8rem 0 0; }
+nav a { color: var(--accent); text-decoration: none; border: 1px solid var(--line); background: #fff;
+        border-radius: 999px; padding: .1rem .75rem; font-size: .85rem; }
+nav a:hover { border-color: var(--accent); }
+section { background: #fff; border: 1px solid var(--line); border-radius: 10px;
+          padding: 1.1rem 1.4rem; margin: 1.2rem 0; }
+table { border-collapse: collapse; margin: .4rem 0; }
+th, td { padding: .3rem .9rem; border-bottom: 1px solid var(--line); text-align: left; }
+td { text-align: right; font-variant-numeric: tabular-nums; }
+tr:first-child th { background: var(--bg); }
+tr.key { font-weight: 600; background: #ddf4ff; }
+dl.facts { display: flex; flex-wrap: wrap; gap: .6rem; margin: 0 0 1rem; }
+dl.facts div { border: 1px solid var(--line); border-radius: 8px; padding: .35rem .8rem; min-width: 8rem; }
+dt { color: var(--muted); font-size: .8rem; }
+dd { margin: 0; font-weight: 600; font-variant-numeric: tabular-nums; }
+.badge { display: inline-block; vertical-align: middle; border-radius: 999px; padding: .1rem .8rem;
+         font-size: .85rem; font-weight: 600; color: #fff; letter-spacing: .02em; background: #6e7781; }
+.badge-good { background: #1a7f37; } .badge-under { background: #bf8700; } .badge-over { background: #cf222e; }
+.diagnosis { border-left: 5px solid #6e7781; padding-left: 1rem; }
+.diagnosis-good { border-color: #1a7f37; } .diagnosis-under { border-color: #bf8700; }
+.diagnosis-over { border-color: #cf222e; }
+.verdict { font-size: 1.05rem; margin: 0; }
+ul.advice { margin: .2rem 0; padding-left: 1.3rem; }
+figure { margin: .4rem 0; }
+img { max-width: 100%; height: auto; display: block; }
+pre { background: var(--bg); border: 1px solid var(--line); border-radius: 6px; padding: .8rem 1rem;
+      overflow: auto; max-height: 36rem; font-size: .82rem; line-height: 1.4; }
+.extra + .extra { margin-top: 1.2rem; }
+"""
+
+# Counts figures that decoded; the browser test reads body[data-figures] ("loaded/total").
+_FIGURE_CHECK = """window.addEventListener("load", function () {
+  var imgs = Array.prototype.slice.call(document.images);
+  var ok = imgs.filter(function (img) { return img.complete && img.naturalWidth > 0; });
+  document.body.dataset.figures = ok.length + "/" + imgs.length;
+});"""
+
+
+@dataclass
+class Extra:
+    """One extras.json entry, resolved: the image bytes are read, a missing file is noted."""
+
+    section: str  # heading it is grouped under
+    caption: str  # shown under the image / above the text
+    image: bytes | None = None  # file content to embed
+    mime: str = "image/png"  # type of `image`
+    text: str | None = None  # shown as preformatted text
+    missing: str | None = None  # the path when the image file is gone or of an unknown type
+
+
+@dataclass
+class RunFiles:
+    """Everything a report shows, read from one run folder."""
+
+    summary: dict  # summary.json
+    date: str  # when the run finished (summary.json's modification time)
+    history: list[dict] | None = None  # metrics.csv rows
+    y_true: np.ndarray | None = None  # predictions.npz, test split
+    y_pred: np.ndarray | None = None
+    model_text: str | None = None  # model.txt
+    config_text: str | None = None  # config.yaml
+    extras: list[Extra] = field(default_factory=list)  # extras.json
+
+
+def _read_json(path: Path):
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise UserError(f"{path} is not valid JSON ({err}); fix it or delete it") from None
+
+
+def _valid_entry(entry) -> bool:
+    return (
+        isinstance(entry, dict)
+        and all(isinstance(entry.get(k), str) for k in ("section", "caption"))
+        and all(isinstance(entry.get(k), (str, type(None))) for k in ("path", "text"))
+    )
+
+
+def _read_extras_list(run_dir: Path) -> list[dict]:
+    """The raw extras.json entries ([] when the file does not exist)."""
+    path = run_dir / "extras.json"
+    if not path.is_file():
+        return []
+    entries = _read_json(path)
+    if not isinstance(entries, list) or not all(_valid_entry(e) for e in entries):
+        raise UserError(
+            f"{path} must be a list of {{section, caption, path, text}} objects; fix it or delete it"
+        )
+    return entries
+
+
+def _inside(run_dir: Path, rel: str) -> Path:
+    """run_dir / rel, refusing paths that leave the run folder (the report must stay self-contained)."""
+    target = (run_dir / rel).resolve()
+    if not target.is_relative_to(run_dir.resolve()):
+        raise UserError(f"extra image {rel!r} is outside the run folder {run_dir}; copy it into the folder")
+    return target
+
+
+def add_extra(
+    run_dir: str | Path, *, section: str, caption: str, path: str | None = None, text: str | None = None
+) -> None:
+    """Add an entry to the run's extras.json, or replace the one with the same section and caption.
+
+    Args:
+        run_dir: the run folder.
+        section: heading in the report; entries are grouped by section in order of first appearance.
+        caption: the entry's caption, unique within its section.
+        path: an image inside the run folder, relative to it (or absolute inside it) (default None).
+        text: text shown preformatted (default None). At least one of path and text is required.
+    """
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise UserError(f"{run_dir} is not a folder; pass the run folder `idealfit train` printed")
+    if not section.strip() or not caption.strip():
+        raise UserError("add_extra needs a non-empty section and caption")
+    if path is None and text is None:
+        raise UserError(f"extra {section!r}/{caption!r} has neither path nor text; pass at least one")
+    rel = None
+    if path is not None:
+        target = _inside(run_dir, str(path))
+        if not target.is_file():
+            raise UserError(f"extra image {target} not found; save it into the run folder first (save_png)")
+        rel = target.relative_to(run_dir.resolve()).as_posix()
+    entries = _read_extras_list(run_dir)
+    entry = {"section": section, "caption": caption, "path": rel, "text": text}
+    for i, old in enumerate(entries):
+        if (old["section"], old["caption"]) == (section, caption):
+            entries[i] = entry  # keeps its place, so a rebuilt report does not reshuffle
+            break
+    else:
+        entries.append(entry)
+    write_bytes_atomic(run_dir / "extras.json", (json.dumps(entries, indent=2) + "\n").encode("utf-8"))
+
+
+def _resolve_extra(run_dir: Path, entry: dict) -> Extra:
+    extra = Extra(section=entry["section"], caption=entry["caption"], text=entry.get("text"))
+    rel = entry.get("path")
+    if rel:
+        target = _inside(run_dir, rel)
+        mime = _MIME.get(target.suffix.lower())
+        if target.is_file() and mime:
+            extra.image, extra.mime = target.read_bytes(), mime
+        else:
+            extra.missing = rel
+    return extra
+
+
+def _read_optional_text(path: Path) -> str | None:
+    return path.read_text(encoding="utf-8", errors="replace") if path.is_file() else None
+
+
+def load_run(run_dir: str | Path) -> RunFiles:
+    """Read a run folder; optional files that are missing stay None.
+
+    Args:
+        run_dir: the folder `idealfit train` printed; must contain summary.json.
+    """
+    run_dir = Path(run_dir)
+    summary_path = run_dir / "summary.json"
+    if not summary_path.is_file():
+        raise UserError(
+            f"{run_dir} is not an idealfit run folder (no summary.json); pass the folder `idealfit train` printed"
+        )
+    summary = _read_json(summary_path)
+    if not isinstance(summary, dict) or summary.get("task") not in ("classification", "regression"):
+        raise UserError(f"{summary_path} needs a 'task' of 'classification' or 'regression'; rerun training")
+    mtime = dt.datetime.fromtimestamp(summary_path.stat().st_mtime)
+    run = RunFiles(summary=summary, date=str(summary.get("date") or mtime.strftime("%Y-%m-%d %H:%M")))
+    if (run_dir / "metrics.csv").is_file():
+        run.history = read_history(run_dir / "metrics.csv")
+    if (run_dir / "predictions.npz").is_file():
+        try:
+            with np.load(run_dir / "predictions.npz", allow_pickle=False) as npz:
+                run.y_true, run.y_pred = npz["y_true"], npz["y_pred"]
+        except (KeyError, ValueError, OSError) as err:
+            raise UserError(f"{run_dir / 'predictions.npz'} needs arrays y_true and y_pred ({err})") from None
+    run.model_text = _read_optional_text(run_dir / "model.txt")
+    run.config_text = _read_optional_text(run_dir / "config.yaml")
+    run.extras = [_resolve_extra(run_dir, e) for e in _read_extras_list(run_dir)]
+    return run
+
+
+def _fmt(value) -> str:
+    """A number for a table: ints with thousands separators, floats to 4 significant digits."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return escape(str(value))
+
+
+def _img(png: bytes, alt: str, mime: str = "image/png") -> str:
+    data = base64.b64encode(png).decode("ascii")
+    return f'<img src="data:{mime};base64,{data}" alt="{escape(alt)}">'
+
+
+def _figure(fig, alt: str, caption: str) -> str:
+    return f"<figure>{_img(to_png(fig), alt)}<figcaption>{escape(caption)}</figcaption></figure>"
+
+
+def _section(sid: str, title: str, body: str) -> str:
+    return f'<section id="{sid}">\n<h2>{escape(title)}</h2>\n{body}\n</section>'
+
+
+def _metrics_table(summary: dict) -> str:
+    """Rows are metrics (loss, accuracy / rmse, mae, r2), columns the splits train, val, test."""
+    splits = {k: v for k, v in (summary.get("metrics") or {}).items() if isinstance(v, dict)}
+    if not splits:
+        return '<p class="note">summary.json has no metrics.</p>'
+    names = [m for m in _METRIC_ORDER if any(m in s for s in splits.values())]
+    names += sorted({m for s in splits.values() for m in s} - set(names))
+    head = "".join(f"<th>{escape(s)}</th>" for s in splits)
+    rows = []
+    for name in names:
+        cls = ' class="key"' if name == summary.get("metric") else ""
+        cells = "".join(f"<td>{_fmt(s.get(name))}</td>" for s in splits.values())
+        rows.append(f"<tr{cls}><th>{escape(name)}</th>{cells}</tr>")
+    return f'<table class="metrics"><tr><th>metric</th>{head}</tr>{"".join(rows)}</table>'
+
+
+def _facts(summary: dict) -> str:
+    seconds = summary.get("seconds")
+    facts = {
+        "task": summary.get("task"),
+        "parameters": summary.get("params"),
+        "epochs run": summary.get("epochs_run"),
+        "best epoch": summary.get("best_epoch"),
+        "stopped early": summary.get("stopped_early"),
+        "training time": f"{seconds:.1f} s" if isinstance(seconds, (int, float)) else None,
+    }
+    items = "".join(
+        f"<div><dt>{escape(k)}</dt><dd>{_fmt(v)}</dd></div>" for k, v in facts.items() if v is not None
+    )
+    return f'<dl class="facts">{items}</dl>'
+
+
+def _badge(verdict: str) -> str:
+    cls = _VERDICT_CLASS.get(verdict, "other")
+    return f'<span class="badge badge-{cls}">{escape(verdict)}</span>'
+
+
+def _diagnosis(diagnosis: dict) -> str:
+    verdict = str(diagnosis.get("verdict", "unknown"))
+    evidence = diagnosis.get("evidence") or {}
+    rows = "".join(f"<tr><th>{escape(str(k))}</th><td>{_fmt(v)}</td></tr>" for k, v in evidence.items())
+    advice = "".join(f"<li>{escape(str(a))}</li>" for a in diagnosis.get("advice") or [])
+    body = f'<p class="verdict">Verdict: {_badge(verdict)}</p>'
+    if rows:
+        body += f'<h3>Evidence</h3><table class="evidence">{rows}</table>'
+    if advice:
+        body += f'<h3>Advice</h3><ul class="advice">{advice}</ul>'
+    return f'<div class="diagnosis diagnosis-{_VERDICT_CLASS.get(verdict, "other")}">{body}</div>'
+
+
+def _prediction_figure(run: RunFiles) -> tuple[str, str]:
+    """(title, figure html): confusion matrix for classification, predicted-vs-true for regression."""
+    n_test = np.asarray(run.y_true).size
+    if run.summary["task"] == "classification":
+        names = run.summary.get("class_names")
+        if not names:
+            n = int(max(np.max(run.y_true, initial=0), np.max(run.y_pred, initial=0))) + 1
+            names = [str(i) for i in range(n)]
+        fig = confusion_matrix(run.y_true, run.y_pred, class_names=names)
+        caption = f"Test split ({n_test} samples): rows are the true class, columns the prediction."
+        return "Confusion matrix", _figure(fig, "confusion matrix", caption)
+    fig = predicted_vs_true(run.y_true, run.y_pred)
+    caption = f"Test split ({n_test} values): points on the dashed line are predicted exactly."
+    return "Predicted vs true", _figure(fig, "predicted vs true", caption)
+
+
+def _extras_sections(extras: list[Extra]) -> list[tuple[str, str, str]]:
+    """(id, title, html) per section, in order of first appearance."""
+    groups: dict[str, list[Extra]] = {}
+    for extra in extras:
+        groups.setdefault(extra.section, []).append(extra)
+    out = []
+    for i, (title, items) in enumerate(groups.items(), start=1):
+        parts = []
+        for e in items:
+            part = f'<div class="extra"><h3>{escape(e.caption)}</h3>'
+            if e.image is not None:
+                part += f"<figure>{_img(e.image, e.caption, e.mime)}</figure>"
+            if e.missing is not None:
+                part += f'<p class="note">Image {escape(e.missing)} is missing or not an image file.</p>'
+            if e.text is not None:
+                part += f"<pre>{escape(e.text)}</pre>"
+            parts.append(part + "</div>")
+        out.append((f"extra-{i}", title, "\n".join(parts)))
+    return out
+
+
+def render_report(run: RunFiles) -> str:
+    """The whole report page as an HTML string (self-contained: CSS inline, figures as data URLs).
+
+    Args:
+        run: the run folder's content, from `load_run`.
+    """
+    s = run.summary
+    sections = [("results", "Results", _facts(s) + _metrics_table(s))]  # (id, title, body html)
+    diagnosis = s.get("diagnosis") if isinstance(s.get("diagnosis"), dict) else None
+    if diagnosis:
+        sections.append(("diagnosis", "Diagnosis", _diagnosis(diagnosis)))
+    if run.history:
+        fig = learning_curves(run.history, metric=s.get("metric", "accuracy"), best_epoch=s.get("best_epoch"))
+        caption = "Loss and metric per epoch, train and validation; the dashed line marks the best epoch."
+        sections.append(("curves", "Learning curves", _figure(fig, "learning curves", caption)))
+    if run.y_true is not None and run.y_pred is not None:
+        sections.append(("predictions", *_prediction_figure(run)))
+    if run.model_text is not None:
+        sections.append(("model", "Model", f"<pre>{escape(run.model_text)}</pre>"))
+    if run.config_text is not None:
+        sections.append(("config", "Config", f"<pre>{escape(run.config_text)}</pre>"))
+    sections += _extras_sections(run.extras)
+
+    data, model = str(s.get("data", "?")), str(s.get("model", "?"))
+    badge = _badge(str(diagnosis.get("verdict", "unknown"))) if diagnosis else ""
+    nav = "".join(f'<a href="#{sid}">{escape(title)}</a>' for sid, title, _ in sections)
+    body = "\n".join(_section(sid, title, html) for sid, title, html in sections)
+    return f"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>idealfit · {escape(data)} · {escape(model)}</title>
+<style>{CSS}</style>
+</head>
+<body>
+<header>
+<h1>{escape(data)} <span class="sep">·</span> {escape(model)} {badge}</h1>
+<p class="meta">idealfit run report · {escape(run.date)}</p>
+<nav>{nav}</nav>
+</header>
+<main>
+{body}
+</main>
+<script>{_FIGURE_CHECK}</script>
+</body>
+</html>
+"""
+
+
+def build_run_report(run_dir: str | Path) -> Path:
+    """Write run_dir/report.html from the run folder's files (atomically) and return its path.
+
+    Args:
+        run_dir: the folder `idealfit train` printed; must contain summary.json.
+    """
+    run_dir = Path(run_dir)
+    page = render_report(load_run(run_dir))
+    return write_bytes_atomic(run_dir / "report.html", page.encode("utf-8"))

@@ -1,0 +1,217 @@
+"""A run folder and what can be done with it: load, evaluate, predict.
+
+Layout of `runs/<timestamp>-<data>-<model>/`:
+    config.yaml        the fully resolved config
+    split.npz          train / val / test indices into the dataset
+    preprocess.json    everything fitted on the training split (table encoding, input normalization, target scale)
+    model.txt          the model summary
+    metrics.csv        one row per epoch
+    checkpoint.pt      the last completed epoch, for --resume (weights_only loadable)
+    model.safetensors  the final (best) weights, with the input normalization buffers
+    predictions.npz    test-split targets and predictions (for the report)
+    summary.json       the contract read by later tools
+    report.html        self-contained report
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import yaml
+
+from idealfit.config import RunConfig, from_dict
+from idealfit.data.base import Dataset
+from idealfit.errors import UserError
+
+WEIGHTS = "model.safetensors"
+
+
+@dataclass
+class Run:
+    """A trained model with its config, history, summary and fitted preprocessing.
+
+    Attributes:
+        dir: the run folder. summary: summary.json as a dict. history: metrics.csv rows.
+        model: the network in eval mode on the CPU. config: the resolved RunConfig.
+        state: the fitted preprocessing (preprocess.json).
+    """
+
+    dir: Path
+    config: RunConfig
+    summary: dict[str, Any]
+    history: list[dict[str, Any]]
+    model: torch.nn.Module
+    state: dict[str, Any] = field(repr=False)
+
+    @property
+    def task(self) -> str:
+        return self.state["task"]
+
+    @property
+    def class_names(self) -> list[str] | None:
+        return self.state.get("class_names")
+
+    def load_inputs(self, paths: list[str | Path]) -> torch.Tensor:
+        """Image files, one CSV or one NPZ as a batch ready for `self.model`."""
+        return torch.from_numpy(read_inputs(self.state, [Path(p) for p in paths])[0])
+
+    @torch.no_grad()
+    def predict_array(self, x: np.ndarray) -> np.ndarray:
+        """Class probabilities (N, K) for classification, values in data units (N,) for regression."""
+        out = self.model(torch.from_numpy(x))
+        if self.task == "classification":
+            return torch.softmax(out, dim=1).numpy()
+        t = self.state["target"]
+        return (out.squeeze(-1) * t["std"] + t["mean"]).numpy()
+
+    def predict(self, paths: list[str | Path]) -> tuple[list[str], np.ndarray]:
+        """(input names, predictions) for image files, a CSV or an NPZ."""
+        x, names = read_inputs(self.state, [Path(p) for p in paths])
+        return names, self.predict_array(x)
+
+    def evaluate(self, data: str | None = None) -> dict[str, float]:
+        """Metrics on the run's own test split, or on labelled data at `data` (a path or embedded name)."""
+        from idealfit.data.prepare import load_dataset, transform_inputs
+        from idealfit.train.metrics import compute_metrics
+
+        cfg = self.config.data
+        ds = load_dataset(cfg if data is None else type(cfg)(**{**cfg.__dict__, "name": data}))
+        if data is None:
+            with np.load(self.dir / "split.npz") as f:
+                test = f["test"]
+            ds.x, ds.y = (ds.x[test] if ds.paths is None else ds.x), ds.y[test]
+            if ds.paths is not None:
+                ds.paths = [ds.paths[i] for i in test]
+        y = _align_labels(self, ds)
+        x = transform_inputs(self.state, ds.x) if ds.paths is None else _read_images(self.state, ds.paths)
+        out = self.model(torch.from_numpy(x)) if len(x) else None
+        if out is None:
+            raise UserError(f"{data} has no samples to evaluate")
+        y_std = 1.0
+        if self.task == "regression":
+            t = self.state["target"]
+            y, y_std = (y - t["mean"]) / t["std"], t["std"]
+        with torch.no_grad():
+            return compute_metrics(out.detach(), torch.from_numpy(y), task=self.task, y_std=y_std)
+
+
+def _align_labels(run: Run, ds: Dataset) -> np.ndarray:
+    """The dataset's labels as the run's class ids (matched by class name)."""
+    if run.task == "regression":
+        if ds.task != "regression":
+            raise UserError(f"{ds.name} holds classes but this run predicts values; pass regression data")
+        return ds.y.astype(np.float32)
+    names = run.class_names or []
+    missing = [c for c in (ds.class_names or []) if c not in names]
+    if missing:
+        raise UserError(f"{ds.name} has class '{missing[0]}' which this run never saw; its classes are "
+                        f"{', '.join(names)}")
+    lookup = np.array([names.index(c) for c in ds.class_names or []], np.int64)
+    return lookup[ds.y]
+
+
+def _read_images(state: dict[str, Any], paths: list[str | Path]) -> np.ndarray:
+    from idealfit.data.files import open_image
+
+    meta = state["meta"]
+    c, *spatial = state["input_shape"]
+    size = meta.get("image_size", spatial[0])
+    x = np.stack([open_image(Path(p), size=size, channels=c) for p in paths])
+    lo, hi = meta.get("pixel_range", (0.0, 1.0))
+    return (x * (hi - lo) + lo).astype(np.float32)  # files are read as [0, 1]; match the training data's range
+
+
+def read_inputs(state: dict[str, Any], paths: list[Path]) -> tuple[np.ndarray, list[str]]:
+    """Model-ready inputs and a name per sample from image files, one CSV or one NPZ."""
+    from idealfit.data.files import IMAGE_SUFFIXES
+    from idealfit.data.prepare import transform_inputs
+
+    if not paths:
+        raise UserError("no inputs given; pass image files, a CSV or an NPZ")
+    for p in paths:
+        if not p.is_file():
+            raise UserError(f"input {p} does not exist; pass existing files")
+    suffixes = {p.suffix.lower() for p in paths}
+    if suffixes <= IMAGE_SUFFIXES:
+        if state["kind"] != "image":
+            raise UserError(f"this run was trained on {state['kind']} data; images cannot be its input")
+        return _read_images(state, paths), [str(p) for p in paths]
+    if len(paths) != 1:
+        raise UserError("pass image files, or exactly one CSV or NPZ file")
+    p = paths[0]
+    if p.suffix.lower() == ".npz":
+        with np.load(p, allow_pickle=False) as f:
+            if "x" not in f.files:
+                raise UserError(f"{p} must hold an array named 'x'")
+            x = f["x"]
+        want = tuple(state["input_shape"]) if state["kind"] != "table" else (len(state["columns"]),)
+        if x.ndim == len(want) and state["kind"] == "image":
+            x = x[:, None]
+        if tuple(x.shape[1:]) != want:
+            raise UserError(f"{p}: x has samples of shape {tuple(x.shape[1:])}; this run expects {want}")
+        x = x.astype(object) if state["kind"] == "table" else x
+        return transform_inputs(state, x), [f"{p.name}[{i}]" for i in range(len(x))]
+    if p.suffix.lower() == ".csv":
+        if state["kind"] != "table":
+            raise UserError(f"this run was trained on {state['kind']} data; a CSV cannot be its input")
+        return _read_table_csv(state, p)
+    raise UserError(f"don't know how to read {p}; pass image files, a .csv or a .npz")
+
+
+def _read_table_csv(state: dict[str, Any], p: Path) -> tuple[np.ndarray, list[str]]:
+    import csv
+
+    from idealfit.data.files import _parse_cell
+    from idealfit.data.prepare import transform_inputs
+
+    with p.open(newline="", encoding="utf-8-sig") as fh:
+        rows = [r for r in csv.reader(fh) if any(c.strip() for c in r)]
+    header = [h.strip() for h in rows[0]] if rows else []
+    cols = state["columns"]
+    missing = [c for c in cols if c not in header]
+    if missing:
+        raise UserError(f"{p} lacks column '{missing[0]}' that this run was trained on")
+    pick = [header.index(c) for c in cols]
+    x = np.array([[_parse_cell(r[i]) for i in pick] for r in rows[1:]], dtype=object).reshape(-1, len(cols))
+    return transform_inputs(state, x), [f"{p.name}:{i + 2}" for i in range(len(x))]
+
+
+def read_history(path: Path) -> list[dict[str, Any]]:
+    import csv
+
+    if not path.exists():
+        return []
+    with path.open(newline="") as fh:
+        return [{k: (None if v == "" else (int(v) if k == "epoch" else float(v))) for k, v in row.items()}
+                for row in csv.DictReader(fh)]
+
+
+def check_run_dir(path: str | Path) -> Path:
+    p = Path(path)
+    if not p.is_dir() or not (p / "config.yaml").is_file():
+        raise UserError(f"{p} is not an idealfit run folder (no config.yaml); pass the folder `idealfit train` printed")
+    return p
+
+
+def load_run(path: str | Path) -> Run:
+    """Load a finished run folder: the model in eval mode on the CPU, ready for evaluate and predict."""
+    from safetensors.torch import load_file
+
+    from idealfit.models.build import build_model
+
+    p = check_run_dir(path)
+    if not (p / WEIGHTS).is_file() or not (p / "summary.json").is_file():
+        raise UserError(f"{p} has no finished model yet; continue it with `idealfit train --resume {p}`")
+    cfg = from_dict(yaml.safe_load((p / "config.yaml").read_text()))
+    state = json.loads((p / "preprocess.json").read_text())
+    out_dim = len(state["class_names"]) if state["task"] == "classification" else 1
+    model = build_model(cfg.model, input_shape=tuple(state["input_shape"]), out_dim=out_dim, norm=state["norm"])
+    model.load_state_dict(load_file(str(p / WEIGHTS)))
+    model.eval()
+    summary = json.loads((p / "summary.json").read_text())
+    return Run(p, cfg, summary, read_history(p / "metrics.csv"), model, state)

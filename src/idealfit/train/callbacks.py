@@ -1,0 +1,107 @@
+"""Callbacks: the loop's only extension point, with a small fixed set of named hooks.
+
+A callback subclasses `Callback` and overrides some of `HOOKS`; a method named like a hook but
+misspelled (`on_epoch_ends`) raises at construction instead of silently never running.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from idealfit.errors import UserError
+from idealfit.train.metrics import HIGHER_IS_BETTER
+
+HOOKS = ("on_fit_start", "on_epoch_end", "on_fit_end")
+
+
+@dataclass
+class FitState:
+    """What the loop shares with its callbacks; each callback touches only what it owns."""
+
+    model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: Any
+    epochs: int
+    epoch: int = 0  # last completed epoch, 1-based; 0 before the first
+    history: list[dict[str, float]] = field(default_factory=list)
+    stop: bool = False  # set by a callback to end training after this epoch
+    stopped_early: bool = False
+    interrupted: bool = False  # Ctrl-C: the loop ends cleanly, best weights restored, outputs written
+
+
+class Callback:
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        unknown = [n for n in vars(cls) if n.startswith("on_") and n not in HOOKS]
+        if unknown:
+            raise TypeError(f"{cls.__name__}.{unknown[0]} is not a callback hook; hooks are {', '.join(HOOKS)}")
+
+    def on_fit_start(self, state: FitState) -> None: ...
+
+    def on_epoch_end(self, state: FitState) -> None: ...
+
+    def on_fit_end(self, state: FitState) -> None: ...
+
+
+class EarlyStopping(Callback):
+    """Stop when `monitor` has not improved by `min_delta` for `patience` epochs; restore the best weights.
+
+    The best weights come back at the end *whatever* ended training: patience, the last epoch or Ctrl-C.
+
+    Args:
+        monitor: a history column, e.g. "val_loss" (lower is better) or "val_accuracy" (higher is better).
+        patience: epochs without improvement before stopping (None = never stop, only restore the best).
+        min_delta: smallest change that counts as an improvement.
+
+    Example:
+        >>> es = EarlyStopping(monitor="val_loss", patience=5)
+    """
+
+    def __init__(self, *, monitor: str = "val_loss", patience: int | None = 8, min_delta: float = 0.0):
+        metric = monitor.split("_", 1)[-1]
+        if metric not in HIGHER_IS_BETTER:
+            raise UserError(f"train.monitor '{monitor}' is not a metric; use val_loss, val_accuracy or val_rmse")
+        self.monitor, self.patience, self.min_delta = monitor, patience, min_delta
+        self.higher = HIGHER_IS_BETTER[metric]
+        self.reset()
+
+    def reset(self) -> None:
+        self.best = -math.inf if self.higher else math.inf
+        self.best_epoch = 0
+        self.wait = 0
+        self.best_weights: dict[str, torch.Tensor] | None = None
+
+    def on_fit_start(self, state: FitState) -> None:
+        if state.epoch == 0:  # a fresh fit; a resumed one keeps the state loaded from the checkpoint
+            self.reset()
+
+    def improved(self, value: float) -> bool:
+        return value > self.best + self.min_delta if self.higher else value < self.best - self.min_delta
+
+    def on_epoch_end(self, state: FitState) -> None:
+        row = state.history[-1]
+        if self.monitor not in row:
+            raise UserError(f"train.monitor '{self.monitor}' is not logged; logged columns: {', '.join(row)}")
+        value = row[self.monitor]
+        if value is not None and math.isfinite(value) and self.improved(value):
+            self.best, self.best_epoch, self.wait = value, state.epoch, 0
+            self.best_weights = copy.deepcopy(state.model.state_dict())
+            return
+        self.wait += 1
+        if self.patience is not None and self.wait >= self.patience:
+            state.stop = state.stopped_early = True
+
+    def on_fit_end(self, state: FitState) -> None:
+        if self.best_weights is not None:
+            state.model.load_state_dict(self.best_weights)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait, "best_weights": self.best_weights}
+
+    def load_state_dict(self, d: dict[str, Any]) -> None:
+        self.best, self.best_epoch, self.wait, self.best_weights = d["best"], d["best_epoch"], d["wait"], d["best_weights"]

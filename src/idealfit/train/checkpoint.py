@@ -1,0 +1,66 @@
+"""Atomic writes and resumable checkpoints.
+
+Every file is written to a temporary name in the same folder, flushed to disk, then renamed over
+the old one: a kill at any moment leaves either the previous file or the new one, never half of one.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def atomic_write_text(path: str | Path, text: str) -> Path:
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def write_json(path: str | Path, obj: Any) -> Path:
+    return atomic_write_text(path, json.dumps(obj, indent=2) + "\n")
+
+
+def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:
+    """torch.save to memory, then one atomic write."""
+    buf = io.BytesIO()
+    torch.save(payload, buf)
+    return atomic_write_bytes(path, buf.getvalue())
+
+
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """Load with `weights_only=True`: tensors, numbers, strings and containers only, no code."""
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def write_metrics_csv(path: str | Path, history: list[dict[str, float]]) -> Path:
+    """One row per epoch; columns in first-seen order (epoch, lr, train_loss, train_<m>, val_..., seconds)."""
+    cols: list[str] = []
+    for row in history:
+        cols += [k for k in row if k not in cols]
+    if "seconds" in cols:  # keep the timing last, as documented
+        cols.remove("seconds")
+        cols.append("seconds")
+    lines = [",".join(cols)]
+    for row in history:
+        lines.append(",".join("" if row.get(c) is None else (str(row[c]) if c == "epoch" else f"{row[c]:.6g}")
+                              for c in cols))
+    return atomic_write_text(path, "\n".join(lines) + "\n")

@@ -1,0 +1,244 @@
+"""`idealfit train` end to end: config -> data -> model -> loop -> run folder.
+
+All user-input checks (config, data files) happen before the run folder is created, so a bad
+input leaves nothing half-written behind.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import yaml
+
+from idealfit.config import RunConfig, from_dict, resolve, to_yaml
+from idealfit.data.batching import StreamBatches, TensorBatches
+from idealfit.data.prepare import Prepared, load_dataset, prepare, split_indices
+from idealfit.errors import UserError
+from idealfit.models.build import build_model
+from idealfit.models.summary import count_params, summarize
+from idealfit.run import WEIGHTS, Run, check_run_dir
+from idealfit.train.callbacks import Callback, EarlyStopping, FitState
+from idealfit.train.checkpoint import (
+    atomic_write_bytes,
+    atomic_write_text,
+    load_checkpoint,
+    save_checkpoint,
+    write_json,
+    write_metrics_csv,
+)
+from idealfit.train.loop import fit
+from idealfit.train.metrics import METRIC, compute_metrics, predict_batches
+from idealfit.train.optim import build_optimizer, build_scheduler
+
+RESUMABLE_KEYS = {"train.epochs", "train.device", "train.progress"}  # what --resume may change
+EVAL_BATCH = 1024
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        mps = getattr(torch.backends, "mps", None)
+        return torch.device("mps" if mps is not None and mps.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise UserError(f"train.device={name} but PyTorch sees no CUDA GPU here; use --device cpu (or auto)")
+    if name == "mps" and not torch.backends.mps.is_available():
+        raise UserError("train.device=mps but this machine has no Apple GPU; use --device cpu (or auto)")
+    return torch.device(name)
+
+
+def new_run_dir(cfg: RunConfig, *, root: str | Path = "runs") -> Path:
+    if cfg.out:
+        out = Path(cfg.out)
+        if out.exists() and any(out.iterdir()):
+            raise UserError(f"{out} already holds files; choose another --out, or continue it with --resume {out}")
+        return out
+    data = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(cfg.data.name).stem or "data")
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    out = Path(root) / f"{stamp}-{data}-{cfg.model.name}"
+    i = 1
+    while out.exists():
+        i += 1
+        out = Path(root) / f"{stamp}-{data}-{cfg.model.name}-{i}"
+    return out
+
+
+class Checkpointer(Callback):
+    """After every epoch: metrics.csv and checkpoint.pt (model, optimizer, schedule, RNGs, early stopping)."""
+
+    def __init__(self, run_dir: Path, *, generator: torch.Generator, early: EarlyStopping | None):
+        self.dir, self.generator, self.early = run_dir, generator, early
+
+    def on_epoch_end(self, state: FitState) -> None:
+        write_metrics_csv(self.dir / "metrics.csv", state.history)
+        save_checkpoint(self.dir / "checkpoint.pt", {
+            "epoch": state.epoch, "history": state.history, "model": state.model.state_dict(),
+            "optimizer": state.optimizer.state_dict(), "scheduler": state.scheduler.state_dict(),
+            "torch_rng": torch.get_rng_state(), "order_rng": self.generator.get_state(),
+            "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+            "early": self.early.state_dict() if self.early else None, "stop": state.stop,
+            "stopped_early": state.stopped_early})
+
+
+def _batches(prep: Prepared, split: str, *, device: torch.device, batch_size: int, shuffle: bool,
+             generator: torch.Generator | None):
+    ds = prep.dataset
+    if ds.paths is not None:
+        idx = prep.indices[split]
+        return StreamBatches([ds.paths[i] for i in idx], ds.y[idx], size=ds.meta["image_size"],
+                             channels=ds.meta["channels"], batch_size=batch_size, shuffle=shuffle,
+                             generator=generator, device=device)
+    x = torch.from_numpy(np.ascontiguousarray(prep.x[split])).to(device)
+    y = torch.from_numpy(prep.y[split]).to(device)
+    return TensorBatches(x, y, batch_size=batch_size, shuffle=shuffle, generator=generator)
+
+
+def _resume_config(resume: str | Path, overrides: dict[str, Any]) -> RunConfig:
+    run_dir = check_run_dir(resume)
+    if not (run_dir / "checkpoint.pt").is_file():
+        raise UserError(f"{run_dir} has no checkpoint.pt to resume from; start a new run instead")
+    extra = sorted(set(overrides) - RESUMABLE_KEYS)
+    if extra:
+        raise UserError(f"--resume continues a run with its own config; '{extra[0]}' cannot change "
+                        f"(only {', '.join(sorted(RESUMABLE_KEYS))} can)")
+    base = from_dict(yaml.safe_load((run_dir / "config.yaml").read_text()))
+    base.out = str(run_dir)
+    return resolve(overrides=overrides, base=base)
+
+
+def train(*, config_file: str | Path | None = None, overrides: dict[str, Any] | None = None,
+          resume: str | Path | None = None, callbacks: list[Callback] | None = None, echo=print) -> Run:
+    """Train a model from a config file and dotted overrides; returns the finished Run.
+
+    Args:
+        config_file: YAML with sections data/model/train (optional).
+        overrides: dotted keys (`train.lr`) to values.
+        resume: a run folder to continue from its last checkpoint.
+        callbacks: extra callbacks for the loop.
+        echo: where the start and end lines go (print, or a no-op for quiet use).
+    """
+    overrides = dict(overrides or {})
+    cfg = _resume_config(resume, overrides) if resume else resolve(config_file=config_file, overrides=overrides)
+    t = cfg.train
+    device = pick_device(t.device)
+    ds = load_dataset(cfg.data)  # user-data errors surface here, before anything is written
+    indices = split_indices(ds, val_fraction=cfg.data.val_fraction, test_fraction=cfg.data.test_fraction, seed=t.seed)
+    prep = prepare(ds, indices)
+    run_dir = Path(cfg.out) if resume else new_run_dir(cfg)
+
+    torch.manual_seed(t.seed)
+    model = build_model(cfg.model, input_shape=prep.input_shape, out_dim=prep.out_dim,
+                        norm=prep.state["norm"]).to(device)
+    summary_text = summarize(model, prep.input_shape)
+    generator = torch.Generator().manual_seed(t.seed)
+    train_b = _batches(prep, "train", device=device, batch_size=t.batch_size, shuffle=True, generator=generator)
+    val_b = _batches(prep, "val", device=device, batch_size=EVAL_BATCH, shuffle=False, generator=None)
+    opt = build_optimizer(model.parameters(), t)
+    sched = build_scheduler(opt, t, steps_per_epoch=len(train_b))
+    early = EarlyStopping(monitor=t.monitor, patience=t.patience, min_delta=t.min_delta) if t.early_stopping else None
+    state = FitState(model, opt, sched, epochs=t.epochs)
+
+    if resume:
+        _restore(state, load_checkpoint(run_dir / "checkpoint.pt"), generator=generator, early=early)
+        echo(f"resuming {run_dir} after epoch {state.epoch}/{t.epochs}")
+    else:
+        _write_start(run_dir, cfg, prep, summary_text)
+        echo(f"training {cfg.model.name} on {ds.name} ({ds.task}, {len(indices['train'])} train / "
+             f"{len(indices['val'])} val / {len(indices['test'])} test) on {device}, {count_params(model):,} params")
+    cbs: list[Callback] = ([early] if early else []) + [Checkpointer(run_dir, generator=generator, early=early)]
+    y_std = prep.state.get("target", {}).get("std", 1.0)
+    fit(state, train_b, val_b, task=ds.task, callbacks=cbs + list(callbacks or []), clip_grad=t.clip_grad,
+        y_std=y_std, progress=t.progress)
+    summary = _finish(run_dir, cfg, prep, state, early=early, device=device, y_std=y_std)
+    return Run(run_dir, cfg, summary, state.history, model.cpu().eval(), prep.state)
+
+
+def _restore(state: FitState, ckpt: dict[str, Any], *, generator: torch.Generator, early: EarlyStopping | None) -> None:
+    state.model.load_state_dict(ckpt["model"])
+    state.optimizer.load_state_dict(ckpt["optimizer"])
+    state.scheduler.load_state_dict(ckpt["scheduler"])
+    state.epoch, state.history = ckpt["epoch"], ckpt["history"]
+    state.stop, state.stopped_early = ckpt["stop"], ckpt["stopped_early"]
+    torch.set_rng_state(ckpt["torch_rng"])
+    generator.set_state(ckpt["order_rng"])
+    if ckpt["cuda_rng"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(ckpt["cuda_rng"])
+    if early is not None and ckpt["early"] is not None:
+        early.load_state_dict(ckpt["early"])
+
+
+def _write_start(run_dir: Path, cfg: RunConfig, prep: Prepared, summary_text: str) -> None:
+    run_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(run_dir / "config.yaml", to_yaml(cfg))
+    ind = prep.indices
+    np.savez(run_dir / "split.npz", train=ind["train"], val=ind["val"], test=ind["test"],
+             stratified=ind["stratified"], seed=ind["seed"])
+    write_json(run_dir / "preprocess.json", prep.state)
+    atomic_write_text(run_dir / "model.txt", summary_text + "\n")
+
+
+def _finish(run_dir: Path, cfg: RunConfig, prep: Prepared, state: FitState, *, early: EarlyStopping | None,
+            device: torch.device, y_std: float) -> dict[str, Any]:
+    """Final metrics on every split with the kept weights; weights, predictions, summary, report."""
+    from safetensors.torch import save
+
+    model, task = state.model, prep.dataset.task
+    metrics, test_out = {}, None
+    for split in ("train", "val", "test"):
+        out, y = predict_batches(model, _batches(prep, split, device=device, batch_size=EVAL_BATCH, shuffle=False,
+                                                 generator=None))
+        metrics[split] = compute_metrics(out, y, task=task, y_std=y_std)
+        if split == "test":
+            test_out = (out.cpu(), y.cpu())
+    weights = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    atomic_write_bytes(run_dir / WEIGHTS, save(weights))
+    out, y = test_out
+    if task == "classification":
+        y_pred, y_true = out.argmax(1).numpy(), y.numpy()
+    else:
+        tgt = prep.state["target"]
+        y_pred, y_true = out.squeeze(-1).numpy() * tgt["std"] + tgt["mean"], y.numpy() * tgt["std"] + tgt["mean"]
+    np.savez(run_dir / "predictions.npz", y_true=y_true, y_pred=y_pred)
+    summary = {
+        "task": task, "data": cfg.data.name, "model": cfg.model.name, "params": count_params(model),
+        "epochs_run": state.epoch, "best_epoch": early.best_epoch if early and early.best_epoch else state.epoch,
+        "stopped_early": state.stopped_early, "interrupted": state.interrupted,
+        "seconds": round(sum(r["seconds"] for r in state.history), 3), "metric": METRIC[task],
+        "class_names": prep.dataset.class_names, "device": str(device), "metrics": metrics,
+    }
+    write_json(run_dir / "summary.json", summary)
+    write_metrics_csv(run_dir / "metrics.csv", state.history)
+    _write_report(run_dir)
+    return summary
+
+
+def _write_report(run_dir: Path) -> None:
+    from idealfit.report.html import build_run_report
+
+    build_run_report(run_dir)
+
+
+def format_summary(run: Run) -> str:
+    """The short end-of-run summary printed by `idealfit train`."""
+    s, m = run.summary, run.summary["metrics"]
+    key = s["metric"]
+    fmt = (lambda v: f"{100 * v:.2f}%") if key == "accuracy" else (lambda v: f"{v:.4g}")
+    lines = [f"{key:>10}: train {fmt(m['train'][key])}  val {fmt(m['val'][key])}  test {fmt(m['test'][key])}"]
+    if s["task"] == "regression":
+        lines.append(f"{'r2':>10}: train {m['train']['r2']:.3f}  val {m['val']['r2']:.3f}  test {m['test']['r2']:.3f}")
+    stop = " (stopped early)" if s["stopped_early"] else (" (interrupted)" if s.get("interrupted") else "")
+    lines += [f"{'epochs':>10}: {s['epochs_run']}{stop}, best epoch {s['best_epoch']}",
+              f"{'time':>10}: {s['seconds']:.1f} s on {s['device']}",
+              f"{'params':>10}: {s['params']:,}",
+              f"{'run':>10}: {run.dir}  (report: {run.dir / 'report.html'})"]
+    return "\n".join(lines)
+
+
+def summary_json(run: Run) -> str:
+    return json.dumps(run.summary, indent=2)
