@@ -1,7 +1,10 @@
 """Atomic writes and resumable checkpoints.
 
-Every file is written to a temporary name in the same folder, flushed to disk, then renamed over
-the old one: a kill at any moment leaves either the previous file or the new one, never half of one.
+Every file is written to a temporary name in the same folder, then renamed over the old one: a
+kill at any moment leaves either the previous file or the new one, never half of one. We do not
+fsync: the rename is atomic against a killed process (the page cache outlives it), and an fsync per
+epoch cost more than a whole epoch of a small model (benchmarks/overhead.py). Only power loss can
+cost the last epoch's checkpoint.
 """
 
 from __future__ import annotations
@@ -22,8 +25,6 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

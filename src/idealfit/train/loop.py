@@ -39,8 +39,8 @@ def fit(state: FitState, train_batches, val_batches, *, task: str, callbacks: Se
         while state.epoch < state.epochs and not state.stop:
             t0 = time.perf_counter()
             model.train()
-            sums = torch.zeros(3, device=next(model.parameters()).device)  # loss, metric, penalty (sample-weighted)
-            n = 0
+            # Per-batch values stay tensors in lists (no sync, almost no ops); they are reduced once per epoch.
+            losses, hits, pens, sizes = [], [], [], []
             for xb, yb in train_batches:
                 if augment is not None:
                     xb = augment(xb)
@@ -53,15 +53,16 @@ def fit(state: FitState, train_batches, val_batches, *, task: str, callbacks: Se
                     torch.nn.utils.clip_grad_norm_(model.parameters(), clip_grad)
                 opt.step()
                 sched.step()
-                b = len(yb)
-                with torch.no_grad():
-                    hit = (out.argmax(1) == yb).sum() if task == "classification" else loss * b
-                    sums += torch.stack([loss.detach() * b, hit, (pen.detach() if pen is not None else loss * 0) * b])
-                n += b
+                losses.append(loss.detach())
+                sizes.append(len(yb))
+                if task == "classification":
+                    hits.append((out.argmax(1) == yb).sum())
+                if pen is not None:
+                    pens.append(pen.detach())
                 if bar is not None:
-                    bar.step(sums, n, task)
+                    bar.step(losses, hits, sizes)
             state.epoch += 1
-            row = _epoch_row(state, sums / n, n, metric=metric, task=task, y_std=y_std, penalty=penalty is not None)
+            row = _epoch_row(state, losses, hits, pens, sizes, metric=metric, y_std=y_std)
             if val_batches is not None:
                 val = compute_metrics(*predict_batches(model, val_batches), task=task, y_std=y_std)
                 row.update({"val_loss": val["loss"], f"val_{metric}": val[metric]})
@@ -81,15 +82,24 @@ def fit(state: FitState, train_batches, val_batches, *, task: str, callbacks: Se
     return state
 
 
-def _epoch_row(state: FitState, means: torch.Tensor, n: int, *, metric: str, task: str, y_std: float,
-               penalty: bool) -> dict[str, float]:
-    loss, m, pen = means.tolist()
-    if task == "regression":  # the running metric slot held the loss: RMSE = sqrt(MSE) in data units
-        m = (loss ** 0.5) * y_std
+def _epoch_means(losses: list, hits: list, sizes: list) -> tuple[float, float | None]:
+    """Sample-weighted mean loss and accuracy (None without hits) of the batches so far."""
+    w = torch.tensor(sizes, dtype=torch.float32, device=losses[0].device)
+    loss = float((torch.stack(losses) * w).sum() / w.sum())
+    acc = float(torch.stack(hits).sum() / w.sum()) if hits else None
+    return loss, acc
+
+
+def _epoch_row(state: FitState, losses: list, hits: list, pens: list, sizes: list, *, metric: str,
+               y_std: float) -> dict[str, float]:
+    loss, acc = _epoch_means(losses, hits, sizes)
+    # regression: RMSE = sqrt(mean MSE) in the data's units (targets are standardized for training)
+    m = acc if acc is not None else (loss ** 0.5) * y_std
     row = {"epoch": state.epoch, "lr": state.optimizer.param_groups[0]["lr"], "train_loss": loss,
            f"train_{metric}": m}
-    if penalty:
-        row["penalty"] = pen
+    if pens:
+        w = torch.tensor(sizes, dtype=torch.float32, device=pens[0].device)
+        row["penalty"] = float((torch.stack(pens) * w).sum() / w.sum())
     return row
 
 
@@ -108,13 +118,13 @@ class _ProgressBar:
         self.state, self.last = state, 0.0
         self.val = ""
 
-    def step(self, sums: torch.Tensor, n: int, task: str) -> None:
+    def step(self, losses: list, hits: list, sizes: list) -> None:
         self.bar.update()
         now = time.monotonic()
         if now - self.last >= 0.25:
             self.last = now
-            loss, m, _ = (sums / n).tolist()
-            live = f"loss {loss:.4f}" + (f" acc {m:.3f}" if task == "classification" else "")
+            loss, acc = _epoch_means(losses, hits, sizes)
+            live = f"loss {loss:.4f}" + (f" acc {acc:.3f}" if acc is not None else "")
             self.bar.set_postfix_str(live + self.val, refresh=False)
 
     def epoch_done(self, row: dict[str, float], metric: str) -> None:

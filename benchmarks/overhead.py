@@ -1,0 +1,130 @@
+"""idealfit's loop against a minimal hand-written PyTorch loop on the default digits CNN.
+
+Both train the same model (same init), on the same in-memory tensors, with the same batch size,
+optimizer, per-step schedule and number of epochs, and both evaluate the validation split once per
+epoch (what any loop that reports validation metrics must do). idealfit's side runs with the
+progress bar and per-epoch metrics on. The runs alternate in one process; we print the median time
+of each and their ratio. For scale, a DataLoader over a TensorDataset is timed as a third variant,
+and idealfit's loop again with its per-epoch checkpoint and metrics.csv writes (what `idealfit
+train` adds for crash safety).
+
+Run: python benchmarks/overhead.py [--repeats 7] [--epochs 10]
+Target (issue 2): idealfit / hand loop <= 1.05.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from idealfit.config import resolve
+from idealfit.data.batching import TensorBatches
+from idealfit.data.prepare import load_dataset, prepare, split_indices
+from idealfit.models.build import build_model
+from idealfit.train.callbacks import FitState
+from idealfit.train.loop import fit
+from idealfit.train.optim import build_optimizer, build_scheduler
+from idealfit.train.session import Checkpointer
+
+
+def setup():
+    cfg = resolve()
+    ds = load_dataset(cfg.data)
+    prep = prepare(ds, split_indices(ds, val_fraction=0.15, test_fraction=0.15, seed=0))
+    tensors = {s: (torch.from_numpy(prep.x[s]), torch.from_numpy(prep.y[s])) for s in ("train", "val")}
+    return cfg, prep, tensors
+
+
+def make(cfg, prep, steps_per_epoch):
+    torch.manual_seed(0)
+    model = build_model(cfg.model, input_shape=prep.input_shape, out_dim=prep.out_dim, norm=prep.state["norm"])
+    opt = build_optimizer(model.parameters(), cfg.train)
+    sched = build_scheduler(opt, cfg.train, steps_per_epoch=steps_per_epoch)
+    return model, opt, sched
+
+
+def hand_loop(cfg, prep, tensors, epochs):
+    """What a careful user writes by hand: slice a random permutation, step, evaluate validation."""
+    (x, y), (xv, yv) = tensors["train"], tensors["val"]
+    bs = cfg.train.batch_size
+    model, opt, sched = make(cfg, prep, -(-len(y) // bs))
+    g = torch.Generator().manual_seed(0)
+    for _ in range(epochs):
+        model.train()
+        for idx in torch.randperm(len(y), generator=g).split(bs):
+            loss = torch.nn.functional.cross_entropy(model(x[idx]), y[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+        model.eval()
+        with torch.no_grad():
+            out = model(xv)
+            _val = (torch.nn.functional.cross_entropy(out, yv).item(), (out.argmax(1) == yv).float().mean().item())
+
+
+def dataloader_loop(cfg, prep, tensors, epochs):
+    """The same loop fed by torch's DataLoader over a TensorDataset (no workers)."""
+    (x, y), (xv, yv) = tensors["train"], tensors["val"]
+    dl = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=cfg.train.batch_size,
+                                     shuffle=True, generator=torch.Generator().manual_seed(0))
+    model, opt, sched = make(cfg, prep, len(dl))
+    for _ in range(epochs):
+        model.train()
+        for xb, yb in dl:
+            loss = torch.nn.functional.cross_entropy(model(xb), yb)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+        model.eval()
+        with torch.no_grad():
+            out = model(xv)
+            _val = (torch.nn.functional.cross_entropy(out, yv).item(), (out.argmax(1) == yv).float().mean().item())
+
+
+def idealfit_loop(cfg, prep, tensors, epochs, *, checkpoints=False):
+    (x, y), (xv, yv) = tensors["train"], tensors["val"]
+    g = torch.Generator().manual_seed(0)
+    train_b = TensorBatches(x, y, batch_size=cfg.train.batch_size, shuffle=True, generator=g)
+    val_b = TensorBatches(xv, yv, batch_size=1024, shuffle=False)
+    model, opt, sched = make(cfg, prep, len(train_b))
+    state = FitState(model, opt, sched, epochs=epochs)
+    with tempfile.TemporaryDirectory() as d:
+        cbs = [Checkpointer(Path(d), generator=g, early=None)] if checkpoints else []
+        fit(state, train_b, val_b, task="classification", callbacks=cbs, progress=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--epochs", type=int, default=10)
+    args = ap.parse_args()
+    cfg, prep, tensors = setup()
+    variants = {"hand loop": hand_loop, "idealfit": idealfit_loop,
+                "idealfit + checkpoints": lambda *a: idealfit_loop(*a, checkpoints=True),
+                "DataLoader": dataloader_loop}
+    times: dict[str, list[float]] = {k: [] for k in variants}
+    for fn in variants.values():  # warm-up
+        fn(cfg, prep, tensors, 1)
+    for _ in range(args.repeats):
+        for name, fn in variants.items():
+            t0 = time.perf_counter()
+            fn(cfg, prep, tensors, args.epochs)
+            times[name].append(time.perf_counter() - t0)
+    base = statistics.median(times["hand loop"])
+    print(f"digits CNN, {args.epochs} epochs, batch {cfg.train.batch_size}, {args.repeats} alternating repeats, "
+          f"torch {torch.__version__}, {torch.get_num_threads()} threads", file=sys.stderr)
+    for name, ts in times.items():
+        med = statistics.median(ts)
+        print(f"{name:>24}: median {med:.3f} s  ratio {med / base:.3f}x")
+
+
+if __name__ == "__main__":
+    main()
