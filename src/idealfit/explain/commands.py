@@ -1,0 +1,253 @@
+"""`idealfit explain`: the deck's convolution worked example, the classic kernels, or a trained run's CNN.
+
+The lead's CLI mounts it with `register(subparsers)`; the handler prints to stdout and returns an exit code.
+User mistakes raise UserError (the CLI prints the one line and exits 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from idealfit.errors import UserError
+
+_EPILOG = """\
+examples:
+  idealfit explain conv                               the deck's 5x5 image and its three filters
+  idealfit explain conv --image deformed --filter f_i1
+  idealfit explain conv --filter "0,1,0;1,-4,1;0,1,0" --padding 1 --out figs/
+  idealfit explain kernels --image photo.jpg --out kernels.png
+  idealfit explain runs/cnn-001 --input cat.png --input dog.png
+"""
+
+# Which options each form reads; any other option given is a mistake we report instead of ignoring.
+_OPTIONS = {
+    "conv": {"image", "filters", "stride", "padding", "max_windows", "out"},
+    "kernels": {"image", "out"},
+    "run": {"inputs", "out"},
+}
+_FLAGS = {
+    "image": "--image",
+    "filters": "--filter",
+    "stride": "--stride",
+    "padding": "--padding",
+    "max_windows": "--max-windows",
+    "inputs": "--input",
+    "out": "--out",
+}
+
+
+def register(subparsers) -> argparse.ArgumentParser:
+    """Add the `explain` sub-command to an argparse `add_subparsers()` object and return its parser."""
+    p = subparsers.add_parser(
+        "explain",
+        help="CNNs explained: the deck's convolution example, classic kernels, or a trained run's filters",
+        description="Explain convolutions number for number, or look inside a trained CNN run.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "target", help='"conv" (deck worked example), "kernels" (classic 3x3 kernels) or a RUN_DIR'
+    )
+    p.add_argument(
+        "--image",
+        help='conv: "deck", "deformed", FILE.npy/.txt (a matrix) or an image file '
+        "(gray, scaled to [-1, 1], shrunk to at most 32 px a side); kernels: any image file",
+    )
+    p.add_argument(
+        "--filter",
+        dest="filters",
+        action="append",
+        metavar="FILTER",
+        help='conv, repeatable: a deck name (f_i0, f_i1, f_2), FILE.npy/.txt or rows like "1,1,1;1,1,1;1,1,1"',
+    )
+    p.add_argument("--stride", type=int, help="conv: convolution stride (default 1)")
+    p.add_argument("--padding", type=int, help="conv: zero padding on every side (default 0)")
+    p.add_argument(
+        "--max-windows",
+        type=int,
+        help="conv: windows printed per filter (default: all up to 36, else 9; 0 prints all)",
+    )
+    p.add_argument(
+        "--input",
+        dest="inputs",
+        action="extend",
+        nargs="+",
+        metavar="IMAGE",
+        help="RUN_DIR: input file(s) to explain, preprocessed as in training",
+    )
+    p.add_argument(
+        "--out",
+        help="conv: folder for explain-conv.png (default .); kernels: the PNG file "
+        "(default explain-kernels.png); RUN_DIR: folder (default RUN_DIR/explain)",
+    )
+    p.set_defaults(func=handler)
+    return p
+
+
+def handler(args: argparse.Namespace) -> int:
+    """Run `idealfit explain ...`; returns the exit code."""
+    form = args.target if args.target in ("conv", "kernels") else "run"
+    for key, flag in _FLAGS.items():
+        if getattr(args, key, None) is not None and key not in _OPTIONS[form]:
+            usable = ", ".join("RUN_DIR" if f == "run" else f for f, keys in _OPTIONS.items() if key in keys)
+            raise UserError(f"{flag} does not apply to `idealfit explain {args.target}`; it is for: {usable}")
+    if form == "conv":
+        return _conv(args)
+    if form == "kernels":
+        return _kernels(args)
+    return _run(args)
+
+
+# ---- explain conv ---------------------------------------------------------------------------------------
+
+
+def _load_matrix(path: Path, what: str) -> torch.Tensor:
+    """A 2-D matrix from .npy or a text file (whitespace- or comma-separated)."""
+    try:
+        if path.suffix.lower() == ".npy":
+            m = np.load(path, allow_pickle=False)
+        else:
+            text = path.read_text(encoding="utf-8")
+            m = np.loadtxt(path, delimiter="," if "," in text else None, ndmin=2)
+    except (ValueError, OSError, UnicodeDecodeError) as err:
+        raise UserError(
+            f"cannot read {what} {path} ({err}); give a .npy file or a text file of numbers"
+        ) from None
+    if m.ndim != 2 or m.size == 0 or not np.issubdtype(m.dtype, np.number):
+        raise UserError(f"{what} {path} must hold a non-empty 2-D matrix of numbers, got shape {m.shape}")
+    return torch.as_tensor(m, dtype=torch.float64)
+
+
+def _conv_image(spec: str | None) -> torch.Tensor:
+    from idealfit.explain.conv import DECK_DEFORMED_IMAGE, DECK_IMAGE
+    from idealfit.explain.kernels import load_gray_image
+
+    if spec is None or spec == "deck":
+        return DECK_IMAGE
+    if spec == "deformed":
+        return DECK_DEFORMED_IMAGE
+    path = Path(spec)
+    if not path.is_file():
+        raise UserError(
+            f"--image {spec}: file not found; pass deck, deformed, a .npy/.txt matrix or an image"
+        )
+    if path.suffix.lower() in (".npy", ".txt", ".csv"):
+        return _load_matrix(path, "image")
+    # Photos become gray values in [-1, 1] (the deck's pixels are +-1), small enough to print every window.
+    return load_gray_image(path, max_side=32).double() * 2 - 1
+
+
+def _parse_filter(spec: str) -> tuple[str, torch.Tensor]:
+    from idealfit.explain.conv import DECK_FILTERS
+
+    if spec in DECK_FILTERS:
+        return spec, DECK_FILTERS[spec]
+    if spec == "f_1":  # the deck's other name for f_i1
+        return "f_i1", DECK_FILTERS["f_i1"]
+    path = Path(spec)
+    if path.is_file():
+        return path.stem, _load_matrix(path, "filter")
+    if path.suffix.lower() in (".npy", ".txt", ".csv"):
+        raise UserError(f"--filter {spec}: file not found")
+    try:
+        rows = [[float(v) for v in row.replace(",", " ").split()] for row in spec.split(";")]
+    except ValueError:
+        rows = []
+    if not rows or not rows[0] or any(len(r) != len(rows[0]) for r in rows):
+        raise UserError(
+            f"--filter {spec!r} is not a deck filter ({', '.join(DECK_FILTERS)}), a file, or rows of "
+            'numbers like "1,1,1;1,1,1;1,1,1"'
+        )
+    return "custom", torch.tensor(rows, dtype=torch.float64)
+
+
+def _conv(args) -> int:
+    from idealfit.explain.conv import DECK_FILTERS, draw_worked_example, format_worked_example, worked_example
+
+    image = _conv_image(args.image)
+    filters: dict[str, torch.Tensor] = {}
+    for spec in args.filters or []:
+        name, kernel = _parse_filter(spec)
+        unique, n = name, 2
+        while unique in filters:
+            unique, n = f"{name}_{n}", n + 1
+        filters[unique] = kernel
+    if args.max_windows is not None and args.max_windows < 0:
+        raise UserError(f"--max-windows must be >= 0 (0 prints every window), got {args.max_windows}")
+    stride = 1 if args.stride is None else args.stride
+    padding = 0 if args.padding is None else args.padding
+    result = worked_example(image, filters or DECK_FILTERS, stride=stride, padding=padding)
+    n_windows = len(result.passes[0].conv_steps)
+    limit = args.max_windows if args.max_windows is not None else (None if n_windows <= 36 else 9)
+    print(format_worked_example(result, max_windows=limit or None), end="")
+    out = Path(args.out or ".")
+    path = out if out.suffix.lower() == ".png" else out / "explain-conv.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    draw_worked_example(result).savefig(path, dpi=100)
+    print(f"wrote {path}")
+    return 0
+
+
+# ---- explain kernels ------------------------------------------------------------------------------------
+
+
+def _kernels(args) -> int:
+    from idealfit.explain.kernels import CLASSIC_KERNELS, classic_kernels_figure, load_gray_image
+
+    path = Path(args.out or "explain-kernels.png")
+    if path.suffix.lower() != ".png":
+        raise UserError(f"--out {path}: give a file name ending in .png")
+    image = load_gray_image(args.image)
+    source = args.image or "scikit-learn's sample photo china.jpg"
+    print(f"Image: {source}, gray, {image.shape[0]}x{image.shape[1]} pixels")
+    for name, kernel in CLASSIC_KERNELS.items():
+        rows = " / ".join(" ".join(f"{float(v):g}" for v in row) for row in kernel)
+        print(f"  {name:<20} [{rows}]")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    classic_kernels_figure(image).savefig(path, dpi=100)
+    print(f"wrote {path}")
+    return 0
+
+
+# ---- explain RUN_DIR ------------------------------------------------------------------------------------
+
+
+def _run(args) -> int:
+    run_dir = Path(args.target)
+    if not run_dir.is_dir():
+        raise UserError(f"{args.target!r} is not 'conv', 'kernels' or an existing run folder")
+    if not args.inputs:
+        raise UserError(f"explaining the run {run_dir} needs --input IMAGE (one or more files to explain)")
+    from idealfit.explain.model import explain_model, predict_proba
+    from idealfit.report.html import add_extra, build_run_report
+    from idealfit.run import load_run
+
+    run = load_run(run_dir)
+    x = run.load_inputs(list(args.inputs))
+    out_dir = Path(args.out) if args.out else Path(run.dir) / "explain"
+    names = [Path(p).name for p in args.inputs]
+    written = explain_model(run.model, x, out_dir=out_dir, class_names=run.class_names, input_names=names)
+    probs = predict_proba(run.model, x)  # (B, K)
+    lines = []
+    for name, p in zip(names, probs, strict=True):
+        top = torch.argsort(p, descending=True)[:3].tolist()
+        labels = run.class_names or [str(i) for i in range(len(p))]
+        lines.append(f"{name}: " + ", ".join(f"{labels[k]} {float(p[k]):.3f}" for k in top))
+    print("\n".join(lines))
+    for path in written.values():
+        print(f"wrote {path}")
+    root = Path(run.dir).resolve()
+    if not out_dir.resolve().is_relative_to(root):
+        print(f"{out_dir} is outside the run folder, so the report was not updated")
+        return 0
+    add_extra(run.dir, section="Explain", caption="top classes", text="\n".join(lines))
+    for caption, path in written.items():
+        add_extra(
+            run.dir, section="Explain", caption=caption, path=path.resolve().relative_to(root).as_posix()
+        )
+    print(f"report: {build_run_report(run.dir)}")
+    return 0
