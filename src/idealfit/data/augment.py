@@ -1,0 +1,400 @@
+"""The deck's data augmentations (Original / Flip / Random crop / Contrast / Tint) as batched tensor ops.
+
+In the spirit of KellerJordan/cifar10-airbench (`batch_flip_lr`, `batch_crop`): every function takes a
+float batch `(B, C, H, W)` with values in [0, 1], draws fresh randomness *per sample* in one vectorised
+call (no Python loop over samples), works on the input's device and returns the same shape, values
+still in [0, 1]. Pass a `torch.Generator` for reproducible draws; it may live on another device than
+the images (the draw is made on the generator's device, then moved).
+
+Example:
+    >>> aug = Augment(["flip", {"name": "crop", "padding": 2}, "contrast", "tint"])
+    >>> x = aug(torch.rand(8, 1, 28, 28))  # (8, 1, 28, 28)
+"""
+
+from __future__ import annotations
+
+import difflib
+import numbers
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from matplotlib.figure import Figure
+
+from idealfit.errors import UserError
+
+DIRECTIONS = ("horizontal", "vertical", "both")
+CROP_MODES = ("zeros", "reflect")
+# The deck's slide, in its order; `preview` and `preview_figure` default to it.
+DECK_AUGMENTATIONS = ("flip", "crop", "contrast", "tint")
+
+
+# --- random draws ---------------------------------------------------------------------------------
+
+
+def _rand(shape: tuple[int, ...], *, like: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    """Float32 U[0, 1) draws of `shape`, made on the generator's device and moved to `like`'s device.
+
+    Kept in float32 even for half-precision images: rounding to bf16 could turn 0.999 into 1.0 and
+    make a flip with p=1 fail to fire.
+    """
+    device = generator.device if generator is not None else like.device
+    return torch.rand(shape, generator=generator, device=device).to(like.device)
+
+
+def _randint(high: int, shape: tuple[int, ...], *, like: torch.Tensor, generator: torch.Generator | None):
+    """Integer draws in [0, high) of `shape`, on `like`'s device."""
+    device = generator.device if generator is not None else like.device
+    return torch.randint(0, high, shape, generator=generator, device=device).to(like.device)
+
+
+# --- argument checks (shared by the functions and by Augment.__init__) ----------------------------
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, numbers.Real) and not isinstance(v, bool)
+
+
+def _check_images(x: Any) -> None:
+    if not isinstance(x, torch.Tensor) or x.ndim != 4 or not x.is_floating_point():
+        got = f"{tuple(x.shape)} {x.dtype}" if isinstance(x, torch.Tensor) else type(x).__name__
+        raise UserError(f"augmentations need a float image batch of shape (B, C, H, W), got {got}")
+
+
+def _check_flip(p: Any, direction: Any) -> None:
+    if not _is_number(p) or not 0.0 <= p <= 1.0:
+        raise UserError(f"flip: p must be a probability in [0, 1], got {p!r}")
+    if direction not in DIRECTIONS:
+        raise UserError(f"flip: direction must be one of {', '.join(DIRECTIONS)}, got {direction!r}")
+
+
+def _check_crop(padding: Any, mode: Any) -> None:
+    if not isinstance(padding, numbers.Integral) or isinstance(padding, bool) or padding < 0:
+        raise UserError(f"crop: padding must be a whole number of pixels >= 0, got {padding!r}")
+    if mode not in CROP_MODES:
+        raise UserError(f"crop: mode must be one of {', '.join(CROP_MODES)}, got {mode!r}")
+
+
+def _check_contrast(low: Any, high: Any) -> None:
+    if not _is_number(low) or not _is_number(high) or not 0.0 <= low <= high:
+        raise UserError(f"contrast: need 0 <= low <= high (factors), got low={low!r}, high={high!r}")
+
+
+def _check_tint(strength: Any) -> None:
+    if not _is_number(strength) or not 0.0 <= strength <= 1.0:
+        raise UserError(f"tint: strength must be in [0, 1] (an additive shift), got {strength!r}")
+
+
+# --- flip -----------------------------------------------------------------------------------------
+
+
+def _draw_flip(x: torch.Tensor, *, p: float, direction: str, generator) -> dict[str, torch.Tensor]:
+    """Per-sample flip decisions: {"h": (B,) bool, "v": (B,) bool}; horizontal is drawn before vertical."""
+    draw = {}
+    if direction in ("horizontal", "both"):
+        draw["h"] = _rand((x.shape[0],), like=x, generator=generator) < p
+    if direction in ("vertical", "both"):
+        draw["v"] = _rand((x.shape[0],), like=x, generator=generator) < p
+    return draw
+
+
+def _apply_flip(t: torch.Tensor, draw: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Flip the samples of `t` (B, C, H, W) chosen in `draw`; works for any dtype (masks too)."""
+    if "h" in draw:
+        t = torch.where(draw["h"][:, None, None, None], t.flip(-1), t)
+    if "v" in draw:
+        t = torch.where(draw["v"][:, None, None, None], t.flip(-2), t)
+    return t
+
+
+def flip(x: torch.Tensor, *, p: float = 0.5, direction: str = "horizontal", generator=None) -> torch.Tensor:
+    """Mirror each image with probability `p`, drawn per sample.
+
+    Args:
+        x: images (B, C, H, W), float in [0, 1].
+        p: probability that a sample is flipped (default 0.5); p=1 is `torch.flip`.
+        direction: "horizontal" (left-right, default), "vertical" (up-down) or "both" (each axis flipped
+            independently with probability p).
+        generator: optional torch.Generator for reproducible draws.
+    """
+    _check_images(x)
+    _check_flip(p, direction)
+    return _apply_flip(x, _draw_flip(x, p=p, direction=direction, generator=generator))
+
+
+# --- random crop ----------------------------------------------------------------------------------
+
+
+def _draw_crop(x: torch.Tensor, *, padding: int, generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-sample crop offsets into the padded image: (oy, ox), each (B,) in [0, 2*padding], oy drawn first."""
+    oy = _randint(2 * padding + 1, (x.shape[0],), like=x, generator=generator)
+    ox = _randint(2 * padding + 1, (x.shape[0],), like=x, generator=generator)
+    return oy, ox
+
+
+def _reflect(idx: torch.Tensor, n: int) -> torch.Tensor:
+    """Map out-of-range indices back into [0, n) like F.pad(mode="reflect") (edge not repeated)."""
+    idx = idx.abs()
+    return torch.where(idx > n - 1, 2 * (n - 1) - idx, idx)
+
+
+def _apply_crop(t: torch.Tensor, offsets, *, padding: int, mode: str) -> torch.Tensor:
+    """Crop an H×W window at `offsets` out of `t` padded by `padding`, without materialising the pad.
+
+    Pure index arithmetic (one gather for the whole batch), so it works for masks of any dtype and keeps
+    values unmixed (nearest). Zero padding fills with 0.
+    """
+    oy, ox = offsets
+    B, C, H, W = t.shape
+    if mode == "reflect" and padding > min(H, W) - 1:
+        raise UserError(f"crop: reflect padding must be < image size, got padding={padding} for {H}x{W}")
+    rows = oy[:, None] + torch.arange(H, device=t.device) - padding  # (B, H) rows in the unpadded image
+    cols = ox[:, None] + torch.arange(W, device=t.device) - padding  # (B, W)
+    if mode == "reflect":
+        rows, cols = _reflect(rows, H), _reflect(cols, W)
+        valid = None
+    else:
+        valid = ((rows >= 0) & (rows < H))[:, :, None] & ((cols >= 0) & (cols < W))[:, None, :]  # (B, H, W)
+        rows, cols = rows.clamp(0, H - 1), cols.clamp(0, W - 1)
+    b = torch.arange(B, device=t.device)[:, None, None]
+    out = t.permute(0, 2, 3, 1)[b, rows[:, :, None], cols[:, None, :]]  # (B, H, W, C)
+    if valid is not None:
+        out = torch.where(valid[..., None], out, torch.zeros((), dtype=t.dtype, device=t.device))
+    return out.permute(0, 3, 1, 2).contiguous()  # (B, C, H, W)
+
+
+def crop(x: torch.Tensor, *, padding: int = 2, mode: str = "zeros", generator=None) -> torch.Tensor:
+    """Pad each image by `padding` pixels, then cut a random H×W window from it, drawn per sample.
+
+    Equivalent to `F.pad(x, [padding] * 4, mode)[b, :, oy:oy + H, ox:ox + W]` with offsets oy, ox drawn
+    uniformly in [0, 2 * padding] per sample (oy first, then ox, with `torch.randint`).
+
+    Args:
+        x: images (B, C, H, W), float in [0, 1].
+        padding: pixels added on every side (default 2); 0 is the identity.
+        mode: "zeros" (default, black border) or "reflect" (mirror the edge; needs padding < H and W).
+        generator: optional torch.Generator for reproducible draws.
+    """
+    _check_images(x)
+    _check_crop(padding, mode)
+    return _apply_crop(x, _draw_crop(x, padding=padding, generator=generator), padding=padding, mode=mode)
+
+
+# --- photometric ----------------------------------------------------------------------------------
+
+
+def contrast(x: torch.Tensor, *, low: float = 0.7, high: float = 1.3, generator=None) -> torch.Tensor:
+    """Scale each image's deviation from its mean by a factor f ~ U(low, high), drawn per sample.
+
+    out = clamp((x - mean) * f + mean, 0, 1), with `mean` over the image's channels and pixels, so f < 1
+    washes the image towards grey and f > 1 sharpens its contrast.
+
+    Args:
+        x: images (B, C, H, W), float in [0, 1].
+        low: smallest factor (default 0.7).
+        high: largest factor (default 1.3); low = high gives a fixed factor.
+        generator: optional torch.Generator for reproducible draws.
+    """
+    _check_images(x)
+    _check_contrast(low, high)
+    f = low + (high - low) * _rand((x.shape[0],), like=x, generator=generator)  # (B,)
+    mean = x.mean(dim=(1, 2, 3), keepdim=True)  # (B, 1, 1, 1)
+    return ((x - mean) * f.to(x.dtype)[:, None, None, None] + mean).clamp(0.0, 1.0)
+
+
+def tint(x: torch.Tensor, *, strength: float = 0.1, generator=None) -> torch.Tensor:
+    """Shift each channel of each image by s ~ U(-strength, strength), drawn per sample and channel.
+
+    With 3 channels this tints the colour; with 1 channel it is a brightness shift.
+    out = clamp(x + s, 0, 1).
+
+    Args:
+        x: images (B, C, H, W), float in [0, 1].
+        strength: largest absolute shift (default 0.1), in [0, 1].
+        generator: optional torch.Generator for reproducible draws.
+    """
+    _check_images(x)
+    _check_tint(strength)
+    shift = (2.0 * _rand(tuple(x.shape[:2]), like=x, generator=generator) - 1.0) * strength  # (B, C)
+    return (x + shift.to(x.dtype)[:, :, None, None]).clamp(0.0, 1.0)
+
+
+# --- pipeline -------------------------------------------------------------------------------------
+
+
+def _run_flip(x, mask, generator, *, p, direction):
+    draw = _draw_flip(x, p=p, direction=direction, generator=generator)
+    return _apply_flip(x, draw), None if mask is None else _apply_flip(mask, draw)
+
+
+def _run_crop(x, mask, generator, *, padding, mode):
+    offsets = _draw_crop(x, padding=padding, generator=generator)
+    out = _apply_crop(x, offsets, padding=padding, mode=mode)
+    return out, None if mask is None else _apply_crop(mask, offsets, padding=padding, mode=mode)
+
+
+def _run_contrast(x, mask, generator, *, low, high):
+    return contrast(x, low=low, high=high, generator=generator), mask  # photometric: mask unchanged
+
+
+def _run_tint(x, mask, generator, *, strength):
+    return tint(x, strength=strength, generator=generator), mask
+
+
+@dataclass(frozen=True)
+class _Op:
+    defaults: dict[str, Any]  # every parameter with its default
+    check: Callable[..., None]  # raises UserError on bad values
+    run: Callable[..., tuple]  # (x, mask, generator, **params) -> (x, mask)
+    title: str  # column title in the preview figure
+
+
+_OPS: dict[str, _Op] = {
+    "flip": _Op({"p": 0.5, "direction": "horizontal"}, _check_flip, _run_flip, "Flip"),
+    "crop": _Op({"padding": 2, "mode": "zeros"}, _check_crop, _run_crop, "Random crop"),
+    "contrast": _Op({"low": 0.7, "high": 1.3}, _check_contrast, _run_contrast, "Contrast"),
+    "tint": _Op({"strength": 0.1}, _check_tint, _run_tint, "Tint"),
+}
+AUGMENTATIONS = tuple(_OPS)
+
+
+def _did_you_mean(word: str, choices) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _normalise(item: Any, where: str) -> dict[str, Any]:
+    """One spec item (a name or a dict with "name") -> a dict with every parameter filled in."""
+    given = {"name": item} if isinstance(item, str) else item
+    if not isinstance(given, dict) or not isinstance(given.get("name"), str):
+        raise UserError(f"{where}: write an augmentation as a name or a dict with a 'name' key, got {item!r}")
+    name = given["name"]
+    if name not in _OPS:
+        raise UserError(
+            f"{where}: unknown augmentation {name!r}{_did_you_mean(name, _OPS)}; "
+            f"valid: {', '.join(AUGMENTATIONS)}"
+        )
+    op = _OPS[name]
+    for key in given:
+        if key != "name" and key not in op.defaults:
+            raise UserError(
+                f"{where}: {name} has no parameter {key!r}{_did_you_mean(key, op.defaults)}; "
+                f"valid: {', '.join(op.defaults)}"
+            )
+    params = {**op.defaults, **{k: v for k, v in given.items() if k != "name"}}
+    op.check(**params)
+    return {"name": name, **params}
+
+
+def _mask_4d(mask: Any, x: torch.Tensor) -> torch.Tensor:
+    """Check a mask against images `x` (B, C, H, W) and view it as (B, 1, H, W)."""
+    shape = tuple(mask.shape) if isinstance(mask, torch.Tensor) else None
+    if (
+        shape is None
+        or len(shape) not in (3, 4)
+        or (len(shape) == 4 and shape[1] != 1)
+        or (shape[0] != x.shape[0] or shape[-2:] != tuple(x.shape[-2:]))
+    ):
+        got = shape if shape is not None else type(mask).__name__
+        raise UserError(
+            f"augment: mask must be (B, H, W) or (B, 1, H, W) matching {tuple(x.shape)}, got {got}"
+        )
+    return mask[:, None] if mask.ndim == 3 else mask
+
+
+class Augment:
+    """A pipeline of augmentations, built from config and validated up front.
+
+    Args:
+        specs: list of names ("flip") or dicts ({"name": "crop", "padding": 1}); applied in order.
+        generator: optional torch.Generator shared by every step (default: torch's global RNG).
+
+    Example:
+        >>> aug = Augment(["flip", {"name": "crop", "padding": 1}])
+        >>> x, m = aug(torch.rand(4, 3, 8, 8), mask=torch.zeros(4, 8, 8, dtype=torch.long))
+    """
+
+    def __init__(self, specs: list, *, generator: torch.Generator | None = None):
+        if not isinstance(specs, (list, tuple)):
+            raise UserError(f"augment: expected a list of augmentations, got {type(specs).__name__}")
+        self.specs = specs
+        self.generator = generator
+        self._steps = [_normalise(item, f"augment[{i}]") for i, item in enumerate(specs)]
+
+    def __call__(self, x: torch.Tensor, mask: torch.Tensor | None = None):
+        """Augment `x` (B, C, H, W); with `mask` (B, H, W) or (B, 1, H, W) return (x, mask).
+
+        Geometric steps (flip, crop) move the mask with the same draw (nearest, values never mixed);
+        photometric steps (contrast, tint) leave it alone.
+        """
+        _check_images(x)
+        m = None if mask is None else _mask_4d(mask, x)  # (B, 1, H, W)
+        for step in self._steps:
+            params = {k: v for k, v in step.items() if k != "name"}
+            x, m = _OPS[step["name"]].run(x, m, self.generator, **params)
+        if mask is None:
+            return x
+        return x, (m[:, 0] if mask.ndim == 3 else m)
+
+    def get_config(self) -> list[dict[str, Any]]:
+        """The normalised steps: one dict per step with its name and every parameter filled in."""
+        return [dict(step) for step in self._steps]
+
+    def __repr__(self) -> str:
+        return f"Augment({self.get_config()!r})"
+
+
+# --- the deck's slide -----------------------------------------------------------------------------
+
+
+def preview(images: torch.Tensor, specs=DECK_AUGMENTATIONS, *, seed: int = 0) -> torch.Tensor:
+    """Each image, then each augmentation applied alone at full strength (flip with p=1).
+
+    Args:
+        images: (N, C, H, W) float in [0, 1].
+        specs: augmentations as for `Augment` (default: the deck's flip, crop, contrast, tint).
+        seed: seed of the generator used for the draws (default 0).
+
+    Returns:
+        (N, 1 + len(specs), C, H, W): index 0 along dim 1 is the original.
+    """
+    _check_images(images)
+    steps = Augment(list(specs)).get_config()
+    generator = torch.Generator().manual_seed(seed)
+    columns = [images]
+    for step in steps:
+        if step["name"] == "flip":
+            step["p"] = 1.0  # a preview that sometimes shows no flip would not teach anything
+        columns.append(Augment([step], generator=generator)(images))
+    return torch.stack(columns, dim=1)
+
+
+def preview_figure(images: torch.Tensor, specs=DECK_AUGMENTATIONS, *, seed: int = 0) -> Figure:
+    """Draw `preview` as a grid: rows = images, columns = Original / Flip / Random crop / Contrast / Tint.
+
+    Args:
+        images: (N, C, H, W) float in [0, 1], C = 1 (grey) or 3 (RGB).
+        specs: augmentations as for `Augment` (default: the deck's four).
+        seed: seed of the generator used for the draws (default 0).
+    """
+    if isinstance(images, torch.Tensor) and images.ndim == 4 and images.shape[1] not in (1, 3):
+        raise UserError(f"preview_figure: can draw 1 (grey) or 3 (RGB) channels, got {images.shape[1]}")
+    grid = preview(images, specs, seed=seed).detach().cpu()  # (N, K, C, H, W)
+    titles = ["Original"] + [_OPS[s["name"]].title for s in Augment(list(specs)).get_config()]
+    n, k = grid.shape[:2]
+    fig = Figure(figsize=(1.6 * k, 1.6 * n + 0.3), layout="constrained")
+    axes = fig.subplots(n, k, squeeze=False)
+    for i in range(n):
+        for j in range(k):
+            img = grid[i, j]  # (C, H, W)
+            ax = axes[i][j]
+            if img.shape[0] == 1:
+                ax.imshow(img[0].numpy(), cmap="gray", vmin=0.0, vmax=1.0)
+            else:
+                ax.imshow(img.permute(1, 2, 0).numpy().clip(0.0, 1.0))
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if i == 0:
+                ax.set_title(titles[j], fontsize=9)
+    return fig

@@ -1,0 +1,268 @@
+"""Under-, ideal or over-fitting, read from the learning curves of one run (the deck's three pictures).
+
+`diagnose(history, task=..., metric=...)` takes the per-epoch rows a training run records
+(`epoch, train_loss, val_loss, train_<metric>, val_<metric>`) and returns a verdict, the numbers behind
+it and the deck's remedies. The rules, checked in this order:
+
+1. Overfitting ("too complex, does not generalise well" = high variance), when either
+   a. validation loss has risen more than OVERFIT_VAL_RISE (relative) above its best while training
+      loss kept falling since that epoch (the U-shaped validation curve early stopping watches), or
+   b. validation is much worse than training in the metric: accuracy gap (train − val) above
+      OVERFIT_ACCURACY_GAP, or for error metrics (rmse, mae) val / train above OVERFIT_ERROR_RATIO.
+2. Underfitting ("does not have capacity to fully learn the data" = high bias), when either
+   a. training diverged (a non-finite training loss), or
+   b. the training error itself stays high: for classification, final train accuracy below
+      UNDERFIT_TRAIN_ACCURACY (a model with capacity fits the data it sees); for regression, whose
+      errors have no fixed scale, the run removed less than UNDERFIT_MIN_LOSS_DROP of its first-epoch
+      training loss (flat, high curves), or
+   c. training loss was still falling by more than STILL_FALLING_RATE per epoch over the last
+      STILL_FALLING_WINDOW epochs while validation loss still improved: stopped too early.
+3. Good fit otherwise: both curves levelled off, close together.
+
+Without validation columns the overfitting rules cannot run: the evidence says so
+(`has_validation: False`), the verdict comes from the training curve alone and the advice asks for a
+validation split. Trends need at least STILL_FALLING_WINDOW + 1 epochs.
+
+Example:
+    >>> d = diagnose(history, task="classification", metric="accuracy")
+    >>> print(format_diagnosis(d))
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import numbers
+from typing import Any
+
+from idealfit.errors import UserError
+
+OVERFIT_VAL_RISE = 0.10  # val loss 10% above its best (relative), while train loss fell = overfitting
+OVERFIT_ACCURACY_GAP = 0.05  # train accuracy − val accuracy above 5 points = overfitting
+OVERFIT_ERROR_RATIO = 1.25  # val rmse/mae over 1.25× the training one = overfitting
+UNDERFIT_TRAIN_ACCURACY = 0.90  # training accuracy below 90% = the model cannot fit its own data
+UNDERFIT_MIN_LOSS_DROP = 0.50  # regression: less than half the first-epoch train loss removed = flat
+STILL_FALLING_WINDOW = 3  # epochs looked back on to judge whether training was still improving
+STILL_FALLING_RATE = 0.03  # train loss still dropping > 3% per epoch at the end = stopped too early
+
+# task -> metric -> higher is better
+METRICS = {"classification": {"accuracy": True}, "regression": {"rmse": False, "mae": False}}
+
+OVERFIT_ADVICE = (
+    "Get more training data, or add data augmentation (flip, random crop, contrast, tint).",
+    "Add L1/L2 weight regularization (start with λ = 1e-4).",
+    "Add dropout between layers (p = 0.2 to 0.5).",
+    "Use early stopping: keep the weights from the best validation epoch{best}.",
+    "Add batch normalization.",
+    "Use a smaller model (fewer or narrower layers).",
+)
+UNDERFIT_ADVICE = (
+    "Give the model more capacity: wider or deeper layers.",
+    "Train longer (more epochs).",
+    "Tune the learning rate (try 3x larger and 3x smaller).",
+    "Use less regularization (lower L1/L2, less dropout, milder augmentation).",
+)
+GOOD_FIT_ADVICE = ("Keep this setup: training and validation agree and have levelled off.",)
+NO_VALIDATION_ADVICE = "Hold out a validation split (e.g. 20% of the data) so overfitting can be seen."
+
+
+def _num(row: dict, key: str) -> float | None:
+    """The row's value for `key` as a float, or None when absent/None (NaN is kept: it means diverged)."""
+    v = row.get(key)
+    if v is None:
+        return None
+    if not isinstance(v, numbers.Real) or isinstance(v, bool):
+        raise UserError(f"diagnose: {key} must be a number, got {v!r} in epoch {row.get('epoch', '?')}")
+    return float(v)
+
+
+def _series(history: list[dict], key: str, *, required: bool = False) -> list[tuple[Any, float]]:
+    """(epoch, value) pairs for the rows that have `key` (epochs default to 1, 2, ... by position)."""
+    out = []
+    for i, row in enumerate(history):
+        v = _num(row, key)
+        if v is None and required:
+            raise UserError(f"diagnose: row {i} of the history has no {key!r}; every epoch needs one")
+        if v is not None:
+            out.append((row.get("epoch", i + 1), v))
+    return out
+
+
+def _check(history: Any, task: Any, metric: Any) -> bool:
+    """Validate the arguments; return whether the metric is higher-is-better."""
+    if not isinstance(history, (list, tuple)) or not history or not all(isinstance(r, dict) for r in history):
+        raise UserError(
+            "diagnose: history must be a non-empty list of per-epoch dicts (train for an epoch first)"
+        )
+    if task not in METRICS:
+        raise UserError(f"diagnose: unknown task {task!r}; valid: {', '.join(METRICS)}")
+    if metric not in METRICS[task]:
+        close = difflib.get_close_matches(str(metric), list(METRICS[task]), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise UserError(
+            f"diagnose: unknown {task} metric {metric!r}{hint}; valid: {', '.join(METRICS[task])}"
+        )
+    return METRICS[task][metric]
+
+
+def _evidence(history: list[dict], metric: str, higher_better: bool) -> dict[str, Any]:
+    """The numbers every rule reads (None where the history cannot provide one)."""
+    train = _series(history, "train_loss", required=True)
+    val = _series(history, "val_loss")
+    tm, vm = _series(history, f"train_{metric}"), _series(history, f"val_{metric}")
+    tl = [v for _, v in train]
+    ev: dict[str, Any] = {
+        "epochs": len(history),
+        "has_validation": bool(val),
+        "final_train_loss": tl[-1],
+        "best_train_loss": min((v for v in tl if math.isfinite(v)), default=math.nan),
+        "train_loss_drop": 1.0 - tl[-1] / tl[0] if len(tl) > 1 and tl[0] > 0 else None,
+        "recent_train_drop": None,
+        "final_train_metric": tm[-1][1] if tm else None,
+        "final_val_metric": vm[-1][1] if vm else None,
+    }
+    w = STILL_FALLING_WINDOW
+    if len(tl) > w and tl[-1 - w] > 0:
+        ev["recent_train_drop"] = (1.0 - tl[-1] / tl[-1 - w]) / w  # mean relative drop per epoch
+    if higher_better and tm and not all(0.0 <= v <= 1.0 for _, v in tm + vm):
+        raise UserError(f"diagnose: {metric} must be a fraction in [0, 1], not a percentage")
+    if val:
+        _add_val_evidence(ev, train, val)
+    if tm and vm:
+        ev["metric_gap"] = (tm[-1][1] - vm[-1][1]) if higher_better else (vm[-1][1] - tm[-1][1])
+        ev["metric_ratio"] = None if higher_better else (vm[-1][1] / tm[-1][1] if tm[-1][1] > 0 else math.inf)
+    return ev
+
+
+def _add_val_evidence(ev: dict, train: list, val: list) -> None:
+    """Best validation epoch, how far validation loss rose since, and what training loss did meanwhile."""
+    vl = [v for _, v in val]
+    i_best = min(range(len(vl)), key=vl.__getitem__)
+    best_epoch = val[i_best][0]
+    train_at = dict(train)
+    best = vl[i_best]
+    ev.update(
+        final_val_loss=vl[-1],
+        best_val_loss=best,
+        best_val_epoch=best_epoch,
+        val_loss_rise=vl[-1] - best,
+        val_loss_rise_rel=(vl[-1] - best) / best if best > 0 else (math.inf if vl[-1] > best else 0.0),
+        loss_gap=vl[-1] - ev["final_train_loss"],
+        train_loss_change_since_best_val=(
+            ev["final_train_loss"] - train_at[best_epoch] if best_epoch in train_at else None
+        ),
+        val_still_improving=len(vl) > STILL_FALLING_WINDOW and vl[-1] < vl[-1 - STILL_FALLING_WINDOW],
+    )
+
+
+def _overfit_reasons(ev: dict, task: str, metric: str) -> list[str]:
+    reasons = []
+    change = ev.get("train_loss_change_since_best_val")
+    if ev.get("val_loss_rise_rel", 0.0) > OVERFIT_VAL_RISE and change is not None and change < 0:
+        reasons.append(
+            f"validation loss bottomed out at {ev['best_val_loss']:.4g} in epoch {ev['best_val_epoch']} and "
+            f"has risen {100 * ev['val_loss_rise_rel']:.0f}% since, while training loss kept falling "
+            f"(to {ev['final_train_loss']:.4g})"
+        )
+    gap, ratio = ev.get("metric_gap"), ev.get("metric_ratio")
+    if task == "classification" and gap is not None and gap > OVERFIT_ACCURACY_GAP:
+        reasons.append(
+            f"train {metric} {ev['final_train_metric']:.3f} is {gap:.3f} above validation "
+            f"{ev['final_val_metric']:.3f} (more than {OVERFIT_ACCURACY_GAP})"
+        )
+    if task == "regression" and ratio is not None and ratio > OVERFIT_ERROR_RATIO:
+        reasons.append(
+            f"validation {metric} {ev['final_val_metric']:.4g} is {ratio:.2f}x the training "
+            f"{metric} {ev['final_train_metric']:.4g} (more than {OVERFIT_ERROR_RATIO}x)"
+        )
+    return reasons
+
+
+def _underfit_reasons(ev: dict, task: str, metric: str) -> list[str]:
+    if not math.isfinite(ev["final_train_loss"]):
+        return [f"training diverged: the final training loss is {ev['final_train_loss']}"]
+    reasons = []
+    acc, drop = ev["final_train_metric"], ev["train_loss_drop"]
+    if task == "classification" and acc is not None and acc < UNDERFIT_TRAIN_ACCURACY:
+        reasons.append(
+            f"the model reaches only {acc:.3f} {metric} on its own training data "
+            f"(below {UNDERFIT_TRAIN_ACCURACY})"
+        )
+    if task == "regression" and drop is not None and drop < UNDERFIT_MIN_LOSS_DROP:
+        reasons.append(
+            f"training loss fell only {100 * drop:.0f}% from the first epoch "
+            f"(less than {100 * UNDERFIT_MIN_LOSS_DROP:.0f}%): both curves stay flat and high"
+        )
+    recent = ev["recent_train_drop"]
+    if recent is not None and recent > STILL_FALLING_RATE and ev.get("val_still_improving", True):
+        reasons.append(
+            f"training loss was still falling {100 * recent:.1f}% per epoch over the last "
+            f"{STILL_FALLING_WINDOW} epochs: training stopped too early"
+        )
+    return reasons
+
+
+def _advice(verdict: str, ev: dict, reasons: list[str]) -> list[str]:
+    if verdict == "overfitting":
+        best = f" (epoch {ev['best_val_epoch']})" if "best_val_epoch" in ev else ""
+        advice = [a.format(best=best) for a in OVERFIT_ADVICE]
+    elif verdict == "underfitting":
+        advice = list(UNDERFIT_ADVICE)
+        if reasons[0].startswith("training diverged"):
+            advice.insert(0, "Lower the learning rate (e.g. 10x): the loss blew up.")
+        elif all("stopped too early" in r for r in reasons):
+            advice.insert(0, advice.pop(1))  # only "still falling": train longer comes first
+    elif ev["has_validation"]:
+        advice = list(GOOD_FIT_ADVICE)
+    else:
+        advice = ["Keep this setup for now: the training curve has levelled off at a low error."]
+    if not ev["has_validation"]:
+        advice.append(NO_VALIDATION_ADVICE)
+    return advice
+
+
+def diagnose(history: list[dict], *, task: str, metric: str) -> dict[str, Any]:
+    """Judge one run's learning curves: underfitting, good fit or overfitting (rules in the module doc).
+
+    Args:
+        history: one dict per epoch with `epoch`, `train_loss` and, when validated, `val_loss`,
+            `train_<metric>`, `val_<metric>`.
+        task: "classification" or "regression".
+        metric: "accuracy" (classification, a fraction, higher is better) or "rmse" / "mae"
+            (regression, lower is better).
+
+    Returns:
+        {"verdict": "underfitting" | "good fit" | "overfitting", "evidence": {name: number},
+         "reasons": [plain-English rules that fired], "advice": [the deck's remedies]}.
+    """
+    higher_better = _check(history, task, metric)
+    ev = _evidence(list(history), metric, higher_better)
+    verdict, reasons = "good fit", []
+    if ev["has_validation"]:
+        reasons = _overfit_reasons(ev, task, metric)
+        verdict = "overfitting" if reasons else verdict
+    if not reasons:
+        reasons = _underfit_reasons(ev, task, metric)
+        verdict = "underfitting" if reasons else verdict
+    if not reasons:
+        close = " and validation stays close to it" if ev["has_validation"] else ""
+        reasons = [f"training has levelled off{close}"]
+    advice = _advice(verdict, ev, reasons)
+    if not ev["has_validation"]:
+        reasons.append("there is no validation data, so overfitting cannot be judged")
+    return {"verdict": verdict, "evidence": ev, "reasons": reasons, "advice": advice}
+
+
+_HEADLINES = {
+    "overfitting": "This run overfits",
+    "underfitting": "This run underfits",
+    "good fit": "This run fits well",
+}
+
+
+def format_diagnosis(d: dict[str, Any]) -> str:
+    """A few plain-English lines for the terminal: the verdict with its evidence, then what to try."""
+    lines = [f"{_HEADLINES[d['verdict']]}: {'; '.join(d['reasons'])}."]
+    lines.append("Try:" if d["verdict"] != "good fit" else "Next:")
+    lines += [f"  - {a}" for a in d["advice"]]
+    return "\n".join(lines)

@@ -1,0 +1,222 @@
+"""diagnose() on constructed learning curves of each kind, and its evidence against hand computations."""
+
+import math
+
+import pytest
+
+from idealfit.diagnose import (
+    GOOD_FIT_ADVICE,
+    OVERFIT_ADVICE,
+    UNDERFIT_ADVICE,
+    diagnose,
+    format_diagnosis,
+)
+from idealfit.errors import UserError
+
+
+def _history(train_loss, val_loss=None, train_m=None, val_m=None, *, metric="accuracy"):
+    rows = []
+    for i, tl in enumerate(train_loss):
+        row = {"epoch": i + 1, "train_loss": tl}
+        if val_loss is not None:
+            row["val_loss"] = val_loss[i]
+        if train_m is not None:
+            row[f"train_{metric}"] = train_m[i]
+        if val_m is not None:
+            row[f"val_{metric}"] = val_m[i]
+        rows.append(row)
+    return rows
+
+
+def _decay(start, end, n, rate=0.35):
+    """start → end, exponentially, levelled off by the last epochs."""
+    return [end + (start - end) * math.exp(-rate * e) for e in range(n)]
+
+
+N = 30
+
+
+# --- classification ---------------------------------------------------------------------------------
+
+
+def test_classic_overfit_u_shaped_val_loss():
+    train = _decay(2.0, 0.02, N)
+    val = [0.5 + 0.002 * (e - 10) ** 2 for e in range(N)]  # minimum 0.5 at epoch 11, then up to 1.3
+    tacc = [min(0.999, 0.6 + 0.02 * e) for e in range(N)]
+    vacc = [0.6 + 0.01 * min(e, 10) for e in range(N)]  # 0.70
+    d = diagnose(_history(train, val, tacc, vacc), task="classification", metric="accuracy")
+    assert d["verdict"] == "overfitting"
+    ev = d["evidence"]
+    assert ev["best_val_epoch"] == 11
+    assert ev["best_val_loss"] == pytest.approx(0.5)
+    assert ev["final_val_loss"] == pytest.approx(val[-1])
+    assert ev["val_loss_rise"] == pytest.approx(val[-1] - 0.5)
+    assert ev["val_loss_rise_rel"] == pytest.approx((val[-1] - 0.5) / 0.5)
+    assert ev["loss_gap"] == pytest.approx(val[-1] - train[-1])
+    assert ev["metric_gap"] == pytest.approx(tacc[-1] - vacc[-1])
+    assert ev["final_train_metric"] == pytest.approx(0.999)
+    assert ev["train_loss_change_since_best_val"] == pytest.approx(train[-1] - train[10])
+    assert ev["best_train_loss"] == pytest.approx(min(train))
+    assert d["advice"][0] == OVERFIT_ADVICE[0]
+    assert any("epoch 11" in a for a in d["advice"])  # early stopping names the best epoch
+    assert len(d["reasons"]) == 2  # the val turn and the accuracy gap
+
+
+def test_overfit_from_accuracy_gap_alone():
+    train = _decay(1.0, 0.05, N)
+    val = _decay(1.0, 0.30, N)  # still at its best: no turn
+    tacc = [0.99] * N
+    vacc = [0.90] * N  # gap 0.09 > 0.05
+    d = diagnose(_history(train, val, tacc, vacc), task="classification", metric="accuracy")
+    assert d["verdict"] == "overfitting"
+    assert d["evidence"]["val_loss_rise"] == pytest.approx(0.0)
+    assert d["evidence"]["metric_gap"] == pytest.approx(0.09)
+
+
+def test_val_rise_without_falling_train_loss_is_not_overfitting():
+    train = [1.0] * 5 + [0.3] * (N - 5)
+    val = [1.0] * 5 + [0.30] * 10 + [0.36] * (N - 15)  # +20% but train loss stood still
+    acc = [0.95] * N
+    d = diagnose(_history(train, val, acc, acc), task="classification", metric="accuracy")
+    assert d["verdict"] == "good fit"
+
+
+def test_underfit_flat_high_losses():
+    train = _decay(2.3, 1.6, N)
+    val = [v + 0.02 for v in _decay(2.3, 1.6, N)]
+    tacc = [0.40 + 0.01 * min(e, 10) for e in range(N)]  # 0.50
+    vacc = [a - 0.01 for a in tacc]
+    d = diagnose(_history(train, val, tacc, vacc), task="classification", metric="accuracy")
+    assert d["verdict"] == "underfitting"
+    assert d["evidence"]["final_train_metric"] == pytest.approx(0.50)
+    assert d["advice"] == list(UNDERFIT_ADVICE)
+    assert "0.500 accuracy" in d["reasons"][0]
+
+
+def test_underfit_stopped_too_early():
+    train = [1.0 * 0.9**e for e in range(8)]  # falling 10% per epoch to the end
+    val = [1.05 * 0.9**e for e in range(8)]
+    acc = [0.95] * 8
+    d = diagnose(_history(train, val, acc, acc), task="classification", metric="accuracy")
+    assert d["verdict"] == "underfitting"
+    assert d["evidence"]["recent_train_drop"] == pytest.approx((1 - 0.9**3) / 3)
+    assert "stopped too early" in d["reasons"][0]
+    assert d["advice"][0] == "Train longer (more epochs)."
+
+
+def test_good_fit_both_falling_and_close():
+    train = _decay(1.0, 0.10, N)
+    val = _decay(1.05, 0.12, N)
+    tacc = [min(0.97, 0.5 + 0.05 * e) for e in range(N)]
+    vacc = [a - 0.01 for a in tacc]
+    d = diagnose(_history(train, val, tacc, vacc), task="classification", metric="accuracy")
+    assert d["verdict"] == "good fit"
+    assert d["advice"] == list(GOOD_FIT_ADVICE)
+    assert d["evidence"]["best_val_epoch"] == N
+    assert d["evidence"]["val_loss_rise"] == pytest.approx(0.0)
+    assert d["evidence"]["train_loss_drop"] == pytest.approx(1 - train[-1] / train[0])
+
+
+def test_diverged_is_underfitting_with_lower_lr_first():
+    train = [1.0, 0.9, 5.0, float("nan")]
+    d = diagnose(_history(train, train, [0.5] * 4, [0.5] * 4), task="classification", metric="accuracy")
+    assert d["verdict"] == "underfitting"
+    assert d["advice"][0].startswith("Lower the learning rate")
+    assert d["evidence"]["best_train_loss"] == pytest.approx(0.9)
+
+
+# --- regression -------------------------------------------------------------------------------------
+
+
+def test_regression_overfit():
+    train = _decay(1.0, 0.01, N)
+    val = [0.3 + 0.001 * (e - 12) ** 2 for e in range(N)]
+    trmse = [math.sqrt(v) for v in train]
+    vrmse = [math.sqrt(v) for v in val]
+    d = diagnose(_history(train, val, trmse, vrmse, metric="rmse"), task="regression", metric="rmse")
+    assert d["verdict"] == "overfitting"
+    assert d["evidence"]["metric_ratio"] == pytest.approx(vrmse[-1] / trmse[-1])
+    assert d["evidence"]["metric_gap"] == pytest.approx(vrmse[-1] - trmse[-1])  # val worse = positive
+
+
+def test_regression_overfit_from_rmse_ratio():
+    train = _decay(1.0, 0.10, N)
+    val = _decay(1.0, 0.20, N)
+    trmse = [math.sqrt(v) for v in train]
+    vrmse = [1.5 * r for r in trmse]  # 1.5x > 1.25x
+    d = diagnose(_history(train, val, trmse, vrmse, metric="rmse"), task="regression", metric="rmse")
+    assert d["verdict"] == "overfitting" and "1.50x" in d["reasons"][0]
+
+
+def test_regression_underfit_flat():
+    train = _decay(1.0, 0.8, N)
+    val = _decay(1.02, 0.82, N)
+    d = diagnose(
+        _history(train, val, [math.sqrt(v) for v in train], [math.sqrt(v) for v in val], metric="rmse"),
+        task="regression",
+        metric="rmse",
+    )
+    assert d["verdict"] == "underfitting"
+    assert d["evidence"]["train_loss_drop"] == pytest.approx(1 - train[-1] / train[0])
+    assert d["evidence"]["train_loss_drop"] < 0.5
+
+
+def test_regression_good_fit():
+    train = _decay(1.0, 0.10, N)
+    val = _decay(1.0, 0.11, N)
+    d = diagnose(
+        _history(train, val, [math.sqrt(v) for v in train], [math.sqrt(v) for v in val], metric="rmse"),
+        task="regression",
+        metric="rmse",
+    )
+    assert d["verdict"] == "good fit"
+    assert d["evidence"]["metric_ratio"] == pytest.approx(math.sqrt(val[-1] / train[-1]))
+
+
+# --- no validation, errors, formatting ---------------------------------------------------------------
+
+
+def test_without_validation_judges_training_only():
+    good = diagnose(
+        _history(_decay(1.0, 0.1, N), train_m=[0.98] * N), task="classification", metric="accuracy"
+    )
+    assert good["verdict"] == "good fit"
+    assert good["evidence"]["has_validation"] is False and "best_val_epoch" not in good["evidence"]
+    assert "no validation data" in good["reasons"][-1]
+    assert "validation split" in good["advice"][-1]
+    bad = diagnose(_history(_decay(1.0, 0.1, N), train_m=[0.6] * N), task="classification", metric="accuracy")
+    assert bad["verdict"] == "underfitting"
+
+
+def test_val_columns_with_none_cells_are_skipped():
+    rows = _history(_decay(1.0, 0.1, N), _decay(1.0, 0.12, N), [0.98] * N, [0.97] * N)
+    for row in rows[::2]:
+        row["val_loss"] = None  # validated every other epoch, as metrics.csv's empty cells read back
+    d = diagnose(rows, task="classification", metric="accuracy")
+    assert d["verdict"] == "good fit" and d["evidence"]["best_val_epoch"] == N
+
+
+@pytest.mark.parametrize(
+    ("history", "task", "metric", "match"),
+    [
+        ([], "classification", "accuracy", "non-empty"),
+        ([{"epoch": 1, "train_loss": 1.0}], "clasification", "accuracy", "unknown task"),
+        ([{"epoch": 1, "train_loss": 1.0}], "regression", "rmes", r"did you mean 'rmse'"),
+        ([{"epoch": 1, "val_loss": 1.0}], "regression", "rmse", "no 'train_loss'"),
+        ([{"epoch": 1, "train_loss": "x"}], "regression", "rmse", "must be a number"),
+        ([{"epoch": 1, "train_loss": 1.0, "train_accuracy": 95.0}], "classification", "accuracy", "fraction"),
+    ],
+)
+def test_user_errors(history, task, metric, match):
+    with pytest.raises(UserError, match=match):
+        diagnose(history, task=task, metric=metric)
+
+
+def test_format_diagnosis():
+    train = _decay(2.0, 0.02, N)
+    val = [0.5 + 0.002 * (e - 10) ** 2 for e in range(N)]
+    text = format_diagnosis(diagnose(_history(train, val), task="classification", metric="accuracy"))
+    lines = text.splitlines()
+    assert lines[0].startswith("This run overfits: validation loss bottomed out at 0.5 in epoch 11")
+    assert lines[1] == "Try:"
+    assert lines[2] == f"  - {OVERFIT_ADVICE[0]}"
