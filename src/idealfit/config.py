@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -30,6 +31,8 @@ OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("constant", "step", "cosine", "onecycle")
 ACTIVATIONS = ("relu", "gelu", "tanh", "sigmoid", "leaky_relu", "elu")
 POOLS = ("max", "avg", "none")
+IMPUTE = ("drop", "mean", "median", "most_frequent")
+SCALES = ("standard", "minmax", "none")
 
 
 @dataclass
@@ -42,6 +45,18 @@ class DataConfig:
     image_size: int | None = None  # image folders: resize to this square side (None = the first image's size, max 64)
     channels: int | None = None  # image folders: 1 (gray) or 3 (RGB); None = 3 if any image has colour
     max_memory_mb: float = 2048.0  # image folders larger than this stream from disk through a DataLoader
+    # minibatch composition (the deck: "shuffle data, take only a subset, ...")
+    shuffle: bool = True  # a fresh random batch order every epoch (off: the stored order)
+    train_subset: float | None = None  # train on this many samples (>1) or this share (<=1) of the train split, stratified
+    balanced: bool = False  # classification: draw batches so that every class is equally likely
+    augment: list[Any] = field(default_factory=list)  # images: e.g. [flip, {name: crop, padding: 1}, contrast, tint]
+    # preprocessing, fitted on the training split only (the deck: cleaning, transformation, reduction)
+    impute: str = "median"  # tables, missing values: drop (rows) | mean | median | most_frequent
+    missing_indicator: bool = False  # tables: add a 0/1 column per numeric column with missing values
+    clip_quantiles: list[float] | None = None  # tables, noise: clip each numeric column to these quantiles, e.g. [0.01, 0.99]
+    scale: str = "standard"  # standard (mean 0, std 1) | minmax ([0, 1]) | none
+    pca: float | None = None  # reduce inputs to this many components (>=1) or this variance share (<1)
+    downsample: int = 1  # images/signals: average-pool by this factor (aggregation to a lower resolution)
 
 
 @dataclass
@@ -54,6 +69,7 @@ class ModelConfig:
     activation: str = "relu"  # relu | gelu | tanh | sigmoid | leaky_relu | elu
     dropout: float = 0.0  # dropout probability before each dense layer (0 = off)
     batchnorm: bool = True  # batch normalization after each conv / dense layer (the deck: fewer epochs, stabler)
+    init: str = "torch_default"  # glorot_uniform | glorot_normal | he_uniform | he_normal | orthogonal | torch_default
 
 
 @dataclass
@@ -74,6 +90,8 @@ class TrainConfig:
     patience: int = 8  # epochs without improvement before stopping
     min_delta: float = 0.0  # smallest change of `monitor` that counts as an improvement
     clip_grad: float | None = None  # clip the gradient norm to this (None = off)
+    l1: float = 0.0  # L1 penalty λ: adds the deck's λ/2 · Σ|W| over weights (not biases or norm layers)
+    l2: float = 0.0  # L2 penalty λ: adds λ/2 · ΣW² over weights (coupled; see weight_decay for decoupled)
     seed: int = 0  # one seed for the split, the initial weights and the batch order
     device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
     progress: bool = True  # live progress bar with loss and metric
@@ -119,6 +137,8 @@ def _coerce(key: str, value: Any, hint: Any) -> Any:
         return _coerce(key, value, inner[0])
     if isinstance(value, str) and hint is not str:
         value = yaml.safe_load(value) if value.strip() else value
+    if hint is Any:  # free-form values (augmentation specs) are checked by their own validator
+        return value
     if origin is list:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             value = [value]
@@ -136,7 +156,12 @@ def _coerce(key: str, value: Any, hint: Any) -> Any:
             raise UserError(f"{key} must be a whole number; got {value!r}")
         return value
     if hint is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if isinstance(value, str):  # YAML 1.1 reads "1e-3" (no dot) as text; Python's float() does not
+            try:
+                value = float(value)
+            except ValueError:
+                pass
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
             raise UserError(f"{key} must be a number; got {value!r}")
         return float(value)
     if hint is str:
@@ -170,9 +195,14 @@ def validate(cfg: RunConfig) -> RunConfig:
             raise UserError(f"data.{key} must be between 0 and 0.5; got {frac}")
     if d.image_size is not None:
         _positive("data.image_size", d.image_size)
+    _positive("data.max_memory_mb", d.max_memory_mb, allow_zero=True)  # 0 = always stream image folders
     if d.channels not in (None, 1, 3):
         raise UserError(f"data.channels must be 1 or 3; got {d.channels}")
+    _validate_data_options(d)
     _choice("model.name", m.name, ("cnn", "mlp"))
+    from idealfit.models.init import INIT_SCHEMES
+
+    _choice("model.init", m.init, INIT_SCHEMES)
     _choice("model.pool", m.pool, POOLS)
     _choice("model.activation", m.activation, ACTIVATIONS)
     for i, w in enumerate(m.widths):
@@ -199,10 +229,29 @@ def validate(cfg: RunConfig) -> RunConfig:
     _positive("train.min_delta", t.min_delta, allow_zero=True)
     if t.clip_grad is not None:
         _positive("train.clip_grad", t.clip_grad)
+    _positive("train.l1", t.l1, allow_zero=True)
+    _positive("train.l2", t.l2, allow_zero=True)
     dev = t.device
     if not (dev in ("auto", "cpu", "cuda", "mps") or (dev.startswith("cuda:") and dev[5:].isdigit())):
         raise UserError(f"train.device must be auto, cpu, cuda, cuda:N or mps; got '{dev}'")
     return cfg
+
+
+def _validate_data_options(d: DataConfig) -> None:
+    from idealfit.data.augment import Augment
+
+    Augment(d.augment)  # raises with "did you mean" for unknown augmentations or parameters
+    if d.train_subset is not None and (d.train_subset <= 0 or (d.train_subset > 1 and not d.train_subset.is_integer())):
+        raise UserError(f"data.train_subset must be a share in (0, 1] or a whole count > 1; got {d.train_subset}")
+    _choice("data.impute", d.impute, IMPUTE)
+    _choice("data.scale", d.scale, SCALES)
+    if d.clip_quantiles is not None:
+        q = d.clip_quantiles
+        if len(q) != 2 or not 0 <= q[0] < q[1] <= 1:
+            raise UserError(f"data.clip_quantiles must be [low, high] with 0 <= low < high <= 1; got {q}")
+    if d.pca is not None and (d.pca <= 0 or (d.pca >= 1 and not d.pca.is_integer())):
+        raise UserError(f"data.pca must be a variance share in (0, 1) or a whole number of components; got {d.pca}")
+    _positive("data.downsample", d.downsample)
 
 
 def set_key(cfg: RunConfig, key: str, value: Any) -> None:
@@ -211,6 +260,9 @@ def set_key(cfg: RunConfig, key: str, value: Any) -> None:
         cfg.out = None if value is None else str(value)
         return
     section, _, name = key.partition(".")
+    if key in SECTIONS:
+        raise UserError(f"config section '{key}' must be a mapping of its fields, e.g. `{key}: {{...}}` "
+                        f"in YAML or --set {key}.FIELD=VALUE; got {value!r}")
     cls = SECTIONS.get(section)
     if cls is None or not name:
         raise _unknown(key)
@@ -224,7 +276,7 @@ def _flatten(mapping: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     flat: dict[str, Any] = {}
     for k, v in mapping.items():
         key = f"{prefix}{k}"
-        if isinstance(v, dict) and key in SECTIONS:
+        if isinstance(v, dict) and not prefix:  # a misspelt section still yields dotted keys to match
             flat.update(_flatten(v, f"{key}."))
         else:
             flat[key] = v
@@ -269,6 +321,9 @@ def resolve(
 
 def from_dict(raw: dict[str, Any]) -> RunConfig:
     """Rebuild a config from `to_dict()` output (as stored in a run folder's config.yaml)."""
+    if not isinstance(raw, dict):  # a hand-edited or damaged config.yaml
+        raise UserError(f"a saved config (config.yaml) must be a mapping with sections data, model, train; "
+                        f"got {type(raw).__name__}")
     cfg = RunConfig()
     for key, value in _flatten(raw).items():
         set_key(cfg, key, value)

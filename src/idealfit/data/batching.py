@@ -22,14 +22,17 @@ class TensorBatches:
         batch_size: samples per batch; the last batch may be smaller.
         shuffle: a fresh random order each epoch (drawn from `generator`), else the stored order.
         generator: CPU generator for the order, so a seed (and a checkpoint of its state) fixes it.
+        weights: optional (N,) sampling weights: each epoch draws N samples with replacement in
+            proportion to them (class-balanced batches), instead of a permutation.
     """
 
     def __init__(self, x: torch.Tensor, y: torch.Tensor, *, batch_size: int, shuffle: bool = True,
-                 generator: torch.Generator | None = None):
+                 generator: torch.Generator | None = None, weights: torch.Tensor | None = None):
         self.x, self.y = x, y
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.generator = generator
+        self.weights = weights
 
     def __len__(self) -> int:
         return -(-len(self.y) // self.batch_size)
@@ -40,7 +43,11 @@ class TensorBatches:
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         n = len(self.y)
-        if self.shuffle:
+        if self.weights is not None:
+            order = torch.multinomial(self.weights, n, replacement=True, generator=self.generator).to(self.x.device)
+            for idx in order.split(self.batch_size):
+                yield self.x[idx], self.y[idx]
+        elif self.shuffle:
             order = torch.randperm(n, generator=self.generator).to(self.x.device)
             for idx in order.split(self.batch_size):
                 yield self.x[idx], self.y[idx]
@@ -67,10 +74,14 @@ class StreamBatches:
     """Batches read from image files by a DataLoader, for folders too large for memory."""
 
     def __init__(self, paths: list[str], y: np.ndarray, *, size: int, channels: int, batch_size: int,
-                 shuffle: bool, generator: torch.Generator | None, device: torch.device, workers: int = 2):
+                 shuffle: bool, generator: torch.Generator | None, device: torch.device, workers: int = 2,
+                 weights: torch.Tensor | None = None):
+        sampler = (torch.utils.data.WeightedRandomSampler(weights, len(y), generator=generator)
+                   if weights is not None else None)
         self.loader = torch.utils.data.DataLoader(
-            _ImageFiles(paths, y, size=size, channels=channels), batch_size=batch_size, shuffle=shuffle,
-            generator=generator, num_workers=workers, persistent_workers=workers > 0)
+            _ImageFiles(paths, y, size=size, channels=channels), batch_size=batch_size,
+            shuffle=shuffle and sampler is None, sampler=sampler, generator=generator, num_workers=workers,
+            persistent_workers=workers > 0)
         self.device = device
 
     def __len__(self) -> int:

@@ -17,10 +17,13 @@ import torch
 import yaml
 
 from idealfit.config import RunConfig, from_dict, resolve, to_yaml
+from idealfit.data.augment import Augment, preview_figure
 from idealfit.data.batching import StreamBatches, TensorBatches
 from idealfit.data.prepare import Prepared, load_dataset, prepare, split_indices
+from idealfit.diagnose import diagnose, format_diagnosis
 from idealfit.errors import UserError
 from idealfit.models.build import build_model
+from idealfit.models.init import init_weights
 from idealfit.models.summary import count_params, summarize
 from idealfit.run import WEIGHTS, Run, check_run_dir
 from idealfit.train.callbacks import Callback, EarlyStopping, FitState
@@ -35,6 +38,7 @@ from idealfit.train.checkpoint import (
 from idealfit.train.loop import fit
 from idealfit.train.metrics import METRIC, compute_metrics, predict_batches
 from idealfit.train.optim import build_optimizer, build_scheduler
+from idealfit.train.regularizers import build_regularizers, weight_sparsity
 
 RESUMABLE_KEYS = {"train.epochs", "train.device", "train.progress"}  # what --resume may change
 EVAL_BATCH = 1024
@@ -72,8 +76,10 @@ def new_run_dir(cfg: RunConfig, *, root: str | Path = "runs") -> Path:
 class Checkpointer(Callback):
     """After every epoch: metrics.csv and checkpoint.pt (model, optimizer, schedule, RNGs, early stopping)."""
 
-    def __init__(self, run_dir: Path, *, generator: torch.Generator, early: EarlyStopping | None):
+    def __init__(self, run_dir: Path, *, generator: torch.Generator, early: EarlyStopping | None,
+                 augment: Augment | None = None):
         self.dir, self.generator, self.early = run_dir, generator, early
+        self.aug_generator = augment.generator if augment is not None else None
 
     def on_epoch_end(self, state: FitState) -> None:
         write_metrics_csv(self.dir / "metrics.csv", state.history)
@@ -81,22 +87,58 @@ class Checkpointer(Callback):
             "epoch": state.epoch, "history": state.history, "model": state.model.state_dict(),
             "optimizer": state.optimizer.state_dict(), "scheduler": state.scheduler.state_dict(),
             "torch_rng": torch.get_rng_state(), "order_rng": self.generator.get_state(),
+            "augment_rng": self.aug_generator.get_state() if self.aug_generator is not None else None,
             "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
             "early": self.early.state_dict() if self.early else None, "stop": state.stop,
             "stopped_early": state.stopped_early})
 
 
 def _batches(prep: Prepared, split: str, *, device: torch.device, batch_size: int, shuffle: bool,
-             generator: torch.Generator | None):
+             generator: torch.Generator | None, balanced: bool = False):
     ds = prep.dataset
+    weights = _class_weights(prep.y[split]) if balanced else None
     if ds.paths is not None:
         idx = prep.indices[split]
         return StreamBatches([ds.paths[i] for i in idx], ds.y[idx], size=ds.meta["image_size"],
                              channels=ds.meta["channels"], batch_size=batch_size, shuffle=shuffle,
-                             generator=generator, device=device)
+                             generator=generator, device=device, weights=weights)
     x = torch.from_numpy(np.ascontiguousarray(prep.x[split])).to(device)
     y = torch.from_numpy(prep.y[split]).to(device)
-    return TensorBatches(x, y, batch_size=batch_size, shuffle=shuffle, generator=generator)
+    return TensorBatches(x, y, batch_size=batch_size, shuffle=shuffle, generator=generator, weights=weights)
+
+
+def _class_weights(y: np.ndarray) -> torch.Tensor:
+    """Per-sample weights 1 / (count of its class): every class is drawn equally often."""
+    counts = np.bincount(y)
+    return torch.from_numpy(1.0 / counts[y]).float()
+
+
+def train_subset(ds, train_idx: np.ndarray, size: float, *, seed: int) -> np.ndarray:
+    """A stratified subset of the training indices: `size` samples (>1) or that share (<=1)."""
+    from sklearn.model_selection import train_test_split
+
+    n = int(size) if size > 1 else max(1, int(round(size * len(train_idx))))
+    if n >= len(train_idx):
+        return train_idx
+    strat = ds.y[train_idx] if ds.task == "classification" else None
+    try:
+        keep, _ = train_test_split(train_idx, train_size=n, random_state=seed + 2, stratify=strat)
+    except ValueError:  # fewer samples than classes: stratification impossible
+        raise UserError(f"data.train_subset={size} keeps {n} samples, fewer than the "
+                        f"{len(np.unique(strat))} classes; keep more") from None
+    return np.sort(keep)
+
+
+def _augmenter(cfg: RunConfig, ds) -> Augment | None:
+    if not cfg.data.augment:
+        return None
+    if ds.kind != "image":
+        raise UserError(f"data.augment works on images; {ds.name} is {ds.kind} data: drop data.augment")
+    if ds.paths is None and (ds.x.min() < 0 or ds.x.max() > 1):
+        raise UserError(f"data.augment needs pixel values in [0, 1]; {ds.name} has values in "
+                        f"[{ds.x.min():g}, {ds.x.max():g}]: drop data.augment")
+    # its own generator, seeded and checkpointed, so a resumed run draws the same augmentations
+    return Augment(cfg.data.augment, generator=torch.Generator().manual_seed(cfg.train.seed + 1))
 
 
 def _resume_config(resume: str | Path, overrides: dict[str, Any]) -> RunConfig:
@@ -129,15 +171,21 @@ def train(*, config_file: str | Path | None = None, overrides: dict[str, Any] | 
     device = pick_device(t.device)
     ds = load_dataset(cfg.data)  # user-data errors surface here, before anything is written
     indices = split_indices(ds, val_fraction=cfg.data.val_fraction, test_fraction=cfg.data.test_fraction, seed=t.seed)
+    if cfg.data.train_subset is not None:
+        indices["train"] = train_subset(ds, indices["train"], cfg.data.train_subset, seed=t.seed)
+    augment = _augmenter(cfg, ds)
     prep = prepare(ds, indices)
     run_dir = Path(cfg.out) if resume else new_run_dir(cfg)
 
     torch.manual_seed(t.seed)
     model = build_model(cfg.model, input_shape=prep.input_shape, out_dim=prep.out_dim,
-                        norm=prep.state["norm"]).to(device)
+                        norm=prep.state["norm"])
+    init_weights(model, cfg.model.init, nonlinearity=cfg.model.activation)
+    model = model.to(device)
     summary_text = summarize(model, prep.input_shape)
     generator = torch.Generator().manual_seed(t.seed)
-    train_b = _batches(prep, "train", device=device, batch_size=t.batch_size, shuffle=True, generator=generator)
+    train_b = _batches(prep, "train", device=device, batch_size=t.batch_size, shuffle=cfg.data.shuffle,
+                       generator=generator, balanced=cfg.data.balanced)
     val_b = _batches(prep, "val", device=device, batch_size=EVAL_BATCH, shuffle=False, generator=None)
     opt = build_optimizer(model.parameters(), t)
     sched = build_scheduler(opt, t, steps_per_epoch=len(train_b))
@@ -145,21 +193,27 @@ def train(*, config_file: str | Path | None = None, overrides: dict[str, Any] | 
     state = FitState(model, opt, sched, epochs=t.epochs)
 
     if resume:
-        _restore(state, load_checkpoint(run_dir / "checkpoint.pt"), generator=generator, early=early)
+        _restore(state, load_checkpoint(run_dir / "checkpoint.pt"), generator=generator, early=early, augment=augment)
         echo(f"resuming {run_dir} after epoch {state.epoch}/{t.epochs}")
     else:
         _write_start(run_dir, cfg, prep, summary_text)
+        if augment is not None:
+            _write_augment_preview(run_dir, prep, cfg.data.augment)
         echo(f"training {cfg.model.name} on {ds.name} ({ds.task}, {len(indices['train'])} train / "
              f"{len(indices['val'])} val / {len(indices['test'])} test) on {device}, {count_params(model):,} params")
-    cbs: list[Callback] = ([early] if early else []) + [Checkpointer(run_dir, generator=generator, early=early)]
+    cbs: list[Callback] = ([early] if early else []) + [Checkpointer(run_dir, generator=generator, early=early,
+                                                                     augment=augment)]
     y_std = prep.state.get("target", {}).get("std", 1.0)
+    regs = build_regularizers(l1=t.l1, l2=t.l2)
+    penalty = (lambda m: sum(r(m) for r in regs)) if regs else None
     fit(state, train_b, val_b, task=ds.task, callbacks=cbs + list(callbacks or []), clip_grad=t.clip_grad,
-        y_std=y_std, progress=t.progress)
+        y_std=y_std, progress=t.progress, penalty=penalty, augment=augment)
     summary = _finish(run_dir, cfg, prep, state, early=early, device=device, y_std=y_std)
     return Run(run_dir, cfg, summary, state.history, model.cpu().eval(), prep.state)
 
 
-def _restore(state: FitState, ckpt: dict[str, Any], *, generator: torch.Generator, early: EarlyStopping | None) -> None:
+def _restore(state: FitState, ckpt: dict[str, Any], *, generator: torch.Generator, early: EarlyStopping | None,
+             augment: Augment | None) -> None:
     state.model.load_state_dict(ckpt["model"])
     state.optimizer.load_state_dict(ckpt["optimizer"])
     state.scheduler.load_state_dict(ckpt["scheduler"])
@@ -167,6 +221,8 @@ def _restore(state: FitState, ckpt: dict[str, Any], *, generator: torch.Generato
     state.stop, state.stopped_early = ckpt["stop"], ckpt["stopped_early"]
     torch.set_rng_state(ckpt["torch_rng"])
     generator.set_state(ckpt["order_rng"])
+    if augment is not None and ckpt.get("augment_rng") is not None:
+        augment.generator.set_state(ckpt["augment_rng"])
     if ckpt["cuda_rng"] and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(ckpt["cuda_rng"])
     if early is not None and ckpt["early"] is not None:
@@ -181,6 +237,17 @@ def _write_start(run_dir: Path, cfg: RunConfig, prep: Prepared, summary_text: st
              stratified=ind["stratified"], seed=ind["seed"])
     write_json(run_dir / "preprocess.json", prep.state)
     atomic_write_text(run_dir / "model.txt", summary_text + "\n")
+
+
+def _write_augment_preview(run_dir: Path, prep: Prepared, specs: list) -> None:
+    """The deck's augmentation slide for this run's own first training images, for the report."""
+    from idealfit.report.figures import save_png
+    from idealfit.report.html import add_extra
+
+    images = torch.from_numpy(prep.x["train"][:4])
+    save_png(preview_figure(images, specs, seed=0), run_dir / "augment.png")
+    add_extra(run_dir, section="Data augmentation", caption="original, then each augmentation alone",
+              path="augment.png")
 
 
 def _finish(run_dir: Path, cfg: RunConfig, prep: Prepared, state: FitState, *, early: EarlyStopping | None,
@@ -211,6 +278,8 @@ def _finish(run_dir: Path, cfg: RunConfig, prep: Prepared, state: FitState, *, e
         "stopped_early": state.stopped_early, "interrupted": state.interrupted,
         "seconds": round(sum(r["seconds"] for r in state.history), 3), "metric": METRIC[task],
         "class_names": prep.dataset.class_names, "device": str(device), "metrics": metrics,
+        "sparsity": weight_sparsity(model), "train_samples": len(prep.indices["train"]),
+        "diagnosis": diagnose(state.history, task=task, metric=METRIC[task]),
     }
     write_json(run_dir / "summary.json", summary)
     write_metrics_csv(run_dir / "metrics.csv", state.history)
@@ -237,6 +306,8 @@ def format_summary(run: Run) -> str:
               f"{'time':>10}: {s['seconds']:.1f} s on {s['device']}",
               f"{'params':>10}: {s['params']:,}",
               f"{'run':>10}: {run.dir}  (report: {run.dir / 'report.html'})"]
+    if "diagnosis" in s:
+        lines += ["", format_diagnosis(s["diagnosis"])]
     return "\n".join(lines)
 
 
