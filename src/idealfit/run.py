@@ -22,9 +22,8 @@ from typing import Any
 
 import numpy as np
 import torch
-import yaml
 
-from idealfit.config import RunConfig, from_dict
+from idealfit.config import RunConfig, resolve
 from idealfit.data.base import Dataset
 from idealfit.errors import UserError
 
@@ -207,7 +206,7 @@ def load_run(path: str | Path) -> Run:
     p = check_run_dir(path)
     if not (p / WEIGHTS).is_file() or not (p / "summary.json").is_file():
         raise UserError(f"{p} has no finished model yet; continue it with `idealfit train --resume {p}`")
-    cfg = from_dict(yaml.safe_load((p / "config.yaml").read_text()))
+    cfg = resolve(config_file=p / "config.yaml")
     state = json.loads((p / "preprocess.json").read_text())
     out_dim = len(state["class_names"]) if state["task"] == "classification" else 1
     model = build_model(cfg.model, input_shape=tuple(state["input_shape"]), out_dim=out_dim, norm=state["norm"])

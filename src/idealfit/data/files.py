@@ -147,9 +147,18 @@ def load_csv(path: Path, *, target: str | None, task: str | None) -> Dataset:
                             "use --task classification")
         y, names = y_num.astype(np.float32), None
     else:
-        y, names = encode_labels(y_num)
+        y, names = _class_ids(path, y_num, f"target '{target}'")
     return Dataset(path.stem, cells[:, feats], y, task, "table", class_names=names,
                    columns=[header[i] for i in feats], meta={"source": str(path), "target": target})
+
+
+def _class_ids(path: Path, y: np.ndarray, what: str) -> tuple[np.ndarray, list[str]]:
+    """Class ids and names, refusing a single class (nothing to tell apart)."""
+    ids, names = encode_labels(y)
+    if len(names) < 2:
+        raise UserError(f"{path}: {what} holds only one class ({names[0]}); "
+                        "classification needs at least 2 (or use --task regression)")
+    return ids, names
 
 
 def _check_column(path: Path, name: str, col: np.ndarray) -> None:
@@ -176,23 +185,30 @@ def load_npz(path: Path, *, task: str | None) -> Dataset:
             x, y = f["x"], f["y"]
     except (OSError, ValueError) as exc:
         raise UserError(f"{path} is not a readable .npz file ({exc}); save it with numpy.savez(path, x=..., y=...)") from None
+    if x.ndim == 0 or y.ndim == 0:
+        raise UserError(f"{path}: x and y must be arrays with one entry per sample, not single numbers")
     if len(x) != len(y):
         raise UserError(f"{path}: x has {len(x)} samples but y has {len(y)}; they must match")
+    if len(y) == 0:
+        raise UserError(f"{path}: x and y hold no samples; save the data with numpy.savez(path, x=..., y=...)")
     if y.ndim != 1:
         raise UserError(f"{path}: y must be one label or value per sample, shape (N,); got {y.shape}")
     if x.dtype.kind not in "biuf":
         raise UserError(f"{path}: x must be numeric; got dtype {x.dtype}")
-    if y.dtype.kind == "f" and np.isnan(y).any():
-        raise UserError(f"{path}: y has {int(np.isnan(y).sum())} NaN value(s); drop or fill those samples")
+    if y.dtype.kind == "f" and not np.isfinite(y).all():
+        raise UserError(f"{path}: y has {int((~np.isfinite(y)).sum())} NaN or inf value(s); drop or fill those samples")
     x = x.astype(np.float32)
     kind = {2: "table", 3: "signal", 4: "image"}.get(x.ndim)
+    bad = np.isinf(x) if kind == "table" else ~np.isfinite(x)  # tables impute NaN; nothing can use inf
+    if bad.any():
+        raise UserError(f"{path}: x has {int(bad.sum())} non-finite value(s) (NaN or inf); fix or drop those samples")
     if x.ndim == 3 and x.shape[1] > 4 and x.shape[2] > 4:  # (N, H, W) gray images
         x, kind = x[:, None], "image"
     if kind is None:
         raise UserError(f"{path}: x must be (N, F), (N, C, L), (N, H, W) or (N, C, H, W); got {x.shape}")
     task = task or infer_task(y)
     if task == "classification":
-        y, names = encode_labels(y)
+        y, names = _class_ids(path, y, "y")
     else:
         y, names = y.astype(np.float32), None
     if kind == "table":

@@ -59,6 +59,7 @@ def split_indices(ds: Dataset, *, val_fraction: float, test_fraction: float, see
     idx = np.arange(n)
     strat = ds.y if ds.task == "classification" else None
     stratified = strat is not None
+    too_few = UserError(f"{ds.name} has {n} samples, too few for a train/validation/test split; add data")
 
     def cut(ids: np.ndarray, frac: float, salt: int) -> tuple[np.ndarray, np.ndarray]:
         nonlocal stratified
@@ -67,7 +68,10 @@ def split_indices(ds: Dataset, *, val_fraction: float, test_fraction: float, see
             a, b = train_test_split(ids, test_size=frac, random_state=seed + salt, stratify=s)
         except ValueError:  # a class too small to appear in every split: fall back, and record it
             stratified = False
-            a, b = train_test_split(ids, test_size=frac, random_state=seed + salt)
+            try:
+                a, b = train_test_split(ids, test_size=frac, random_state=seed + salt)
+            except ValueError:  # too few samples to cut at all
+                raise too_few from None
         return np.sort(a), np.sort(b)
 
     if ds.fixed_test is not None:
@@ -78,7 +82,7 @@ def split_indices(ds: Dataset, *, val_fraction: float, test_fraction: float, see
         rest, test = cut(idx, test_fraction, 0)
         train, val = cut(rest, val_fraction / (1 - test_fraction), 1)
     if len(train) == 0 or len(val) == 0 or len(test) == 0:
-        raise UserError(f"{ds.name} has {n} samples, too few for a train/validation/test split; add data")
+        raise too_few
     return {"train": train, "val": val, "test": test, "stratified": stratified, "seed": seed}
 
 

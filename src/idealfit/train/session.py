@@ -14,9 +14,8 @@ from typing import Any
 
 import numpy as np
 import torch
-import yaml
 
-from idealfit.config import RunConfig, from_dict, resolve, to_yaml
+from idealfit.config import RunConfig, resolve, to_yaml
 from idealfit.data.augment import Augment, preview_figure
 from idealfit.data.batching import StreamBatches, TensorBatches
 from idealfit.data.prepare import Prepared, load_dataset, prepare, split_indices
@@ -149,7 +148,7 @@ def _resume_config(resume: str | Path, overrides: dict[str, Any]) -> RunConfig:
     if extra:
         raise UserError(f"--resume continues a run with its own config; '{extra[0]}' cannot change "
                         f"(only {', '.join(sorted(RESUMABLE_KEYS))} can)")
-    base = from_dict(yaml.safe_load((run_dir / "config.yaml").read_text()))
+    base = resolve(config_file=run_dir / "config.yaml")
     base.out = str(run_dir)
     return resolve(overrides=overrides, base=base)
 

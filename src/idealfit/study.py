@@ -1,0 +1,466 @@
+"""The deck's experiments, one call each: every regularization remedy side by side, and the capacity trade-off.
+
+`regularization_study` trains one over-parameterized model on a small training subset with no remedy (it
+overfits), then with each of the deck's remedies alone and with all of them together; `capacity_study`
+trains models of growing size and plots training and validation error against the parameter count
+(underfit / ideal / overfit). Each writes a study folder: one run folder per variant and seed,
+`study.json`, figure PNGs and a self-contained `report.html`.
+
+Measured (the defaults, 1 seed, digits, 2 shared CPU cores, torch 2.13 CPU; wall time of each run,
+its report included) - see `benchmarks/study_regularization.py` to reproduce:
+
+    TABLE_PLACEHOLDER
+
+Example:
+    >>> res = regularization_study(seeds=(0, 1, 2))   # doctest: +SKIP
+    >>> print(res.table())                            # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from html import escape
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from idealfit.errors import UserError
+
+# --- the regularization study's defaults (tuned so that the baseline clearly overfits on digits) -----------
+REG_MODEL = {"model.name": "mlp", "model.hidden": [512, 512]}  # ~300k weights for ~125 training images
+REG_EPOCHS = 60
+REG_BATCH = 32
+# "no remedy": every switch the study turns on is off here (config defaults have batch norm and early stopping on)
+NO_REMEDY = {"model.dropout": 0.0, "model.batchnorm": False, "train.early_stopping": False, "train.l1": 0.0,
+             "train.l2": 0.0, "data.augment": []}
+REMEDIES: dict[str, tuple[str, dict[str, Any]]] = {  # name -> (what it does, config keys it sets)
+    "early_stopping": ("keep the best validation epoch; stop after 10 epochs without improvement",
+                       {"train.early_stopping": True, "train.patience": 10}),
+    "l1": ("L1 penalty λ/2·Σ|W|, λ = 1e-4", {"train.l1": 1e-4}),
+    "augmentation": ("random crop (1 px), contrast and tint on every training batch",
+                     {"data.augment": [{"name": "crop", "padding": 1}, "contrast", "tint"]}),
+    "dropout": ("dropout p = 0.5 before every dense layer", {"model.dropout": 0.5}),
+    "batchnorm": ("batch normalization after every hidden layer", {"model.batchnorm": True}),
+}
+NEEDS_IMAGES = ("augmentation",)
+
+# --- the capacity study's defaults ------------------------------------------------------------------------
+CAPACITY_SIZES: tuple[tuple[int, ...], ...] = ((2,), (4,), (8,), (32,), (128,), (512, 512))
+CAPACITY_EPOCHS = 60
+CAPACITY_SUBSET = 0.25  # a small training set, so that the largest models have room to overfit
+
+SPLITS = ("train", "val", "test")
+
+
+@dataclass
+class StudyResult:
+    """What a study measured: one row per variant (means ± std over seeds, per-seed values) and where it is."""
+
+    kind: str  # "regularization" | "capacity"
+    rows: list[dict[str, Any]]  # as written to study.json
+    dir: Path  # the study folder
+    metric: str = "accuracy"  # accuracy (classification) or rmse (regression)
+    best: str | None = None  # capacity: the variant with the lowest validation error
+    figures: list[Path] = field(default_factory=list)  # PNGs in the study folder
+    report: Path | None = None  # report.html
+
+    def table(self) -> str:
+        """A fixed-width table of the rows, as printed by `idealfit study`."""
+        return format_table(self)
+
+
+# --- shared machinery -------------------------------------------------------------------------------------
+
+
+def mean_std(values: Sequence[float]) -> dict[str, float]:
+    """{"mean", "std"} of per-seed values; std is the sample std (ddof=1), 0.0 for a single seed."""
+    arr = np.asarray(values, dtype=float)
+    std = float(arr.std(ddof=1)) if arr.size > 1 else 0.0
+    return {"mean": float(arr.mean()), "std": std}
+
+
+def _study_dir(out: str | Path | None, kind: str) -> Path:
+    if out is not None:
+        out = Path(out)
+        if out.exists() and (not out.is_dir() or any(out.iterdir())):
+            raise UserError(f"{out} already holds files; choose another --out for the study")
+        return out
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    out, i = Path("runs") / f"{stamp}-study-{kind}", 1
+    while out.exists():
+        i += 1
+        out = Path("runs") / f"{stamp}-study-{kind}-{i}"
+    return out
+
+
+def _check_seeds(seeds: Sequence[int]) -> list[int]:
+    seeds = list(seeds)
+    if not seeds or any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 0 for s in seeds):
+        raise UserError(f"seeds must be one or more whole numbers >= 0, e.g. (0, 1, 2); got {seeds}")
+    return [int(s) for s in seeds]
+
+
+def _dataset_kind(data: str | Path) -> tuple[str, str]:
+    """(kind, task) of the dataset; fails early, before any folder is written, on an unknown name."""
+    from idealfit.config import DataConfig
+    from idealfit.data.prepare import load_dataset
+
+    ds = load_dataset(DataConfig(name=str(data)))
+    return ds.kind, ds.task
+
+
+def _verdict(run) -> str:
+    diag = run.summary.get("diagnosis")
+    if diag is None:  # runs from before the diagnosis was stored in the summary
+        from idealfit.diagnose import diagnose
+
+        diag = diagnose(run.history, task=run.summary["task"], metric=run.summary["metric"])
+    return diag["verdict"]
+
+
+def _one_run(name: str, overrides: dict[str, Any], *, data: str, seed: int, out: Path) -> tuple[dict, list]:
+    """Train one variant with one seed; (per-seed record, history)."""
+    from idealfit.api import train
+
+    t0 = time.perf_counter()
+    run = train(data=str(data), seed=seed, out=out, set=overrides, verbose=False, progress=False)
+    seconds = time.perf_counter() - t0
+    s, metric = run.summary, run.summary["metric"]
+    m = {split: s["metrics"][split][metric] for split in SPLITS}
+    gap = m["train"] - m["test"] if metric == "accuracy" else m["test"] - m["train"]
+    rec = {"seed": seed, **{f"{k}_{metric}": v for k, v in m.items()}, "gap": gap, "verdict": _verdict(run),
+           "epochs": s["epochs_run"], "best_epoch": s["best_epoch"], "seconds": round(seconds, 2),
+           "params": s["params"], "sparsity": s.get("sparsity"), "run_dir": out.name}
+    return rec, run.history
+
+
+def _aggregate(name: str, description: str, overrides: dict, records: list[dict], metric: str) -> dict:
+    row: dict[str, Any] = {"variant": name, "description": description, "settings": overrides}
+    for key in [f"{s}_{metric}" for s in SPLITS] + ["gap", "epochs", "seconds"]:
+        row[key] = mean_std([r[key] for r in records])
+    row["verdict"] = Counter(r["verdict"] for r in records).most_common(1)[0][0]
+    row["params"] = records[0]["params"]
+    row["per_seed"] = records
+    return row
+
+
+def _run_all(variants: list[tuple[str, str, dict]], *, data: str, seeds: list[int], study_dir: Path,
+             progress: Callable[[str], Any] | None) -> tuple[list[dict], dict[str, list], str]:
+    """Every variant with every seed; (rows, histories by variant, metric)."""
+    say = progress or (lambda *_: None)
+    rows, histories, metric = [], {}, "accuracy"
+    total, k = len(variants) * len(seeds), 0
+    for name, description, overrides in variants:
+        records, histories[name] = [], []
+        for seed in seeds:
+            k += 1
+            rec, hist = _one_run(name, overrides, data=data, seed=seed, out=study_dir / f"{name}-seed{seed}")
+            metric = next(key for key in rec if key.startswith("test_")).removeprefix("test_")
+            records.append(rec)
+            histories[name].append(hist)
+            say(f"[{k}/{total}] {name:<15} seed {seed}: train {_fmt(rec[f'train_{metric}'], metric)}  "
+                f"test {_fmt(rec[f'test_{metric}'], metric)}  {rec['verdict']:<12} {rec['seconds']:.1f} s")
+        rows.append(_aggregate(name, description, overrides, records, metric))
+    return rows, histories, metric
+
+
+def _fmt(v: float, metric: str) -> str:
+    return f"{100 * v:.1f}%" if metric == "accuracy" else f"{v:.4g}"
+
+
+def _write_json(study_dir: Path, payload: dict) -> None:
+    from idealfit.report.figures import write_bytes_atomic
+
+    write_bytes_atomic(study_dir / "study.json", (json.dumps(payload, indent=2) + "\n").encode("utf-8"))
+
+
+# --- the regularization study -------------------------------------------------------------------------------
+
+
+def regularization_variants(*, kind: str = "image", subset: float = 0.1, epochs: int = REG_EPOCHS) -> list:
+    """(name, description, config overrides) of the baseline, each remedy alone, and all together.
+
+    Args:
+        kind: the dataset's kind; augmentation needs "image" and is left out otherwise.
+        subset: `data.train_subset` (a share <= 1 or a count > 1 of the training split). Default 0.1.
+        epochs: epochs of every variant (early stopping may end sooner). Default REG_EPOCHS.
+    """
+    base = {**REG_MODEL, **NO_REMEDY, "data.train_subset": subset, "train.epochs": epochs,
+            "train.batch_size": REG_BATCH}
+    names = [n for n in REMEDIES if kind == "image" or n not in NEEDS_IMAGES]
+    variants = [("baseline", "no remedy: the over-parameterized model alone", dict(base))]
+    variants += [(n, REMEDIES[n][0], {**base, **REMEDIES[n][1]}) for n in names]
+    combined = {k: v for n in names for k, v in REMEDIES[n][1].items()}
+    variants.append(("all", "every remedy above together", {**base, **combined}))
+    return variants
+
+
+def regularization_study(*, data: str | Path = "digits", subset: float = 0.1, seeds: Sequence[int] = (0,),
+                         epochs: int = REG_EPOCHS, out: str | Path | None = None,
+                         progress: Callable[[str], Any] | None = print) -> StudyResult:
+    """The same over-parameterized MLP with no remedy, each remedy alone, and all remedies together.
+
+    Args:
+        data: embedded dataset or path (default "digits"); augmentation is skipped for non-image data.
+        subset: share (<= 1) or count (> 1) of the training split to train on, stratified (default 0.1).
+        seeds: one run per seed per variant (default (0,)); each seed also draws its own split.
+        epochs: epochs per variant (default REG_EPOCHS).
+        out: study folder (default runs/<timestamp>-study-regularization).
+        progress: called with one line per finished run (default print; None = silent).
+    """
+    from idealfit.config import resolve
+
+    seeds = _check_seeds(seeds)
+    kind, _ = _dataset_kind(data)
+    variants = regularization_variants(kind=kind, subset=subset, epochs=epochs)
+    for _, _, overrides in variants:  # every config error before any work
+        resolve(overrides={"data.name": str(data), **overrides})
+    study_dir = _study_dir(out, "regularization")
+    study_dir.mkdir(parents=True, exist_ok=True)
+    rows, histories, metric = _run_all(variants, data=str(data), seeds=seeds, study_dir=study_dir,
+                                       progress=progress)
+    result = StudyResult("regularization", rows, study_dir, metric=metric)
+    closed = gap_closed(rows)
+    skipped = [n for n in REMEDIES if n not in {r["variant"] for r in rows}]
+    _write_json(study_dir, {"study": "regularization", "data": str(data), "metric": metric, "seeds": seeds,
+                            "subset": subset, "epochs": epochs, "gap_closed": closed,
+                            "skipped": skipped, "rows": rows})
+    from idealfit.report.figures import save_png
+
+    curves, bars = overlaid_curves(histories, metric=metric), train_test_bars(rows, metric=metric)
+    result.figures = [save_png(curves, study_dir / "curves.png"), save_png(bars, study_dir / "gap.png")]
+    lead = (f"Baseline gap (train − test) {closed['baseline_gap']:.3f}; all remedies together: "
+            f"{closed['all_gap']:.3f} — {100 * closed['share']:.0f}% of the gap closed.")
+    result.report = write_study_report(result, title=f"Regularization study · {data}", lead=lead, figures=[
+        ("Validation curves", curves, "Validation loss and metric per epoch of every variant (mean over seeds)."),
+        ("Train vs test", bars, "Train and test metric per variant (mean ± std over seeds): the gap is overfitting."),
+    ])
+    return result
+
+
+def gap_closed(rows: list[dict]) -> dict[str, float]:
+    """How much of the baseline's train − test gap the combined remedy closes, and the test metric it gains."""
+    by = {r["variant"]: r for r in rows}
+    base, comb = by["baseline"], by["all"]
+    test = next(k for k in base if k.startswith("test_"))
+    b, a = base["gap"]["mean"], comb["gap"]["mean"]
+    return {"baseline_gap": b, "all_gap": a, "share": (b - a) / b if b > 0 else 0.0,
+            "test_gain": comb[test]["mean"] - base[test]["mean"]}
+
+
+# --- the capacity study ----------------------------------------------------------------------------------------
+
+
+def capacity_study(*, data: str | Path = "digits", sizes: Sequence[Sequence[int]] = CAPACITY_SIZES,
+                   seeds: Sequence[int] = (0,), epochs: int = CAPACITY_EPOCHS, subset: float | None = CAPACITY_SUBSET,
+                   out: str | Path | None = None, progress: Callable[[str], Any] | None = print) -> StudyResult:
+    """MLPs of growing width/depth, no regularization: training and validation error against parameter count.
+
+    Args:
+        data: embedded dataset or path (default "digits").
+        sizes: hidden-layer widths of each model, smallest first (default [2], [4], [8], [32], [128], [512, 512]).
+        seeds: one run per seed per size (default (0,)).
+        epochs: epochs per model (default CAPACITY_EPOCHS); early stopping is off.
+        subset: `data.train_subset` (default CAPACITY_SUBSET; None = the whole training split).
+        out: study folder (default runs/<timestamp>-study-capacity).
+        progress: called with one line per finished run (default print; None = silent).
+    """
+    from idealfit.config import resolve
+
+    seeds = _check_seeds(seeds)
+    if not sizes or any(not list(s) for s in sizes):
+        raise UserError("sizes must be one or more lists of hidden widths, e.g. [[8], [32], [128, 128]]")
+    _dataset_kind(data)
+    base = {**NO_REMEDY, "model.name": "mlp", "train.epochs": epochs, "data.train_subset": subset,
+            "train.batch_size": REG_BATCH}
+    variants = [("mlp-" + "x".join(map(str, s)), f"MLP with hidden widths {list(s)}",
+                 {**base, "model.hidden": [int(w) for w in s]}) for s in sizes]
+    for _, _, overrides in variants:
+        resolve(overrides={"data.name": str(data), **overrides})
+    study_dir = _study_dir(out, "capacity")
+    study_dir.mkdir(parents=True, exist_ok=True)
+    rows, _, metric = _run_all(variants, data=str(data), seeds=seeds, study_dir=study_dir, progress=progress)
+    for row in rows:  # error = 1 − accuracy, or the RMSE itself
+        for split in SPLITS:
+            vals = [_error(r[f"{split}_{metric}"], metric) for r in row["per_seed"]]
+            row[f"{split}_error"] = mean_std(vals)
+    best = min(rows, key=lambda r: r["val_error"]["mean"])["variant"]
+    result = StudyResult("capacity", rows, study_dir, metric=metric, best=best)
+    _write_json(study_dir, {"study": "capacity", "data": str(data), "metric": metric, "seeds": seeds,
+                            "subset": subset, "epochs": epochs, "best": best, "rows": rows})
+    from idealfit.report.figures import save_png
+
+    fig = capacity_figure(rows, best=best, metric=metric)
+    result.figures = [save_png(fig, study_dir / "capacity.png")]
+    lead = f"Lowest validation error: {best}. Left of it the models underfit, right of it they overfit."
+    result.report = write_study_report(result, title=f"Capacity study · {data}", lead=lead, figures=[
+        ("Error against capacity", fig, "Training and validation error (mean ± std over seeds) against the "
+         "parameter count; the star marks the lowest validation error.")])
+    return result
+
+
+def _error(value: float, metric: str) -> float:
+    return 1.0 - value if metric == "accuracy" else value
+
+
+# --- figures ------------------------------------------------------------------------------------------------
+
+
+def _mean_curve(histories: list[list[dict]], key: str) -> tuple[list[int], list[float]]:
+    """Per-epoch mean of `key` over seeds; an epoch counts the seeds that reached it."""
+    by_epoch: dict[int, list[float]] = {}
+    for hist in histories:
+        for i, row in enumerate(hist):
+            if row.get(key) is not None:
+                by_epoch.setdefault(int(row.get("epoch", i + 1)), []).append(float(row[key]))
+    epochs = sorted(by_epoch)
+    return epochs, [float(np.mean(by_epoch[e])) for e in epochs]
+
+
+def overlaid_curves(histories: dict[str, list[list[dict]]], *, metric: str) -> Figure:
+    """Two panels, validation loss and validation `metric`, one line per variant (mean over seeds)."""
+    fig = Figure(figsize=(11, 4), layout="constrained")
+    for ax, key in zip(fig.subplots(1, 2), ("val_loss", f"val_{metric}"), strict=True):
+        for name, hists in histories.items():
+            epochs, values = _mean_curve(hists, key)
+            style = {"color": "black", "linewidth": 2.2} if name in ("baseline", "all") else {"linewidth": 1.3}
+            ax.plot(epochs, values, label=name, linestyle="--" if name == "baseline" else "-", **style)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(key.replace("_", " "))
+        ax.set_title(key.replace("val_", "validation "))
+        ax.grid(alpha=0.3)
+    ax.legend(frameon=False, fontsize=8)
+    return fig
+
+
+def train_test_bars(rows: list[dict], *, metric: str) -> Figure:
+    """Grouped bars of the train and test metric per variant, with the seeds' std as error bars."""
+    fig = Figure(figsize=(max(6, 1.1 * len(rows) + 2), 3.8), layout="constrained")
+    ax = fig.subplots()
+    x = np.arange(len(rows))
+    for off, split in ((-0.2, "train"), (0.2, "test")):
+        means = [r[f"{split}_{metric}"]["mean"] for r in rows]
+        stds = [r[f"{split}_{metric}"]["std"] for r in rows]
+        ax.bar(x + off, means, width=0.4, yerr=stds, capsize=3, label=split)
+    ax.set_xticks(x, [r["variant"] for r in rows], rotation=20)
+    ax.set_ylabel(metric)
+    if metric == "accuracy":
+        low = min(r["test_accuracy"]["mean"] for r in rows)
+        ax.set_ylim(max(0.0, low - 0.1), 1.0)
+    ax.legend(frameon=False)
+    ax.grid(axis="y", alpha=0.3)
+    return fig
+
+
+def capacity_figure(rows: list[dict], *, best: str, metric: str) -> Figure:
+    """Training and validation error against parameter count (log x), the best (lowest validation) starred."""
+    fig = Figure(figsize=(8, 4.5), layout="constrained")
+    ax = fig.subplots()
+    params = [r["params"] for r in rows]
+    for split, label in (("train", "training error"), ("val", "validation error")):
+        ax.errorbar(params, [r[f"{split}_error"]["mean"] for r in rows],
+                    yerr=[r[f"{split}_error"]["std"] for r in rows], marker="o", capsize=3, label=label)
+    for r in rows:
+        ax.annotate(r["variant"].removeprefix("mlp-"), (r["params"], r["val_error"]["mean"]),
+                    textcoords="offset points", xytext=(0, 8), ha="center", fontsize=8)
+    b = next(r for r in rows if r["variant"] == best)
+    ax.plot([b["params"]], [b["val_error"]["mean"]], marker="*", markersize=18, color="crimson", zorder=5,
+            linestyle="none", label=f"best: {best} ({b['params']:,} params)")
+    ax.axvline(b["params"], color="crimson", linestyle=":", linewidth=1)
+    ax.text(0.02, 0.04, "← underfitting", transform=ax.transAxes, color="0.35")
+    ax.text(0.98, 0.04, "overfitting →", transform=ax.transAxes, ha="right", color="0.35")
+    ax.set_xscale("log")
+    ax.set_xlabel("parameters (log scale)")
+    ax.set_ylabel("error (1 − accuracy)" if metric == "accuracy" else metric)
+    ax.set_title("Capacity: underfit · ideal · overfit")
+    ax.grid(alpha=0.3)
+    ax.legend(frameon=False)
+    return fig
+
+
+# --- table and report -------------------------------------------------------------------------------------
+
+
+def _cell(stat: dict[str, float], scale: float = 1.0, digits: int = 1) -> str:
+    return f"{scale * stat['mean']:.{digits}f} ± {scale * stat['std']:.{digits}f}"
+
+
+def _table_cells(result: StudyResult, row: dict) -> list[str]:
+    """One row's cells in `_table_header` order."""
+    if result.kind == "capacity":
+        scale, digits = (100.0, 1) if result.metric == "accuracy" else (1.0, 4)
+        errs = [_cell(row[f"{s}_error"], scale, digits) for s in SPLITS]
+        mark = "*" if row["variant"] == result.best else ""
+        return [row["variant"] + mark, f"{row['params']:,}", *errs, row["verdict"],
+                _cell(row["epochs"], digits=0), _cell(row["seconds"])]
+    scale, digits = (100.0, 1) if result.metric == "accuracy" else (1.0, 4)
+    vals = [_cell(row[f"{s}_{result.metric}"], scale, digits) for s in SPLITS]
+    return [row["variant"], *vals, _cell(row["gap"], scale, digits), row["verdict"],
+            _cell(row["epochs"], digits=0), _cell(row["seconds"])]
+
+
+def _table_header(result: StudyResult) -> list[str]:
+    unit = " %" if result.metric == "accuracy" else ""
+    if result.kind == "capacity":
+        return ["model", "params", *[f"{s} error{unit}" for s in SPLITS], "verdict", "epochs", "seconds"]
+    return ["variant", *[f"{s} {result.metric}{unit}" for s in SPLITS], f"gap{unit}", "verdict", "epochs",
+            "seconds"]
+
+
+def format_table(result: StudyResult) -> str:
+    """Fixed-width text table: mean ± std over seeds; capacity marks the best model with *."""
+    lines = [_table_header(result)] + [_table_cells(result, r) for r in result.rows]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
+    text = ["  ".join(c.ljust(w) if i == 0 or not c[:1].isdigit() else c.rjust(w)
+                      for i, (c, w) in enumerate(zip(line, widths, strict=True))).rstrip() for line in lines]
+    text.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(text)
+
+
+def write_study_report(result: StudyResult, *, title: str, lead: str,
+                       figures: list[tuple[str, Figure, str]]) -> Path:
+    """report.html in the study folder: the table, the figures (embedded) and links to every run's report."""
+    from idealfit.report.figures import write_bytes_atomic
+    from idealfit.report.html import CSS, _badge, _figure, _section
+
+    head = "".join(f"<th>{escape(h)}</th>" for h in _table_header(result))
+    body_rows = []
+    for row in result.rows:
+        cells = _table_cells(result, row)
+        cells[len(cells) - 3] = _badge(row["verdict"])  # verdict column, as a coloured badge
+        cls = ' class="key"' if row["variant"] in (result.best, "all") else ""
+        tds = "".join(f"<td>{c if c.startswith('<span') else escape(c)}</td>" for c in cells[1:])
+        body_rows.append(f"<tr{cls}><th>{escape(cells[0])}</th>{tds}</tr>")
+    table = f"<p>{escape(lead)}</p><table><tr>{head}</tr>{''.join(body_rows)}</table>"
+    runs = "".join(f"<li><b>{escape(r['variant'])}</b>: {escape(r['description'])} — " + ", ".join(
+        f'<a href="{escape(p["run_dir"])}/report.html">seed {p["seed"]}</a>' for p in r["per_seed"]) + "</li>"
+        for r in result.rows)
+    sections = [("table", "Results (mean ± std over seeds)", table)]
+    sections += [(f"fig{i}", t, _figure(fig, t, cap)) for i, (t, fig, cap) in enumerate(figures)]
+    sections.append(("runs", "Variants and their runs", f"<ul>{runs}</ul>"))
+    body = "\n".join(_section(sid, t, html) for sid, t, html in sections)
+    stamp = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
+    page = (f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
+            f"<style>{CSS}</style></head><body><header><h1>{escape(title)}</h1>"
+            f'<p class="meta">idealfit study · {stamp}</p></header><main>{body}</main></body></html>\n')
+    return write_bytes_atomic(result.dir / "report.html", page.encode("utf-8"))
+
+
+def load_study(study_dir: str | Path) -> dict[str, Any]:
+    """The study.json of a study folder."""
+    path = Path(study_dir) / "study.json"
+    if not path.is_file():
+        raise UserError(f"{study_dir} is not a study folder (no study.json); pass the folder `idealfit study` printed")
+    return json.loads(path.read_text())
+
+
+def _nan_safe(x: float) -> float | None:
+    return None if x is None or (isinstance(x, float) and math.isnan(x)) else x

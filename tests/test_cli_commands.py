@@ -1,0 +1,120 @@
+"""The CLI's other sub-commands: `datasets`, and `evaluate` / `predict` on bad run folders and inputs."""
+
+import numpy as np
+import pytest
+
+from idealfit.cli import main
+from idealfit.data.embedded import EMBEDDED
+
+
+def one_error_line(capsys, argv, *needles):
+    """`idealfit ...` exits 2 with exactly one stderr line `idealfit: error: ...` and prints nothing else."""
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1, captured.err
+    assert lines[0].startswith("idealfit: error: ")
+    for needle in needles:
+        assert needle in lines[0]
+    assert captured.out == ""
+    return lines[0]
+
+
+def copy_run(src, dst):
+    dst.mkdir()
+    for f in src.iterdir():
+        if f.is_file():
+            (dst / f.name).write_bytes(f.read_bytes())
+    return dst
+
+
+@pytest.fixture(scope="module")
+def xo_run(tmp_path_factory):
+    """A real run folder: one epoch of the small CNN on the embedded X/O images."""
+    out = tmp_path_factory.mktemp("runs") / "xo"
+    assert main(["train", "--data", "xo", "--epochs", "1", "--out", str(out), "--no-progress"]) == 0
+    return out
+
+
+def test_datasets_lists_the_four(capsys):
+    assert main(["datasets"]) == 0
+    out = capsys.readouterr().out
+    listed = [line.split()[0] for line in out.splitlines()[1:] if line.startswith("  ")]
+    assert listed == ["digits", "xo", "diabetes", "mnist1d"] == list(EMBEDDED)
+    for name, (_, description) in EMBEDDED.items():
+        assert f"{name}" in out and description in out
+    assert "--data FILE.csv --target COLUMN" in out
+
+
+@pytest.mark.parametrize("command", ["evaluate", "predict"])
+def test_folder_that_is_not_a_run(capsys, tmp_path, command):
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "photos" / "a.png").write_bytes(b"")
+    extra = [str(tmp_path / "photos" / "a.png")] if command == "predict" else []
+    one_error_line(capsys, [command, str(tmp_path / "photos"), *extra], "not an idealfit run folder", "photos")
+
+
+@pytest.mark.parametrize("command", ["evaluate", "predict"])
+def test_run_folder_that_does_not_exist(capsys, tmp_path, command):
+    extra = ["x.png"] if command == "predict" else []
+    one_error_line(capsys, [command, str(tmp_path / "nope"), *extra], "not an idealfit run folder")
+
+
+def test_unfinished_run_folder(capsys, tmp_path):
+    run = tmp_path / "half"
+    run.mkdir()
+    (run / "config.yaml").write_text("data:\n  name: xo\n")
+    one_error_line(capsys, ["evaluate", str(run)], "no finished model yet", "--resume")
+
+
+def test_run_folder_with_a_corrupt_config(capsys, tmp_path, xo_run):
+    broken = copy_run(xo_run, tmp_path / "broken")
+    (broken / "config.yaml").write_text("- this is not\n- a config\n")
+    one_error_line(capsys, ["evaluate", str(broken)], "config.yaml")
+
+
+def test_run_folder_with_unparseable_config(capsys, tmp_path, xo_run):
+    broken = copy_run(xo_run, tmp_path / "broken")
+    (broken / "config.yaml").write_text("data: [unclosed\n")
+    one_error_line(capsys, ["evaluate", str(broken)], "config.yaml")
+
+
+def test_predict_with_a_missing_input(capsys, tmp_path, xo_run):
+    preds = tmp_path / "preds.csv"
+    missing = tmp_path / "missing.png"
+    one_error_line(capsys, ["predict", str(xo_run), str(missing), "--out", str(preds)], "missing.png", "does not exist")
+    assert not preds.exists()
+
+
+def test_predict_with_a_corrupt_image(capsys, tmp_path, xo_run):
+    bad = tmp_path / "x.png"
+    bad.write_bytes(np.random.default_rng(0).bytes(100))
+    one_error_line(capsys, ["predict", str(xo_run), str(bad)], "x.png", "not a readable image")
+
+
+def test_predict_with_the_wrong_kind_of_input(capsys, tmp_path, xo_run):
+    table = tmp_path / "t.csv"
+    table.write_text("a,b\n1,2\n")
+    one_error_line(capsys, ["predict", str(xo_run), str(table)], "image data", "CSV")
+    other = tmp_path / "notes.txt"
+    other.write_text("hello")
+    one_error_line(capsys, ["predict", str(xo_run), str(other)], "don't know how to read", "notes.txt")
+
+
+def test_predict_npz_with_the_wrong_shape(capsys, tmp_path, xo_run):
+    np.savez(tmp_path / "wrong.npz", x=np.zeros((3, 1, 6, 6), np.float32))
+    one_error_line(capsys, ["predict", str(xo_run), str(tmp_path / "wrong.npz")], "(1, 6, 6)", "(1, 5, 5)")
+
+
+def test_evaluate_with_missing_data(capsys, tmp_path, xo_run):
+    one_error_line(capsys, ["evaluate", str(xo_run), "--data", str(tmp_path / "nowhere")], "nowhere")
+
+
+def test_evaluate_and_predict_work_on_the_real_run(capsys, tmp_path, xo_run):
+    # the good path, so the error tests above are known to fail for the reason they name
+    assert main(["evaluate", str(xo_run)]) == 0
+    assert "accuracy" in capsys.readouterr().out
+    np.savez(tmp_path / "ok.npz", x=np.ones((3, 1, 5, 5), np.float32))
+    assert main(["predict", str(xo_run), str(tmp_path / "ok.npz")]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0] == "input,predicted,p_X,p_O" and len(lines) == 4
