@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import os
 import sys
 from collections.abc import Sequence
 
@@ -150,6 +151,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("idealfit: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `idealfit explain conv | head`: the reader left; not an error
+        sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at interpreter exit
+        return 0
 
 
 if __name__ == "__main__":
