@@ -239,3 +239,11 @@ def test_hand_edited_extras_with_wrong_types_is_a_user_error(tmp_path):
     (run / "extras.json").write_text('[{"section": "S", "caption": "c", "text": 3}]')
     with pytest.raises(UserError, match="must be a list of"):
         build_run_report(run)
+
+
+def test_diagnosis_reasons_are_shown_and_escaped():
+    from idealfit.report.html import _diagnosis
+
+    html = _diagnosis({"verdict": "overfitting", "evidence": {"loss_gap": 0.3},
+                       "reasons": ["validation loss rose <30%> above its best"], "advice": ["Use dropout."]})
+    assert "<h3>Why</h3>" in html and "validation loss rose &lt;30%&gt; above its best" in html

@@ -307,6 +307,9 @@ def _diagnosis(diagnosis: dict) -> str:
     rows = "".join(f"<tr><th>{escape(str(k))}</th><td>{_fmt(v)}</td></tr>" for k, v in evidence.items())
     advice = "".join(f"<li>{escape(str(a))}</li>" for a in diagnosis.get("advice") or [])
     body = f'<p class="verdict">Verdict: {_badge(verdict)}</p>'
+    reasons = "".join(f"<li>{escape(str(r))}</li>" for r in diagnosis.get("reasons") or [])
+    if reasons:  # the plain-English rules that fired: the "why" before the numbers
+        body += f'<h3>Why</h3><ul class="advice">{reasons}</ul>'
     if rows:
         body += f'<h3>Evidence</h3><table class="evidence">{rows}</table>'
     if advice:
