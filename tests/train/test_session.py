@@ -171,3 +171,20 @@ def test_csv_regression_predict_and_evaluate_on_new_data(tmp_path, capsys):
     assert float(rows[0]["predicted"]) == pytest.approx(250, abs=40)
     assert float(rows[1]["predicted"]) == pytest.approx(50, abs=40)
     assert main(["evaluate", str(out), "--data", str(path)]) == 0
+
+
+def test_image_folder_too_large_for_memory_streams_from_disk(tmp_path):
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    root = tmp_path / "imgs"
+    for i in range(90):
+        folder = root / f"c{d.target[i] % 3}"
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray((d.images[i] / 16 * 255).astype(np.uint8)).save(folder / f"{i}.png")
+    run = fit.train(data=root, epochs=2, out=tmp_path / "r", set={**QUICK, "data.max_memory_mb": 0}, verbose=False)
+    assert run.summary["epochs_run"] == 2 and run.class_names == ["c0", "c1", "c2"]
+    state = json.loads((tmp_path / "r" / "preprocess.json").read_text())
+    assert state["input_shape"] == [1, 8, 8]
+    names, probs = fit.load_run(run.dir).predict([root / "c0" / "0.png"])
+    assert probs.shape == (1, 3)
