@@ -200,6 +200,8 @@ def validate(cfg: RunConfig) -> RunConfig:
         raise UserError(f"data.channels must be 1 or 3; got {d.channels}")
     _validate_data_options(d)
     _choice("model.name", m.name, ("cnn", "mlp"))
+    if d.pca is not None and m.name == "cnn":  # caught here, before any data is loaded or file written
+        raise UserError("data.pca turns images into vectors, which a CNN cannot take; use model.name=mlp")
     from idealfit.models.init import INIT_SCHEMES
 
     _choice("model.init", m.init, INIT_SCHEMES)

@@ -3,7 +3,8 @@
 Layout of `runs/<timestamp>-<data>-<model>/`:
     config.yaml        the fully resolved config
     split.npz          train / val / test indices into the dataset
-    preprocess.json    everything fitted on the training split (table encoding, input normalization, target scale)
+    preprocess.json    everything fitted on the training split (cleaning, scaling, encoding, pooling, PCA,
+                       input normalization, target scale), applied by `data.prepare.transform_inputs`
     model.txt          the model summary
     metrics.csv        one row per epoch
     checkpoint.pt      the last completed epoch, for --resume (weights_only loadable)
@@ -115,20 +116,23 @@ def _align_labels(run: Run, ds: Dataset) -> np.ndarray:
 
 
 def _read_images(state: dict[str, Any], paths: list[str | Path]) -> np.ndarray:
+    """Image files at the run's raw size and channels, then its fitted input preprocessing."""
     from idealfit.data.files import open_image
+    from idealfit.data.prepare import raw_input_shape, transform_inputs
 
     meta = state["meta"]
-    c, *spatial = state["input_shape"]
+    c, *spatial = raw_input_shape(state)
     size = meta.get("image_size", spatial[0])
     x = np.stack([open_image(Path(p), size=size, channels=c) for p in paths])
     lo, hi = meta.get("pixel_range", (0.0, 1.0))
-    return (x * (hi - lo) + lo).astype(np.float32)  # files are read as [0, 1]; match the training data's range
+    x = (x * (hi - lo) + lo).astype(np.float32)  # files are read as [0, 1]; match the training data's range
+    return transform_inputs(state, x, names=[str(p) for p in paths])
 
 
 def read_inputs(state: dict[str, Any], paths: list[Path]) -> tuple[np.ndarray, list[str]]:
     """Model-ready inputs and a name per sample from image files, one CSV or one NPZ."""
     from idealfit.data.files import IMAGE_SUFFIXES
-    from idealfit.data.prepare import transform_inputs
+    from idealfit.data.prepare import raw_input_shape, transform_inputs
 
     if not paths:
         raise UserError("no inputs given; pass image files, a CSV or an NPZ")
@@ -148,13 +152,14 @@ def read_inputs(state: dict[str, Any], paths: list[Path]) -> tuple[np.ndarray, l
             if "x" not in f.files:
                 raise UserError(f"{p} must hold an array named 'x'")
             x = f["x"]
-        want = tuple(state["input_shape"]) if state["kind"] != "table" else (len(state["columns"]),)
+        want = raw_input_shape(state)
         if x.ndim == len(want) and state["kind"] == "image":
             x = x[:, None]
         if tuple(x.shape[1:]) != want:
             raise UserError(f"{p}: x has samples of shape {tuple(x.shape[1:])}; this run expects {want}")
         x = x.astype(object) if state["kind"] == "table" else x
-        return transform_inputs(state, x), [f"{p.name}[{i}]" for i in range(len(x))]
+        names = [f"{p.name}[{i}]" for i in range(len(x))]
+        return transform_inputs(state, x, names=names), names
     if p.suffix.lower() == ".csv":
         if state["kind"] != "table":
             raise UserError(f"this run was trained on {state['kind']} data; a CSV cannot be its input")
@@ -177,7 +182,8 @@ def _read_table_csv(state: dict[str, Any], p: Path) -> tuple[np.ndarray, list[st
         raise UserError(f"{p} lacks column '{missing[0]}' that this run was trained on")
     pick = [header.index(c) for c in cols]
     x = np.array([[_parse_cell(r[i]) for i in pick] for r in rows[1:]], dtype=object).reshape(-1, len(cols))
-    return transform_inputs(state, x), [f"{p.name}:{i + 2}" for i in range(len(x))]
+    names = [f"{p.name}:{i + 2}" for i in range(len(x))]  # file:line, counting the header as line 1
+    return transform_inputs(state, x, names=names), names
 
 
 def read_history(path: Path) -> list[dict[str, Any]]:

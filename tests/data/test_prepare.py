@@ -115,9 +115,9 @@ def test_table_statistics_come_from_the_training_split_only():
     prep = prepare(ds, idx)
     t = prep.state["table"]
     a_train, b_train = np.array([1.0, 2.0, 3.0]), np.array([10.0, 30.0, 40.0])
-    assert t["medians"] == [2.0, 30.0]  # NaN-free medians of the train rows
+    assert t["fill"] == [2.0, 30.0]  # imputation values: NaN-free medians of the train rows
     a_imputed, b_imputed = np.array([1.0, 2.0, 3.0, 2.0]), np.array([10.0, 30.0, 30.0, 40.0])
-    np.testing.assert_allclose(t["means"], [a_imputed.mean(), b_imputed.mean()])
+    np.testing.assert_allclose(t["offsets"], [a_imputed.mean(), b_imputed.mean()])
     np.testing.assert_allclose(t["scales"], [a_imputed.std(), b_imputed.std()])  # population std, as StandardScaler
     assert a_train.mean() == 2.0 and b_train.mean() == pytest.approx(80 / 3)
     assert t["categories"] == [["blue", "green", "red"]]  # "violet" only occurs outside train
@@ -138,8 +138,8 @@ def test_missing_numeric_cell_is_imputed_with_the_train_median():
     ds, idx = table_dataset()
     prep = prepare(ds, idx)
     t = prep.state["table"]
-    np.testing.assert_allclose(prep.x["train"][1, 1], (30.0 - t["means"][1]) / t["scales"][1], rtol=1e-6)
-    np.testing.assert_allclose(prep.x["train"][3, 0], (2.0 - t["means"][0]) / t["scales"][0], rtol=1e-6)
+    np.testing.assert_allclose(prep.x["train"][1, 1], (30.0 - t["offsets"][1]) / t["scales"][1], rtol=1e-6)
+    np.testing.assert_allclose(prep.x["train"][3, 0], (2.0 - t["offsets"][0]) / t["scales"][0], rtol=1e-6)
 
 
 def test_regression_targets_are_standardized_with_train_statistics():

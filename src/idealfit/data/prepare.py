@@ -12,7 +12,7 @@ from idealfit.config import DataConfig
 from idealfit.data.base import Dataset
 from idealfit.data.embedded import EMBEDDED
 from idealfit.data.files import IMAGE_SUFFIXES, load_csv, load_image_folder, load_npz
-from idealfit.data.preprocess import TablePreprocessor, channel_stats
+from idealfit.data.preprocess import ArrayPreprocessor, TablePreprocessor, missing_rows
 from idealfit.errors import UserError
 
 SPLITS = ("train", "val", "test")
@@ -105,28 +105,89 @@ class Prepared:
         return self.dataset.num_classes if self.dataset.task == "classification" else 1
 
 
-def prepare(ds: Dataset, indices: dict[str, Any]) -> Prepared:
-    """Fit preprocessing on the training split and apply it to every split."""
+def prepare(ds: Dataset, indices: dict[str, Any], *, cfg: DataConfig | None = None) -> Prepared:
+    """Fit preprocessing on the training split and apply it to every split.
+
+    Args:
+        ds: the loaded dataset. indices: train/val/test indices from `split_indices`.
+        cfg: the preprocessing options (impute, missing_indicator, clip_quantiles, scale, pca,
+            downsample); default DataConfig() (median imputation, standardization).
+    """
+    cfg = cfg or DataConfig()
+    _check_options(ds, cfg)
     state: dict[str, Any] = {"task": ds.task, "kind": ds.kind, "class_names": ds.class_names,
                              "columns": ds.columns, "meta": ds.meta}
-    x = {s: ds.x[indices[s]] if ds.paths is None else ds.x for s in SPLITS}
     if ds.kind == "table":
-        pre = TablePreprocessor(ds.columns or []).fit(x["train"])
-        x = {s: pre.transform(v) for s, v in x.items()}
-        state["table"] = pre.to_dict()
-        state["input_shape"] = [pre.n_features_out]
-        state["norm"] = None  # already standardized by the table preprocessor
+        if cfg.impute == "drop":
+            indices = _drop_missing(ds, indices, state)
+        x = _prepare_table(ds, indices, cfg, state)
     else:
-        state["input_shape"] = list(ds.input_shape)
-        train_x = x["train"] if ds.paths is None else _sample_images(ds, indices["train"])
-        mean, std = channel_stats(train_x)
-        state["norm"] = {"mean": mean, "std": std}  # applied by the model's first layer
+        x = _prepare_arrays(ds, indices, cfg, state)
     y = {s: ds.y[indices[s]] for s in SPLITS}
     if ds.task == "regression":  # train on standardized targets; report metrics in the data's units
         mu, sd = float(y["train"].mean()), float(y["train"].std() or 1.0)
         state["target"] = {"mean": mu, "std": sd}
         y = {s: ((v - mu) / sd).astype(np.float32) for s, v in y.items()}
     return Prepared(ds, x, y, indices, state)
+
+
+def _check_options(ds: Dataset, cfg: DataConfig) -> None:
+    """An option that cannot apply to this data stops here, rather than being silently ignored."""
+    if ds.kind == "table":
+        if cfg.downsample != 1:
+            raise UserError(f"data.downsample works on images and signals; {ds.name} is table data: "
+                            "drop data.downsample")
+        return
+    table_only = {"impute": cfg.impute != DataConfig.impute, "missing_indicator": cfg.missing_indicator,
+                  "clip_quantiles": cfg.clip_quantiles is not None}
+    for key, given in table_only.items():
+        if given:
+            raise UserError(f"data.{key} works on tables; {ds.name} is {ds.kind} data: drop data.{key}")
+    if ds.paths is not None and (cfg.downsample != 1 or cfg.pca is not None):
+        key = "downsample" if cfg.downsample != 1 else "pca"
+        raise UserError(f"data.{key} is not supported for image folders streamed from disk (larger than "
+                        f"data.max_memory_mb={cfg.max_memory_mb:g}); raise data.max_memory_mb to load the "
+                        f"folder into memory, or drop data.{key}")
+    if cfg.pca is not None and cfg.augment:
+        raise UserError("data.augment works on images, and data.pca turns them into vectors; drop one of the two")
+
+
+def _drop_missing(ds: Dataset, indices: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
+    """data.impute=drop: remove the rows with any missing cell from every split, and record them."""
+    kept, dropped = dict(indices), {}
+    for s in SPLITS:
+        bad = missing_rows(ds.x[indices[s]])
+        kept[s], dropped[s] = indices[s][~bad], indices[s][bad].tolist()
+        if len(kept[s]) == 0:
+            raise UserError(f"every {s} row of {ds.name} has a missing value, so data.impute=drop leaves "
+                            "nothing; use data.impute=median (or mean, most_frequent)")
+    state["dropped_rows"] = dropped  # dataset row indices, per split
+    return kept
+
+
+def _prepare_table(ds: Dataset, indices: dict[str, Any], cfg: DataConfig, state: dict[str, Any]) -> dict:
+    pre = TablePreprocessor(ds.columns or [], impute=cfg.impute, missing_indicator=cfg.missing_indicator,
+                            clip_quantiles=cfg.clip_quantiles, scale=cfg.scale, pca=cfg.pca)
+    pre.fit(ds.x[indices["train"]])
+    state["table"] = pre.to_dict()
+    state["input_shape"] = [pre.n_features_out]
+    state["norm"] = None  # already scaled by the table preprocessor
+    return {s: pre.transform(ds.x[indices[s]]) for s in SPLITS}
+
+
+def _prepare_arrays(ds: Dataset, indices: dict[str, Any], cfg: DataConfig, state: dict[str, Any]) -> dict:
+    """Images and signals: pooling and PCA happen here; the per-channel scaling is the model's first layer."""
+    pre = ArrayPreprocessor(downsample=cfg.downsample, scale=cfg.scale, pca=cfg.pca)
+    if ds.paths is not None:  # streamed from disk: statistics from a sample; no pooling or PCA (checked)
+        pre.fit(_sample_images(ds, indices["train"]))
+        x = {s: ds.x for s in SPLITS}  # shape carriers only
+    else:
+        pre.fit(ds.x[indices["train"]])
+        x = {s: pre.transform(ds.x[indices[s]]) for s in SPLITS}
+    state["array"] = pre.to_dict()
+    state["input_shape"] = pre.output_shape
+    state["norm"] = pre.model_norm  # applied by the model's first layer (None: no normalization layer)
+    return x
 
 
 def _sample_images(ds: Dataset, train_idx: np.ndarray, n: int = 512) -> np.ndarray:
@@ -138,8 +199,26 @@ def _sample_images(ds: Dataset, train_idx: np.ndarray, n: int = 512) -> np.ndarr
     return np.stack([open_image(Path(ds.paths[i]), size=size, channels=ch) for i in pick])
 
 
-def transform_inputs(state: dict[str, Any], x: np.ndarray) -> np.ndarray:
-    """Apply a saved run's fitted input preprocessing to raw inputs (tables only; images are normalized in-model)."""
+def transform_inputs(state: dict[str, Any], x: np.ndarray, *, names: list[str] | None = None) -> np.ndarray:
+    """Apply a saved run's fitted input preprocessing to raw inputs, for every kind of data.
+
+    The one place that does so: training (through `prepare`), predict and evaluate all call it.
+    Tables get cleaning, scaling, encoding and PCA; images and signals get pooling and PCA (their
+    per-channel scaling is the model's first layer, unless PCA moved it here).
+
+    Args:
+        state: the run's preprocess.json. x: raw inputs, (N, F) cells or (N, *raw_input_shape(state)).
+        names: one name per sample for error messages (default: "row i").
+    """
     if state["kind"] == "table":
-        return TablePreprocessor.from_dict(state["table"]).transform(x)
-    return x.astype(np.float32)
+        return TablePreprocessor.from_dict(state["table"]).transform(x, names=names)
+    if "array" not in state:  # a run saved before the preprocessing options: inputs go in as they are
+        return x.astype(np.float32)
+    return ArrayPreprocessor.from_dict(state["array"]).transform(x)
+
+
+def raw_input_shape(state: dict[str, Any]) -> tuple[int, ...]:
+    """One raw sample's shape, before preprocessing: (F,) table cells, (C, H, W) images, (C, L) signals."""
+    if state["kind"] == "table":
+        return (len(state["columns"]),)
+    return tuple(state.get("array", {}).get("raw_shape", state["input_shape"]))

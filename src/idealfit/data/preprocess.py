@@ -1,7 +1,14 @@
 """Preprocessing fitted on the training split only, stored as plain JSON.
 
-scikit-learn fits the statistics; we keep only the fitted numbers (medians, means, scales,
-categories) and apply them with numpy, so a saved run loads without unpickling anything.
+The deck's three steps, each an option of `DataConfig`:
+    cleaning        missing values (drop rows, or impute mean / median / most frequent, with an optional
+                    0/1 missing-indicator column) and noise (clip each column to training quantiles);
+    transformation  standardize (mean 0, std 1) or min-max ([0, 1]) or nothing;
+    reduction       PCA to k components or a variance share; average-pooling images and signals.
+
+scikit-learn fits the statistics; we keep only the fitted numbers (fill values, quantiles, offsets,
+scales, categories, PCA components and mean) and apply them with numpy, so a saved run loads without
+unpickling anything.
 """
 
 from __future__ import annotations
@@ -17,75 +24,183 @@ def _is_missing(v: Any) -> bool:
     return v is None or (isinstance(v, float) and np.isnan(v))
 
 
+def missing_rows(x: np.ndarray) -> np.ndarray:
+    """(N,) bool: True where a row of an (N, F) table of raw cells has any missing cell (None or NaN)."""
+    return np.array([any(_is_missing(v) for v in row) for row in x], dtype=bool).reshape(len(x))
+
+
+def fit_pca(x: np.ndarray, n: float) -> dict[str, list]:
+    """PCA of (N, F) training vectors: `n` >= 1 keeps that many components, `n` < 1 the fewest whose
+    explained variance reaches that share. Returns only `components_` (k, F) and `mean_` (F,)."""
+    from sklearn.decomposition import PCA
+
+    limit = min(x.shape)
+    if n >= 1 and n > limit:
+        raise UserError(f"data.pca={int(n)} asks for more components than the {limit} that {x.shape[0]} training "
+                        f"samples of {x.shape[1]} features allow; use data.pca <= {limit} or a variance share < 1")
+    pca = PCA(n_components=int(n) if n >= 1 else n, svd_solver="full").fit(x.astype(np.float64))
+    return {"components": pca.components_.tolist(), "mean": pca.mean_.tolist()}
+
+
+def pca_transform(pca: dict[str, list], x: np.ndarray) -> np.ndarray:
+    """Project (N, F) vectors onto the fitted components: (x - mean) @ components.T -> (N, k)."""
+    return (x - np.asarray(pca["mean"])) @ np.asarray(pca["components"]).T
+
+
 class TablePreprocessor:
-    """Numeric columns: median imputation then standardization; text columns: one-hot categories.
+    """Numeric columns: clip, impute, scale (+ missing indicators); text columns: one-hot; then PCA.
 
     Args:
         columns: the feature column names, in order.
+        impute: drop | mean | median | most_frequent (default median). `drop` expects rows without
+            missing cells (the caller drops them) and refuses to transform a row with one.
+        missing_indicator: add a 0/1 column for each numeric column with missing values in training (default False).
+        clip_quantiles: [low, high] quantiles of each numeric column to clip to, e.g. [0.01, 0.99] (default None).
+        scale: standard | minmax | none, for numeric columns (default standard).
+        pca: components (>= 1) or variance share (< 1) of the encoded features (default None = no PCA).
     """
 
-    def __init__(self, columns: list[str]):
+    def __init__(self, columns: list[str], *, impute: str = "median", missing_indicator: bool = False,
+                 clip_quantiles: list[float] | None = None, scale: str = "standard", pca: float | None = None):
         self.columns = list(columns)
+        self.impute, self.missing_indicator, self.clip_quantiles = impute, missing_indicator, clip_quantiles
+        self.scale, self.pca = scale, pca
 
     def fit(self, x: np.ndarray) -> TablePreprocessor:
         """Learn the statistics from `x` (N, F) object array of floats/strings (NaN = missing)."""
-        from sklearn.impute import SimpleImputer
-        from sklearn.preprocessing import OneHotEncoder, StandardScaler
+        from sklearn.preprocessing import OneHotEncoder
 
+        if self.impute == "drop":
+            x = x[~missing_rows(x)]
+            if len(x) == 0:
+                raise UserError("every training row has a missing value, so data.impute=drop leaves nothing; "
+                                "use data.impute=median (or mean, most_frequent)")
         self.numeric_ = [i for i in range(x.shape[1]) if all(isinstance(v, float) or _is_missing(v) for v in x[:, i])]
         self.categorical_ = [i for i in range(x.shape[1]) if i not in self.numeric_]
-        self.medians_ = self.means_ = self.scales_ = []
+        self.fill_ = self.clip_ = self.offsets_ = self.scales_ = self.pca_ = None
+        self.indicator_: list[int] = []  # positions in numeric_ of the columns that get a 0/1 indicator
         if self.numeric_:
-            num = x[:, self.numeric_].astype(np.float64)
-            if np.isnan(num).all(axis=0).any():
-                col = self.columns[self.numeric_[int(np.isnan(num).all(axis=0).argmax())]]
-                raise UserError(f"column '{col}' has no values in the training split; drop the column")
-            imp = SimpleImputer(strategy="median").fit(num)
-            scaler = StandardScaler().fit(imp.transform(num))
-            self.medians_ = imp.statistics_.tolist()
-            self.means_ = scaler.mean_.tolist()
-            self.scales_ = scaler.scale_.tolist()
+            self._fit_numeric(x[:, self.numeric_].astype(np.float64))
         self.categories_: list[list[str]] = []
         if self.categorical_:
             cat = np.array([[("" if _is_missing(v) else str(v)) for v in row] for row in x[:, self.categorical_]])
             enc = OneHotEncoder(handle_unknown="ignore").fit(cat)
             self.categories_ = [c.tolist() for c in enc.categories_]
+        if self.pca is not None:  # reduction is the last step, on the encoded training rows
+            self.pca_ = fit_pca(self._encode(x), self.pca)
         return self
+
+    def _fit_numeric(self, num: np.ndarray) -> None:  # (N, numeric columns) float64, NaN = missing
+        from sklearn.impute import SimpleImputer
+        from sklearn.preprocessing import MinMaxScaler, StandardScaler
+
+        empty = np.isnan(num).all(axis=0)
+        if empty.any():
+            col = self.columns[self.numeric_[int(empty.argmax())]]
+            raise UserError(f"column '{col}' has no values in the training split; drop the column")
+        if self.missing_indicator:  # as SimpleImputer(add_indicator=True): columns with gaps in training
+            self.indicator_ = np.flatnonzero(np.isnan(num).any(axis=0)).tolist()
+        if self.clip_quantiles is not None:  # noise first, so outliers do not pull the fill values and scales
+            self.clip_ = np.nanquantile(num, self.clip_quantiles, axis=0).tolist()  # [[lows], [highs]]
+            num = np.clip(num, *self.clip_)  # NaN stays NaN
+        if self.impute != "drop":
+            imp = SimpleImputer(strategy=self.impute).fit(num)
+            self.fill_ = imp.statistics_.tolist()
+            num = imp.transform(num)
+        if self.scale == "standard":
+            scaler = StandardScaler().fit(num)
+            self.offsets_, self.scales_ = scaler.mean_.tolist(), scaler.scale_.tolist()  # zero std -> 1
+        elif self.scale == "minmax":
+            scaler = MinMaxScaler().fit(num)
+            rng = scaler.data_range_
+            self.offsets_, self.scales_ = scaler.data_min_.tolist(), np.where(rng > 0, rng, 1.0).tolist()
 
     @property
     def n_features_out(self) -> int:
-        return len(self.numeric_) + sum(len(c) for c in self.categories_)
+        if self.pca_ is not None:
+            return len(self.pca_["components"])
+        return len(self.numeric_) + sum(len(c) for c in self.categories_) + len(self.indicator_)
 
-    def transform(self, x: np.ndarray) -> np.ndarray:
-        """(N, F) raw cells -> (N, n_features_out) float32."""
+    def transform(self, x: np.ndarray, *, names: list[str] | None = None) -> np.ndarray:
+        """(N, F) raw cells -> (N, n_features_out) float32.
+
+        Args:
+            names: one name per row for error messages (default: "row i").
+        """
+        out = self._encode(x, names=names)
+        if self.pca_ is not None:
+            out = pca_transform(self.pca_, out)
+        return out.astype(np.float32)
+
+    def _encode(self, x: np.ndarray, *, names: list[str] | None = None) -> np.ndarray:
+        """Everything but PCA: (N, F) raw cells -> (N, numeric + one-hot + indicators) float64."""
+        if self.impute == "drop":
+            self._refuse_missing(x, names)
         parts = []
         if self.numeric_:
             num = x[:, self.numeric_].astype(np.float64)
-            num = np.where(np.isnan(num), np.asarray(self.medians_), num)
-            parts.append((num - np.asarray(self.means_)) / np.asarray(self.scales_))
+            missing = np.isnan(num)
+            if self.clip_ is not None:
+                num = np.clip(num, *self.clip_)
+            if self.fill_ is not None:
+                num = np.where(missing, np.asarray(self.fill_), num)
+            if self.offsets_ is not None:
+                num = (num - np.asarray(self.offsets_)) / np.asarray(self.scales_)
+            parts.append(num)
         for j, cats in zip(self.categorical_, self.categories_, strict=True):
             col = np.array(["" if _is_missing(v) else str(v) for v in x[:, j]])
             parts.append((col[:, None] == np.array(cats)[None, :]).astype(np.float64))  # unknown -> all zeros
-        return np.concatenate(parts, axis=1).astype(np.float32)
+        if self.indicator_:
+            parts.append(missing[:, self.indicator_].astype(np.float64))
+        return np.concatenate(parts, axis=1)
+
+    def _refuse_missing(self, x: np.ndarray, names: list[str] | None) -> None:
+        bad = missing_rows(x)
+        if bad.any():
+            i = int(bad.argmax())
+            col = self.columns[next(j for j, v in enumerate(x[i]) if _is_missing(v))]
+            row = names[i] if names is not None else f"row {i}"
+            raise UserError(f"{row} has no value in column '{col}', and this run was trained with "
+                            "data.impute=drop, which cannot fill it; fill in the value or leave out the row")
 
     def feature_names(self) -> list[str]:
+        if self.pca_ is not None:
+            return [f"pc{k + 1}" for k in range(len(self.pca_["components"]))]
         names = [self.columns[i] for i in self.numeric_]
         for j, cats in zip(self.categorical_, self.categories_, strict=True):
             names += [f"{self.columns[j]}={c}" for c in cats]
-        return names
+        return names + [f"{self.columns[self.numeric_[k]]} missing" for k in self.indicator_]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"columns": self.columns, "numeric": self.numeric_, "categorical": self.categorical_,
-                "medians": self.medians_, "means": self.means_, "scales": self.scales_,
-                "categories": self.categories_}
+        return {"columns": self.columns,
+                "options": {"impute": self.impute, "missing_indicator": self.missing_indicator,
+                            "clip_quantiles": self.clip_quantiles, "scale": self.scale, "pca": self.pca},
+                "numeric": self.numeric_, "categorical": self.categorical_, "fill": self.fill_,
+                "indicator": self.indicator_, "clip": self.clip_, "offsets": self.offsets_, "scales": self.scales_,
+                "categories": self.categories_, "pca": self.pca_}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TablePreprocessor:
-        self = cls(d["columns"])
-        self.numeric_, self.categorical_ = d["numeric"], d["categorical"]
-        self.medians_, self.means_, self.scales_ = d["medians"], d["means"], d["scales"]
-        self.categories_ = d["categories"]
+        self = cls(d["columns"], **d.get("options", {}))
+        self.numeric_, self.categorical_, self.categories_ = d["numeric"], d["categorical"], d["categories"]
+        if "medians" in d:  # a run saved before the preprocessing options: median fill, standardized
+            self.fill_, self.offsets_, self.scales_ = d["medians"], d["means"], d["scales"]
+            self.indicator_, self.clip_, self.pca_ = [], None, None
+            return self
+        self.fill_, self.indicator_, self.clip_ = d["fill"], d["indicator"], d["clip"]
+        self.offsets_, self.scales_, self.pca_ = d["offsets"], d["scales"], d["pca"]
         return self
+
+
+def avg_pool(x: np.ndarray, factor: int) -> np.ndarray:
+    """Average-pool (N, C, *spatial) by `factor` along every spatial axis, as torch's avg_pool1d/2d
+    with kernel = stride = factor: each side shrinks to side // factor, a remainder is cut off."""
+    if factor == 1:
+        return x
+    out = [s // factor for s in x.shape[2:]]
+    x = x[(slice(None), slice(None), *[slice(0, o * factor) for o in out])]
+    blocks = x.reshape(*x.shape[:2], *[d for o in out for d in (o, factor)])  # (N, C, o1, f, o2, f)
+    return blocks.mean(axis=tuple(range(3, 3 + 2 * len(out), 2)), dtype=np.float64).astype(np.float32)
 
 
 def channel_stats(x: np.ndarray) -> tuple[list[float], list[float]]:
@@ -94,3 +209,93 @@ def channel_stats(x: np.ndarray) -> tuple[list[float], list[float]]:
     mean = x.mean(axis=axes, dtype=np.float64)
     std = x.std(axis=axes, dtype=np.float64)
     return mean.tolist(), np.where(std > 1e-8, std, 1.0).tolist()
+
+
+def channel_range(x: np.ndarray) -> tuple[list[float], list[float]]:
+    """Per-channel min and (max - min) of (N, C, ...) training inputs; a constant channel gets range 1."""
+    axes = (0,) + tuple(range(2, x.ndim))
+    lo, hi = x.min(axis=axes).astype(np.float64), x.max(axis=axes).astype(np.float64)
+    return lo.tolist(), np.where(hi - lo > 1e-8, hi - lo, 1.0).tolist()
+
+
+def channel_norm(x: np.ndarray, scale: str) -> dict[str, Any] | None:
+    """The per-channel scaling `scale` fitted on (N, C, ...) inputs, as (x - mean) / std.
+
+    standard: mean and std; minmax: mean = min, std = max - min (so the result lies in [0, 1] on
+    training data); none: None.
+    """
+    if scale == "none":
+        return None
+    mean, std = channel_stats(x) if scale == "standard" else channel_range(x)
+    return {"kind": scale, "mean": mean, "std": std}
+
+
+def _apply_norm(norm: dict[str, Any] | None, x: np.ndarray) -> np.ndarray:  # (N, C, ...) -> same
+    if norm is None:
+        return x
+    shape = (1, -1) + (1,) * (x.ndim - 2)
+    return (x - np.reshape(norm["mean"], shape)) / np.reshape(norm["std"], shape)
+
+
+class ArrayPreprocessor:
+    """Images (N, C, H, W) and signals (N, C, L): average-pool, scale per channel, optionally PCA.
+
+    Without PCA the per-channel scaling is the model's first layer (`model_norm`), so augmentations
+    before it still see the data's own value range. With PCA the inputs become vectors before the
+    model, so the scaling is applied here, before the projection (scale, then reduce, as for tables:
+    channels in different units would otherwise dominate the components), and the model gets none.
+
+    Args:
+        downsample: average-pool by this factor along each side (default 1 = off).
+        scale: standard | minmax | none (default standard).
+        pca: components (>= 1) or variance share (< 1) of the flattened inputs (default None = no PCA).
+    """
+
+    def __init__(self, *, downsample: int = 1, scale: str = "standard", pca: float | None = None):
+        self.downsample, self.scale, self.pca = downsample, scale, pca
+
+    def fit(self, x: np.ndarray) -> ArrayPreprocessor:
+        """Learn the scaling (and PCA) from raw training inputs `x` (N, C, ...)."""
+        self.raw_shape_ = list(x.shape[1:])
+        side = min(self.raw_shape_[1:])
+        if self.downsample > side:
+            raise UserError(f"data.downsample={self.downsample} is larger than the inputs' side of {side}; "
+                            f"use data.downsample <= {side}")
+        x = avg_pool(x, self.downsample)
+        self.norm_ = channel_norm(x, self.scale)
+        self.pca_ = None
+        if self.pca is not None:
+            self.pca_ = fit_pca(_apply_norm(self.norm_, x).reshape(len(x), -1), self.pca)
+        return self
+
+    @property
+    def model_norm(self) -> dict[str, Any] | None:
+        """The scaling the model applies as its first layer (None with PCA or scale=none)."""
+        return None if self.pca_ is not None else self.norm_
+
+    @property
+    def output_shape(self) -> list[int]:
+        if self.pca_ is not None:
+            return [len(self.pca_["components"])]
+        c, *spatial = self.raw_shape_
+        return [c] + [s // self.downsample for s in spatial]
+
+    def transform(self, x: np.ndarray) -> np.ndarray:
+        """Raw (N, *raw_shape) -> (N, *output_shape) float32."""
+        if list(x.shape[1:]) != self.raw_shape_:
+            raise UserError(f"inputs have samples of shape {tuple(x.shape[1:])}; this run expects "
+                            f"{tuple(self.raw_shape_)}")
+        x = avg_pool(x.astype(np.float32), self.downsample)
+        if self.pca_ is not None:
+            x = pca_transform(self.pca_, _apply_norm(self.norm_, x).reshape(len(x), -1))
+        return x.astype(np.float32)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"options": {"downsample": self.downsample, "scale": self.scale, "pca": self.pca},
+                "raw_shape": self.raw_shape_, "norm": self.norm_, "pca": self.pca_}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ArrayPreprocessor:
+        self = cls(**d["options"])
+        self.raw_shape_, self.norm_, self.pca_ = d["raw_shape"], d["norm"], d["pca"]
+        return self

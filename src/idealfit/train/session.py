@@ -173,7 +173,7 @@ def train(*, config_file: str | Path | None = None, overrides: dict[str, Any] | 
     if cfg.data.train_subset is not None:
         indices["train"] = train_subset(ds, indices["train"], cfg.data.train_subset, seed=t.seed)
     augment = _augmenter(cfg, ds)
-    prep = prepare(ds, indices)
+    prep = prepare(ds, indices, cfg=cfg.data)
     run_dir = Path(cfg.out) if resume else new_run_dir(cfg)
 
     torch.manual_seed(t.seed)
@@ -198,8 +198,8 @@ def train(*, config_file: str | Path | None = None, overrides: dict[str, Any] | 
         _write_start(run_dir, cfg, prep, summary_text)
         if augment is not None:
             _write_augment_preview(run_dir, prep, cfg.data.augment)
-        echo(f"training {cfg.model.name} on {ds.name} ({ds.task}, {len(indices['train'])} train / "
-             f"{len(indices['val'])} val / {len(indices['test'])} test) on {device}, {count_params(model):,} params")
+        echo(f"training {cfg.model.name} on {ds.name} ({ds.task}, {len(prep.indices['train'])} train / "
+             f"{len(prep.indices['val'])} val / {len(prep.indices['test'])} test) on {device}, {count_params(model):,} params")
     cbs: list[Callback] = ([early] if early else []) + [Checkpointer(run_dir, generator=generator, early=early,
                                                                      augment=augment)]
     y_std = prep.state.get("target", {}).get("std", 1.0)
