@@ -105,11 +105,18 @@ def _check(history: Any, task: Any, metric: Any) -> bool:
     return METRICS[task][metric]
 
 
-def _evidence(history: list[dict], metric: str, higher_better: bool) -> dict[str, Any]:
+def _evidence(history: list[dict], metric: str, higher_better: bool,
+              final: dict[str, dict] | None = None) -> dict[str, Any]:
     """The numbers every rule reads (None where the history cannot provide one)."""
     train = _series(history, "train_loss", required=True)
     val = _series(history, "val_loss")
     tm, vm = _series(history, f"train_{metric}"), _series(history, f"val_{metric}")
+    if final and metric in final.get("train", {}):
+        # The epoch rows' train metric is a running mean with dropout and augmentation on; the kept
+        # weights' metric in eval mode is what the user gets, so the final-metric rules read that.
+        tm = tm[:-1] + [(len(history), final["train"][metric])]
+        if vm and metric in final.get("val", {}):
+            vm = vm[:-1] + [(len(history), final["val"][metric])]
     tl = [v for _, v in train]
     ev: dict[str, Any] = {
         "epochs": len(history),
@@ -120,6 +127,7 @@ def _evidence(history: list[dict], metric: str, higher_better: bool) -> dict[str
         "recent_train_drop": None,
         "final_train_metric": tm[-1][1] if tm else None,
         "final_val_metric": vm[-1][1] if vm else None,
+        "final_metrics_from": "kept weights, eval mode" if final else "last epoch's running mean",
     }
     w = STILL_FALLING_WINDOW
     if len(tl) > w and tl[-1 - w] > 0:
@@ -221,7 +229,7 @@ def _advice(verdict: str, ev: dict, reasons: list[str]) -> list[str]:
     return advice
 
 
-def diagnose(history: list[dict], *, task: str, metric: str) -> dict[str, Any]:
+def diagnose(history: list[dict], *, task: str, metric: str, final: dict[str, dict] | None = None) -> dict[str, Any]:
     """Judge one run's learning curves: underfitting, good fit or overfitting (rules in the module doc).
 
     Args:
@@ -230,13 +238,16 @@ def diagnose(history: list[dict], *, task: str, metric: str) -> dict[str, Any]:
         task: "classification" or "regression".
         metric: "accuracy" (classification, a fraction, higher is better) or "rmse" / "mae"
             (regression, lower is better).
+        final: optional {"train": {metric: v}, "val": {metric: v}} measured on the kept weights in eval
+            mode (a run's summary metrics); it replaces the last epoch's running train/val metric,
+            which dropout and augmentation pull down.
 
     Returns:
         {"verdict": "underfitting" | "good fit" | "overfitting", "evidence": {name: number},
          "reasons": [plain-English rules that fired], "advice": [the deck's remedies]}.
     """
     higher_better = _check(history, task, metric)
-    ev = _evidence(list(history), metric, higher_better)
+    ev = _evidence(list(history), metric, higher_better, final)
     verdict, reasons = "good fit", []
     if ev["has_validation"]:
         reasons = _overfit_reasons(ev, task, metric)

@@ -220,3 +220,16 @@ def test_format_diagnosis():
     assert lines[0].startswith("This run overfits: validation loss bottomed out at 0.5 in epoch 11")
     assert lines[1] == "Try:"
     assert lines[2] == f"  - {OVERFIT_ADVICE[0]}"
+
+
+def test_final_eval_metrics_replace_the_running_train_metric():
+    """With dropout the epoch rows' train accuracy is pulled down; the kept weights' eval metric decides."""
+    hist = [{"epoch": e, "train_loss": 1.0 / e, "val_loss": 1.1 / e, "train_accuracy": 0.86, "val_accuracy": 0.95}
+            for e in range(1, 8)]
+    hist += [{"epoch": e, "train_loss": 0.14, "val_loss": 0.157, "train_accuracy": 0.86, "val_accuracy": 0.95}
+             for e in range(8, 12)]
+    assert diagnose(hist, task="classification", metric="accuracy")["verdict"] == "underfitting"
+    final = {"train": {"accuracy": 0.99}, "val": {"accuracy": 0.96}}
+    d = diagnose(hist, task="classification", metric="accuracy", final=final)
+    assert d["verdict"] == "good fit"
+    assert d["evidence"]["final_train_metric"] == 0.99 and d["evidence"]["metric_gap"] == pytest.approx(0.03)
