@@ -186,16 +186,6 @@ def _read_table_csv(state: dict[str, Any], p: Path) -> tuple[np.ndarray, list[st
     return transform_inputs(state, x, names=names), names
 
 
-def read_history(path: Path) -> list[dict[str, Any]]:
-    import csv
-
-    if not path.exists():
-        return []
-    with path.open(newline="") as fh:
-        return [{k: (None if v == "" else (int(v) if k == "epoch" else float(v))) for k, v in row.items()}
-                for row in csv.DictReader(fh)]
-
-
 def check_run_dir(path: str | Path) -> Path:
     p = Path(path)
     if not p.is_dir() or not (p / "config.yaml").is_file():
@@ -208,6 +198,7 @@ def load_run(path: str | Path) -> Run:
     from safetensors.torch import load_file
 
     from idealfit.models.build import build_model
+    from idealfit.report.figures import read_history
 
     p = check_run_dir(path)
     if not (p / WEIGHTS).is_file() or not (p / "summary.json").is_file():

@@ -21,6 +21,11 @@ def _visible(p: Path) -> bool:
     return not p.name.startswith(".") and p.name not in ("Thumbs.db", "desktop.ini")
 
 
+def _unreadable(path: Path, exc: Exception) -> UserError:
+    return UserError(f"{path} is not a readable image ({type(exc).__name__}); remove it or replace it "
+                     "with a PNG or JPEG file")
+
+
 def open_image(path: Path, *, size: int, channels: int) -> np.ndarray:
     """One image file as (C, size, size) float32 in [0, 1]; UserError names a corrupt file."""
     from PIL import Image, UnidentifiedImageError
@@ -30,8 +35,7 @@ def open_image(path: Path, *, size: int, channels: int) -> np.ndarray:
             im = im.convert("L" if channels == 1 else "RGB").resize((size, size), Image.Resampling.BILINEAR)
             arr = np.asarray(im, dtype=np.float32) / 255.0
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise UserError(f"{path} is not a readable image ({type(exc).__name__}); remove it or replace it "
-                        "with a PNG or JPEG file") from None
+        raise _unreadable(path, exc) from None
     return arr[None] if channels == 1 else arr.transpose(2, 0, 1)
 
 
@@ -43,8 +47,7 @@ def _probe(path: Path) -> tuple[tuple[int, int], bool]:
         with Image.open(path) as im:
             return im.size, im.mode not in ("1", "L", "LA", "I", "I;16", "F")
     except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-        raise UserError(f"{path} is not a readable image ({type(exc).__name__}); remove it or replace it "
-                        "with a PNG or JPEG file") from None
+        raise _unreadable(path, exc) from None
 
 
 def scan_image_folder(root: Path) -> tuple[list[Path], np.ndarray, list[str]]:
