@@ -136,8 +136,10 @@ def build_parser() -> argparse.ArgumentParser:
 def _register_optional(sub) -> None:
     """Sub-commands that live beside their library code."""
     from idealfit.explain.commands import register as register_explain
+    from idealfit.study_commands import register as register_study
 
     register_explain(sub)
+    register_study(sub)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

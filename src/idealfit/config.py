@@ -92,6 +92,7 @@ class TrainConfig:
     clip_grad: float | None = None  # clip the gradient norm to this (None = off)
     l1: float = 0.0  # L1 penalty λ: adds the deck's λ/2 · Σ|W| over weights (not biases or norm layers)
     l2: float = 0.0  # L2 penalty λ: adds λ/2 · ΣW² over weights (coupled; see weight_decay for decoupled)
+    checkpoint_every: int = 1  # write checkpoint.pt every this many epochs, for --resume (0 = never)
     seed: int = 0  # one seed for the split, the initial weights and the batch order
     device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
     progress: bool = True  # live progress bar with loss and metric
@@ -231,6 +232,7 @@ def validate(cfg: RunConfig) -> RunConfig:
     _positive("train.min_delta", t.min_delta, allow_zero=True)
     if t.clip_grad is not None:
         _positive("train.clip_grad", t.clip_grad)
+    _positive("train.checkpoint_every", t.checkpoint_every, allow_zero=True)
     _positive("train.l1", t.l1, allow_zero=True)
     _positive("train.l2", t.l2, allow_zero=True)
     dev = t.device

@@ -106,7 +106,7 @@ def _check(history: Any, task: Any, metric: Any) -> bool:
 
 
 def _evidence(history: list[dict], metric: str, higher_better: bool,
-              final: dict[str, dict] | None = None) -> dict[str, Any]:
+              final: dict[str, dict] | None = None, kept_epoch: int | None = None) -> dict[str, Any]:
     """The numbers every rule reads (None where the history cannot provide one)."""
     train = _series(history, "train_loss", required=True)
     val = _series(history, "val_loss")
@@ -136,6 +136,8 @@ def _evidence(history: list[dict], metric: str, higher_better: bool,
         raise UserError(f"diagnose: {metric} must be a fraction in [0, 1], not a percentage")
     if val:
         _add_val_evidence(ev, train, val)
+        if kept_epoch is not None and kept_epoch in dict(val) and kept_epoch < val[-1][0]:
+            _judge_at_kept_epoch(ev, dict(val)[kept_epoch], kept_epoch)
     if tm and vm:
         ev["metric_gap"] = (tm[-1][1] - vm[-1][1]) if higher_better else (vm[-1][1] - tm[-1][1])
         ev["metric_ratio"] = None if higher_better else (vm[-1][1] / tm[-1][1] if tm[-1][1] > 0 else math.inf)
@@ -161,6 +163,20 @@ def _add_val_evidence(ev: dict, train: list, val: list) -> None:
         ),
         val_still_improving=len(vl) > STILL_FALLING_WINDOW and vl[-1] < vl[-1 - STILL_FALLING_WINDOW],
     )
+
+
+def _judge_at_kept_epoch(ev: dict, val_at_kept: float, kept_epoch: int) -> None:
+    """Early stopping kept an earlier epoch's weights: the validation rise after it was discarded.
+
+    The rise stays in the evidence (`val_loss_rise_discarded`), but the U-shape rule then reads the
+    rise at the kept epoch, and "still improving" no longer applies: training went on and did not help.
+    """
+    best = ev["best_val_loss"]
+    ev["kept_epoch"] = kept_epoch
+    ev["val_loss_rise_discarded"] = ev["val_loss_rise_rel"]
+    ev["val_loss_rise"] = val_at_kept - best
+    ev["val_loss_rise_rel"] = (val_at_kept - best) / best if best > 0 else 0.0
+    ev["val_still_improving"] = False
 
 
 def _overfit_reasons(ev: dict, task: str, metric: str) -> list[str]:
@@ -229,7 +245,8 @@ def _advice(verdict: str, ev: dict, reasons: list[str]) -> list[str]:
     return advice
 
 
-def diagnose(history: list[dict], *, task: str, metric: str, final: dict[str, dict] | None = None) -> dict[str, Any]:
+def diagnose(history: list[dict], *, task: str, metric: str, final: dict[str, dict] | None = None,
+             kept_epoch: int | None = None) -> dict[str, Any]:
     """Judge one run's learning curves: underfitting, good fit or overfitting (rules in the module doc).
 
     Args:
@@ -241,13 +258,15 @@ def diagnose(history: list[dict], *, task: str, metric: str, final: dict[str, di
         final: optional {"train": {metric: v}, "val": {metric: v}} measured on the kept weights in eval
             mode (a run's summary metrics); it replaces the last epoch's running train/val metric,
             which dropout and augmentation pull down.
+        kept_epoch: the epoch whose weights the run kept (early stopping's best), if earlier than the last:
+            the validation rise after it was discarded and does not make the kept model overfit.
 
     Returns:
         {"verdict": "underfitting" | "good fit" | "overfitting", "evidence": {name: number},
          "reasons": [plain-English rules that fired], "advice": [the deck's remedies]}.
     """
     higher_better = _check(history, task, metric)
-    ev = _evidence(list(history), metric, higher_better, final)
+    ev = _evidence(list(history), metric, higher_better, final, kept_epoch)
     verdict, reasons = "good fit", []
     if ev["has_validation"]:
         reasons = _overfit_reasons(ev, task, metric)
@@ -258,6 +277,9 @@ def diagnose(history: list[dict], *, task: str, metric: str, final: dict[str, di
     if not reasons:
         close = " and validation stays close to it" if ev["has_validation"] else ""
         reasons = [f"training has levelled off{close}"]
+        if ev.get("val_loss_rise_discarded", 0.0) > OVERFIT_VAL_RISE:
+            reasons.append(f"early stopping kept epoch {ev['kept_epoch']}, before validation loss rose "
+                           f"{100 * ev['val_loss_rise_discarded']:.0f}%")
     advice = _advice(verdict, ev, reasons)
     if not ev["has_validation"]:
         reasons.append("there is no validation data, so overfitting cannot be judged")

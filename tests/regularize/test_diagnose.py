@@ -233,3 +233,16 @@ def test_final_eval_metrics_replace_the_running_train_metric():
     d = diagnose(hist, task="classification", metric="accuracy", final=final)
     assert d["verdict"] == "good fit"
     assert d["evidence"]["final_train_metric"] == 0.99 and d["evidence"]["metric_gap"] == pytest.approx(0.03)
+
+
+def test_a_rise_discarded_by_early_stopping_does_not_make_the_kept_model_overfit():
+    val = [1.0, 0.6, 0.4, 0.3, 0.25, 0.24, 0.26, 0.28, 0.30]  # bottoms out at epoch 6, then +25%
+    hist = [{"epoch": i + 1, "train_loss": 0.9 * v, "val_loss": v, "train_accuracy": 0.97, "val_accuracy": 0.95}
+            for i, v in enumerate(val)]
+    for r in hist[6:]:
+        r["train_loss"] = 0.1
+    assert diagnose(hist, task="classification", metric="accuracy")["verdict"] == "overfitting"
+    d = diagnose(hist, task="classification", metric="accuracy", kept_epoch=6)
+    assert d["verdict"] == "good fit"
+    assert d["evidence"]["val_loss_rise_discarded"] == pytest.approx(0.25)
+    assert any("early stopping kept epoch 6" in r for r in d["reasons"])

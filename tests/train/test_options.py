@@ -134,3 +134,11 @@ def test_diagnosis_in_summary_report_and_terminal(tmp_path, capsys):
     assert s["diagnosis"]["verdict"] in ("underfitting", "good fit", "overfitting")
     assert s["diagnosis"]["advice"] and "This run" in out
     assert s["diagnosis"]["verdict"] in (tmp_path / "r" / "report.html").read_text()
+
+
+def test_checkpoint_every(tmp_path):
+    never = _train(tmp_path, "a", data="xo", epochs=3, set={"train.checkpoint_every": 0})
+    assert not (never.dir / "checkpoint.pt").exists() and (never.dir / "metrics.csv").is_file()
+    every2 = _train(tmp_path, "b", data="xo", epochs=3, set={"train.checkpoint_every": 2, "train.early_stopping": False})
+    # epoch 2 by the interval, and the last epoch always, so a finished run can be extended with --resume
+    assert torch.load(every2.dir / "checkpoint.pt", weights_only=True)["epoch"] == 3

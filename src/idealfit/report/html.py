@@ -256,11 +256,11 @@ def _img(png: bytes, alt: str, mime: str = "image/png") -> str:
     return f'<img src="data:{mime};base64,{data}" alt="{escape(alt)}">'
 
 
-def _figure(fig, alt: str, caption: str) -> str:
+def figure_html(fig, alt: str, caption: str) -> str:
     return f"<figure>{_img(to_png(fig), alt)}<figcaption>{escape(caption)}</figcaption></figure>"
 
 
-def _section(sid: str, title: str, body: str) -> str:
+def section_html(sid: str, title: str, body: str) -> str:
     return f'<section id="{sid}">\n<h2>{escape(title)}</h2>\n{body}\n</section>'
 
 
@@ -296,7 +296,7 @@ def _facts(summary: dict) -> str:
     return f'<dl class="facts">{items}</dl>'
 
 
-def _badge(verdict: str) -> str:
+def badge(verdict: str) -> str:
     cls = _VERDICT_CLASS.get(verdict, "other")
     return f'<span class="badge badge-{cls}">{escape(verdict)}</span>'
 
@@ -306,7 +306,7 @@ def _diagnosis(diagnosis: dict) -> str:
     evidence = diagnosis.get("evidence") or {}
     rows = "".join(f"<tr><th>{escape(str(k))}</th><td>{_fmt(v)}</td></tr>" for k, v in evidence.items())
     advice = "".join(f"<li>{escape(str(a))}</li>" for a in diagnosis.get("advice") or [])
-    body = f'<p class="verdict">Verdict: {_badge(verdict)}</p>'
+    body = f'<p class="verdict">Verdict: {badge(verdict)}</p>'
     reasons = "".join(f"<li>{escape(str(r))}</li>" for r in diagnosis.get("reasons") or [])
     if reasons:  # the plain-English rules that fired: the "why" before the numbers
         body += f'<h3>Why</h3><ul class="advice">{reasons}</ul>'
@@ -327,10 +327,10 @@ def _prediction_figure(run: RunFiles) -> tuple[str, str]:
             names = [str(i) for i in range(n)]
         fig = confusion_matrix(run.y_true, run.y_pred, class_names=names)
         caption = f"Test split ({n_test} samples): rows are the true class, columns the prediction."
-        return "Confusion matrix", _figure(fig, "confusion matrix", caption)
+        return "Confusion matrix", figure_html(fig, "confusion matrix", caption)
     fig = predicted_vs_true(run.y_true, run.y_pred)
     caption = f"Test split ({n_test} values): points on the dashed line are predicted exactly."
-    return "Predicted vs true", _figure(fig, "predicted vs true", caption)
+    return "Predicted vs true", figure_html(fig, "predicted vs true", caption)
 
 
 def _extras_sections(extras: list[Extra]) -> list[tuple[str, str, str]]:
@@ -368,7 +368,7 @@ def render_report(run: RunFiles) -> str:
     if run.history:
         fig = learning_curves(run.history, metric=s.get("metric", "accuracy"), best_epoch=s.get("best_epoch"))
         caption = "Loss and metric per epoch, train and validation; the dashed line marks the best epoch."
-        sections.append(("curves", "Learning curves", _figure(fig, "learning curves", caption)))
+        sections.append(("curves", "Learning curves", figure_html(fig, "learning curves", caption)))
     if run.y_true is not None and run.y_pred is not None:
         sections.append(("predictions", *_prediction_figure(run)))
     if run.model_text is not None:
@@ -378,9 +378,9 @@ def render_report(run: RunFiles) -> str:
     sections += _extras_sections(run.extras)
 
     data, model = str(s.get("data", "?")), str(s.get("model", "?"))
-    badge = _badge(str(diagnosis.get("verdict", "unknown"))) if diagnosis else ""
+    title_badge = badge(str(diagnosis.get("verdict", "unknown"))) if diagnosis else ""
     nav = "".join(f'<a href="#{sid}">{escape(title)}</a>' for sid, title, _ in sections)
-    body = "\n".join(_section(sid, title, html) for sid, title, html in sections)
+    body = "\n".join(section_html(sid, title, html) for sid, title, html in sections)
     return f"""<!doctype html>
 <html lang="en">
 <head>
@@ -391,7 +391,7 @@ def render_report(run: RunFiles) -> str:
 </head>
 <body>
 <header>
-<h1>{escape(data)} <span class="sep">·</span> {escape(model)} {badge}</h1>
+<h1>{escape(data)} <span class="sep">·</span> {escape(model)} {title_badge}</h1>
 <p class="meta">idealfit run report · {escape(run.date)}</p>
 <nav>{nav}</nav>
 </header>

@@ -42,16 +42,8 @@ def fit(state: FitState, train_batches, val_batches, *, task: str, callbacks: Se
             # Per-batch values stay tensors in lists (no sync, almost no ops); they are reduced once per epoch.
             losses, hits, pens, sizes = [], [], [], []
             for xb, yb in train_batches:
-                if augment is not None:
-                    xb = augment(xb)
-                out = model(xb)
-                loss = criterion(out, yb)
-                pen = penalty(model) if penalty is not None else None
-                opt.zero_grad(set_to_none=True)
-                (loss if pen is None else loss + pen).backward()
-                if clip_grad is not None:
-                    torch.nn.utils.clip_grad_norm_(model.parameters(), clip_grad)
-                opt.step()
+                out, loss, pen = train_step(model, opt, xb, yb, criterion=criterion, penalty=penalty,
+                                            augment=augment, clip_grad=clip_grad)
                 sched.step()
                 losses.append(loss.detach())
                 sizes.append(len(yb))
@@ -80,6 +72,26 @@ def fit(state: FitState, train_batches, val_batches, *, task: str, callbacks: Se
     for cb in callbacks:
         cb.on_fit_end(state)
     return state
+
+
+def train_step(model: torch.nn.Module, opt: torch.optim.Optimizer, xb: torch.Tensor, yb: torch.Tensor, *,
+               criterion: Callable, penalty: Callable | None = None, augment: Callable | None = None,
+               clip_grad: float | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """One optimizer step on one batch: augment, forward, loss (+ penalty), backward, clip, step.
+
+    Returns (outputs, data loss, penalty or None); the caller steps the schedule.
+    """
+    if augment is not None:
+        xb = augment(xb)
+    out = model(xb)
+    loss = criterion(out, yb)
+    pen = penalty(model) if penalty is not None else None
+    opt.zero_grad(set_to_none=True)
+    (loss if pen is None else loss + pen).backward()
+    if clip_grad is not None:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), clip_grad)
+    opt.step()
+    return out, loss, pen
 
 
 def _epoch_means(losses: list, hits: list, sizes: list) -> tuple[float, float | None]:

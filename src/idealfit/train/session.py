@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ import torch
 
 from idealfit.config import RunConfig, resolve, to_yaml
 from idealfit.data.augment import Augment, preview_figure
+from idealfit.data.base import Dataset
 from idealfit.data.batching import StreamBatches, TensorBatches
 from idealfit.data.prepare import Prepared, load_dataset, prepare, split_indices
 from idealfit.diagnose import diagnose, format_diagnosis
@@ -73,15 +76,18 @@ def new_run_dir(cfg: RunConfig, *, root: str | Path = "runs") -> Path:
 
 
 class Checkpointer(Callback):
-    """After every epoch: metrics.csv and checkpoint.pt (model, optimizer, schedule, RNGs, early stopping)."""
+    """After every epoch metrics.csv; every `every` epochs checkpoint.pt (model, optimizer, schedule, RNGs,
+    early stopping). `every=0` writes no checkpoint (studies that never resume save the I/O)."""
 
     def __init__(self, run_dir: Path, *, generator: torch.Generator, early: EarlyStopping | None,
-                 augment: Augment | None = None):
-        self.dir, self.generator, self.early = run_dir, generator, early
+                 augment: Augment | None = None, every: int = 1):
+        self.dir, self.generator, self.early, self.every = run_dir, generator, early, every
         self.aug_generator = augment.generator if augment is not None else None
 
     def on_epoch_end(self, state: FitState) -> None:
         write_metrics_csv(self.dir / "metrics.csv", state.history)
+        if not self.every or (state.epoch % self.every and not state.stop and state.epoch < state.epochs):
+            return
         save_checkpoint(self.dir / "checkpoint.pt", {
             "epoch": state.epoch, "history": state.history, "model": state.model.state_dict(),
             "optimizer": state.optimizer.state_dict(), "scheduler": state.scheduler.state_dict(),
@@ -92,7 +98,7 @@ class Checkpointer(Callback):
             "stopped_early": state.stopped_early})
 
 
-def _batches(prep: Prepared, split: str, *, device: torch.device, batch_size: int, shuffle: bool,
+def make_batches(prep: Prepared, split: str, *, device: torch.device, batch_size: int, shuffle: bool,
              generator: torch.Generator | None, balanced: bool = False):
     ds = prep.dataset
     weights = _class_weights(prep.y[split]) if balanced else None
@@ -128,7 +134,7 @@ def train_subset(ds, train_idx: np.ndarray, size: float, *, seed: int) -> np.nda
     return np.sort(keep)
 
 
-def _augmenter(cfg: RunConfig, ds) -> Augment | None:
+def build_augmenter(cfg: RunConfig, ds) -> Augment | None:
     if not cfg.data.augment:
         return None
     if ds.kind != "image":
@@ -167,27 +173,14 @@ def train(*, config_file: str | Path | None = None, overrides: dict[str, Any] | 
     overrides = dict(overrides or {})
     cfg = _resume_config(resume, overrides) if resume else resolve(config_file=config_file, overrides=overrides)
     t = cfg.train
-    device = pick_device(t.device)
-    ds = load_dataset(cfg.data)  # user-data errors surface here, before anything is written
-    indices = split_indices(ds, val_fraction=cfg.data.val_fraction, test_fraction=cfg.data.test_fraction, seed=t.seed)
-    if cfg.data.train_subset is not None:
-        indices["train"] = train_subset(ds, indices["train"], cfg.data.train_subset, seed=t.seed)
-    augment = _augmenter(cfg, ds)
-    prep = prepare(ds, indices, cfg=cfg.data)
+    setup = build_setup(cfg)  # user-data errors surface here, before anything is written
+    ds, prep, model, device, augment, generator = (setup.dataset, setup.prep, setup.model, setup.device,
+                                                   setup.augment, setup.generator)
     run_dir = Path(cfg.out) if resume else new_run_dir(cfg)
-
-    torch.manual_seed(t.seed)
-    model = build_model(cfg.model, input_shape=prep.input_shape, out_dim=prep.out_dim,
-                        norm=prep.state["norm"])
-    init_weights(model, cfg.model.init, nonlinearity=cfg.model.activation)
-    model = model.to(device)
     summary_text = summarize(model, prep.input_shape)
-    generator = torch.Generator().manual_seed(t.seed)
-    train_b = _batches(prep, "train", device=device, batch_size=t.batch_size, shuffle=cfg.data.shuffle,
-                       generator=generator, balanced=cfg.data.balanced)
-    val_b = _batches(prep, "val", device=device, batch_size=EVAL_BATCH, shuffle=False, generator=None)
+    val_b = make_batches(prep, "val", device=device, batch_size=EVAL_BATCH, shuffle=False, generator=None)
     opt = build_optimizer(model.parameters(), t)
-    sched = build_scheduler(opt, t, steps_per_epoch=len(train_b))
+    sched = build_scheduler(opt, t, steps_per_epoch=len(setup.train_batches))
     early = EarlyStopping(monitor=t.monitor, patience=t.patience, min_delta=t.min_delta) if t.early_stopping else None
     state = FitState(model, opt, sched, epochs=t.epochs)
 
@@ -201,14 +194,48 @@ def train(*, config_file: str | Path | None = None, overrides: dict[str, Any] | 
         echo(f"training {cfg.model.name} on {ds.name} ({ds.task}, {len(prep.indices['train'])} train / "
              f"{len(prep.indices['val'])} val / {len(prep.indices['test'])} test) on {device}, {count_params(model):,} params")
     cbs: list[Callback] = ([early] if early else []) + [Checkpointer(run_dir, generator=generator, early=early,
-                                                                     augment=augment)]
+                                                                     augment=augment, every=t.checkpoint_every)]
     y_std = prep.state.get("target", {}).get("std", 1.0)
-    regs = build_regularizers(l1=t.l1, l2=t.l2)
-    penalty = (lambda m: sum(r(m) for r in regs)) if regs else None
-    fit(state, train_b, val_b, task=ds.task, callbacks=cbs + list(callbacks or []), clip_grad=t.clip_grad,
-        y_std=y_std, progress=t.progress, penalty=penalty, augment=augment)
+    fit(state, setup.train_batches, val_b, task=ds.task, callbacks=cbs + list(callbacks or []),
+        clip_grad=t.clip_grad, y_std=y_std, progress=t.progress, penalty=setup.penalty, augment=augment)
     summary = _finish(run_dir, cfg, prep, state, early=early, device=device, y_std=y_std)
     return Run(run_dir, cfg, summary, state.history, model.cpu().eval(), prep.state)
+
+
+@dataclass
+class Setup:
+    """Everything `train` builds before its loop; `lr_find` builds the same through `build_setup`."""
+
+    dataset: Dataset
+    prep: Prepared
+    model: torch.nn.Module  # initialized, on `device`
+    device: torch.device
+    generator: torch.Generator  # the training batch order
+    train_batches: Any
+    augment: Augment | None
+    penalty: Callable[[torch.nn.Module], torch.Tensor] | None
+
+
+def build_setup(cfg: RunConfig) -> Setup:
+    """Data (split, subset, fitted preprocessing), the initialized model and the training batches."""
+    d, t = cfg.data, cfg.train
+    device = pick_device(t.device)
+    ds = load_dataset(d)
+    indices = split_indices(ds, val_fraction=d.val_fraction, test_fraction=d.test_fraction, seed=t.seed)
+    if d.train_subset is not None:
+        indices["train"] = train_subset(ds, indices["train"], d.train_subset, seed=t.seed)
+    augment = build_augmenter(cfg, ds)
+    prep = prepare(ds, indices, cfg=d)
+    torch.manual_seed(t.seed)
+    model = build_model(cfg.model, input_shape=prep.input_shape, out_dim=prep.out_dim, norm=prep.state["norm"])
+    init_weights(model, cfg.model.init, nonlinearity=cfg.model.activation)
+    model = model.to(device)
+    generator = torch.Generator().manual_seed(t.seed)
+    train_b = make_batches(prep, "train", device=device, batch_size=t.batch_size, shuffle=d.shuffle,
+                           generator=generator, balanced=d.balanced)
+    regs = build_regularizers(l1=t.l1, l2=t.l2)
+    penalty = (lambda m: sum(r(m) for r in regs)) if regs else None
+    return Setup(ds, prep, model, device, generator, train_b, augment, penalty)
 
 
 def _restore(state: FitState, ckpt: dict[str, Any], *, generator: torch.Generator, early: EarlyStopping | None,
@@ -257,7 +284,7 @@ def _finish(run_dir: Path, cfg: RunConfig, prep: Prepared, state: FitState, *, e
     model, task = state.model, prep.dataset.task
     metrics, test_out = {}, None
     for split in ("train", "val", "test"):
-        out, y = predict_batches(model, _batches(prep, split, device=device, batch_size=EVAL_BATCH, shuffle=False,
+        out, y = predict_batches(model, make_batches(prep, split, device=device, batch_size=EVAL_BATCH, shuffle=False,
                                                  generator=None))
         metrics[split] = compute_metrics(out, y, task=task, y_std=y_std)
         if split == "test":
@@ -278,7 +305,8 @@ def _finish(run_dir: Path, cfg: RunConfig, prep: Prepared, state: FitState, *, e
         "seconds": round(sum(r["seconds"] for r in state.history), 3), "metric": METRIC[task],
         "class_names": prep.dataset.class_names, "device": str(device), "metrics": metrics,
         "sparsity": weight_sparsity(model), "train_samples": len(prep.indices["train"]),
-        "diagnosis": diagnose(state.history, task=task, metric=METRIC[task], final=metrics),
+        "diagnosis": diagnose(state.history, task=task, metric=METRIC[task], final=metrics,
+                              kept_epoch=early.best_epoch if early and early.best_weights is not None else None),
     }
     write_json(run_dir / "summary.json", summary)
     write_metrics_csv(run_dir / "metrics.csv", state.history)

@@ -1,0 +1,180 @@
+"""`idealfit study regularization|capacity`, `idealfit lr-find` and `idealfit augment`: the deck's experiments.
+
+The CLI mounts them with `register(subparsers)`; each handler prints to stdout and returns an exit code.
+User mistakes raise UserError (the CLI prints the one line and exits 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import yaml
+
+from idealfit.errors import UserError
+
+
+def register(subparsers) -> None:
+    """Add `study`, `lr-find` and `augment` to an argparse `add_subparsers()` object."""
+    st = subparsers.add_parser("study", help="the deck's experiments: every regularization remedy, capacity",
+                               description="Train a set of variants and compare them in a table and a report.")
+    kinds = st.add_subparsers(dest="study", metavar="STUDY", required=True)
+    r = kinds.add_parser("regularization", help="no remedy vs each remedy alone vs all together")
+    r.add_argument("--data", default="digits", help="embedded dataset or path (default digits)")
+    r.add_argument("--subset", type=_number, default=0.1,
+                   help="train on this share (<=1) or count (>1) of the training split (default 0.1)")
+    _common(r)
+    r.set_defaults(func=cmd_study_regularization)
+    c = kinds.add_parser("capacity", help="training and validation error against model size")
+    c.add_argument("--data", default="digits", help="embedded dataset or path (default digits)")
+    c.add_argument("--subset", type=_number, default=None,
+                   help="train on this share (<=1) or count (>1) of the training split (default: the study's)")
+    _common(c)
+    c.set_defaults(func=cmd_study_capacity)
+
+    lf = subparsers.add_parser("lr-find", help="loss against a rising learning rate, and a suggested rate")
+    lf.add_argument("--data", default="digits", help="embedded dataset or path (default digits)")
+    lf.add_argument("--model", default="cnn", help="cnn or mlp (default cnn)")
+    lf.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="any config field, e.g. --set train.optimizer=sgd (repeatable)")
+    lf.add_argument("--start", type=float, default=1e-6, help="first learning rate (default 1e-6)")
+    lf.add_argument("--end", type=float, default=1.0, help="last learning rate (default 1)")
+    lf.add_argument("--steps", type=int, default=100, help="minibatches in the sweep (default 100)")
+    lf.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    lf.add_argument("--out", default=None, help="the plot (default runs/<timestamp>-<data>-<model>-lr-find.png)")
+    lf.set_defaults(func=cmd_lr_find)
+
+    au = subparsers.add_parser("augment", help="preview the augmentations on real samples (the deck's slide)")
+    au.add_argument("--data", default="digits", help="embedded image dataset or image folder (default digits)")
+    au.add_argument("--out", default="augment.png", help="the grid PNG (default augment.png)")
+    au.add_argument("--n", type=int, default=6, help="number of samples, one per row (default 6)")
+    au.add_argument("--augment", nargs="+", metavar="AUG",
+                    help='augmentations, each a name or YAML like "{name: crop, padding: 1}" '
+                         "(default: flip crop contrast tint)")
+    au.add_argument("--seed", type=int, default=0, help="seed of the random draws (default 0)")
+    au.set_defaults(func=cmd_augment)
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="a config field for every variant, e.g. --set model.pool=max (repeatable)")
+    p.add_argument("--seeds", type=int, default=1, help="runs per variant, seeds 0..N-1 (default 1)")
+    p.add_argument("--epochs", type=int, default=None, help="epochs per variant (default: the study's)")
+    p.add_argument("--out", default=None, help="study folder (default runs/<timestamp>-study-<kind>)")
+
+
+def _seeds(n: int) -> tuple[int, ...]:
+    if n < 1:
+        raise UserError(f"--seeds must be at least 1; got {n}")
+    return tuple(range(n))
+
+
+def cmd_study_regularization(args: argparse.Namespace) -> int:
+    from idealfit.study import REG_EPOCHS, gap_closed, regularization_study
+
+    res = regularization_study(data=args.data, subset=args.subset, seeds=_seeds(args.seeds),
+                               epochs=args.epochs or REG_EPOCHS, set=_parse_sets(args.set), out=args.out)
+    closed = gap_closed(res.rows)
+    print(res.table())
+    print(f"all remedies together close {100 * closed['share']:.0f}% of the baseline's train-test gap "
+          f"({closed['baseline_gap']:.3f} -> {closed['all_gap']:.3f}); test {res.metric} "
+          f"{closed['test_gain']:+.3f}")
+    print(f"study: {res.dir}  (report: {res.report})")
+    return 0
+
+
+def cmd_study_capacity(args: argparse.Namespace) -> int:
+    from idealfit.study import CAPACITY_EPOCHS, CAPACITY_SUBSET, capacity_study
+
+    subset = CAPACITY_SUBSET if args.subset is None else args.subset
+    res = capacity_study(data=args.data, seeds=_seeds(args.seeds), epochs=args.epochs or CAPACITY_EPOCHS,
+                         subset=subset, set=_parse_sets(args.set), out=args.out)
+    print(res.table())
+    print(f"best (lowest validation error): {res.best}   * in the table")
+    print(f"study: {res.dir}  (report: {res.report}, figure: {res.figures[0]})")
+    return 0
+
+
+def _parse_sets(items: list[str]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip():
+            raise UserError(f"--set takes section.key=value, e.g. --set train.optimizer=sgd; got '{item}'")
+        out[key.strip()] = value
+    return out
+
+
+def cmd_lr_find(args: argparse.Namespace) -> int:
+    from idealfit.lr_find import lr_find
+
+    res = lr_find(data=args.data, model=args.model, start=args.start, end=args.end, steps=args.steps,
+                  set=_parse_sets(args.set), seed=args.seed, out=args.out)
+    stop = "stopped when the loss diverged" if res.diverged else "reached the end rate"
+    print(f"swept {len(res.lrs)} steps from {res.lrs[0]:.1e} to {res.lrs[-1]:.1e} ({stop})")
+    print(f"suggested learning rate: {res.suggestion:.2e}   (plot: {res.figure_path})")
+    print(f"use it: idealfit train --data {args.data} --model {args.model} --lr {res.suggestion:.2g}")
+    return 0
+
+
+def _augment_specs(items: list[str] | None) -> list:
+    if not items:
+        from idealfit.data.augment import DECK_AUGMENTATIONS
+
+        return list(DECK_AUGMENTATIONS)
+    specs = []
+    for item in items:
+        if item.lstrip().startswith("{"):
+            try:
+                specs.append(yaml.safe_load(item))
+            except yaml.YAMLError:
+                raise UserError(f"--augment {item!r} is not valid YAML; write e.g. '{{name: crop, padding: 1}}'") from None
+        else:
+            specs.append(item)
+    return specs
+
+
+def preview_images(data: str, n: int):
+    """The first `n` images of a dataset as a float tensor (n, C, H, W) in [0, 1]."""
+    import numpy as np
+    import torch
+
+    from idealfit.config import DataConfig
+    from idealfit.data.prepare import load_dataset
+
+    if n < 1:
+        raise UserError(f"--n must be at least 1; got {n}")
+    ds = load_dataset(DataConfig(name=data))
+    if ds.kind != "image":
+        raise UserError(f"{data} holds {ds.kind} data; augmentations apply to images (try --data digits)")
+    if ds.paths is not None:  # a folder too large for memory: read just the first files
+        from idealfit.data.files import open_image
+
+        x = np.stack([open_image(Path(p), size=ds.meta["image_size"], channels=ds.meta["channels"])
+                      for p in ds.paths[:n]])
+    else:
+        x = ds.x[:n]
+    lo, hi = float(x.min()), float(x.max())
+    if lo < 0 or hi > 1:  # e.g. the deck's ±1 X/O images: shown rescaled to [0, 1]
+        x = (x - lo) / (hi - lo or 1.0)
+    return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
+
+
+def cmd_augment(args: argparse.Namespace) -> int:
+    from idealfit.data.augment import Augment, preview_figure
+    from idealfit.report.figures import save_png
+
+    specs = _augment_specs(args.augment)
+    Augment(specs)  # bad names and parameters stop here, with "did you mean"
+    images = preview_images(args.data, args.n)
+    path = save_png(preview_figure(images, specs, seed=args.seed), args.out)
+    names = [s if isinstance(s, str) else s.get("name", "?") for s in specs]
+    print(f"wrote {path}: {len(images)} samples of {args.data}, original then {', '.join(map(str, names))}")
+    return 0

@@ -1,0 +1,125 @@
+"""The learning-rate range test: schedule, smoothing, divergence stop, suggestion rule and the `lr-find` command."""
+
+import argparse
+
+import numpy as np
+import pytest
+
+from idealfit import study_commands
+from idealfit.errors import UserError
+from idealfit.lr_find import DIVERGE, lr_find, lr_schedule, smooth, suggest_lr
+
+TINY = {"model.hidden": [16], "train.batch_size": 32}
+
+
+def test_schedule_is_geometric_from_start_to_end():
+    lrs = lr_schedule(1e-6, 1.0, 100)
+    assert lrs[0] == pytest.approx(1e-6) and lrs[-1] == pytest.approx(1.0)
+    assert np.allclose(lrs[1:] / lrs[:-1], 10 ** (6 / 99))
+
+
+def test_smooth_is_the_bias_corrected_ema():
+    raw = [3.0, 1.0, 2.0, 5.0]
+    beta, avg, expected = 0.9, 0.0, []
+    for i, v in enumerate(raw):  # by hand: EMA_i = β·EMA_{i−1} + (1−β)·l_i, divided by 1 − β^(i+1)
+        avg = beta * avg + (1 - beta) * v
+        expected.append(avg / (1 - beta ** (i + 1)))
+    assert smooth(raw, beta=beta) == pytest.approx(expected)
+    assert smooth(raw, beta=beta)[0] == 3.0  # the first value is the first loss, not 0.1 of it
+
+
+def _descent_with_early_spike():
+    """Flat, a sharp early spike, a smooth descent centred at step 60, then divergence after step 85."""
+    lrs = lr_schedule(1e-6, 1.0, 100)
+    i = np.arange(100)
+    losses = 2.3 - 2.0 / (1 + np.exp(-(i - 60) / 4))  # logistic descent: steepest at i = 60
+    losses[3:6] += [3.0, 6.0, 3.0]  # the spike: its fall (step 4 to 6) is steeper than the descent
+    losses[86:] += 0.5 * (i[86:] - 85) ** 1.5
+    return lrs, losses
+
+
+def test_suggestion_skips_an_early_spike_and_picks_the_steepest_descent():
+    lrs, losses = _descent_with_early_spike()
+    assert suggest_lr(lrs, losses) == pytest.approx(lrs[60])
+    # without the skip the spike wins: central differences fall fastest at step 5, (l[6] − l[4]) / 2
+    assert suggest_lr(lrs, losses, skip=0.0) == pytest.approx(lrs[5])
+
+
+def test_suggestion_ignores_the_divergence_after_the_minimum():
+    lrs = lr_schedule(1e-5, 1.0, 50)
+    losses = np.r_[np.linspace(2.0, 1.0, 30), np.linspace(1.0, 1.2, 10), [40.0] * 10]  # rises, then blows up
+    got = suggest_lr(lrs, losses)
+    assert lrs[5] <= got <= lrs[29]
+
+
+def test_suggestion_without_descent_is_a_tenth_of_the_minimum():
+    lrs = lr_schedule(1e-4, 1.0, 20)
+    rising = np.linspace(1.0, 3.0, 20)
+    assert suggest_lr(lrs, rising) == pytest.approx(lrs[0])  # lr at the minimum / 10, clipped to the start
+    lrs = lr_schedule(1e-6, 100.0, 40)  # skip = 4 points; a factor 1.6 per step
+    dip_right_after_the_skip = np.r_[[1.0] * 5, [0.5], np.linspace(2.0, 3.0, 34)]
+    assert suggest_lr(lrs, dip_right_after_the_skip) == pytest.approx(lrs[5] / 10)
+
+
+def test_lr_find_on_a_small_problem(tmp_path):
+    res = lr_find(data="digits", model="mlp", start=1e-4, end=1.0, steps=30, set=TINY, out=tmp_path / "f.png")
+    lrs = np.asarray(res.lrs)
+    assert lrs[0] == pytest.approx(1e-4) and np.allclose(lrs[1:] / lrs[:-1], 10 ** (4 / 29))
+    assert len(res.losses) == len(res.raw_losses) == len(lrs) and res.losses == pytest.approx(smooth(res.raw_losses))
+    assert min(res.losses) < 0.7 * res.losses[0]  # the sweep trains: the loss falls before it diverges
+    assert 1e-4 <= res.suggestion <= 1.0
+    assert res.suggestion <= lrs[int(np.argmin(res.losses))]  # at or before the minimum, below divergence
+    assert res.figure_path == tmp_path / "f.png" and res.figure_path.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_lr_find_stops_when_the_loss_diverges(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    res = lr_find(data="digits", model="mlp", start=1e-3, end=1e4, steps=60,
+                  set={**TINY, "train.optimizer": "sgd", "train.momentum": 0.0, "model.batchnorm": False})
+    assert res.diverged and len(res.lrs) < 60
+    (png,) = (tmp_path / "runs").iterdir()  # the default place: runs/<timestamp>-digits-mlp-lr-find.png
+    assert png.name.endswith("-digits-mlp-lr-find.png") and res.figure_path.resolve() == png.resolve()
+    best = np.minimum.accumulate(res.losses)
+    assert all(s <= DIVERGE * b for s, b in zip(res.losses[:-1], best[:-1], strict=True))
+    assert res.suggestion < res.lrs[-1]
+
+
+def test_lr_find_user_errors():
+    with pytest.raises(UserError, match="0 < start < end"):
+        lr_find(start=1.0, end=1e-3)
+    with pytest.raises(UserError, match="at least 5 steps"):
+        lr_find(steps=2)
+    with pytest.raises(UserError, match="did you mean train.optimizer"):
+        lr_find(set={"train.optimiser": "sgd"})
+    with pytest.raises(UserError, match="did you mean 'digits'"):
+        lr_find(data="digts")
+
+
+def _parse(argv):
+    parser = argparse.ArgumentParser(prog="idealfit")
+    study_commands.register(parser.add_subparsers(dest="command", required=True))
+    return parser.parse_args(argv)
+
+
+def test_lr_find_command_prints_the_suggestion(tmp_path, capsys):
+    out = tmp_path / "lr.png"
+    args = _parse(["lr-find", "--model", "mlp", "--set", "model.hidden=[16]", "--set", "train.batch_size=32",
+                   "--steps", "20", "--start", "1e-4", "--end", "1", "--out", str(out)])
+    assert args.func(args) == 0
+    text = capsys.readouterr().out
+    line = next(t for t in text.splitlines() if t.startswith("suggested learning rate: "))
+    assert 1e-4 <= float(line.split()[3]) <= 1.0 and out.is_file()
+    assert "idealfit train --data digits --model mlp --lr " in text
+
+
+def test_lr_find_command_rejects_bad_input(tmp_path):
+    args = _parse(["lr-find", "--set", "train.lr", "--out", str(tmp_path / "x.png")])
+    with pytest.raises(UserError, match="--set takes section.key=value"):
+        args.func(args)
+    args = _parse(["lr-find", "--data", "nosuch.csv", "--out", str(tmp_path / "x.png")])
+    with pytest.raises(UserError, match="no dataset or path named 'nosuch.csv'"):
+        args.func(args)
+    with pytest.raises(SystemExit) as exc:
+        _parse(["lr-find", "--steps", "ten"])
+    assert exc.value.code == 2
+    assert not (tmp_path / "x.png").exists()
