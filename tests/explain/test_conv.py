@@ -18,15 +18,14 @@ from idealfit.explain.conv import (
     DECK_IMAGE,
     conv2d_steps,
     cross_entropy,
-    draw_worked_example,
     flatten,
-    format_worked_example,
     linear,
     max_pool2d_steps,
     relu,
     softmax,
     worked_example,
 )
+from idealfit.explain.conv_view import draw_worked_example, format_worked_example
 
 GEN = torch.Generator().manual_seed(0)
 

@@ -166,7 +166,8 @@ def _parse_filter(spec: str) -> tuple[str, torch.Tensor]:
 
 
 def _conv(args) -> int:
-    from idealfit.explain.conv import DECK_FILTERS, draw_worked_example, format_worked_example, worked_example
+    from idealfit.explain.conv import DECK_FILTERS, worked_example
+    from idealfit.explain.conv_view import draw_worked_example, format_worked_example
 
     image = _conv_image(args.image)
     filters: dict[str, torch.Tensor] = {}
