@@ -16,7 +16,8 @@ it and the deck's remedies. The rules, checked in this order:
       errors have no fixed scale, the run removed less than UNDERFIT_MIN_LOSS_DROP of its first-epoch
       training loss (flat, high curves), or
    c. training loss was still falling by more than STILL_FALLING_RATE per epoch over the last
-      STILL_FALLING_WINDOW epochs while validation loss still improved: stopped too early.
+      STILL_FALLING_WINDOW epochs while validation loss still improved: stopped too early (not for a
+      classifier that already reaches FITS_TRAIN_ACCURACY on its training data).
 3. Good fit otherwise: both curves levelled off, close together.
 
 Without validation columns the overfitting rules cannot run: the evidence says so
@@ -44,6 +45,7 @@ UNDERFIT_TRAIN_ACCURACY = 0.90  # training accuracy below 90% = the model cannot
 UNDERFIT_MIN_LOSS_DROP = 0.50  # regression: less than half the first-epoch train loss removed = flat
 STILL_FALLING_WINDOW = 3  # epochs looked back on to judge whether training was still improving
 STILL_FALLING_RATE = 0.03  # train loss still dropping > 3% per epoch at the end = stopped too early
+FITS_TRAIN_ACCURACY = 0.99  # classification: at or above this train accuracy "still falling" is not underfitting
 
 # task -> metric -> higher is better
 METRICS = {"classification": {"accuracy": True}, "regression": {"rmse": False, "mae": False}}
@@ -218,7 +220,10 @@ def _underfit_reasons(ev: dict, task: str, metric: str) -> list[str]:
             f"(less than {100 * UNDERFIT_MIN_LOSS_DROP:.0f}%): both curves stay flat and high"
         )
     recent = ev["recent_train_drop"]
-    if recent is not None and recent > STILL_FALLING_RATE and ev.get("val_still_improving", True):
+    # A model that already fits its training data (near-perfect accuracy) has no bias left to remove: a
+    # still-falling tiny loss there is confidence growing, not underfitting.
+    fits_train = task == "classification" and acc is not None and acc >= FITS_TRAIN_ACCURACY
+    if recent is not None and recent > STILL_FALLING_RATE and ev.get("val_still_improving", True) and not fits_train:
         reasons.append(
             f"training loss was still falling {100 * recent:.1f}% per epoch over the last "
             f"{STILL_FALLING_WINDOW} epochs: training stopped too early"

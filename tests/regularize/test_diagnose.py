@@ -246,3 +246,12 @@ def test_a_rise_discarded_by_early_stopping_does_not_make_the_kept_model_overfit
     assert d["verdict"] == "good fit"
     assert d["evidence"]["val_loss_rise_discarded"] == pytest.approx(0.25)
     assert any("early stopping kept epoch 6" in r for r in d["reasons"])
+
+
+def test_still_falling_loss_of_a_classifier_that_fits_its_data_is_not_underfitting():
+    hist = [{"epoch": e, "train_loss": 0.5 * 0.9 ** e, "val_loss": 0.2 - 0.001 * e, "train_accuracy": 1.0,
+             "val_accuracy": 0.96} for e in range(1, 11)]
+    assert diagnose(hist, task="classification", metric="accuracy")["verdict"] == "good fit"
+    for r in hist:
+        r["train_accuracy"] = 0.95
+    assert diagnose(hist, task="classification", metric="accuracy")["verdict"] == "underfitting"
