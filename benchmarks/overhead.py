@@ -49,35 +49,12 @@ def make(cfg, prep, steps_per_epoch):
     return model, opt, sched
 
 
-def hand_loop(cfg, prep, tensors, epochs):
-    """What a careful user writes by hand: slice a random permutation, step, evaluate validation."""
-    (x, y), (xv, yv) = tensors["train"], tensors["val"]
-    bs = cfg.train.batch_size
-    model, opt, sched = make(cfg, prep, -(-len(y) // bs))
-    g = torch.Generator().manual_seed(0)
+def _plain_epochs(model, opt, sched, epochs, batches, val):
+    """The loop a careful user writes by hand: step over `batches()`, then evaluate validation."""
+    xv, yv = val
     for _ in range(epochs):
         model.train()
-        for idx in torch.randperm(len(y), generator=g).split(bs):
-            loss = torch.nn.functional.cross_entropy(model(x[idx]), y[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-        model.eval()
-        with torch.no_grad():
-            out = model(xv)
-            _val = (torch.nn.functional.cross_entropy(out, yv).item(), (out.argmax(1) == yv).float().mean().item())
-
-
-def dataloader_loop(cfg, prep, tensors, epochs):
-    """The same loop fed by torch's DataLoader over a TensorDataset (no workers)."""
-    (x, y), (xv, yv) = tensors["train"], tensors["val"]
-    dl = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=cfg.train.batch_size,
-                                     shuffle=True, generator=torch.Generator().manual_seed(0))
-    model, opt, sched = make(cfg, prep, len(dl))
-    for _ in range(epochs):
-        model.train()
-        for xb, yb in dl:
+        for xb, yb in batches():
             loss = torch.nn.functional.cross_entropy(model(xb), yb)
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -87,6 +64,29 @@ def dataloader_loop(cfg, prep, tensors, epochs):
         with torch.no_grad():
             out = model(xv)
             _val = (torch.nn.functional.cross_entropy(out, yv).item(), (out.argmax(1) == yv).float().mean().item())
+
+
+def hand_loop(cfg, prep, tensors, epochs):
+    """Slicing a random permutation of in-memory tensors."""
+    x, y = tensors["train"]
+    bs = cfg.train.batch_size
+    model, opt, sched = make(cfg, prep, -(-len(y) // bs))
+    g = torch.Generator().manual_seed(0)
+
+    def batches():
+        for idx in torch.randperm(len(y), generator=g).split(bs):
+            yield x[idx], y[idx]
+
+    _plain_epochs(model, opt, sched, epochs, batches, tensors["val"])
+
+
+def dataloader_loop(cfg, prep, tensors, epochs):
+    """The same loop fed by torch's DataLoader over a TensorDataset (no workers)."""
+    x, y = tensors["train"]
+    dl = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=cfg.train.batch_size,
+                                     shuffle=True, generator=torch.Generator().manual_seed(0))
+    model, opt, sched = make(cfg, prep, len(dl))
+    _plain_epochs(model, opt, sched, epochs, lambda: dl, tensors["val"])
 
 
 def idealfit_loop(cfg, prep, tensors, epochs, *, checkpoints=False):

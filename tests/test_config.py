@@ -5,7 +5,6 @@ import dataclasses
 import pytest
 import yaml
 
-from idealfit.cli import main
 from idealfit.config import (
     RunConfig,
     all_keys,
@@ -22,18 +21,6 @@ from idealfit.errors import UserError
 def write(path, text):
     path.write_text(text)
     return path
-
-
-def assert_cli_error(capsys, argv, *needles):
-    """`idealfit ...` exits 2 with exactly one stderr line `idealfit: error: ...` containing every needle."""
-    assert main(argv) == 2
-    err = capsys.readouterr().err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("idealfit: error: ")
-    for needle in needles:
-        assert needle in lines[0]
-    return lines[0]
 
 
 # --- defaults -------------------------------------------------------------------------------------
@@ -336,9 +323,9 @@ def test_resolve_from_base_does_not_alias_it():
         (["--set", "=3"], ["--set takes section.key=value"]),
     ],
 )
-def test_cli_rejects_bad_settings_before_any_work(capsys, tmp_path, extra, needles):
+def test_cli_rejects_bad_settings_before_any_work(cli_error, capsys, tmp_path, extra, needles):
     out = tmp_path / "run"
-    assert_cli_error(capsys, ["train", "--data", "xo", "--out", str(out), "--no-progress", *extra], *needles)
+    cli_error(["train", "--data", "xo", "--out", str(out), "--no-progress", *extra], *needles)
     assert not out.exists()
     assert capsys.readouterr().out == ""
 
@@ -352,14 +339,14 @@ def test_cli_rejects_bad_settings_before_any_work(capsys, tmp_path, extra, needl
         ("model:\n  dropout: 1.0\n", "model.dropout"),
     ],
 )
-def test_cli_rejects_bad_config_files(capsys, tmp_path, text, needle):
+def test_cli_rejects_bad_config_files(cli_error, tmp_path, text, needle):
     out = tmp_path / "run"
     path = write(tmp_path / "run.yaml", text)
-    assert_cli_error(capsys, ["train", "--config", str(path), "--out", str(out), "--no-progress"], needle)
+    cli_error(["train", "--config", str(path), "--out", str(out), "--no-progress"], needle)
     assert not out.exists()
 
 
-def test_cli_missing_config_file(capsys, tmp_path):
+def test_cli_missing_config_file(cli_error, tmp_path):
     out = tmp_path / "run"
-    assert_cli_error(capsys, ["train", "--config", str(tmp_path / "nope.yaml"), "--out", str(out)], "nope.yaml")
+    cli_error(["train", "--config", str(tmp_path / "nope.yaml"), "--out", str(out)], "nope.yaml")
     assert not out.exists()

@@ -12,6 +12,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from idealfit.config import parse_sets
 from idealfit.errors import UserError
 
 TRAIN_FLAGS = [  # flag, config key, type, help
@@ -30,22 +31,12 @@ TRAIN_FLAGS = [  # flag, config key, type, help
 ]
 
 
-def _parse_sets(items: list[str]) -> dict[str, str]:
-    out = {}
-    for item in items:
-        key, eq, value = item.partition("=")
-        if not eq or not key.strip():
-            raise UserError(f"--set takes section.key=value, e.g. --set train.lr=0.01; got '{item}'")
-        out[key.strip()] = value
-    return out
-
-
 def cmd_train(args: argparse.Namespace) -> int:
     from idealfit.train.session import format_summary, train
 
     overrides = {key: getattr(args, key.replace(".", "__")) for _, key, _, _ in TRAIN_FLAGS}
     overrides = {k: v for k, v in overrides.items() if v is not None}
-    overrides.update(_parse_sets(args.set))
+    overrides.update(parse_sets(args.set))
     if args.no_progress:
         overrides["train.progress"] = "false"
     run = train(config_file=args.config, overrides=overrides, resume=args.resume)

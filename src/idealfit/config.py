@@ -287,6 +287,17 @@ def _flatten(mapping: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
+def parse_sets(items: list[str]) -> dict[str, str]:
+    """`--set section.key=value` arguments (repeatable) as {dotted key: raw value}."""
+    out = {}
+    for item in items:
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip():
+            raise UserError(f"--set takes section.key=value, e.g. --set train.lr=0.01; got '{item}'")
+        out[key.strip()] = value
+    return out
+
+
 def load_yaml(path: str | Path) -> dict[str, Any]:
     """Read a YAML config file into flat dotted keys."""
     p = Path(path)

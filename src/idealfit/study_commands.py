@@ -11,6 +11,7 @@ from pathlib import Path
 
 import yaml
 
+from idealfit.config import parse_sets
 from idealfit.errors import UserError
 
 
@@ -80,7 +81,7 @@ def cmd_study_regularization(args: argparse.Namespace) -> int:
     from idealfit.study import REG_EPOCHS, gap_closed, regularization_study
 
     res = regularization_study(data=args.data, subset=args.subset, seeds=_seeds(args.seeds),
-                               epochs=args.epochs or REG_EPOCHS, set=_parse_sets(args.set), out=args.out)
+                               epochs=args.epochs or REG_EPOCHS, set=parse_sets(args.set), out=args.out)
     closed = gap_closed(res.rows)
     print(res.table())
     print(f"all remedies together close {100 * closed['share']:.0f}% of the baseline's train-test gap "
@@ -95,28 +96,18 @@ def cmd_study_capacity(args: argparse.Namespace) -> int:
 
     subset = CAPACITY_SUBSET if args.subset is None else args.subset
     res = capacity_study(data=args.data, seeds=_seeds(args.seeds), epochs=args.epochs or CAPACITY_EPOCHS,
-                         subset=subset, set=_parse_sets(args.set), out=args.out)
+                         subset=subset, set=parse_sets(args.set), out=args.out)
     print(res.table())
     print(f"best (lowest validation error): {res.best}   * in the table")
     print(f"study: {res.dir}  (report: {res.report}, figure: {res.figures[0]})")
     return 0
 
 
-def _parse_sets(items: list[str]) -> dict[str, str]:
-    out = {}
-    for item in items:
-        key, eq, value = item.partition("=")
-        if not eq or not key.strip():
-            raise UserError(f"--set takes section.key=value, e.g. --set train.optimizer=sgd; got '{item}'")
-        out[key.strip()] = value
-    return out
-
-
 def cmd_lr_find(args: argparse.Namespace) -> int:
     from idealfit.lr_find import lr_find
 
     res = lr_find(data=args.data, model=args.model, start=args.start, end=args.end, steps=args.steps,
-                  set=_parse_sets(args.set), seed=args.seed, out=args.out)
+                  set=parse_sets(args.set), seed=args.seed, out=args.out)
     stop = "stopped when the loss diverged" if res.diverged else "reached the end rate"
     print(f"swept {len(res.lrs)} steps from {res.lrs[0]:.1e} to {res.lrs[-1]:.1e} ({stop})")
     print(f"suggested learning rate: {res.suggestion:.2e}   (plot: {res.figure_path})")

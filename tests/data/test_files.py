@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from idealfit.cli import main
 from idealfit.config import DataConfig
 from idealfit.data.files import load_csv, load_image_folder, load_npz, open_image
 from idealfit.data.prepare import load_dataset, prepare, split_indices
@@ -42,17 +41,10 @@ def load_folder(root, **kw):
     return load_image_folder(root, **args)
 
 
-def assert_cli_bad_data(capsys, tmp_path, data, *needles, extra=()):
+def assert_cli_bad_data(cli_error, tmp_path, data, *needles, extra=()):
     """`idealfit train --data BAD` exits 2 with one stderr line and writes no run folder."""
     out = tmp_path / "run"
-    argv = ["train", "--data", str(data), "--out", str(out), "--epochs", "1", "--no-progress", *extra]
-    assert main(argv) == 2
-    err = capsys.readouterr().err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("idealfit: error: ")
-    for needle in needles:
-        assert needle in lines[0]
+    cli_error(["train", "--data", str(data), "--out", str(out), "--epochs", "1", "--no-progress", *extra], *needles)
     assert not out.exists()
 
 
@@ -455,12 +447,12 @@ def _npz_tiny(tmp_path):
     [_npz_tiny, _bad_folder_corrupt, _bad_folder_notes, _bad_folder_single, _bad_folder_one_class, _empty_folder, _missing,
      _csv_nan_target, _csv_empty_column, _csv_ragged, _npz_mismatch, _npz_nan],
 )  # fmt: skip
-def test_cli_bad_data(capsys, tmp_path, make):
+def test_cli_bad_data(cli_error, tmp_path, make):
     data, needles = make(tmp_path)
-    assert_cli_bad_data(capsys, tmp_path, data, *needles, extra=["--target", "label"] if "csv" in str(data) else [])
+    assert_cli_bad_data(cli_error, tmp_path, data, *needles, extra=["--target", "label"] if "csv" in str(data) else [])
 
 
-def test_cli_csv_missing_target_column(capsys, tmp_path):
+def test_cli_csv_missing_target_column(cli_error, tmp_path):
     path = write_csv(tmp_path / "h.csv", HOUSES)
-    assert_cli_bad_data(capsys, tmp_path, path, "did you mean 'price'?", extra=["--target", "prise"])
-    assert_cli_bad_data(capsys, tmp_path, path, "--target COLUMN")
+    assert_cli_bad_data(cli_error, tmp_path, path, "did you mean 'price'?", extra=["--target", "prise"])
+    assert_cli_bad_data(cli_error, tmp_path, path, "--target COLUMN")
