@@ -247,3 +247,10 @@ def test_diagnosis_reasons_are_shown_and_escaped():
     html = _diagnosis({"verdict": "overfitting", "evidence": {"loss_gap": 0.3},
                        "reasons": ["validation loss rose <30%> above its best"], "advice": ["Use dropout."]})
     assert "<h3>Why</h3>" in html and "validation loss rose &lt;30%&gt; above its best" in html
+
+
+def test_facts_show_sparsity_and_training_samples():
+    from idealfit.report.html import _facts
+
+    html = _facts({"task": "classification", "params": 10, "sparsity": 0.4125, "train_samples": 126})
+    assert "weight sparsity" in html and "41.2%" in html and "training samples" in html and "126" in html

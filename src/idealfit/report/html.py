@@ -289,6 +289,9 @@ def _facts(summary: dict) -> str:
         "best epoch": summary.get("best_epoch"),
         "stopped early": summary.get("stopped_early"),
         "training time": f"{seconds:.1f} s" if isinstance(seconds, (int, float)) else None,
+        "training samples": summary.get("train_samples"),
+        # the deck: "L1 leads to sparser weights" — the share of weights with |w| < 1e-3
+        "weight sparsity": f"{100 * sparsity:.1f}%" if isinstance(sparsity := summary.get("sparsity"), float) else None,
     }
     items = "".join(
         f"<div><dt>{escape(k)}</dt><dd>{_fmt(v)}</dd></div>" for k, v in facts.items() if v is not None
