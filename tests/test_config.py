@@ -29,7 +29,7 @@ def write(path, text):
 def test_defaults_are_the_documented_ones_and_valid():
     cfg = resolve()
     assert cfg == RunConfig()
-    assert (cfg.data.name, cfg.model.name) == ("digits", "cnn")
+    assert (cfg.data.name, cfg.model.name) == ("digits", "auto")
     assert cfg.model.widths == [32, 64] and cfg.model.hidden == [128]
     assert (cfg.train.epochs, cfg.train.batch_size, cfg.train.lr) == (30, 64, 3e-3)
     assert (cfg.train.optimizer, cfg.train.schedule, cfg.train.seed) == ("adam", "cosine", 0)

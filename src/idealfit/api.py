@@ -33,7 +33,7 @@ def train(data: str | Path | None = None, model: str | None = None, *, epochs: i
 
     Args:
         data: embedded dataset name (`idealfit datasets`) or a path (image folder, .csv, .npz). Default "digits".
-        model: "cnn" or "mlp". Default "cnn".
+        model: "cnn", "mlp" or "auto" (default: cnn for images and signals, mlp for tables).
         epochs, batch_size, lr, optimizer, schedule, seed, device: the matching `train.*` fields.
         target, task: CSV target column; "classification" or "regression" to override inference.
         out: run folder (default runs/<timestamp>-<data>-<model>).

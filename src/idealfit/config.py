@@ -61,7 +61,7 @@ class DataConfig:
 
 @dataclass
 class ModelConfig:
-    name: str = "cnn"  # cnn | mlp
+    name: str = "auto"  # auto (cnn for images and signals, mlp for tables or with data.pca) | cnn | mlp
     widths: list[int] = field(default_factory=lambda: [32, 64])  # cnn: channels of each conv block
     hidden: list[int] = field(default_factory=lambda: [128])  # widths of the dense layers before the head
     kernel_size: int = 3  # cnn: side of each square (or 1-D) filter
@@ -200,7 +200,7 @@ def validate(cfg: RunConfig) -> RunConfig:
     if d.channels not in (None, 1, 3):
         raise UserError(f"data.channels must be 1 or 3; got {d.channels}")
     _validate_data_options(d)
-    _choice("model.name", m.name, ("cnn", "mlp"))
+    _choice("model.name", m.name, ("cnn", "mlp", "auto"))
     if d.pca is not None and m.name == "cnn":  # caught here, before any data is loaded or file written
         raise UserError("data.pca turns images into vectors, which a CNN cannot take; use model.name=mlp")
     from idealfit.models.init import INIT_SCHEMES
@@ -212,8 +212,9 @@ def validate(cfg: RunConfig) -> RunConfig:
         _positive(f"model.widths[{i}]", w)
     for i, w in enumerate(m.hidden):
         _positive(f"model.hidden[{i}]", w)
-    if m.name == "cnn" and not m.widths:
-        raise UserError("model.widths must name at least one conv block for model.name=cnn, e.g. [32,64]")
+    if m.name in ("cnn", "auto") and not m.widths:  # auto may pick a CNN: only an explicit mlp needs none
+        raise UserError(f"model.widths must name at least one conv block for model.name={m.name}, e.g. [32,64]; "
+                        "use model.name=mlp for a network without convolutions")
     if m.kernel_size < 1 or m.kernel_size % 2 == 0:
         raise UserError(f"model.kernel_size must be an odd number >= 1; got {m.kernel_size}")
     if not 0 <= m.dropout < 1:

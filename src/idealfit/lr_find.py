@@ -137,14 +137,14 @@ def _sweep(net, opt, batches, lrs: np.ndarray, *, task: str, penalty, augment, c
     return raw, False
 
 
-def lr_find(*, data: str | Path = "digits", model: str = "cnn", start: float = 1e-6, end: float = 1.0,
+def lr_find(*, data: str | Path = "digits", model: str = "auto", start: float = 1e-6, end: float = 1.0,
             steps: int = 100, set: dict[str, Any] | None = None, seed: int = 0,
             out: str | Path | None = None) -> LRFindResult:
     """Sweep the learning rate geometrically over minibatches and suggest one (rule in the module doc).
 
     Args:
         data: embedded dataset or path, as for `idealfit train` (default "digits").
-        model: "cnn" or "mlp" (default "cnn").
+        model: "cnn", "mlp" or "auto" (default: by the data's kind).
         start, end: first and last learning rate (default 1e-6 and 1).
         steps: minibatches in the sweep (default 100); the training split is cycled as needed.
         set: further dotted config keys (optimizer, batch size, model shape, penalties...); `train.lr` is ignored.

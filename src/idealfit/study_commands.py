@@ -35,7 +35,7 @@ def register(subparsers) -> None:
 
     lf = subparsers.add_parser("lr-find", help="loss against a rising learning rate, and a suggested rate")
     lf.add_argument("--data", default="digits", help="embedded dataset or path (default digits)")
-    lf.add_argument("--model", default="cnn", help="cnn or mlp (default cnn)")
+    lf.add_argument("--model", default="auto", help="cnn, mlp or auto (default: by the data's kind)")
     lf.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="any config field, e.g. --set train.optimizer=sgd (repeatable)")
     lf.add_argument("--start", type=float, default=1e-6, help="first learning rate (default 1e-6)")

@@ -188,3 +188,11 @@ def test_image_folder_too_large_for_memory_streams_from_disk(tmp_path):
     assert state["input_shape"] == [1, 8, 8]
     names, probs = fit.load_run(run.dir).predict([root / "c0" / "0.png"])
     assert probs.shape == (1, 3)
+
+
+def test_auto_model_picks_the_family_by_the_data_and_records_it(tmp_path):
+    table = fit.train(data="diabetes", epochs=1, out=tmp_path / "t", set=QUICK, verbose=False)
+    images = fit.train(data="xo", epochs=1, out=tmp_path / "i", set=QUICK, verbose=False)
+    assert table.summary["model"] == "mlp" and images.summary["model"] == "cnn"
+    assert yaml.safe_load((tmp_path / "t" / "config.yaml").read_text())["model"]["name"] == "mlp"
+    assert fit.load_run(tmp_path / "t").evaluate()["rmse"] > 0

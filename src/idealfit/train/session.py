@@ -221,6 +221,8 @@ def build_setup(cfg: RunConfig) -> Setup:
     d, t = cfg.data, cfg.train
     device = pick_device(t.device)
     ds = load_dataset(d)
+    if cfg.model.name == "auto":  # resolved here, so config.yaml records the family actually trained
+        cfg.model.name = "mlp" if ds.kind == "table" or d.pca is not None else "cnn"
     indices = split_indices(ds, val_fraction=d.val_fraction, test_fraction=d.test_fraction, seed=t.seed)
     if d.train_subset is not None:
         indices["train"] = train_subset(ds, indices["train"], d.train_subset, seed=t.seed)
