@@ -118,3 +118,14 @@ def test_evaluate_and_predict_work_on_the_real_run(capsys, tmp_path, xo_run):
     assert main(["predict", str(xo_run), str(tmp_path / "ok.npz")]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0] == "input,predicted,p_X,p_O" and len(lines) == 4
+
+
+def test_report_command_rebuilds_the_report(tmp_path, capsys):
+    from idealfit.cli import main
+
+    out = tmp_path / "r"
+    assert main(["train", "--data", "xo", "--epochs", "1", "--out", str(out), "--no-progress"]) == 0
+    (out / "report.html").unlink()
+    assert main(["report", str(out)]) == 0
+    assert (out / "report.html").is_file() and "report.html" in capsys.readouterr().out
+    assert main(["report", str(tmp_path)]) == 2

@@ -82,6 +82,14 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from idealfit.report.html import build_run_report
+    from idealfit.run import check_run_dir
+
+    print(f"wrote {build_run_report(check_run_dir(args.run_dir))}")
+    return 0
+
+
 def cmd_datasets(args: argparse.Namespace) -> int:
     from idealfit.data.embedded import EMBEDDED
 
@@ -117,6 +125,10 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("inputs", nargs="+", metavar="INPUT")
     pr.add_argument("--out", help="write the CSV here instead of stdout")
     pr.set_defaults(func=cmd_predict)
+
+    r = sub.add_parser("report", help="rebuild a run's report.html from its folder")
+    r.add_argument("run_dir", metavar="RUN_DIR")
+    r.set_defaults(func=cmd_report)
 
     d = sub.add_parser("datasets", help="list the embedded datasets")
     d.set_defaults(func=cmd_datasets)
