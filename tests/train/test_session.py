@@ -196,3 +196,14 @@ def test_auto_model_picks_the_family_by_the_data_and_records_it(tmp_path):
     assert table.summary["model"] == "mlp" and images.summary["model"] == "cnn"
     assert yaml.safe_load((tmp_path / "t" / "config.yaml").read_text())["model"]["name"] == "mlp"
     assert fit.load_run(tmp_path / "t").evaluate()["rmse"] > 0
+
+
+def test_xo_run_maps_image_files_to_the_decks_pm1_pixels(tmp_path):
+    """A PNG is read as [0, 1]; an xo model was trained on ±1 pixels and must see those at predict time."""
+    from idealfit.data.embedded import X_PATTERN
+
+    run = fit.train(data="xo", epochs=1, out=tmp_path / "r", set=QUICK, verbose=False)
+    png = tmp_path / "x.png"
+    Image.fromarray(((X_PATTERN + 1) / 2 * 255).astype(np.uint8)).save(png)
+    x = fit.load_run(run.dir).load_inputs([png])
+    assert torch.equal(x[0, 0], torch.from_numpy(X_PATTERN))

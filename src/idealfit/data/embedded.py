@@ -52,8 +52,9 @@ def make_xo(n: int = 600, *, seed: int = 0) -> Dataset:
         idx = np.nonzero(flips >= k)[0]
         pix = rng.integers(0, 25, size=len(idx))
         x.reshape(n, 25)[idx, pix] *= -1
+    # pixel_range: an image file read as [0, 1] at predict time is mapped to the deck's [-1, 1]
     return Dataset("xo", x[:, None].astype(np.float32), y.astype(np.int64), "classification", "image",
-                   class_names=["X", "O"])
+                   class_names=["X", "O"], meta={"pixel_range": [-1.0, 1.0]})
 
 
 def load_diabetes_data() -> Dataset:
