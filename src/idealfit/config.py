@@ -325,9 +325,7 @@ def resolve(
         overrides: dotted keys to values (strings are parsed as YAML scalars).
         base: start from this config instead of the defaults (used by `--resume`).
     """
-    cfg = dataclasses.replace(base) if base is not None else RunConfig()
-    if base is not None:  # deep copy: sections are mutable
-        cfg = from_dict(base.to_dict())
+    cfg = from_dict(base.to_dict()) if base is not None else RunConfig()  # a deep copy: sections are mutable
     items = dict(load_yaml(config_file)) if config_file else {}
     items.update(overrides or {})
     for key, value in items.items():

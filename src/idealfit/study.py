@@ -148,15 +148,6 @@ def _dataset_kind(data: str) -> tuple[str, bool]:
     return ds.kind, ds.kind == "image" and in_range  # augmentations need pixels in [0, 1]
 
 
-def _verdict(run) -> str:
-    diag = run.summary.get("diagnosis")
-    if diag is None:  # runs from before the diagnosis was stored in the summary
-        from idealfit.diagnose import diagnose
-
-        diag = diagnose(run.history, task=run.summary["task"], metric=run.summary["metric"])
-    return diag["verdict"]
-
-
 def _one_run(name: str, overrides: dict[str, Any], *, data: str, seed: int, out: Path) -> tuple[dict, list]:
     """Train one variant with one seed; (per-seed record, history)."""
     from idealfit.api import train
@@ -169,7 +160,7 @@ def _one_run(name: str, overrides: dict[str, Any], *, data: str, seed: int, out:
     s, metric = run.summary, run.summary["metric"]
     m = {split: s["metrics"][split][metric] for split in SPLITS}
     gap = m["train"] - m["test"] if metric == "accuracy" else m["test"] - m["train"]
-    rec = {"seed": seed, **{f"{k}_{metric}": v for k, v in m.items()}, "gap": gap, "verdict": _verdict(run),
+    rec = {"seed": seed, **{f"{k}_{metric}": v for k, v in m.items()}, "gap": gap, "verdict": s["diagnosis"]["verdict"],
            "epochs": s["epochs_run"], "best_epoch": s["best_epoch"], "seconds": round(seconds, 2),
            "params": s["params"], "sparsity": s.get("sparsity"), "run_dir": out.name}
     return rec, run.history

@@ -212,8 +212,6 @@ def transform_inputs(state: dict[str, Any], x: np.ndarray, *, names: list[str] |
     """
     if state["kind"] == "table":
         return TablePreprocessor.from_dict(state["table"]).transform(x, names=names)
-    if "array" not in state:  # a run saved before the preprocessing options: inputs go in as they are
-        return x.astype(np.float32)
     return ArrayPreprocessor.from_dict(state["array"]).transform(x)
 
 
@@ -221,4 +219,4 @@ def raw_input_shape(state: dict[str, Any]) -> tuple[int, ...]:
     """One raw sample's shape, before preprocessing: (F,) table cells, (C, H, W) images, (C, L) signals."""
     if state["kind"] == "table":
         return (len(state["columns"]),)
-    return tuple(state.get("array", {}).get("raw_shape", state["input_shape"]))
+    return tuple(state["array"]["raw_shape"])

@@ -183,10 +183,6 @@ class TablePreprocessor:
     def from_dict(cls, d: dict[str, Any]) -> TablePreprocessor:
         self = cls(d["columns"], **d.get("options", {}))
         self.numeric_, self.categorical_, self.categories_ = d["numeric"], d["categorical"], d["categories"]
-        if "medians" in d:  # a run saved before the preprocessing options: median fill, standardized
-            self.fill_, self.offsets_, self.scales_ = d["medians"], d["means"], d["scales"]
-            self.indicator_, self.clip_, self.pca_ = [], None, None
-            return self
         self.fill_, self.indicator_, self.clip_ = d["fill"], d["indicator"], d["clip"]
         self.offsets_, self.scales_, self.pca_ = d["offsets"], d["scales"], d["pca"]
         return self
