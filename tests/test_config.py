@@ -1,6 +1,7 @@
 """Config: defaults, YAML files, `--set` overrides with type checks, impossible values, and the CLI's one-line errors."""
 
 import dataclasses
+import re
 
 import pytest
 import yaml
@@ -148,7 +149,8 @@ def test_section_that_is_not_a_mapping(tmp_path):
         ("train.lr", "1", 1.0),
         ("train.epochs", "7", 7),
         ("train.epochs", "7.0", 7),
-        ("train.seed", "-3", -3),
+        ("train.seed", "3", 3),  # negative seeds are refused: test_out_of_range_numbers_are_refused
+        ("train.batch_size", "1e3", 1000),
         ("train.nesterov", "true", True),
         ("model.batchnorm", "false", False),
         ("model.batchnorm", "no", False),
@@ -350,3 +352,63 @@ def test_cli_missing_config_file(cli_error, tmp_path):
     out = tmp_path / "run"
     cli_error(["train", "--config", str(tmp_path / "nope.yaml"), "--out", str(out)], "nope.yaml")
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "key, text, needle",
+    [
+        ("train.lr", "inf", "train.lr must be a finite number"),
+        ("train.lr", "-.inf", "finite"),
+        ("train.lr", "1.0e+400", "finite"),  # YAML reads it as inf
+        ("train.weight_decay", ".nan", "train.weight_decay must be a number"),
+        ("train.seed", "-1", "train.seed must be a whole number from 0 to"),
+        ("train.seed", "4294967296", "too large"),
+        ("train.batch_size", "1e30", "train.batch_size=1000000000000000019884624838656 is too large"),
+        ("train.epochs", str(10**40), "is too large"),
+    ],
+)
+def test_out_of_range_numbers_are_refused(key, text, needle):
+    with pytest.raises(UserError, match=re.escape(needle)):
+        resolve(overrides={key: text})
+
+
+def test_invalid_yaml_in_set_is_one_user_error():
+    with pytest.raises(UserError, match=r"model.widths='\[16,' is not a valid value .* fix the brackets"):
+        resolve(overrides={"model.widths": "[16,"})
+
+
+def test_yaml_alias_bomb_is_refused_quickly_and_briefly(tmp_path):
+    # the "billion laughs": 9 levels of 9 aliases would expand to 9**9 strings
+    lines = ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    lines += [f"a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 10)]
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text("\n".join(lines) + "\n")
+    with pytest.raises(UserError) as err:
+        resolve(config_file=bomb)
+    msg = str(err.value)
+    assert "aliases" in msg and "line 2" in msg and len(msg) < 300
+    with pytest.raises(UserError, match="aliases"):
+        resolve(overrides={"model.widths": "&w [8, *w]"})
+
+
+@pytest.mark.parametrize(
+    "make, needle",
+    [
+        (lambda p: p.mkdir(), "is a folder; pass the path of a YAML file inside it"),
+        (lambda p: p.write_bytes("train:\n  lr: 0.01 # caf\xe9\n".encode("latin-1")), "is not UTF-8 text"),
+        (lambda p: p.write_bytes(b"train: {lr: 0.1}\n" + b"#" * (1 << 20)), "over 1 MiB"),
+        (lambda p: p.write_text("train: {lr: [0.1\n"), "is not valid YAML"),
+    ],
+)
+def test_bad_config_files_are_one_user_error(tmp_path, make, needle):
+    path = tmp_path / "run.yaml"
+    make(path)
+    with pytest.raises(UserError, match=re.escape(needle)) as err:
+        resolve(config_file=path)
+    assert "\n" not in str(err.value)
+
+
+def test_error_lines_show_at_most_a_short_value():
+    with pytest.raises(UserError) as err:
+        resolve(overrides={"train.lr": "x" * 100_000})
+    assert len(str(err.value)) < 200

@@ -126,6 +126,40 @@ def _unknown(key: str) -> UserError:
     return UserError(f"unknown config key '{key}'{hint}")
 
 
+MAX_CONFIG_BYTES = 1 << 20  # a config file is a few hundred bytes; anything near this is not one
+MAX_INT = 2**31 - 1  # larger whole numbers overflow torch's indexing; no field needs them
+MAX_SEED = 2**31 - 1  # scikit-learn takes 32-bit seeds, and we add small salts (seed + 1, seed + 2)
+
+
+def _show(value: Any, limit: int = 60) -> str:
+    """repr(value) cut to `limit` characters, so an error stays one readable line."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """SafeLoader that refuses aliases (`*name`): a config never needs them, and nested aliases
+    ("billion laughs") expand a few hundred bytes into gigabytes of memory."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark
+            raise yaml.YAMLError(f"YAML aliases (*name) are not allowed, at line {mark.line + 1}")
+        return super().compose_node(parent, index)
+
+
+def safe_yaml(text: str) -> Any:
+    """Parse YAML without aliases or arbitrary objects; raises yaml.YAMLError."""
+    return yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    if mark is not None:
+        return f"{getattr(exc, 'problem', None) or 'syntax error'} at line {mark.line + 1}"
+    return _show(str(exc), 120).strip("'\"")
+
+
 def _coerce(key: str, value: Any, hint: Any) -> Any:
     """Check `value` against the field's type hint, converting strings from the command line."""
     origin = typing.get_origin(hint)
@@ -136,25 +170,36 @@ def _coerce(key: str, value: Any, hint: Any) -> Any:
                 return None
         inner = [a for a in args if a is not type(None)]
         return _coerce(key, value, inner[0])
-    if isinstance(value, str) and hint is not str:
-        value = yaml.safe_load(value) if value.strip() else value
+    if isinstance(value, str) and hint is not str and value.strip():
+        try:
+            value = safe_yaml(value)
+        except yaml.YAMLError as exc:
+            raise UserError(f"{key}={_show(value)} is not a valid value ({_yaml_problem(exc)}); "
+                            f"quote it or fix the brackets, e.g. {key}=[32,64]") from None
     if hint is Any:  # free-form values (augmentation specs) are checked by their own validator
         return value
     if origin is list:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             value = [value]
         if not isinstance(value, list):
-            raise UserError(f"{key} must be a list, e.g. {key}=[32,64]; got {value!r}")
+            raise UserError(f"{key} must be a list, e.g. {key}=[32,64]; got {_show(value)}")
         return [_coerce(f"{key}[{i}]", v, args[0]) for i, v in enumerate(value)]
     if hint is bool:
         if isinstance(value, bool):
             return value
-        raise UserError(f"{key} must be true or false; got {value!r}")
+        raise UserError(f"{key} must be true or false; got {_show(value)}")
     if hint is int:
+        if isinstance(value, str):  # "1e30" is text to YAML 1.1; read it as the number it spells
+            try:
+                value = float(value)
+            except ValueError:
+                pass
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
         if isinstance(value, bool) or not isinstance(value, int):
-            if isinstance(value, float) and value.is_integer():
-                return int(value)
-            raise UserError(f"{key} must be a whole number; got {value!r}")
+            raise UserError(f"{key} must be a whole number; got {_show(value)}")
+        if abs(value) > MAX_INT:
+            raise UserError(f"{key}={_show(value)} is too large; use a whole number below {MAX_INT + 1:,}")
         return value
     if hint is float:
         if isinstance(value, str):  # YAML 1.1 reads "1e-3" (no dot) as text; Python's float() does not
@@ -163,11 +208,13 @@ def _coerce(key: str, value: Any, hint: Any) -> Any:
             except ValueError:
                 pass
         if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
-            raise UserError(f"{key} must be a number; got {value!r}")
+            raise UserError(f"{key} must be a number; got {_show(value)}")
+        if not math.isfinite(value):  # inf, or 1.0e+400 read as inf: a run would train on garbage
+            raise UserError(f"{key} must be a finite number; got {_show(value)}")
         return float(value)
     if hint is str:
         if not isinstance(value, (str, int, float)) or isinstance(value, bool):
-            raise UserError(f"{key} must be text; got {value!r}")
+            raise UserError(f"{key} must be text; got {_show(value)}")
         return str(value)
     raise TypeError(f"unsupported config type {hint!r} for {key}")  # our bug
 
@@ -236,6 +283,8 @@ def validate(cfg: RunConfig) -> RunConfig:
     _positive("train.checkpoint_every", t.checkpoint_every, allow_zero=True)
     _positive("train.l1", t.l1, allow_zero=True)
     _positive("train.l2", t.l2, allow_zero=True)
+    if not 0 <= t.seed <= MAX_SEED:
+        raise UserError(f"train.seed must be a whole number from 0 to {MAX_SEED}; got {t.seed}")
     dev = t.device
     if not (dev in ("auto", "cpu", "cuda", "mps") or (dev.startswith("cuda:") and dev[5:].isdigit())):
         raise UserError(f"train.device must be auto, cpu, cuda, cuda:N or mps; got '{dev}'")
@@ -267,7 +316,7 @@ def set_key(cfg: RunConfig, key: str, value: Any) -> None:
     section, _, name = key.partition(".")
     if key in SECTIONS:
         raise UserError(f"config section '{key}' must be a mapping of its fields, e.g. `{key}: {{...}}` "
-                        f"in YAML or --set {key}.FIELD=VALUE; got {value!r}")
+                        f"in YAML or --set {key}.FIELD=VALUE; got {_show(value)}")
     cls = SECTIONS.get(section)
     if cls is None or not name:
         raise _unknown(key)
@@ -302,14 +351,26 @@ def parse_sets(items: list[str]) -> dict[str, str]:
 def load_yaml(path: str | Path) -> dict[str, Any]:
     """Read a YAML config file into flat dotted keys."""
     p = Path(path)
+    if p.is_dir():
+        raise UserError(f"config file {p} is a folder; pass the path of a YAML file inside it")
     if not p.is_file():
         raise UserError(f"config file {p} does not exist; pass the path of a YAML file")
     try:
-        raw = yaml.safe_load(p.read_text()) or {}
+        with p.open("rb") as fh:
+            data = fh.read(MAX_CONFIG_BYTES + 1)
+    except OSError as exc:
+        raise UserError(f"config file {p} cannot be read ({exc.strerror or exc}); check its permissions") from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise UserError(f"config file {p} is over {MAX_CONFIG_BYTES >> 20} MiB, which no config is; "
+                        "pass the YAML config, not a data file")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UserError(f"config file {p} is not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+    try:
+        raw = safe_yaml(text) or {}
     except yaml.YAMLError as exc:
-        line = getattr(getattr(exc, "problem_mark", None), "line", None)
-        where = f" at line {line + 1}" if line is not None else ""
-        raise UserError(f"config file {p} is not valid YAML{where}; fix the syntax") from None
+        raise UserError(f"config file {p} is not valid YAML ({_yaml_problem(exc)}); fix the syntax") from None
     if not isinstance(raw, dict):
         raise UserError(f"config file {p} must hold a mapping like `train: {{lr: 0.01}}`")
     return _flatten(raw)
