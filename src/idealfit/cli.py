@@ -41,6 +41,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         overrides["train.progress"] = "false"
     run = train(config_file=args.config, overrides=overrides, resume=args.resume)
     print(format_summary(run))
+    if run.summary.get("interrupted"):  # Ctrl-C: the kept weights and report are written, the run is not done
+        print(f"idealfit: interrupted; continue with: idealfit train --resume {run.dir}", file=sys.stderr)
+        return 130
     return 0
 
 

@@ -35,7 +35,8 @@ class TensorBatches:
         self.weights = weights
 
     def __len__(self) -> int:
-        return -(-len(self.y) // self.batch_size)
+        n, bs = len(self.y), self.batch_size
+        return -(-n // bs) - (n > bs and n % bs == 1)  # as batch_bounds, without building the list
 
     @property
     def num_samples(self) -> int:
@@ -43,17 +44,27 @@ class TensorBatches:
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         n = len(self.y)
+        bounds = batch_bounds(n, self.batch_size)
         if self.weights is not None:
             order = torch.multinomial(self.weights, n, replacement=True, generator=self.generator).to(self.x.device)
-            for idx in order.split(self.batch_size):
-                yield self.x[idx], self.y[idx]
         elif self.shuffle:
             order = torch.randperm(n, generator=self.generator).to(self.x.device)
-            for idx in order.split(self.batch_size):
-                yield self.x[idx], self.y[idx]
         else:
-            for i in range(0, n, self.batch_size):
-                yield self.x[i:i + self.batch_size], self.y[i:i + self.batch_size]
+            for a, b in bounds:
+                yield self.x[a:b], self.y[a:b]
+            return
+        for a, b in bounds:
+            idx = order[a:b]
+            yield self.x[idx], self.y[idx]
+
+
+def batch_bounds(n: int, batch_size: int) -> list[tuple[int, int]]:
+    """(start, end) of each batch over n samples. A last batch of a single sample joins the one
+    before it: batch normalization cannot train on one sample (its variance is undefined)."""
+    bounds = [(a, min(a + batch_size, n)) for a in range(0, n, batch_size)]
+    if len(bounds) > 1 and bounds[-1][1] - bounds[-1][0] == 1:
+        bounds[-2:] = [(bounds[-2][0], n)]
+    return bounds
 
 
 class _ImageFiles(torch.utils.data.Dataset):
@@ -81,7 +92,10 @@ class StreamBatches:
         self.loader = torch.utils.data.DataLoader(
             _ImageFiles(paths, y, size=size, channels=channels), batch_size=batch_size,
             shuffle=shuffle and sampler is None, sampler=sampler, generator=generator, num_workers=workers,
-            persistent_workers=workers > 0)
+            persistent_workers=workers > 0,
+            # a last batch of one sample would stop batch normalization; drop it (a different one each
+            # shuffled epoch) rather than fold it, which a DataLoader cannot do
+            drop_last=len(y) % batch_size == 1 and len(y) > batch_size)
         self.device = device
 
     def __len__(self) -> int:

@@ -105,3 +105,59 @@ class EarlyStopping(Callback):
 
     def load_state_dict(self, d: dict[str, Any]) -> None:
         self.best, self.best_epoch, self.wait, self.best_weights = d["best"], d["best_epoch"], d["wait"], d["best_weights"]
+
+
+class NonFiniteGuard(Callback):
+    """Stop at the first epoch whose loss is NaN or infinite, and keep the last finite weights.
+
+    Without it a diverged run trained on for `patience` more NaN epochs and could keep NaN weights.
+    With early stopping on, its best epoch (always a finite one) is what stays; without it, this
+    callback keeps a copy of the weights after every finite epoch (one state_dict, as early
+    stopping keeps on each improvement) and restores the last one. Put it after `early` and before
+    the checkpointer, so the checkpoint of the diverged epoch is already marked stopped.
+
+    Args:
+        early: the run's EarlyStopping, or None.
+    """
+
+    COLUMNS = ("train_loss", "val_loss", "penalty")
+
+    def __init__(self, *, early: EarlyStopping | None):
+        self.early = early
+        self.diverged: dict[str, Any] | None = None  # {"epoch", "column", "value", "kept_epoch"}
+
+    def on_fit_start(self, state: FitState) -> None:
+        self.diverged = None
+        self.kept_epoch = state.epoch
+        self.weights = _copy_weights(state.model)
+
+    def on_epoch_end(self, state: FitState) -> None:
+        row = state.history[-1]
+        bad = [c for c in self.COLUMNS if row.get(c) is not None and not math.isfinite(row[c])]
+        if bad:
+            self.diverged = {"epoch": state.epoch, "column": bad[0], "value": str(row[bad[0]])}
+            state.stop = True
+        elif self.early is None:
+            self.weights, self.kept_epoch = _copy_weights(state.model), state.epoch
+
+    def on_fit_end(self, state: FitState) -> None:
+        if self.diverged is None:
+            return
+        if self.early is not None and self.early.best_weights is not None:  # already restored by `early`
+            self.kept_epoch = self.early.best_epoch
+        else:
+            state.model.load_state_dict(self.weights)
+        self.diverged["kept_epoch"] = self.kept_epoch
+
+
+def _copy_weights(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def divergence_message(diverged: dict[str, Any], *, lr: float) -> str:
+    """One plain sentence about a diverged run, e.g. "the training loss became nan at epoch 4; ..."."""
+    what = {"train_loss": "training loss", "val_loss": "validation loss", "penalty": "penalty"}[diverged["column"]]
+    kept = diverged["kept_epoch"]
+    keep = f"the weights of epoch {kept} are kept" if kept else "the initial weights are kept"
+    return (f"the {what} became {diverged['value']} at epoch {diverged['epoch']} and training stopped; {keep}. "
+            f"The steps were too large: try a lower train.lr (now {lr:g}), train.clip_grad=1, or batch normalization")

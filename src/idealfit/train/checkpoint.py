@@ -5,24 +5,38 @@ kill at any moment leaves either the previous file or the new one, never half of
 fsync: the rename is atomic against a killed process (the page cache outlives it), and an fsync per
 epoch cost more than a whole epoch of a small model (benchmarks/overhead.py). Only power loss can
 cost the last epoch's checkpoint.
+
+Because the rename replaces the name itself, a symbolic link planted at a run file's name is
+replaced by the new file, never written through. New files get the usual mode (0666 less the
+umask), as `open` would give them, not mkstemp's private 0600.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)  # reading the umask means setting it; put it straight back
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        if hasattr(os, "fchmod"):  # POSIX: the mode a plain open() would give, not mkstemp's 0600
+            os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
         os.replace(tmp, path)
@@ -36,8 +50,28 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"))
 
 
+def finite_json(obj: Any) -> Any:
+    """`obj` with every NaN or infinite float (Python or numpy) replaced by None: JSON has no NaN,
+    and a bare `NaN` in summary.json breaks every strict JSON reader."""
+    if isinstance(obj, dict):
+        return {k: finite_json(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [finite_json(v) for v in obj]
+    if isinstance(obj, (float, np.floating)):
+        return float(obj) if math.isfinite(obj) else None
+    return obj
+
+
 def write_json(path: str | Path, obj: Any) -> Path:
-    return atomic_write_text(path, json.dumps(obj, indent=2) + "\n")
+    return atomic_write_text(path, json.dumps(finite_json(obj), indent=2, allow_nan=False) + "\n")
+
+
+def write_npz(path: str | Path, **arrays: Any) -> Path:
+    """np.savez to memory, then one atomic write (np.savez on a path would write through a symlink
+    and leave half a file behind a kill)."""
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return atomic_write_bytes(path, buf.getvalue())
 
 
 def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:

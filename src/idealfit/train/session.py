@@ -6,9 +6,7 @@ input leaves nothing half-written behind.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +26,7 @@ from idealfit.models.build import build_model
 from idealfit.models.init import init_weights
 from idealfit.models.summary import count_params, summarize
 from idealfit.run import WEIGHTS, Run, check_run_dir
-from idealfit.train.callbacks import Callback, EarlyStopping, FitState
+from idealfit.train.callbacks import Callback, EarlyStopping, FitState, NonFiniteGuard, divergence_message
 from idealfit.train.checkpoint import (
     atomic_write_bytes,
     atomic_write_text,
@@ -36,11 +34,13 @@ from idealfit.train.checkpoint import (
     save_checkpoint,
     write_json,
     write_metrics_csv,
+    write_npz,
 )
 from idealfit.train.loop import fit
 from idealfit.train.metrics import METRIC, compute_metrics, predict_batches
 from idealfit.train.optim import build_optimizer, build_scheduler
 from idealfit.train.regularizers import build_regularizers, weight_sparsity
+from idealfit.train.rundir import RunLock, claim_run_dir, discard, only_lock
 
 RESUMABLE_KEYS = {"train.epochs", "train.device", "train.progress"}  # what --resume may change
 EVAL_BATCH = 1024
@@ -57,22 +57,6 @@ def pick_device(name: str) -> torch.device:
     if name == "mps" and not torch.backends.mps.is_available():
         raise UserError("train.device=mps but this machine has no Apple GPU; use --device cpu (or auto)")
     return torch.device(name)
-
-
-def new_run_dir(cfg: RunConfig, *, root: str | Path = "runs") -> Path:
-    if cfg.out:
-        out = Path(cfg.out)
-        if out.exists() and any(out.iterdir()):
-            raise UserError(f"{out} already holds files; choose another --out, or continue it with --resume {out}")
-        return out
-    data = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(cfg.data.name).stem or "data")
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    out = Path(root) / f"{stamp}-{data}-{cfg.model.name}"
-    i = 1
-    while out.exists():
-        i += 1
-        out = Path(root) / f"{stamp}-{data}-{cfg.model.name}-{i}"
-    return out
 
 
 class Checkpointer(Callback):
@@ -146,17 +130,21 @@ def build_augmenter(cfg: RunConfig, ds) -> Augment | None:
     return Augment(cfg.data.augment, generator=torch.Generator().manual_seed(cfg.train.seed + 1))
 
 
-def _resume_config(resume: str | Path, overrides: dict[str, Any]) -> RunConfig:
+def _resume_config(resume: str | Path, overrides: dict[str, Any]) -> tuple[RunConfig, bool]:
+    """The run's recorded config with the allowed overrides, and whether it has a checkpoint to
+    continue from (without one, the run stopped before its first epoch and starts again)."""
+    path = Path(resume)
+    if path.is_dir() and not path.is_symlink() and only_lock(path):
+        raise UserError(f"{path} was created by a run that stopped before writing its config, so there is "
+                        f"nothing to resume; start a new run in it with --out {path}")
     run_dir = check_run_dir(resume)
-    if not (run_dir / "checkpoint.pt").is_file():
-        raise UserError(f"{run_dir} has no checkpoint.pt to resume from; start a new run instead")
     extra = sorted(set(overrides) - RESUMABLE_KEYS)
     if extra:
         raise UserError(f"--resume continues a run with its own config; '{extra[0]}' cannot change "
                         f"(only {', '.join(sorted(RESUMABLE_KEYS))} can)")
     base = resolve(config_file=run_dir / "config.yaml")
     base.out = str(run_dir)
-    return resolve(overrides=overrides, base=base)
+    return resolve(overrides=overrides, base=base), (run_dir / "checkpoint.pt").is_file()
 
 
 def train(*, config_file: str | Path | None = None, overrides: dict[str, Any] | None = None,
@@ -171,12 +159,32 @@ def train(*, config_file: str | Path | None = None, overrides: dict[str, Any] | 
         echo: where the start and end lines go (print, or a no-op for quiet use).
     """
     overrides = dict(overrides or {})
-    cfg = _resume_config(resume, overrides) if resume else resolve(config_file=config_file, overrides=overrides)
-    t = cfg.train
+    cfg, has_ckpt = _resume_config(resume, overrides) if resume else (resolve(config_file=config_file,
+                                                                              overrides=overrides), False)
     setup = build_setup(cfg)  # user-data errors surface here, before anything is written
+    run_dir, created = (Path(cfg.out), False) if resume else claim_run_dir(cfg)
+    lock = RunLock(run_dir)
+    try:
+        if not resume and not created and not only_lock(run_dir):  # another run filled it before our lock
+            raise UserError(f"{run_dir} already holds files; choose another --out, or continue it with "
+                            f"--resume {run_dir}")
+        try:
+            return _train_in(run_dir, cfg, setup, resume=resume is not None, has_ckpt=has_ckpt,
+                             callbacks=callbacks, echo=echo)
+        except BaseException:
+            if not resume and not (run_dir / "metrics.csv").exists():  # failed before its first epoch
+                discard(run_dir, created=created)
+            raise
+    finally:
+        lock.release()
+
+
+def _train_in(run_dir: Path, cfg: RunConfig, setup: Setup, *, resume: bool, has_ckpt: bool,
+              callbacks: list[Callback] | None, echo) -> Run:
+    """The run itself, in a claimed and locked folder."""
+    t = cfg.train
     ds, prep, model, device, augment, generator = (setup.dataset, setup.prep, setup.model, setup.device,
                                                    setup.augment, setup.generator)
-    run_dir = Path(cfg.out) if resume else new_run_dir(cfg)
     summary_text = summarize(model, prep.input_shape)
     val_b = make_batches(prep, "val", device=device, batch_size=EVAL_BATCH, shuffle=False, generator=None)
     opt = build_optimizer(model.parameters(), t)
@@ -184,21 +192,28 @@ def train(*, config_file: str | Path | None = None, overrides: dict[str, Any] | 
     early = EarlyStopping(monitor=t.monitor, patience=t.patience, min_delta=t.min_delta) if t.early_stopping else None
     state = FitState(model, opt, sched, epochs=t.epochs)
 
-    if resume:
+    if has_ckpt:
         _restore(state, load_checkpoint(run_dir / "checkpoint.pt"), generator=generator, early=early, augment=augment)
+        atomic_write_text(run_dir / "config.yaml", to_yaml(cfg))  # e.g. a raised train.epochs
         echo(f"resuming {run_dir} after epoch {state.epoch}/{t.epochs}")
     else:
+        if resume:
+            echo(f"{run_dir} has no checkpoint (it stopped before its first epoch): starting it again "
+                 "from its recorded config")
         _write_start(run_dir, cfg, prep, summary_text)
         if augment is not None:
             _write_augment_preview(run_dir, prep, cfg.data.augment)
         echo(f"training {cfg.model.name} on {ds.name} ({ds.task}, {len(prep.indices['train'])} train / "
              f"{len(prep.indices['val'])} val / {len(prep.indices['test'])} test) on {device}, {count_params(model):,} params")
-    cbs: list[Callback] = ([early] if early else []) + [Checkpointer(run_dir, generator=generator, early=early,
-                                                                     augment=augment, every=t.checkpoint_every)]
+    guard = NonFiniteGuard(early=early)
+    cbs: list[Callback] = ([early] if early else []) + [guard, Checkpointer(run_dir, generator=generator, early=early,
+                                                                            augment=augment, every=t.checkpoint_every)]
     y_std = prep.state.get("target", {}).get("std", 1.0)
     fit(state, setup.train_batches, val_b, task=ds.task, callbacks=cbs + list(callbacks or []),
         clip_grad=t.clip_grad, y_std=y_std, progress=t.progress, penalty=setup.penalty, augment=augment)
-    summary = _finish(run_dir, cfg, prep, state, early=early, device=device, y_std=y_std)
+    if guard.diverged is not None:
+        echo(f"warning: {divergence_message(guard.diverged, lr=t.lr)}")
+    summary = _finish(run_dir, cfg, prep, state, early=early, device=device, y_std=y_std, diverged=guard.diverged)
     return Run(run_dir, cfg, summary, state.history, model.cpu().eval(), prep.state)
 
 
@@ -226,6 +241,9 @@ def build_setup(cfg: RunConfig) -> Setup:
     indices = split_indices(ds, val_fraction=d.val_fraction, test_fraction=d.test_fraction, seed=t.seed)
     if d.train_subset is not None:
         indices["train"] = train_subset(ds, indices["train"], d.train_subset, seed=t.seed)
+    if len(indices["train"]) < 2:  # one sample cannot be learned from (nor batch-normalized)
+        raise UserError(f"{ds.name} has {len(ds)} samples, which leaves {len(indices['train'])} to train on after "
+                        "the validation and test rows are held out; add data (tens of samples at least)")
     augment = build_augmenter(cfg, ds)
     prep = prepare(ds, indices, cfg=d)
     torch.manual_seed(t.seed)
@@ -258,11 +276,10 @@ def _restore(state: FitState, ckpt: dict[str, Any], *, generator: torch.Generato
 
 
 def _write_start(run_dir: Path, cfg: RunConfig, prep: Prepared, summary_text: str) -> None:
-    run_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(run_dir / "config.yaml", to_yaml(cfg))
     ind = prep.indices
-    np.savez(run_dir / "split.npz", train=ind["train"], val=ind["val"], test=ind["test"],
-             stratified=ind["stratified"], seed=ind["seed"])
+    write_npz(run_dir / "split.npz", train=ind["train"], val=ind["val"], test=ind["test"],
+              stratified=ind["stratified"], seed=ind["seed"])
     write_json(run_dir / "preprocess.json", prep.state)
     atomic_write_text(run_dir / "model.txt", summary_text + "\n")
 
@@ -279,7 +296,7 @@ def _write_augment_preview(run_dir: Path, prep: Prepared, specs: list) -> None:
 
 
 def _finish(run_dir: Path, cfg: RunConfig, prep: Prepared, state: FitState, *, early: EarlyStopping | None,
-            device: torch.device, y_std: float) -> dict[str, Any]:
+            device: torch.device, y_std: float, diverged: dict[str, Any] | None = None) -> dict[str, Any]:
     """Final metrics on every split with the kept weights; weights, predictions, summary, report."""
     from safetensors.torch import save
 
@@ -299,16 +316,18 @@ def _finish(run_dir: Path, cfg: RunConfig, prep: Prepared, state: FitState, *, e
     else:
         tgt = prep.state["target"]
         y_pred, y_true = out.squeeze(-1).numpy() * tgt["std"] + tgt["mean"], y.numpy() * tgt["std"] + tgt["mean"]
-    np.savez(run_dir / "predictions.npz", y_true=y_true, y_pred=y_pred)
+    write_npz(run_dir / "predictions.npz", y_true=y_true, y_pred=y_pred)
+    kept = early.best_epoch if early and early.best_weights is not None else None
+    if diverged is not None:
+        kept = diverged["kept_epoch"]
     summary = {
         "task": task, "data": cfg.data.name, "model": cfg.model.name, "params": count_params(model),
-        "epochs_run": state.epoch, "best_epoch": early.best_epoch if early and early.best_epoch else state.epoch,
-        "stopped_early": state.stopped_early, "interrupted": state.interrupted,
+        "epochs_run": state.epoch, "best_epoch": state.epoch if kept is None else kept,
+        "stopped_early": state.stopped_early, "interrupted": state.interrupted, "diverged": diverged,
         "seconds": round(sum(r["seconds"] for r in state.history), 3), "metric": METRIC[task],
         "class_names": prep.dataset.class_names, "device": str(device), "metrics": metrics,
         "sparsity": weight_sparsity(model), "train_samples": len(prep.indices["train"]),
-        "diagnosis": diagnose(state.history, task=task, metric=METRIC[task], final=metrics,
-                              kept_epoch=early.best_epoch if early and early.best_weights is not None else None),
+        "diagnosis": diagnose(state.history, task=task, metric=METRIC[task], final=metrics, kept_epoch=kept),
     }
     write_json(run_dir / "summary.json", summary)
     write_metrics_csv(run_dir / "metrics.csv", state.history)
@@ -330,11 +349,14 @@ def format_summary(run: Run) -> str:
     lines = [f"{key:>10}: train {fmt(m['train'][key])}  val {fmt(m['val'][key])}  test {fmt(m['test'][key])}"]
     if s["task"] == "regression":
         lines.append(f"{'r2':>10}: train {m['train']['r2']:.3f}  val {m['val']['r2']:.3f}  test {m['test']['r2']:.3f}")
-    stop = " (stopped early)" if s["stopped_early"] else (" (interrupted)" if s.get("interrupted") else "")
+    stop = (" (stopped early)" if s["stopped_early"] else " (interrupted)" if s.get("interrupted")
+            else " (diverged)" if s.get("diverged") else "")
     lines += [f"{'epochs':>10}: {s['epochs_run']}{stop}, best epoch {s['best_epoch']}",
               f"{'time':>10}: {s['seconds']:.1f} s on {s['device']}",
               f"{'params':>10}: {s['params']:,}",
               f"{'run':>10}: {run.dir}  (report: {run.dir / 'report.html'})"]
+    if s.get("interrupted"):
+        lines.append(f"{'continue':>10}: idealfit train --resume {run.dir}")
     if "diagnosis" in s:
         lines += ["", format_diagnosis(s["diagnosis"])]
     return "\n".join(lines)
