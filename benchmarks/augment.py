@@ -83,7 +83,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7, help="alternating repeats (median taken)")
     parser.add_argument("--steps", type=int, default=5, help="batches per timed repeat")
+    parser.add_argument("--tiny", action="store_true", help="one repeat of one step: checks that it runs")
     args = parser.parse_args()
+    if args.tiny:
+        args.repeats, args.steps = 1, 1
     devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
     print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads, batch {BATCH}, "
           f"median of {args.repeats} repeats x {args.steps} batches")  # fmt: skip

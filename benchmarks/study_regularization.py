@@ -24,9 +24,10 @@ import torch
 import idealfit.study as study
 
 
-def run(*, seeds: int, subset: float, out: Path) -> float:
+def run(*, seeds: int, subset: float, out: Path, epochs: int = study.REG_EPOCHS) -> float:
     t0 = time.perf_counter()
-    res = study.regularization_study(subset=subset, seeds=tuple(range(seeds)), out=out, progress=print)
+    res = study.regularization_study(subset=subset, seeds=tuple(range(seeds)), epochs=epochs, out=out,
+                                     progress=print)
     seconds = time.perf_counter() - t0
     closed = study.gap_closed(res.rows)
     base = next(r for r in res.rows if r["variant"] == "baseline")
@@ -58,13 +59,16 @@ def main() -> None:
     p.add_argument("--seeds", type=int, default=1)
     p.add_argument("--subset", type=float, default=0.1)
     p.add_argument("--compare-threads", action="store_true", help="run again with torch's default threads")
+    p.add_argument("--tiny", action="store_true", help="2 epochs on a 5%% subset: checks that it runs")
     args = p.parse_args()
+    epochs = 2 if args.tiny else study.REG_EPOCHS
     with tempfile.TemporaryDirectory() as tmp:
-        one = run(seeds=args.seeds, subset=args.subset, out=Path(tmp) / "one-thread")
+        one = run(seeds=args.seeds, subset=0.05 if args.tiny else args.subset, out=Path(tmp) / "one-thread",
+                  epochs=epochs)
         if args.compare_threads:
             print(f"\n--- again with torch's default {torch.get_num_threads()} threads per run ---")
             with default_threads():
-                many = run(seeds=args.seeds, subset=args.subset, out=Path(tmp) / "default-threads")
+                many = run(seeds=args.seeds, subset=args.subset, out=Path(tmp) / "default-threads", epochs=epochs)
             print(f"\none thread / default threads: {one:.1f} s / {many:.1f} s = {one / many:.2f}")
 
 

@@ -1,0 +1,26 @@
+"""Every script in benchmarks/ still runs (in its --tiny mode), so none can silently break again.
+
+Only that they run and print their comparison is checked here: timings are never asserted in tests.
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = sorted((Path(__file__).resolve().parents[1] / "benchmarks").glob("*.py"))
+
+
+def test_benchmarks_are_found():
+    assert len(BENCHMARKS) >= 3
+
+
+@pytest.mark.parametrize("script", BENCHMARKS, ids=lambda p: p.name)
+def test_benchmark_runs_in_tiny_mode(script, tmp_path):
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
+    r = subprocess.run([sys.executable, str(script), "--tiny"], cwd=tmp_path, env=env, capture_output=True,
+                       text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert r.stdout.strip(), r.stderr[-2000:]  # each prints its comparison against its baseline
