@@ -1,5 +1,7 @@
 """The CLI's other sub-commands: `datasets`, and `evaluate` / `predict` on bad run folders and inputs."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -129,3 +131,24 @@ def test_report_command_rebuilds_the_report(tmp_path, capsys):
     assert main(["report", str(out)]) == 0
     assert (out / "report.html").is_file() and "report.html" in capsys.readouterr().out
     assert main(["report", str(tmp_path)]) == 2
+
+
+def test_version_and_python_dash_m():
+    import subprocess
+    import sys
+
+    from idealfit import __version__
+
+    for cmd in (["idealfit"], [sys.executable, "-m", "idealfit"]):
+        exe = cmd if cmd[0] != "idealfit" else [str(Path(sys.executable).parent / "idealfit")]
+        r = subprocess.run([*exe, "--version"], capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0 and r.stdout.strip() == f"idealfit {__version__}", r.stderr
+
+
+def test_importing_idealfit_does_not_import_torch():
+    import subprocess
+    import sys
+
+    code = "import sys, idealfit, idealfit.cli; assert 'torch' not in sys.modules; print(idealfit.UserError)"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr

@@ -105,7 +105,10 @@ def cmd_datasets(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from idealfit import __version__
+
     p = argparse.ArgumentParser(prog="idealfit", description="Train models that fit just right.")
+    p.add_argument("--version", action="version", version=f"idealfit {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     t = sub.add_parser("train", help="train a model (default: a small CNN on the digits)")

@@ -32,6 +32,7 @@ def test_run_folder_contract(tmp_path):
     assert {"task", "data", "model", "params", "epochs_run", "best_epoch", "stopped_early", "seconds", "metrics"} <= set(s)
     assert s["task"] == "classification" and s["data"] == "xo" and s["model"] == "cnn" and s["epochs_run"] == 3
     assert s["params"] == sum(p.numel() for p in run.model.parameters())
+    assert s["versions"]["torch"] == torch.__version__ and s["versions"]["idealfit"] == fit.__version__
     assert set(s["metrics"]) == {"train", "val", "test"}
     assert set(s["metrics"]["test"]) == {"loss", "accuracy"}
     with open(out / "metrics.csv") as fh:

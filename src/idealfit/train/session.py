@@ -326,13 +326,25 @@ def _finish(run_dir: Path, cfg: RunConfig, prep: Prepared, state: FitState, *, e
         "stopped_early": state.stopped_early, "interrupted": state.interrupted, "diverged": diverged,
         "seconds": round(sum(r["seconds"] for r in state.history), 3), "metric": METRIC[task],
         "class_names": prep.dataset.class_names, "device": str(device), "metrics": metrics,
-        "sparsity": weight_sparsity(model), "train_samples": len(prep.indices["train"]),
+        "sparsity": weight_sparsity(model), "train_samples": len(prep.indices["train"]), "versions": _versions(),
         "diagnosis": diagnose(state.history, task=task, metric=METRIC[task], final=metrics, kept_epoch=kept),
     }
     write_json(run_dir / "summary.json", summary)
     write_metrics_csv(run_dir / "metrics.csv", state.history)
     _write_report(run_dir)
     return summary
+
+
+def _versions() -> dict[str, str]:
+    """The versions that produced a run, so a result can be reproduced (or a difference explained)."""
+    import platform
+
+    import sklearn
+
+    from idealfit import __version__
+
+    return {"idealfit": __version__, "torch": torch.__version__, "numpy": np.__version__,
+            "scikit-learn": sklearn.__version__, "python": platform.python_version()}
 
 
 def _write_report(run_dir: Path) -> None:
