@@ -95,6 +95,7 @@ class TrainConfig:
     checkpoint_every: int = 1  # write checkpoint.pt every this many epochs, for --resume (0 = never)
     seed: int = 0  # one seed for the split, the initial weights and the batch order
     device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
+    threads: str = "auto"  # CPU threads: auto (timed at the start, recorded) or a whole number
     progress: bool = True  # live progress bar with loss and metric
 
 
@@ -285,6 +286,8 @@ def validate(cfg: RunConfig) -> RunConfig:
     _positive("train.l2", t.l2, allow_zero=True)
     if not 0 <= t.seed <= MAX_SEED:
         raise UserError(f"train.seed must be a whole number from 0 to {MAX_SEED}; got {t.seed}")
+    if t.threads != "auto" and not (t.threads.isdigit() and 1 <= int(t.threads) <= 1024):
+        raise UserError(f"train.threads must be auto or a whole number from 1 to 1024; got '{t.threads}'")
     dev = t.device
     if not (dev in ("auto", "cpu", "cuda", "mps") or (dev.startswith("cuda:") and dev[5:].isdigit())):
         raise UserError(f"train.device must be auto, cpu, cuda, cuda:N or mps; got '{dev}'")

@@ -41,8 +41,9 @@ from idealfit.train.metrics import METRIC, compute_metrics, predict_batches
 from idealfit.train.optim import build_optimizer, build_scheduler
 from idealfit.train.regularizers import build_regularizers, weight_sparsity
 from idealfit.train.rundir import RunLock, claim_run_dir, discard, only_lock
+from idealfit.train.threads import choose_threads, num_threads
 
-RESUMABLE_KEYS = {"train.epochs", "train.device", "train.progress"}  # what --resume may change
+RESUMABLE_KEYS = {"train.epochs", "train.device", "train.progress", "train.threads"}  # what --resume may change
 EVAL_BATCH = 1024
 
 
@@ -162,6 +163,11 @@ def train(*, config_file: str | Path | None = None, overrides: dict[str, Any] | 
     cfg, has_ckpt = _resume_config(resume, overrides) if resume else (resolve(config_file=config_file,
                                                                               overrides=overrides), False)
     setup = build_setup(cfg)  # user-data errors surface here, before anything is written
+    with num_threads(setup.threads):
+        return _claim_and_train(cfg, setup, resume=resume, has_ckpt=has_ckpt, callbacks=callbacks, echo=echo)
+
+
+def _claim_and_train(cfg: RunConfig, setup: Setup, *, resume, has_ckpt: bool, callbacks, echo) -> Run:
     run_dir, created = (Path(cfg.out), False) if resume else claim_run_dir(cfg)
     lock = RunLock(run_dir)
     try:
@@ -204,7 +210,8 @@ def _train_in(run_dir: Path, cfg: RunConfig, setup: Setup, *, resume: bool, has_
         if augment is not None:
             _write_augment_preview(run_dir, prep, cfg.data.augment)
         echo(f"training {cfg.model.name} on {ds.name} ({ds.task}, {len(prep.indices['train'])} train / "
-             f"{len(prep.indices['val'])} val / {len(prep.indices['test'])} test) on {device}, {count_params(model):,} params")
+             f"{len(prep.indices['val'])} val / {len(prep.indices['test'])} test) on {device}{_threads_note(device, setup.threads)}, "
+             f"{count_params(model):,} params")
     guard = NonFiniteGuard(early=early)
     cbs: list[Callback] = ([early] if early else []) + [guard, Checkpointer(run_dir, generator=generator, early=early,
                                                                             augment=augment, every=t.checkpoint_every)]
@@ -229,6 +236,7 @@ class Setup:
     train_batches: Any
     augment: Augment | None
     penalty: Callable[[torch.nn.Module], torch.Tensor] | None
+    threads: int  # CPU threads to train on (train.threads, resolved)
 
 
 def build_setup(cfg: RunConfig) -> Setup:
@@ -250,12 +258,15 @@ def build_setup(cfg: RunConfig) -> Setup:
     model = build_model(cfg.model, input_shape=prep.input_shape, out_dim=prep.out_dim, norm=prep.state["norm"])
     init_weights(model, cfg.model.init, nonlinearity=cfg.model.activation)
     model = model.to(device)
+    threads = choose_threads(t.threads, model=model, input_shape=prep.input_shape, batch_size=t.batch_size,
+                             device=device)
+    t.threads = str(threads)  # recorded in config.yaml, so --resume continues on the same count
     generator = torch.Generator().manual_seed(t.seed)
     train_b = make_batches(prep, "train", device=device, batch_size=t.batch_size, shuffle=d.shuffle,
                            generator=generator, balanced=d.balanced)
     regs = build_regularizers(l1=t.l1, l2=t.l2)
     penalty = (lambda m: sum(r(m) for r in regs)) if regs else None
-    return Setup(ds, prep, model, device, generator, train_b, augment, penalty)
+    return Setup(ds, prep, model, device, generator, train_b, augment, penalty, threads)
 
 
 def _restore(state: FitState, ckpt: dict[str, Any], *, generator: torch.Generator, early: EarlyStopping | None,
@@ -326,13 +337,18 @@ def _finish(run_dir: Path, cfg: RunConfig, prep: Prepared, state: FitState, *, e
         "stopped_early": state.stopped_early, "interrupted": state.interrupted, "diverged": diverged,
         "seconds": round(sum(r["seconds"] for r in state.history), 3), "metric": METRIC[task],
         "class_names": prep.dataset.class_names, "device": str(device), "metrics": metrics,
-        "sparsity": weight_sparsity(model), "train_samples": len(prep.indices["train"]), "versions": _versions(),
+        "sparsity": weight_sparsity(model), "train_samples": len(prep.indices["train"]), "threads": torch.get_num_threads(),
+        "versions": _versions(),
         "diagnosis": diagnose(state.history, task=task, metric=METRIC[task], final=metrics, kept_epoch=kept),
     }
     write_json(run_dir / "summary.json", summary)
     write_metrics_csv(run_dir / "metrics.csv", state.history)
     _write_report(run_dir)
     return summary
+
+
+def _threads_note(device: torch.device, threads: int) -> str:
+    return f" ({threads} thread{'s' if threads > 1 else ''})" if device.type == "cpu" else ""
 
 
 def _versions() -> dict[str, str]:
@@ -364,7 +380,8 @@ def format_summary(run: Run) -> str:
     stop = (" (stopped early)" if s["stopped_early"] else " (interrupted)" if s.get("interrupted")
             else " (diverged)" if s.get("diverged") else "")
     lines += [f"{'epochs':>10}: {s['epochs_run']}{stop}, best epoch {s['best_epoch']}",
-              f"{'time':>10}: {s['seconds']:.1f} s on {s['device']}",
+              f"{'time':>10}: {s['seconds']:.1f} s on {s['device']}"
+              + (f" ({s['threads']} thread{'s' if s['threads'] > 1 else ''})" if s.get("threads") and s["device"] == "cpu" else ""),
               f"{'params':>10}: {s['params']:,}",
               f"{'run':>10}: {run.dir}  (report: {run.dir / 'report.html'})"]
     if s.get("interrupted"):

@@ -1,0 +1,58 @@
+"""train.threads: a number is used as given; auto measures, is recorded, and leaves the caller's setting."""
+
+import pytest
+import torch
+import yaml
+
+import idealfit as fit
+from idealfit.config import resolve
+from idealfit.errors import UserError
+from idealfit.train.threads import choose_threads, num_threads, pick
+
+QUICK = {"train.progress": False}
+
+
+def test_pick_prefers_fewer_threads_unless_clearly_faster():
+    assert pick({1: 1.0, 2: 0.5}) == 2
+    assert pick({1: 1.0, 2: 0.95}) == 1  # within 10%: one thread leaves a core free
+    assert pick({1: 0.01, 2: 0.3}) == 1  # beside a busy process
+    assert pick({1: 1.0, 4: 0.6, 8: 0.58}) == 4
+
+
+def test_a_number_is_used_as_given_and_auto_respects_the_callers_cap():
+    model = torch.nn.Linear(3, 2)
+    assert choose_threads("3", model=model, input_shape=(3,), batch_size=8, device=torch.device("cpu")) == 3
+    with num_threads(1):  # e.g. OMP_NUM_THREADS=1: auto never goes above it, and needs no probe
+        assert choose_threads("auto", model=model, input_shape=(3,), batch_size=8, device=torch.device("cpu")) == 1
+
+
+def test_the_probe_leaves_the_model_and_rng_alone():
+    model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Dropout(0.5), torch.nn.BatchNorm1d(8))
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    torch.manual_seed(0)
+    expected = torch.rand(3)
+    torch.manual_seed(0)
+    with num_threads(2):
+        n = choose_threads("auto", model=model, input_shape=(4,), batch_size=1, device=torch.device("cpu"))
+    assert n in (1, 2)
+    assert torch.equal(torch.rand(3), expected)
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+
+
+@pytest.mark.parametrize("value", ["0", "abc", "2.5", "5000"])
+def test_bad_thread_counts_are_refused(value):
+    with pytest.raises(UserError, match="train.threads must be auto or a whole number"):
+        resolve(overrides={"train.threads": value})
+
+
+def test_auto_is_recorded_used_on_resume_and_restored_afterwards(tmp_path):
+    out = tmp_path / "r"
+    before = torch.get_num_threads()
+    run = fit.train(data="xo", epochs=1, out=out, set=QUICK, verbose=False)
+    assert torch.get_num_threads() == before
+    recorded = yaml.safe_load((out / "config.yaml").read_text())["train"]["threads"]
+    assert recorded.isdigit() and int(recorded) == run.summary["threads"] <= max(1, before)
+    run = fit.train(data="xo", epochs=1, out=tmp_path / "one", set={**QUICK, "train.threads": 1}, verbose=False)
+    assert run.summary["threads"] == 1
+    again = fit.train(resume=tmp_path / "one", epochs=2, set=QUICK, verbose=False)
+    assert again.summary["threads"] == 1 and torch.get_num_threads() == before
