@@ -17,8 +17,14 @@ it and the deck's remedies. The rules, checked in this order:
       training loss (flat, high curves), or
    c. training loss was still falling by more than STILL_FALLING_RATE per epoch over the last
       STILL_FALLING_WINDOW epochs while validation loss still improved: stopped too early (not for a
-      classifier that already reaches FITS_TRAIN_ACCURACY on its training data).
+      classifier that already reaches FITS_TRAIN_ACCURACY on its training data), or
+   d. validation loss was at its best in the last epoch and still falling by more than
+      VAL_STILL_IMPROVING_RATE per epoch over the last STILL_FALLING_WINDOW epochs: more epochs help.
 3. Good fit otherwise: both curves levelled off, close together.
+
+With `context` (what the run used: data kind, augmentation, dropout, L1/L2, batch normalization,
+early stopping, epochs, patience), the advice names only remedies the run can still apply, as
+option settings (`--set model.dropout=0.3`), and never one it already uses.
 
 Without validation columns the overfitting rules cannot run: the evidence says so
 (`has_validation: False`), the verdict comes from the training curve alone and the advice asks for a
@@ -46,6 +52,7 @@ UNDERFIT_MIN_LOSS_DROP = 0.50  # regression: less than half the first-epoch trai
 STILL_FALLING_WINDOW = 3  # epochs looked back on to judge whether training was still improving
 STILL_FALLING_RATE = 0.03  # train loss still dropping > 3% per epoch at the end = stopped too early
 FITS_TRAIN_ACCURACY = 0.99  # classification: at or above this train accuracy "still falling" is not underfitting
+VAL_STILL_IMPROVING_RATE = 0.01  # val loss still dropping > 1% per epoch at its last (best) epoch = train longer
 
 # task -> metric -> higher is better
 METRICS = {"classification": {"accuracy": True}, "regression": {"rmse": False, "mae": False}}
@@ -164,6 +171,10 @@ def _add_val_evidence(ev: dict, train: list, val: list) -> None:
             ev["final_train_loss"] - train_at[best_epoch] if best_epoch in train_at else None
         ),
         val_still_improving=len(vl) > STILL_FALLING_WINDOW and vl[-1] < vl[-1 - STILL_FALLING_WINDOW],
+        recent_val_drop=(
+            (1.0 - vl[-1] / vl[-1 - STILL_FALLING_WINDOW]) / STILL_FALLING_WINDOW
+            if len(vl) > STILL_FALLING_WINDOW and vl[-1 - STILL_FALLING_WINDOW] > 0 else None
+        ),
     )
 
 
@@ -179,6 +190,7 @@ def _judge_at_kept_epoch(ev: dict, val_at_kept: float, kept_epoch: int) -> None:
     ev["val_loss_rise"] = val_at_kept - best
     ev["val_loss_rise_rel"] = (val_at_kept - best) / best if best > 0 else 0.0
     ev["val_still_improving"] = False
+    ev["recent_val_drop"] = None
 
 
 def _overfit_reasons(ev: dict, task: str, metric: str) -> list[str]:
@@ -228,19 +240,29 @@ def _underfit_reasons(ev: dict, task: str, metric: str) -> list[str]:
             f"training loss was still falling {100 * recent:.1f}% per epoch over the last "
             f"{STILL_FALLING_WINDOW} epochs: training stopped too early"
         )
+    val_drop = ev.get("recent_val_drop")
+    if (not reasons and val_drop is not None and val_drop > VAL_STILL_IMPROVING_RATE
+            and ev["best_val_epoch"] == ev["epochs"]):
+        reasons.append(
+            f"validation loss was still improving at the last epoch ({100 * val_drop:.1f}% per epoch over the "
+            f"last {STILL_FALLING_WINDOW}): training stopped before it levelled off"
+        )
     return reasons
 
 
-def _advice(verdict: str, ev: dict, reasons: list[str]) -> list[str]:
-    if verdict == "overfitting":
+def _advice(verdict: str, ev: dict, reasons: list[str], context: dict[str, Any] | None = None) -> list[str]:
+    if context is not None and verdict in ("overfitting", "underfitting"):
+        advice = (_overfit_advice_for(ev, context) if verdict == "overfitting"
+                  else _underfit_advice_for(reasons, context))
+    elif verdict == "overfitting":
         best = f" (epoch {ev['best_val_epoch']})" if "best_val_epoch" in ev else ""
         advice = [a.format(best=best) for a in OVERFIT_ADVICE]
     elif verdict == "underfitting":
         advice = list(UNDERFIT_ADVICE)
         if reasons[0].startswith("training diverged"):
             advice.insert(0, "Lower the learning rate (e.g. 10x): the loss blew up.")
-        elif all("stopped too early" in r for r in reasons):
-            advice.insert(0, advice.pop(1))  # only "still falling": train longer comes first
+        elif all("stopped too early" in r or "before it levelled off" in r for r in reasons):
+            advice.insert(0, advice.pop(1))  # only "not done yet": train longer comes first
     elif ev["has_validation"]:
         advice = list(GOOD_FIT_ADVICE)
     else:
@@ -250,8 +272,55 @@ def _advice(verdict: str, ev: dict, reasons: list[str]) -> list[str]:
     return advice
 
 
+def _overfit_advice_for(ev: dict, c: dict[str, Any]) -> list[str]:
+    """The deck's remedies for overfitting that this run does not use yet, as the options that set them."""
+    advice = []
+    if c.get("kind") == "image":
+        advice.append("Get more training data, or augment more strongly (now: "
+                      f"{', '.join(c['augment'])})." if c.get("augment") else
+                      "Get more training data, or add data augmentation: --set data.augment=[flip,crop,contrast].")
+    else:
+        advice.append("Get more training data: more labelled samples.")
+    if c.get("l1") or c.get("l2"):
+        advice.append(f"Raise the weight penalty (now train.l1={c.get('l1', 0):g}, train.l2={c.get('l2', 0):g}), "
+                      "e.g. 3x.")
+    else:
+        advice.append("Add L1/L2 weight regularization: --set train.l2=1e-4 (or train.l1=1e-4).")
+    advice.append(f"Raise dropout (now model.dropout={c['dropout']:g}), e.g. to {min(0.6, 2 * c['dropout']):g}."
+                  if c.get("dropout") else "Add dropout before the dense layers: --set model.dropout=0.3.")
+    if not c.get("early_stopping"):
+        best = f" (epoch {ev['best_val_epoch']})" if "best_val_epoch" in ev else ""
+        advice.append(f"Use early stopping to keep the weights of the best validation epoch{best}: "
+                      "--set train.early_stopping=true.")
+    if not c.get("batchnorm"):
+        advice.append("Add batch normalization: --set model.batchnorm=true.")
+    advice.append("Use a smaller model (fewer or narrower layers: model.widths, model.hidden).")
+    return advice
+
+
+def _underfit_advice_for(reasons: list[str], c: dict[str, Any]) -> list[str]:
+    """The deck's remedies for underfitting, naming the settings this run used."""
+    longer = (f"Train longer: early stopping ended the run; raise train.patience (now {c.get('patience')}) "
+              "or train.min_delta." if c.get("stopped_early")
+              else f"Train longer: raise train.epochs (now {c.get('epochs')}).")
+    advice = ["Give the model more capacity: wider or deeper layers (model.widths, model.hidden).", longer,
+              f"Tune the learning rate (now train.lr={c.get('lr', 0):g}): try 3x larger and 3x smaller "
+              "(`idealfit lr-find` suggests one)."]
+    used = [f"train.l1={c['l1']:g}" if c.get("l1") else "", f"train.l2={c['l2']:g}" if c.get("l2") else "",
+            f"model.dropout={c['dropout']:g}" if c.get("dropout") else "",
+            "data.augment" if c.get("augment") else ""]
+    used = [u for u in used if u]
+    if used:
+        advice.append(f"Use less regularization (now {', '.join(used)}).")
+    if reasons[0].startswith("training diverged"):
+        advice.insert(0, f"Lower the learning rate (e.g. 10x, below train.lr={c.get('lr', 0):g}): the loss blew up.")
+    elif all("stopped too early" in r or "before it levelled off" in r for r in reasons):
+        advice.insert(0, advice.pop(1))  # only "not done yet": train longer comes first
+    return advice
+
+
 def diagnose(history: list[dict], *, task: str, metric: str, final: dict[str, dict] | None = None,
-             kept_epoch: int | None = None) -> dict[str, Any]:
+             kept_epoch: int | None = None, context: dict[str, Any] | None = None) -> dict[str, Any]:
     """Judge one run's learning curves: underfitting, good fit or overfitting (rules in the module doc).
 
     Args:
@@ -265,6 +334,9 @@ def diagnose(history: list[dict], *, task: str, metric: str, final: dict[str, di
             which dropout and augmentation pull down.
         kept_epoch: the epoch whose weights the run kept (early stopping's best), if earlier than the last:
             the validation rise after it was discarded and does not make the kept model overfit.
+        context: what the run used, for advice that fits it: {"kind", "augment" (list), "dropout", "l1",
+            "l2", "batchnorm", "early_stopping", "stopped_early", "patience", "epochs", "lr"} (default None:
+            the deck's generic advice).
 
     Returns:
         {"verdict": "underfitting" | "good fit" | "overfitting", "evidence": {name: number},
@@ -285,7 +357,7 @@ def diagnose(history: list[dict], *, task: str, metric: str, final: dict[str, di
         if ev.get("val_loss_rise_discarded", 0.0) > OVERFIT_VAL_RISE:
             reasons.append(f"early stopping kept epoch {ev['kept_epoch']}, before validation loss rose "
                            f"{100 * ev['val_loss_rise_discarded']:.0f}%")
-    advice = _advice(verdict, ev, reasons)
+    advice = _advice(verdict, ev, reasons, context)
     if not ev["has_validation"]:
         reasons.append("there is no validation data, so overfitting cannot be judged")
     return {"verdict": verdict, "evidence": ev, "reasons": reasons, "advice": advice}

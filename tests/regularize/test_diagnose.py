@@ -255,3 +255,56 @@ def test_still_falling_loss_of_a_classifier_that_fits_its_data_is_not_underfitti
     for r in hist:
         r["train_accuracy"] = 0.95
     assert diagnose(hist, task="classification", metric="accuracy")["verdict"] == "underfitting"
+
+
+# --- advice that fits the run -------------------------------------------------------------------------
+
+CONTEXT = {"kind": "table", "augment": [], "dropout": 0.0, "batchnorm": True, "l1": 0.0, "l2": 0.0,
+           "early_stopping": True, "stopped_early": False, "patience": 8, "epochs": 30, "lr": 3e-3}
+
+
+def _overfit_history():
+    train = _decay(2.0, 0.02, N)
+    val = [0.5 + 0.002 * (e - 10) ** 2 for e in range(N)]
+    tacc = [min(0.999, 0.6 + 0.02 * e) for e in range(N)]
+    return _history(train, val, tacc, [min(0.85, a) for a in tacc])
+
+
+def test_overfit_advice_names_only_remedies_the_run_does_not_use():
+    d = diagnose(_overfit_history(), task="classification", metric="accuracy", context=CONTEXT)
+    text = " ".join(d["advice"])
+    assert d["verdict"] == "overfitting"
+    assert "augment" not in text  # a table cannot be augmented
+    assert "batch normalization" not in text and "early stopping" not in text  # both already on
+    assert "--set model.dropout=0.3" in text and "--set train.l2=1e-4" in text
+    image = {**CONTEXT, "kind": "image", "augment": ["flip", "crop"], "dropout": 0.2, "l2": 1e-4,
+             "batchnorm": False, "early_stopping": False}
+    text = " ".join(diagnose(_overfit_history(), task="classification", metric="accuracy", context=image)["advice"])
+    assert "augment more strongly (now: flip, crop)" in text
+    assert "Raise dropout (now model.dropout=0.2)" in text and "train.l2=0.0001" in text
+    assert "--set model.batchnorm=true" in text and "--set train.early_stopping=true" in text
+    assert "epoch 11" in text  # the best validation epoch early stopping would keep
+
+
+def test_underfit_advice_only_suggests_less_regularization_when_there_is_some():
+    train = _decay(2.3, 1.5, N)
+    acc = [0.5] * N
+    plain = diagnose(_history(train, train, acc, acc), task="classification", metric="accuracy", context=CONTEXT)
+    assert plain["verdict"] == "underfitting"
+    assert not any("less regularization" in a for a in plain["advice"])
+    assert any("raise train.epochs (now 30)" in a for a in plain["advice"])
+    reg = {**CONTEXT, "dropout": 0.5, "l2": 1e-3, "stopped_early": True}
+    d = diagnose(_history(train, train, acc, acc), task="classification", metric="accuracy", context=reg)
+    assert "Use less regularization (now train.l2=0.001, model.dropout=0.5)." in d["advice"]
+    assert any("raise train.patience (now 8)" in a for a in d["advice"])
+
+
+def test_validation_still_improving_at_the_last_epoch_means_train_longer():
+    train = [1.0 * 0.8**e for e in range(6)]
+    val = [1.1 * 0.9**e for e in range(6)]  # best at the last epoch, still 10% better per epoch
+    acc = [0.995] * 6  # fits its training data: the train-loss rule alone would not fire
+    d = diagnose(_history(train, val, acc, acc), task="classification", metric="accuracy", context=CONTEXT)
+    assert d["verdict"] == "underfitting"
+    assert "still improving at the last epoch" in d["reasons"][0]
+    assert "levelled off" not in " ".join(d["reasons"]).replace("before it levelled off", "")
+    assert d["advice"][0] == "Train longer: raise train.epochs (now 30)."

@@ -339,12 +339,22 @@ def _finish(run_dir: Path, cfg: RunConfig, prep: Prepared, state: FitState, *, e
         "class_names": prep.dataset.class_names, "device": str(device), "metrics": metrics,
         "sparsity": weight_sparsity(model), "train_samples": len(prep.indices["train"]), "threads": torch.get_num_threads(),
         "versions": _versions(),
-        "diagnosis": diagnose(state.history, task=task, metric=METRIC[task], final=metrics, kept_epoch=kept),
+        "diagnosis": diagnose(state.history, task=task, metric=METRIC[task], final=metrics, kept_epoch=kept,
+                              context=_diagnosis_context(cfg, prep.dataset, stopped_early=state.stopped_early)),
     }
     write_json(run_dir / "summary.json", summary)
     write_metrics_csv(run_dir / "metrics.csv", state.history)
     _write_report(run_dir)
     return summary
+
+
+def _diagnosis_context(cfg: RunConfig, ds: Dataset, *, stopped_early: bool) -> dict[str, Any]:
+    """What the run used, so that the diagnosis advises only remedies it can still apply."""
+    m, t = cfg.model, cfg.train
+    augment = [a if isinstance(a, str) else str(a.get("name", a)) for a in cfg.data.augment]
+    return {"kind": ds.kind, "augment": augment, "dropout": m.dropout, "batchnorm": m.batchnorm, "l1": t.l1,
+            "l2": t.l2, "early_stopping": t.early_stopping, "stopped_early": stopped_early, "patience": t.patience,
+            "epochs": t.epochs, "lr": t.lr}
 
 
 def _threads_note(device: torch.device, threads: int) -> str:
