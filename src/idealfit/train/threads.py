@@ -25,8 +25,8 @@ from collections.abc import Iterator
 import torch
 
 TOLERANCE = 1.10  # fewer threads win unless more threads are at least this much faster
-PROBE_SECONDS = 0.03  # per candidate and round: enough steps to average out timer noise
-ROUNDS = 3
+PROBE_SECONDS = 0.015  # per candidate and round: several steps of a small model, little of a run
+ROUNDS = 2  # the best of two: the first round also pays one-off warm-up costs
 
 
 def available_cores() -> int:
