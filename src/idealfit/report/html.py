@@ -29,6 +29,7 @@ from idealfit.report.figures import (
     to_png,
     write_bytes_atomic,
 )
+from idealfit.run_files import RESTORE, damaged, is_file, read_bytes, read_npz, read_text, run_file
 
 # Image types an extras entry may point at, by file suffix.
 _MIME = {
@@ -40,6 +41,8 @@ _MIME = {
 }
 # Metric rows shown first, in this order, when present; other keys follow as found.
 _METRIC_ORDER = ("loss", "accuracy", "rmse", "mae", "r2")
+# The most of model.txt or config.yaml the report copies; the rest is left in the file.
+TEXT_LIMIT = 64 * 1024
 _VERDICT_CLASS = {"underfitting": "under", "good fit": "good", "overfitting": "over"}
 
 CSS = """
@@ -118,11 +121,11 @@ class RunFiles:
     extras: list[Extra] = field(default_factory=list)  # extras.json
 
 
-def _read_json(path: Path):
+def _read_json(path: Path, fix: str):
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise UserError(f"{path} is not valid JSON ({err}); fix it or delete it") from None
+        return json.loads(read_text(path.parent, path.name))
+    except (json.JSONDecodeError, RecursionError) as err:
+        raise damaged(path, f"not valid JSON: {err}", fix) from None
 
 
 def _valid_entry(entry) -> bool:
@@ -136,9 +139,9 @@ def _valid_entry(entry) -> bool:
 def _read_extras_list(run_dir: Path) -> list[dict]:
     """The raw extras.json entries ([] when the file does not exist)."""
     path = run_dir / "extras.json"
-    if not path.is_file():
+    if not is_file(run_dir, "extras.json"):
         return []
-    entries = _read_json(path)
+    entries = _read_json(path, "fix it or delete it")
     if not isinstance(entries, list) or not all(_valid_entry(e) for e in entries):
         raise UserError(
             f"{path} must be a list of {{section, caption, path, text}} objects; fix it or delete it"
@@ -147,11 +150,19 @@ def _read_extras_list(run_dir: Path) -> list[dict]:
 
 
 def _inside(run_dir: Path, rel: str) -> Path:
-    """run_dir / rel, refusing paths that leave the run folder (the report must stay self-contained)."""
-    target = (run_dir / rel).resolve()
-    if not target.is_relative_to(run_dir.resolve()):
+    """run_dir / rel, refusing paths that leave the run folder (the report must stay self-contained).
+
+    No link is followed: a link inside the folder could point anywhere on the machine that builds the report.
+    """
+    path = Path(rel)
+    if path.is_absolute():  # accepted when it names a place inside the run folder, as add_extra documents
+        for root in (run_dir, run_dir.resolve()):
+            if path.is_relative_to(root):
+                path = path.relative_to(root)
+                break
+    if path.is_absolute() or ".." in path.parts:
         raise UserError(f"extra image {rel!r} is outside the run folder {run_dir}; copy it into the folder")
-    return target
+    return run_file(run_dir, path)
 
 
 def add_extra(
@@ -178,7 +189,7 @@ def add_extra(
         target = _inside(run_dir, str(path))
         if not target.is_file():
             raise UserError(f"extra image {target} not found; save it into the run folder first (save_png)")
-        rel = target.relative_to(run_dir.resolve()).as_posix()
+        rel = target.relative_to(run_dir).as_posix()
     entries = _read_extras_list(run_dir)
     entry = {"section": section, "caption": caption, "path": rel, "text": text}
     for i, old in enumerate(entries):
@@ -187,7 +198,7 @@ def add_extra(
             break
     else:
         entries.append(entry)
-    write_bytes_atomic(run_dir / "extras.json", (json.dumps(entries, indent=2) + "\n").encode("utf-8"))
+    write_bytes_atomic(run_file(run_dir, "extras.json"), (json.dumps(entries, indent=2) + "\n").encode("utf-8"))
 
 
 def _resolve_extra(run_dir: Path, entry: dict) -> Extra:
@@ -196,15 +207,22 @@ def _resolve_extra(run_dir: Path, entry: dict) -> Extra:
     if rel:
         target = _inside(run_dir, rel)
         mime = _MIME.get(target.suffix.lower())
-        if target.is_file() and mime:
-            extra.image, extra.mime = target.read_bytes(), mime
+        if mime and is_file(run_dir, target.relative_to(run_dir)):
+            extra.image, extra.mime = read_bytes(run_dir, target.relative_to(run_dir)), mime
         else:
             extra.missing = rel
     return extra
 
 
-def _read_optional_text(path: Path) -> str | None:
-    return path.read_text(encoding="utf-8", errors="replace") if path.is_file() else None
+def _read_optional_text(run_dir: Path, name: str) -> str | None:
+    """A text file to show in the report, cut at TEXT_LIMIT: a report is no place for megabytes of YAML."""
+    if not is_file(run_dir, name):
+        return None
+    data = read_bytes(run_dir, name, limit=TEXT_LIMIT + 1)
+    text = data[:TEXT_LIMIT].decode("utf-8", errors="replace")
+    if len(data) > TEXT_LIMIT:
+        text += f"\n… truncated: {name} is longer than {TEXT_LIMIT // 1024} KiB; the file itself has the rest"
+    return text
 
 
 def load_run(run_dir: str | Path) -> RunFiles:
@@ -215,25 +233,22 @@ def load_run(run_dir: str | Path) -> RunFiles:
     """
     run_dir = Path(run_dir)
     summary_path = run_dir / "summary.json"
-    if not summary_path.is_file():
+    if not is_file(run_dir, "summary.json"):
         raise UserError(
             f"{run_dir} is not an idealfit run folder (no summary.json); pass the folder `idealfit train` printed"
         )
-    summary = _read_json(summary_path)
+    summary = _read_json(summary_path, RESTORE)
     if not isinstance(summary, dict) or summary.get("task") not in ("classification", "regression"):
-        raise UserError(f"{summary_path} needs a 'task' of 'classification' or 'regression'; rerun training")
+        raise damaged(summary_path, "no 'task' of 'classification' or 'regression'")
     mtime = dt.datetime.fromtimestamp(summary_path.stat().st_mtime)
     run = RunFiles(summary=summary, date=str(summary.get("date") or mtime.strftime("%Y-%m-%d %H:%M")))
-    if (run_dir / "metrics.csv").is_file():
+    if is_file(run_dir, "metrics.csv"):
         run.history = read_history(run_dir / "metrics.csv")
-    if (run_dir / "predictions.npz").is_file():
-        try:
-            with np.load(run_dir / "predictions.npz", allow_pickle=False) as npz:
-                run.y_true, run.y_pred = npz["y_true"], npz["y_pred"]
-        except (KeyError, ValueError, OSError) as err:
-            raise UserError(f"{run_dir / 'predictions.npz'} needs arrays y_true and y_pred ({err})") from None
-    run.model_text = _read_optional_text(run_dir / "model.txt")
-    run.config_text = _read_optional_text(run_dir / "config.yaml")
+    if is_file(run_dir, "predictions.npz"):
+        arrays = read_npz(run_dir, "predictions.npz", ("y_true", "y_pred"))
+        run.y_true, run.y_pred = arrays["y_true"], arrays["y_pred"]
+    run.model_text = _read_optional_text(run_dir, "model.txt")
+    run.config_text = _read_optional_text(run_dir, "config.yaml")
     run.extras = [_resolve_extra(run_dir, e) for e in _read_extras_list(run_dir)]
     return run
 
@@ -415,4 +430,4 @@ def build_run_report(run_dir: str | Path) -> Path:
     """
     run_dir = Path(run_dir)
     page = render_report(load_run(run_dir))
-    return write_bytes_atomic(run_dir / "report.html", page.encode("utf-8"))
+    return write_bytes_atomic(run_file(run_dir, "report.html"), page.encode("utf-8"))
