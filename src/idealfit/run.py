@@ -148,9 +148,11 @@ class Run:
 
 def _as_paths(paths: str | Path | list[str | Path]) -> list[Path]:
     """One path or a list of them; a single string is one file, not a sequence of one-letter names."""
-    if isinstance(paths, (str, Path)):
-        return [Path(paths)]
-    return [Path(p) for p in paths]
+    out = [Path(paths)] if isinstance(paths, (str, Path)) else [Path(p) for p in paths]
+    for p in out:
+        if p.is_dir():
+            raise UserError(f"input {p} is a folder; pass the image files in it (e.g. {p / '*.png'})")
+    return out
 
 
 def _align_labels(run: Run, ds: Dataset) -> np.ndarray:
@@ -258,6 +260,8 @@ def load_run(path: str | Path) -> Run:
     cfg = load_config(p)
     state = _read_state(p)
     summary = read_json_object(p, "summary.json")
+    if summary.get("task") != state["task"]:  # the two files were written together by the same run
+        raise damaged(run_file(p, "summary.json"), f"its task {summary.get('task')!r} is not {state['task']!r}")
     out_dim = len(state["class_names"]) if state["task"] == "classification" else 1
     model = build_model(cfg.model, input_shape=tuple(state["input_shape"]), out_dim=out_dim, norm=state["norm"])
     _load_weights(p, model)
@@ -270,6 +274,9 @@ def load_config(run_dir: Path) -> RunConfig:
     path = run_file(run_dir, "config.yaml")
     try:
         return resolve(config_file=path)
+    except UserError as err:  # said of a --config file; here it is a run's file, so say so and how to fix it
+        reason = str(err).split(";")[0].replace(f"config file {path} ", "").removeprefix("is ")
+        raise damaged(path, reason) from None
     except (UnicodeDecodeError, RecursionError, MemoryError) as err:  # the YAML loader's own failures
         raise damaged(path, type(err).__name__) from None
 
