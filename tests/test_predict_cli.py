@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from idealfit.cli import csv_text, main
+from idealfit.cli import main
 
 HOSTILE = ['=HYPERLINK("x","y")', "+SUM(1)", "@cmd", "plain"]  # class names come from folder names
 
@@ -28,6 +28,8 @@ def hostile_run(tmp_path_factory):
 
 
 def test_csv_text_quotes_formula_starts_but_not_numbers():
+    from idealfit.cli import csv_text
+
     for cell in ['=HYPERLINK("x","y")', "+SUM(1)", "-2+3", "@cmd", "\tx", "\rx", "-inf"]:
         assert csv_text(cell) == "'" + cell
     for cell in ["plain", "-1", "-1.5", "+2e-3", "0.5", "", "a=b"]:
