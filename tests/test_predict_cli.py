@@ -133,3 +133,17 @@ def test_report_truncates_huge_text_files(hostile_run, tmp_path, capsys):
     assert len(page) < 1_000_000  # the figures are ~100 KB; 2 x 64 KiB of text at most
     assert page.count("… truncated: ") == 2
     assert "config.yaml is longer than 64 KiB" in page and "model.txt is longer than 64 KiB" in page
+
+
+def test_report_and_explain_files_respect_the_umask(hostile_run, tmp_path, capsys):
+    import shutil
+
+    root, src = hostile_run
+    run = shutil.copytree(src, tmp_path / "run")
+    old = os.umask(0o002)
+    try:
+        assert main(["explain", str(run), "--input", str(root / "data" / "plain" / "0.png")]) == 0
+    finally:
+        os.umask(old)
+    for f in [run / "report.html", run / "extras.json", *(run / "explain").iterdir()]:
+        assert f.stat().st_mode & 0o777 == 0o664, f

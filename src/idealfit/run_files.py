@@ -10,7 +10,7 @@ Reads open with O_NOFOLLOW (closing the check-then-open race on the last compone
 (a FIFO named model.txt must not hang us), then insist on a regular file.
 
 Example:
-    >>> text = read_text("runs/x", "model.txt", limit=64 * 1024)   # doctest: +SKIP
+    >>> text = read_text("runs/x", "model.txt")   # doctest: +SKIP
     >>> write_bytes("runs/x", "predictions.npz", npz_bytes(y_true=t, y_pred=p))   # doctest: +SKIP
 """
 
@@ -83,14 +83,12 @@ def read_bytes(run_dir: str | Path, name: str | Path, *, limit: int | None = Non
         return fh.read() if limit is None else fh.read(limit)
 
 
-def read_text(run_dir: str | Path, name: str | Path, *, limit: int | None = None) -> str:
+def read_text(run_dir: str | Path, name: str | Path) -> str:
     """A UTF-8 text file inside the run folder; undecodable bytes are a damaged file."""
-    data = read_bytes(run_dir, name, limit=limit)
+    data = read_bytes(run_dir, name)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as err:
-        if limit is not None and len(data) == limit and err.start >= limit - 3:
-            return data[: err.start].decode("utf-8")  # the cap cut a character in half
         raise damaged(run_file(run_dir, name), f"not UTF-8 text: byte {err.start}") from None
 
 
