@@ -9,6 +9,7 @@ import argparse
 import csv
 import io
 import os
+import re
 import sys
 from collections.abc import Sequence
 
@@ -63,12 +64,16 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from idealfit.run import load_run
 
     run = load_run(args.run_dir)
+    if args.out:
+        _check_out(args.out, run.dir)  # before the work, not after it
     names, pred = run.predict(args.inputs)
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
+    names = [csv_text(n) for n in names]  # file names and class names are text a spreadsheet must not run
     if run.task == "classification":
-        classes = run.class_names or [str(i) for i in range(pred.shape[1])]
-        w.writerow(["input", "predicted", *[f"p_{c}" for c in classes]])
+        raw = run.class_names or [str(i) for i in range(pred.shape[1])]
+        classes = [csv_text(c) for c in raw]
+        w.writerow(["input", "predicted", *[f"p_{c}" for c in raw]])  # "p_" first: never a formula
         for n, p in zip(names, pred, strict=True):
             w.writerow([n, classes[int(p.argmax())], *[f"{v:.6f}" for v in p]])
     else:
@@ -76,13 +81,46 @@ def cmd_predict(args: argparse.Namespace) -> int:
         for n, v in zip(names, pred, strict=True):
             w.writerow([n, f"{float(v):.6g}"])
     if args.out:
-        from idealfit.train.checkpoint import atomic_write_text
+        from idealfit.run_files import atomic_write
 
-        atomic_write_text(args.out, buf.getvalue())
+        try:
+            atomic_write(args.out, buf.getvalue().encode("utf-8"))
+        except PermissionError:
+            raise UserError(f"--out {args.out}: cannot write in the folder; write somewhere else") from None
         print(f"wrote {len(names)} predictions to {args.out}")
     else:
         sys.stdout.write(buf.getvalue())
     return 0
+
+
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def csv_text(cell: str) -> str:
+    """A text cell that a spreadsheet shows as text: a leading =, +, -, @, tab or CR would start a formula.
+
+    OWASP's advice for CSV injection: prefix such a cell with a single quote. A plain number ("-1" as a
+    class name) is no formula and stays as it is.
+    """
+    if cell[:1] in ("=", "+", "-", "@", "\t", "\r") and not _NUMBER.fullmatch(cell):
+        return "'" + cell
+    return cell
+
+
+def _check_out(out: str, run_dir) -> None:
+    """`predict --out` must name a new or existing file in an existing, writable folder, outside the run's files."""
+    from pathlib import Path
+
+    path = Path(out)
+    if path.is_dir():
+        raise UserError(f"--out {out} is a folder; give a file name such as {path / 'preds.csv'}")
+    parent = path.parent
+    if not parent.is_dir():
+        raise UserError(f"--out {out}: the folder {parent} does not exist; create it or write somewhere else")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UserError(f"--out {out}: cannot write in the folder {parent}; write somewhere else")
+    if parent.resolve() == Path(run_dir).resolve() and path.exists():
+        raise UserError(f"--out {out} would overwrite the run's own {path.name}; give a new file name")
 
 
 def cmd_report(args: argparse.Namespace) -> int:

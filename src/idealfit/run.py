@@ -27,8 +27,10 @@ import torch
 from idealfit.config import RunConfig, resolve
 from idealfit.data.base import Dataset
 from idealfit.errors import UserError
+from idealfit.run_files import damaged, is_file, read_bytes, read_npz, read_text, run_file
 
 WEIGHTS = "model.safetensors"
+BATCH = 512  # samples per forward pass at evaluate and predict: bounds the memory, not the result
 
 
 @dataclass
@@ -56,23 +58,67 @@ class Run:
     def class_names(self) -> list[str] | None:
         return self.state.get("class_names")
 
-    def load_inputs(self, paths: list[str | Path]) -> torch.Tensor:
+    def load_inputs(self, paths: str | Path | list[str | Path]) -> torch.Tensor:
         """Image files, one CSV or one NPZ as a batch ready for `self.model`."""
-        return torch.from_numpy(read_inputs(self.state, [Path(p) for p in paths])[0])
+        return torch.from_numpy(read_inputs(self.state, _as_paths(paths))[0])
 
-    @torch.no_grad()
-    def predict_array(self, x: np.ndarray) -> np.ndarray:
-        """Class probabilities (N, K) for classification, values in data units (N,) for regression."""
-        out = self.model(torch.from_numpy(x))
+    def predict_array(self, x: np.ndarray | list) -> np.ndarray:
+        """Predictions for raw inputs, as the user has them: the run's fitted preprocessing is applied here.
+
+        Args:
+            x: a table as an (N, F) array or a list of N rows (numbers or strings, columns in the training
+                order `state["columns"]`); images as (N, C, H, W) (or (N, H, W) for one channel) in the
+                training data's units; signals as (N, C, L).
+
+        Returns:
+            class probabilities (N, K) for classification, values in data units (N,) for regression.
+        """
+        from idealfit.data.prepare import raw_input_shape, transform_inputs
+
+        want = raw_input_shape(self.state)
+        if self.state["kind"] == "table":
+            arr = np.asarray(x, dtype=object)  # cells may be numbers or strings, as in a CSV
+            if arr.ndim != 2 or arr.shape[1] != want[0]:
+                raise UserError(f"predict_array takes a table of rows of {want[0]} cells "
+                                f"({', '.join(self.state['columns'])}); got shape {arr.shape}")
+        else:
+            arr = np.asarray(x, dtype=np.float32)
+            if arr.ndim == len(want) and want[0] == 1:
+                arr = arr[:, None]  # (N, H, W) -> (N, 1, H, W)
+            if tuple(arr.shape[1:]) != want:
+                raise UserError(f"predict_array takes raw samples of shape {want}; got {tuple(arr.shape[1:])}")
+        return self._predict_ready(transform_inputs(self.state, arr))
+
+    def _predict_ready(self, x: np.ndarray) -> np.ndarray:
+        """Like `predict_array`, for inputs that already went through the run's preprocessing."""
+        out = self._forward(x)
         if self.task == "classification":
             return torch.softmax(out, dim=1).numpy()
         t = self.state["target"]
         return (out.squeeze(-1) * t["std"] + t["mean"]).numpy()
 
-    def predict(self, paths: list[str | Path]) -> tuple[list[str], np.ndarray]:
-        """(input names, predictions) for image files, a CSV or an NPZ."""
-        x, names = read_inputs(self.state, [Path(p) for p in paths])
-        return names, self.predict_array(x)
+    def _forward(self, x: np.ndarray) -> torch.Tensor:
+        """The model's outputs for model-ready inputs, BATCH samples at a time without autograd.
+
+        The whole set at once would hold every layer's activations for every sample (7.8 GB for 3,000
+        64x64 images); batches keep the peak at one batch's activations.
+        """
+        xt = torch.from_numpy(np.ascontiguousarray(x))
+        with torch.inference_mode():
+            outs = [self.model(xt[i : i + BATCH]) for i in range(0, len(xt), BATCH)]
+        return torch.cat(outs) if outs else torch.empty(0)
+
+    def predict(self, paths: str | Path | list[str | Path]) -> tuple[list[str], np.ndarray]:
+        """(input names, predictions) for image files, a CSV or an NPZ (one path or a list of them)."""
+        x, names = read_inputs(self.state, _as_paths(paths))
+        return names, self._predict_ready(x)
+
+    def _test_split(self) -> np.ndarray:
+        """The test indices from split.npz, checked against the dataset's size."""
+        test = read_npz(self.dir, "split.npz", ("test",))["test"]
+        if test.ndim != 1 or not np.issubdtype(test.dtype, np.integer):
+            raise damaged(self.dir / "split.npz", f"test indices of dtype {test.dtype}, shape {test.shape}")
+        return test
 
     def evaluate(self, data: str | None = None) -> dict[str, float]:
         """Metrics on the run's own test split, or on labelled data at `data` (a path or embedded name)."""
@@ -82,22 +128,31 @@ class Run:
         cfg = self.config.data
         ds = load_dataset(cfg if data is None else type(cfg)(**{**cfg.__dict__, "name": data}))
         if data is None:
-            with np.load(self.dir / "split.npz") as f:
-                test = f["test"]
+            test = self._test_split()
+            if len(test) and (test.min() < 0 or test.max() >= len(ds.y)):
+                raise damaged(self.dir / "split.npz", f"test index {test.max()} past the {len(ds.y)} samples")
             ds.x, ds.y = (ds.x[test] if ds.paths is None else ds.x), ds.y[test]
             if ds.paths is not None:
                 ds.paths = [ds.paths[i] for i in test]
         y = _align_labels(self, ds)
         x = transform_inputs(self.state, ds.x) if ds.paths is None else _read_images(self.state, ds.paths)
-        out = self.model(torch.from_numpy(x)) if len(x) else None
+        out = self._forward(x) if len(x) else None
         if out is None:
             raise UserError(f"{data} has no samples to evaluate")
         y_std = 1.0
         if self.task == "regression":
             t = self.state["target"]
             y, y_std = (y - t["mean"]) / t["std"], t["std"]
-        with torch.no_grad():
-            return compute_metrics(out.detach(), torch.from_numpy(y), task=self.task, y_std=y_std)
+        return compute_metrics(out, torch.from_numpy(y), task=self.task, y_std=y_std)
+
+
+def _as_paths(paths: str | Path | list[str | Path]) -> list[Path]:
+    """One path or a list of them; a single string is one file, not a sequence of one-letter names."""
+    out = [Path(paths)] if isinstance(paths, (str, Path)) else [Path(p) for p in paths]
+    for p in out:
+        if p.is_dir():
+            raise UserError(f"input {p} is a folder; pass the image files in it (e.g. {p / '*.png'})")
+    return out
 
 
 def _align_labels(run: Run, ds: Dataset) -> np.ndarray:
@@ -187,27 +242,91 @@ def _read_table_csv(state: dict[str, Any], p: Path) -> tuple[np.ndarray, list[st
 
 
 def check_run_dir(path: str | Path) -> Path:
+    """The run folder, once it holds a config.yaml (the folder itself may be a link; its files may not)."""
     p = Path(path)
-    if not p.is_dir() or not (p / "config.yaml").is_file():
+    if not p.is_dir() or not is_file(p, "config.yaml"):
         raise UserError(f"{p} is not an idealfit run folder (no config.yaml); pass the folder `idealfit train` printed")
     return p
 
 
 def load_run(path: str | Path) -> Run:
     """Load a finished run folder: the model in eval mode on the CPU, ready for evaluate and predict."""
-    from safetensors.torch import load_file
-
     from idealfit.models.build import build_model
     from idealfit.report.figures import read_history
 
     p = check_run_dir(path)
-    if not (p / WEIGHTS).is_file() or not (p / "summary.json").is_file():
+    if not is_file(p, WEIGHTS) or not is_file(p, "summary.json"):
         raise UserError(f"{p} has no finished model yet; continue it with `idealfit train --resume {p}`")
-    cfg = resolve(config_file=p / "config.yaml")
-    state = json.loads((p / "preprocess.json").read_text())
+    cfg = load_config(p)
+    state = _read_state(p)
+    summary = read_json_object(p, "summary.json")
+    if summary.get("task") != state["task"]:  # the two files were written together by the same run
+        raise damaged(run_file(p, "summary.json"), f"its task {summary.get('task')!r} is not {state['task']!r}")
     out_dim = len(state["class_names"]) if state["task"] == "classification" else 1
     model = build_model(cfg.model, input_shape=tuple(state["input_shape"]), out_dim=out_dim, norm=state["norm"])
-    model.load_state_dict(load_file(str(p / WEIGHTS)))
+    _load_weights(p, model)
     model.eval()
-    summary = json.loads((p / "summary.json").read_text())
     return Run(p, cfg, summary, read_history(p / "metrics.csv"), model, state)
+
+
+def load_config(run_dir: Path) -> RunConfig:
+    """The run's config.yaml through the same loader (and the same limits) as `--config`."""
+    path = run_file(run_dir, "config.yaml")
+    try:
+        return resolve(config_file=path)
+    except UserError as err:  # said of a --config file; here it is a run's file, so say so and how to fix it
+        reason = str(err).split(";")[0].replace(f"config file {path} ", "").removeprefix("is ")
+        raise damaged(path, reason) from None
+    except (UnicodeDecodeError, RecursionError, MemoryError) as err:  # the YAML loader's own failures
+        raise damaged(path, type(err).__name__) from None
+
+
+def read_json_object(run_dir: Path, name: str) -> dict[str, Any]:
+    """A JSON file of the run that must hold an object ({...})."""
+    path = run_file(run_dir, name)
+    try:
+        obj = json.loads(read_text(run_dir, name))
+    except (json.JSONDecodeError, RecursionError) as err:
+        raise damaged(path, f"not valid JSON: {err}") from None
+    if not isinstance(obj, dict):
+        raise damaged(path, f"a JSON {type(obj).__name__} where an object was expected")
+    return obj
+
+
+# What load_run, predict and evaluate read from preprocess.json, by kind of data.
+_STATE_KEYS = {"task": str, "kind": str, "input_shape": list}
+_STATE_KIND_KEYS = {"table": {"columns": list, "table": dict}, "image": {"array": dict}, "signal": {"array": dict}}
+
+
+def _read_state(run_dir: Path) -> dict[str, Any]:
+    """preprocess.json, checked enough that later code never meets a missing key."""
+    state = read_json_object(run_dir, "preprocess.json")
+    path = run_file(run_dir, "preprocess.json")
+    want = dict(_STATE_KEYS)
+    want.update(_STATE_KIND_KEYS.get(state.get("kind"), {}))
+    want.update({"class_names": list} if state.get("task") == "classification" else {"target": dict})
+    for key, typ in want.items():
+        if not isinstance(state.get(key), typ):
+            raise damaged(path, f"'{key}' missing or not a {typ.__name__}")
+    if state["task"] not in ("classification", "regression") or state["kind"] not in _STATE_KIND_KEYS:
+        raise damaged(path, f"unknown task '{state['task']}' or kind '{state['kind']}'")
+    if not all(isinstance(n, int) and n > 0 for n in state["input_shape"]) or "norm" not in state:
+        raise damaged(path, "no valid input_shape and norm")
+    return state
+
+
+def _load_weights(run_dir: Path, model: torch.nn.Module) -> None:
+    """model.safetensors into `model`; a file that is not safetensors, or of another shape, is damaged."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load
+
+    path = run_file(run_dir, WEIGHTS)
+    try:
+        weights = load(read_bytes(run_dir, WEIGHTS))
+    except (SafetensorError, ValueError, OSError) as err:
+        raise damaged(path, f"not a safetensors file: {err}") from None
+    try:
+        model.load_state_dict(weights)
+    except RuntimeError as err:  # missing, unexpected or differently shaped tensors
+        reason = str(err).splitlines()[1].strip() if len(str(err).splitlines()) > 1 else str(err)
+        raise damaged(path, f"weights do not fit the model in config.yaml: {reason}") from None

@@ -381,7 +381,7 @@ def test_pca_run_trains_on_vectors_and_predicts_from_png_files(tmp_path):
     assert names == [str(p) for p in paths] and probs.shape == (6, 10)
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
     # the PNGs (8-bit) and the arrays must go through the same PCA: nearly the same predictions
-    direct = loaded.predict_array(transform_inputs(loaded.state, x[:, None].astype(np.float32)))
+    direct = loaded.predict_array(x[:, None].astype(np.float32))  # raw images: predict_array applies the PCA
     np.testing.assert_allclose(probs, direct, atol=0.05)
     assert loaded.evaluate()["accuracy"] == pytest.approx(run.summary["metrics"]["test"]["accuracy"])
 
@@ -396,5 +396,5 @@ def test_downsampled_cnn_sees_4x4_inputs_and_predicts_from_8x8_pngs(tmp_path):
     x, paths = write_digit_pngs(tmp_path)
     assert loaded.load_inputs(paths).shape == (6, 1, 4, 4)
     _, probs = loaded.predict(paths)
-    direct = loaded.predict_array(F.avg_pool2d(torch.from_numpy(x[:, None].astype(np.float32)), 2).numpy())
+    direct = loaded.predict_array(x[:, None].astype(np.float32))  # raw 8x8 images: predict_array pools them
     np.testing.assert_allclose(probs, direct, atol=0.05)

@@ -226,10 +226,12 @@ def _run(args) -> int:
     from idealfit.explain.model import explain_model, predict_proba
     from idealfit.report.html import add_extra, build_run_report
     from idealfit.run import load_run
+    from idealfit.run_files import run_subdir
 
     run = load_run(run_dir)
     x = run.load_inputs(list(args.inputs))
-    out_dir = Path(args.out) if args.out else Path(run.dir) / "explain"
+    # created without following a link: a linked explain/ would send the PNGs anywhere on the machine
+    out_dir = Path(args.out) if args.out else run_subdir(run.dir, "explain")
     names = [Path(p).name for p in args.inputs]
     written = explain_model(run.model, x, out_dir=out_dir, class_names=run.class_names, input_names=names)
     probs = predict_proba(run.model, x)  # (B, K)

@@ -340,10 +340,12 @@ def explain_model(
     written: dict[str, Path] = {}
     kinds = {name: type(m).__name__ for name, m in model.named_modules()}  # "3" -> "Conv2d"
 
+    from idealfit.report.figures import to_png
+    from idealfit.run_files import atomic_write
+
     def save(caption: str, fig, filename: str) -> None:
-        path = out_dir / filename
-        fig.savefig(path, dpi=100)
-        written[caption] = path
+        # rendered, then renamed into place: a link already at `path` is replaced, never written through
+        written[caption] = atomic_write(out_dir / filename, to_png(fig))
 
     filters = conv_filters(model)
     if filters:

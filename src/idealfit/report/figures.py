@@ -39,18 +39,23 @@ def read_history(path: str | Path) -> list[dict]:
     Returns:
         rows keyed by column name: `epoch` as int, every other cell as float, empty cells as None.
     """
+    from idealfit.run_files import damaged, read_text
+
     path = Path(path)
     if not path.is_file():
         raise UserError(f"{path} not found; pass the metrics.csv inside a run folder")
     rows = []
-    with path.open(newline="") as f:
-        reader = csv.DictReader(f)
+    text = read_text(path.parent, path.name)  # refuses a link; the folder holding it may be one
+    try:
+        reader = csv.DictReader(io.StringIO(text, newline=""))
         for line_no, raw in enumerate(reader, start=2):
             if None in raw:
                 raise UserError(
                     f"{path} line {line_no} has more cells than the header; fix or delete the line"
                 )
             rows.append({key: _parse_cell(cell, key, path, line_no) for key, cell in raw.items()})
+    except csv.Error as err:
+        raise damaged(path, f"not a CSV file: {err}") from None
     return rows
 
 
@@ -281,7 +286,10 @@ def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
 
     Writes a temporary file in the same folder (same file system, so the rename is atomic), then
     `os.replace`s it over `path`; on any failure the temporary file is removed and `path` is untouched.
+    The file gets 0666 less the umask, like any new file (a report is meant to be shared).
     """
+    from idealfit.run_files import new_file_mode
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -290,7 +298,7 @@ def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes it private (0600); a report is meant to be shared
+        os.chmod(tmp, new_file_mode())  # mkstemp makes it private (0600); a report is meant to be shared
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

@@ -12,32 +12,26 @@ Example:
 from __future__ import annotations
 
 import base64
-import datetime as dt
-import json
-from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
 
 import numpy as np
 
-from idealfit.errors import UserError
 from idealfit.report.figures import (
     confusion_matrix,
     learning_curves,
     predicted_vs_true,
-    read_history,
     to_png,
     write_bytes_atomic,
 )
 
-# Image types an extras entry may point at, by file suffix.
-_MIME = {
-    ".png": "image/png",
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".gif": "image/gif",
-    ".svg": "image/svg+xml",
-}
+# Reading the folder lives in run_folder.py; these names stay importable from here, where callers know them.
+from idealfit.report.run_folder import Extra, RunFiles, add_extra, load_run
+from idealfit.run_files import run_file
+
+__all__ = ["Extra", "RunFiles", "add_extra", "badge", "build_run_report", "figure_html", "load_run",
+           "render_report", "section_html"]
+
 # Metric rows shown first, in this order, when present; other keys follow as found.
 _METRIC_ORDER = ("loss", "accuracy", "rmse", "mae", "r2")
 _VERDICT_CLASS = {"underfitting": "under", "good fit": "good", "overfitting": "over"}
@@ -90,152 +84,6 @@ _FIGURE_CHECK = """window.addEventListener("load", function () {
   var ok = imgs.filter(function (img) { return img.complete && img.naturalWidth > 0; });
   document.body.dataset.figures = ok.length + "/" + imgs.length;
 });"""
-
-
-@dataclass
-class Extra:
-    """One extras.json entry, resolved: the image bytes are read, a missing file is noted."""
-
-    section: str  # heading it is grouped under
-    caption: str  # shown under the image / above the text
-    image: bytes | None = None  # file content to embed
-    mime: str = "image/png"  # type of `image`
-    text: str | None = None  # shown as preformatted text
-    missing: str | None = None  # the path when the image file is gone or of an unknown type
-
-
-@dataclass
-class RunFiles:
-    """Everything a report shows, read from one run folder."""
-
-    summary: dict  # summary.json
-    date: str  # when the run finished (summary.json's modification time)
-    history: list[dict] | None = None  # metrics.csv rows
-    y_true: np.ndarray | None = None  # predictions.npz, test split
-    y_pred: np.ndarray | None = None
-    model_text: str | None = None  # model.txt
-    config_text: str | None = None  # config.yaml
-    extras: list[Extra] = field(default_factory=list)  # extras.json
-
-
-def _read_json(path: Path):
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise UserError(f"{path} is not valid JSON ({err}); fix it or delete it") from None
-
-
-def _valid_entry(entry) -> bool:
-    return (
-        isinstance(entry, dict)
-        and all(isinstance(entry.get(k), str) for k in ("section", "caption"))
-        and all(isinstance(entry.get(k), (str, type(None))) for k in ("path", "text"))
-    )
-
-
-def _read_extras_list(run_dir: Path) -> list[dict]:
-    """The raw extras.json entries ([] when the file does not exist)."""
-    path = run_dir / "extras.json"
-    if not path.is_file():
-        return []
-    entries = _read_json(path)
-    if not isinstance(entries, list) or not all(_valid_entry(e) for e in entries):
-        raise UserError(
-            f"{path} must be a list of {{section, caption, path, text}} objects; fix it or delete it"
-        )
-    return entries
-
-
-def _inside(run_dir: Path, rel: str) -> Path:
-    """run_dir / rel, refusing paths that leave the run folder (the report must stay self-contained)."""
-    target = (run_dir / rel).resolve()
-    if not target.is_relative_to(run_dir.resolve()):
-        raise UserError(f"extra image {rel!r} is outside the run folder {run_dir}; copy it into the folder")
-    return target
-
-
-def add_extra(
-    run_dir: str | Path, *, section: str, caption: str, path: str | None = None, text: str | None = None
-) -> None:
-    """Add an entry to the run's extras.json, or replace the one with the same section and caption.
-
-    Args:
-        run_dir: the run folder.
-        section: heading in the report; entries are grouped by section in order of first appearance.
-        caption: the entry's caption, unique within its section.
-        path: an image inside the run folder, relative to it (or absolute inside it) (default None).
-        text: text shown preformatted (default None). At least one of path and text is required.
-    """
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise UserError(f"{run_dir} is not a folder; pass the run folder `idealfit train` printed")
-    if not section.strip() or not caption.strip():
-        raise UserError("add_extra needs a non-empty section and caption")
-    if path is None and text is None:
-        raise UserError(f"extra {section!r}/{caption!r} has neither path nor text; pass at least one")
-    rel = None
-    if path is not None:
-        target = _inside(run_dir, str(path))
-        if not target.is_file():
-            raise UserError(f"extra image {target} not found; save it into the run folder first (save_png)")
-        rel = target.relative_to(run_dir.resolve()).as_posix()
-    entries = _read_extras_list(run_dir)
-    entry = {"section": section, "caption": caption, "path": rel, "text": text}
-    for i, old in enumerate(entries):
-        if (old["section"], old["caption"]) == (section, caption):
-            entries[i] = entry  # keeps its place, so a rebuilt report does not reshuffle
-            break
-    else:
-        entries.append(entry)
-    write_bytes_atomic(run_dir / "extras.json", (json.dumps(entries, indent=2) + "\n").encode("utf-8"))
-
-
-def _resolve_extra(run_dir: Path, entry: dict) -> Extra:
-    extra = Extra(section=entry["section"], caption=entry["caption"], text=entry.get("text"))
-    rel = entry.get("path")
-    if rel:
-        target = _inside(run_dir, rel)
-        mime = _MIME.get(target.suffix.lower())
-        if target.is_file() and mime:
-            extra.image, extra.mime = target.read_bytes(), mime
-        else:
-            extra.missing = rel
-    return extra
-
-
-def _read_optional_text(path: Path) -> str | None:
-    return path.read_text(encoding="utf-8", errors="replace") if path.is_file() else None
-
-
-def load_run(run_dir: str | Path) -> RunFiles:
-    """Read a run folder; optional files that are missing stay None.
-
-    Args:
-        run_dir: the folder `idealfit train` printed; must contain summary.json.
-    """
-    run_dir = Path(run_dir)
-    summary_path = run_dir / "summary.json"
-    if not summary_path.is_file():
-        raise UserError(
-            f"{run_dir} is not an idealfit run folder (no summary.json); pass the folder `idealfit train` printed"
-        )
-    summary = _read_json(summary_path)
-    if not isinstance(summary, dict) or summary.get("task") not in ("classification", "regression"):
-        raise UserError(f"{summary_path} needs a 'task' of 'classification' or 'regression'; rerun training")
-    mtime = dt.datetime.fromtimestamp(summary_path.stat().st_mtime)
-    run = RunFiles(summary=summary, date=str(summary.get("date") or mtime.strftime("%Y-%m-%d %H:%M")))
-    if (run_dir / "metrics.csv").is_file():
-        run.history = read_history(run_dir / "metrics.csv")
-    if (run_dir / "predictions.npz").is_file():
-        try:
-            with np.load(run_dir / "predictions.npz", allow_pickle=False) as npz:
-                run.y_true, run.y_pred = npz["y_true"], npz["y_pred"]
-        except (KeyError, ValueError, OSError) as err:
-            raise UserError(f"{run_dir / 'predictions.npz'} needs arrays y_true and y_pred ({err})") from None
-    run.model_text = _read_optional_text(run_dir / "model.txt")
-    run.config_text = _read_optional_text(run_dir / "config.yaml")
-    run.extras = [_resolve_extra(run_dir, e) for e in _read_extras_list(run_dir)]
-    return run
 
 
 def _fmt(value) -> str:
@@ -415,4 +263,4 @@ def build_run_report(run_dir: str | Path) -> Path:
     """
     run_dir = Path(run_dir)
     page = render_report(load_run(run_dir))
-    return write_bytes_atomic(run_dir / "report.html", page.encode("utf-8"))
+    return write_bytes_atomic(run_file(run_dir, "report.html"), page.encode("utf-8"))

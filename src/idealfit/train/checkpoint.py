@@ -81,9 +81,39 @@ def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:
     return atomic_write_bytes(path, buf.getvalue())
 
 
+# What `train --resume` reads from a checkpoint (session._restore).
+CHECKPOINT_KEYS = ("model", "optimizer", "scheduler", "epoch", "history", "stop", "stopped_early", "torch_rng",
+                   "order_rng", "cuda_rng", "early")
+
+
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
-    """Load with `weights_only=True`: tensors, numbers, strings and containers only, no code."""
-    return torch.load(path, map_location="cpu", weights_only=True)
+    """Load with `weights_only=True`: tensors, numbers, strings and containers only, no code.
+
+    The file is read without following a link. One that is not a checkpoint of ours (truncated, garbage,
+    a pickle of arbitrary objects) is a UserError naming it, never a traceback.
+    """
+    import pickle
+    import warnings
+    import zipfile
+
+    from idealfit.run_files import damaged, read_bytes
+
+    path = Path(path)
+    data = read_bytes(path.parent, path.name)
+    fix = "start the run again"
+    try:
+        with warnings.catch_warnings():  # torch warns about a foreign pickle protocol before refusing it
+            warnings.simplefilter("ignore")
+            ckpt = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:  # torch's message suggests loading it unsafely: not advice to repeat
+        raise damaged(path, "not an idealfit checkpoint: unreadable, or Python objects rather than tensors",
+                      fix) from None
+    except (RuntimeError, EOFError, ValueError, KeyError, zipfile.BadZipFile) as err:
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise damaged(path, f"not an idealfit checkpoint: {reason}", fix) from None
+    if not isinstance(ckpt, dict) or any(k not in ckpt for k in CHECKPOINT_KEYS):
+        raise damaged(path, "not an idealfit checkpoint: keys missing", fix)
+    return ckpt
 
 
 def write_metrics_csv(path: str | Path, history: list[dict[str, float]]) -> Path:

@@ -1,0 +1,191 @@
+"""Reading a run folder for the report: summary, history, predictions, text files and extras.json.
+
+Every file is read through `idealfit.run_files` (no links below the run folder, a damaged file is one
+line naming it); text the report shows is capped at TEXT_LIMIT. `add_extra` is how tools add material.
+
+Example:
+    >>> add_extra("runs/x", section="Saliency", caption="digit 3", path="saliency/3.png")
+    >>> load_run("runs/x").summary["task"]   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from idealfit.errors import UserError
+from idealfit.report.figures import read_history, write_bytes_atomic
+from idealfit.run_files import RESTORE, damaged, is_file, read_bytes, read_npz, read_text, run_file
+
+# Image types an extras entry may point at, by file suffix.
+_MIME = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".svg": "image/svg+xml",
+}
+# The most of model.txt or config.yaml the report copies; the rest is left in the file.
+TEXT_LIMIT = 64 * 1024
+
+
+@dataclass
+class Extra:
+    """One extras.json entry, resolved: the image bytes are read, a missing file is noted."""
+
+    section: str  # heading it is grouped under
+    caption: str  # shown under the image / above the text
+    image: bytes | None = None  # file content to embed
+    mime: str = "image/png"  # type of `image`
+    text: str | None = None  # shown as preformatted text
+    missing: str | None = None  # the path when the image file is gone or of an unknown type
+
+
+@dataclass
+class RunFiles:
+    """Everything a report shows, read from one run folder."""
+
+    summary: dict  # summary.json
+    date: str  # when the run finished (summary.json's modification time)
+    history: list[dict] | None = None  # metrics.csv rows
+    y_true: np.ndarray | None = None  # predictions.npz, test split
+    y_pred: np.ndarray | None = None
+    model_text: str | None = None  # model.txt
+    config_text: str | None = None  # config.yaml
+    extras: list[Extra] = field(default_factory=list)  # extras.json
+
+
+def _read_json(path: Path, fix: str):
+    try:
+        return json.loads(read_text(path.parent, path.name))
+    except (json.JSONDecodeError, RecursionError) as err:
+        raise damaged(path, f"not valid JSON: {err}", fix) from None
+
+
+def _valid_entry(entry) -> bool:
+    return (
+        isinstance(entry, dict)
+        and all(isinstance(entry.get(k), str) for k in ("section", "caption"))
+        and all(isinstance(entry.get(k), (str, type(None))) for k in ("path", "text"))
+    )
+
+
+def _read_extras_list(run_dir: Path) -> list[dict]:
+    """The raw extras.json entries ([] when the file does not exist)."""
+    path = run_dir / "extras.json"
+    if not is_file(run_dir, "extras.json"):
+        return []
+    entries = _read_json(path, "fix it or delete it")
+    if not isinstance(entries, list) or not all(_valid_entry(e) for e in entries):
+        raise UserError(
+            f"{path} must be a list of {{section, caption, path, text}} objects; fix it or delete it"
+        )
+    return entries
+
+
+def _inside(run_dir: Path, rel: str) -> Path:
+    """run_dir / rel, refusing paths that leave the run folder (the report must stay self-contained).
+
+    No link is followed: a link inside the folder could point anywhere on the machine that builds the report.
+    """
+    path = Path(rel)
+    if path.is_absolute():  # accepted when it names a place inside the run folder, as add_extra documents
+        for root in (run_dir, run_dir.resolve()):
+            if path.is_relative_to(root):
+                path = path.relative_to(root)
+                break
+    if path.is_absolute() or ".." in path.parts:
+        raise UserError(f"extra image {rel!r} is outside the run folder {run_dir}; copy it into the folder")
+    return run_file(run_dir, path)
+
+
+def add_extra(
+    run_dir: str | Path, *, section: str, caption: str, path: str | None = None, text: str | None = None
+) -> None:
+    """Add an entry to the run's extras.json, or replace the one with the same section and caption.
+
+    Args:
+        run_dir: the run folder.
+        section: heading in the report; entries are grouped by section in order of first appearance.
+        caption: the entry's caption, unique within its section.
+        path: an image inside the run folder, relative to it (or absolute inside it) (default None).
+        text: text shown preformatted (default None). At least one of path and text is required.
+    """
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise UserError(f"{run_dir} is not a folder; pass the run folder `idealfit train` printed")
+    if not section.strip() or not caption.strip():
+        raise UserError("add_extra needs a non-empty section and caption")
+    if path is None and text is None:
+        raise UserError(f"extra {section!r}/{caption!r} has neither path nor text; pass at least one")
+    rel = None
+    if path is not None:
+        target = _inside(run_dir, str(path))
+        if not target.is_file():
+            raise UserError(f"extra image {target} not found; save it into the run folder first (save_png)")
+        rel = target.relative_to(run_dir).as_posix()
+    entries = _read_extras_list(run_dir)
+    entry = {"section": section, "caption": caption, "path": rel, "text": text}
+    for i, old in enumerate(entries):
+        if (old["section"], old["caption"]) == (section, caption):
+            entries[i] = entry  # keeps its place, so a rebuilt report does not reshuffle
+            break
+    else:
+        entries.append(entry)
+    write_bytes_atomic(run_file(run_dir, "extras.json"), (json.dumps(entries, indent=2) + "\n").encode("utf-8"))
+
+
+def _resolve_extra(run_dir: Path, entry: dict) -> Extra:
+    extra = Extra(section=entry["section"], caption=entry["caption"], text=entry.get("text"))
+    rel = entry.get("path")
+    if rel:
+        target = _inside(run_dir, rel)
+        mime = _MIME.get(target.suffix.lower())
+        if mime and is_file(run_dir, target.relative_to(run_dir)):
+            extra.image, extra.mime = read_bytes(run_dir, target.relative_to(run_dir)), mime
+        else:
+            extra.missing = rel
+    return extra
+
+
+def _read_optional_text(run_dir: Path, name: str) -> str | None:
+    """A text file to show in the report, cut at TEXT_LIMIT: a report is no place for megabytes of YAML."""
+    if not is_file(run_dir, name):
+        return None
+    data = read_bytes(run_dir, name, limit=TEXT_LIMIT + 1)
+    text = data[:TEXT_LIMIT].decode("utf-8", errors="replace")
+    if len(data) > TEXT_LIMIT:
+        text += f"\n… truncated: {name} is longer than {TEXT_LIMIT // 1024} KiB; the file itself has the rest"
+    return text
+
+
+def load_run(run_dir: str | Path) -> RunFiles:
+    """Read a run folder; optional files that are missing stay None.
+
+    Args:
+        run_dir: the folder `idealfit train` printed; must contain summary.json.
+    """
+    run_dir = Path(run_dir)
+    summary_path = run_dir / "summary.json"
+    if not is_file(run_dir, "summary.json"):
+        raise UserError(
+            f"{run_dir} is not an idealfit run folder (no summary.json); pass the folder `idealfit train` printed"
+        )
+    summary = _read_json(summary_path, RESTORE)
+    if not isinstance(summary, dict) or summary.get("task") not in ("classification", "regression"):
+        raise damaged(summary_path, "no 'task' of 'classification' or 'regression'")
+    mtime = dt.datetime.fromtimestamp(summary_path.stat().st_mtime)
+    run = RunFiles(summary=summary, date=str(summary.get("date") or mtime.strftime("%Y-%m-%d %H:%M")))
+    if is_file(run_dir, "metrics.csv"):
+        run.history = read_history(run_dir / "metrics.csv")
+    if is_file(run_dir, "predictions.npz"):
+        arrays = read_npz(run_dir, "predictions.npz", ("y_true", "y_pred"))
+        run.y_true, run.y_pred = arrays["y_true"], arrays["y_pred"]
+    run.model_text = _read_optional_text(run_dir, "model.txt")
+    run.config_text = _read_optional_text(run_dir, "config.yaml")
+    run.extras = [_resolve_extra(run_dir, e) for e in _read_extras_list(run_dir)]
+    return run
