@@ -115,7 +115,7 @@ def run_subdir(run_dir: str | Path, name: str) -> Path:
     return path
 
 
-def atomic_write(path: str | Path, data: bytes, *, sync: bool = False) -> Path:
+def atomic_write(path: str | Path, data: bytes) -> Path:
     """Write to a temporary file beside `path`, then rename it over `path`: never half a file.
 
     The rename replaces a link at `path` instead of writing through it. The file gets the usual
@@ -125,10 +125,7 @@ def atomic_write(path: str | Path, data: bytes, *, sync: bool = False) -> Path:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            if sync:
-                fh.flush()
-                os.fsync(fh.fileno())
+            fh.write(data)  # no fsync: the rename is atomic against a killed process (train/checkpoint.py)
         os.chmod(tmp, new_file_mode())
         os.replace(tmp, path)
     except BaseException:

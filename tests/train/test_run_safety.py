@@ -205,3 +205,12 @@ def test_run_files_replace_planted_symlinks_instead_of_writing_through_them(tmp_
     with np.load(out / "predictions.npz") as f:
         assert len(f["y_true"]) > 0
     assert not (out / "predictions.npz").is_symlink()
+
+
+def test_resume_with_a_checkpoint_of_another_model_is_one_line(tmp_path, cli_error):
+    a, b = tmp_path / "a", tmp_path / "b"
+    fit.train(data="xo", epochs=1, out=a, set=QUICK, verbose=False)
+    fit.train(data="xo", epochs=1, out=b, set={**QUICK, "model.widths": [4]}, verbose=False)
+    (a / "checkpoint.pt").write_bytes((b / "checkpoint.pt").read_bytes())
+    cli_error(["train", "--resume", str(a), "--epochs", "2"], "checkpoint.pt is damaged",
+              "do not fit this run's model", "start the run again")

@@ -11,12 +11,9 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import math
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -282,29 +279,13 @@ def to_png(fig: Figure, *, dpi: int = 100) -> bytes:
 
 
 def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
-    """Write `data` to `path` so readers see the old file or the new one, never half of one.
-
-    Writes a temporary file in the same folder (same file system, so the rename is atomic), then
-    `os.replace`s it over `path`; on any failure the temporary file is removed and `path` is untouched.
-    The file gets 0666 less the umask, like any new file (a report is meant to be shared).
-    """
-    from idealfit.run_files import new_file_mode
+    """Write `data` to `path` so readers see the old file or the new one, never half of one
+    (run_files.atomic_write, creating the folder first)."""
+    from idealfit.run_files import atomic_write
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, new_file_mode())  # mkstemp makes it private (0600); a report is meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    return path
+    return atomic_write(path, data)
 
 
 def save_png(fig: Figure, path: str | Path, *, dpi: int = 100) -> Path:

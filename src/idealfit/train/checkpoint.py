@@ -16,34 +16,18 @@ from __future__ import annotations
 import io
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-
-def _umask() -> int:
-    mask = os.umask(0o022)  # reading the umask means setting it; put it straight back
-    os.umask(mask)
-    return mask
+from idealfit.run_files import atomic_write, npz_bytes
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        if hasattr(os, "fchmod"):  # POSIX: the mode a plain open() would give, not mkstemp's 0600
-            os.fchmod(fd, 0o666 & ~_umask())
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    """Write `data` to `path` atomically (see the module doc); the one writer is run_files.atomic_write."""
+    return atomic_write(path, data)
 
 
 def atomic_write_text(path: str | Path, text: str) -> Path:
@@ -69,9 +53,7 @@ def write_json(path: str | Path, obj: Any) -> Path:
 def write_npz(path: str | Path, **arrays: Any) -> Path:
     """np.savez to memory, then one atomic write (np.savez on a path would write through a symlink
     and leave half a file behind a kill)."""
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
-    return atomic_write_bytes(path, buf.getvalue())
+    return atomic_write_bytes(path, npz_bytes(**arrays))
 
 
 def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:

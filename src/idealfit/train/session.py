@@ -199,7 +199,7 @@ def _train_in(run_dir: Path, cfg: RunConfig, setup: Setup, *, resume: bool, has_
     state = FitState(model, opt, sched, epochs=t.epochs)
 
     if has_ckpt:
-        _restore(state, load_checkpoint(run_dir / "checkpoint.pt"), generator=generator, early=early, augment=augment)
+        _restore(state, load_checkpoint(run_dir / "checkpoint.pt"), run_dir / "checkpoint.pt", generator=generator, early=early, augment=augment)
         atomic_write_text(run_dir / "config.yaml", to_yaml(cfg))  # e.g. a raised train.epochs
         echo(f"resuming {run_dir} after epoch {state.epoch}/{t.epochs}")
     else:
@@ -269,11 +269,17 @@ def build_setup(cfg: RunConfig) -> Setup:
     return Setup(ds, prep, model, device, generator, train_b, augment, penalty, threads)
 
 
-def _restore(state: FitState, ckpt: dict[str, Any], *, generator: torch.Generator, early: EarlyStopping | None,
+def _restore(state: FitState, ckpt: dict[str, Any], path: Path, *, generator: torch.Generator, early: EarlyStopping | None,
              augment: Augment | None) -> None:
-    state.model.load_state_dict(ckpt["model"])
-    state.optimizer.load_state_dict(ckpt["optimizer"])
-    state.scheduler.load_state_dict(ckpt["scheduler"])
+    try:
+        state.model.load_state_dict(ckpt["model"])
+        state.optimizer.load_state_dict(ckpt["optimizer"])
+        state.scheduler.load_state_dict(ckpt["scheduler"])
+    except (RuntimeError, ValueError, KeyError) as exc:  # a checkpoint of another model or config
+        from idealfit.run_files import damaged
+
+        raise damaged(path, f"its weights do not fit this run's model: {str(exc).splitlines()[0]}",
+                      "start the run again") from None
     state.epoch, state.history = ckpt["epoch"], ckpt["history"]
     state.stop, state.stopped_early = ckpt["stop"], ckpt["stopped_early"]
     torch.set_rng_state(ckpt["torch_rng"])
