@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import itertools
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -192,7 +193,9 @@ def _parse(path: Path, header: list[str], skip: int):
 
     opts = dict(header=None, names=list(range(len(header))), skiprows=skip, encoding="utf-8-sig",
                 keep_default_na=False, na_values=NA_TOKENS, skipinitialspace=True, engine="c")
-    df = pd.read_csv(path, **opts)  # our scan passed, so a pandas error here is our bug
+    with warnings.catch_warnings():  # a column typed differently across pandas' chunks: _column sorts it out
+        warnings.simplefilter("ignore", pd.errors.DtypeWarning)
+        df = pd.read_csv(path, **opts)  # our scan passed, so a pandas error here is our bug
     # pandas turns True/false/TRUE into bools; a category is the text the file holds, so re-read those as text
     boolish = [j for j in df if df[j].dtype == bool or (df[j].dtype == object and
                                                        any(isinstance(v, bool) for v in df[j].dropna().unique()))]
