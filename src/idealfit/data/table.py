@@ -111,7 +111,7 @@ class CsvTable:
     path: Path
     header: list[str]
     table: Table
-    lines: np.ndarray  # (N,) int: line number in the file of each row (header = its own line)
+    lines: np.ndarray  # (N,) int: each row's line number in the file, counting from 1 at the top
     mixed: dict[int, int]  # column -> line of its first text cell, for columns mixing numbers and text
 
     def column(self, name: str) -> np.ndarray:
@@ -213,12 +213,12 @@ def _column(s) -> tuple[np.ndarray, int | None]:
 
     if s.dtype.kind in "iuf":
         return s.to_numpy(dtype=np.float64), None
-    # text (or bool, which pandas reads from True/False): work on the distinct values, not per cell
+    # text: work on the distinct values, not per cell (a text column repeats few of them)
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
     if len(uniques) == 0:  # every cell missing
         return np.full(len(s), np.nan), None
     text = np.array([str(u).strip() for u in np.asarray(uniques, dtype=object)], dtype=object)
-    # bool columns: back to the text the file holds ("True"), not Python's bool
+    # missing tokens padded with spaces (" NA ") that pandas' exact match let through
     text = np.array([t if t.lower() not in _NA else np.nan for t in text], dtype=object)
     nums = pd.to_numeric(pd.Series(text, dtype=object), errors="coerce").to_numpy(dtype=np.float64)
     present = np.array([not is_missing(t) for t in text], dtype=bool)
