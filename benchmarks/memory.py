@@ -12,10 +12,12 @@ and prints each as a multiple of the file size and of the baseline.
 Run: python benchmarks/memory.py [--rows 500000] [--tiny]
 Target (issue 7): train and evaluate peaks a small multiple of pandas', not ~18× the file size.
 
-Measured on the 2-core dev machine, 500,000 rows (75.7 MB), one run each (pandas.read_csv: +220 MB, 2.9×):
-    before (per-cell Python objects)   train +1561 MB  20.6× file  7.1× pandas   evaluate +2053 MB  27.1× file
-    after  (float64 columns, pandas)   train  +470 MB   6.2× file  2.1× pandas   evaluate  +954 MB  12.6× file
-Of evaluate's +954 MB, reading and preprocessing take +340 MB (4.5× file); the rest is Run.evaluate's
+Measured on the 2-core dev machine, one run each; growth of the peak RSS, × the file size (× pandas):
+    rows (file)            pandas.read_csv   train before     train after     evaluate before   evaluate after
+    500,000 (75.7 MB)      +220 MB  2.9×     20.6× (7.1×)     6.2× (2.1×)     27.1× (9.3×)      12.6× (4.3×)
+    2,000,000 (302.7 MB)   +871 MB  2.9×     20.0× (6.9×)     5.5× (1.9×)     26.7× (9.3×)      12.4× (4.3×)
+(before: per-cell Python objects; after: float64 columns parsed by pandas.)
+At 500,000 rows, of evaluate's +954 MB, reading and preprocessing take +340 MB (4.5× file); the rest is Run.evaluate's
 one forward pass over all rows with autograd on.
 """
 
