@@ -26,6 +26,8 @@ import torch
 
 from idealfit.config import RunConfig, resolve
 from idealfit.data.base import Dataset
+from idealfit.data.inputs import read_images as _read_images
+from idealfit.data.inputs import read_inputs
 from idealfit.errors import UserError
 from idealfit.run_files import damaged, is_file, read_bytes, read_npz, read_text, run_file
 
@@ -122,11 +124,12 @@ class Run:
 
     def evaluate(self, data: str | None = None) -> dict[str, float]:
         """Metrics on the run's own test split, or on labelled data at `data` (a path or embedded name)."""
-        from idealfit.data.prepare import load_dataset, transform_inputs
+        from idealfit.data.inputs import load_eval_dataset
+        from idealfit.data.prepare import transform_inputs
         from idealfit.train.metrics import compute_metrics
 
         cfg = self.config.data
-        ds = load_dataset(cfg if data is None else type(cfg)(**{**cfg.__dict__, "name": data}))
+        ds = load_eval_dataset(self.state, cfg, data)  # a changed source refused; CSV columns matched by name
         if data is None:
             test = self._test_split()
             if len(test) and (test.min() < 0 or test.max() >= len(ds.y)):
@@ -168,77 +171,6 @@ def _align_labels(run: Run, ds: Dataset) -> np.ndarray:
                         f"{', '.join(names)}")
     lookup = np.array([names.index(c) for c in ds.class_names or []], np.int64)
     return lookup[ds.y]
-
-
-def _read_images(state: dict[str, Any], paths: list[str | Path]) -> np.ndarray:
-    """Image files at the run's raw size and channels, then its fitted input preprocessing."""
-    from idealfit.data.files import open_image
-    from idealfit.data.prepare import raw_input_shape, transform_inputs
-
-    meta = state["meta"]
-    c, *spatial = raw_input_shape(state)
-    size = meta.get("image_size", spatial[0])
-    x = np.stack([open_image(Path(p), size=size, channels=c) for p in paths])
-    lo, hi = meta.get("pixel_range", (0.0, 1.0))
-    x = (x * (hi - lo) + lo).astype(np.float32)  # files are read as [0, 1]; match the training data's range
-    return transform_inputs(state, x, names=[str(p) for p in paths])
-
-
-def read_inputs(state: dict[str, Any], paths: list[Path]) -> tuple[np.ndarray, list[str]]:
-    """Model-ready inputs and a name per sample from image files, one CSV or one NPZ."""
-    from idealfit.data.files import IMAGE_SUFFIXES
-    from idealfit.data.prepare import raw_input_shape, transform_inputs
-
-    if not paths:
-        raise UserError("no inputs given; pass image files, a CSV or an NPZ")
-    for p in paths:
-        if not p.is_file():
-            raise UserError(f"input {p} does not exist; pass existing files")
-    suffixes = {p.suffix.lower() for p in paths}
-    if suffixes <= IMAGE_SUFFIXES:
-        if state["kind"] != "image":
-            raise UserError(f"this run was trained on {state['kind']} data; images cannot be its input")
-        return _read_images(state, paths), [str(p) for p in paths]
-    if len(paths) != 1:
-        raise UserError("pass image files, or exactly one CSV or NPZ file")
-    p = paths[0]
-    if p.suffix.lower() == ".npz":
-        with np.load(p, allow_pickle=False) as f:
-            if "x" not in f.files:
-                raise UserError(f"{p} must hold an array named 'x'")
-            x = f["x"]
-        want = raw_input_shape(state)
-        if x.ndim == len(want) and state["kind"] == "image":
-            x = x[:, None]
-        if tuple(x.shape[1:]) != want:
-            raise UserError(f"{p}: x has samples of shape {tuple(x.shape[1:])}; this run expects {want}")
-        x = x.astype(object) if state["kind"] == "table" else x
-        names = [f"{p.name}[{i}]" for i in range(len(x))]
-        return transform_inputs(state, x, names=names), names
-    if p.suffix.lower() == ".csv":
-        if state["kind"] != "table":
-            raise UserError(f"this run was trained on {state['kind']} data; a CSV cannot be its input")
-        return _read_table_csv(state, p)
-    raise UserError(f"don't know how to read {p}; pass image files, a .csv or a .npz")
-
-
-def _read_table_csv(state: dict[str, Any], p: Path) -> tuple[np.ndarray, list[str]]:
-    import csv
-
-    from idealfit.data.files import _parse_cell
-    from idealfit.data.prepare import transform_inputs
-
-    with p.open(newline="", encoding="utf-8-sig") as fh:
-        rows = [r for r in csv.reader(fh) if any(c.strip() for c in r)]
-    header = [h.strip() for h in rows[0]] if rows else []
-    cols = state["columns"]
-    missing = [c for c in cols if c not in header]
-    if missing:
-        raise UserError(f"{p} lacks column '{missing[0]}' that this run was trained on")
-    pick = [header.index(c) for c in cols]
-    x = np.array([[_parse_cell(r[i]) for i in pick] for r in rows[1:]], dtype=object).reshape(-1, len(cols))
-    names = [f"{p.name}:{i + 2}" for i in range(len(x))]  # file:line, counting the header as line 1
-    return transform_inputs(state, x, names=names), names
 
 
 def check_run_dir(path: str | Path) -> Path:

@@ -14,7 +14,8 @@ class Dataset:
     """Samples and labels as numpy arrays, before any fitted preprocessing.
 
     Shapes: images (N, C, H, W) float32, usually in [0, 1]; signals (N, C, L) float32; tables (N, F)
-    as an object array of raw cells (numbers or strings, NaN for missing) with `columns` naming them.
+    raw cells (numbers or strings, NaN for missing) with `columns` naming them: a `data.table.Table`
+    (float64 numeric columns, object text columns) from files, or an object array of cells.
     `y` is (N,) int64 class ids for classification or float32 values for regression.
     """
 

@@ -5,13 +5,20 @@ Every problem a user can cause raises `UserError` naming the file and the fix, b
 
 from __future__ import annotations
 
-import csv
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from idealfit.data.base import Dataset, encode_labels, infer_task
+from idealfit.data.table import CsvTable, Table, is_missing, read_csv_table
 from idealfit.errors import UserError
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 MAX_AUTO_SIDE = 64  # an image folder's default side: its first image's, at most this
@@ -26,28 +33,63 @@ def _unreadable(path: Path, exc: Exception) -> UserError:
                      "with a PNG or JPEG file")
 
 
-def open_image(path: Path, *, size: int, channels: int) -> np.ndarray:
-    """One image file as (C, size, size) float32 in [0, 1]; UserError names a corrupt file."""
+@contextmanager
+def _opened(path: Path) -> Iterator[Image.Image]:
+    """PIL's Image.open with a corrupt file or a decompression bomb (a header claiming more than
+    Image.MAX_IMAGE_PIXELS, which PIL only warns about up to twice that) as a UserError."""
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(path) as im:
-            im = im.convert("L" if channels == 1 else "RGB").resize((size, size), Image.Resampling.BILINEAR)
-            arr = np.asarray(im, dtype=np.float32) / 255.0
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                yield im
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise UserError(f"{path} claims more than {Image.MAX_IMAGE_PIXELS:,} pixels, which idealfit refuses to "
+                        "decode (a possible decompression bomb); resize the image or remove it") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise _unreadable(path, exc) from None
+
+
+def open_image(path: Path, *, size: int, channels: int) -> np.ndarray:
+    """One image file as (C, size, size) float32 in [0, 1]; UserError names a corrupt file.
+
+    EXIF orientation is applied (a phone photo comes out upright); 16-bit gray images are scaled by
+    65535 rather than clipped to 8 bits (PIL's convert("L") would turn them all white).
+    """
+    from PIL import Image, ImageOps
+
+    with _opened(path) as im:
+        im = ImageOps.exif_transpose(im)
+        if im.mode.startswith("I") or im.mode == "F":
+            gray = _deep_gray(path, im).resize((size, size), Image.Resampling.BILINEAR)
+            arr = np.asarray(gray, dtype=np.float32)[None]
+            return arr if channels == 1 else np.repeat(arr, 3, axis=0)
+        im = im.convert("L" if channels == 1 else "RGB").resize((size, size), Image.Resampling.BILINEAR)
+        arr = np.asarray(im, dtype=np.float32) / 255.0
     return arr[None] if channels == 1 else arr.transpose(2, 0, 1)
+
+
+def _deep_gray(path: Path, im: Image.Image) -> Image.Image:
+    """A 16-bit (I;16*), 32-bit integer (I) or float (F) gray image as a mode-F image in [0, 1].
+
+    16-bit modes and `I` (what PIL makes of most 16-bit PNGs and TIFFs) are divided by 65535; values
+    outside 0..65535 (I) or 0..1 (F) have no agreed scale, so they are refused rather than guessed.
+    """
+    from PIL import Image
+
+    arr = np.asarray(im, dtype=np.float64)
+    top = 1.0 if im.mode == "F" else 65535.0
+    if arr.size and (arr.min() < 0 or arr.max() > top):
+        raise UserError(f"{path} is a {im.mode}-mode image with values in [{arr.min():g}, {arr.max():g}], outside "
+                        f"0..{top:g}; save it as an 8- or 16-bit PNG")
+    return Image.fromarray((arr / top).astype(np.float32))  # float32 (H, W) -> mode F
 
 
 def _probe(path: Path) -> tuple[tuple[int, int], bool]:
     """(width, height) and whether the image has colour, without decoding all pixels."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as im:
-            return im.size, im.mode not in ("1", "L", "LA", "I", "I;16", "F")
-    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-        raise _unreadable(path, exc) from None
+    with _opened(path) as im:
+        return im.size, im.mode not in ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F")
 
 
 def scan_image_folder(root: Path) -> tuple[list[Path], np.ndarray, list[str]]:
@@ -83,7 +125,7 @@ def load_image_folder(root: Path, *, image_size: int | None, channels: int | Non
     if channels is None:  # colour if any of the first images has it (all of them when loading in memory)
         channels = 3 if any(_probe(f)[1] for f in files[:64]) else 1
     nbytes = len(files) * channels * size * size * 4
-    meta = {"source": str(root), "image_size": size, "channels": channels}
+    meta = {"source": str(root), "image_size": size, "channels": channels, "fingerprint": fingerprint(root, files)}
     if nbytes > max_memory_mb * 2**20:
         for f in files:  # fail now on an unreadable file rather than mid-epoch
             _probe(f)
@@ -95,54 +137,55 @@ def load_image_folder(root: Path, *, image_size: int | None, channels: int | Non
     return Dataset(root.name, x, y, "classification", "image", class_names=names, meta=meta)
 
 
-def _parse_cell(v: str) -> float | str:
-    v = v.strip()
-    if v == "" or v.lower() in ("na", "nan", "null", "none", "?"):
-        return np.nan
-    try:
-        return float(v)
-    except ValueError:
-        return v
+def fingerprint(path: Path, files: list[Path] | None = None) -> str:
+    """sha256 of a data source, to tell later whether it still holds the same samples in the same order.
+
+    A file: its bytes. An image folder: the sorted relative paths and sizes of its files (an image
+    folder's split indexes its sorted file list, so added, removed or renamed files are what move
+    samples; sizes catch most edits; mtimes are left out as copies change them, and content is left
+    out as hashing every image would add a full read of a large folder to every load).
+    """
+    import hashlib
+
+    h = hashlib.sha256()
+    if path.is_dir():
+        for f in files if files is not None else scan_image_folder(path)[0]:
+            h.update(f"{f.relative_to(path).as_posix()}\0{f.stat().st_size}\n".encode())
+    else:
+        with path.open("rb") as fh:
+            while chunk := fh.read(1 << 20):
+                h.update(chunk)
+    return "sha256:" + h.hexdigest()
 
 
 def load_csv(path: Path, *, target: str | None, task: str | None) -> Dataset:
     """A CSV with a header row; `target` names the column to predict, every other column is a feature."""
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as fh:
-            rows = list(csv.reader(fh))
-    except UnicodeDecodeError:
-        raise UserError(f"{path} is not a UTF-8 text CSV file; save it as CSV (UTF-8)") from None
-    rows = [r for r in rows if any(c.strip() for c in r)]
-    if len(rows) < 2:
-        raise UserError(f"{path} has no data rows; a CSV needs a header row and at least one row per sample")
-    header = [h.strip() for h in rows[0]]
+    csv = read_csv_table(path)
+    header = csv.header
     if target is None:
         raise UserError(f"{path} is a CSV: name the column to predict with --target COLUMN "
                         f"(columns: {', '.join(header)})")
-    if target not in header:
-        import difflib
-
-        close = difflib.get_close_matches(target, header, n=1)
-        hint = f"did you mean '{close[0]}'?" if close else f"columns are: {', '.join(header)}"
-        raise UserError(f"{path} has no column '{target}' to use as target; {hint}")
-    bad = [i + 2 for i, r in enumerate(rows[1:]) if len(r) != len(header)]
-    if bad:
-        raise UserError(f"{path} line {bad[0]} has a different number of fields than the header "
-                        f"({len(header)}); fix or remove that line")
-    cells = np.array([[_parse_cell(c) for c in r] for r in rows[1:]], dtype=object)
+    check_target(path, header, target)
+    n = len(csv.lines)
+    if n < 2:
+        raise UserError(f"{path} has only {n} data row(s), too few to train on; add rows (a train, a validation "
+                        "and a test split each need some)")
     t = header.index(target)
-    y_raw = cells[:, t]
-    missing = [i + 2 for i, v in enumerate(y_raw) if isinstance(v, float) and np.isnan(v)]
-    if missing:
+    y_raw = csv.table.cols[t]
+    missing = np.flatnonzero(_missing(y_raw))
+    if len(missing):
         raise UserError(f"{path}: target column '{target}' is empty or NaN on {len(missing)} row(s) "
-                        f"(first on line {missing[0]}); drop or fill those rows")
+                        f"(first on line {csv.lines[missing[0]]}); drop or fill those rows")
+    if t in csv.mixed:
+        raise UserError(f"{path}: target column '{target}' mixes numbers and text (line {csv.mixed[t]}); "
+                        "make it all numbers or all class names")
     feats = [i for i in range(len(header)) if i != t]
     if not feats:
         raise UserError(f"{path} has no feature columns besides the target '{target}'")
     for i in feats:
-        _check_column(path, header[i], cells[:, i])
-    numeric = all(isinstance(v, float) for v in y_raw)
-    y_num = y_raw.astype(np.float64) if numeric else y_raw.astype(str)
+        _check_column(csv, i)
+    numeric = y_raw.dtype.kind == "f"
+    y_num = y_raw if numeric else y_raw.astype(str)
     task = task or infer_task(y_num)
     if task == "regression":
         if not numeric:
@@ -151,8 +194,26 @@ def load_csv(path: Path, *, target: str | None, task: str | None) -> Dataset:
         y, names = y_num.astype(np.float32), None
     else:
         y, names = _class_ids(path, y_num, f"target '{target}'")
-    return Dataset(path.stem, cells[:, feats], y, task, "table", class_names=names,
-                   columns=[header[i] for i in feats], meta={"source": str(path), "target": target})
+    return Dataset(path.stem, csv.table[:, feats], y, task, "table", class_names=names,
+                   columns=[header[i] for i in feats],
+                   meta={"source": str(path), "target": target, "fingerprint": fingerprint(path)})
+
+
+def check_target(path: Path, header: list[str], target: str) -> None:
+    """Refuse a target column the CSV lacks, suggesting the closest name."""
+    if target not in header:
+        import difflib
+
+        close = difflib.get_close_matches(target, header, n=1)
+        hint = f"did you mean '{close[0]}'?" if close else f"columns are: {', '.join(header)}"
+        raise UserError(f"{path} has no column '{target}' to use as target; {hint}")
+
+
+def _missing(col: np.ndarray) -> np.ndarray:
+    """(N,) bool: missing cells of one column (NaN, or None in an object column)."""
+    if col.dtype.kind == "f":
+        return np.isnan(col)
+    return np.fromiter((is_missing(v) for v in col), bool, len(col))
 
 
 def _class_ids(path: Path, y: np.ndarray, what: str) -> tuple[np.ndarray, list[str]]:
@@ -164,30 +225,27 @@ def _class_ids(path: Path, y: np.ndarray, what: str) -> tuple[np.ndarray, list[s
     return ids, names
 
 
-def _check_column(path: Path, name: str, col: np.ndarray) -> None:
-    present = [v for v in col if not (isinstance(v, float) and np.isnan(v))]
-    if not present:
+def _check_column(csv: CsvTable, j: int) -> None:
+    path, name, col = csv.path, csv.header[j], csv.table.cols[j]
+    gaps = _missing(col)
+    if gaps.all():
         raise UserError(f"{path}: column '{name}' is empty in every row; drop the column")
-    text = [v for v in present if isinstance(v, str)]
-    if text and len(text) < len(present):
-        raise UserError(f"{path}: column '{name}' mixes numbers and text (e.g. '{text[0]}'); "
-                        "make it all numbers or all categories")
-    distinct = len(set(text))
-    if text and distinct > 50 and distinct > 0.5 * len(text):
+    if j in csv.mixed:
+        row = int(np.searchsorted(csv.lines, csv.mixed[j]))
+        raise UserError(f"{path}: column '{name}' mixes numbers and text (e.g. '{col[row]}' on line "
+                        f"{csv.mixed[j]}); make it all numbers or all categories")
+    if col.dtype.kind == "f":
+        return
+    n_text = int((~gaps).sum())
+    distinct = len(set(col[~gaps]))
+    if distinct > 50 and distinct > 0.5 * n_text:
         raise UserError(f"{path}: column '{name}' is text with {distinct} distinct values in {len(col)} rows, "
                         "which looks like an ID or free text; drop the column")
 
 
 def load_npz(path: Path, *, task: str | None) -> Dataset:
     """An .npz with `x` (N, F) table, (N, C, L) signal, (N, H, W) or (N, C, H, W) images, and `y` (N,)."""
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            keys = set(f.files)
-            if not {"x", "y"} <= keys:
-                raise UserError(f"{path} must hold arrays named 'x' and 'y'; it has: {', '.join(sorted(keys)) or 'none'}")
-            x, y = f["x"], f["y"]
-    except (OSError, ValueError) as exc:
-        raise UserError(f"{path} is not a readable .npz file ({exc}); save it with numpy.savez(path, x=..., y=...)") from None
+    x, y = read_npz(path, need_y=True)
     if x.ndim == 0 or y.ndim == 0:
         raise UserError(f"{path}: x and y must be arrays with one entry per sample, not single numbers")
     if len(x) != len(y):
@@ -196,8 +254,8 @@ def load_npz(path: Path, *, task: str | None) -> Dataset:
         raise UserError(f"{path}: x and y hold no samples; save the data with numpy.savez(path, x=..., y=...)")
     if y.ndim != 1:
         raise UserError(f"{path}: y must be one label or value per sample, shape (N,); got {y.shape}")
-    if x.dtype.kind not in "biuf":
-        raise UserError(f"{path}: x must be numeric; got dtype {x.dtype}")
+    if y.dtype.kind == "c":
+        raise UserError(f"{path}: y holds complex numbers; save real labels or values (e.g. y.real or abs(y))")
     if y.dtype.kind == "f" and not np.isfinite(y).all():
         raise UserError(f"{path}: y has {int((~np.isfinite(y)).sum())} NaN or inf value(s); drop or fill those samples")
     x = x.astype(np.float32)
@@ -210,11 +268,48 @@ def load_npz(path: Path, *, task: str | None) -> Dataset:
     if kind is None:
         raise UserError(f"{path}: x must be (N, F), (N, C, L), (N, H, W) or (N, C, H, W); got {x.shape}")
     task = task or infer_task(y)
+    meta = {"source": str(path), "fingerprint": fingerprint(path)}
     if task == "classification":
         y, names = _class_ids(path, y, "y")
     else:
         y, names = y.astype(np.float32), None
     if kind == "table":
-        return Dataset(path.stem, x.astype(object), y, task, kind, class_names=names,
-                       columns=[f"x{i}" for i in range(x.shape[1])], meta={"source": str(path)})
-    return Dataset(path.stem, x, y, task, kind, class_names=names, meta={"source": str(path)})
+        return Dataset(path.stem, Table.from_array(x), y, task, kind, class_names=names,
+                       columns=[f"x{i}" for i in range(x.shape[1])], meta=meta)
+    return Dataset(path.stem, x, y, task, kind, class_names=names, meta=meta)
+
+
+def read_npz(path: Path, *, need_y: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """`x` (numeric) and `y` (when `need_y`) of an .npz, refusing pickled objects, complex numbers and
+    damaged files with one line each."""
+    import zipfile
+    import zlib
+
+    keys = ("x", "y") if need_y else ("x",)
+    if not zipfile.is_zipfile(path):  # np.load would try to unpickle it
+        raise _bad_npz(path, ValueError("not a zip archive"))
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            if not set(keys) <= set(f.files):
+                names = ", ".join(sorted(f.files)) or "none"
+                raise UserError(f"{path} must hold arrays named {' and '.join(repr(k) for k in keys)}; it has: {names}")
+            arrays = [f[k] for k in keys]
+    except UserError:
+        raise
+    except ValueError as exc:
+        if "allow_pickle" in str(exc):
+            raise UserError(f"{path} holds Python objects (dtype object), which need pickle to load and are "
+                            "not loaded for safety; save numeric arrays with numpy.savez(path, x=..., y=...)") from None
+        raise _bad_npz(path, exc) from None
+    except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        raise _bad_npz(path, exc) from None
+    x = arrays[0]
+    if x.dtype.kind not in "biuf":
+        what = "complex numbers" if x.dtype.kind == "c" else f"dtype {x.dtype}"
+        raise UserError(f"{path}: x must be numeric (real numbers); it holds {what}: save x as float or int")
+    return x, (arrays[1] if need_y else None)
+
+
+def _bad_npz(path: Path, exc: Exception) -> UserError:
+    return UserError(f"{path} is not a readable .npz file (damaged, truncated or another format: {exc}); save it "
+                     "again with numpy.savez(path, x=..., y=...)")

@@ -17,16 +17,40 @@ from typing import Any
 
 import numpy as np
 
+from idealfit.data.table import Table, is_missing
 from idealfit.errors import UserError
 
-
-def _is_missing(v: Any) -> bool:
-    return v is None or (isinstance(v, float) and np.isnan(v))
+_is_missing = is_missing
 
 
-def missing_rows(x: np.ndarray) -> np.ndarray:
+def missing_rows(x: np.ndarray | Table) -> np.ndarray:
     """(N,) bool: True where a row of an (N, F) table of raw cells has any missing cell (None or NaN)."""
-    return np.array([any(_is_missing(v) for v in row) for row in x], dtype=bool).reshape(len(x))
+    return Table.from_array(x).missing()
+
+
+def _is_numeric(col: np.ndarray) -> bool:
+    """A column of numbers (float64, or an object column of floats and missing cells)."""
+    return col.dtype.kind in "biuf" or all(isinstance(v, float) or v is None for v in col)
+
+
+def _as_text(col: np.ndarray) -> np.ndarray:
+    """A column's cells as category strings ("" for missing)."""
+    return np.array(["" if _is_missing(v) else str(v) for v in col], dtype=object)
+
+
+def _as_numbers(col: np.ndarray, name: str, names: list[str] | None) -> np.ndarray:
+    """A column trained as numeric, as float64 (NaN = missing); text in it is the user's to fix."""
+    if col.dtype.kind in "biuf":
+        return col.astype(np.float64)
+    out = np.empty(len(col))
+    for i, v in enumerate(col):
+        try:
+            out[i] = np.nan if _is_missing(v) else float(v)
+        except (TypeError, ValueError):
+            row = names[i] if names is not None else f"row {i}"
+            raise UserError(f"{row}: column '{name}' holds the text '{v}', but this run was trained on numbers "
+                            "in that column; fix the value or leave out the row") from None
+    return out
 
 
 def fit_pca(x: np.ndarray, n: float) -> dict[str, list]:
@@ -66,24 +90,25 @@ class TablePreprocessor:
         self.impute, self.missing_indicator, self.clip_quantiles = impute, missing_indicator, clip_quantiles
         self.scale, self.pca = scale, pca
 
-    def fit(self, x: np.ndarray) -> TablePreprocessor:
-        """Learn the statistics from `x` (N, F) object array of floats/strings (NaN = missing)."""
+    def fit(self, x: np.ndarray | Table) -> TablePreprocessor:
+        """Learn the statistics from `x` (N, F): a `Table`, or an object array of floats/strings (NaN = missing)."""
         from sklearn.preprocessing import OneHotEncoder
 
+        x = Table.from_array(x)
         if self.impute == "drop":
-            x = x[~missing_rows(x)]
+            x = x[~x.missing()]
             if len(x) == 0:
                 raise UserError("every training row has a missing value, so data.impute=drop leaves nothing; "
                                 "use data.impute=median (or mean, most_frequent)")
-        self.numeric_ = [i for i in range(x.shape[1]) if all(isinstance(v, float) or _is_missing(v) for v in x[:, i])]
+        self.numeric_ = [i for i, c in enumerate(x.cols) if _is_numeric(c)]
         self.categorical_ = [i for i in range(x.shape[1]) if i not in self.numeric_]
         self.fill_ = self.clip_ = self.offsets_ = self.scales_ = self.pca_ = None
         self.indicator_: list[int] = []  # positions in numeric_ of the columns that get a 0/1 indicator
         if self.numeric_:
-            self._fit_numeric(x[:, self.numeric_].astype(np.float64))
+            self._fit_numeric(self._numbers(x))
         self.categories_: list[list[str]] = []
         if self.categorical_:
-            cat = np.array([[("" if _is_missing(v) else str(v)) for v in row] for row in x[:, self.categorical_]])
+            cat = np.column_stack([_as_text(x.cols[j]) for j in self.categorical_]).astype(str)
             enc = OneHotEncoder(handle_unknown="ignore").fit(cat)
             self.categories_ = [c.tolist() for c in enc.categories_]
         if self.pca is not None:  # reduction is the last step, on the encoded training rows
@@ -132,30 +157,45 @@ class TablePreprocessor:
             out = pca_transform(self.pca_, out)
         return out.astype(np.float32)
 
-    def _encode(self, x: np.ndarray, *, names: list[str] | None = None) -> np.ndarray:
-        """Everything but PCA: (N, F) raw cells -> (N, numeric + one-hot + indicators) float64."""
+    def _numbers(self, x: Table, names: list[str] | None = None) -> np.ndarray:
+        """The numeric columns as one (N, k) float64 block, NaN = missing."""
+        num = np.empty((len(x), len(self.numeric_)))
+        for k, j in enumerate(self.numeric_):
+            num[:, k] = _as_numbers(x.cols[j], self.columns[j], names)
+        return num
+
+    def _encode(self, x: np.ndarray | Table, *, names: list[str] | None = None) -> np.ndarray:
+        """Everything but PCA: (N, F) raw cells -> (N, numeric + one-hot + indicators) float64.
+
+        The numeric block is changed in place: a large table is not copied once per step.
+        """
+        x = Table.from_array(x)
         if self.impute == "drop":
             self._refuse_missing(x, names)
-        parts = []
+        out = np.empty((len(x), len(self.numeric_) + sum(map(len, self.categories_)) + len(self.indicator_)))
+        k = len(self.numeric_)
         if self.numeric_:
-            num = x[:, self.numeric_].astype(np.float64)
+            num = self._numbers(x, names)
             missing = np.isnan(num)
             if self.clip_ is not None:
-                num = np.clip(num, *self.clip_)
+                np.clip(num, *self.clip_, out=num)
             if self.fill_ is not None:
-                num = np.where(missing, np.asarray(self.fill_), num)
+                np.copyto(num, np.asarray(self.fill_)[None, :], where=missing)
             if self.offsets_ is not None:
-                num = (num - np.asarray(self.offsets_)) / np.asarray(self.scales_)
-            parts.append(num)
+                num -= np.asarray(self.offsets_)
+                num /= np.asarray(self.scales_)
+            out[:, :k] = num
+            del num
         for j, cats in zip(self.categorical_, self.categories_, strict=True):
-            col = np.array(["" if _is_missing(v) else str(v) for v in x[:, j]])
-            parts.append((col[:, None] == np.array(cats)[None, :]).astype(np.float64))  # unknown -> all zeros
+            col = _as_text(x.cols[j]).astype(str)
+            out[:, k:k + len(cats)] = col[:, None] == np.array(cats)[None, :]  # unknown -> all zeros
+            k += len(cats)
         if self.indicator_:
-            parts.append(missing[:, self.indicator_].astype(np.float64))
-        return np.concatenate(parts, axis=1)
+            out[:, k:] = missing[:, self.indicator_]
+        return out
 
-    def _refuse_missing(self, x: np.ndarray, names: list[str] | None) -> None:
-        bad = missing_rows(x)
+    def _refuse_missing(self, x: Table, names: list[str] | None) -> None:
+        bad = x.missing()
         if bad.any():
             i = int(bad.argmax())
             col = self.columns[next(j for j, v in enumerate(x[i]) if _is_missing(v))]

@@ -1,0 +1,136 @@
+"""A saved run's inputs: files to predict on, and labelled data to evaluate on.
+
+Table inputs are matched to the run's training columns by name, never by position: a CSV with its
+columns reordered, or with extra columns (an ID), gives the same numbers as the original.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from idealfit.config import DataConfig
+from idealfit.data.base import Dataset, encode_labels
+from idealfit.data.table import CsvTable, Table, read_csv_table
+from idealfit.errors import UserError
+
+
+def read_images(state: dict[str, Any], paths: list[str | Path]) -> np.ndarray:
+    """Image files at the run's raw size and channels, then its fitted input preprocessing."""
+    from idealfit.data.files import open_image
+    from idealfit.data.prepare import raw_input_shape, transform_inputs
+
+    meta = state["meta"]
+    c, *spatial = raw_input_shape(state)
+    size = meta.get("image_size", spatial[0])
+    x = np.stack([open_image(Path(p), size=size, channels=c) for p in paths])
+    lo, hi = meta.get("pixel_range", (0.0, 1.0))
+    x = (x * (hi - lo) + lo).astype(np.float32)  # files are read as [0, 1]; match the training data's range
+    return transform_inputs(state, x, names=[str(p) for p in paths])
+
+
+def read_inputs(state: dict[str, Any], paths: list[Path]) -> tuple[np.ndarray, list[str]]:
+    """Model-ready inputs and a name per sample from image files, one CSV or one NPZ."""
+    from idealfit.data.files import IMAGE_SUFFIXES
+
+    if not paths:
+        raise UserError("no inputs given; pass image files, a CSV or an NPZ")
+    for p in paths:
+        if not p.is_file():
+            raise UserError(f"input {p} does not exist; pass existing files")
+    suffixes = {p.suffix.lower() for p in paths}
+    if suffixes <= IMAGE_SUFFIXES:
+        if state["kind"] != "image":
+            raise UserError(f"this run was trained on {state['kind']} data; images cannot be its input")
+        return read_images(state, paths), [str(p) for p in paths]
+    if len(paths) != 1:
+        raise UserError("pass image files, or exactly one CSV or NPZ file")
+    p = paths[0]
+    if p.suffix.lower() == ".npz":
+        return _read_npz(state, p)
+    if p.suffix.lower() == ".csv":
+        if state["kind"] != "table":
+            raise UserError(f"this run was trained on {state['kind']} data; a CSV cannot be its input")
+        return read_table_csv(state, p)
+    raise UserError(f"don't know how to read {p}; pass image files, a .csv or a .npz")
+
+
+def _read_npz(state: dict[str, Any], p: Path) -> tuple[np.ndarray, list[str]]:
+    from idealfit.data.files import read_npz
+    from idealfit.data.prepare import raw_input_shape, transform_inputs
+
+    x, _ = read_npz(p, need_y=False)
+    want = raw_input_shape(state)
+    if x.ndim == len(want) and state["kind"] == "image":
+        x = x[:, None]
+    if tuple(x.shape[1:]) != want:
+        raise UserError(f"{p}: x has samples of shape {tuple(x.shape[1:])}; this run expects {want}")
+    x = Table.from_array(x) if state["kind"] == "table" else x
+    names = [f"{p.name}[{i}]" for i in range(len(x))]
+    return transform_inputs(state, x, names=names), names
+
+
+def _run_columns(state: dict[str, Any], csv: CsvTable) -> Table:
+    """The run's training columns, picked by name from a CSV (extra columns ignored)."""
+    cols = state["columns"]
+    missing = [c for c in cols if c not in csv.header]
+    if missing:
+        raise UserError(f"{csv.path} lacks column '{missing[0]}' that this run was trained on; add it "
+                        f"(the run's columns: {', '.join(cols)})")
+    return csv.table[:, [csv.header.index(c) for c in cols]]
+
+
+def read_table_csv(state: dict[str, Any], p: Path) -> tuple[np.ndarray, list[str]]:
+    """A CSV's rows as model inputs, named file:line (the header is line 1)."""
+    from idealfit.data.prepare import transform_inputs
+
+    csv = read_csv_table(p)
+    names = [f"{p.name}:{line}" for line in csv.lines]
+    return transform_inputs(state, _run_columns(state, csv), names=names), names
+
+
+def load_eval_dataset(state: dict[str, Any], cfg: DataConfig, data: str | None) -> Dataset:
+    """The labelled data `Run.evaluate` scores: the run's own source (checked unchanged by its
+    fingerprint), or `data`, a path or embedded name (a CSV read by the run's column names)."""
+    from idealfit.data.prepare import load_dataset
+
+    if data is None:
+        _check_fingerprint(state, cfg)
+        return load_dataset(cfg)
+    path = Path(data).expanduser()
+    if state["kind"] == "table" and path.suffix.lower() == ".csv" and path.is_file():
+        return _labelled_csv(state, cfg, path)
+    return load_dataset(DataConfig(**{**cfg.__dict__, "name": data}))
+
+
+def _check_fingerprint(state: dict[str, Any], cfg: DataConfig) -> None:
+    from idealfit.data.files import fingerprint
+
+    recorded = (state.get("meta") or {}).get("fingerprint")
+    path = Path(cfg.name).expanduser()
+    if recorded and path.exists() and fingerprint(path) != recorded:
+        raise UserError(f"{cfg.name} changed since this run was trained (its fingerprint differs), so its test "
+                        "split is no longer the same rows; evaluate on a labelled file with --data FILE instead")
+
+
+def _labelled_csv(state: dict[str, Any], cfg: DataConfig, path: Path) -> Dataset:
+    from idealfit.data.files import check_target
+
+    csv = read_csv_table(path)
+    target = cfg.target or (state.get("meta") or {}).get("target")
+    check_target(path, csv.header, target)
+    y = csv.column(target)
+    gaps = np.isnan(y) if y.dtype.kind == "f" else np.array([not isinstance(v, str) for v in y])
+    if gaps.any():
+        raise UserError(f"{path}: target column '{target}' is empty or NaN on {int(gaps.sum())} row(s) "
+                        f"(first on line {csv.lines[gaps.argmax()]}); drop or fill those rows")
+    if state["task"] == "regression":
+        if y.dtype.kind != "f":
+            raise UserError(f"{path}: target '{target}' holds text, but this run predicts numbers")
+        ids, names = y.astype(np.float32), None
+    else:
+        ids, names = encode_labels(y if y.dtype.kind == "f" else y.astype(str))
+    return Dataset(path.stem, _run_columns(state, csv), ids, state["task"], "table", class_names=names,
+                   columns=list(state["columns"]), meta={"source": str(path), "target": target})
