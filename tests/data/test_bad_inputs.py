@@ -93,13 +93,12 @@ class Case:
     marks: list = field(default_factory=list)
 
 
-BATCHNORM = pytest.mark.xfail(strict=True, reason="lead: BatchNorm batch of 1")
 LONG_FIELD = "a,b,c,y\n" + "1,2,3,u\n" * 5 + '1,"' + "z" * 140_000 + '",3,u\n' + "1,2,3,v\n" * 5
 CASES = [
     Case("empty csv", _csv(""), "train", "is empty"),
     Case("header-only csv", _csv("a,b,c,y\n"), "train", "no data rows"),
     Case("one-row csv", _csv("a,b,c,y\n1,2,3,u\n"), "train", "only 1 data row"),
-    Case("three-row csv", _csv(_good_csv(3)), "train", "too few", [BATCHNORM]),
+    Case("three-row csv", _csv(_good_csv(3)), "train", "which leaves 1 to train on"),
     Case("target column missing", _csv(_good_csv(header="a,b,c,label")), "train", "no column 'y' to use as target"),
     Case("duplicate feature columns", _csv(_good_csv(header="a,a,c,y")), "train", "two columns named 'a'; rename one"),
     Case("duplicate target column", _csv(_good_csv(header="y,b,c,y")), "train", "two columns named 'y'"),
@@ -180,3 +179,45 @@ def test_bad_input_is_one_clear_line_and_writes_nothing(case, tmp_path, capsys, 
         assert not out.exists()
     else:
         assert _snapshot(out) == before
+
+
+def _file(name: str, data: bytes) -> Callable[[Path], list[str]]:
+    def build(d: Path) -> list[str]:
+        (d / name).write_bytes(data)
+        return [str(d / name)]
+    return build
+
+
+_BOMB = "a0: &a0 [1,1,1,1,1,1,1,1,1]\n" + "".join(
+    f"a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 9) + "]\n" for i in range(1, 10))
+
+# (name, extra `train` arguments built under a folder, substring of the error): config and option mistakes
+OPTION_CASES = [
+    ("lr inf", lambda d: ["--lr", "inf"], "train.lr must be a finite number"),
+    ("lr 1e400 in yaml", lambda d: ["--config", *_file("c.yaml", b"train:\n  lr: 1.0e+400\n")(d)], "finite"),
+    ("invalid yaml in --set", lambda d: ["--set", "model.widths=[16,"], "is not a valid value"),
+    ("latin-1 config", lambda d: ["--config", *_file("c.yaml", "train: {lr: 0.1} # caf\xe9\n".encode("latin-1"))(d)],
+     "not UTF-8 text"),
+    ("alias bomb config", lambda d: ["--config", *_file("c.yaml", _BOMB.encode())(d)], "aliases"),
+    ("config is a folder", lambda d: ["--config", str(d)], "is a folder"),
+    ("negative seed", lambda d: ["--seed", "-1"], "train.seed must be a whole number from 0"),
+    ("batch size 1e30", lambda d: ["--batch-size", "1e30"], "is too large"),
+    ("huge batch size", lambda d: ["--batch-size", str(10**30)], "is too large"),
+    ("out at a file", lambda d: ["--out", *_file("taken", b"x")(d)], "is not a folder"),
+    ("out under a file", lambda d: ["--out", _file("taken", b"x")(d)[0] + "/run"], "is a file, not a folder"),
+    ("unknown key", lambda d: ["--set", "train.lrr=0.1"], "did you mean train.lr?"),
+]
+
+
+@pytest.mark.parametrize("name, extra, expect", OPTION_CASES, ids=[c[0] for c in OPTION_CASES])
+def test_bad_option_is_one_clear_line_and_writes_nothing(name, extra, expect, tmp_path, capsys):
+    data = _csv(_good_csv(60))(tmp_path)
+    args = extra(tmp_path)
+    argv = ["train", "--data", str(data), "--target", "y", "--epochs", "1", "--no-progress"]
+    argv += args if "--out" in args else [*args, "--out", str(tmp_path / "run")]
+    before = sorted(p.name for p in tmp_path.iterdir())
+    capsys.readouterr()
+    assert main(argv) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("idealfit: error: ") and expect in lines[0], lines
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # no run folder, nothing else
