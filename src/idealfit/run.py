@@ -68,8 +68,8 @@ class Run:
         """Predictions for raw inputs, as the user has them: the run's fitted preprocessing is applied here.
 
         Args:
-            x: a table as an (N, F) array or a list of N rows (numbers or strings, columns in the training
-                order `state["columns"]`); images as (N, C, H, W) (or (N, H, W) for one channel) in the
+            x: a table as a pandas DataFrame (columns by name), an (N, F) array or a list of N rows (numbers
+                or strings, columns in the training order `state["columns"]`); images as (N, C, H, W) (or (N, H, W) for one channel) in the
                 training data's units; signals as (N, C, L).
 
         Returns:
@@ -79,6 +79,11 @@ class Run:
 
         want = raw_input_shape(self.state)
         if self.state["kind"] == "table":
+            if hasattr(x, "columns"):  # a pandas DataFrame: its columns by name, as for a CSV
+                missing = [c for c in self.state["columns"] if c not in x.columns]
+                if missing:
+                    raise UserError(f"the DataFrame lacks column '{missing[0]}' that this run was trained on")
+                x = x[self.state["columns"]]
             arr = np.asarray(x, dtype=object)  # cells may be numbers or strings, as in a CSV
             if arr.ndim != 2 or arr.shape[1] != want[0]:
                 raise UserError(f"predict_array takes a table of rows of {want[0]} cells "

@@ -107,7 +107,8 @@ def test_predict_reads_missing_tokens_and_names_text_in_a_numeric_column(wine_ru
     assert names == [f"gaps.csv:{i}" for i in range(2, 8)]
     filled = rows.copy()
     filled.iloc[:5, 2] = np.nan  # the same rows with real gaps: imputed identically
-    np.testing.assert_allclose(probs, run.predict_array(_inputs(run, filled)), rtol=1e-6)
+    np.testing.assert_allclose(probs, run.predict_array(filled), rtol=1e-6)  # a DataFrame, by column name
+    np.testing.assert_allclose(probs, run._predict_ready(_inputs(run, filled)), rtol=1e-6)
     rows.iloc[3, 4] = "lots"
     rows.to_csv(path, index=False)
     with pytest.raises(UserError, match="gaps.csv:5: column 'magnesium' holds the text 'lots'"):

@@ -264,7 +264,10 @@ def test_same_generator_seed_gives_the_same_order():
 
 
 def test_no_shuffle_keeps_the_stored_order():
-    x, y = torch.arange(7.0)[:, None], torch.arange(7)
+    x, y = torch.arange(8.0)[:, None], torch.arange(8)
     b = TensorBatches(x, y, batch_size=3, shuffle=False)
-    assert [yb.tolist() for _, yb in b] == [[0, 1, 2], [3, 4, 5], [6]]
+    assert [yb.tolist() for _, yb in b] == [[0, 1, 2], [3, 4, 5], [6, 7]]
     assert len(b) == 3
+    # a last batch of one sample joins the one before it (batch normalization cannot train on one)
+    b = TensorBatches(x[:7], y[:7], batch_size=3, shuffle=False)
+    assert [yb.tolist() for _, yb in b] == [[0, 1, 2], [3, 4, 5, 6]] and len(b) == 2

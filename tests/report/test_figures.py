@@ -11,7 +11,6 @@ from PIL import Image
 from sklearn.metrics import confusion_matrix as sk_confusion_matrix
 
 from idealfit.errors import UserError
-from idealfit.report import figures
 from idealfit.report.figures import (
     confusion_matrix,
     image_grid,
@@ -234,7 +233,9 @@ def test_write_bytes_atomic_keeps_old_file_when_rename_fails(tmp_path, monkeypat
     def failing_replace(src, dst):
         raise OSError("disk on fire")
 
-    monkeypatch.setattr(figures.os, "replace", failing_replace)
+    import idealfit.run_files
+
+    monkeypatch.setattr(idealfit.run_files.os, "replace", failing_replace)  # the one atomic writer
     with pytest.raises(OSError, match="disk on fire"):
         write_bytes_atomic(path, b"new")
     assert path.read_bytes() == b"old"
