@@ -328,12 +328,15 @@ def _finish(run_dir: Path, cfg: RunConfig, prep: Prepared, state: FitState, *, e
     weights = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     atomic_write_bytes(run_dir / WEIGHTS, save(weights))
     out, y = test_out
+    extra = {}
     if task == "classification":
         y_pred, y_true = out.argmax(1).numpy(), y.numpy()
+        extra["proba"] = torch.softmax(out.float(), dim=1).numpy()  # for ROC curves and the most confident mistakes
     else:
         tgt = prep.state["target"]
         y_pred, y_true = out.squeeze(-1).numpy() * tgt["std"] + tgt["mean"], y.numpy() * tgt["std"] + tgt["mean"]
-    write_npz(run_dir / "predictions.npz", y_true=y_true, y_pred=y_pred)
+    # index: each test sample's row in the dataset (split.npz's test), so a report can show the sample itself
+    write_npz(run_dir / "predictions.npz", y_true=y_true, y_pred=y_pred, index=prep.indices["test"], **extra)
     kept = early.best_epoch if early and early.best_weights is not None else None
     if diverged is not None:
         kept = diverged["kept_epoch"]
