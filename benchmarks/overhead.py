@@ -137,8 +137,11 @@ def hand_script(epochs: int, out: Path) -> float:
 
 
 def idealfit_script(epochs: int, out: Path) -> float:
+    # the hand script's thread count, so that the ratio is idealfit's own cost (train.threads=auto's
+    # gain on a busy machine is benchmarks/threads.py's subject)
     run = idealfit.train(data="digits", epochs=epochs, out=out / "run", verbose=False,
-                         set={"train.progress": False, "train.early_stopping": False})
+                         set={"train.progress": False, "train.early_stopping": False,
+                              "train.threads": torch.get_num_threads()})
     return run.summary["metrics"]["test"]["accuracy"]
 
 
@@ -158,7 +161,8 @@ def end_to_end(*, repeats: int, epochs: int) -> None:
                 accs[name].append(fn(epochs, out))
                 times[name].append(time.perf_counter() - t0)
     base = statistics.median(times["hand script"])
-    print(f"end to end, digits CNN, {epochs} epochs, {repeats} alternating repeats (medians):")
+    print(f"end to end, digits CNN, {epochs} epochs, {repeats} alternating repeats (medians), "
+          f"{torch.get_num_threads()} thread(s) on both sides:")
     for name, ts in times.items():
         med = statistics.median(ts)
         print(f"{name:>24}: median {med:.3f} s  ratio {med / base:.3f}x  test accuracy {statistics.median(accs[name]):.3f}")
@@ -171,9 +175,12 @@ def main() -> None:
     ap.add_argument("--e2e-epochs", type=int, default=15, help="epochs of the end-to-end comparison")
     ap.add_argument("--no-end-to-end", action="store_true", help="time the loops only")
     ap.add_argument("--tiny", action="store_true", help="one repeat of one epoch: checks that it runs")
+    ap.add_argument("--threads", type=int, default=None, help="torch threads for every variant (default: torch's)")
     args = ap.parse_args()
     if args.tiny:
         args.repeats, args.epochs, args.e2e_epochs = 1, 1, 1
+    if args.threads:
+        torch.set_num_threads(args.threads)
     cfg, prep, tensors = setup()
     variants = {"hand loop": hand_loop, "idealfit": idealfit_loop,
                 "idealfit + checkpoints": lambda *a: idealfit_loop(*a, checkpoints=True),
