@@ -146,7 +146,7 @@ def preview_images(data: str, n: int):
     if ds.kind != "image":
         raise UserError(f"{data} holds {ds.kind} data; augmentations apply to images (try --data digits)")
     if ds.paths is not None:  # a folder too large for memory: read just the first files
-        from idealfit.data.files import open_image
+        from idealfit.data.images import open_image
 
         x = np.stack([open_image(Path(p), size=ds.meta["image_size"], channels=ds.meta["channels"])
                       for p in ds.paths[:n]])

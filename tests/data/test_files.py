@@ -8,7 +8,8 @@ import pytest
 from PIL import Image
 
 from idealfit.config import DataConfig
-from idealfit.data.files import load_csv, load_image_folder, load_npz, open_image
+from idealfit.data.files import load_csv, load_npz
+from idealfit.data.images import load_image_folder, open_image
 from idealfit.data.prepare import load_dataset, prepare, split_indices
 from idealfit.errors import UserError
 

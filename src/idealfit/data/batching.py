@@ -75,7 +75,7 @@ class _ImageFiles(torch.utils.data.Dataset):
         return len(self.paths)
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
-        from idealfit.data.files import open_image
+        from idealfit.data.images import open_image
 
         x = open_image(Path(self.paths[i]), size=self.size, channels=self.channels)
         return torch.from_numpy(x), torch.as_tensor(self.y[i])

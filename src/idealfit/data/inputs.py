@@ -19,7 +19,7 @@ from idealfit.errors import UserError
 
 def read_images(state: dict[str, Any], paths: list[str | Path]) -> np.ndarray:
     """Image files at the run's raw size and channels, then its fitted input preprocessing."""
-    from idealfit.data.files import open_image
+    from idealfit.data.images import open_image
     from idealfit.data.prepare import raw_input_shape, transform_inputs
 
     meta = state["meta"]
@@ -33,7 +33,7 @@ def read_images(state: dict[str, Any], paths: list[str | Path]) -> np.ndarray:
 
 def read_inputs(state: dict[str, Any], paths: list[Path]) -> tuple[np.ndarray, list[str]]:
     """Model-ready inputs and a name per sample from image files, one CSV or one NPZ."""
-    from idealfit.data.files import IMAGE_SUFFIXES
+    from idealfit.data.images import IMAGE_SUFFIXES
 
     if not paths:
         raise UserError("no inputs given; pass image files, a CSV or an NPZ")

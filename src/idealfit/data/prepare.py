@@ -11,7 +11,8 @@ import numpy as np
 from idealfit.config import DataConfig
 from idealfit.data.base import Dataset
 from idealfit.data.embedded import EMBEDDED
-from idealfit.data.files import IMAGE_SUFFIXES, load_csv, load_image_folder, load_npz
+from idealfit.data.files import load_csv, load_npz
+from idealfit.data.images import IMAGE_SUFFIXES, load_image_folder
 from idealfit.data.preprocess import ArrayPreprocessor, TablePreprocessor, missing_rows
 from idealfit.errors import UserError
 
@@ -191,7 +192,7 @@ def _prepare_arrays(ds: Dataset, indices: dict[str, Any], cfg: DataConfig, state
 
 
 def _sample_images(ds: Dataset, train_idx: np.ndarray, n: int = 512) -> np.ndarray:
-    from idealfit.data.files import open_image
+    from idealfit.data.images import open_image
 
     rng = np.random.default_rng(0)
     pick = rng.choice(train_idx, size=min(n, len(train_idx)), replace=False)
