@@ -76,7 +76,8 @@ def test_a_corrupt_image_stops_by_default_and_is_skipped_with_skip_unreadable(tm
     streamed = load_image_folder(root, image_size=16, channels=3, max_memory_mb=0, skip_unreadable=True)
     assert len(streamed.paths) == 8 and not any(p.endswith("9.png") for p in streamed.paths)
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())  # evaluate skips the same file again
-    assert fit.load_run(tmp_path / "run").evaluate()["accuracy"] == pytest.approx(summary["metrics"]["test"]["accuracy"])
+    got = fit.load_run(tmp_path / "run").evaluate()["loss"]
+    assert got == pytest.approx(summary["metrics"]["test"]["loss"], rel=1e-5)
 
 
 def test_sub_folders_of_a_class_folder_are_read_recursively(tmp_path, photos):
@@ -156,7 +157,7 @@ def test_resize_is_recorded_and_the_same_at_train_evaluate_predict_and_streaming
     np.testing.assert_allclose(xb.numpy(), memory.x, atol=1e-6)
     # evaluate re-reads the folder with the run's rule: the test split scores as at train time
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
-    assert run.evaluate()["accuracy"] == pytest.approx(summary["metrics"]["test"]["accuracy"])
+    assert run.evaluate()["loss"] == pytest.approx(summary["metrics"]["test"]["loss"], rel=1e-5)
 
 
 def test_an_unknown_resize_rule_is_one_line(tmp_path, photos, cli_error):
@@ -171,3 +172,24 @@ def test_a_folder_with_only_unreadable_images_is_one_line(tmp_path):
             (tmp_path / c / f"{i}.png").write_bytes(b"not a png")
     with pytest.raises(UserError, match="has no readable images"):
         load_image_folder(tmp_path, image_size=8, channels=1, max_memory_mb=100, skip_unreadable=True)
+
+
+def test_a_run_saved_before_data_resize_keeps_squashing(tmp_path, photos):
+    # such runs have no data.resize in config.yaml (so it reads as the new default, crop) and no
+    # meta["resize"]: they squashed, and evaluate and predict must go on squashing
+    root = photo_folder(tmp_path / "pics", photos)
+    train(root, tmp_path / "run", "--set", "data.resize=squash", "--set", "data.image_size=20")
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    state = json.loads((tmp_path / "run" / "preprocess.json").read_text())
+    del state["meta"]["resize"]
+    (tmp_path / "run" / "preprocess.json").write_text(json.dumps(state))
+    config = (tmp_path / "run" / "config.yaml").read_text()
+    (tmp_path / "run" / "config.yaml").write_text(config.replace("  resize: squash\n", ""))
+    run = fit.load_run(tmp_path / "run")
+    assert run.config.data.resize == "crop"
+    squashed = open_image(root / "china" / "0.png", size=20, channels=3, resize="squash")
+    from idealfit.data.prepare import transform_inputs
+
+    got = run.load_inputs(str(root / "china" / "0.png")).numpy()[0]
+    np.testing.assert_allclose(got, transform_inputs(run.state, squashed[None])[0], atol=1e-6)
+    assert run.evaluate()["loss"] == pytest.approx(summary["metrics"]["test"]["loss"], rel=1e-5)
