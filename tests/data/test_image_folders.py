@@ -54,10 +54,13 @@ def test_non_image_files_are_skipped_and_said_once_at_train(tmp_path, photos, ca
     (root / "china" / ".DS_Store").write_bytes(b"\0\0\0\1Bud1")
     (root / "flower" / "Thumbs.db").write_bytes(b"\xd0\xcf\x11\xe0")
     (root / "README.md").write_text("# my photos")
+    photos["china"][0].save(root / "cover.jpg")  # an image, but in no class
     meta = train(root, tmp_path / "run")["meta"]
     out = capsys.readouterr().out
     line = "skipped 4 non-image files (README.md, china/.DS_Store, china/notes.txt, flower/Thumbs.db)"
-    assert out.count("skipped") == 1 and line in out
+    assert out.count("skipped") == 2 and out.count(line) == 1
+    assert "skipped 1 image outside the class folders (cover.jpg); move them into a class folder" in out
+    assert meta["loose_images"] == ["cover.jpg"]
     assert meta["skipped_files"] == ["README.md", "china/.DS_Store", "china/notes.txt", "flower/Thumbs.db"]
     assert meta["unreadable_files"] == []
     ds = load_dataset(DataConfig(name=str(root)))

@@ -152,6 +152,7 @@ class FolderScan:
     labels: np.ndarray  # (N,) int64 class ids
     names: list[str]  # class names, sorted (the folder names)
     skipped: list[Path] = field(default_factory=list)  # files that are not images (root and class folders)
+    loose: list[Path] = field(default_factory=list)  # images beside the class folders, in no class
 
     def __getitem__(self, i: int):  # scan[0] is the file list, as when this was a tuple
         return (self.files, self.labels, self.names)[i]
@@ -163,8 +164,9 @@ def scan_image_folder(root: Path) -> FolderScan:
     if not classes:
         raise UserError(f"{root} has no class sub-folders; put each class's images in its own folder, "
                         f"e.g. {root}/cat/1.png and {root}/dog/1.png")
+    at_root = sorted(p for p in root.iterdir() if p.is_file())
     scan = FolderScan([], np.empty(0, np.int64), [c.name for c in classes],
-                      skipped=sorted(p for p in root.iterdir() if p.is_file()))
+                      skipped=[p for p in at_root if not is_image_file(p)], loose=[p for p in at_root if is_image_file(p)])
     labels: list[int] = []
     for i, c in enumerate(classes):
         imgs, other = images_in(c)
@@ -191,6 +193,10 @@ def folder_notes(meta: dict) -> list[str]:
     if meta.get("skipped_files"):
         n = len(meta["skipped_files"])
         notes.append(f"skipped {n} non-image file{'s' * (n != 1)} ({_listed(meta['skipped_files'])})")
+    if meta.get("loose_images"):
+        n = len(meta["loose_images"])
+        notes.append(f"skipped {n} image{'s' * (n != 1)} outside the class folders ({_listed(meta['loose_images'])}); "
+                     "move them into a class folder to train on them")
     if meta.get("unreadable_files"):
         n = len(meta["unreadable_files"])
         notes.append(f"skipped {n} unreadable image{'s' * (n != 1)} (data.skip_unreadable): "
@@ -226,7 +232,8 @@ def load_image_folder(root: Path, *, image_size: int | None, channels: int | Non
     scan = scan_image_folder(root)
     files, y = scan.files, scan.labels
     meta = {"source": str(root), "resize": resize, "fingerprint": fingerprint(root, files),
-            "skipped_files": [p.relative_to(root).as_posix() for p in scan.skipped]}
+            "skipped_files": [p.relative_to(root).as_posix() for p in scan.skipped],
+            "loose_images": [p.name for p in scan.loose]}
     probed = _readable(files, y, _probe, skip=skip_unreadable)  # fail now, not mid-epoch
     files, y, sizes = probed[0], probed[1], probed[2]
     unreadable = probed[3]
