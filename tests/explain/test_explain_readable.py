@@ -66,6 +66,23 @@ def test_rgb_filters_are_one_colour_tile_titled_by_filter_index():
     assert [ax.get_title() for ax in later.axes if ax.images][:4] == ["0<-0", "0<-1", "0<-2", "1<-0"]
 
 
+def test_explain_a_folder_explains_its_first_images(tmp_path, capsys):
+    from sklearn.datasets import load_sample_images
+
+    china, flower = load_sample_images().images
+    for name, img in (("china", china), ("flower", flower)):
+        (tmp_path / "pics" / name).mkdir(parents=True)
+        for i in range(6):
+            Image.fromarray(img[30 * i:30 * i + 24, 40 * i:40 * i + 24]).save(tmp_path / "pics" / name / f"{i}.png")
+    fit.train(data=str(tmp_path / "pics"), epochs=1, out=tmp_path / "run", verbose=False,
+              set={"train.progress": False, "model.widths": [4], "model.hidden": [8]})
+    assert main(["explain", str(tmp_path / "run"), "--input", str(tmp_path / "pics" / "china")]) == 0
+    out = capsys.readouterr().out
+    assert "0.png: " in out and "5.png: " in out and "explaining the first" not in out
+    assert main(["explain", str(tmp_path / "run"), "--input", str(tmp_path / "pics")]) == 0
+    assert "explaining the first 8 of 12 images" in capsys.readouterr().out
+
+
 def _table_csv(path, n=60):
     rng = np.random.default_rng(0)
     rows = [["size", "colour", "weight", "label"]]

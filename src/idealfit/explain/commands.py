@@ -222,27 +222,34 @@ def _kernels(args) -> int:
 
 # ---- explain RUN_DIR ------------------------------------------------------------------------------------
 
-MAX_ROWS = 8  # a table run explains at most this many CSV rows (two PNGs each)
+MAX_INPUTS = 8  # explain at most this many images or CSV rows (a few PNGs each)
 
 
 def _run_inputs(run, inputs: list[str]) -> tuple[torch.Tensor, list[str], list[str] | None]:
     """(model-ready inputs, a name per input, feature names for a table run's saliency bars).
 
-    Images are named by file name; a table's rows by file:line, the first MAX_ROWS of them, and its
-    features by the run's fitted preprocessing (one-hot columns as "colour=red", PCA as "pc1").
+    Images are named by file name (a folder stands for its images, as for predict); a table's rows
+    by file:line, and its features by the run's fitted preprocessing (one-hot columns as
+    "colour=red", PCA as "pc1"). At most the first MAX_INPUTS are explained.
     """
     if run.state["kind"] != "table":
-        return run.load_inputs(list(inputs)), [Path(p).name for p in inputs], None
+        from idealfit.data.images import images_in
+
+        paths = [q for p in map(Path, inputs) for q in (images_in(p)[0] if p.is_dir() else [p])]
+        if len(paths) > MAX_INPUTS:
+            print(f"explaining the first {MAX_INPUTS} of {len(paths)} images")
+        paths = paths[:MAX_INPUTS]
+        return run.load_inputs(paths), [p.name for p in paths], None
     import torch
 
     from idealfit.data.inputs import read_inputs
     from idealfit.data.preprocess import TablePreprocessor
 
     x, names = read_inputs(run.state, [Path(p) for p in inputs])
-    if len(names) > MAX_ROWS:
-        print(f"explaining the first {MAX_ROWS} of {len(names)} rows")
+    if len(names) > MAX_INPUTS:
+        print(f"explaining the first {MAX_INPUTS} of {len(names)} rows")
     features = TablePreprocessor.from_dict(run.state["table"]).feature_names()
-    return torch.from_numpy(x[:MAX_ROWS]), names[:MAX_ROWS], features
+    return torch.from_numpy(x[:MAX_INPUTS]), names[:MAX_INPUTS], features
 
 
 def _run(args) -> int:
