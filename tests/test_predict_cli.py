@@ -114,9 +114,13 @@ def test_out_file_respects_the_umask(hostile_run, tmp_path, capsys):
     assert (tmp_path / "p.csv").stat().st_mode & 0o777 == 0o664
 
 
-def test_a_folder_as_input_is_one_line(hostile_run, cli_error):
+def test_a_folder_without_images_as_input_is_one_line(hostile_run, cli_error, tmp_path):
+    # issue 8: a folder of images is now predicted image by image (tests/data/test_images.py); a folder
+    # with no image in it stays one line
     root, run = hostile_run
-    cli_error(["predict", str(run), str(root / "data" / "plain")], "is a folder; pass the image files in it")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "notes.txt").write_text("no images here")
+    cli_error(["predict", str(run), str(tmp_path / "empty")], "holds no image files", "pass a folder of images")
 
 
 # ---- the report copies at most 64 KiB of model.txt and config.yaml ------------------------------------

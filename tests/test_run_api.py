@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 import idealfit as fit
 import idealfit.run as run_module
@@ -71,10 +72,15 @@ def test_predict_array_on_raw_npz_values_equals_predict_on_the_npz(tmp_path):
     assert from_file.shape == (30,)
 
 
-def test_predict_refuses_a_folder_as_input(table_run, tmp_path):
+def test_predict_refuses_a_folder_without_images(table_run, tmp_path):
     run, _, _ = table_run
-    with pytest.raises(UserError, match="is a folder; pass the image files in it"):
-        run.predict(tmp_path)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(UserError, match="holds no image files"):
+        run.predict(tmp_path / "empty")
+    (tmp_path / "pics").mkdir()
+    Image.new("L", (4, 4)).save(tmp_path / "pics" / "a.png")
+    with pytest.raises(UserError, match="trained on table data; images cannot be its input"):
+        run.predict(tmp_path / "pics")  # a folder is its images, checked as image inputs
 
 
 @pytest.fixture(scope="module")

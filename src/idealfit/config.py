@@ -33,6 +33,7 @@ ACTIVATIONS = ("relu", "gelu", "tanh", "sigmoid", "leaky_relu", "elu")
 POOLS = ("max", "avg", "none")
 IMPUTE = ("drop", "mean", "median", "most_frequent")
 SCALES = ("standard", "minmax", "none")
+RESIZE = ("crop", "squash", "pad")  # as data.images.RESIZE (kept here: config imports no image code)
 
 
 @dataclass
@@ -45,6 +46,8 @@ class DataConfig:
     image_size: int | None = None  # image folders: resize to this square side (None = the first image's size, max 64)
     channels: int | None = None  # image folders: 1 (gray) or 3 (RGB); None = 3 if any image has colour
     max_memory_mb: float = 2048.0  # image folders larger than this stream from disk through a DataLoader
+    resize: str = "crop"  # image folders, non-square images: crop (short side to size, centre cut) | squash | pad
+    skip_unreadable: bool = False  # image folders: skip corrupt images (listed at train, in preprocess.json)
     # minibatch composition (the deck: "shuffle data, take only a subset, ...")
     shuffle: bool = True  # a fresh random batch order every epoch (off: the stored order)
     train_subset: float | None = None  # train on this many samples (>1) or this share (<=1) of the train split, stratified
@@ -247,6 +250,7 @@ def validate(cfg: RunConfig) -> RunConfig:
     _positive("data.max_memory_mb", d.max_memory_mb, allow_zero=True)  # 0 = always stream image folders
     if d.channels not in (None, 1, 3):
         raise UserError(f"data.channels must be 1 or 3; got {d.channels}")
+    _choice("data.resize", d.resize, RESIZE)
     _validate_data_options(d)
     _choice("model.name", m.name, ("cnn", "mlp", "auto"))
     if d.pca is not None and m.name == "cnn":  # caught here, before any data is loaded or file written

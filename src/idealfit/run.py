@@ -155,11 +155,24 @@ class Run:
 
 
 def _as_paths(paths: str | Path | list[str | Path]) -> list[Path]:
-    """One path or a list of them; a single string is one file, not a sequence of one-letter names."""
-    out = [Path(paths)] if isinstance(paths, (str, Path)) else [Path(p) for p in paths]
-    for p in out:
+    """One path or a list of them; a single string is one file, not a sequence of one-letter names.
+
+    A folder stands for every image under it, recursively (sub-folders too), sorted by the path inside
+    the folder; its other files (notes, .DS_Store) are left out, as in a training folder.
+    """
+    from idealfit.data.images import IMAGE_SUFFIXES, images_in
+
+    given = [Path(paths)] if isinstance(paths, (str, Path)) else [Path(p) for p in paths]
+    out: list[Path] = []
+    for p in given:
         if p.is_dir():
-            raise UserError(f"input {p} is a folder; pass the image files in it (e.g. {p / '*.png'})")
+            images = images_in(p)[0]
+            if not images:
+                raise UserError(f"input folder {p} holds no image files ({', '.join(sorted(IMAGE_SUFFIXES))}); "
+                                "pass a folder of images, or the files themselves")
+            out += images
+        else:
+            out.append(p)
     return out
 
 

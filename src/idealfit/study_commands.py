@@ -48,7 +48,9 @@ def register(subparsers) -> None:
     au = subparsers.add_parser("augment", help="preview the augmentations on real samples (the deck's slide)")
     au.add_argument("--data", default="digits", help="embedded image dataset or image folder (default digits)")
     au.add_argument("--out", default="augment.png", help="the grid PNG (default augment.png)")
-    au.add_argument("--n", type=int, default=6, help="number of samples, one per row (default 6)")
+    au.add_argument("--n", type=int, default=None,
+                    help="number of samples, one per row, drawn from every class in turn and labelled with it "
+                         "(default: one per class, at least 6 and at most 12)")
     au.add_argument("--augment", nargs="+", metavar="AUG",
                     help='augmentations, each a name or YAML like "{name: crop, padding: 1}" '
                          "(default: flip crop contrast tint)")
@@ -132,40 +134,81 @@ def _augment_specs(items: list[str] | None) -> list:
     return specs
 
 
-def preview_images(data: str, n: int):
-    """The first `n` images of a dataset as a float tensor (n, C, H, W) in [0, 1]."""
+def preview_images(data: str, n: int | None, *, seed: int = 0):
+    """`n` images of a dataset as a float tensor (n, C, H, W) in [0, 1]; see `preview_samples`."""
+    return preview_samples(data, n, seed=seed)[0]
+
+
+def _pick_per_class(y, n: int, seed: int) -> list[int]:
+    """`n` sample indices drawn from every class in turn (class 0, 1, ..., K-1, then again), each
+    class's at random by `seed`: a preview that shows the classes, not only the first files' one."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    pools = [list(rng.permutation(np.flatnonzero(y == k))) for k in np.unique(y)]
+    picked: list[int] = []
+    while len(picked) < min(n, len(y)):
+        for pool in pools:
+            if pool and len(picked) < n:
+                picked.append(int(pool.pop(0)))
+    return picked
+
+
+def preview_samples(data: str, n: int | None, *, seed: int = 0):
+    """(images (n, C, H, W) float in [0, 1], a class name per image or None for regression data).
+
+    Classification data gives samples from every class in turn; `n` None means one per class, at
+    least 6 and at most 12. Streamed folders read only the picked files, with the folder's resize rule.
+    """
     import numpy as np
     import torch
 
     from idealfit.config import DataConfig
     from idealfit.data.prepare import load_dataset
 
-    if n < 1:
+    if n is not None and n < 1:
         raise UserError(f"--n must be at least 1; got {n}")
     ds = load_dataset(DataConfig(name=data))
     if ds.kind != "image":
         raise UserError(f"{data} holds {ds.kind} data; augmentations apply to images (try --data digits)")
-    if ds.paths is not None:  # a folder too large for memory: read just the first files
-        from idealfit.data.files import open_image
+    classes = ds.task == "classification" and ds.class_names
+    n = n or (min(max(len(ds.class_names), 6), 12) if classes else 6)
+    pick = _pick_per_class(ds.y, n, seed) if classes else list(range(min(n, len(ds.y))))
+    if ds.paths is not None:  # a folder too large for memory: read just the picked files
+        from idealfit.data.images import open_image
 
-        x = np.stack([open_image(Path(p), size=ds.meta["image_size"], channels=ds.meta["channels"])
-                      for p in ds.paths[:n]])
+        x = np.stack([open_image(Path(ds.paths[i]), size=ds.meta["image_size"], channels=ds.meta["channels"],
+                                 resize=ds.meta["resize"]) for i in pick])
     else:
-        x = ds.x[:n]
+        x = ds.x[pick]
     lo, hi = float(x.min()), float(x.max())
     if lo < 0 or hi > 1:  # e.g. the deck's ±1 X/O images: shown rescaled to [0, 1]
         x = (x - lo) / (hi - lo or 1.0)
-    return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
+    labels = [ds.class_names[int(ds.y[i])] for i in pick] if classes else None
+    return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)), labels
+
+
+def augment_figure(data: str, n: int | None, specs: list, *, seed: int = 0):
+    """The augmentation grid of `data`: a row per sample, its first tile labelled with its class."""
+    from idealfit.data.augment import preview_figure
+
+    images, labels = preview_samples(data, n, seed=seed)
+    fig = preview_figure(images, specs, seed=seed)
+    k = len(fig.axes) // len(images)  # original + one column per augmentation, row by row
+    for i, label in enumerate(labels or []):
+        fig.axes[i * k].set_ylabel(label, fontsize=9)
+    return fig, images, labels
 
 
 def cmd_augment(args: argparse.Namespace) -> int:
-    from idealfit.data.augment import Augment, preview_figure
+    from idealfit.data.augment import Augment
     from idealfit.report.figures import save_png
 
     specs = _augment_specs(args.augment)
     Augment(specs)  # bad names and parameters stop here, with "did you mean"
-    images = preview_images(args.data, args.n)
-    path = save_png(preview_figure(images, specs, seed=args.seed), args.out)
+    fig, images, labels = augment_figure(args.data, args.n, specs, seed=args.seed)
+    path = save_png(fig, args.out)
     names = [s if isinstance(s, str) else s.get("name", "?") for s in specs]
-    print(f"wrote {path}: {len(images)} samples of {args.data}, original then {', '.join(map(str, names))}")
+    classes = f"; rows labelled by class, {len(set(labels))} classes" if labels else ""
+    print(f"wrote {path}: {len(images)} samples of {args.data}, original then {', '.join(map(str, names))}{classes}")
     return 0

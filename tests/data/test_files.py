@@ -8,7 +8,8 @@ import pytest
 from PIL import Image
 
 from idealfit.config import DataConfig
-from idealfit.data.files import load_csv, load_image_folder, load_npz, open_image
+from idealfit.data.files import load_csv, load_npz
+from idealfit.data.images import load_image_folder, open_image
 from idealfit.data.prepare import load_dataset, prepare, split_indices
 from idealfit.errors import UserError
 
@@ -162,11 +163,13 @@ def test_corrupt_image_names_the_file(tmp_path):
         load_folder(root)
 
 
-def test_non_image_file_names_the_file(tmp_path):
+def test_non_image_file_is_skipped_and_named(tmp_path):
+    # issue 8: a notes.txt beside the images is skipped and listed (it used to stop loading); a corrupt
+    # file with an image suffix still stops it (test_corrupt_image_names_the_file)
     root = image_folder(tmp_path / "imgs", n=3)
     (root / "cat" / "notes.txt").write_text("remember to feed the cat\n")
-    with pytest.raises(UserError, match="notes.txt is not a readable image"):
-        load_folder(root)
+    ds = load_folder(root)
+    assert len(ds) == 6 and ds.meta["skipped_files"] == ["cat/notes.txt"]
 
 
 def test_single_image_as_data(tmp_path):
@@ -389,12 +392,6 @@ def _bad_folder_corrupt(tmp_path):
     return root, ["x.png"]
 
 
-def _bad_folder_notes(tmp_path):
-    root = image_folder(tmp_path / "imgs", n=3)
-    (root / "cat" / "notes.txt").write_text("hello")
-    return root, ["notes.txt"]
-
-
 def _bad_folder_single(tmp_path):
     root = image_folder(tmp_path / "imgs", n=3)
     save_image(root / "lonely" / "0.png")
@@ -444,7 +441,7 @@ def _npz_tiny(tmp_path):
 
 @pytest.mark.parametrize(
     "make",
-    [_npz_tiny, _bad_folder_corrupt, _bad_folder_notes, _bad_folder_single, _bad_folder_one_class, _empty_folder, _missing,
+    [_npz_tiny, _bad_folder_corrupt, _bad_folder_single, _bad_folder_one_class, _empty_folder, _missing,
      _csv_nan_target, _csv_empty_column, _csv_ragged, _npz_mismatch, _npz_nan],
 )  # fmt: skip
 def test_cli_bad_data(cli_error, tmp_path, make):

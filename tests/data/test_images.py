@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from idealfit.data.files import load_image_folder, open_image
+from idealfit.data.images import load_image_folder, open_image
 from idealfit.errors import UserError
 
 

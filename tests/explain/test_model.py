@@ -170,7 +170,7 @@ def test_explain_model_writes_every_png(tmp_path):
                             class_names=["a", "b", "c"], input_names=["x.png", "y.png"])  # fmt: skip
     names = sorted(p.name for p in written.values())
     assert names == sorted(
-        ["filters_first_layer.png", "filters_0.png"]
+        ["filters_first_layer.png"]  # the first (and only) conv layer, drawn once
         + [f"maps_{i}_{layer}.png" for i in (0, 1) for layer in ("0", "1")]
         + [f"{kind}_{i}.png" for kind in ("probabilities", "saliency") for i in (0, 1)]
     )
@@ -180,6 +180,6 @@ def test_explain_model_writes_every_png(tmp_path):
 
 def test_explain_model_on_conv1d_and_bad_names(tmp_path):
     written = explain_model(_conv1d(), torch.randn(2, 16), out_dir=tmp_path)
-    assert len(written) == 2 + 2 + 2  # filters (first, layer 0), maps (conv, tanh), probabilities, saliency
+    assert len(written) == 1 + 2 + 2  # filters (layer 0, once), maps (conv, tanh), probabilities, saliency
     with pytest.raises(UserError, match="class names"):
         explain_model(_cnn(1), torch.randn(1, 8, 8), out_dir=tmp_path, class_names=["only one"])

@@ -68,29 +68,33 @@ def batch_bounds(n: int, batch_size: int) -> list[tuple[int, int]]:
 
 
 class _ImageFiles(torch.utils.data.Dataset):
-    def __init__(self, paths: list[str], y: np.ndarray, *, size: int, channels: int):
-        self.paths, self.y, self.size, self.channels = paths, y, size, channels
+    def __init__(self, paths: list[str], y: np.ndarray, *, size: int, channels: int, resize: str):
+        self.paths, self.y, self.size, self.channels, self.resize = paths, y, size, channels, resize
 
     def __len__(self) -> int:
         return len(self.paths)
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
-        from idealfit.data.files import open_image
+        from idealfit.data.images import open_image
 
-        x = open_image(Path(self.paths[i]), size=self.size, channels=self.channels)
+        x = open_image(Path(self.paths[i]), size=self.size, channels=self.channels, resize=self.resize)
         return torch.from_numpy(x), torch.as_tensor(self.y[i])
 
 
 class StreamBatches:
-    """Batches read from image files by a DataLoader, for folders too large for memory."""
+    """Batches read from image files by a DataLoader, for folders too large for memory.
 
-    def __init__(self, paths: list[str], y: np.ndarray, *, size: int, channels: int, batch_size: int,
+    Each file is decoded by `data.images.open_image` with the folder's `size`, `channels` and `resize`
+    rule (crop | squash | pad), exactly as an in-memory folder is.
+    """
+
+    def __init__(self, paths: list[str], y: np.ndarray, *, size: int, channels: int, resize: str, batch_size: int,
                  shuffle: bool, generator: torch.Generator | None, device: torch.device, workers: int = 2,
                  weights: torch.Tensor | None = None):
         sampler = (torch.utils.data.WeightedRandomSampler(weights, len(y), generator=generator)
                    if weights is not None else None)
         self.loader = torch.utils.data.DataLoader(
-            _ImageFiles(paths, y, size=size, channels=channels), batch_size=batch_size,
+            _ImageFiles(paths, y, size=size, channels=channels, resize=resize), batch_size=batch_size,
             shuffle=shuffle and sampler is None, sampler=sampler, generator=generator, num_workers=workers,
             persistent_workers=workers > 0,
             # a last batch of one sample would stop batch normalization; drop it (a different one each

@@ -19,13 +19,14 @@ from idealfit.errors import UserError
 
 def read_images(state: dict[str, Any], paths: list[str | Path]) -> np.ndarray:
     """Image files at the run's raw size and channels, then its fitted input preprocessing."""
-    from idealfit.data.files import open_image
+    from idealfit.data.images import OLD_RUN_RESIZE, open_image
     from idealfit.data.prepare import raw_input_shape, transform_inputs
 
     meta = state["meta"]
     c, *spatial = raw_input_shape(state)
     size = meta.get("image_size", spatial[0])
-    x = np.stack([open_image(Path(p), size=size, channels=c) for p in paths])
+    resize = meta.get("resize", OLD_RUN_RESIZE)  # the run's own rule, so predict sees what training saw
+    x = np.stack([open_image(Path(p), size=size, channels=c, resize=resize) for p in paths])
     lo, hi = meta.get("pixel_range", (0.0, 1.0))
     x = (x * (hi - lo) + lo).astype(np.float32)  # files are read as [0, 1]; match the training data's range
     return transform_inputs(state, x, names=[str(p) for p in paths])
@@ -33,7 +34,7 @@ def read_images(state: dict[str, Any], paths: list[str | Path]) -> np.ndarray:
 
 def read_inputs(state: dict[str, Any], paths: list[Path]) -> tuple[np.ndarray, list[str]]:
     """Model-ready inputs and a name per sample from image files, one CSV or one NPZ."""
-    from idealfit.data.files import IMAGE_SUFFIXES
+    from idealfit.data.images import IMAGE_SUFFIXES
 
     if not paths:
         raise UserError("no inputs given; pass image files, a CSV or an NPZ")
@@ -96,6 +97,10 @@ def load_eval_dataset(state: dict[str, Any], cfg: DataConfig, data: str | None) 
     fingerprint), or `data`, a path or embedded name (a CSV read by the run's column names)."""
     from idealfit.data.prepare import load_dataset
 
+    if state["kind"] == "image":  # the run's own resize rule (config.yaml of older runs lacks data.resize)
+        from idealfit.data.images import OLD_RUN_RESIZE
+
+        cfg = DataConfig(**{**cfg.__dict__, "resize": (state.get("meta") or {}).get("resize", OLD_RUN_RESIZE)})
     if data is None:
         _check_fingerprint(state, cfg)
         return load_dataset(cfg)

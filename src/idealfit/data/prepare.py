@@ -11,7 +11,8 @@ import numpy as np
 from idealfit.config import DataConfig
 from idealfit.data.base import Dataset
 from idealfit.data.embedded import EMBEDDED
-from idealfit.data.files import IMAGE_SUFFIXES, load_csv, load_image_folder, load_npz
+from idealfit.data.files import load_csv, load_npz
+from idealfit.data.images import IMAGE_SUFFIXES, load_image_folder
 from idealfit.data.preprocess import ArrayPreprocessor, TablePreprocessor, missing_rows
 from idealfit.errors import UserError
 
@@ -37,7 +38,8 @@ def load_dataset(cfg: DataConfig) -> Dataset:
         if cfg.task == "regression":
             raise UserError(f"{path} is an image folder, which is a classification dataset; drop data.task")
         return load_image_folder(path, image_size=cfg.image_size, channels=cfg.channels,
-                                 max_memory_mb=cfg.max_memory_mb)
+                                 max_memory_mb=cfg.max_memory_mb, resize=cfg.resize,
+                                 skip_unreadable=cfg.skip_unreadable)
     suffix = path.suffix.lower()
     if suffix == ".csv":
         return load_csv(path, target=cfg.target, task=cfg.task)
@@ -191,12 +193,12 @@ def _prepare_arrays(ds: Dataset, indices: dict[str, Any], cfg: DataConfig, state
 
 
 def _sample_images(ds: Dataset, train_idx: np.ndarray, n: int = 512) -> np.ndarray:
-    from idealfit.data.files import open_image
+    from idealfit.data.images import open_image
 
     rng = np.random.default_rng(0)
     pick = rng.choice(train_idx, size=min(n, len(train_idx)), replace=False)
     size, ch = ds.meta["image_size"], ds.meta["channels"]
-    return np.stack([open_image(Path(ds.paths[i]), size=size, channels=ch) for i in pick])
+    return np.stack([open_image(Path(ds.paths[i]), size=size, channels=ch, resize=ds.meta["resize"]) for i in pick])
 
 
 def transform_inputs(state: dict[str, Any], x: np.ndarray, *, names: list[str] | None = None) -> np.ndarray:

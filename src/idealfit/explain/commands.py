@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-
-import numpy as np
-import torch
+from typing import TYPE_CHECKING
 
 from idealfit.errors import UserError
+
+if TYPE_CHECKING:  # numpy and torch are imported where used: `idealfit --help` must not load torch
+    import torch
 
 _EPILOG = """\
 examples:
@@ -107,6 +108,9 @@ def handler(args: argparse.Namespace) -> int:
 
 def _load_matrix(path: Path, what: str) -> torch.Tensor:
     """A 2-D matrix from .npy or a text file (whitespace- or comma-separated)."""
+    import numpy as np
+    import torch
+
     try:
         if path.suffix.lower() == ".npy":
             m = np.load(path, allow_pickle=False)
@@ -142,6 +146,8 @@ def _conv_image(spec: str | None) -> torch.Tensor:
 
 
 def _parse_filter(spec: str) -> tuple[str, torch.Tensor]:
+    import torch
+
     from idealfit.explain.conv import DECK_FILTERS
 
     if spec in DECK_FILTERS:
@@ -216,6 +222,35 @@ def _kernels(args) -> int:
 
 # ---- explain RUN_DIR ------------------------------------------------------------------------------------
 
+MAX_INPUTS = 8  # explain at most this many images or CSV rows (a few PNGs each)
+
+
+def _run_inputs(run, inputs: list[str]) -> tuple[torch.Tensor, list[str], list[str] | None]:
+    """(model-ready inputs, a name per input, feature names for a table run's saliency bars).
+
+    Images are named by file name (a folder stands for its images, as for predict); a table's rows
+    by file:line, and its features by the run's fitted preprocessing (one-hot columns as
+    "colour=red", PCA as "pc1"). At most the first MAX_INPUTS are explained.
+    """
+    if run.state["kind"] != "table":
+        from idealfit.data.images import images_in
+
+        paths = [q for p in map(Path, inputs) for q in (images_in(p)[0] if p.is_dir() else [p])]
+        if len(paths) > MAX_INPUTS:
+            print(f"explaining the first {MAX_INPUTS} of {len(paths)} images")
+        paths = paths[:MAX_INPUTS]
+        return run.load_inputs(paths), [p.name for p in paths], None
+    import torch
+
+    from idealfit.data.inputs import read_inputs
+    from idealfit.data.preprocess import TablePreprocessor
+
+    x, names = read_inputs(run.state, [Path(p) for p in inputs])
+    if len(names) > MAX_INPUTS:
+        print(f"explaining the first {MAX_INPUTS} of {len(names)} rows")
+    features = TablePreprocessor.from_dict(run.state["table"]).feature_names()
+    return torch.from_numpy(x[:MAX_INPUTS]), names[:MAX_INPUTS], features
+
 
 def _run(args) -> int:
     run_dir = Path(args.target)
@@ -223,17 +258,19 @@ def _run(args) -> int:
         raise UserError(f"{args.target!r} is not 'conv', 'kernels' or an existing run folder")
     if not args.inputs:
         raise UserError(f"explaining the run {run_dir} needs --input IMAGE (one or more files to explain)")
+    import torch
+
     from idealfit.explain.model import explain_model, predict_proba
     from idealfit.report.html import add_extra, build_run_report
     from idealfit.run import load_run
     from idealfit.run_files import run_subdir
 
     run = load_run(run_dir)
-    x = run.load_inputs(list(args.inputs))
+    x, names, features = _run_inputs(run, args.inputs)
     # created without following a link: a linked explain/ would send the PNGs anywhere on the machine
     out_dir = Path(args.out) if args.out else run_subdir(run.dir, "explain")
-    names = [Path(p).name for p in args.inputs]
-    written = explain_model(run.model, x, out_dir=out_dir, class_names=run.class_names, input_names=names)
+    written = explain_model(run.model, x, out_dir=out_dir, class_names=run.class_names, input_names=names,
+                            feature_names=features)
     probs = predict_proba(run.model, x)  # (B, K)
     lines = []
     for name, p in zip(names, probs, strict=True):

@@ -184,12 +184,12 @@ def saliency(model: nn.Module, x, *, target=None) -> Tensor:
 # ---- figures --------------------------------------------------------------------------------------------
 
 
-def _figure(n_panels: int, *, cols: int, size: float = 1.3, extra_h: float = 0.6):
+def _figure(n_panels: int, *, cols: int, size: float = 1.3, extra_h: float = 0.6, min_w: float = 3.0):
     from matplotlib.figure import Figure  # no pyplot: no global state
 
     cols = max(1, min(cols, n_panels))
     rows = -(-n_panels // cols)
-    fig = Figure(figsize=(max(3.0, size * cols), size * rows + extra_h), layout="constrained")
+    fig = Figure(figsize=(max(min_w, size * cols), size * rows + extra_h), layout="constrained")
     axes = fig.subplots(rows, cols, squeeze=False).reshape(-1)
     for ax in axes:
         ax.set_xticks([])
@@ -199,34 +199,53 @@ def _figure(n_panels: int, *, cols: int, size: float = 1.3, extra_h: float = 0.6
     return fig, axes
 
 
-def filters_figure(weight: Tensor, *, title: str = "filters", max_filters: int = 64, max_inputs: int = 8):
-    """One panel per filter: RGB when a filter reads 3 channels, else one blue/red panel per input channel.
+def _shown(n_shown: int, n_all: int, what: str) -> str:
+    """ "showing 8 of 128 filters (120 hidden)" when some are left out, else ""."""
+    return f"showing {n_shown} of {n_all} {what} ({n_all - n_shown} hidden)" if n_shown < n_all else ""
+
+
+def filters_figure(weight: Tensor, *, title: str = "filters", rgb: bool | None = None, max_filters: int = 64,
+                   max_inputs: int = 4, max_panels: int = 32):
+    """A readable grid of a conv layer's filters, at most `max_panels` panels whatever the layer's width.
+
+    RGB (a first layer reading a colour image): one colour tile per filter, titled by the filter's
+    index, its red, green and blue = the filter's weights on the R, G and B inputs, scaled to [0, 1]
+    per filter. Otherwise one red/blue panel per (filter, input channel), titled "filter<-input".
+    The title says how many filters and input channels are hidden.
 
     Args:
         weight: (out, in, k, k) Conv2d or (out, in, k) Conv1d weights.
         title: figure title (default "filters").
+        rgb: draw 3-input filters as colour tiles (default None: when the filter reads exactly 3 channels).
         max_filters: show at most this many output filters (default 64).
-        max_inputs: show at most this many input channels per filter (default 8).
+        max_inputs: show at most this many input channels per filter (default 4).
+        max_panels: show at most this many panels in all (default 32: 4 rows of 8, ~1040 x 600 px).
     """
     w = weight.detach().float().cpu()
     if w.dim() == 3:
         w = w[:, :, None, :]  # Conv1d: each filter a 1 x k strip
-    w = w[:max_filters]
-    if w.shape[1] == 3:
+    n_out, n_in_all = w.shape[:2]
+    rgb = n_in_all == 3 if rgb is None else rgb and n_in_all == 3
+    n_in = 1 if rgb else min(n_in_all, max_inputs)
+    w = w[: max(1, min(max_filters, max_panels // n_in))]
+    if rgb:
         lo, hi = w.amin(dim=(1, 2, 3), keepdim=True), w.amax(dim=(1, 2, 3), keepdim=True)
-        rgb = ((w - lo) / (hi - lo).clamp_min(1e-12)).permute(0, 2, 3, 1)  # (out, k, k, 3) in [0, 1]
-        fig, axes = _figure(len(rgb), cols=8)
-        for i, (ax, img) in enumerate(zip(axes, rgb, strict=False)):
+        tiles = ((w - lo) / (hi - lo).clamp_min(1e-12)).permute(0, 2, 3, 1)  # (out, k, k, 3) in [0, 1]
+        fig, axes = _figure(len(tiles), cols=8, extra_h=0.8, min_w=5.5)
+        for i, (ax, img) in enumerate(zip(axes, tiles, strict=False)):
             ax.imshow(img.numpy())
-            ax.set_title(str(i), fontsize=7)
+            ax.set_title(f"filter {i}", fontsize=7)
+        key = "colour = weights on R, G, B, scaled per filter"
     else:
-        n_in = min(w.shape[1], max_inputs)
-        fig, axes = _figure(len(w) * n_in, cols=n_in if n_in > 1 else 8)
+        fig, axes = _figure(len(w) * n_in, cols=n_in if n_in > 1 else 8, extra_h=0.8, min_w=5.5)
         limit = float(w.abs().max()) or 1.0
         for i, ax in enumerate(axes[: len(w) * n_in]):
             ax.imshow(w[i // n_in, i % n_in].numpy(), cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto")
             ax.set_title(f"{i // n_in}" if n_in == 1 else f"{i // n_in}<-{i % n_in}", fontsize=7)
-    fig.suptitle(f"{title}  {tuple(weight.shape)}  (red > 0 > blue)", fontsize=9)
+        key = "red > 0 > blue"
+    hidden = [s for s in (_shown(len(w), n_out, "filters"), _shown(n_in, n_in_all, "inputs")) if s]
+    fig.suptitle("\n".join([f"{title}  {tuple(weight.shape)}  ({key})", *([", ".join(hidden)] if hidden else [])]),
+                 fontsize=9)
     return fig
 
 
@@ -235,7 +254,7 @@ def feature_maps_figure(maps: Tensor, *, title: str = "feature maps", max_channe
 
     Args:
         maps: (C, H, W) or (C, L).
-        title: figure title (default "feature maps").
+        title: figure title (default "feature maps"); it says how many channels are hidden.
         max_channels: show at most this many channels (default 32).
     """
     m = maps.detach().float().cpu()[:max_channels]
@@ -246,7 +265,8 @@ def feature_maps_figure(maps: Tensor, *, title: str = "feature maps", max_channe
         else:
             ax.imshow(channel.numpy(), cmap="viridis")
         ax.set_title(str(c), fontsize=7)
-    fig.suptitle(f"{title}  {tuple(maps.shape)}", fontsize=9)
+    hidden = _shown(len(m), len(maps), "channels")
+    fig.suptitle(f"{title}  {tuple(maps.shape)}" + (f"\n{hidden}" if hidden else ""), fontsize=9)
     return fig
 
 
@@ -268,13 +288,33 @@ def probabilities_figure(probs: Tensor, *, class_names: list[str] | None = None,
     return fig
 
 
-def saliency_figure(x: Tensor, sal: Tensor):
-    """Input, saliency (max over channels) and the two overlaid, for one sample (C, H, W) or (C, L)."""
+def _feature_saliency_figure(sal: Tensor, feature_names: list[str] | None, top: int):
+    """Horizontal bars of one flat sample's saliency, the `top` largest, labelled by feature name."""
+    from matplotlib.figure import Figure
+
+    names = feature_names if feature_names is not None else [f"feature {i}" for i in range(len(sal))]
+    if len(names) != len(sal):
+        raise UserError(f"{len(names)} feature names for an input of {len(sal)} features; pass {len(sal)} names")
+    order = torch.argsort(sal, descending=True)[:top].tolist()
+    fig = Figure(figsize=(6, 0.3 * len(order) + 1.2), layout="constrained")
+    ax = fig.subplots()
+    ax.barh([names[i] for i in order], [float(sal[i]) for i in order], color="tab:red")
+    ax.invert_yaxis()
+    ax.set_xlabel("saliency |d score / d input|")
+    hidden = _shown(len(order), len(sal), "features")
+    ax.set_title("features by saliency" + (f"\n{hidden}" if hidden else ""), fontsize=9)
+    return fig
+
+
+def saliency_figure(x: Tensor, sal: Tensor, *, feature_names: list[str] | None = None, top: int = 20):
+    """Input, saliency (max over channels) and the two overlaid, for one sample (C, H, W) or (C, L);
+    for a flat feature vector (F,), bars of the `top` (default 20) most salient features, labelled by
+    `feature_names` (default None: "feature i")."""
     from matplotlib.figure import Figure
 
     x, sal = x.detach().float().cpu(), sal.detach().float().cpu()
-    if x.dim() == 1:  # a flat feature vector (model without conv layers): one "channel"
-        x, sal = x[None], sal[None]
+    if x.dim() == 1:  # a flat feature vector (a table's model): which features move the score
+        return _feature_saliency_figure(sal, feature_names, top)
     heat = sal.amax(dim=0)  # (H, W) or (L,)
     if x.dim() == 2:  # Conv1d sample (C, L): the signal with its saliency underneath
         fig = Figure(figsize=(7, 3.5), layout="constrained")
@@ -312,11 +352,13 @@ def explain_model(
     out_dir,
     class_names: list[str] | None = None,
     input_names: list[str] | None = None,
+    feature_names: list[str] | None = None,
 ) -> dict[str, Path]:
     """Write the explanation PNGs for a model and its inputs into out_dir.
 
-    Files: filters_first_layer.png (first conv layer's filters as images), filters_<layer>.png (every conv
-    layer), and per input i: maps_<i>_<layer>.png (every conv layer and the activation after it),
+    Files: filters_first_layer.png (the first conv layer's filters; colour tiles for an RGB input),
+    filters_<layer>.png (every later conv layer), each layer drawn once and capped to a readable grid,
+    and per input i: maps_<i>_<layer>.png (every conv layer and the activation after it),
     probabilities_<i>.png and saliency_<i>.png.
 
     Args:
@@ -325,6 +367,8 @@ def explain_model(
         out_dir: folder to write into (created if missing).
         class_names: names for the model's outputs (default None: their indices).
         input_names: a name per input for the captions, e.g. file names (default None: "input 0", ...).
+        feature_names: flat (table) inputs: a name per feature for the saliency bars (default None:
+            "feature i"); a table run's come from `TablePreprocessor.feature_names()`.
 
     Returns:
         caption -> path of each PNG, in a reading order.
@@ -348,15 +392,11 @@ def explain_model(
         written[caption] = atomic_write(out_dir / filename, to_png(fig))
 
     filters = conv_filters(model)
-    if filters:
-        save(
-            f"filters of the first conv layer ({filters[0][0]})",
-            filters_figure(filters[0][1]),
-            "filters_first_layer.png",
-        )
-        for name, w in filters:
-            title = f"{name} ({kinds[name]})"
-            save(f"filters of {title}", filters_figure(w, title=title), f"filters_{_safe(name)}.png")
+    for k, (name, w) in enumerate(filters):  # each layer once; only the first one's inputs are colours
+        title = f"{name} ({kinds[name]})"
+        caption = f"filters of the first conv layer {title}" if k == 0 else f"filters of {title}"
+        fig = filters_figure(w, title=title, rgb=k == 0 and w.shape[1] == 3)
+        save(caption, fig, "filters_first_layer.png" if k == 0 else f"filters_{_safe(name)}.png")
     probs, sal = predict_proba(model, xb), saliency(model, xb)
     for i in range(len(xb)):
         if filters:
@@ -366,5 +406,6 @@ def explain_model(
                 save(f"{names[i]}: feature maps of {title}", fig, f"maps_{i}_{_safe(name)}.png")
         fig = probabilities_figure(probs[i], class_names=class_names)
         save(f"{names[i]}: class probabilities", fig, f"probabilities_{i}.png")
-        save(f"{names[i]}: saliency", saliency_figure(xb[i], sal[i]), f"saliency_{i}.png")
+        fig = saliency_figure(xb[i], sal[i], feature_names=feature_names)
+        save(f"{names[i]}: saliency", fig, f"saliency_{i}.png")
     return written

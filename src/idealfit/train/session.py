@@ -19,6 +19,7 @@ from idealfit.config import RunConfig, resolve, to_yaml
 from idealfit.data.augment import Augment, preview_figure
 from idealfit.data.base import Dataset
 from idealfit.data.batching import StreamBatches, TensorBatches
+from idealfit.data.images import folder_notes
 from idealfit.data.prepare import Prepared, load_dataset, prepare, split_indices
 from idealfit.diagnose import diagnose, format_diagnosis
 from idealfit.errors import UserError
@@ -90,7 +91,7 @@ def make_batches(prep: Prepared, split: str, *, device: torch.device, batch_size
     if ds.paths is not None:
         idx = prep.indices[split]
         return StreamBatches([ds.paths[i] for i in idx], ds.y[idx], size=ds.meta["image_size"],
-                             channels=ds.meta["channels"], batch_size=batch_size, shuffle=shuffle,
+                             channels=ds.meta["channels"], resize=ds.meta["resize"], batch_size=batch_size, shuffle=shuffle,
                              generator=generator, device=device, weights=weights)
     x = torch.from_numpy(np.ascontiguousarray(prep.x[split])).to(device)
     y = torch.from_numpy(prep.y[split]).to(device)
@@ -212,6 +213,8 @@ def _train_in(run_dir: Path, cfg: RunConfig, setup: Setup, *, resume: bool, has_
         echo(f"training {cfg.model.name} on {ds.name} ({ds.task}, {len(prep.indices['train'])} train / "
              f"{len(prep.indices['val'])} val / {len(prep.indices['test'])} test) on {device}{_threads_note(device, setup.threads)}, "
              f"{count_params(model):,} params")
+        for note in folder_notes(ds.meta):  # an image folder's skipped files, said once
+            echo(note)
     guard = NonFiniteGuard(early=early)
     cbs: list[Callback] = ([early] if early else []) + [guard, Checkpointer(run_dir, generator=generator, early=early,
                                                                             augment=augment, every=t.checkpoint_every)]

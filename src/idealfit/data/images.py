@@ -1,0 +1,268 @@
+"""User image folders: one sub-folder per class, files decoded to (C, S, S) float32 in [0, 1].
+
+A folder as users bring it: `root/<class>/**/<image>`, where a class folder's sub-folders
+(`cat/2019/x.png`) are read recursively and sorted by their path inside the class folder; files that
+are not images (notes.txt, .DS_Store, Thumbs.db, a README.md) are skipped and listed, never fatal.
+A corrupt image stops loading with one line naming it, unless `data.skip_unreadable` is set.
+
+Non-square images become S x S by `data.resize`, the same function at train, evaluate, predict and
+when streaming: `crop` (default: scale the short side to S, cut the centre), `squash` (scale each
+side to S, distorting the aspect ratio) or `pad` (scale the long side to S, black borders).
+
+Every problem a user can cause raises `UserError` naming the file and the fix, before any training.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from idealfit.data.base import Dataset
+from idealfit.data.files import fingerprint
+from idealfit.errors import UserError
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+MAX_AUTO_SIDE = 64  # an image folder's default side: its first image's, at most this
+# crop is the default because it keeps shapes undistorted (a CNN's filters see a cat's proportions the
+# same in portrait and landscape photos) and is what torchvision's Resize+CenterCrop and fastai's
+# Resize do; squash keeps every pixel but stretches; pad keeps both at the cost of borders.
+RESIZE = ("crop", "squash", "pad")
+OLD_RUN_RESIZE = "squash"  # what runs saved before data.resize existed did
+_SYSTEM_FILES = ("Thumbs.db", "desktop.ini")
+
+
+def _visible(p: Path) -> bool:
+    return not p.name.startswith(".") and p.name not in _SYSTEM_FILES
+
+
+def is_image_file(p: Path) -> bool:
+    """A visible file with an image suffix (an AppleDouble `._x.png` is hidden, so not an image)."""
+    return p.is_file() and _visible(p) and p.suffix.lower() in IMAGE_SUFFIXES
+
+
+def images_in(folder: Path) -> tuple[list[Path], list[Path]]:
+    """(images, other files) under `folder`, recursively, each sorted by its path inside `folder`.
+
+    Hidden folders (.git, .ipynb_checkpoints) are not entered; other files are everything that is not
+    an image: notes, .DS_Store, Thumbs.db.
+    """
+    images: list[Path] = []
+    other: list[Path] = []
+    for p in sorted(folder.rglob("*"), key=lambda q: q.relative_to(folder).as_posix()):
+        rel_dirs = p.relative_to(folder).parts[:-1]
+        if any(d.startswith(".") for d in rel_dirs) or not p.is_file():
+            continue
+        (images if is_image_file(p) else other).append(p)
+    return images, other
+
+
+def _unreadable(path: Path, exc: Exception) -> UserError:
+    return UserError(f"{path} is not a readable image ({type(exc).__name__}); remove it or replace it "
+                     "with a PNG or JPEG file (or set data.skip_unreadable=true to skip such files)")
+
+
+@contextmanager
+def _opened(path: Path) -> Iterator[Image.Image]:
+    """PIL's Image.open with a corrupt file or a decompression bomb (a header claiming more than
+    Image.MAX_IMAGE_PIXELS, which PIL only warns about up to twice that) as a UserError."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                yield im
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise UserError(f"{path} claims more than {Image.MAX_IMAGE_PIXELS:,} pixels, which idealfit refuses to "
+                        "decode (a possible decompression bomb); resize the image or remove it") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise _unreadable(path, exc) from None
+
+
+def to_square(im: Image.Image, size: int, resize: str) -> Image.Image:
+    """`im` as size x size by the `resize` rule (crop | squash | pad; see the module docstring)."""
+    from PIL import Image, ImageOps
+
+    bilinear = Image.Resampling.BILINEAR
+    if resize == "squash" or im.size == (size, size):
+        return im.resize((size, size), bilinear)
+    if resize == "crop":
+        return ImageOps.fit(im, (size, size), method=bilinear)
+    if resize == "pad":
+        return ImageOps.pad(im, (size, size), method=bilinear, color=0)
+    raise ValueError(f"unknown resize rule {resize!r}; one of {RESIZE}")  # our bug: config validates it
+
+
+def open_image(path: Path, *, size: int, channels: int, resize: str = RESIZE[0]) -> np.ndarray:
+    """One image file as (C, size, size) float32 in [0, 1]; UserError names a corrupt file.
+
+    EXIF orientation is applied (a phone photo comes out upright); 16-bit gray images are scaled by
+    65535 rather than clipped to 8 bits (PIL's convert("L") would turn them all white). A non-square
+    image is made square by `resize` (crop | squash | pad, default crop).
+    """
+    from PIL import ImageOps
+
+    with _opened(path) as im:
+        im = ImageOps.exif_transpose(im)
+        if im.mode.startswith("I") or im.mode == "F":
+            gray = to_square(_deep_gray(path, im), size, resize)
+            arr = np.asarray(gray, dtype=np.float32)[None]
+            return arr if channels == 1 else np.repeat(arr, 3, axis=0)
+        im = to_square(im.convert("L" if channels == 1 else "RGB"), size, resize)
+        arr = np.asarray(im, dtype=np.float32) / 255.0
+    return arr[None] if channels == 1 else arr.transpose(2, 0, 1)
+
+
+def _deep_gray(path: Path, im: Image.Image) -> Image.Image:
+    """A 16-bit (I;16*), 32-bit integer (I) or float (F) gray image as a mode-F image in [0, 1].
+
+    16-bit modes and `I` (what PIL makes of most 16-bit PNGs and TIFFs) are divided by 65535; values
+    outside 0..65535 (I) or 0..1 (F) have no agreed scale, so they are refused rather than guessed.
+    """
+    from PIL import Image
+
+    arr = np.asarray(im, dtype=np.float64)
+    top = 1.0 if im.mode == "F" else 65535.0
+    if arr.size and (arr.min() < 0 or arr.max() > top):
+        raise UserError(f"{path} is a {im.mode}-mode image with values in [{arr.min():g}, {arr.max():g}], outside "
+                        f"0..{top:g}; save it as an 8- or 16-bit PNG")
+    return Image.fromarray((arr / top).astype(np.float32))  # float32 (H, W) -> mode F
+
+
+def _probe(path: Path) -> tuple[tuple[int, int], bool]:
+    """(width, height) and whether the image has colour, without decoding all pixels."""
+    with _opened(path) as im:
+        return im.size, im.mode not in ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F")
+
+
+@dataclass
+class FolderScan:
+    """What `scan_image_folder` found: images with class ids, and the files it skipped."""
+
+    files: list[Path]  # every image, class by class, each class sorted by path inside its folder
+    labels: np.ndarray  # (N,) int64 class ids
+    names: list[str]  # class names, sorted (the folder names)
+    skipped: list[Path] = field(default_factory=list)  # files that are not images (root and class folders)
+    loose: list[Path] = field(default_factory=list)  # images beside the class folders, in no class
+
+    def __getitem__(self, i: int):  # scan[0] is the file list, as when this was a tuple
+        return (self.files, self.labels, self.names)[i]
+
+
+def scan_image_folder(root: Path) -> FolderScan:
+    """Images and class ids of `root/<class>/**/<image>`; checks the folder's shape."""
+    classes = sorted(p for p in root.iterdir() if p.is_dir() and _visible(p))
+    if not classes:
+        raise UserError(f"{root} has no class sub-folders; put each class's images in its own folder, "
+                        f"e.g. {root}/cat/1.png and {root}/dog/1.png")
+    at_root = sorted(p for p in root.iterdir() if p.is_file())
+    scan = FolderScan([], np.empty(0, np.int64), [c.name for c in classes],
+                      skipped=[p for p in at_root if not is_image_file(p)], loose=[p for p in at_root if is_image_file(p)])
+    labels: list[int] = []
+    for i, c in enumerate(classes):
+        imgs, other = images_in(c)
+        if len(imgs) < 2:
+            raise UserError(f"class folder {c} has {len(imgs)} image(s); each class needs at least 2 "
+                            "(add images or remove the folder)")
+        scan.files += imgs
+        scan.skipped += other
+        labels += [i] * len(imgs)
+    if len(classes) < 2:
+        raise UserError(f"{root} has only one class folder ({classes[0].name}); classification needs at least 2")
+    scan.labels = np.array(labels, np.int64)
+    return scan
+
+
+def _listed(paths: list[str], limit: int = 5) -> str:
+    more = f", and {len(paths) - limit} more" if len(paths) > limit else ""
+    return ", ".join(paths[:limit]) + more
+
+
+def folder_notes(meta: dict) -> list[str]:
+    """The lines `idealfit train` prints about what an image folder's loader skipped (none: [])."""
+    notes = []
+    if meta.get("skipped_files"):
+        n = len(meta["skipped_files"])
+        notes.append(f"skipped {n} non-image file{'s' * (n != 1)} ({_listed(meta['skipped_files'])})")
+    if meta.get("loose_images"):
+        n = len(meta["loose_images"])
+        notes.append(f"skipped {n} image{'s' * (n != 1)} outside the class folders ({_listed(meta['loose_images'])}); "
+                     "move them into a class folder to train on them")
+    if meta.get("unreadable_files"):
+        n = len(meta["unreadable_files"])
+        notes.append(f"skipped {n} unreadable image{'s' * (n != 1)} (data.skip_unreadable): "
+                     f"{_listed(meta['unreadable_files'])}")
+    return notes
+
+
+def _readable(files: list[Path], y: np.ndarray, read, *, skip: bool) -> tuple[list[Path], np.ndarray, list, list]:
+    """(kept files, their labels, read(f) of each, unreadable files); `read` raising UserError on a
+    file stops here unless `skip`."""
+    kept, ys, out, bad = [], [], [], []
+    for f, label in zip(files, y, strict=True):
+        try:
+            out.append(read(f))
+        except UserError:
+            if not skip:
+                raise
+            bad.append(f)
+            continue
+        kept.append(f)
+        ys.append(label)
+    return kept, np.array(ys, np.int64), out, bad
+
+
+def load_image_folder(root: Path, *, image_size: int | None, channels: int | None, max_memory_mb: float,
+                      resize: str = RESIZE[0], skip_unreadable: bool = False) -> Dataset:
+    """Images made square (`resize`: crop | squash | pad) at a common side and channel count, (N, C, S, S) in [0, 1].
+
+    A folder whose pixels would exceed `max_memory_mb` is not loaded: the Dataset then carries
+    `paths`, and training streams it through a DataLoader. Non-image files are skipped and listed in
+    meta["skipped_files"]; with `skip_unreadable`, corrupt images too (meta["unreadable_files"]).
+    """
+    scan = scan_image_folder(root)
+    files, y = scan.files, scan.labels
+    meta = {"source": str(root), "resize": resize, "fingerprint": fingerprint(root, files),
+            "skipped_files": [p.relative_to(root).as_posix() for p in scan.skipped],
+            "loose_images": [p.name for p in scan.loose]}
+    probed = _readable(files, y, _probe, skip=skip_unreadable)  # fail now, not mid-epoch
+    files, y, sizes = probed[0], probed[1], probed[2]
+    unreadable = probed[3]
+    if len(files) == 0:
+        raise UserError(f"{root} has no readable images; check the files or unset data.skip_unreadable")
+    (w, h), _ = sizes[0]
+    size = image_size or min(max(w, h), MAX_AUTO_SIDE)
+    if channels is None:  # colour if any of the first images has it (all of them when loading in memory)
+        channels = 3 if any(colour for _, colour in sizes[:64]) else 1
+    meta.update(image_size=size, channels=channels)
+    nbytes = len(files) * channels * size * size * 4
+    if nbytes <= max_memory_mb * 2**20:
+        files, y, xs, more = _readable(files, y, lambda f: open_image(f, size=size, channels=channels, resize=resize),
+                                       skip=skip_unreadable)
+        unreadable += more
+    _check_classes(root, y, scan.names)
+    meta["unreadable_files"] = [p.relative_to(root).as_posix() for p in unreadable]
+    if nbytes > max_memory_mb * 2**20:
+        x = np.empty((len(files), channels, size, size), np.float32)[:0]  # shape carrier only
+        meta["input_shape"] = (channels, size, size)
+        return Dataset(root.name, x, y, "classification", "image", class_names=scan.names,
+                       paths=[str(f) for f in files], meta=meta)
+    return Dataset(root.name, np.stack(xs), y, "classification", "image", class_names=scan.names, meta=meta)
+
+
+def _check_classes(root: Path, y: np.ndarray, names: list[str]) -> None:
+    """After skipping unreadable images, every class still needs 2 images."""
+    counts = np.bincount(y, minlength=len(names))
+    for name, n in zip(names, counts, strict=True):
+        if n < 2:
+            raise UserError(f"class folder {root / name} has {n} readable image(s) after skipping unreadable "
+                            "ones; each class needs at least 2 (add images or remove the folder)")
