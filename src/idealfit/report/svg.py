@@ -148,6 +148,8 @@ def line_panels(panels: list[tuple[str, dict[str, tuple[list, list]]]], *, xlabe
 def scatter_identity(x_values, y_values, *, title: str, xlabel: str, ylabel: str, size: int = 420) -> str:
     """Points (x, y) on equal axes with the dashed identity line y = x (perfect predictions)."""
     xs, ys = np.asarray(x_values, dtype=float).ravel(), np.asarray(y_values, dtype=float).ravel()
+    finite = np.isfinite(xs) & np.isfinite(ys)  # a diverged run predicts NaN: draw the points that exist
+    xs, ys = (xs[finite], ys[finite]) if finite.any() else (np.zeros(1), np.zeros(1))
     lo, hi = float(min(xs.min(), ys.min())), float(max(xs.max(), ys.max()))
     x = _Axis(lo, hi, MARGIN[0], size - MARGIN[1])
     y = _Axis(lo, hi, size - MARGIN[3], MARGIN[2])
