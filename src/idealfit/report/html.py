@@ -1,8 +1,9 @@
 """The run report: one self-contained report.html built from a run folder alone.
 
-A run folder holds summary.json (required), metrics.csv, config.yaml, model.txt, predictions.npz and
-extras.json (all optional). Any tool can add material with `add_extra` and rebuild the report with
-`build_run_report`; figures are embedded as base64 PNGs so the file needs no network and no other file.
+A run folder holds summary.json (required), metrics.csv, config.yaml, model.txt, predictions.npz,
+preprocess.json and extras.json (all optional). Any tool can add material with `add_extra` and rebuild
+the report with `build_run_report`. Charts are hand-written SVG (report.svg), numbers are HTML tables
+(report.sections), images are base64 data URLs: the file needs no network and no other file.
 
 Example:
     >>> add_extra("runs/x", section="Saliency", caption="digit 3", path="saliency/3.png")
