@@ -5,16 +5,35 @@ import io
 import json
 import os
 import re
+from xml.etree import ElementTree
 
 import numpy as np
 import pytest
 from PIL import Image
+from sklearn.metrics import confusion_matrix as sk_confusion_matrix
 
 from idealfit.errors import UserError
 from idealfit.report.figures import image_grid, save_png
 from idealfit.report.html import add_extra, build_run_report, load_run, render_report
 
-IMG_RE = re.compile(r'<img src="data:image/png;base64,([^"]+)"')
+# Embedded images: PNGs (extras, thumbnails) and the report's own charts, hand-written SVG documents.
+IMG_RE = re.compile(r'<img src="data:image/(?:png|svg\+xml);base64,([^"]+)"')
+
+
+def check_image(data: str) -> None:
+    """The base64 payload decodes to a valid PNG, or to a well-formed SVG document."""
+    raw = base64.b64decode(data)
+    if raw.startswith(b"<svg"):
+        assert ElementTree.fromstring(raw).tag == "{http://www.w3.org/2000/svg}svg"
+    else:
+        Image.open(io.BytesIO(raw)).verify()
+
+
+def confusion_cells(page: str) -> np.ndarray:
+    """The counts of the report's confusion-matrix table, row by row."""
+    table = page[page.index('<table class="confusion">') :].split("</table>")[0]
+    rows = table.split("</tr>")[1:-1]  # the first row is the header
+    return np.array([[int(c) for c in re.findall(r"<td[^>]*>(\d+)</td>", r)] for r in rows])
 
 
 def make_run(run_dir, *, task="classification", class_names=("cat", "dog", "<script>alert(1)</script>"),
@@ -56,10 +75,12 @@ def test_classification_report_is_complete_and_self_contained(tmp_path):
     assert page.startswith("<!doctype html>")
     assert "<h1>mnist1d" in page and "mlp" in page
     images = IMG_RE.findall(page)
-    assert len(images) == 2  # learning curves + confusion matrix
+    assert len(images) == 1  # learning curves; the confusion matrix is a table (checked below)
     for data in images:
-        Image.open(io.BytesIO(base64.b64decode(data))).verify()
-    for section in ("Results", "Learning curves", "Confusion matrix", "Model", "Config"):
+        check_image(data)
+    y_true, y_pred = np.array([0, 1, 2, 2, 1, 0]), np.array([0, 1, 2, 1, 1, 2])  # make_run's predictions
+    np.testing.assert_array_equal(confusion_cells(page), sk_confusion_matrix(y_true, y_pred))
+    for section in ("Results", "Learning curves", "Confusion matrix", "Per-class scores", "Model", "Config"):
         assert f"<h2>{section}</h2>" in page
     assert "Predicted vs true" not in page
     # No external resource of any kind: only data URLs and in-page anchors.
@@ -94,8 +115,10 @@ def test_diagnosis_badge_evidence_and_advice(tmp_path):
     page = build_run_report(make_run(tmp_path, diagnosis=diagnosis)).read_text()
     assert page.count('<span class="badge badge-good">good fit</span>') == 2  # header and section
     assert '<div class="diagnosis diagnosis-good">' in page
-    assert "<tr><th>val_gap</th><td>0.01235</td></tr>" in page
-    assert "<tr><th>epochs</th><td>3</td></tr>" in page
+    # Plain names with the summary.json key beneath; an unknown key gets a readable form of itself.
+    assert "<tr><th>Val gap<br><code>val_gap</code></th><td>0.01235</td>" in page
+    assert ("<tr><th>Epochs trained<br><code>epochs</code></th><td>3</td>"
+            '<td class="meaning">how many passes over the training data the run made</td></tr>') in page
     assert "<li>keep it</li><li>try more data</li>" in page
     # Diagnosis comes right after the headline results.
     assert page.index('id="results"') < page.index('id="diagnosis"') < page.index('id="curves"')
@@ -118,7 +141,10 @@ def test_no_diagnosis_no_badge(tmp_path):
 def test_regression_report_has_predicted_vs_true(tmp_path):
     page = build_run_report(make_run(tmp_path, task="regression", class_names=None)).read_text()
     assert "<h2>Predicted vs true</h2>" in page and "Confusion matrix" not in page
-    assert len(IMG_RE.findall(page)) == 2
+    images = IMG_RE.findall(page)
+    assert len(images) == 2  # learning curves + predicted vs true
+    for data in images:
+        check_image(data)
     for name in ("rmse", "mae", "r2"):
         assert f"<th>{name}</th>" in page
     assert '<tr class="key"><th>rmse</th>' in page
@@ -218,8 +244,8 @@ def test_extras_grouped_by_first_appearance_and_embedded(tmp_path):
     assert page.index("<h2>Config</h2>") < saliency < filters
     assert saliency < page.index("<h3>second</h3>") < filters  # grouped under its section
     images = IMG_RE.findall(page)
-    assert len(images) == 4  # 2 figures + 2 extras, in order
-    assert base64.b64decode(images[2]) == a.read_bytes() and base64.b64decode(images[3]) == b.read_bytes()
+    assert len(images) == 3  # the learning curves + 2 extras, in order
+    assert base64.b64decode(images[1]) == a.read_bytes() and base64.b64decode(images[2]) == b.read_bytes()
     assert "<pre>w = [&lt;1&gt;, 2]</pre>" in page
     assert '<a href="#extra-2">Filters &lt;conv1&gt;</a>' in page
 
@@ -231,7 +257,7 @@ def test_extra_whose_image_was_deleted_is_noted_not_fatal(tmp_path):
     png.unlink()
     page = build_run_report(run).read_text()
     assert "<h3>gone</h3>" in page and "gone.png is missing" in page
-    assert len(IMG_RE.findall(page)) == 2
+    assert len(IMG_RE.findall(page)) == 1  # the learning curves only
 
 
 def test_hand_edited_extras_with_wrong_types_is_a_user_error(tmp_path):

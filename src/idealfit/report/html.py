@@ -1,8 +1,9 @@
 """The run report: one self-contained report.html built from a run folder alone.
 
-A run folder holds summary.json (required), metrics.csv, config.yaml, model.txt, predictions.npz and
-extras.json (all optional). Any tool can add material with `add_extra` and rebuild the report with
-`build_run_report`; figures are embedded as base64 PNGs so the file needs no network and no other file.
+A run folder holds summary.json (required), metrics.csv, config.yaml, model.txt, predictions.npz,
+preprocess.json and extras.json (all optional). Any tool can add material with `add_extra` and rebuild
+the report with `build_run_report`. Charts are hand-written SVG (report.svg), numbers are HTML tables
+(report.sections), images are base64 data URLs: the file needs no network and no other file.
 
 Example:
     >>> add_extra("runs/x", section="Saliency", caption="digit 3", path="saliency/3.png")
@@ -17,17 +18,13 @@ from pathlib import Path
 
 import numpy as np
 
-from idealfit.report.figures import (
-    confusion_matrix,
-    learning_curves,
-    predicted_vs_true,
-    to_png,
-    write_bytes_atomic,
-)
+from idealfit.report import sections as tables
+from idealfit.report import svg
 
 # Reading the folder lives in run_folder.py; these names stay importable from here, where callers know them.
 from idealfit.report.run_folder import Extra, RunFiles, add_extra, load_run
-from idealfit.run_files import run_file
+from idealfit.report.stats import roc_curve_points
+from idealfit.run_files import atomic_write, run_file
 
 __all__ = ["Extra", "RunFiles", "add_extra", "badge", "build_run_report", "figure_html", "load_run",
            "render_report", "section_html"]
@@ -76,6 +73,16 @@ img { max-width: 100%; height: auto; display: block; }
 pre { background: var(--bg); border: 1px solid var(--line); border-radius: 6px; padding: .8rem 1rem;
       overflow: auto; max-height: 36rem; font-size: .82rem; line-height: 1.4; }
 .extra + .extra { margin-top: 1.2rem; }
+td.text { text-align: left; }
+td.meaning { text-align: left; color: var(--muted); font-size: .88rem; }
+table.evidence code { color: var(--muted); font-weight: 400; font-size: .78rem; }
+tr.total { font-weight: 600; }
+table.confusion td { padding: .25rem .55rem; text-align: center; }
+table.confusion td.diag { font-weight: 600; }
+.scroll { overflow-x: auto; }
+.thumbs { display: flex; flex-wrap: wrap; gap: .8rem; }
+figure.thumb { margin: 0; text-align: center; font-size: .8rem; }
+figure.thumb img { image-rendering: pixelated; border: 1px solid var(--line); margin: 0 auto .2rem; }
 """
 
 # Counts figures that decoded; the browser test reads body[data-figures] ("loaded/total").
@@ -86,17 +93,7 @@ _FIGURE_CHECK = """window.addEventListener("load", function () {
 });"""
 
 
-def _fmt(value) -> str:
-    """A number for a table: ints with thousands separators, floats to 4 significant digits."""
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return escape(str(value))
+_fmt = tables.fmt  # the one number format of every table in the page
 
 
 def _img(png: bytes, alt: str, mime: str = "image/png") -> str:
@@ -105,7 +102,16 @@ def _img(png: bytes, alt: str, mime: str = "image/png") -> str:
 
 
 def figure_html(fig, alt: str, caption: str) -> str:
+    """A matplotlib figure as an embedded PNG with its caption (the study report uses this)."""
+    from idealfit.report.figures import to_png  # matplotlib only for callers that bring a figure
+
     return f"<figure>{_img(to_png(fig), alt)}<figcaption>{escape(caption)}</figcaption></figure>"
+
+
+def svg_html(document: str, alt: str, caption: str) -> str:
+    """A chart from report.svg, embedded as an <img> data URL: isolated from the page's CSS, and counted
+    by the page's figure check like any other image."""
+    return f"<figure>{_img(document.encode('utf-8'), alt, 'image/svg+xml')}<figcaption>{escape(caption)}</figcaption></figure>"
 
 
 def section_html(sid: str, title: str, body: str) -> str:
@@ -128,8 +134,12 @@ def _metrics_table(summary: dict) -> str:
     return f'<table class="metrics"><tr><th>metric</th>{head}</tr>{"".join(rows)}</table>'
 
 
-def _facts(summary: dict) -> str:
+def _facts(summary: dict, run: RunFiles | None = None) -> str:
     seconds = summary.get("seconds")
+    test = {}
+    if run is not None and run.y_true is not None and np.asarray(run.y_true).size:
+        metric, estimate, ci = tables.interval(summary["task"], run.y_true, run.y_pred)
+        test = {"test samples": np.asarray(run.y_true).size, f"test {metric}": estimate, f"test {metric}, 95% interval": ci}
     facts = {
         "task": summary.get("task"),
         "parameters": summary.get("params"),
@@ -140,6 +150,7 @@ def _facts(summary: dict) -> str:
         "training samples": summary.get("train_samples"),
         # the deck: "L1 leads to sparser weights" — the share of weights with |w| < 1e-3
         "weight sparsity": f"{100 * sparsity:.1f}%" if isinstance(sparsity := summary.get("sparsity"), float) else None,
+        **test,
     }
     items = "".join(
         f"<div><dt>{escape(k)}</dt><dd>{_fmt(v)}</dd></div>" for k, v in facts.items() if v is not None
@@ -155,33 +166,72 @@ def badge(verdict: str) -> str:
 def _diagnosis(diagnosis: dict) -> str:
     verdict = str(diagnosis.get("verdict", "unknown"))
     evidence = diagnosis.get("evidence") or {}
-    rows = "".join(f"<tr><th>{escape(str(k))}</th><td>{_fmt(v)}</td></tr>" for k, v in evidence.items())
     advice = "".join(f"<li>{escape(str(a))}</li>" for a in diagnosis.get("advice") or [])
     body = f'<p class="verdict">Verdict: {badge(verdict)}</p>'
     reasons = "".join(f"<li>{escape(str(r))}</li>" for r in diagnosis.get("reasons") or [])
     if reasons:  # the plain-English rules that fired: the "why" before the numbers
         body += f'<h3>Why</h3><ul class="advice">{reasons}</ul>'
-    if rows:
-        body += f'<h3>Evidence</h3><table class="evidence">{rows}</table>'
+    if evidence:
+        body += f"<h3>Evidence</h3>{tables.evidence_table(evidence)}"
     if advice:
         body += f'<h3>Advice</h3><ul class="advice">{advice}</ul>'
     return f'<div class="diagnosis diagnosis-{_VERDICT_CLASS.get(verdict, "other")}">{body}</div>'
 
 
-def _prediction_figure(run: RunFiles) -> tuple[str, str]:
-    """(title, figure html): confusion matrix for classification, predicted-vs-true for regression."""
+def _class_names(run: RunFiles) -> list[str]:
+    names = run.summary.get("class_names")
+    if not names:
+        n = int(max(np.max(run.y_true, initial=0), np.max(run.y_pred, initial=0))) + 1
+        names = [str(i) for i in range(n)]
+    return [str(n) for n in names]
+
+
+def _learning_curves(history: list[dict], metric: str, best_epoch) -> str:
+    panels = []
+    for name in ("loss", metric):
+        series = {}
+        for split, label in (("train", "train"), ("val", "validation")):
+            pts = [(r.get("epoch", i + 1), r[f"{split}_{name}"]) for i, r in enumerate(history)
+                   if r.get(f"{split}_{name}") is not None]
+            series[label] = (tuple(p[0] for p in pts), tuple(p[1] for p in pts))
+        if any(xs for xs, _ in series.values()):
+            panels.append((name, series))
+    if not panels:
+        return '<p class="note">metrics.csv has no loss column to plot.</p>'
+    vline = (best_epoch, f"best epoch ({best_epoch})") if isinstance(best_epoch, int) else None
+    chart = svg.line_panels(panels, xlabel="epoch", vline=vline)
+    caption = "Loss and metric per epoch, train and validation; the dashed line marks the best epoch."
+    return svg_html(chart, "learning curves", caption)
+
+
+def _prediction_sections(run: RunFiles) -> list[tuple[str, str, str]]:
+    """Classification: confusion matrix, per-class scores, ROC (two classes), confident mistakes.
+    Regression: predicted vs true."""
     n_test = np.asarray(run.y_true).size
-    if run.summary["task"] == "classification":
-        names = run.summary.get("class_names")
-        if not names:
-            n = int(max(np.max(run.y_true, initial=0), np.max(run.y_pred, initial=0))) + 1
-            names = [str(i) for i in range(n)]
-        fig = confusion_matrix(run.y_true, run.y_pred, class_names=names)
-        caption = f"Test split ({n_test} samples): rows are the true class, columns the prediction."
-        return "Confusion matrix", figure_html(fig, "confusion matrix", caption)
-    fig = predicted_vs_true(run.y_true, run.y_pred)
-    caption = f"Test split ({n_test} values): points on the dashed line are predicted exactly."
-    return "Predicted vs true", figure_html(fig, "predicted vs true", caption)
+    if run.summary["task"] == "regression":
+        y_true, y_pred = np.asarray(run.y_true, dtype=float).ravel(), np.asarray(run.y_pred, dtype=float).ravel()
+        rmse = float(np.sqrt(np.mean((y_pred - y_true) ** 2))) if n_test else float("nan")
+        chart = svg.scatter_identity(y_true, y_pred, title=f"Predicted vs true (n={n_test}, RMSE {rmse:.4g})",
+                                     xlabel="true", ylabel="predicted")
+        caption = f"Test split ({n_test} values): points on the dashed line are predicted exactly."
+        return [("predictions", "Predicted vs true", svg_html(chart, "predicted vs true", caption))]
+    names = _class_names(run)
+    caption = (f'<p class="note">Test split ({n_test} samples): rows are the true class, columns the '
+               "prediction; the diagonal is correct.</p>")
+    out = [("predictions", "Confusion matrix", tables.confusion_table(run.y_true, run.y_pred, names) + caption),
+           ("per-class", "Per-class scores", tables.per_class_table(run.y_true, run.y_pred, names))]
+    if run.proba is not None and len(names) == 2 and len(np.unique(run.y_true)) == 2:
+        fpr, tpr, auc = roc_curve_points(run.y_true, run.proba[:, 1])
+        caption = (f"ROC-AUC {auc:.3f}: the chance that a random '{names[1]}' test sample gets a higher "
+                   f"'{names[1]}' probability than a random '{names[0]}' one (0.5 = guessing, 1 = perfect).")
+        out.append(("roc", "ROC curve", svg_html(svg.roc_chart(fpr, tpr, auc=auc), "ROC curve", caption)))
+    if run.proba is not None and run.index is not None and run.run_dir is not None:
+        # Imported here: it loads the dataset, which only a classification run with predictions needs.
+        from idealfit.report.examples import mistakes_html
+
+        body = mistakes_html(run.run_dir, run.y_true, run.y_pred, run.proba, run.index, names)
+        out.append(("mistakes", "Most confident mistakes", body))
+    return out
 
 
 def _extras_sections(extras: list[Extra]) -> list[tuple[str, str, str]]:
@@ -212,16 +262,21 @@ def render_report(run: RunFiles) -> str:
         run: the run folder's content, from `load_run`.
     """
     s = run.summary
-    sections = [("results", "Results", _facts(s) + _metrics_table(s))]  # (id, title, body html)
+    results = _facts(s, run) + _metrics_table(s) + tables.baselines_table(s, _METRIC_ORDER)
+    if run.y_true is not None and np.asarray(run.y_true).size:
+        results += tables.interval_note(s["task"], np.asarray(run.y_true).size)
+    sections = [("results", "Results", results)]  # (id, title, body html)
     diagnosis = s.get("diagnosis") if isinstance(s.get("diagnosis"), dict) else None
     if diagnosis:
         sections.append(("diagnosis", "Diagnosis", _diagnosis(diagnosis)))
     if run.history:
-        fig = learning_curves(run.history, metric=s.get("metric", "accuracy"), best_epoch=s.get("best_epoch"))
-        caption = "Loss and metric per epoch, train and validation; the dashed line marks the best epoch."
-        sections.append(("curves", "Learning curves", figure_html(fig, "learning curves", caption)))
+        sections.append(("curves", "Learning curves",
+                          _learning_curves(run.history, s.get("metric", "accuracy"), s.get("best_epoch"))))
     if run.y_true is not None and run.y_pred is not None:
-        sections.append(("predictions", *_prediction_figure(run)))
+        sections += _prediction_sections(run)
+    columns = tables.columns_table(run.preprocess or {})
+    if columns:
+        sections.append(("columns", "How each column was prepared", columns))
     if run.model_text is not None:
         sections.append(("model", "Model", f"<pre>{escape(run.model_text)}</pre>"))
     if run.config_text is not None:
@@ -263,4 +318,4 @@ def build_run_report(run_dir: str | Path) -> Path:
     """
     run_dir = Path(run_dir)
     page = render_report(load_run(run_dir))
-    return write_bytes_atomic(run_file(run_dir, "report.html"), page.encode("utf-8"))
+    return atomic_write(run_file(run_dir, "report.html"), page.encode("utf-8"))

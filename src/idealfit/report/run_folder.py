@@ -11,6 +11,7 @@ Example:
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +20,7 @@ import numpy as np
 
 from idealfit.errors import UserError
 from idealfit.report.figures import read_history, write_bytes_atomic
-from idealfit.run_files import RESTORE, damaged, is_file, read_bytes, read_npz, read_text, run_file
+from idealfit.run_files import RESTORE, damaged, is_file, read_bytes, read_text, run_file
 
 # Image types an extras entry may point at, by file suffix.
 _MIME = {
@@ -51,9 +52,13 @@ class RunFiles:
 
     summary: dict  # summary.json
     date: str  # when the run finished (summary.json's modification time)
+    run_dir: Path | None = None  # where it was read from (the report re-loads the dataset through its config)
     history: list[dict] | None = None  # metrics.csv rows
-    y_true: np.ndarray | None = None  # predictions.npz, test split
-    y_pred: np.ndarray | None = None
+    y_true: np.ndarray | None = None  # predictions.npz, test split: (N,) labels or targets
+    y_pred: np.ndarray | None = None  # (N,)
+    index: np.ndarray | None = None  # (N,) each test sample's row in the dataset (older runs: None)
+    proba: np.ndarray | None = None  # (N, K) class probabilities (classification; older runs: None)
+    preprocess: dict | None = None  # preprocess.json: what was fitted on the training split
     model_text: str | None = None  # model.txt
     config_text: str | None = None  # config.yaml
     extras: list[Extra] = field(default_factory=list)  # extras.json
@@ -163,6 +168,30 @@ def _read_optional_text(run_dir: Path, name: str) -> str | None:
     return text
 
 
+def _read_predictions(run_dir: Path) -> dict[str, np.ndarray]:
+    """y_true and y_pred, plus index and proba when this run wrote them (older runs did not).
+
+    `index` and `proba` are checked against y_true's length: a report must not show another sample's
+    picture under this one's label.
+    """
+    import zipfile
+
+    path = run_dir / "predictions.npz"
+    try:  # one read; the same checks as run_files.read_npz, which takes only required keys
+        with np.load(io.BytesIO(read_bytes(run_dir, "predictions.npz")), allow_pickle=False) as npz:
+            missing = [k for k in ("y_true", "y_pred") if k not in npz.files]
+            if missing:
+                raise damaged(path, f"no array '{missing[0]}'")
+            arrays = {k: npz[k] for k in ("y_true", "y_pred", "index", "proba") if k in npz.files}
+    except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile) as err:
+        raise damaged(path, f"not a readable NPZ file: {err}") from None
+    n = np.asarray(arrays["y_true"]).shape[:1]
+    for key in ("index", "proba"):
+        if key in arrays and arrays[key].shape[:1] != n:
+            raise damaged(run_dir / "predictions.npz", f"'{key}' has {arrays[key].shape[:1]} rows, y_true {n}")
+    return arrays
+
+
 def load_run(run_dir: str | Path) -> RunFiles:
     """Read a run folder; optional files that are missing stay None.
 
@@ -179,12 +208,16 @@ def load_run(run_dir: str | Path) -> RunFiles:
     if not isinstance(summary, dict) or summary.get("task") not in ("classification", "regression"):
         raise damaged(summary_path, "no 'task' of 'classification' or 'regression'")
     mtime = dt.datetime.fromtimestamp(summary_path.stat().st_mtime)
-    run = RunFiles(summary=summary, date=str(summary.get("date") or mtime.strftime("%Y-%m-%d %H:%M")))
+    run = RunFiles(summary=summary, run_dir=run_dir, date=str(summary.get("date") or mtime.strftime("%Y-%m-%d %H:%M")))
     if is_file(run_dir, "metrics.csv"):
         run.history = read_history(run_dir / "metrics.csv")
     if is_file(run_dir, "predictions.npz"):
-        arrays = read_npz(run_dir, "predictions.npz", ("y_true", "y_pred"))
+        arrays = _read_predictions(run_dir)
         run.y_true, run.y_pred = arrays["y_true"], arrays["y_pred"]
+        run.index, run.proba = arrays.get("index"), arrays.get("proba")
+    if is_file(run_dir, "preprocess.json"):
+        state = _read_json(run_dir / "preprocess.json", RESTORE)
+        run.preprocess = state if isinstance(state, dict) else None
     run.model_text = _read_optional_text(run_dir, "model.txt")
     run.config_text = _read_optional_text(run_dir, "config.yaml")
     run.extras = [_resolve_extra(run_dir, e) for e in _read_extras_list(run_dir)]

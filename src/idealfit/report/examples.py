@@ -1,0 +1,92 @@
+"""The test examples the model got wrong most confidently: thumbnails for images, rows for tables.
+
+The samples themselves are not in the run folder: the dataset is re-loaded from the run's config
+(`load_dataset(config.data)`) and indexed with predictions.npz's `index`. The source may have moved
+or changed since training; then the section says so instead of failing the report.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from html import escape
+from pathlib import Path
+
+import numpy as np
+
+from idealfit.errors import UserError
+from idealfit.report.sections import fmt
+from idealfit.report.stats import confident_mistakes
+
+THUMB_PX = 72  # a thumbnail's longer side on the page, in pixels (small images are enlarged, pixels kept sharp)
+
+
+def _thumbnail(image: np.ndarray) -> bytes:
+    """(C, H, W) or (H, W) floats -> PNG bytes, scaled to its own min..max (±1 and 0..1 data both show)."""
+    from PIL import Image
+
+    arr = np.asarray(image, dtype=np.float64)
+    arr = arr[0] if arr.ndim == 3 and arr.shape[0] == 1 else arr.transpose(1, 2, 0) if arr.ndim == 3 else arr
+    lo, span = arr.min(), arr.max() - arr.min()
+    pixels = np.uint8(np.round(255 * ((arr - lo) / span if span > 0 else np.zeros_like(arr))))
+    img = Image.fromarray(pixels)
+    scale = max(1, THUMB_PX // max(img.size))
+    img = img.resize((img.width * scale, img.height * scale), Image.NEAREST)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _load(run_dir: Path):
+    """The run's dataset, or a sentence saying why it cannot be shown."""
+    from idealfit.data.prepare import load_dataset
+    from idealfit.run import load_config
+
+    try:
+        return load_dataset(load_config(run_dir).data)
+    except (UserError, OSError, ValueError) as err:
+        return f"The dataset could not be re-loaded to show them ({err})."
+
+
+def _sample(ds, i: int) -> np.ndarray:
+    if ds.paths is not None:  # an image folder streamed from disk: open just this file
+        from idealfit.data.files import open_image
+
+        return open_image(Path(ds.paths[i]), size=ds.meta["image_size"], channels=ds.meta["channels"])
+    return ds.x[i]
+
+
+def mistakes_html(run_dir: Path, y_true, y_pred, proba, index, names: list[str], *, limit: int = 8) -> str:
+    """The section body: up to `limit` most confident mistakes, or a note why there are none to show."""
+    pos = confident_mistakes(y_true, y_pred, proba, limit=limit)
+    if pos.size == 0:
+        return '<p class="note">The model got every test example right.</p>'
+    ds = _load(run_dir)
+    if isinstance(ds, str):
+        return f'<p class="note">{escape(ds)}</p>'
+    rows = np.asarray(index)[pos].astype(np.int64)
+    if rows.max() >= len(ds) or not np.array_equal(np.asarray(ds.y)[rows], np.asarray(y_true)[pos]):
+        return ('<p class="note">The dataset has changed since this run was trained (its rows no longer match '
+                "the test labels), so its examples are not shown.</p>")
+    label = [(names[int(y_true[p])], names[int(y_pred[p])], float(proba[p][int(y_pred[p])])) for p in pos]
+    intro = (f'<p class="note">The {len(pos)} test examples the model was most sure about and got wrong: '
+             "often a label error, an ambiguous example, or a kind of input the training data lacks.</p>")
+    if ds.kind == "image":
+        cards = []
+        for row, (true, pred, p) in zip(rows, label, strict=True):
+            data = base64.b64encode(_thumbnail(_sample(ds, int(row)))).decode("ascii")
+            cards.append(f'<figure class="thumb"><img src="data:image/png;base64,{data}" alt="test example '
+                         f'{row}"><figcaption>true <b>{escape(true)}</b><br>predicted <b>{escape(pred)}</b> '
+                         f"({p:.0%})</figcaption></figure>")
+        return intro + f'<div class="thumbs">{"".join(cards)}</div>'
+    if ds.kind == "table":
+        columns = ds.columns or [f"column {j}" for j in range(np.asarray(ds.x[0]).size)]
+        head = "".join(f"<th>{escape(str(c))}</th>" for c in columns)
+        body = []
+        for row, (true, pred, p) in zip(rows, label, strict=True):
+            cells = "".join(f"<td>{fmt(v)}</td>" for v in ds.x[int(row)])
+            body.append(f"<tr><th>{row}</th><td class=\"text\">{escape(true)}</td><td class=\"text\">"
+                        f"{escape(pred)}</td><td>{p:.0%}</td>{cells}</tr>")
+        return (intro + '<div class="scroll"><table class="mistakes"><tr><th>row</th><th>true</th>'
+                f'<th>predicted</th><th>probability</th>{head}</tr>{"".join(body)}</table></div>')
+    return intro + f'<p class="note">Rows {", ".join(map(str, rows))} of the dataset ({escape(ds.kind)} data).</p>'

@@ -1,0 +1,163 @@
+"""HTML for the report's tables for people: evidence in words, per-class scores, confusion matrix,
+baselines, confidence interval, and which columns were treated how.
+
+Tables are plain HTML: cheaper to build than a figure, readable by screen readers, copyable.
+Every function returns an HTML fragment with all text escaped.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+import numpy as np
+
+from idealfit.report.evidence import describe
+from idealfit.report.stats import bootstrap_rmse_interval, per_class_scores, wilson_interval
+
+KEY = ' class="key"'
+
+
+def fmt(value) -> str:
+    """A number for a table: ints with thousands separators, floats to 4 significant digits."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (int, np.integer)):
+        return f"{int(value):,}"
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):.4g}"
+    return escape(str(value))
+
+
+def evidence_table(evidence: dict) -> str:
+    """One row per evidence key: its plain name (the key beneath, for summary.json readers), value, meaning."""
+    rows = []
+    for key, value in evidence.items():
+        name, meaning = describe(str(key))
+        rows.append(f'<tr><th>{escape(name)}<br><code>{escape(str(key))}</code></th><td>{fmt(value)}</td>'
+                    f'<td class="meaning">{escape(meaning)}</td></tr>')
+    return ('<table class="evidence"><tr><th>evidence</th><th>value</th><th>what it means</th></tr>'
+            f'{"".join(rows)}</table>')
+
+
+def interval(task: str, y_true, y_pred) -> tuple[str, str, str]:
+    """(metric, estimate, 95% interval) on the test split, as text: Wilson for accuracy, bootstrap for RMSE."""
+    y_true, y_pred = np.asarray(y_true).ravel(), np.asarray(y_pred).ravel()
+    if task == "classification":
+        correct = int(np.sum(y_true == y_pred))
+        lo, hi = wilson_interval(correct, y_true.size)
+        return "accuracy", f"{correct / y_true.size:.1%}", f"{lo:.1%} – {hi:.1%}"
+    rmse = float(np.sqrt(np.mean((y_pred.astype(float) - y_true.astype(float)) ** 2)))
+    lo, hi = bootstrap_rmse_interval(y_true, y_pred)
+    return "rmse", f"{rmse:.4g}", f"{lo:.4g} – {hi:.4g}"
+
+
+def interval_note(task: str, n: int) -> str:
+    how = ("Wilson score interval" if task == "classification"
+           else "bootstrap: 1000 resamples of the test pairs, seed 0")
+    return (f'<p class="note">Test set: {n:,} samples. The 95% interval ({how}) is the range the score on '
+            "new data from the same source would likely fall in; a small test set gives a wide one.</p>")
+
+
+def baselines_table(summary: dict, order: tuple[str, ...]) -> str:
+    """The network beside the simple baselines in summary["baselines"], on validation and test."""
+    baselines = summary.get("baselines")
+    if not isinstance(baselines, dict) or not baselines:
+        return ""
+    models = {"this network": summary.get("metrics") or {}}
+    models.update({str(k): v for k, v in baselines.items() if isinstance(v, dict)})
+    splits = [s for s in ("val", "test") if any(isinstance(m.get(s), dict) for m in models.values())]
+    # Only the metrics the baselines report: the network's loss has no counterpart in a boosting model.
+    found = {k for b in list(models.values())[1:] for s in splits for k in (b.get(s) or {})}
+    names = [m for m in order if m in found] + sorted(found - set(order))
+    key = summary.get("metric")
+    head = "".join(f'<th{KEY if n == key else ""}>{escape(s)} {escape(n)}</th>' for s in splits for n in names)
+    rows = []
+    for model, splits_of in models.items():
+        cells = "".join(f"<td>{fmt((splits_of.get(s) or {}).get(n))}</td>" for s in splits for n in names)
+        cls = ' class="key"' if model == "this network" else ""
+        rows.append(f"<tr{cls}><th>{escape(model)}</th>{cells}</tr>")
+    return ('<h3>Beside simple baselines</h3><p class="note">A model is only good beside a baseline: the same '
+            "splits, fitted by a linear model, gradient boosting and a constant guess.</p>"
+            f'<table class="baselines"><tr><th>model</th>{head}</tr>{"".join(rows)}</table>')
+
+
+def confusion_table(y_true, y_pred, names: list[str]) -> str:
+    """Rows true class, columns predicted; each cell's shade grows with its share of the largest count."""
+    k = len(names)
+    counts = np.zeros((k, k), dtype=np.int64)
+    np.add.at(counts, (np.asarray(y_true, dtype=np.int64), np.asarray(y_pred, dtype=np.int64)), 1)
+    top = max(int(counts.max()), 1)
+    head = "".join(f"<th>{escape(n)}</th>" for n in names)
+    rows = []
+    for i, name in enumerate(names):
+        cells = []
+        for j in range(k):
+            a = counts[i, j] / top
+            ink = "#fff" if a > 0.55 else "inherit"
+            cls = ' class="diag"' if i == j else ""
+            cells.append(f'<td{cls} style="background:rgba(9,105,218,{a:.2f});color:{ink}">{counts[i, j]}</td>')
+        rows.append(f"<tr><th>{escape(name)}</th>{''.join(cells)}</tr>")
+    return (f'<div class="scroll"><table class="confusion"><tr><th>true ↓ · predicted →</th>{head}</tr>'
+            f'{"".join(rows)}</table></div>')
+
+
+def per_class_table(y_true, y_pred, names: list[str]) -> str:
+    """Precision, recall, F1 and support per class, then their unweighted (macro) mean."""
+    s = per_class_scores(y_true, y_pred, len(names))
+    rows = [f"<tr><th>{escape(n)}</th><td>{s['precision'][i]:.3f}</td><td>{s['recall'][i]:.3f}</td>"
+            f"<td>{s['f1'][i]:.3f}</td><td>{int(s['support'][i]):,}</td></tr>" for i, n in enumerate(names)]
+    rows.append(f'<tr class="total"><th>macro average</th><td>{s["precision"].mean():.3f}</td>'
+                f'<td>{s["recall"].mean():.3f}</td><td>{s["f1"].mean():.3f}</td>'
+                f'<td>{int(s["support"].sum()):,}</td></tr>')
+    return ('<p class="note">Precision: of the samples predicted as the class, the share that are. Recall: of '
+            "the samples of the class, the share found. F1: their harmonic mean. Support: test samples.</p>"
+            '<table class="per-class"><tr><th>class</th><th>precision</th><th>recall</th><th>F1</th>'
+            f'<th>support</th></tr>{"".join(rows)}</table>')
+
+
+def _numeric_treatment(table: dict, k: int) -> str:
+    opts = table.get("options") or {}
+    parts = []
+    if table.get("clip"):
+        lows, highs = table["clip"]
+        parts.append(f"clipped to [{lows[k]:.4g}, {highs[k]:.4g}] (training quantiles {opts.get('clip_quantiles')})")
+    if table.get("fill") is not None:
+        parts.append(f"missing values filled with {table['fill'][k]:.4g} (the training {opts.get('impute', 'median')})")
+    elif opts.get("impute") == "drop":
+        parts.append("rows with a missing value dropped")
+    if table.get("scales") is not None:
+        how = "standardised" if opts.get("scale", "standard") == "standard" else "min-max scaled"
+        parts.append(f"{how}: (x − {table['offsets'][k]:.4g}) / {table['scales'][k]:.4g}")
+    else:
+        parts.append("not scaled")
+    if k in (table.get("indicator") or []):
+        parts.append("plus a 0/1 missing-indicator column")
+    return "; ".join(parts)
+
+
+def columns_table(state: dict) -> str:
+    """Which columns were treated how, from preprocess.json (table runs); "" for other kinds of data."""
+    table = state.get("table")
+    if state.get("kind") != "table" or not isinstance(table, dict):
+        return ""
+    columns = table.get("columns") or state.get("columns") or []
+    rows = []
+    for k, j in enumerate(table.get("numeric") or []):
+        rows.append((columns[j], "numeric", _numeric_treatment(table, k)))
+    for j, cats in zip(table.get("categorical") or [], table.get("categories") or [], strict=False):
+        shown = ", ".join(map(str, cats[:5])) + (", …" if len(cats) > 5 else "")
+        rows.append((columns[j], "categorical",
+                     f"one-hot: {len(cats)} categories ({shown}); a value not seen in training → all zeros"))
+    ids = state.get("identifiers") or table.get("identifiers") or []
+    rows += [(name, "identifier", "left out: a row ID, not a feature") for name in ids]
+    body = "".join(f"<tr><th>{escape(str(c))}</th><td class=\"text\">{escape(kind)}</td>"
+                   f"<td class=\"text\">{escape(how)}</td></tr>" for c, kind, how in rows)
+    note = ""
+    if table.get("pca"):
+        note = (f'<p class="note">Then PCA: the encoded columns are projected onto '
+                f"{len(table['pca']['components'])} principal components.</p>")
+    return ('<p class="note">Every statistic was fitted on the training split only, then applied to all '
+            f'splits.</p><table class="columns"><tr><th>column</th><th>type</th><th>treatment</th></tr>{body}'
+            f"</table>{note}")

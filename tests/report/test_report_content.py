@@ -1,0 +1,191 @@
+"""The report for people, on real runs: per-class scores, ROC-AUC, intervals, confident mistakes,
+column treatments and baselines, each checked against scikit-learn or a hand computation."""
+
+import base64
+import io
+import json
+import math
+import re
+import shutil
+from xml.etree import ElementTree
+
+import numpy as np
+import pytest
+from PIL import Image
+from sklearn.metrics import precision_recall_fscore_support, roc_auc_score
+
+import idealfit
+from idealfit.report.html import build_run_report
+from idealfit.report.stats import bootstrap_rmse_interval
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def train(tmp_path_factory, data, **kw):
+    out = tmp_path_factory.mktemp("runs") / "r"
+    idealfit.train(data=data, epochs=2, verbose=False, out=out, set={"train.progress": False}, **kw)
+    return out
+
+
+@pytest.fixture(scope="module")
+def digits(tmp_path_factory):
+    return train(tmp_path_factory, "digits")
+
+
+@pytest.fixture(scope="module")
+def csv_run(tmp_path_factory):
+    """A table classification run from a CSV with a text column and missing cells."""
+    rng = np.random.default_rng(0)
+    folder = tmp_path_factory.mktemp("csv")
+    lines = ["size,colour,weight,label"]
+    for i in range(240):
+        size = rng.normal()
+        colour = ("red", "green", "blue")[i % 3]
+        weight = "" if i % 17 == 0 else f"{rng.normal() + size:.3f}"
+        lines.append(f"{size:.3f},{colour},{weight},{'big' if size + rng.normal(0, 0.7) > 0 else 'small'}")
+    path = folder / "things.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return train(tmp_path_factory, str(path), target="label"), path
+
+
+def section(page, sid):
+    return page[page.index(f'<section id="{sid}">') :].split("</section>")[0]
+
+
+def table_numbers(html):
+    """Rows of a table's numeric cells (th = row name), header row skipped."""
+    rows = html.split("</tr>")[1:-1]
+    return [[float(c.replace(",", "")) for c in re.findall(r"<td>([-\d.,]+)</td>", r)] for r in rows]
+
+
+def test_per_class_scores_match_sklearn(digits):
+    page = build_run_report(digits).read_text()
+    pred = np.load(digits / "predictions.npz")
+    p, r, f, support = precision_recall_fscore_support(pred["y_true"], pred["y_pred"], labels=np.arange(10),
+                                                       zero_division=0)
+    rows = table_numbers(section(page, "per-class"))
+    assert len(rows) == 11  # 10 classes and the macro average
+    np.testing.assert_allclose(np.array(rows[:10])[:, :3], np.stack([p, r, f], 1), atol=5e-4)
+    np.testing.assert_array_equal(np.array(rows[:10])[:, 3], support)
+    np.testing.assert_allclose(rows[10][:3], [p.mean(), r.mean(), f.mean()], atol=5e-4)
+
+
+def test_test_size_and_wilson_interval(digits):
+    page = build_run_report(digits).read_text()
+    pred = np.load(digits / "predictions.npz")
+    n, k = pred["y_true"].size, int(np.sum(pred["y_true"] == pred["y_pred"]))
+    z = 1.959964  # Wilson by hand: (p + z²/2n ± z·sqrt(p(1−p)/n + z²/4n²)) / (1 + z²/n)
+    p = k / n
+    centre, half = p + z * z / (2 * n), z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    lo, hi = (centre - half) / (1 + z * z / n), (centre + half) / (1 + z * z / n)
+    assert f"<dt>test samples</dt><dd>{n:,}</dd>" in page
+    assert f"<dt>test accuracy, 95% interval</dt><dd>{lo:.1%} – {hi:.1%}</dd>" in page
+    assert f"<dt>test accuracy</dt><dd>{p:.1%}</dd>" in page
+
+
+def test_most_confident_mistakes_show_the_right_images(digits):
+    from idealfit.data.prepare import load_dataset
+    from idealfit.run import load_config
+
+    page = build_run_report(digits).read_text()
+    pred = np.load(digits / "predictions.npz")
+    wrong = np.flatnonzero(pred["y_true"] != pred["y_pred"])
+    conf = pred["proba"][wrong, pred["y_pred"][wrong]]
+    expected = wrong[np.argsort(-conf, kind="stable")][:8]
+    body = section(page, "mistakes")
+    thumbs = re.findall(r'<img src="data:image/png;base64,([^"]+)" alt="test example (\d+)">', body)
+    assert len(thumbs) == min(8, wrong.size) > 0
+    ds = load_dataset(load_config(digits).data)
+    for (data, row), pos in zip(thumbs, expected, strict=True):
+        assert int(row) == pred["index"][pos]
+        shown = np.asarray(Image.open(io.BytesIO(base64.b64decode(data))).convert("L"), dtype=float)
+        original = ds.x[int(row), 0]  # (8, 8), scaled up to 72 px by whole pixels
+        small = shown[:: shown.shape[0] // 8, :: shown.shape[1] // 8]
+        span = original.max() - original.min()
+        np.testing.assert_allclose(small / 255, (original - original.min()) / span, atol=1 / 255)
+    names = json.loads((digits / "summary.json").read_text())["class_names"]
+    first = expected[0]
+    assert (f"true <b>{names[pred['y_true'][first]]}</b><br>predicted <b>{names[pred['y_pred'][first]]}</b>"
+            in body)
+
+
+def test_roc_auc_for_two_classes(tmp_path_factory):
+    run = train(tmp_path_factory, "xo")
+    page = build_run_report(run).read_text()
+    pred = np.load(run / "predictions.npz")
+    auc = roc_auc_score(pred["y_true"], pred["proba"][:, 1])
+    body = section(page, "roc")
+    assert f"ROC-AUC {auc:.3f}" in body
+    svg = base64.b64decode(re.search(r'data:image/svg\+xml;base64,([^"]+)"', body).group(1))
+    curve = ElementTree.fromstring(svg).find(f"{SVG}polyline[@data-label='ROC']")
+    points = np.array([p.split(",") for p in curve.get("points").split()], dtype=float)
+    assert np.all(np.diff(points[:, 0]) >= 0) and np.all(np.diff(points[:, 1]) <= 0)  # up and to the right
+
+
+def test_regression_interval_and_columns(tmp_path_factory):
+    run = train(tmp_path_factory, "diabetes")
+    page = build_run_report(run).read_text()
+    pred = np.load(run / "predictions.npz")
+    lo, hi = bootstrap_rmse_interval(pred["y_true"], pred["y_pred"])
+    assert f"<dt>test rmse, 95% interval</dt><dd>{lo:.4g} – {hi:.4g}</dd>" in page
+    assert "bootstrap: 1000 resamples" in page
+    columns = section(page, "columns")
+    state = json.loads((run / "preprocess.json").read_text())["table"]
+    for k, name in enumerate(state["columns"]):
+        fill, mean, scale = state["fill"][k], state["offsets"][k], state["scales"][k]
+        assert (f'<tr><th>{name}</th><td class="text">numeric</td><td class="text">missing values filled with '
+                f"{fill:.4g} (the training median); standardised: (x − {mean:.4g}) / {scale:.4g}</td></tr>"
+                ) in columns
+    assert "mistakes" not in page and 'id="roc"' not in page
+
+
+def test_learning_curves_svg_draws_the_history(digits):
+    page = build_run_report(digits).read_text()
+    svg = base64.b64decode(re.search(r'data:image/svg\+xml;base64,([^"]+)"', section(page, "curves")).group(1))
+    lines = ElementTree.fromstring(svg).findall(f"{SVG}polyline")
+    rows = [r.split(",") for r in (digits / "metrics.csv").read_text().splitlines()]
+    history = {name: [float(r[i]) for r in rows[1:]] for i, name in enumerate(rows[0])}
+    expected = [history[c] for c in ("train_loss", "val_loss", "train_accuracy", "val_accuracy")]
+    assert [ln.get("data-label") for ln in lines] == ["train", "validation"] * 2
+    for line, values in zip(lines, expected, strict=True):
+        pts = np.array([p.split(",") for p in line.get("points").split()], dtype=float)
+        np.testing.assert_array_equal(np.diff(pts[:, 0]) > 0, True)  # one point per epoch, left to right
+        # pixels are an affine, downward-growing map of the values: pixel = a + b * value, b < 0
+        b, a = np.polyfit(values, pts[:, 1], 1)
+        assert b < 0 and np.allclose(a + b * np.array(values), pts[:, 1], atol=0.02)
+
+
+def test_table_mistakes_rows_columns_and_source_gone(csv_run):
+    run, path = csv_run
+    page = build_run_report(run).read_text()
+    columns = section(page, "columns")
+    assert "one-hot: 3 categories (blue, green, red)" in columns and "size" in columns and "weight" in columns
+    pred = np.load(run / "predictions.npz")
+    body = section(page, "mistakes")
+    if np.any(pred["y_true"] != pred["y_pred"]):
+        assert "<th>size</th><th>colour</th><th>weight</th>" in body
+        rows = re.findall(r"<tr><th>(\d+)</th>", body)
+        lines = path.read_text().splitlines()[1:]
+        first = lines[int(rows[0])].split(",")
+        assert f'<td>{float(first[0]):.4g}</td><td>{first[1]}</td>' in body
+    path.unlink()  # the source is gone: the report still builds and says why the rows are missing
+    body = section(build_run_report(run).read_text(), "mistakes")
+    if np.any(pred["y_true"] != pred["y_pred"]):
+        assert "could not be re-loaded" in body
+
+
+def test_baselines_table_when_summary_has_them(digits, tmp_path):
+    run = tmp_path / "copy"
+    shutil.copytree(digits, run)
+    summary = json.loads((run / "summary.json").read_text())
+    summary["baselines"] = {"linear": {"val": {"accuracy": 0.95}, "test": {"accuracy": 0.9375}},
+                            "majority": {"val": {"accuracy": 0.125}, "test": {"accuracy": 0.1}}}
+    (run / "summary.json").write_text(json.dumps(summary))
+    page = build_run_report(run).read_text()
+    table = page[page.index('<table class="baselines">') :].split("</table>")[0]
+    assert "<tr><th>linear</th><td>0.95</td><td>0.9375</td></tr>" in table
+    assert "<tr><th>majority</th><td>0.125</td><td>0.1</td></tr>" in table
+    net = summary["metrics"]
+    assert (f'<tr class="key"><th>this network</th><td>{net["val"]["accuracy"]:.4g}</td>'
+            f'<td>{net["test"]["accuracy"]:.4g}</td></tr>') in table
+    assert "baselines" not in build_run_report(digits).read_text()
