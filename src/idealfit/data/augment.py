@@ -17,12 +17,14 @@ import difflib
 import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
-from matplotlib.figure import Figure
 
 from idealfit.errors import UserError
+
+if TYPE_CHECKING:  # matplotlib loads only for a preview: ~0.35 s that a training run does not need
+    from matplotlib.figure import Figure
 
 DIRECTIONS = ("horizontal", "vertical", "both")
 CROP_MODES = ("zeros", "reflect")
@@ -383,6 +385,8 @@ def preview_figure(images: torch.Tensor, specs=DECK_AUGMENTATIONS, *, seed: int 
     grid = preview(images, specs, seed=seed).detach().cpu()  # (N, K, C, H, W)
     titles = ["Original"] + [_OPS[s["name"]].title for s in Augment(list(specs)).get_config()]
     n, k = grid.shape[:2]
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(1.6 * k, 1.6 * n + 0.3), layout="constrained")
     axes = fig.subplots(n, k, squeeze=False)
     for i in range(n):
