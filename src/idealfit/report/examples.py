@@ -50,9 +50,10 @@ def _load(run_dir: Path):
 
 def _sample(ds, i: int) -> np.ndarray:
     if ds.paths is not None:  # an image folder streamed from disk: open just this file
-        from idealfit.data.files import open_image
+        from idealfit.data.images import OLD_RUN_RESIZE, open_image
 
-        return open_image(Path(ds.paths[i]), size=ds.meta["image_size"], channels=ds.meta["channels"])
+        return open_image(Path(ds.paths[i]), size=ds.meta["image_size"], channels=ds.meta["channels"],
+                          resize=ds.meta.get("resize", OLD_RUN_RESIZE))
     return ds.x[i]
 
 
