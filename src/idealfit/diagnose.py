@@ -22,6 +22,13 @@ it and the deck's remedies. The rules, checked in this order:
       VAL_STILL_IMPROVING_RATE per epoch over the last STILL_FALLING_WINDOW epochs: more epochs help.
 3. Good fit otherwise: both curves levelled off, close together.
 
+With `baselines` (scikit-learn models fitted on the same split and inputs, `idealfit.baselines`), rule
+2b compares with the better of them (by validation) instead of a fixed threshold: the network
+underfits when it is clearly worse than that baseline on its *training* data (accuracy more than
+UNDERFIT_BASELINE_GAP below, or rmse/mae more than UNDERFIT_BASELINE_RATIO times above) and no better
+on validation. And whatever the verdict, a baseline that does as well on validation is named as a
+reason, with advice: the network adds nothing there.
+
 With `context` (what the run used: data kind, augmentation, dropout, L1/L2, batch normalization,
 early stopping, epochs, patience), the advice names only remedies the run can still apply, as
 option settings (`--set model.dropout=0.3`), and never one it already uses.
@@ -42,6 +49,7 @@ import math
 import numbers
 from typing import Any
 
+from idealfit.baselines import NAMES, best_baseline
 from idealfit.errors import UserError
 
 OVERFIT_VAL_RISE = 0.10  # val loss 10% above its best (relative), while train loss fell = overfitting
@@ -52,6 +60,8 @@ UNDERFIT_MIN_LOSS_DROP = 0.50  # regression: less than half the first-epoch trai
 STILL_FALLING_WINDOW = 3  # epochs looked back on to judge whether training was still improving
 STILL_FALLING_RATE = 0.03  # train loss still dropping > 3% per epoch at the end = stopped too early
 FITS_TRAIN_ACCURACY = 0.99  # classification: at or above this train accuracy "still falling" is not underfitting
+UNDERFIT_BASELINE_GAP = 0.02  # with baselines: train accuracy over 2 points below the better baseline's
+UNDERFIT_BASELINE_RATIO = 1.10  # with baselines: train rmse/mae over 1.1x the better baseline's
 VAL_STILL_IMPROVING_RATE = 0.01  # val loss still dropping > 1% per epoch at its last (best) epoch = train longer
 
 # task -> metric -> higher is better
@@ -221,12 +231,14 @@ def _underfit_reasons(ev: dict, task: str, metric: str) -> list[str]:
         return [f"training diverged: the final training loss is {ev['final_train_loss']}"]
     reasons = []
     acc, drop = ev["final_train_metric"], ev["train_loss_drop"]
-    if task == "classification" and acc is not None and acc < UNDERFIT_TRAIN_ACCURACY:
+    if "baseline_train_metric" in ev:  # measured against what a simple model reaches on the same data
+        reasons += _baseline_underfit(ev, task, metric)
+    elif task == "classification" and acc is not None and acc < UNDERFIT_TRAIN_ACCURACY:
         reasons.append(
             f"the model reaches only {acc:.3f} {metric} on its own training data "
             f"(below {UNDERFIT_TRAIN_ACCURACY})"
         )
-    if task == "regression" and drop is not None and drop < UNDERFIT_MIN_LOSS_DROP:
+    if task == "regression" and "baseline_train_metric" not in ev and drop is not None and drop < UNDERFIT_MIN_LOSS_DROP:
         reasons.append(
             f"training loss fell only {100 * drop:.0f}% from the first epoch "
             f"(less than {100 * UNDERFIT_MIN_LOSS_DROP:.0f}%): both curves stay flat and high"
@@ -248,6 +260,41 @@ def _underfit_reasons(ev: dict, task: str, metric: str) -> list[str]:
             f"last {STILL_FALLING_WINDOW}): training stopped before it levelled off"
         )
     return reasons
+
+
+def _baseline_underfit(ev: dict, task: str, metric: str) -> list[str]:
+    """Rule 2b with baselines: clearly worse than the better baseline on training data, and no better on validation."""
+    net, base = ev["final_train_metric"], ev["baseline_train_metric"]
+    net_val, base_val = ev["final_val_metric"], ev["baseline_val_metric"]
+    if net is None or base is None:
+        return []
+    name = NAMES[ev["baseline"]]
+    if task == "classification":
+        if base - net > UNDERFIT_BASELINE_GAP and (net_val is None or net_val <= base_val):
+            return [f"the model reaches {net:.3f} {metric} on its own training data, {base - net:.3f} below "
+                    f"{name} ({base:.3f})"]
+    elif net > UNDERFIT_BASELINE_RATIO * base and (net_val is None or net_val >= base_val):
+        return [f"the model's training {metric} {net:.4g} is {net / base:.2f}x that of {name} ({base:.4g}; "
+                f"more than {UNDERFIT_BASELINE_RATIO}x)"]
+    return []
+
+
+def _baseline_does_as_well(ev: dict, metric: str, higher_better: bool) -> str | None:
+    """The reason when the better baseline scores at least as well as the network on validation."""
+    net, base = ev.get("final_val_metric"), ev.get("baseline_val_metric")
+    if net is None or base is None or (base < net if higher_better else base > net):
+        return None
+    fmt = "{:.3f}" if higher_better else "{:.4g}"
+    much = (base - net if higher_better else net / base - 1 if base > 0 else 0.0) > 0.02
+    return (f"{NAMES[ev['baseline']]} does {'better' if much else 'as well'} (val {metric} {fmt.format(base)} "
+            f"vs {fmt.format(net)}): the network adds nothing here")
+
+
+def _baseline_advice(ev: dict, c: dict[str, Any] | None) -> str:
+    c = c or {}
+    return (f"Use {NAMES[ev['baseline']]} for this data (its numbers are in summary.json's baselines), or give "
+            f"the network a better chance: train longer (train.epochs, now {c.get('epochs', '?')}), widen it "
+            "(--set model.hidden=[256,256]) and tune train.lr (`idealfit lr-find`).")
 
 
 def _advice(verdict: str, ev: dict, reasons: list[str], context: dict[str, Any] | None = None) -> list[str]:
@@ -320,7 +367,8 @@ def _underfit_advice_for(reasons: list[str], c: dict[str, Any]) -> list[str]:
 
 
 def diagnose(history: list[dict], *, task: str, metric: str, final: dict[str, dict] | None = None,
-             kept_epoch: int | None = None, context: dict[str, Any] | None = None) -> dict[str, Any]:
+             kept_epoch: int | None = None, context: dict[str, Any] | None = None,
+             baselines: dict[str, dict] | None = None) -> dict[str, Any]:
     """Judge one run's learning curves: underfitting, good fit or overfitting (rules in the module doc).
 
     Args:
@@ -337,6 +385,9 @@ def diagnose(history: list[dict], *, task: str, metric: str, final: dict[str, di
         context: what the run used, for advice that fits it: {"kind", "augment" (list), "dropout", "l1",
             "l2", "batchnorm", "early_stopping", "stopped_early", "patience", "epochs", "lr"} (default None:
             the deck's generic advice).
+        baselines: summary["baselines"] of `idealfit.baselines.fit_baselines` (default: context["baselines"]
+            when given, else None: the fixed thresholds). The better of linear and boosting by validation
+            replaces the fixed underfitting thresholds and is named when it does as well as the network.
 
     Returns:
         {"verdict": "underfitting" | "good fit" | "overfitting", "evidence": {name: number},
@@ -344,6 +395,12 @@ def diagnose(history: list[dict], *, task: str, metric: str, final: dict[str, di
     """
     higher_better = _check(history, task, metric)
     ev = _evidence(list(history), metric, higher_better, final, kept_epoch)
+    if baselines is None and context is not None:
+        baselines = context.get("baselines")
+    best = best_baseline(baselines, metric, higher_better=higher_better)
+    if best is not None:
+        ev.update(baseline=best[0], baseline_train_metric=best[1]["train"].get(metric) if "train" in best[1] else None,
+                  baseline_val_metric=best[1]["val"][metric])
     verdict, reasons = "good fit", []
     if ev["has_validation"]:
         reasons = _overfit_reasons(ev, task, metric)
@@ -358,6 +415,10 @@ def diagnose(history: list[dict], *, task: str, metric: str, final: dict[str, di
             reasons.append(f"early stopping kept epoch {ev['kept_epoch']}, before validation loss rose "
                            f"{100 * ev['val_loss_rise_discarded']:.0f}%")
     advice = _advice(verdict, ev, reasons, context)
+    as_well = _baseline_does_as_well(ev, metric, higher_better) if ev["has_validation"] else None
+    if as_well:
+        reasons.append(as_well)
+        advice.insert(0, _baseline_advice(ev, context))
     if not ev["has_validation"]:
         reasons.append("there is no validation data, so overfitting cannot be judged")
     return {"verdict": verdict, "evidence": ev, "reasons": reasons, "advice": advice}
