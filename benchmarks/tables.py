@@ -81,9 +81,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tiny", action="store_true", help="one dataset, one seed, 2 epochs (a smoke test)")
     ap.add_argument("--outliers", action="store_true", help="no clipping vs clipping to quantiles")
     ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="extra config for every run")
+    ap.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS)
     args = ap.parse_args(argv)
-    names, seeds = (("wine",), (0,)) if args.tiny else (DATASETS, tuple(range(args.seeds)))
-    variants = {"default": {}}
+    from idealfit.config import parse_sets
+
+    given = parse_sets(args.set)
+    names, seeds = (("wine",), (0,)) if args.tiny else (tuple(args.datasets), tuple(range(args.seeds)))
+    variants = {"default": given}
     if args.outliers:
         variants = {"no clip": {"data.clip_quantiles": None}, "clip .001": {"data.clip_quantiles": [0.001, 0.999]},
                     "clip .01": {"data.clip_quantiles": [0.01, 0.99]}}
