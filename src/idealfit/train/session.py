@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from idealfit.baselines import fit_baselines, format_baselines
-from idealfit.config import RunConfig, resolve, to_yaml
+from idealfit.config import RunConfig, apply_table_defaults, resolve, to_yaml
 from idealfit.data.augment import Augment, preview_figure
 from idealfit.data.base import Dataset
 from idealfit.data.batching import StreamBatches, TensorBatches
@@ -248,6 +248,8 @@ def build_setup(cfg: RunConfig) -> Setup:
     device = pick_device(t.device)
     ds = load_dataset(d)
     if cfg.model.name == "auto":  # resolved here, so config.yaml records the family actually trained
+        if ds.kind == "table":
+            apply_table_defaults(cfg)  # the table defaults (config.TABLE_DEFAULTS), recorded in config.yaml
         cfg.model.name = "mlp" if ds.kind == "table" or d.pca is not None else "cnn"
     indices = split_indices(ds, val_fraction=d.val_fraction, test_fraction=d.test_fraction, seed=t.seed)
     if d.train_subset is not None:
