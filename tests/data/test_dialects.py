@@ -27,7 +27,7 @@ def _reference(tmp_path):
     ("semi.csv", ";", lambda p, t: p.write_text(t, encoding="utf-8")),
     ("tab.csv", "\t", lambda p, t: p.write_text(t, encoding="utf-8")),
     ("data.tsv", "\t", lambda p, t: p.write_text(t, encoding="utf-8")),
-    ("bar.txt", "|", lambda p, t: p.write_text(t, encoding="utf-8")),
+    ("bar.csv", "|", lambda p, t: p.write_text(t, encoding="utf-8")),
     ("data.csv.gz", ",", lambda p, t: p.write_bytes(gzip.compress(t.encode()))),
     ("data.tsv.gz", "\t", lambda p, t: p.write_bytes(gzip.compress(t.encode()))),
 ])

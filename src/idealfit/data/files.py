@@ -233,9 +233,9 @@ ID_NAME_CASED = re.compile(r"[a-z0-9](ID|Id)$")  # camelCase endings: patientID,
 
 
 def _stem(path: Path) -> str:
-    """The file name without .csv, .tsv, .txt or .gz: data.csv.gz -> data."""
+    """The file name without .csv, .tsv or .gz: data.csv.gz -> data."""
     name = path.name
-    for suffix in (".gz", ".csv", ".tsv", ".txt"):
+    for suffix in (".gz", ".csv", ".tsv"):
         if name.lower().endswith(suffix) and len(name) > len(suffix):
             name = name[: -len(suffix)]
     return name

@@ -118,13 +118,13 @@ class CsvTable:
         return self.table.cols[self.header.index(name)]
 
 
-CSV_SUFFIXES = (".csv", ".tsv", ".csv.gz", ".tsv.gz", ".txt")
+CSV_SUFFIXES = (".csv", ".tsv", ".csv.gz", ".tsv.gz")
 DELIMITERS = (",", ";", "\t", "|")
 SNIFF_LINES = 50  # the delimiter is the one that splits the header and this many rows alike
 
 
 def is_csv_path(path: Path) -> bool:
-    """A path idealfit reads as a CSV: .csv, .tsv, .txt, and the first two gzipped."""
+    """A path idealfit reads as a CSV: .csv, .tsv, and both gzipped."""
     return path.name.lower().endswith(CSV_SUFFIXES)
 
 
