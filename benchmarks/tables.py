@@ -10,7 +10,7 @@ the gap network − better baseline. The target: gap >= −0.01 accuracy / −0.
 
 `--outliers` instead compares outlier handling: the same messy tables trained without clipping
 (data.clip_quantiles=none, the default before) and with clipping to the training quantiles
-[0.001, 0.999] (the default now) and [0.01, 0.99].
+[0.001, 0.999] and [0.01, 0.99] (the default now).
 
 Measured (2-core CPU, torch 2.13; see the README's table for the figures).
 

@@ -107,16 +107,16 @@ def test_table_defaults_apply_to_auto_tables_only_and_never_over_a_given_value(t
     quick = {"train.progress": False, "train.early_stopping": True}
     run = fit.train(data=str(table), target="y", epochs=2, out=tmp_path / "auto", set=quick, verbose=False)
     c = run.config
-    assert c.model.name == "mlp" and c.model.hidden == TABLE_DEFAULTS["model.hidden"] == [64, 64]
-    assert (c.model.dropout, c.train.batch_size, c.train.patience) == (0.1, 32, 20)
+    assert c.model.name == "mlp" and c.model.hidden == TABLE_DEFAULTS["model.hidden"] == [64]
+    assert (c.model.dropout, c.model.batchnorm, c.train.lr, c.train.batch_size, c.train.patience) == (0.2, False, 1e-3, 32, 20)
     assert c.train.epochs == 2  # given: kept
     import yaml
 
     saved = yaml.safe_load((tmp_path / "auto" / "config.yaml").read_text())
-    assert saved["model"]["hidden"] == [64, 64] and saved["train"]["batch_size"] == 32  # recorded, for evaluate/resume
+    assert saved["model"]["hidden"] == [64] and saved["train"]["batch_size"] == 32  # recorded, for evaluate/resume
     mlp = fit.train(data=str(table), target="y", model="mlp", epochs=2, out=tmp_path / "mlp", set=quick, verbose=False)
     assert mlp.config.model.hidden == [128] and mlp.config.train.batch_size == 64  # the generic defaults
     given = fit.train(data=str(table), target="y", epochs=2, out=tmp_path / "given", verbose=False,
                       set={**quick, "model.hidden": [8], "train.batch_size": 16})
     assert given.config.model.hidden == [8] and given.config.train.batch_size == 16
-    assert given.config.model.dropout == 0.1
+    assert given.config.model.dropout == 0.2
