@@ -29,6 +29,8 @@ import numpy as np
 
 SPLITS = ("train", "val", "test")
 MAX_ROWS = 200_000  # linear and boosting fit on a subsample above this many training rows
+UNDERFIT_BASELINE_GAP = 0.02  # diagnosis: train accuracy over 2 points below the better baseline's = underfitting
+UNDERFIT_BASELINE_RATIO = 1.10  # diagnosis: train rmse/mae over 1.1x the better baseline's = underfitting
 NAMES = {"linear": "a linear model", "boosting": "gradient boosting", "majority": "the majority class",
          "mean": "the training mean"}  # how the diagnosis names each baseline
 
@@ -114,6 +116,49 @@ def best_baseline(baselines: dict[str, dict[str, Any]] | None, metric: str, *,
         return None
     sign = 1 if higher_better else -1
     return max(fitted, key=lambda kv: sign * kv[1]["val"][metric])
+
+
+# --- the diagnosis's rules that read the baselines (idealfit.diagnose applies them) ---------------------
+
+
+def baseline_underfit(ev: dict, task: str, metric: str) -> list[str]:
+    """Rule 2b with baselines: clearly worse than the better baseline on training data, and no better on validation."""
+    net, base = ev["final_train_metric"], ev["baseline_train_metric"]
+    net_val, base_val = ev["final_val_metric"], ev["baseline_val_metric"]
+    if net is None or base is None:
+        return []
+    name = NAMES[ev["baseline"]]
+    if task == "classification":
+        if base - net > UNDERFIT_BASELINE_GAP and (net_val is None or net_val <= base_val):
+            return [f"the model reaches {net:.3f} {metric} on its own training data, {base - net:.3f} below "
+                    f"{name} ({base:.3f})"]
+    elif net > UNDERFIT_BASELINE_RATIO * base and (net_val is None or net_val >= base_val):
+        return [f"the model's training {metric} {net:.4g} is {net / base:.2f}x that of {name} ({base:.4g}; "
+                f"more than {UNDERFIT_BASELINE_RATIO}x)"]
+    return []
+
+
+def baseline_does_as_well(ev: dict, metric: str, higher_better: bool) -> str | None:
+    """The reason when the better baseline scores at least as well as the network on validation."""
+    net, base = ev.get("final_val_metric"), ev.get("baseline_val_metric")
+    if net is None or base is None or (base < net if higher_better else base > net):
+        return None
+    fmt = "{:.3f}" if higher_better else "{:.4g}"
+    much = (base - net if higher_better else net / base - 1 if base > 0 else 0.0) > 0.02
+    return (f"{NAMES[ev['baseline']]} does {'better' if much else 'as well'} (val {metric} {fmt.format(base)} "
+            f"vs {fmt.format(net)}): the network adds nothing here")
+
+
+def baseline_advice(ev: dict, c: dict[str, Any] | None) -> str:
+    """The advice that goes with `baseline_does_as_well`: a tie favours the simpler model; a loss asks for more."""
+    c, name = c or {}, NAMES[ev["baseline"]]
+    net, base = ev.get("final_val_metric"), ev.get("baseline_val_metric")
+    if net == base:
+        return (f"Prefer {name} here: it is as good and simpler (its numbers are in summary.json's baselines); "
+                "keep the network only if you need it.")
+    return (f"Use {name} for this data (its numbers are in summary.json's baselines), or give the network a "
+            f"better chance: train longer (train.epochs, now {c.get('epochs', '?')}), widen it "
+            "(--set model.hidden=[256,256]) and tune train.lr (`idealfit lr-find`).")
 
 
 def format_baselines(baselines: dict[str, dict[str, Any]], metric: str) -> str:

@@ -49,7 +49,14 @@ import math
 import numbers
 from typing import Any
 
-from idealfit.baselines import NAMES, best_baseline
+from idealfit.baselines import (  # noqa: F401 - the thresholds are part of the rules above
+    UNDERFIT_BASELINE_GAP,
+    UNDERFIT_BASELINE_RATIO,
+    baseline_advice,
+    baseline_does_as_well,
+    baseline_underfit,
+    best_baseline,
+)
 from idealfit.errors import UserError
 
 OVERFIT_VAL_RISE = 0.10  # val loss 10% above its best (relative), while train loss fell = overfitting
@@ -60,8 +67,6 @@ UNDERFIT_MIN_LOSS_DROP = 0.50  # regression: less than half the first-epoch trai
 STILL_FALLING_WINDOW = 3  # epochs looked back on to judge whether training was still improving
 STILL_FALLING_RATE = 0.03  # train loss still dropping > 3% per epoch at the end = stopped too early
 FITS_TRAIN_ACCURACY = 0.99  # classification: at or above this train accuracy "still falling" is not underfitting
-UNDERFIT_BASELINE_GAP = 0.02  # with baselines: train accuracy over 2 points below the better baseline's
-UNDERFIT_BASELINE_RATIO = 1.10  # with baselines: train rmse/mae over 1.1x the better baseline's
 VAL_STILL_IMPROVING_RATE = 0.01  # val loss still dropping > 1% per epoch at its last (best) epoch = train longer
 
 # task -> metric -> higher is better
@@ -232,7 +237,7 @@ def _underfit_reasons(ev: dict, task: str, metric: str) -> list[str]:
     reasons = []
     acc, drop = ev["final_train_metric"], ev["train_loss_drop"]
     if "baseline_train_metric" in ev:  # measured against what a simple model reaches on the same data
-        reasons += _baseline_underfit(ev, task, metric)
+        reasons += baseline_underfit(ev, task, metric)
     elif task == "classification" and acc is not None and acc < UNDERFIT_TRAIN_ACCURACY:
         reasons.append(
             f"the model reaches only {acc:.3f} {metric} on its own training data "
@@ -260,41 +265,6 @@ def _underfit_reasons(ev: dict, task: str, metric: str) -> list[str]:
             f"last {STILL_FALLING_WINDOW}): training stopped before it levelled off"
         )
     return reasons
-
-
-def _baseline_underfit(ev: dict, task: str, metric: str) -> list[str]:
-    """Rule 2b with baselines: clearly worse than the better baseline on training data, and no better on validation."""
-    net, base = ev["final_train_metric"], ev["baseline_train_metric"]
-    net_val, base_val = ev["final_val_metric"], ev["baseline_val_metric"]
-    if net is None or base is None:
-        return []
-    name = NAMES[ev["baseline"]]
-    if task == "classification":
-        if base - net > UNDERFIT_BASELINE_GAP and (net_val is None or net_val <= base_val):
-            return [f"the model reaches {net:.3f} {metric} on its own training data, {base - net:.3f} below "
-                    f"{name} ({base:.3f})"]
-    elif net > UNDERFIT_BASELINE_RATIO * base and (net_val is None or net_val >= base_val):
-        return [f"the model's training {metric} {net:.4g} is {net / base:.2f}x that of {name} ({base:.4g}; "
-                f"more than {UNDERFIT_BASELINE_RATIO}x)"]
-    return []
-
-
-def _baseline_does_as_well(ev: dict, metric: str, higher_better: bool) -> str | None:
-    """The reason when the better baseline scores at least as well as the network on validation."""
-    net, base = ev.get("final_val_metric"), ev.get("baseline_val_metric")
-    if net is None or base is None or (base < net if higher_better else base > net):
-        return None
-    fmt = "{:.3f}" if higher_better else "{:.4g}"
-    much = (base - net if higher_better else net / base - 1 if base > 0 else 0.0) > 0.02
-    return (f"{NAMES[ev['baseline']]} does {'better' if much else 'as well'} (val {metric} {fmt.format(base)} "
-            f"vs {fmt.format(net)}): the network adds nothing here")
-
-
-def _baseline_advice(ev: dict, c: dict[str, Any] | None) -> str:
-    c = c or {}
-    return (f"Use {NAMES[ev['baseline']]} for this data (its numbers are in summary.json's baselines), or give "
-            f"the network a better chance: train longer (train.epochs, now {c.get('epochs', '?')}), widen it "
-            "(--set model.hidden=[256,256]) and tune train.lr (`idealfit lr-find`).")
 
 
 def _advice(verdict: str, ev: dict, reasons: list[str], context: dict[str, Any] | None = None) -> list[str]:
@@ -415,10 +385,10 @@ def diagnose(history: list[dict], *, task: str, metric: str, final: dict[str, di
             reasons.append(f"early stopping kept epoch {ev['kept_epoch']}, before validation loss rose "
                            f"{100 * ev['val_loss_rise_discarded']:.0f}%")
     advice = _advice(verdict, ev, reasons, context)
-    as_well = _baseline_does_as_well(ev, metric, higher_better) if ev["has_validation"] else None
+    as_well = baseline_does_as_well(ev, metric, higher_better) if ev["has_validation"] else None
     if as_well:
         reasons.append(as_well)
-        advice.insert(0, _baseline_advice(ev, context))
+        advice.insert(0, baseline_advice(ev, context))
     if not ev["has_validation"]:
         reasons.append("there is no validation data, so overfitting cannot be judged")
     return {"verdict": verdict, "evidence": ev, "reasons": reasons, "advice": advice}
