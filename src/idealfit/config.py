@@ -114,9 +114,14 @@ class RunConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     out: str | None = None  # run folder; None = runs/<timestamp>-<data>-<model>
+    # the dotted keys a YAML file or an override set (by `resolve`): defaults chosen later by the data
+    # (TABLE_DEFAULTS) never replace them; not part of the recorded config
+    given: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        d = dataclasses.asdict(self)
+        d.pop("given")
+        return d
 
 
 SECTIONS = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig}
@@ -131,11 +136,12 @@ TABLE_DEFAULTS = {"model.hidden": [64], "model.dropout": 0.2, "model.batchnorm":
 
 
 def apply_table_defaults(cfg: RunConfig) -> list[str]:
-    """Set TABLE_DEFAULTS on the fields of `cfg` still at their generic default; returns the keys set."""
+    """Set TABLE_DEFAULTS on the fields of `cfg` nobody set (not in `cfg.given`, still at the generic
+    default); returns the keys set."""
     fresh, changed = RunConfig(), []
     for key, value in TABLE_DEFAULTS.items():
         section, name = key.split(".")
-        if getattr(getattr(cfg, section), name) == getattr(getattr(fresh, section), name):
+        if key not in cfg.given and getattr(getattr(cfg, section), name) == getattr(getattr(fresh, section), name):
             setattr(getattr(cfg, section), name, value)
             changed.append(key)
     return changed
@@ -445,6 +451,7 @@ def resolve(
     items.update(overrides or {})
     for key, value in items.items():
         set_key(cfg, key, value)
+    cfg.given = frozenset(items) | (base.given if base is not None else frozenset())
     return validate(cfg)
 
 

@@ -119,4 +119,7 @@ def test_table_defaults_apply_to_auto_tables_only_and_never_over_a_given_value(t
     given = fit.train(data=str(table), target="y", epochs=2, out=tmp_path / "given", verbose=False,
                       set={**quick, "model.hidden": [8], "train.batch_size": 16})
     assert given.config.model.hidden == [8] and given.config.train.batch_size == 16
+    # a value given equal to the generic default is still given: lr 3e-3 stays (the table default is 1e-3)
+    same = fit.train(data=str(table), target="y", epochs=2, lr=3e-3, out=tmp_path / "same", set=quick, verbose=False)
+    assert same.config.train.lr == 3e-3 and same.config.train.batch_size == 32
     assert given.config.model.dropout == 0.2
