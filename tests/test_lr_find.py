@@ -109,7 +109,8 @@ def test_lr_find_command_prints_the_suggestion(tmp_path, capsys):
     text = capsys.readouterr().out
     line = next(t for t in text.splitlines() if t.startswith("suggested learning rate: "))
     assert 1e-4 <= float(line.split()[3]) <= 1.0 and out.is_file()
-    assert "idealfit train --data digits --model mlp --lr " in text
+    # the command to use it keeps every --set (the sweep ran with them)
+    assert "idealfit train --data digits --model mlp --set 'model.hidden=[16]' --set train.batch_size=32 --lr " in text
 
 
 def test_lr_find_command_rejects_bad_input(tmp_path):

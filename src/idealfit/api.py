@@ -23,7 +23,7 @@ SHORTCUTS = {
 }
 
 
-def train(data: str | Path | None = None, model: str | None = None, *, epochs: int | None = None,
+def train(data: str | Path | tuple | Any = None, model: str | None = None, *, epochs: int | None = None,
           batch_size: int | None = None, lr: float | None = None, optimizer: str | None = None,
           schedule: str | None = None, seed: int | None = None, device: str | None = None,
           target: str | None = None, task: str | None = None, out: str | Path | None = None,
@@ -32,7 +32,11 @@ def train(data: str | Path | None = None, model: str | None = None, *, epochs: i
     """Train a model and write its run folder; every argument left None keeps the config's value.
 
     Args:
-        data: embedded dataset name (`idealfit datasets`) or a path (image folder, .csv, .npz). Default "digits".
+        data: embedded dataset name (`idealfit datasets`) or a path (image folder, .csv, .npz); or in-memory
+            data: `(x, y)` numpy arrays (x of shape (N, F), (N, C, L) or (N, C, H, W)), a pandas DataFrame
+            with `target` naming its label column, or `(DataFrame, labels)`. In-memory data is saved once
+            under `<runs>/data/` (see `save_in_memory`) and the run records that file as data.name, so
+            `evaluate RUN`, `predict` and `--resume` work as for any file. Default "digits".
         model: "cnn", "mlp" or "auto" (default: cnn for images and signals, mlp for tables).
         epochs, batch_size, lr, optimizer, schedule, seed, device: the matching `train.*` fields.
         target, task: CSV target column; "classification" or "regression" to override inference.
@@ -43,9 +47,69 @@ def train(data: str | Path | None = None, model: str | None = None, *, epochs: i
     """
     from idealfit.train.session import train as run_training
 
+    if data is not None and not isinstance(data, (str, Path)):
+        data, target = save_in_memory(data, target=target, runs=Path(out).parent if out else Path("runs"))
     given = dict(data=data, model=model, epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer,
                  schedule=schedule, seed=seed, device=device, target=target, task=task, out=out, progress=progress)
     overrides = {SHORTCUTS[k]: (str(v) if isinstance(v, Path) else v) for k, v in given.items() if v is not None}
     overrides.update(set or {})
     return run_training(config_file=config, overrides=overrides, resume=resume, callbacks=callbacks,
                         echo=print if verbose else (lambda *a, **k: None))
+
+
+def save_in_memory(data: Any, *, target: str | None, runs: Path) -> tuple[Path, str | None]:
+    """In-memory data as a file the run can name: `(x, y)` arrays -> `runs/data/arrays-<sha>.npz`, a
+    DataFrame -> `runs/data/frame-<sha>.csv`. The name holds the content's sha256 (12 hex digits), so the
+    same data is saved once, and a file already there is never overwritten with other data.
+
+    Returns:
+        (path, target): the file, and the target column (for a DataFrame; "y" for `(DataFrame, labels)`).
+    """
+    import hashlib
+    import io
+
+    import numpy as np
+
+    from idealfit.errors import UserError
+    from idealfit.run_files import atomic_write
+
+    pd = _pandas_or_none()
+    if pd is not None and isinstance(data, tuple) and len(data) == 2 and isinstance(data[0], pd.DataFrame):
+        frame, labels = data
+        target = target or "y"
+        if target in frame.columns:
+            raise UserError(f"data=(DataFrame, labels): the DataFrame already has a column '{target}'; pass "
+                            "target= another name for the labels")
+        if len(labels) != len(frame):
+            raise UserError(f"data=(DataFrame, labels): {len(frame)} rows but {len(labels)} labels; they must match")
+        data = frame.assign(**{target: np.asarray(labels)})
+    if pd is not None and isinstance(data, pd.DataFrame):
+        if target is None:
+            raise UserError(f"data=DataFrame: name the column to predict with target=... (columns: "
+                            f"{', '.join(map(str, data.columns))})")
+        payload, kind, suffix = data.to_csv(index=False).encode("utf-8"), "frame", ".csv"
+    elif isinstance(data, tuple) and len(data) == 2:
+        x, y = (np.asarray(a) for a in data)
+        if x.dtype == object or y.dtype == object:
+            raise UserError("data=(x, y): x must be numeric and y numbers or strings, not Python objects; "
+                            "convert them with numpy (e.g. x.astype(float), y.astype(str))")
+        buf = io.BytesIO()
+        np.savez(buf, x=x, y=y)
+        payload, kind, suffix = buf.getvalue(), "arrays", ".npz"
+    else:
+        raise UserError(f"data must be a dataset name, a path, (x, y) arrays or a pandas DataFrame; got "
+                        f"{type(data).__name__}")
+    folder = runs / "data"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{kind}-{hashlib.sha256(payload).hexdigest()[:12]}{suffix}"
+    if not path.is_file() or path.read_bytes() != payload:
+        atomic_write(path, payload)
+    return path, target
+
+
+def _pandas_or_none():
+    try:
+        import pandas as pd
+    except ImportError:  # pandas is a dependency; without it only arrays are accepted
+        return None
+    return pd

@@ -34,12 +34,19 @@ POOLS = ("max", "avg", "none")
 IMPUTE = ("drop", "mean", "median", "most_frequent")
 SCALES = ("standard", "minmax", "none")
 RESIZE = ("crop", "squash", "pad")  # as data.images.RESIZE (kept here: config imports no image code)
+# data.clip_quantiles' default. Not [0.001, 0.999]: below ~1000 training rows those quantiles interpolate
+# toward the single largest value, so one typo in the training split stays nearly whole; [0.01, 0.99]
+# clips it from ~100 rows on (benchmarks/tables.py --outliers has the numbers).
+CLIP_QUANTILES = (0.01, 0.99)
 
 
 @dataclass
 class DataConfig:
     name: str = "digits"  # embedded dataset (`idealfit datasets`) or a path: image folder, .csv, .npz
     target: str | None = None  # CSV only: the column to predict
+    columns: list[str] | None = None  # CSV only: use only these feature columns (None = all but the target and identifiers)
+    drop: list[str] = field(default_factory=list)  # CSV only: leave these columns out of the features
+    encoding: str = "utf-8"  # CSV only: the file's text encoding, e.g. latin-1 or cp1252
     task: str | None = None  # classification | regression; None = inferred from the data
     val_fraction: float = 0.15  # share of all samples held out for validation
     test_fraction: float = 0.15  # share of all samples held out for the final test
@@ -56,7 +63,9 @@ class DataConfig:
     # preprocessing, fitted on the training split only (the deck: cleaning, transformation, reduction)
     impute: str = "median"  # tables, missing values: drop (rows) | mean | median | most_frequent
     missing_indicator: bool = False  # tables: add a 0/1 column per numeric column with missing values
-    clip_quantiles: list[float] | None = None  # tables, noise: clip each numeric column to these quantiles, e.g. [0.01, 0.99]
+    # tables, noise: clip each numeric column to these training quantiles (None = off); the default keeps a
+    # spreadsheet typo hundreds of stds out from wrecking the scaling (benchmarks/tables.py --outliers)
+    clip_quantiles: list[float] | None = field(default_factory=lambda: list(CLIP_QUANTILES))
     scale: str = "standard"  # standard (mean 0, std 1) | minmax ([0, 1]) | none
     pca: float | None = None  # reduce inputs to this many components (>=1) or this variance share (<1)
     downsample: int = 1  # images/signals: average-pool by this factor (aggregation to a lower resolution)
@@ -108,12 +117,37 @@ class RunConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     out: str | None = None  # run folder; None = runs/<timestamp>-<data>-<model>
+    # the dotted keys a YAML file or an override set (by `resolve`): defaults chosen later by the data
+    # (TABLE_DEFAULTS) never replace them; not part of the recorded config
+    given: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        d = dataclasses.asdict(self)
+        d.pop("given")
+        return d
 
 
 SECTIONS = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig}
+
+# A table run with model.name=auto trains these instead of the generic defaults above (tuned for images),
+# for every field still at its generic default. Chosen by benchmarks/tables.py: on messy wine, breast
+# cancer and diabetes CSVs they bring the network to the better scikit-learn baseline (see its header).
+# Batch normalization off: with it, diabetes' R² fell up to 0.06 below the linear baseline (regression
+# on a few hundred rows); lr 1e-3 and batch 32: a few hundred rows make few steps per epoch.
+TABLE_DEFAULTS = {"model.hidden": [64], "model.dropout": 0.2, "model.batchnorm": False, "train.lr": 1e-3,
+                  "train.epochs": 200, "train.patience": 20, "train.batch_size": 32}
+
+
+def apply_table_defaults(cfg: RunConfig) -> list[str]:
+    """Set TABLE_DEFAULTS on the fields of `cfg` nobody set (not in `cfg.given`, still at the generic
+    default); returns the keys set."""
+    fresh, changed = RunConfig(), []
+    for key, value in TABLE_DEFAULTS.items():
+        section, name = key.split(".")
+        if key not in cfg.given and getattr(getattr(cfg, section), name) == getattr(getattr(fresh, section), name):
+            setattr(getattr(cfg, section), name, value)
+            changed.append(key)
+    return changed
 
 
 def all_keys() -> list[str]:
@@ -304,6 +338,7 @@ def _validate_data_options(d: DataConfig) -> None:
     Augment(d.augment)  # raises with "did you mean" for unknown augmentations or parameters
     if d.train_subset is not None and (d.train_subset <= 0 or (d.train_subset > 1 and not d.train_subset.is_integer())):
         raise UserError(f"data.train_subset must be a share in (0, 1] or a whole count > 1; got {d.train_subset}")
+    _validate_columns(d)
     _choice("data.impute", d.impute, IMPUTE)
     _choice("data.scale", d.scale, SCALES)
     if d.clip_quantiles is not None:
@@ -313,6 +348,28 @@ def _validate_data_options(d: DataConfig) -> None:
     if d.pca is not None and (d.pca <= 0 or (d.pca >= 1 and not d.pca.is_integer())):
         raise UserError(f"data.pca must be a variance share in (0, 1) or a whole number of components; got {d.pca}")
     _positive("data.downsample", d.downsample)
+
+
+def _validate_columns(d: DataConfig) -> None:
+    """data.columns / data.drop / data.encoding; names the CSV lacks are refused when it is read."""
+    import codecs
+
+    if d.columns is not None and not d.columns:
+        raise UserError("data.columns is an empty list; name the feature columns to use, or drop data.columns")
+    for key, names in (("data.columns", d.columns or []), ("data.drop", d.drop)):
+        dup = next((c for i, c in enumerate(names) if c in names[:i]), None)
+        if dup is not None:
+            raise UserError(f"{key} names '{dup}' twice; list each column once")
+    both = sorted(set(d.columns or []) & set(d.drop))
+    if both:
+        raise UserError(f"column '{both[0]}' is in both data.columns and data.drop; keep it in one of them")
+    if d.target is not None and d.target in d.drop:
+        raise UserError(f"data.drop names the target '{d.target}'; the target is never a feature, drop it from data.drop")
+    try:
+        codecs.lookup(d.encoding)
+    except LookupError:
+        raise UserError(f"data.encoding={d.encoding!r} is not a text encoding Python knows; use e.g. utf-8, "
+                        "latin-1 or cp1252") from None
 
 
 def set_key(cfg: RunConfig, key: str, value: Any) -> None:
@@ -398,6 +455,7 @@ def resolve(
     items.update(overrides or {})
     for key, value in items.items():
         set_key(cfg, key, value)
+    cfg.given = frozenset(items) | (base.given if base is not None else frozenset())
     return validate(cfg)
 
 

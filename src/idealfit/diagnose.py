@@ -22,6 +22,13 @@ it and the deck's remedies. The rules, checked in this order:
       VAL_STILL_IMPROVING_RATE per epoch over the last STILL_FALLING_WINDOW epochs: more epochs help.
 3. Good fit otherwise: both curves levelled off, close together.
 
+With `baselines` (scikit-learn models fitted on the same split and inputs, `idealfit.baselines`), rule
+2b compares with the better of them (by validation) instead of a fixed threshold: the network
+underfits when it is clearly worse than that baseline on its *training* data (accuracy more than
+UNDERFIT_BASELINE_GAP below, or rmse/mae more than UNDERFIT_BASELINE_RATIO times above) and no better
+on validation. And whatever the verdict, a baseline that does as well on validation is named as a
+reason, with advice: the network adds nothing there.
+
 With `context` (what the run used: data kind, augmentation, dropout, L1/L2, batch normalization,
 early stopping, epochs, patience), the advice names only remedies the run can still apply, as
 option settings (`--set model.dropout=0.3`), and never one it already uses.
@@ -42,6 +49,14 @@ import math
 import numbers
 from typing import Any
 
+from idealfit.baselines import (  # noqa: F401 - the thresholds are part of the rules above
+    UNDERFIT_BASELINE_GAP,
+    UNDERFIT_BASELINE_RATIO,
+    baseline_advice,
+    baseline_does_as_well,
+    baseline_underfit,
+    best_baseline,
+)
 from idealfit.errors import UserError
 
 OVERFIT_VAL_RISE = 0.10  # val loss 10% above its best (relative), while train loss fell = overfitting
@@ -221,12 +236,14 @@ def _underfit_reasons(ev: dict, task: str, metric: str) -> list[str]:
         return [f"training diverged: the final training loss is {ev['final_train_loss']}"]
     reasons = []
     acc, drop = ev["final_train_metric"], ev["train_loss_drop"]
-    if task == "classification" and acc is not None and acc < UNDERFIT_TRAIN_ACCURACY:
+    if "baseline_train_metric" in ev:  # measured against what a simple model reaches on the same data
+        reasons += baseline_underfit(ev, task, metric)
+    elif task == "classification" and acc is not None and acc < UNDERFIT_TRAIN_ACCURACY:
         reasons.append(
             f"the model reaches only {acc:.3f} {metric} on its own training data "
             f"(below {UNDERFIT_TRAIN_ACCURACY})"
         )
-    if task == "regression" and drop is not None and drop < UNDERFIT_MIN_LOSS_DROP:
+    if task == "regression" and "baseline_train_metric" not in ev and drop is not None and drop < UNDERFIT_MIN_LOSS_DROP:
         reasons.append(
             f"training loss fell only {100 * drop:.0f}% from the first epoch "
             f"(less than {100 * UNDERFIT_MIN_LOSS_DROP:.0f}%): both curves stay flat and high"
@@ -320,7 +337,8 @@ def _underfit_advice_for(reasons: list[str], c: dict[str, Any]) -> list[str]:
 
 
 def diagnose(history: list[dict], *, task: str, metric: str, final: dict[str, dict] | None = None,
-             kept_epoch: int | None = None, context: dict[str, Any] | None = None) -> dict[str, Any]:
+             kept_epoch: int | None = None, context: dict[str, Any] | None = None,
+             baselines: dict[str, dict] | None = None) -> dict[str, Any]:
     """Judge one run's learning curves: underfitting, good fit or overfitting (rules in the module doc).
 
     Args:
@@ -337,6 +355,9 @@ def diagnose(history: list[dict], *, task: str, metric: str, final: dict[str, di
         context: what the run used, for advice that fits it: {"kind", "augment" (list), "dropout", "l1",
             "l2", "batchnorm", "early_stopping", "stopped_early", "patience", "epochs", "lr"} (default None:
             the deck's generic advice).
+        baselines: summary["baselines"] of `idealfit.baselines.fit_baselines` (default: context["baselines"]
+            when given, else None: the fixed thresholds). The better of linear and boosting by validation
+            replaces the fixed underfitting thresholds and is named when it does as well as the network.
 
     Returns:
         {"verdict": "underfitting" | "good fit" | "overfitting", "evidence": {name: number},
@@ -344,6 +365,12 @@ def diagnose(history: list[dict], *, task: str, metric: str, final: dict[str, di
     """
     higher_better = _check(history, task, metric)
     ev = _evidence(list(history), metric, higher_better, final, kept_epoch)
+    if baselines is None and context is not None:
+        baselines = context.get("baselines")
+    best = best_baseline(baselines, metric, higher_better=higher_better)
+    if best is not None:
+        ev.update(baseline=best[0], baseline_train_metric=best[1]["train"].get(metric) if "train" in best[1] else None,
+                  baseline_val_metric=best[1]["val"][metric])
     verdict, reasons = "good fit", []
     if ev["has_validation"]:
         reasons = _overfit_reasons(ev, task, metric)
@@ -358,6 +385,10 @@ def diagnose(history: list[dict], *, task: str, metric: str, final: dict[str, di
             reasons.append(f"early stopping kept epoch {ev['kept_epoch']}, before validation loss rose "
                            f"{100 * ev['val_loss_rise_discarded']:.0f}%")
     advice = _advice(verdict, ev, reasons, context)
+    as_well = baseline_does_as_well(ev, metric, higher_better) if ev["has_validation"] else None
+    if as_well:
+        reasons.append(as_well)
+        advice.insert(0, baseline_advice(ev, context))
     if not ev["has_validation"]:
         reasons.append("there is no validation data, so overfitting cannot be judged")
     return {"verdict": verdict, "evidence": ev, "reasons": reasons, "advice": advice}

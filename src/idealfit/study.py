@@ -138,12 +138,16 @@ def _check_seeds(seeds: Sequence[int]) -> list[int]:
     return [int(s) for s in seeds]
 
 
-def _dataset_kind(data: str) -> tuple[str, bool]:
-    """(kind, whether augmentation applies); fails early, before any folder is written, on a bad name."""
-    from idealfit.config import DataConfig
+def _dataset_kind(data: str, set: dict[str, Any] | None = None) -> tuple[str, bool]:
+    """(kind, whether augmentation applies); fails early, before any folder is written, on a bad name.
+
+    `set` holds the study's config keys: a CSV's data.target (and data.columns, data.encoding...) apply here too.
+    """
+    from idealfit.config import resolve
     from idealfit.data.prepare import load_dataset
 
-    ds = load_dataset(DataConfig(name=data))
+    data_keys = {k: v for k, v in (set or {}).items() if k.startswith("data.")}
+    ds = load_dataset(resolve(overrides={**data_keys, "data.name": data}).data)
     in_range = ds.paths is not None or (len(ds.x) > 0 and ds.x.min() >= 0 and ds.x.max() <= 1)
     return ds.kind, ds.kind == "image" and in_range  # augmentations need pixels in [0, 1]
 
@@ -285,7 +289,7 @@ def regularization_study(*, data: str | Path = "digits", subset: float = 0.1, se
         progress: called with one line per finished run (default print; None = silent).
     """
     data = str(data)
-    kind, augment = _dataset_kind(data)
+    kind, augment = _dataset_kind(data, set)
     variants = regularization_variants(kind=kind, augment=augment, subset=subset, epochs=epochs, set=set)
     seeds, study_dir = _start(variants, data=data, seeds=seeds, out=out, kind="regularization")
     rows, histories, metric = _run_all(variants, data=data, seeds=seeds, study_dir=study_dir, progress=progress)
@@ -342,7 +346,7 @@ def capacity_study(*, data: str | Path = "digits", sizes: Sequence[Sequence[int]
     data = str(data)
     if not sizes or any(not list(s) for s in sizes):
         raise UserError("sizes must be one or more lists of hidden widths, e.g. [[8], [32], [128, 128]]")
-    _dataset_kind(data)
+    _dataset_kind(data, set)
     base = {**NO_REMEDY, "model.name": "mlp", "train.epochs": epochs, "data.train_subset": subset,
             "train.batch_size": REG_BATCH, **(set or {})}
     variants = [("mlp-" + "x".join(map(str, s)), f"MLP with hidden widths {list(s)}",

@@ -36,6 +36,7 @@ def register(subparsers) -> None:
     lf = subparsers.add_parser("lr-find", help="loss against a rising learning rate, and a suggested rate")
     lf.add_argument("--data", default="digits", help="embedded dataset or path (default digits)")
     lf.add_argument("--model", default="auto", help="cnn, mlp or auto (default: by the data's kind)")
+    lf.add_argument("--target", default=None, help="CSV: the column to predict")
     lf.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="any config field, e.g. --set train.optimizer=sgd (repeatable)")
     lf.add_argument("--start", type=float, default=1e-6, help="first learning rate (default 1e-6)")
@@ -66,11 +67,20 @@ def _number(text: str) -> float:
 
 
 def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--target", default=None, help="CSV: the column to predict")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="a config field for every variant, e.g. --set model.pool=max (repeatable)")
     p.add_argument("--seeds", type=int, default=1, help="runs per variant, seeds 0..N-1 (default 1)")
     p.add_argument("--epochs", type=int, default=None, help="epochs per variant (default: the study's)")
     p.add_argument("--out", default=None, help="study folder (default runs/<timestamp>-study-<kind>)")
+
+
+def _sets(args: argparse.Namespace) -> dict[str, str]:
+    """--set items plus --target (as data.target), for every run of a study or the lr finder."""
+    sets = parse_sets(args.set)
+    if args.target is not None:
+        sets["data.target"] = args.target
+    return sets
 
 
 def _seeds(n: int) -> tuple[int, ...]:
@@ -83,7 +93,7 @@ def cmd_study_regularization(args: argparse.Namespace) -> int:
     from idealfit.study import REG_EPOCHS, gap_closed, regularization_study
 
     res = regularization_study(data=args.data, subset=args.subset, seeds=_seeds(args.seeds),
-                               epochs=args.epochs or REG_EPOCHS, set=parse_sets(args.set), out=args.out)
+                               epochs=args.epochs or REG_EPOCHS, set=_sets(args), out=args.out)
     closed = gap_closed(res.rows)
     print(res.table())
     print(f"all remedies together close {100 * closed['share']:.0f}% of the baseline's train-test gap "
@@ -98,7 +108,7 @@ def cmd_study_capacity(args: argparse.Namespace) -> int:
 
     subset = CAPACITY_SUBSET if args.subset is None else args.subset
     res = capacity_study(data=args.data, seeds=_seeds(args.seeds), epochs=args.epochs or CAPACITY_EPOCHS,
-                         subset=subset, set=parse_sets(args.set), out=args.out)
+                         subset=subset, set=_sets(args), out=args.out)
     print(res.table())
     print(f"best (lowest validation error): {res.best}   * in the table")
     print(f"study: {res.dir}  (report: {res.report}, figure: {res.figures[0]})")
@@ -106,14 +116,20 @@ def cmd_study_capacity(args: argparse.Namespace) -> int:
 
 
 def cmd_lr_find(args: argparse.Namespace) -> int:
+    import shlex
+
     from idealfit.lr_find import lr_find
 
     res = lr_find(data=args.data, model=args.model, start=args.start, end=args.end, steps=args.steps,
-                  set=parse_sets(args.set), seed=args.seed, out=args.out)
+                  set=_sets(args), seed=args.seed, out=args.out)
     stop = "stopped when the loss diverged" if res.diverged else "reached the end rate"
     print(f"swept {len(res.lrs)} steps from {res.lrs[0]:.1e} to {res.lrs[-1]:.1e} ({stop})")
     print(f"suggested learning rate: {res.suggestion:.2e}   (plot: {res.figure_path})")
-    print(f"use it: idealfit train --data {args.data} --model {args.model} --lr {res.suggestion:.2g}")
+    keep = [*(["--target", args.target] if args.target is not None else []), *(a for s in args.set if s.partition("=")[0].strip() != "train.lr" for a in ("--set", s))]
+    if args.seed:
+        keep += ["--seed", str(args.seed)]
+    cmd = ["idealfit", "train", "--data", args.data, "--model", args.model, *keep, "--lr", f"{res.suggestion:.2g}"]
+    print(f"use it: {shlex.join(cmd)}")
     return 0
 
 

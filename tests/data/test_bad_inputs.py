@@ -102,8 +102,9 @@ CASES = [
     Case("target column missing", _csv(_good_csv(header="a,b,c,label")), "train", "no column 'y' to use as target"),
     Case("duplicate feature columns", _csv(_good_csv(header="a,a,c,y")), "train", "two columns named 'a'; rename one"),
     Case("duplicate target column", _csv(_good_csv(header="y,b,c,y")), "train", "two columns named 'y'"),
-    Case("semicolon csv", _csv(_good_csv().replace(",", ";")), "train", "looks ;-delimited"),
-    Case("tab csv", _csv(_good_csv().replace(",", "\t")), "train", "looks tab-delimited"),
+    # a ;- or tab-delimited file is read (tests/data/test_dialects.py); one whose rows do not split alike is refused
+    Case("ragged semicolon csv", _csv(_good_csv().replace(",", ";").replace("\n", "\n1;2\n", 1)), "train", "looks ;-delimited"),
+    Case("ragged tab csv", _csv(_good_csv().replace(",", "\t").replace("\n", "\n1\t2\n", 1)), "train", "looks tab-delimited"),
     Case("field over 128 KiB", _csv(LONG_FIELD), "train", "KiB"),
     Case("ragged row", _csv(_good_csv(10) + "1,2\n"), "train", "line 12 has 2 fields"),
     Case("latin-1 csv", _csv("a,b,c,y\n" + "1,2,3,caf\xe9\n1,2,3,u\n" * 10), "train", "not a UTF-8"),
@@ -118,7 +119,7 @@ CASES = [
     # against a run trained on a,b,c -> y
     Case("predict: duplicate columns", _csv("a,a,c\n1,2,3\n"), "predict", "two columns named 'a'"),
     Case("predict: missing column", _csv("a,c\n1,3\n"), "predict", "lacks column 'b'"),
-    Case("predict: semicolon csv", _csv("a;b;c\n1;2;3\n"), "predict", "looks ;-delimited"),
+    Case("predict: ragged semicolon csv", _csv("a;b;c\n1;2\n1;2;3\n"), "predict", "looks ;-delimited"),
     Case("predict: latin-1 csv", _csv("a,b,c,note\n1,2,3,caf\xe9\n".encode("latin-1")), "predict", "not a UTF-8"),
     Case("predict: text in numeric column", _csv("a,b,c\n1,2,3\n1,lots,3\n"), "predict", "x.csv:3: column 'b' holds the text 'lots'"),
     Case("predict: field over 128 KiB", _csv(LONG_FIELD), "predict", "KiB"),

@@ -273,11 +273,21 @@ def test_bad_csv(tmp_path, rows, target, needles):
         assert needle in msg
 
 
-def test_csv_text_id_column_is_rejected(tmp_path):
+def test_csv_text_id_column_is_left_out_as_an_identifier(tmp_path):
     rows = [["id", "x", "y"]] + [[f"user-{i:03d}", str(i % 7), "ab"[i % 2]] for i in range(80)]
     path = write_csv(tmp_path / "ids.csv", rows)
-    with pytest.raises(UserError, match="column 'id' .*80 distinct values.*looks like an ID.*drop the column"):
+    ds = load_csv(path, target="y", task=None)
+    assert ds.columns == ["x"] and ds.meta["identifiers"] == ["id"]
+    assert ds.meta["notes"] == ["column 'id' looks like an identifier (all 80 values distinct): left out of the "
+                                "features; keep it with data.columns"]
+
+
+def test_csv_free_text_column_is_rejected_with_the_option_to_drop_it(tmp_path):
+    rows = [["note", "x", "y"]] + [[f"text {i % 60}", str(i % 7), "ab"[i % 2]] for i in range(80)]  # 60 of 80 distinct
+    path = write_csv(tmp_path / "notes.csv", rows)
+    with pytest.raises(UserError, match=r"column 'note' .*60 distinct values.*free text.*--set data.drop=\[note\]"):
         load_csv(path, target="y", task=None)
+    assert load_csv(path, target="y", task=None, drop=["note"]).columns == ["x"]
 
 
 def test_csv_repeated_categories_are_fine(tmp_path):

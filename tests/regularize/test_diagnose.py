@@ -308,3 +308,55 @@ def test_validation_still_improving_at_the_last_epoch_means_train_longer():
     assert "still improving at the last epoch" in d["reasons"][0]
     assert "levelled off" not in " ".join(d["reasons"]).replace("before it levelled off", "")
     assert d["advice"][0] == "Train longer: raise train.epochs (now 30)."
+
+
+# --- with baselines -----------------------------------------------------------------------------------
+
+
+def _baselines(train, val, metric="accuracy"):
+    return {"majority": {"train": {metric: 0.4}, "val": {metric: 0.4}, "test": {metric: 0.4}},
+            "linear": {"train": {metric: train}, "val": {metric: val}, "test": {metric: val}},
+            "boosting": {"train": {metric: train - 0.1}, "val": {metric: val - 0.1}, "test": {metric: val - 0.1}}}
+
+
+def test_a_baseline_that_does_as_well_on_validation_is_named():
+    train, val = _decay(2.0, 0.1, N), _decay(2.1, 0.15, N)
+    hist = _history(train, val, [0.96] * N, [0.95] * N)
+    d = diagnose(hist, task="classification", metric="accuracy", baselines=_baselines(0.97, 0.96))
+    assert d["verdict"] == "good fit"
+    assert any("a linear model does as well (val accuracy 0.960 vs 0.950)" in r for r in d["reasons"])
+    assert d["advice"][0].startswith("Use a linear model")
+    assert d["evidence"]["baseline"] == "linear" and d["evidence"]["baseline_val_metric"] == 0.96
+    plain = diagnose(hist, task="classification", metric="accuracy")
+    assert not any("linear" in r for r in plain["reasons"])
+    # the same through context, as a run passes what it used
+    via = diagnose(hist, task="classification", metric="accuracy", context={"baselines": _baselines(0.97, 0.96)})
+    assert via["reasons"] == d["reasons"]
+
+
+def test_below_the_baseline_on_training_data_underfits_without_a_fixed_threshold():
+    train, val = _decay(2.0, 0.3, N), _decay(2.1, 0.35, N)
+    hist = _history(train, val, [0.93] * N, [0.92] * N)  # above the fixed 0.90 threshold
+    assert diagnose(hist, task="classification", metric="accuracy")["verdict"] == "good fit"
+    d = diagnose(hist, task="classification", metric="accuracy", baselines=_baselines(1.0, 0.97))
+    assert d["verdict"] == "underfitting"
+    assert "0.070 below a linear model (1.000)" in d["reasons"][0]
+    # 0.85 train accuracy is under the fixed threshold, but a baseline that does no better clears it
+    low = _history(train, val, [0.85] * N, [0.84] * N)
+    assert diagnose(low, task="classification", metric="accuracy")["verdict"] == "underfitting"
+    assert diagnose(low, task="classification", metric="accuracy",
+                    baselines=_baselines(0.86, 0.80))["verdict"] == "good fit"
+
+
+def test_regression_compares_errors_with_the_better_baseline():
+    train, val = _decay(1.0, 0.7, N), _decay(1.05, 0.75, N)  # only 30% of the loss removed: flat by the fixed rule
+    hist = _history(train, val, [50.0] * N, [52.0] * N, metric="rmse")
+    assert diagnose(hist, task="regression", metric="rmse")["verdict"] == "underfitting"
+    base = {"linear": {"train": {"rmse": 51.0}, "val": {"rmse": 53.0}},
+            "boosting": {"train": {"rmse": 40.0}, "val": {"rmse": 56.0}}}
+    assert diagnose(hist, task="regression", metric="rmse", baselines=base)["verdict"] == "good fit"
+    worse = {"linear": {"train": {"rmse": 40.0}, "val": {"rmse": 45.0}}}
+    d = diagnose(hist, task="regression", metric="rmse", baselines=worse)
+    assert d["verdict"] == "underfitting"
+    assert "1.25x that of a linear model" in d["reasons"][0]
+    assert any("does better (val rmse 45 vs 52)" in r for r in d["reasons"])

@@ -5,6 +5,7 @@ Every problem a user can cause raises `UserError` naming the file and the fix, b
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -37,14 +38,27 @@ def fingerprint(path: Path, files: list[Path] | None = None) -> str:
     return "sha256:" + h.hexdigest()
 
 
-def load_csv(path: Path, *, target: str | None, task: str | None) -> Dataset:
-    """A CSV with a header row; `target` names the column to predict, every other column is a feature."""
-    csv = read_csv_table(path)
+def load_csv(path: Path, *, target: str | None, task: str | None, columns: list[str] | None = None,
+             drop: list[str] | None = None, encoding: str = "utf-8") -> Dataset:
+    """A CSV with a header row; `target` names the column to predict, every other column is a feature.
+
+    Obvious identifiers (see `identifier_reason`) are left out of the features unless `columns` names
+    them; `meta["identifiers"]` lists them and `meta["notes"]` says so in one line each.
+
+    Args:
+        columns: use only these feature columns (default None: all but the target and identifiers).
+        drop: leave these columns out (default none).
+        encoding: the file's text encoding (default utf-8).
+    """
+    csv = read_csv_table(path, encoding=encoding)
     header = csv.header
     if target is None:
         raise UserError(f"{path} is a CSV: name the column to predict with --target COLUMN "
                         f"(columns: {', '.join(header)})")
     check_target(path, header, target)
+    for key, names in (("data.columns", columns), ("data.drop", drop)):
+        for c in names or []:
+            check_column_name(path, header, c, key)
     n = len(csv.lines)
     if n < 2:
         raise UserError(f"{path} has only {n} data row(s), too few to train on; add rows (a train, a validation "
@@ -58,10 +72,25 @@ def load_csv(path: Path, *, target: str | None, task: str | None) -> Dataset:
     if t in csv.mixed:
         raise UserError(f"{path}: target column '{target}' mixes numbers and text (line {csv.mixed[t]}); "
                         "make it all numbers or all class names")
-    feats = [i for i in range(len(header)) if i != t]
-    if not feats:
-        raise UserError(f"{path} has no feature columns besides the target '{target}'")
-    for i in feats:
+    if columns is not None and target in columns:
+        raise UserError(f"{path}: data.columns names the target '{target}'; list only feature columns")
+    chosen = [i for i in range(len(header)) if i != t and header[i] not in (drop or [])]
+    identifiers, notes = [], []
+    if columns is not None:
+        chosen = [header.index(c) for c in columns if c not in (drop or [])]
+    else:
+        for i in list(chosen):
+            why = identifier_reason(header[i], csv.table.cols[i])
+            if why:
+                chosen.remove(i)
+                identifiers.append(header[i])
+                notes.append(f"column '{header[i]}' looks like an identifier ({why}): left out of the features; "
+                             "keep it with data.columns")
+    if not chosen:
+        raise UserError(f"{path} has no feature columns besides the target '{target}'"
+                        + (f" and the identifiers ({', '.join(identifiers)})" if identifiers else "")
+                        + "; add feature columns" + ("" if not identifiers else " or name them with data.columns"))
+    for i in chosen:
         _check_column(csv, i)
     numeric = y_raw.dtype.kind == "f"
     y_num = y_raw if numeric else y_raw.astype(str)
@@ -73,9 +102,67 @@ def load_csv(path: Path, *, target: str | None, task: str | None) -> Dataset:
         y, names = y_num.astype(np.float32), None
     else:
         y, names = _class_ids(path, y_num, f"target '{target}'")
-    return Dataset(path.stem, csv.table[:, feats], y, task, "table", class_names=names,
-                   columns=[header[i] for i in feats],
-                   meta={"source": str(path), "target": target, "fingerprint": fingerprint(path)})
+    return Dataset(_stem(path), csv.table[:, chosen], y, task, "table", class_names=names,
+                   columns=[header[i] for i in chosen],
+                   meta={"source": str(path), "target": target, "fingerprint": fingerprint(path),
+                         "encoding": encoding, "identifiers": identifiers, "notes": notes})
+
+
+ID_NAME_CASED = re.compile(r"[a-z0-9](ID|Id)$")  # camelCase endings: patientID, customerId
+
+
+def _stem(path: Path) -> str:
+    """The file name without .csv, .tsv or .gz: data.csv.gz -> data."""
+    name = path.name
+    for suffix in (".gz", ".csv", ".tsv"):
+        if name.lower().endswith(suffix) and len(name) > len(suffix):
+            name = name[: -len(suffix)]
+    return name
+
+
+def _id_name(name: str) -> bool:
+    low = name.strip()
+    return bool(re.search(r"(^|[\s_.\-])(id|idx|index|row|rowid|key|nr)$", low, re.IGNORECASE)
+                or re.fullmatch(r"(id|idx|index|row|rowid|key|no|unnamed: ?\d+)?", low, re.IGNORECASE)
+                or ID_NAME_CASED.search(low))
+
+
+def identifier_reason(name: str, col: np.ndarray) -> str | None:
+    """Why a column looks like a row identifier rather than a feature, or None.
+
+    Text: (nearly) every value distinct (at least 95%, and at least 10 rows). Numbers: whole numbers, no
+    gaps, all distinct, and either named like an identifier (id, *_id, patientID, index, row, key...) or
+    consecutive in file order (1, 2, 3... as a spreadsheet's row numbers).
+    """
+    gaps = _missing(col)
+    present = col[~gaps]
+    n = len(present)
+    if n < 10:
+        return None
+    if col.dtype.kind != "f":
+        distinct = len(set(present))
+        if distinct >= 0.95 * n:
+            return f"{'all' if distinct == n else 'nearly all'} {n} values distinct"
+        return None
+    if gaps.any() or not np.all(present == np.round(present)):
+        return None
+    if len(np.unique(present)) != n:
+        return None
+    if _id_name(name):
+        return f"whole numbers, all {n} distinct"
+    if np.all(np.diff(present) == 1):
+        return f"whole numbers {present[0]:.0f}..{present[-1]:.0f} in row order"
+    return None
+
+
+def check_column_name(path: Path, header: list[str], name: str, key: str) -> None:
+    """Refuse a column name (of data.columns or data.drop) the CSV lacks, suggesting the closest."""
+    if name not in header:
+        import difflib
+
+        close = difflib.get_close_matches(name, header, n=1)
+        hint = f"did you mean '{close[0]}'?" if close else f"columns are: {', '.join(header)}"
+        raise UserError(f"{key} names '{name}', which {path} has no column of; {hint}")
 
 
 def check_target(path: Path, header: list[str], target: str) -> None:
@@ -119,7 +206,7 @@ def _check_column(csv: CsvTable, j: int) -> None:
     distinct = len(set(col[~gaps]))
     if distinct > 50 and distinct > 0.5 * n_text:
         raise UserError(f"{path}: column '{name}' is text with {distinct} distinct values in {len(col)} rows, "
-                        "which looks like an ID or free text; drop the column")
+                        f"which looks like free text; leave it out with --set data.drop=[{name}]")
 
 
 def load_npz(path: Path, *, task: str | None) -> Dataset:

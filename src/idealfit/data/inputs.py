@@ -13,7 +13,7 @@ import numpy as np
 
 from idealfit.config import DataConfig
 from idealfit.data.base import Dataset, encode_labels
-from idealfit.data.table import CsvTable, Table, read_csv_table
+from idealfit.data.table import CsvTable, Table, is_csv_path, read_csv_table
 from idealfit.errors import UserError
 
 
@@ -51,11 +51,11 @@ def read_inputs(state: dict[str, Any], paths: list[Path]) -> tuple[np.ndarray, l
     p = paths[0]
     if p.suffix.lower() == ".npz":
         return _read_npz(state, p)
-    if p.suffix.lower() == ".csv":
+    if is_csv_path(p):
         if state["kind"] != "table":
             raise UserError(f"this run was trained on {state['kind']} data; a CSV cannot be its input")
         return read_table_csv(state, p)
-    raise UserError(f"don't know how to read {p}; pass image files, a .csv or a .npz")
+    raise UserError(f"don't know how to read {p}; pass image files, a .csv (.tsv, .csv.gz) or a .npz")
 
 
 def _read_npz(state: dict[str, Any], p: Path) -> tuple[np.ndarray, list[str]]:
@@ -84,12 +84,27 @@ def _run_columns(state: dict[str, Any], csv: CsvTable) -> Table:
 
 
 def read_table_csv(state: dict[str, Any], p: Path) -> tuple[np.ndarray, list[str]]:
-    """A CSV's rows as model inputs, named file:line (the header is line 1)."""
+    """A CSV's rows as model inputs, each named by its identifier when the run recorded one and the
+    CSV has it (the value of the first such column, e.g. "W017"), else file:line (the header is line 1)."""
     from idealfit.data.prepare import transform_inputs
 
-    csv = read_csv_table(p)
+    csv = read_csv_table(p, encoding=_encoding(state))
     names = [f"{p.name}:{line}" for line in csv.lines]
+    ids = [c for c in state.get("identifiers", []) if c in csv.header]
+    if ids:
+        names = [_id_text(v) or n for v, n in zip(csv.column(ids[0]), names, strict=True)]
     return transform_inputs(state, _run_columns(state, csv), names=names), names
+
+
+def _id_text(v: object) -> str:
+    """An identifier cell as text: 17.0 -> "17"; a missing cell -> "" (the row then keeps file:line)."""
+    if isinstance(v, float):
+        return "" if v != v else (f"{v:.0f}" if v.is_integer() else repr(v))
+    return str(v)
+
+
+def _encoding(state: dict[str, Any]) -> str:
+    return (state.get("meta") or {}).get("encoding", "utf-8")
 
 
 def load_eval_dataset(state: dict[str, Any], cfg: DataConfig, data: str | None) -> Dataset:
@@ -105,7 +120,7 @@ def load_eval_dataset(state: dict[str, Any], cfg: DataConfig, data: str | None) 
         _check_fingerprint(state, cfg)
         return load_dataset(cfg)
     path = Path(data).expanduser()
-    if state["kind"] == "table" and path.suffix.lower() == ".csv" and path.is_file():
+    if state["kind"] == "table" and is_csv_path(path) and path.is_file():
         return _labelled_csv(state, cfg, path)
     return load_dataset(DataConfig(**{**cfg.__dict__, "name": data}))
 
@@ -123,7 +138,7 @@ def _check_fingerprint(state: dict[str, Any], cfg: DataConfig) -> None:
 def _labelled_csv(state: dict[str, Any], cfg: DataConfig, path: Path) -> Dataset:
     from idealfit.data.files import check_target
 
-    csv = read_csv_table(path)
+    csv = read_csv_table(path, encoding=cfg.encoding)
     target = cfg.target or (state.get("meta") or {}).get("target")
     check_target(path, csv.header, target)
     y = csv.column(target)

@@ -8,12 +8,13 @@ from typing import Any
 
 import numpy as np
 
-from idealfit.config import DataConfig
+from idealfit.config import CLIP_QUANTILES, DataConfig
 from idealfit.data.base import Dataset
 from idealfit.data.embedded import EMBEDDED
 from idealfit.data.files import load_csv, load_npz
 from idealfit.data.images import IMAGE_SUFFIXES, load_image_folder
 from idealfit.data.preprocess import ArrayPreprocessor, TablePreprocessor, missing_rows
+from idealfit.data.table import CSV_SUFFIXES, is_csv_path
 from idealfit.errors import UserError
 
 SPLITS = ("train", "val", "test")
@@ -41,13 +42,14 @@ def load_dataset(cfg: DataConfig) -> Dataset:
                                  max_memory_mb=cfg.max_memory_mb, resize=cfg.resize,
                                  skip_unreadable=cfg.skip_unreadable)
     suffix = path.suffix.lower()
-    if suffix == ".csv":
-        return load_csv(path, target=cfg.target, task=cfg.task)
+    if is_csv_path(path):
+        return load_csv(path, target=cfg.target, task=cfg.task, columns=cfg.columns, drop=cfg.drop,
+                        encoding=cfg.encoding)
     if suffix == ".npz":
         return load_npz(path, task=cfg.task)
     if suffix in IMAGE_SUFFIXES:
         raise UserError(f"{path} is a single image; pass a folder with one sub-folder of images per class")
-    raise UserError(f"don't know how to read {path}; use an image folder, a .csv or a .npz file")
+    raise UserError(f"don't know how to read {path}; use an image folder, a .csv (.tsv, .csv.gz) or a .npz file")
 
 
 def split_indices(ds: Dataset, *, val_fraction: float, test_fraction: float, seed: int) -> dict[str, Any]:
@@ -119,6 +121,8 @@ def prepare(ds: Dataset, indices: dict[str, Any], *, cfg: DataConfig | None = No
     _check_options(ds, cfg)
     state: dict[str, Any] = {"task": ds.task, "kind": ds.kind, "class_names": ds.class_names,
                              "columns": ds.columns, "meta": ds.meta}
+    if ds.kind == "table":  # left out of the features, carried into predictions as each row's name
+        state["identifiers"] = list(ds.meta.get("identifiers", []))
     if ds.kind == "table":
         if cfg.impute == "drop":
             indices = _drop_missing(ds, indices, state)
@@ -135,13 +139,17 @@ def prepare(ds: Dataset, indices: dict[str, Any], *, cfg: DataConfig | None = No
 
 def _check_options(ds: Dataset, cfg: DataConfig) -> None:
     """An option that cannot apply to this data stops here, rather than being silently ignored."""
+    csv_only = {"columns": cfg.columns is not None, "drop": bool(cfg.drop), "encoding": cfg.encoding != "utf-8"}
+    for key, given in csv_only.items():
+        if given and not str(ds.meta.get("source", "")).lower().endswith(CSV_SUFFIXES):
+            raise UserError(f"data.{key} works on CSV files; {ds.name} is not one: drop data.{key}")
     if ds.kind == "table":
         if cfg.downsample != 1:
             raise UserError(f"data.downsample works on images and signals; {ds.name} is table data: "
                             "drop data.downsample")
         return
     table_only = {"impute": cfg.impute != DataConfig.impute, "missing_indicator": cfg.missing_indicator,
-                  "clip_quantiles": cfg.clip_quantiles is not None}
+                  "clip_quantiles": cfg.clip_quantiles not in (None, list(CLIP_QUANTILES))}
     for key, given in table_only.items():
         if given:
             raise UserError(f"data.{key} works on tables; {ds.name} is {ds.kind} data: drop data.{key}")

@@ -118,16 +118,71 @@ class CsvTable:
         return self.table.cols[self.header.index(name)]
 
 
-def read_csv_table(path: Path) -> CsvTable:
+CSV_SUFFIXES = (".csv", ".tsv", ".csv.gz", ".tsv.gz")
+DELIMITERS = (",", ";", "\t", "|")
+SNIFF_LINES = 50  # the delimiter is the one that splits the header and this many rows alike
+
+
+def is_csv_path(path: Path) -> bool:
+    """A path idealfit reads as a CSV: .csv, .tsv, and both gzipped."""
+    return path.name.lower().endswith(CSV_SUFFIXES)
+
+
+def _codec(encoding: str) -> str:
+    """utf-8 reads with or without a byte-order mark (Excel writes one)."""
+    return "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
+
+
+def _open_text(path: Path, encoding: str):
+    import gzip
+
+    if path.name.lower().endswith(".gz"):
+        return gzip.open(path, "rt", newline="", encoding=_codec(encoding))
+    return path.open(newline="", encoding=_codec(encoding))
+
+
+def sniff_delimiter(path: Path, encoding: str = "utf-8") -> str:
+    """The delimiter that splits the header into several fields and every one of the first rows alike:
+    comma first (tab first for .tsv), then semicolon, tab and bar; comma when none does."""
+    order = ("\t", ",", ";", "|") if ".tsv" in path.name.lower() else DELIMITERS
+    try:
+        with _open_text(path, encoding) as fh:
+            sample = list(itertools.islice(fh, SNIFF_LINES + 1))
+    except (OSError, UnicodeDecodeError, EOFError):
+        return order[0]  # the scan reports the problem with its own message
+    rows = [line for line in sample if line.strip()]
+    for d in order:
+        try:
+            parsed = list(csv.reader(rows, delimiter=d))
+        except csv.Error:
+            continue
+        if parsed and len(parsed[0]) > 1 and all(len(r) == len(parsed[0]) for r in parsed[:-1]):
+            return d  # the last sampled line may be cut by the sample's end
+    return order[0]
+
+
+def read_csv_table(path: Path, *, encoding: str = "utf-8") -> CsvTable:
     """Read a CSV with a header row: numbers as float64 columns, anything else as text columns.
 
-    Every malformed-file problem (encoding, delimiter, duplicate or ragged columns, runaway quotes)
-    raises a one-line `UserError` naming the file, the line and the fix.
+    The delimiter is sniffed (comma, semicolon, tab, bar); .tsv and gzipped files (.csv.gz, .tsv.gz)
+    are read too. Every malformed-file problem (encoding, delimiter, duplicate or ragged columns,
+    runaway quotes) raises a one-line `UserError` naming the file, the line and the fix.
+
+    Args:
+        encoding: the file's text encoding (default utf-8, with or without a byte-order mark), e.g. latin-1.
     """
-    header, lines, skip = _scan(path)
+    try:
+        import codecs
+
+        codecs.lookup(encoding)
+    except LookupError:
+        raise UserError(f"data.encoding={encoding!r} is not a text encoding Python knows; use e.g. utf-8, "
+                        "latin-1 or cp1252") from None
+    sep = sniff_delimiter(path, encoding)
+    header, lines, skip = _scan(path, sep, encoding)
     if len(lines) == 0:
         raise UserError(f"{path} has no data rows; a CSV needs a header row and at least one row per sample")
-    df = _parse(path, header, skip)
+    df = _parse(path, header, skip, sep, encoding)
     keep = ~df.isna().to_numpy().all(axis=1)  # rows of empty cells only (",,,") carry nothing
     if len(df) != len(lines):
         raise RuntimeError(f"{path}: csv module saw {len(lines)} rows, pandas {len(df)}")
@@ -142,15 +197,18 @@ def read_csv_table(path: Path) -> CsvTable:
     return CsvTable(path, header, Table(cols, len(lines)), lines, mixed)
 
 
-def _scan(path: Path) -> tuple[list[str], np.ndarray, int]:
+def _scan(path: Path, sep: str, encoding: str) -> tuple[list[str], np.ndarray, int]:
     """Header, line numbers of the data rows, and the physical lines up to the header, checked with
     Python's csv module one row at a time (so memory stays flat)."""
+    import gzip
+    import zlib
+
     header: list[str] | None = None
     lines: list[int] = []
     skip = 0
     try:
-        with path.open(newline="", encoding="utf-8-sig") as fh:
-            reader = csv.reader(fh)
+        with _open_text(path, encoding) as fh:
+            reader = csv.reader(fh, delimiter=sep)
             for row in reader:
                 if not row or (len(row) == 1 and not row[0].strip()):
                     continue  # blank lines are skipped (pandas does the same)
@@ -162,7 +220,11 @@ def _scan(path: Path) -> tuple[list[str], np.ndarray, int]:
                 else:
                     lines.append(reader.line_num)
     except UnicodeDecodeError:
-        raise UserError(f"{path} is not a UTF-8 text CSV file; save it as CSV (UTF-8)") from None
+        label = "UTF-8" if _codec(encoding) == "utf-8-sig" else encoding
+        raise UserError(f"{path} is not a {label} text CSV file; save it as CSV (UTF-8), or name its encoding "
+                        "with --set data.encoding=latin-1 (or cp1252, ...)") from None
+    except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+        raise UserError(f"{path} is not a readable gzip file ({exc}); compress it again with gzip") from None
     except csv.Error as exc:
         where = f" near line {reader.line_num + 1}" if "field larger" in str(exc) else ""
         raise UserError(f"{path}{where} has a field over {csv.field_size_limit() // 1024} KiB, usually a quote (\") "
@@ -177,8 +239,8 @@ def _check_header(path: Path, row: list[str]) -> list[str]:
     if len(header) == 1:
         for sep, name in ((";", ";"), ("\t", "tab"), ("|", "|")):
             if sep in header[0]:
-                raise UserError(f"{path} looks {name}-delimited (its header is one column, '{header[0][:60]}'); "
-                                "save it with commas as the delimiter")
+                raise UserError(f"{path} looks {name}-delimited (its header is one column, '{header[0][:60]}'), but "
+                                "its rows do not split alike; fix the ragged rows or save it with commas")
     seen = set()
     for h in header:
         if h in seen:
@@ -187,11 +249,12 @@ def _check_header(path: Path, row: list[str]) -> list[str]:
     return header
 
 
-def _parse(path: Path, header: list[str], skip: int):
+def _parse(path: Path, header: list[str], skip: int, sep: str, encoding: str):
     """All rows as a DataFrame with columns 0..F-1, parsed by pandas' C engine."""
     import pandas as pd
 
-    opts = dict(header=None, names=list(range(len(header))), skiprows=skip, encoding="utf-8-sig",
+    opts = dict(header=None, names=list(range(len(header))), skiprows=skip, encoding=_codec(encoding),
+                sep=sep, compression="gzip" if path.name.lower().endswith(".gz") else None,
                 keep_default_na=False, na_values=NA_TOKENS, skipinitialspace=True, engine="c")
     with warnings.catch_warnings():  # a column typed differently across pandas' chunks: _column sorts it out
         warnings.simplefilter("ignore", pd.errors.DtypeWarning)

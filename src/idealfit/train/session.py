@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from idealfit.config import RunConfig, resolve, to_yaml
+from idealfit.baselines import fit_baselines, format_baselines
+from idealfit.config import RunConfig, apply_table_defaults, resolve, to_yaml
 from idealfit.data.augment import Augment, preview_figure
 from idealfit.data.base import Dataset
 from idealfit.data.batching import StreamBatches, TensorBatches
@@ -199,6 +200,8 @@ def _train_in(run_dir: Path, cfg: RunConfig, setup: Setup, *, resume: bool, has_
     early = EarlyStopping(monitor=t.monitor, patience=t.patience, min_delta=t.min_delta) if t.early_stopping else None
     state = FitState(model, opt, sched, epochs=t.epochs)
 
+    for note in ds.meta.get("notes", []) if not has_ckpt else []:  # e.g. an identifier column left out
+        echo(note)
     if has_ckpt:
         _restore(state, load_checkpoint(run_dir / "checkpoint.pt"), run_dir / "checkpoint.pt", generator=generator, early=early, augment=augment)
         atomic_write_text(run_dir / "config.yaml", to_yaml(cfg))  # e.g. a raised train.epochs
@@ -248,6 +251,8 @@ def build_setup(cfg: RunConfig) -> Setup:
     device = pick_device(t.device)
     ds = load_dataset(d)
     if cfg.model.name == "auto":  # resolved here, so config.yaml records the family actually trained
+        if ds.kind == "table":
+            apply_table_defaults(cfg)  # the table defaults (config.TABLE_DEFAULTS), recorded in config.yaml
         cfg.model.name = "mlp" if ds.kind == "table" or d.pca is not None else "cnn"
     indices = split_indices(ds, val_fraction=d.val_fraction, test_fraction=d.test_fraction, seed=t.seed)
     if d.train_subset is not None:
@@ -343,6 +348,7 @@ def _finish(run_dir: Path, cfg: RunConfig, prep: Prepared, state: FitState, *, e
     kept = early.best_epoch if early and early.best_weights is not None else None
     if diverged is not None:
         kept = diverged["kept_epoch"]
+    baselines = fit_baselines(prep, seed=cfg.train.seed)  # scikit-learn beside the network, same split and inputs
     summary = {
         "task": task, "data": cfg.data.name, "model": cfg.model.name, "params": count_params(model),
         "epochs_run": state.epoch, "best_epoch": state.epoch if kept is None else kept,
@@ -350,8 +356,9 @@ def _finish(run_dir: Path, cfg: RunConfig, prep: Prepared, state: FitState, *, e
         "seconds": round(sum(r["seconds"] for r in state.history), 3), "metric": METRIC[task],
         "class_names": prep.dataset.class_names, "device": str(device), "metrics": metrics,
         "sparsity": weight_sparsity(model), "train_samples": len(prep.indices["train"]), "threads": torch.get_num_threads(),
-        "versions": _versions(),
+        "versions": _versions(), "baselines": baselines,
         "diagnosis": diagnose(state.history, task=task, metric=METRIC[task], final=metrics, kept_epoch=kept,
+                              baselines=baselines,
                               context=_diagnosis_context(cfg, prep.dataset, stopped_early=state.stopped_early)),
     }
     write_json(run_dir / "summary.json", summary)
@@ -405,6 +412,7 @@ def format_summary(run: Run) -> str:
               f"{'time':>10}: {s['seconds']:.1f} s on {s['device']}"
               + (f" ({s['threads']} thread{'s' if s['threads'] > 1 else ''})" if s.get("threads") and s["device"] == "cpu" else ""),
               f"{'params':>10}: {s['params']:,}",
+              *([format_baselines(s["baselines"], key)] if s.get("baselines") else []),
               f"{'run':>10}: {run.dir}  (report: {run.dir / 'report.html'})"]
     if s.get("interrupted"):
         lines.append(f"{'continue':>10}: idealfit train --resume {run.dir}")

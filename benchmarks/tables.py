@@ -1,0 +1,133 @@
+"""Messy real tables: does `idealfit train` with its defaults match scikit-learn's baselines?
+
+Each dataset is one of scikit-learn's real tables (wine, breast cancer, diabetes) written as a CSV the
+way spreadsheets arrive: an `id` column (shuffled whole numbers), a text category column, 5% of the
+feature cells empty, and a few gross typos (a value times 1000) in the feature cells. Then, for seeds
+0, 1, 2, `fit.train(data=CSV, target="y")` with no other option, and the run's own baselines
+(`summary["baselines"]`: majority/mean, linear, boosting, on the same split and inputs). Printed:
+test accuracy (classification) or R² (regression) of the network, the linear model and boosting, and
+the gap network − better baseline on test (`gap`), and − the baseline that validates better (`gap(val)`,
+the one a user would pick without looking at the test split). The target: gap >= −0.01 accuracy / −0.05 R².
+
+`--outliers` instead compares outlier handling: the same messy tables trained without clipping
+(data.clip_quantiles=none, the default before) and with clipping to the training quantiles
+[0.001, 0.999] and [0.01, 0.99] (the default now).
+
+Measured (2-core shared CPU, torch 2.13 CPU; test split; network = the defaults, no flags):
+
+    dataset        seed   network   linear  boosting      gap
+    wine (acc)     0,1,2  .963 .963 .963   1.00 .963 .963   1.00 .926 .963   -.037 (1 of 27 rows)  .000  .000
+    breast (acc)   0,1,2  .942 .977 .930   .942 .988 .953   .953 .930 .942   -.012 (1 of 86) -.012  -.023 (2 of 86)
+    diabetes (R²)  0,1,2  .252 .391 .514   .189 .383 .522   -.017 .253 .374  +.063  +.008  -.008
+
+  Against the baseline that validates better (`gap(val)`, the one a user would pick): wine −.037, 0, 0;
+  breast cancer 0, +.047, −.023; diabetes as above. The regression target (within 0.05 R²) holds on every seed; classification is within one or two test
+  rows of the better baseline, short of the 1-point target on wine seed 0 and breast cancer (27- and
+  86-row test splits: one row is 3.7 and 1.2 points).
+
+  --outliers (network test accuracy / R², seeds 0, 1, 2; no clipping was the default before):
+    wine       no clip .963 .963 .926 | [.001, .999] .963 .963 .926 | [.01, .99] .963 .963 .963
+    breast     no clip .942 .802 .953 | [.001, .999] .953 .977 .953 | [.01, .99] .942 .977 .930
+    diabetes   no clip -3471 .364 .417 | [.001, .999] .224 .363 .418 | [.01, .99] .252 .391 .514
+
+    python benchmarks/tables.py            # 3 datasets x 3 seeds, a few minutes
+    python benchmarks/tables.py --outliers # no clipping vs the default
+    python benchmarks/tables.py --tiny     # seconds: one dataset, one seed, 2 epochs
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+DATASETS = ("wine", "breast_cancer", "diabetes")
+
+
+def messy_frame(name: str, *, seed: int = 0, gaps: float = 0.05, outliers: int = 4) -> pd.DataFrame:
+    """scikit-learn's `name` table as a messy DataFrame: id, a category, gaps, gross outliers, target `y`."""
+    from sklearn import datasets
+
+    bunch = getattr(datasets, f"load_{name}")()
+    x = pd.DataFrame(bunch.data, columns=[c.replace(" ", "_") for c in bunch.feature_names])
+    rng = np.random.default_rng(1000 + seed)
+    n = len(x)
+    cells = x.to_numpy(copy=True)
+    hit = rng.random(cells.shape) < gaps
+    for r, c in zip(rng.integers(0, n, outliers), rng.integers(0, cells.shape[1], outliers), strict=True):
+        cells[r, c] = cells[r, c] * 1000 + 1000 * (np.abs(cells[:, c]).max() + 1)  # a typo: extra digits
+    cells[hit] = np.nan
+    x = pd.DataFrame(cells, columns=x.columns)
+    # a category that carries some signal: the first feature's quartile, 20% of them shuffled
+    q = pd.qcut(bunch.data[:, 0], 4, labels=["low", "mid", "high", "top"]).astype(str).to_numpy()
+    flip = rng.random(n) < 0.2
+    q[flip] = rng.choice(["low", "mid", "high", "top"], flip.sum())
+    x.insert(0, "grade", q)
+    x.insert(0, "id", rng.permutation(n) + 1001)
+    if name == "breast_cancer":
+        x["y"] = np.asarray(bunch.target_names)[bunch.target]  # class names as text
+    else:
+        x["y"] = bunch.target
+    return x
+
+
+def write_messy(name: str, folder: Path, **kw) -> Path:
+    path = folder / f"{name}-messy.csv"
+    messy_frame(name, **kw).to_csv(path, index=False, na_rep="NA")
+    return path
+
+
+def one(path: Path, *, seed: int, out: Path, extra: dict) -> dict:
+    import idealfit as fit
+
+    run = fit.train(data=str(path), target="y", seed=seed, out=out, verbose=False, progress=False, set=extra)
+    s = run.summary
+    key = "accuracy" if s["task"] == "classification" else "r2"
+    b = s["baselines"]
+    net, lin, boo = s["metrics"]["test"][key], b["linear"]["test"][key], b["boosting"]["test"][key]
+    picked = max(("linear", "boosting"), key=lambda k: b[k]["val"][key])  # the one a user would pick: by validation
+    return {"metric": key, "net": net, "linear": lin, "boosting": boo, "gap": net - max(lin, boo),
+            "gap_val": net - b[picked]["test"][key], "epochs": s["epochs_run"], "seconds": s["seconds"]}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--tiny", action="store_true", help="one dataset, one seed, 2 epochs (a smoke test)")
+    ap.add_argument("--outliers", action="store_true", help="no clipping vs clipping to quantiles")
+    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="extra config for every run")
+    ap.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS)
+    args = ap.parse_args(argv)
+    from idealfit.config import parse_sets
+
+    given = parse_sets(args.set)
+    names, seeds = (("wine",), (0,)) if args.tiny else (tuple(args.datasets), tuple(range(args.seeds)))
+    variants = {"default": given}
+    if args.outliers:
+        variants = {"no clip": {"data.clip_quantiles": None}, "clip .001": {"data.clip_quantiles": [0.001, 0.999]},
+                    "clip .01": {"data.clip_quantiles": [0.01, 0.99]}}
+    if args.tiny:
+        variants = {k: {**v, "train.epochs": 2} for k, v in variants.items()}
+    print(f"{'dataset':<14} {'seed':>4} {'variant':<12} {'metric':<8} {'network':>8} {'linear':>8} "
+          f"{'boosting':>8} {'gap':>7} {'gap(val)':>8} {'epochs':>6}")
+    worst = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in names:
+            path = write_messy(name, Path(tmp))
+            for seed in seeds:
+                for label, extra in variants.items():
+                    r = one(path, seed=seed, out=Path(tmp) / f"{name}-{seed}-{len(worst)}-{label.replace(' ', '_')}",
+                            extra=extra)
+                    worst[(name, label)] = min(worst.get((name, label), np.inf), r["gap"])
+                    print(f"{name:<14} {seed:>4} {label:<12} {r['metric']:<8} {r['net']:>8.4f} {r['linear']:>8.4f} "
+                          f"{r['boosting']:>8.4f} {r['gap']:>+7.4f} {r['gap_val']:>+8.4f} {r['epochs']:>6}", flush=True)
+    for (name, label), gap in worst.items():
+        print(f"worst gap {name} ({label}): {gap:+.4f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

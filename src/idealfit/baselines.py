@@ -1,0 +1,169 @@
+"""scikit-learn baselines beside every run: is the network worth it?
+
+Fitted on the run's own training split and its own preprocessing output (`Prepared.x`), scored on
+every split with the run's metrics (accuracy; rmse, mae, r2 in the data's units):
+
+    majority / mean   the training split's most frequent class / mean target (every kind of data)
+    linear            LogisticRegression (C = 1) / RidgeCV (alpha from 1e-3..1e3 by leave-one-out)
+    boosting          HistGradientBoostingClassifier / Regressor with scikit-learn's defaults
+
+`linear` and `boosting` run on tables only. Above MAX_ROWS training rows they fit on a random
+subsample of MAX_ROWS rows, and say so in their entry's "note".
+
+Shape of the result (stored as summary["baselines"]):
+    {"majority" | "mean": {"train": {metric: v}, "val": {...}, "test": {...}, "seconds": s},
+     "linear": {...same...}, "boosting": {...same...}}       # an entry may also carry "note": str
+
+Example:
+    >>> b = fit_baselines(prep, seed=0)                      # doctest: +SKIP
+    >>> b["boosting"]["val"]["accuracy"]                     # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import numpy as np
+
+SPLITS = ("train", "val", "test")
+MAX_ROWS = 200_000  # linear and boosting fit on a subsample above this many training rows
+UNDERFIT_BASELINE_GAP = 0.02  # diagnosis: train accuracy over 2 points below the better baseline's = underfitting
+UNDERFIT_BASELINE_RATIO = 1.10  # diagnosis: train rmse/mae over 1.1x the better baseline's = underfitting
+NAMES = {"linear": "a linear model", "boosting": "gradient boosting", "majority": "the majority class",
+         "mean": "the training mean"}  # how the diagnosis names each baseline
+
+
+def _scores(task: str, y_true: np.ndarray, pred: np.ndarray) -> dict[str, float]:
+    """The run's metrics for predicted classes (classification) or values in the data's units."""
+    if task == "classification":
+        return {"accuracy": float((pred == y_true).mean())}
+    err = pred.astype(np.float64) - y_true.astype(np.float64)
+    ss_tot = float(((y_true - y_true.mean()) ** 2).sum()) or 1e-12
+    return {"rmse": math.sqrt(float((err ** 2).mean())), "mae": float(np.abs(err).mean()),
+            "r2": 1.0 - float((err ** 2).sum()) / ss_tot}
+
+
+def _models(task: str, seed: int) -> dict[str, Any]:
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+    from sklearn.linear_model import LogisticRegression, RidgeCV
+
+    if task == "classification":
+        return {"linear": LogisticRegression(C=1.0, max_iter=2000),
+                "boosting": HistGradientBoostingClassifier(random_state=seed)}
+    return {"linear": RidgeCV(alphas=np.logspace(-3, 3, 13)),
+            "boosting": HistGradientBoostingRegressor(random_state=seed)}
+
+
+def fit_baselines(prep, *, seed: int = 0, max_rows: int = MAX_ROWS, threads: int | None = None) -> dict[str, dict[str, Any]]:
+    """The baselines of one prepared run (see the module doc for the shape).
+
+    Args:
+        prep: `idealfit.data.prepare.Prepared`: x and y per split, y standardized for regression.
+        seed: seeds the subsample and boosting's own randomness (default 0).
+        max_rows: linear and boosting fit on at most this many training rows (default MAX_ROWS).
+        threads: CPU threads for scikit-learn (default None: torch's, the count the run chose). Boosting's
+            OpenMP threads spin-wait: on a busy 2-core machine all cores made wine's fit 12 s instead of 0.25 s.
+    """
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=threads or torch.get_num_threads()):
+        return _fit_all(prep, seed=seed, max_rows=max_rows)
+
+
+def _fit_all(prep, *, seed: int, max_rows: int) -> dict[str, dict[str, Any]]:
+    task = prep.dataset.task
+    tgt = prep.state.get("target")
+    # regression targets are standardized for training: back to the data's units for the metrics
+    y = {s: (prep.y[s] * tgt["std"] + tgt["mean"]) if tgt else prep.y[s] for s in SPLITS}
+    out: dict[str, dict[str, Any]] = {}
+    t0 = time.perf_counter()
+    if task == "classification":
+        const = np.bincount(y["train"]).argmax()
+        name = "majority"
+    else:
+        const, name = float(y["train"].mean()), "mean"
+    out[name] = {s: _scores(task, y[s], np.full(len(y[s]), const)) for s in SPLITS}
+    out[name]["seconds"] = round(time.perf_counter() - t0, 3)
+    x = prep.x
+    if prep.dataset.kind != "table" or any(len(x[s]) != len(y[s]) for s in SPLITS):
+        return out  # images and signals (or streamed folders): only the trivial baseline is cheap
+    xt, yt, note = x["train"], y["train"], None
+    if len(xt) > max_rows:
+        pick = np.sort(np.random.default_rng(seed).choice(len(xt), size=max_rows, replace=False))
+        xt, yt = xt[pick], yt[pick]
+        note = f"fitted on a random {max_rows:,} of the {len(x['train']):,} training rows"
+    if task == "classification" and len(np.unique(yt)) < 2:
+        return out  # a subsample with one class: nothing to fit
+    for key, model in _models(task, seed).items():
+        t0 = time.perf_counter()
+        model.fit(xt.astype(np.float64), yt)
+        out[key] = {s: _scores(task, y[s], model.predict(x[s].astype(np.float64))) for s in SPLITS}
+        out[key]["seconds"] = round(time.perf_counter() - t0, 3)
+        if note:
+            out[key]["note"] = note
+    return out
+
+
+def best_baseline(baselines: dict[str, dict[str, Any]] | None, metric: str, *,
+                  higher_better: bool) -> tuple[str, dict[str, Any]] | None:
+    """(name, entry) of the fitted model (linear or boosting) that scores best on validation, or None."""
+    fitted = [(k, v) for k, v in (baselines or {}).items()
+              if k in ("linear", "boosting") and metric in v.get("val", {})]
+    if not fitted:
+        return None
+    sign = 1 if higher_better else -1
+    return max(fitted, key=lambda kv: sign * kv[1]["val"][metric])
+
+
+# --- the diagnosis's rules that read the baselines (idealfit.diagnose applies them) ---------------------
+
+
+def baseline_underfit(ev: dict, task: str, metric: str) -> list[str]:
+    """Rule 2b with baselines: clearly worse than the better baseline on training data, and no better on validation."""
+    net, base = ev["final_train_metric"], ev["baseline_train_metric"]
+    net_val, base_val = ev["final_val_metric"], ev["baseline_val_metric"]
+    if net is None or base is None:
+        return []
+    name = NAMES[ev["baseline"]]
+    if task == "classification":
+        if base - net > UNDERFIT_BASELINE_GAP and (net_val is None or net_val <= base_val):
+            return [f"the model reaches {net:.3f} {metric} on its own training data, {base - net:.3f} below "
+                    f"{name} ({base:.3f})"]
+    elif net > UNDERFIT_BASELINE_RATIO * base and (net_val is None or net_val >= base_val):
+        return [f"the model's training {metric} {net:.4g} is {net / base:.2f}x that of {name} ({base:.4g}; "
+                f"more than {UNDERFIT_BASELINE_RATIO}x)"]
+    return []
+
+
+def baseline_does_as_well(ev: dict, metric: str, higher_better: bool) -> str | None:
+    """The reason when the better baseline scores at least as well as the network on validation."""
+    net, base = ev.get("final_val_metric"), ev.get("baseline_val_metric")
+    if net is None or base is None or (base < net if higher_better else base > net):
+        return None
+    fmt = "{:.3f}" if higher_better else "{:.4g}"
+    much = (base - net if higher_better else net / base - 1 if base > 0 else 0.0) > 0.02
+    return (f"{NAMES[ev['baseline']]} does {'better' if much else 'as well'} (val {metric} {fmt.format(base)} "
+            f"vs {fmt.format(net)}): the network adds nothing here")
+
+
+def baseline_advice(ev: dict, c: dict[str, Any] | None) -> str:
+    """The advice that goes with `baseline_does_as_well`: a tie favours the simpler model; a loss asks for more."""
+    c, name = c or {}, NAMES[ev["baseline"]]
+    net, base = ev.get("final_val_metric"), ev.get("baseline_val_metric")
+    if net == base:
+        return (f"Prefer {name} here: it is as good and simpler (its numbers are in summary.json's baselines); "
+                "keep the network only if you need it.")
+    return (f"Use {name} for this data (its numbers are in summary.json's baselines), or give the network a "
+            f"better chance: train longer (train.epochs, now {c.get('epochs', '?')}), widen it "
+            "(--set model.hidden=[256,256]) and tune train.lr (`idealfit lr-find`).")
+
+
+def format_baselines(baselines: dict[str, dict[str, Any]], metric: str) -> str:
+    """One line for the terminal: each baseline's validation and test `metric`."""
+    pct = metric == "accuracy"
+    fmt = (lambda v: f"{100 * v:.2f}%") if pct else (lambda v: f"{v:.4g}")
+    parts = [f"{k} val {fmt(v['val'][metric])} test {fmt(v['test'][metric])}" for k, v in baselines.items()]
+    return f"{'baselines':>10}: " + "; ".join(parts)

@@ -1,0 +1,125 @@
+"""data.columns, data.drop and identifier columns: what becomes a feature, what is left out and said so,
+and how identifiers name the rows of predictions."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from idealfit.cli import main
+from idealfit.config import resolve
+from idealfit.data.files import identifier_reason, load_csv
+from idealfit.errors import UserError
+
+
+def _write(path, header, rows):
+    with path.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(header)
+        w.writerows(rows)
+    return path
+
+
+@pytest.fixture
+def table(tmp_path):
+    rng = np.random.default_rng(0)
+    rows = []
+    for i in range(60):
+        a, b = rng.normal(), rng.normal()
+        rows.append([f"{1000 + 7 * i}", f"{a:.4f}", f"{b:.4f}", ["red", "blue"][i % 2], "yes" if a + b > 0 else "no"])
+    return _write(tmp_path / "t.csv", ["patient_id", "a", "b", "colour", "y"], rows)
+
+
+def test_a_numeric_id_named_like_one_is_left_out_and_said_so(table):
+    ds = load_csv(table, target="y", task=None)
+    assert ds.columns == ["a", "b", "colour"]
+    assert ds.meta["identifiers"] == ["patient_id"]
+    assert ds.meta["notes"] == ["column 'patient_id' looks like an identifier (whole numbers, all 60 distinct): "
+                                "left out of the features; keep it with data.columns"]
+
+
+def test_data_columns_keeps_only_those_and_can_keep_an_identifier(table):
+    ds = load_csv(table, target="y", task=None, columns=["b", "patient_id"])
+    assert ds.columns == ["b", "patient_id"] and ds.meta["identifiers"] == []
+    np.testing.assert_allclose(ds.x.cols[1][:3], [1000, 1007, 1014])
+
+
+def test_data_drop_leaves_columns_out(table):
+    assert load_csv(table, target="y", task=None, drop=["colour"]).columns == ["a", "b"]
+
+
+@pytest.mark.parametrize("key, kw", [("data.columns", {"columns": ["colour", "aa"]}), ("data.drop", {"drop": ["colur"]})])
+def test_unknown_column_names_say_did_you_mean(table, key, kw):
+    with pytest.raises(UserError, match=rf"{key} names '(aa|colur)', which .*t.csv has no column of; did you mean"):
+        load_csv(table, target="y", task=None, **kw)
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"data.columns": "[a, b]", "data.drop": "[b]"}, "column 'b' is in both data.columns and data.drop"),
+    ({"data.columns": "[]"}, "data.columns is an empty list"),
+    ({"data.drop": "[a, a]"}, "data.drop names 'a' twice"),
+    ({"data.target": "y", "data.drop": "[y]"}, "data.drop names the target 'y'"),
+    ({"data.encoding": "latin-9000"}, "data.encoding='latin-9000' is not a text encoding"),
+])
+def test_column_options_are_checked_in_the_config(overrides, message):
+    with pytest.raises(UserError, match=message):
+        resolve(overrides=overrides)
+
+
+def test_identifier_rules():
+    n = 40
+    assert identifier_reason("row", np.arange(n, dtype=float)) is not None
+    assert identifier_reason("customerID", np.random.default_rng(0).permutation(n).astype(float)) is not None
+    assert identifier_reason("count", np.arange(1, n + 1, dtype=float)) == "whole numbers 1..40 in row order"
+    shuffled = np.random.default_rng(0).permutation(n).astype(float)
+    assert identifier_reason("count", shuffled) is None  # all distinct, but neither named nor in order: a feature
+    assert identifier_reason("id", np.arange(n) + 0.5) is None  # not whole numbers
+    assert identifier_reason("idea", shuffled) is None and identifier_reason("paid", shuffled) is None
+    assert identifier_reason("id", np.r_[np.arange(n - 1), 3.0].astype(float)) is None  # a repeat: not an id
+    assert identifier_reason("name", np.array([f"n{i}" for i in range(n)], dtype=object)) is not None
+    assert identifier_reason("city", np.array(["a", "b"] * (n // 2), dtype=object)) is None
+
+
+def test_train_prints_the_note_records_it_and_predictions_are_named_by_the_id(table, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--data", str(table), "--target", "y", "--epochs", "2", "--out", str(out),
+                 "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    assert printed.count("column 'patient_id' looks like an identifier") == 1
+    assert json.loads((out / "preprocess.json").read_text())["identifiers"] == ["patient_id"]
+    new = _write(tmp_path / "new.csv", ["a", "colour", "b", "patient_id"],
+                 [["0.5", "red", "0.1", "2001"], ["-1", "blue", "-2", ""]])
+    assert main(["predict", str(out), str(new)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].startswith("input,predicted")
+    assert lines[1].startswith("2001,") and lines[2].startswith("new.csv:3,")  # an empty id keeps file:line
+    # and without an id column the rows are named file:line, as before
+    plain = _write(tmp_path / "plain.csv", ["a", "b", "colour"], [["0.5", "0.1", "red"]])
+    assert main(["predict", str(out), str(plain)]) == 0
+    assert capsys.readouterr().out.strip().splitlines()[1].startswith("plain.csv:2,")
+
+
+def test_table_defaults_apply_to_auto_tables_only_and_never_over_a_given_value(table, tmp_path):
+    import idealfit as fit
+    from idealfit.config import TABLE_DEFAULTS
+
+    quick = {"train.progress": False, "train.early_stopping": True}
+    run = fit.train(data=str(table), target="y", epochs=2, out=tmp_path / "auto", set=quick, verbose=False)
+    c = run.config
+    assert c.model.name == "mlp" and c.model.hidden == TABLE_DEFAULTS["model.hidden"] == [64]
+    assert (c.model.dropout, c.model.batchnorm, c.train.lr, c.train.batch_size, c.train.patience) == (0.2, False, 1e-3, 32, 20)
+    assert c.train.epochs == 2  # given: kept
+    import yaml
+
+    saved = yaml.safe_load((tmp_path / "auto" / "config.yaml").read_text())
+    assert saved["model"]["hidden"] == [64] and saved["train"]["batch_size"] == 32  # recorded, for evaluate/resume
+    mlp = fit.train(data=str(table), target="y", model="mlp", epochs=2, out=tmp_path / "mlp", set=quick, verbose=False)
+    assert mlp.config.model.hidden == [128] and mlp.config.train.batch_size == 64  # the generic defaults
+    given = fit.train(data=str(table), target="y", epochs=2, out=tmp_path / "given", verbose=False,
+                      set={**quick, "model.hidden": [8], "train.batch_size": 16})
+    assert given.config.model.hidden == [8] and given.config.train.batch_size == 16
+    # a value given equal to the generic default is still given: lr 3e-3 stays (the table default is 1e-3)
+    same = fit.train(data=str(table), target="y", epochs=2, lr=3e-3, out=tmp_path / "same", set=quick, verbose=False)
+    assert same.config.train.lr == 3e-3 and same.config.train.batch_size == 32
+    assert given.config.model.dropout == 0.2

@@ -1,0 +1,95 @@
+"""Baselines beside every run: the numbers against scikit-learn fitted by hand, the shape of summary["baselines"]."""
+
+import numpy as np
+import pytest
+from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from sklearn.linear_model import LogisticRegression, RidgeCV
+from sklearn.metrics import accuracy_score, mean_absolute_error, mean_squared_error, r2_score
+
+from idealfit.baselines import MAX_ROWS, best_baseline, fit_baselines
+from idealfit.config import DataConfig
+from idealfit.data.prepare import load_dataset, prepare, split_indices
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):  # OpenMP spin-waits on a busy machine: 12 s instead of 0.3 s for wine
+        yield
+
+
+@pytest.fixture(scope="module")
+def wine_csv(tmp_path_factory):
+    from sklearn.datasets import load_wine
+
+    frame = load_wine(as_frame=True).frame
+    path = tmp_path_factory.mktemp("wine") / "wine.csv"
+    frame.to_csv(path, index=False)
+    return str(path)
+
+
+def _prep(name, seed=0, target=None):
+    ds = load_dataset(DataConfig(name=name, target=target))
+    return prepare(ds, split_indices(ds, val_fraction=0.15, test_fraction=0.15, seed=seed))
+
+
+def test_classification_baselines_match_sklearn_on_the_same_inputs(wine_csv):
+    prep = _prep(wine_csv, target="target")
+    b = fit_baselines(prep, seed=0)
+    assert set(b) == {"majority", "linear", "boosting"}
+    x, y = prep.x, prep.y
+    lin = LogisticRegression(C=1.0, max_iter=2000).fit(x["train"].astype(np.float64), y["train"])
+    hgb = HistGradientBoostingClassifier(random_state=0).fit(x["train"].astype(np.float64), y["train"])
+    for split in ("train", "val", "test"):
+        xs = x[split].astype(np.float64)
+        assert b["linear"][split]["accuracy"] == pytest.approx(accuracy_score(y[split], lin.predict(xs)))
+        assert b["boosting"][split]["accuracy"] == pytest.approx(accuracy_score(y[split], hgb.predict(xs)))
+        major = np.bincount(y["train"]).argmax()
+        assert b["majority"][split]["accuracy"] == pytest.approx(np.mean(y[split] == major))
+    assert b["linear"]["val"]["accuracy"] > 0.9  # wine is linearly separable, nearly
+    assert isinstance(b["linear"]["seconds"], float)
+
+
+def test_regression_baselines_are_in_the_data_units():
+    prep = _prep("diabetes")
+    b = fit_baselines(prep, seed=0)
+    assert set(b) == {"mean", "linear", "boosting"}
+    tgt = prep.state["target"]
+    y = {s: prep.y[s] * tgt["std"] + tgt["mean"] for s in prep.y}
+    ridge = RidgeCV(alphas=np.logspace(-3, 3, 13)).fit(prep.x["train"].astype(np.float64), y["train"])
+    pred = ridge.predict(prep.x["test"].astype(np.float64))
+    assert b["linear"]["test"]["rmse"] == pytest.approx(mean_squared_error(y["test"], pred) ** 0.5, rel=1e-5)
+    assert b["linear"]["test"]["mae"] == pytest.approx(mean_absolute_error(y["test"], pred), rel=1e-5)
+    assert b["linear"]["test"]["r2"] == pytest.approx(r2_score(y["test"], pred), rel=1e-5)
+    mean = np.full(len(y["val"]), y["train"].mean())
+    assert b["mean"]["val"]["rmse"] == pytest.approx(mean_squared_error(y["val"], mean) ** 0.5, rel=1e-5)
+    assert b["linear"]["test"]["r2"] > b["mean"]["test"]["r2"] + 0.1
+    hgb = HistGradientBoostingRegressor(random_state=0).fit(prep.x["train"].astype(np.float64), y["train"])
+    assert b["boosting"]["val"]["r2"] == pytest.approx(r2_score(y["val"], hgb.predict(prep.x["val"].astype(np.float64))),
+                                                       rel=1e-5)
+
+
+def test_images_get_only_the_trivial_baseline():
+    b = fit_baselines(_prep("digits"), seed=0)
+    assert list(b) == ["majority"]
+    assert 0.05 < b["majority"]["test"]["accuracy"] < 0.2  # ten balanced classes
+
+
+def test_above_max_rows_linear_and_boosting_fit_on_a_subsample_and_say_so(wine_csv):
+    prep = _prep(wine_csv, target="target")
+    full = fit_baselines(prep, seed=0)
+    small = fit_baselines(prep, seed=0, max_rows=40)
+    assert "note" in small["boosting"] and "40" in small["boosting"]["note"]
+    assert "note" not in full["boosting"]
+    assert small["boosting"]["train"] != full["boosting"]["train"]  # the option is not ignored
+    assert MAX_ROWS == 200_000
+
+
+def test_best_baseline_picks_by_validation():
+    b = {"majority": {"val": {"accuracy": 0.99}}, "linear": {"val": {"accuracy": 0.9}},
+         "boosting": {"val": {"accuracy": 0.95}}}
+    assert best_baseline(b, "accuracy", higher_better=True)[0] == "boosting"
+    r = {"linear": {"val": {"rmse": 3.0}}, "boosting": {"val": {"rmse": 4.0}}}
+    assert best_baseline(r, "rmse", higher_better=False)[0] == "linear"
+    assert best_baseline({"mean": {"val": {"rmse": 1.0}}}, "rmse", higher_better=False) is None
