@@ -222,3 +222,12 @@ def test_bad_option_is_one_clear_line_and_writes_nothing(name, extra, expect, tm
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("idealfit: error: ") and expect in lines[0], lines
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # no run folder, nothing else
+
+
+@pytest.mark.parametrize("key", ["data.resize=pad", "data.skip_unreadable=true"])
+def test_image_folder_options_on_other_data_are_refused(key, tmp_path, cli_error):
+    data = _csv(_good_csv(60))(tmp_path)
+    cli_error(["train", "--data", str(data), "--target", "y", "--set", key, "--out", str(tmp_path / "r")],
+              f"{key.split('=')[0]} works on image folders", "drop " + key.split("=")[0])
+    cli_error(["train", "--data", "digits", "--set", key, "--out", str(tmp_path / "r")], "works on image folders")
+    assert not (tmp_path / "r").exists()

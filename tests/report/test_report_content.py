@@ -131,9 +131,11 @@ def test_regression_interval_and_columns(tmp_path_factory):
     assert "bootstrap: 1000 resamples" in page
     columns = section(page, "columns")
     state = json.loads((run / "preprocess.json").read_text())["table"]
+    (lows, highs), quantiles = state["clip"], state["options"]["clip_quantiles"]  # clipping is on by default
     for k, name in enumerate(state["columns"]):
         fill, mean, scale = state["fill"][k], state["offsets"][k], state["scales"][k]
-        assert (f'<tr><th>{name}</th><td class="text">numeric</td><td class="text">missing values filled with '
+        assert (f'<tr><th>{name}</th><td class="text">numeric</td><td class="text">clipped to '
+                f"[{lows[k]:.4g}, {highs[k]:.4g}] (training quantiles {quantiles}); missing values filled with "
                 f"{fill:.4g} (the training median); standardised: (x − {mean:.4g}) / {scale:.4g}</td></tr>"
                 ) in columns
     assert "mistakes" not in page and 'id="roc"' not in page
@@ -188,4 +190,9 @@ def test_baselines_table_when_summary_has_them(digits, tmp_path):
     net = summary["metrics"]
     assert (f'<tr class="key"><th>this network</th><td>{net["val"]["accuracy"]:.4g}</td>'
             f'<td>{net["test"]["accuracy"]:.4g}</td></tr>') in table
-    assert "baselines" not in build_run_report(digits).read_text()
+    real = build_run_report(digits).read_text()  # every run measures at least the majority class
+    majority = json.loads((digits / "summary.json").read_text())["baselines"]["majority"]
+    assert f'<tr><th>majority</th><td>{majority["val"]["accuracy"]:.4g}</td>' in real
+    del summary["baselines"]
+    (run / "summary.json").write_text(json.dumps(summary))
+    assert 'class="baselines"' not in build_run_report(run).read_text()

@@ -143,6 +143,10 @@ def _check_options(ds: Dataset, cfg: DataConfig) -> None:
     for key, given in csv_only.items():
         if given and not str(ds.meta.get("source", "")).lower().endswith(CSV_SUFFIXES):
             raise UserError(f"data.{key} works on CSV files; {ds.name} is not one: drop data.{key}")
+    folder_only = {"resize": cfg.resize != DataConfig.resize, "skip_unreadable": cfg.skip_unreadable}
+    for key, given in folder_only.items():
+        if given and "image_size" not in ds.meta:  # only image folders record their side
+            raise UserError(f"data.{key} works on image folders; {ds.name} is not one: drop data.{key}")
     if ds.kind == "table":
         if cfg.downsample != 1:
             raise UserError(f"data.downsample works on images and signals; {ds.name} is table data: "
