@@ -272,34 +272,38 @@ def feature_maps_figure(maps: Tensor, *, title: str = "feature maps", max_channe
 
 def probabilities_figure(probs: Tensor, *, class_names: list[str] | None = None, top: int = 10):
     """Horizontal bars of one sample's class probabilities, the `top` largest (default 10)."""
-    from matplotlib.figure import Figure
 
     p = probs.detach().float().cpu().reshape(-1)
     names = class_names if class_names is not None else [str(i) for i in range(len(p))]
     if len(names) != len(p):
         raise UserError(f"{len(names)} class names for a model with {len(p)} outputs; pass {len(p)} names")
-    order = torch.argsort(p, descending=True)[:top].tolist()
-    fig = Figure(figsize=(5, 0.4 * len(order) + 1), layout="constrained")
-    ax = fig.subplots()
-    ax.barh([names[i] for i in order], [float(p[i]) for i in order], color="tab:blue")
-    ax.invert_yaxis()
+    fig, ax, _ = _top_bars(p, names, top=top, color="tab:blue", size=(5, 0.4, 1.0))
     ax.set_xlim(0, 1)
     ax.set_xlabel("probability (softmax)")
     return fig
 
 
+def _top_bars(values: Tensor, names: list[str], *, top: int, color: str, size: tuple[float, float, float]):
+    """(figure, axes, order): horizontal bars of the `top` largest values, largest first.
+    size: (width, inches per bar, extra inches) of the figure."""
+    from matplotlib.figure import Figure
+
+    order = torch.argsort(values, descending=True)[:top].tolist()
+    width, per_bar, extra = size
+    fig = Figure(figsize=(width, per_bar * len(order) + extra), layout="constrained")
+    ax = fig.subplots()
+    ax.barh([names[i] for i in order], [float(values[i]) for i in order], color=color)
+    ax.invert_yaxis()
+    return fig, ax, order
+
+
 def _feature_saliency_figure(sal: Tensor, feature_names: list[str] | None, top: int):
     """Horizontal bars of one flat sample's saliency, the `top` largest, labelled by feature name."""
-    from matplotlib.figure import Figure
 
     names = feature_names if feature_names is not None else [f"feature {i}" for i in range(len(sal))]
     if len(names) != len(sal):
         raise UserError(f"{len(names)} feature names for an input of {len(sal)} features; pass {len(sal)} names")
-    order = torch.argsort(sal, descending=True)[:top].tolist()
-    fig = Figure(figsize=(6, 0.3 * len(order) + 1.2), layout="constrained")
-    ax = fig.subplots()
-    ax.barh([names[i] for i in order], [float(sal[i]) for i in order], color="tab:red")
-    ax.invert_yaxis()
+    fig, ax, order = _top_bars(sal, names, top=top, color="tab:red", size=(6, 0.3, 1.2))
     ax.set_xlabel("saliency |d score / d input|")
     hidden = _shown(len(order), len(sal), "features")
     ax.set_title("features by saliency" + (f"\n{hidden}" if hidden else ""), fontsize=9)
