@@ -81,6 +81,7 @@ class ModelConfig:
     activation: str = "relu"  # relu | gelu | tanh | sigmoid | leaky_relu | elu
     dropout: float = 0.0  # dropout probability before each dense layer (0 = off)
     batchnorm: bool = True  # batch normalization after each conv / dense layer (the deck: fewer epochs, stabler)
+    wide: bool = False  # mlp: add a linear path from the inputs to the output (wide & deep, Cheng et al. 2016)
     init: str = "torch_default"  # glorot_uniform | glorot_normal | he_uniform | he_normal | orthogonal | torch_default
 
 

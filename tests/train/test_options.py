@@ -1,6 +1,7 @@
 """Every remedy option changes training when set (and a test fails if it were ignored)."""
 
 import csv
+import dataclasses
 import json
 
 import numpy as np
@@ -142,3 +143,46 @@ def test_checkpoint_every(tmp_path):
     every2 = _train(tmp_path, "b", data="xo", epochs=3, set={"train.checkpoint_every": 2, "train.early_stopping": False})
     # epoch 2 by the interval, and the last epoch always, so a finished run can be extended with --resume
     assert torch.load(every2.dir / "checkpoint.pt", weights_only=True)["epoch"] == 3
+
+
+def test_wide_adds_a_linear_path_and_off_is_the_plain_mlp():
+    from idealfit.config import ModelConfig
+    from idealfit.models.build import build_model
+    from idealfit.models.mlp import dense_stack
+
+    cfg = ModelConfig(name="mlp", hidden=[6], dropout=0.0, batchnorm=False)
+    torch.manual_seed(0)
+    plain = torch.nn.Sequential(torch.nn.Flatten(), *dense_stack(5, 3, cfg))  # the MLP before model.wide
+    torch.manual_seed(0)
+    off = build_model(cfg, input_shape=(5,), out_dim=3)
+    torch.manual_seed(0)
+    wide = build_model(dataclasses.replace(cfg, wide=True), input_shape=(5,), out_dim=3)
+    x = torch.randn(4, 5)
+    assert [type(m) for m in off] == [type(m) for m in plain] and _same(off.state_dict(), plain.state_dict())
+    # same seed: the deep path is the plain MLP, drawn first; out = deep(x) + x W_wideᵀ (no wide bias)
+    w = wide[1].wide.weight  # (3, 5)
+    assert wide[1].wide.bias is None and w.shape == (3, 5)
+    torch.testing.assert_close(wide(x), plain(x) + x @ w.T)
+
+
+def test_wide_run_saves_loads_summarizes_and_explains(tmp_path):
+    from idealfit.explain.model import saliency
+    from idealfit.models.summary import layer_table
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 3))
+    rows = [["a", "b", "c", "y"]] + [[*map("{:.3f}".format, r), "hi" if r[0] > 0 else "lo"] for r in x]
+    with open(tmp_path / "t.csv", "w", newline="") as f:
+        csv.writer(f).writerows(rows)
+    run = _train(tmp_path, "r", data=str(tmp_path / "t.csv"), target="y", epochs=1, set={"model.wide": True})
+    assert "wide: true" in (run.dir / "config.yaml").read_text()
+    loaded = fit.load_run(run.dir)
+    inputs = loaded.load_inputs(str(tmp_path / "t.csv"))[:5]  # (5, 3)
+    torch.testing.assert_close(loaded.model.eval()(inputs), run.model.eval()(inputs))
+    names = [n for n, *_ in layer_table(loaded.model, (3,))]
+    assert "1.wide" in names and "1.deep.1" in names
+    # with the deep head zeroed, d logit_c / d x = W_wide[c]: saliency is that row, in absolute value
+    torch.nn.init.zeros_(loaded.model[-1].deep[-1].weight)
+    w = loaded.model[-1].wide.weight
+    sal = saliency(loaded.model, inputs, target=1)
+    torch.testing.assert_close(sal, w[1].abs().expand_as(sal))

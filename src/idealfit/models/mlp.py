@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import torch
 from torch import nn
 
 from idealfit.config import ModelConfig
@@ -32,6 +33,32 @@ def dense_stack(in_features: int, out_dim: int, cfg: ModelConfig) -> list[nn.Mod
     return layers
 
 
+class WideDeep(nn.Module):
+    """Wide & deep (Cheng et al. 2016): out = deep(x) + wide(x), a linear path beside the dense stack.
+
+    The wide path is what a linear model fits; the deep path only has to learn what the linear one
+    misses. It has no bias: the deep head's bias already shifts the sum. Opt-in (`model.wide`): on
+    benchmarks/tables.py it did not close the gap to the scikit-learn baselines (see its header).
+
+    Args:
+        deep: the dense stack, (B, in_features) -> (B, out_dim).
+        in_features, out_dim: sizes of the wide Linear layer.
+    """
+
+    def __init__(self, deep: nn.Module, in_features: int, out_dim: int):
+        super().__init__()
+        self.deep = deep
+        self.wide = nn.Linear(in_features, out_dim, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, in_features) -> (B, out_dim)
+        return self.deep(x) + self.wide(x)
+
+
 def build_mlp(input_shape: tuple[int, ...], out_dim: int, cfg: ModelConfig) -> list[nn.Module]:
-    """Flatten any input (table row, image, signal) and apply the dense stack."""
-    return [nn.Flatten(), *dense_stack(math.prod(input_shape), out_dim, cfg)]
+    """Flatten any input (table row, image, signal) and apply the dense stack (with `cfg.wide`, beside a
+    linear path from the inputs to the output)."""
+    in_features = math.prod(input_shape)
+    layers = dense_stack(in_features, out_dim, cfg)
+    if cfg.wide:
+        return [nn.Flatten(), WideDeep(nn.Sequential(*layers), in_features, out_dim)]
+    return [nn.Flatten(), *layers]
