@@ -19,7 +19,7 @@ from idealfit.cli import main
 from idealfit.config import RunConfig
 from idealfit.data.batching import TensorBatches, batch_bounds
 from idealfit.errors import UserError
-from idealfit.train.callbacks import Callback
+from idealfit.train.callbacks import Callback, FitState, NonFiniteGuard
 from idealfit.train.rundir import RunLock, claim_run_dir
 
 QUICK = {"train.progress": False}
@@ -214,3 +214,54 @@ def test_resume_with_a_checkpoint_of_another_model_is_one_line(tmp_path, cli_err
     (a / "checkpoint.pt").write_bytes((b / "checkpoint.pt").read_bytes())
     cli_error(["train", "--resume", str(a), "--epochs", "2"], "checkpoint.pt is damaged",
               "do not fit this run's model", "start the run again")
+
+
+def test_resume_with_no_more_epochs_than_trained_is_refused(tmp_path, cli_error):
+    out = tmp_path / "r"
+    fit.train(data="xo", epochs=2, out=out, set=QUICK, verbose=False)
+    before = (out / "config.yaml").read_bytes()
+    cli_error(["train", "--resume", str(out), "--epochs", "2"], "has already trained 2 epochs", "above 2")
+    assert (out / "config.yaml").read_bytes() == before
+
+
+def test_an_exploding_but_finite_loss_is_divergence():
+    model = torch.nn.Linear(2, 1)
+    state = FitState(model, torch.optim.SGD(model.parameters(), lr=0.1), None, epochs=5)
+    guard = NonFiniteGuard(early=None)
+    guard.on_fit_start(state)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    for epoch, loss in ((1, 0.9), (2, 3e18)):
+        if epoch == 2:
+            with torch.no_grad():
+                model.weight.mul_(1e9)
+        state.epoch = epoch
+        state.history.append({"epoch": epoch, "train_loss": loss, "val_loss": 1.0})
+        guard.on_epoch_end(state)
+        if epoch == 1:
+            before = {k: v.clone() for k, v in model.state_dict().items()}
+    guard.on_fit_end(state)
+    assert state.stop and guard.diverged == {"epoch": 2, "column": "train_loss", "value": "3e+18 (exploded)",
+                                             "kept_epoch": 1}
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+
+
+def test_ctrl_c_without_early_stopping_keeps_the_last_completed_epoch(tmp_path, monkeypatch):
+    from idealfit.data.batching import TensorBatches as TB
+
+    original, calls = TB.__iter__, {"n": 0}
+
+    def interrupted_iter(self):  # Ctrl-C one batch into epoch 3 (fault injection into the real loop)
+        for batch in original(self):
+            if self.shuffle:
+                calls["n"] += 1
+                if calls["n"] > 2 * len(self) + 1:
+                    raise KeyboardInterrupt
+            yield batch
+
+    monkeypatch.setattr(TB, "__iter__", interrupted_iter)
+    out = tmp_path / "r"
+    run = fit.train(data="xo", epochs=5, out=out, verbose=False, set={**QUICK, "train.early_stopping": False})
+    assert run.summary["interrupted"] and run.summary["epochs_run"] == 2
+    ckpt = torch.load(out / "checkpoint.pt", weights_only=True)  # epoch 2's weights, as metrics.csv row 2
+    saved = load_file(str(out / "model.safetensors"))
+    assert ckpt["epoch"] == 2 and all(torch.equal(saved[k], ckpt["model"][k]) for k in saved)

@@ -108,7 +108,9 @@ class EarlyStopping(Callback):
 
 
 class NonFiniteGuard(Callback):
-    """Stop at the first epoch whose loss is NaN or infinite, and keep the last finite weights.
+    """Stop at the first epoch whose loss is NaN, infinite or exploded (above EXPLODED), and keep the
+    last good weights. Also, after Ctrl-C mid-epoch, keep the weights of the last completed epoch
+    (not a half-trained one that no metrics row describes) when early stopping has none to restore.
 
     Without it a diverged run trained on for `patience` more NaN epochs and could keep NaN weights.
     With early stopping on, its best epoch (always a finite one) is what stays; without it, this
@@ -121,6 +123,9 @@ class NonFiniteGuard(Callback):
     """
 
     COLUMNS = ("train_loss", "val_loss", "penalty")
+    # Our losses are cross-entropy and MSE on standardized targets: a few units at the start. Far above
+    # this the steps have blown up even while the numbers are still finite (lr 1e9 gives ~3e18).
+    EXPLODED = 1e6
 
     def __init__(self, *, early: EarlyStopping | None):
         self.early = early
@@ -133,17 +138,23 @@ class NonFiniteGuard(Callback):
 
     def on_epoch_end(self, state: FitState) -> None:
         row = state.history[-1]
-        bad = [c for c in self.COLUMNS if row.get(c) is not None and not math.isfinite(row[c])]
+        bad = [c for c in self.COLUMNS if row.get(c) is not None
+               and (not math.isfinite(row[c]) or (c != "penalty" and row[c] > self.EXPLODED))]
         if bad:
-            self.diverged = {"epoch": state.epoch, "column": bad[0], "value": str(row[bad[0]])}
+            value = row[bad[0]]
+            shown = str(value) if not math.isfinite(value) else f"{value:.3g} (exploded)"
+            self.diverged = {"epoch": state.epoch, "column": bad[0], "value": shown}
             state.stop = True
         elif self.early is None:
             self.weights, self.kept_epoch = _copy_weights(state.model), state.epoch
 
     def on_fit_end(self, state: FitState) -> None:
+        restored_by_early = self.early is not None and self.early.best_weights is not None
         if self.diverged is None:
+            if state.interrupted and not restored_by_early and self.kept_epoch == state.epoch:
+                state.model.load_state_dict(self.weights)  # undo the half epoch Ctrl-C cut short
             return
-        if self.early is not None and self.early.best_weights is not None:  # already restored by `early`
+        if restored_by_early:
             self.kept_epoch = self.early.best_epoch
         else:
             state.model.load_state_dict(self.weights)

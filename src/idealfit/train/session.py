@@ -204,6 +204,9 @@ def _train_in(run_dir: Path, cfg: RunConfig, setup: Setup, *, resume: bool, has_
         echo(note)
     if has_ckpt:
         _restore(state, load_checkpoint(run_dir / "checkpoint.pt"), run_dir / "checkpoint.pt", generator=generator, early=early, augment=augment)
+        if "train.epochs" in cfg.given and t.epochs <= state.epoch:
+            raise UserError(f"{run_dir} has already trained {state.epoch} epochs; to train on, pass --epochs "
+                            f"above {state.epoch}")
         atomic_write_text(run_dir / "config.yaml", to_yaml(cfg))  # e.g. a raised train.epochs
         echo(f"resuming {run_dir} after epoch {state.epoch}/{t.epochs}")
     else:
