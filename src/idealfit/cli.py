@@ -154,7 +154,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="set any config field, e.g. --set model.dropout=0.3 (repeatable)")
     for flag, key, typ, help_ in TRAIN_FLAGS:
-        t.add_argument(flag, dest=key.replace(".", "__"), type=typ, help=help_)
+        t.add_argument(flag, dest=key.replace(".", "__"), type=typ, help=help_,
+                       metavar=key.rpartition(".")[2].upper())  # DATA__NAME would show the internal dest
     t.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its last checkpoint")
     t.add_argument("--no-progress", action="store_true", help="no live progress bar")
     t.set_defaults(func=cmd_train)

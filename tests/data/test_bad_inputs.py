@@ -231,3 +231,11 @@ def test_image_folder_options_on_other_data_are_refused(key, tmp_path, cli_error
               f"{key.split('=')[0]} works on image folders", "drop " + key.split("=")[0])
     cli_error(["train", "--data", "digits", "--set", key, "--out", str(tmp_path / "r")], "works on image folders")
     assert not (tmp_path / "r").exists()
+
+
+def test_evaluate_when_the_source_is_gone_says_so(tmp_path, cli_error):
+    data = _csv(_good_csv(60))(tmp_path)
+    assert main(["train", "--data", str(data), "--target", "y", "--epochs", "1", "--no-progress",
+                 "--out", str(tmp_path / "r")]) == 0
+    data.unlink()
+    cli_error(["evaluate", str(tmp_path / "r")], f"this run's source {data} no longer exists", "--data FILE")

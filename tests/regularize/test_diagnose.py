@@ -360,3 +360,25 @@ def test_regression_compares_errors_with_the_better_baseline():
     assert d["verdict"] == "underfitting"
     assert "1.25x that of a linear model" in d["reasons"][0]
     assert any("does better (val rmse 45 vs 52)" in r for r in d["reasons"])
+
+
+def test_an_accuracy_gap_of_under_two_validation_samples_is_not_overfitting():
+    tacc, vacc = [0.5, 0.6, 0.70, 0.732], [0.5, 0.58, 0.64, 0.667]  # gap 0.065 on 12 images: < 1 image
+    train, val = [1.0, 0.8, 0.7, 0.65], [1.0, 0.85, 0.75, 0.7]
+    small = diagnose(_history(train, val, tacc, vacc), task="classification", metric="accuracy",
+                     context={**CONTEXT, "val_samples": 12})
+    assert small["verdict"] != "overfitting"
+    large = diagnose(_history(train, val, tacc, vacc), task="classification", metric="accuracy",
+                     context={**CONTEXT, "val_samples": 1000})
+    assert large["verdict"] == "overfitting" and "(more than 0.05)" in large["reasons"][0]
+
+
+def test_a_baseline_as_good_replaces_keep_this_setup():
+    train, val = _decay(1.0, 0.10, N), _decay(1.05, 0.12, N)
+    tacc = [min(0.97, 0.5 + 0.05 * e) for e in range(N)]
+    vacc = [a - 0.01 for a in tacc]
+    base = {"linear": {"train": {"accuracy": 0.97}, "val": {"accuracy": 0.99}, "test": {"accuracy": 0.99}}}
+    d = diagnose(_history(train, val, tacc, vacc), task="classification", metric="accuracy", baselines=base,
+                 context=CONTEXT)
+    assert any("adds nothing" in r for r in d["reasons"])
+    assert not any(a in GOOD_FIT_ADVICE for a in d["advice"])

@@ -136,7 +136,8 @@ def test_regression_interval_and_columns(tmp_path_factory):
         fill, mean, scale = state["fill"][k], state["offsets"][k], state["scales"][k]
         assert (f'<tr><th>{name}</th><td class="text">numeric</td><td class="text">clipped to '
                 f"[{lows[k]:.4g}, {highs[k]:.4g}] (training quantiles {quantiles}); missing values filled with "
-                f"{fill:.4g} (the training median); standardised: (x − {mean:.4g}) / {scale:.4g}</td></tr>"
+                f"{fill:.4g} (the training median); standardised: (x {'+' if mean < 0 else '−'} {abs(mean):.4g}) "
+                f"/ {scale:.4g}</td></tr>"
                 ) in columns
     assert "mistakes" not in page and 'id="roc"' not in page
 

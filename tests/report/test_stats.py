@@ -82,7 +82,9 @@ def test_every_diagnosis_key_has_plain_words():
 
     history = [{"epoch": e, "train_loss": 1 / e, "val_loss": 1 / e if e < 4 else 0.5 + e / 10,
                 "train_accuracy": 0.5 + e / 20, "val_accuracy": 0.5 + e / 25} for e in range(1, 9)]
-    evidence = diagnose(history, task="classification", metric="accuracy", kept_epoch=3)["evidence"]
+    baselines = {"linear": {k: {"accuracy": 0.9} for k in ("train", "val", "test")}}
+    evidence = diagnose(history, task="classification", metric="accuracy", kept_epoch=3, baselines=baselines,
+                        context={"val_samples": 40})["evidence"]
     assert "val_loss_rise_discarded" in evidence
     missing = sorted(set(evidence) - set(EVIDENCE))
     assert not missing, f"add plain names for {missing} to report/evidence.py"

@@ -117,6 +117,11 @@ def load_eval_dataset(state: dict[str, Any], cfg: DataConfig, data: str | None) 
 
         cfg = DataConfig(**{**cfg.__dict__, "resize": (state.get("meta") or {}).get("resize", OLD_RUN_RESIZE)})
     if data is None:
+        from idealfit.data.embedded import EMBEDDED
+
+        if cfg.name not in EMBEDDED and not Path(cfg.name).expanduser().exists():
+            raise UserError(f"this run's source {cfg.name} no longer exists, so its test split cannot be read "
+                            "again; put the file back, or evaluate on a labelled file with --data FILE")
         _check_fingerprint(state, cfg)
         return load_dataset(cfg)
     path = Path(data).expanduser()

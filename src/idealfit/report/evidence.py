@@ -40,6 +40,11 @@ EVIDENCE: dict[str, tuple[str, str]] = {
                    "how much better the headline metric is on training data than on validation data"),
     "metric_ratio": ("Error ratio (validation / training)",
                      "validation error divided by training error; 1 means the model does as well on new data"),
+    "val_samples": ("Validation samples", "how many samples the validation scores rest on (a gap of fewer than "
+                    "two of them is not called overfitting)"),
+    "baseline": ("Better baseline", "the simple scikit-learn model that scored best on validation"),
+    "baseline_train_metric": ("Baseline's training score", "the headline metric of that baseline on the training data"),
+    "baseline_val_metric": ("Baseline's validation score", "the headline metric of that baseline on the validation data"),
 }
 
 

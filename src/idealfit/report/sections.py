@@ -129,7 +129,8 @@ def _numeric_treatment(table: dict, k: int) -> str:
         parts.append("rows with a missing value dropped")
     if table.get("scales") is not None:
         how = "standardised" if opts.get("scale", "standard") == "standard" else "min-max scaled"
-        parts.append(f"{how}: (x − {table['offsets'][k]:.4g}) / {table['scales'][k]:.4g}")
+        off = table["offsets"][k]  # "x + 0.3" rather than "x − -0.3"
+        parts.append(f"{how}: (x {'+' if off < 0 else '−'} {abs(off):.4g}) / {table['scales'][k]:.4g}")
     else:
         parts.append("not scaled")
     if k in (table.get("indicator") or []):

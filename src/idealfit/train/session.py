@@ -362,7 +362,8 @@ def _finish(run_dir: Path, cfg: RunConfig, prep: Prepared, state: FitState, *, e
         "versions": _versions(), "baselines": baselines,
         "diagnosis": diagnose(state.history, task=task, metric=METRIC[task], final=metrics, kept_epoch=kept,
                               baselines=baselines,
-                              context=_diagnosis_context(cfg, prep.dataset, stopped_early=state.stopped_early)),
+                              context=_diagnosis_context(cfg, prep.dataset, stopped_early=state.stopped_early,
+                                                         val_samples=len(prep.indices["val"]))),
     }
     write_json(run_dir / "summary.json", summary)
     write_metrics_csv(run_dir / "metrics.csv", state.history)
@@ -370,13 +371,13 @@ def _finish(run_dir: Path, cfg: RunConfig, prep: Prepared, state: FitState, *, e
     return summary
 
 
-def _diagnosis_context(cfg: RunConfig, ds: Dataset, *, stopped_early: bool) -> dict[str, Any]:
+def _diagnosis_context(cfg: RunConfig, ds: Dataset, *, stopped_early: bool, val_samples: int) -> dict[str, Any]:
     """What the run used, so that the diagnosis advises only remedies it can still apply."""
     m, t = cfg.model, cfg.train
     augment = [a if isinstance(a, str) else str(a.get("name", a)) for a in cfg.data.augment]
     return {"kind": ds.kind, "augment": augment, "dropout": m.dropout, "batchnorm": m.batchnorm, "l1": t.l1,
             "l2": t.l2, "early_stopping": t.early_stopping, "stopped_early": stopped_early, "patience": t.patience,
-            "epochs": t.epochs, "lr": t.lr}
+            "epochs": t.epochs, "lr": t.lr, "val_samples": val_samples}
 
 
 def _threads_note(device: torch.device, threads: int) -> str:
@@ -412,7 +413,7 @@ def format_summary(run: Run) -> str:
     stop = (" (stopped early)" if s["stopped_early"] else " (interrupted)" if s.get("interrupted")
             else " (diverged)" if s.get("diverged") else "")
     lines += [f"{'epochs':>10}: {s['epochs_run']}{stop}, best epoch {s['best_epoch']}",
-              f"{'time':>10}: {s['seconds']:.1f} s on {s['device']}"
+              f"{'time':>10}: {s['seconds']:.{2 if s['seconds'] < 1 else 1}f} s on {s['device']}"
               + (f" ({s['threads']} thread{'s' if s['threads'] > 1 else ''})" if s.get("threads") and s["device"] == "cpu" else ""),
               f"{'params':>10}: {s['params']:,}",
               *([format_baselines(s["baselines"], key)] if s.get("baselines") else []),
