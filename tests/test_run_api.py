@@ -114,3 +114,16 @@ def test_predict_array_raw_images_with_or_without_the_channel_axis(digits_run):
     np.testing.assert_allclose(digits_run.predict_array(x[:, 0]), digits_run.predict_array(x), rtol=1e-6)
     with pytest.raises(UserError, match=r"raw samples of shape \(1, 8, 8\)"):
         digits_run.predict_array(x[:, :, :4])
+
+
+def test_in_memory_data_mistakes_are_named_as_the_user_passed_them_and_leave_no_file(tmp_path):
+    import pandas as pd
+
+    with pytest.raises(UserError, match="x has 10 samples and y 5"):
+        fit.train(data=(np.zeros((10, 3)), np.zeros(5)), out=tmp_path / "r", verbose=False)
+    df = pd.DataFrame({"a": np.arange(40.0), "y": np.arange(40) % 2})
+    with pytest.raises(UserError, match=r"data=DataFrame: it has no column 'nope' \(columns: a, y\)"):
+        fit.train(data=df, target="nope", out=tmp_path / "r", verbose=False)
+    with pytest.raises(UserError):  # saved, then refused by the config: the file goes again
+        fit.train(data=df, target="y", out=tmp_path / "r", verbose=False, set={"train.lr": "-1"})
+    assert not (tmp_path / "data").exists() or not any((tmp_path / "data").iterdir())

@@ -47,14 +47,24 @@ def train(data: str | Path | tuple | Any = None, model: str | None = None, *, ep
     """
     from idealfit.train.session import train as run_training
 
+    saved = None  # in-memory data written for this call, removed again if the run never starts
     if data is not None and not isinstance(data, (str, Path)):
-        data, target = save_in_memory(data, target=target, runs=Path(out).parent if out else Path("runs"))
+        runs = Path(out).parent if out else Path("runs")
+        existing = list((runs / "data").glob("*")) if (runs / "data").is_dir() else []  # `set` is a parameter here
+        data, target = save_in_memory(data, target=target, runs=runs)
+        saved = None if data in existing else data
     given = dict(data=data, model=model, epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer,
                  schedule=schedule, seed=seed, device=device, target=target, task=task, out=out, progress=progress)
     overrides = {SHORTCUTS[k]: (str(v) if isinstance(v, Path) else v) for k, v in given.items() if v is not None}
     overrides.update(set or {})
-    return run_training(config_file=config, overrides=overrides, resume=resume, callbacks=callbacks,
-                        echo=print if verbose else (lambda *a, **k: None))
+    try:
+        return run_training(config_file=config, overrides=overrides, resume=resume, callbacks=callbacks,
+                            echo=print if verbose else (lambda *a, **k: None))
+    except BaseException:
+        out_dir = Path(out) if out else None
+        if saved is not None and not (out_dir is not None and (out_dir / "metrics.csv").exists()):
+            saved.unlink(missing_ok=True)  # a run that never trained leaves no data file behind
+        raise
 
 
 def save_in_memory(data: Any, *, target: str | None, runs: Path) -> tuple[Path, str | None]:
@@ -84,12 +94,15 @@ def save_in_memory(data: Any, *, target: str | None, runs: Path) -> tuple[Path, 
             raise UserError(f"data=(DataFrame, labels): {len(frame)} rows but {len(labels)} labels; they must match")
         data = frame.assign(**{target: np.asarray(labels)})
     if pd is not None and isinstance(data, pd.DataFrame):
-        if target is None:
-            raise UserError(f"data=DataFrame: name the column to predict with target=... (columns: "
-                            f"{', '.join(map(str, data.columns))})")
+        if target is None or target not in data.columns:
+            what = "name the column to predict with target=..." if target is None else f"it has no column '{target}'"
+            raise UserError(f"data=DataFrame: {what} (columns: {', '.join(map(str, data.columns))})")
         payload, kind, suffix = data.to_csv(index=False).encode("utf-8"), "frame", ".csv"
     elif isinstance(data, tuple) and len(data) == 2:
         x, y = (np.asarray(a) for a in data)
+        if x.ndim == 0 or y.ndim == 0 or len(x) != len(y):
+            raise UserError(f"data=(x, y): x has {len(x) if x.ndim else 0} samples and y {len(y) if y.ndim else 0}; "
+                            "they must match, one label or value per sample")
         if x.dtype == object or y.dtype == object:
             raise UserError("data=(x, y): x must be numeric and y numbers or strings, not Python objects; "
                             "convert them with numpy (e.g. x.astype(float), y.astype(str))")
