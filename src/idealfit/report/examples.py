@@ -39,11 +39,16 @@ def _thumbnail(image: np.ndarray) -> bytes:
 
 def _load(run_dir: Path):
     """The run's dataset, or a sentence saying why it cannot be shown."""
+    import dataclasses
+
     from idealfit.data.prepare import load_dataset
     from idealfit.run import load_config
 
     try:
-        return load_dataset(load_config(run_dir).data)
+        cfg = load_config(run_dir).data
+        if Path(cfg.name).expanduser().is_dir():  # an image folder: list its files, open only the 8 shown
+            cfg = dataclasses.replace(cfg, max_memory_mb=0)
+        return load_dataset(cfg)
     except (UserError, OSError, ValueError) as err:
         return f"The dataset could not be re-loaded to show them ({err})."
 
