@@ -8,13 +8,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from idealfit.data.base import Dataset
+from idealfit.run_files import atomic_write, npz_bytes
 
 
 def load_digits_data() -> Dataset:
@@ -92,10 +92,7 @@ def load_mnist1d_data() -> Dataset:
         y = np.concatenate([d["y"], d["y_test"]]).astype(np.int64)
         n_train = len(d["y"])
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz")  # atomic: no half-written cache
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, x=x, y=y, n_train=n_train)
-        os.replace(tmp, path)
+        atomic_write(path, npz_bytes(x=x, y=y, n_train=n_train))  # no half-written cache
     return Dataset("mnist1d", x[:, None, :], y, "classification", "signal",
                    class_names=[str(i) for i in range(10)], fixed_test=np.arange(n_train, len(y)))
 

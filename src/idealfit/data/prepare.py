@@ -14,7 +14,7 @@ from idealfit.data.embedded import EMBEDDED
 from idealfit.data.files import load_csv, load_npz
 from idealfit.data.images import IMAGE_SUFFIXES, load_image_folder
 from idealfit.data.preprocess import ArrayPreprocessor, TablePreprocessor, missing_rows
-from idealfit.data.table import CSV_SUFFIXES, is_csv_path
+from idealfit.data.table import is_csv_path
 from idealfit.errors import UserError
 
 SPLITS = ("train", "val", "test")
@@ -141,7 +141,7 @@ def _check_options(ds: Dataset, cfg: DataConfig) -> None:
     """An option that cannot apply to this data stops here, rather than being silently ignored."""
     csv_only = {"columns": cfg.columns is not None, "drop": bool(cfg.drop), "encoding": cfg.encoding != "utf-8"}
     for key, given in csv_only.items():
-        if given and not str(ds.meta.get("source", "")).lower().endswith(CSV_SUFFIXES):
+        if given and not is_csv_path(Path(str(ds.meta.get("source", "")))):
             raise UserError(f"data.{key} works on CSV files; {ds.name} is not one: drop data.{key}")
     folder_only = {"resize": cfg.resize != DataConfig.resize, "skip_unreadable": cfg.skip_unreadable}
     for key, given in folder_only.items():

@@ -55,14 +55,20 @@ def only_lock(path: Path) -> bool:
     return all(p.name == LOCK for p in path.iterdir())
 
 
+def refuse_if_taken(out: Path) -> None:
+    """An existing --out folder may hold nothing but (maybe) our lock file; anything else is another run's."""
+    if not only_lock(out):
+        raise UserError(f"{out} already holds files; choose another --out, or continue it with --resume {out}")
+
+
 def claim_run_dir(cfg: RunConfig, *, root: str | Path = "runs") -> tuple[Path, bool]:
     """The folder for a new run, created now: (path, created). `created` is False only for an
     existing empty `--out` folder, which the run may use but must not delete."""
     if cfg.out:
         out = Path(cfg.out)
         created = _mkdir(out)
-        if not created and not only_lock(out):
-            raise UserError(f"{out} already holds files; choose another --out, or continue it with --resume {out}")
+        if not created:
+            refuse_if_taken(out)
         return out, created
     data = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(cfg.data.name).stem or "data")
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")

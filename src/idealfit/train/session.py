@@ -42,7 +42,7 @@ from idealfit.train.loop import fit
 from idealfit.train.metrics import METRIC, compute_metrics, predict_batches
 from idealfit.train.optim import build_optimizer, build_scheduler
 from idealfit.train.regularizers import build_regularizers, weight_sparsity
-from idealfit.train.rundir import RunLock, claim_run_dir, discard, only_lock
+from idealfit.train.rundir import RunLock, claim_run_dir, discard, only_lock, refuse_if_taken
 from idealfit.train.threads import choose_threads, num_threads
 
 RESUMABLE_KEYS = {"train.epochs", "train.device", "train.progress", "train.threads"}  # what --resume may change
@@ -173,9 +173,8 @@ def _claim_and_train(cfg: RunConfig, setup: Setup, *, resume, has_ckpt: bool, ca
     run_dir, created = (Path(cfg.out), False) if resume else claim_run_dir(cfg)
     lock = RunLock(run_dir)
     try:
-        if not resume and not created and not only_lock(run_dir):  # another run filled it before our lock
-            raise UserError(f"{run_dir} already holds files; choose another --out, or continue it with "
-                            f"--resume {run_dir}")
+        if not resume and not created:  # another run may have filled it between our check and our lock
+            refuse_if_taken(run_dir)
         try:
             return _train_in(run_dir, cfg, setup, resume=resume is not None, has_ckpt=has_ckpt,
                              callbacks=callbacks, echo=echo)
