@@ -16,6 +16,7 @@ from idealfit.data.images import IMAGE_SUFFIXES, load_image_folder
 from idealfit.data.preprocess import ArrayPreprocessor, TablePreprocessor, missing_rows
 from idealfit.data.table import is_csv_path
 from idealfit.errors import UserError
+from idealfit.tasks import get_task
 
 SPLITS = ("train", "val", "test")
 
@@ -61,7 +62,7 @@ def split_indices(ds: Dataset, *, val_fraction: float, test_fraction: float, see
 
     n = len(ds)
     idx = np.arange(n)
-    strat = ds.y if ds.task == "classification" else None
+    strat = ds.y if get_task(ds.task).stratify else None
     stratified = strat is not None
     too_few = UserError(f"{ds.name} has {n} samples, too few for a train/validation/test split; add data")
 
@@ -106,7 +107,8 @@ class Prepared:
 
     @property
     def out_dim(self) -> int:
-        return self.dataset.num_classes if self.dataset.task == "classification" else 1
+        return get_task(self.dataset.task).out_dim(num_classes=self.dataset.num_classes,
+                                                   input_shape=self.input_shape)
 
 
 def prepare(ds: Dataset, indices: dict[str, Any], *, cfg: DataConfig | None = None) -> Prepared:
@@ -130,10 +132,11 @@ def prepare(ds: Dataset, indices: dict[str, Any], *, cfg: DataConfig | None = No
     else:
         x = _prepare_arrays(ds, indices, cfg, state)
     y = {s: ds.y[indices[s]] for s in SPLITS}
-    if ds.task == "regression":  # train on standardized targets; report metrics in the data's units
-        mu, sd = float(y["train"].mean()), float(y["train"].std() or 1.0)
-        state["target"] = {"mean": mu, "std": sd}
-        y = {s: ((v - mu) / sd).astype(np.float32) for s, v in y.items()}
+    task = get_task(ds.task)
+    target = task.fit_targets(y["train"])  # e.g. regression trains on standardized targets
+    if target is not None:
+        state["target"] = target
+        y = {s: task.encode_targets(v, target) for s, v in y.items()}
     return Prepared(ds, x, y, indices, state)
 
 
