@@ -146,13 +146,13 @@ class Run:
         task, targets = get_task(self.task), self.state.get("target")
         if targets is not None:
             y = task.encode_targets(y, targets)
-        yt = torch.from_numpy(y)
-        sums: dict[str, float] = {}
+        from idealfit.train.meter import Meter
+
+        yt, meter = torch.from_numpy(y), Meter()
         for i in range(0, len(yt), BATCH):  # the task's statistics summed batch by batch, as in training
             o, t = out[i : i + BATCH], yt[i : i + BATCH]
-            for k, v in task.stats(o, t, task.loss(o, t)).items():
-                sums[k] = sums.get(k, 0.0) + float(v)
-        return task.finish(sums, targets)
+            meter.add(task.stats(o, t, task.loss(o, t)))
+        return task.finish(meter.sums(), targets)
 
 
 def _as_paths(paths: str | Path | list[str | Path]) -> list[Path]:

@@ -26,13 +26,19 @@ class Meter:
     def __bool__(self) -> bool:
         return bool(self._sums)
 
-    def sums(self) -> dict[str, float]:
-        """The sums as Python floats (one device sync for all of them)."""
+    def sums(self) -> dict[str, float | list[float]]:
+        """The sums as Python numbers (one device sync for all): a float per scalar statistic, a list per
+        vector one (e.g. per-class counts)."""
         if not self._sums:
             return {}
         keys = list(self._sums)
-        flat = torch.stack([self._sums[k].double().reshape(()) if self._sums[k].numel() == 1 else
-                            self._sums[k].double().sum() for k in keys])
+        parts = [self._sums[k].double().reshape(-1) for k in keys]
+        flat = torch.cat(parts)
         if self.reduce is not None:
             flat = self.reduce(flat)
-        return dict(zip(keys, flat.tolist(), strict=True))
+        out, at = {}, 0
+        for k, p in zip(keys, parts, strict=True):
+            vals = flat[at : at + p.numel()].tolist()
+            at += p.numel()
+            out[k] = vals[0] if self._sums[k].dim() == 0 else vals
+        return out

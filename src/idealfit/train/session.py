@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from idealfit.baselines import fit_baselines, format_baselines
-from idealfit.config import RunConfig, apply_table_defaults, resolve, to_yaml
+from idealfit.config import TABLE_DEFAULTS, RunConfig, apply_defaults, resolve, to_yaml
 from idealfit.data.augment import Augment, preview_figure
 from idealfit.data.base import Dataset
 from idealfit.data.batching import StreamBatches, TensorBatches
@@ -26,6 +26,7 @@ from idealfit.diagnose import diagnose, format_diagnosis
 from idealfit.errors import UserError
 from idealfit.models.build import build_model
 from idealfit.models.init import init_weights
+from idealfit.models.registry import FAMILIES, choose_family
 from idealfit.models.summary import count_params, summarize
 from idealfit.run import WEIGHTS, Run, check_run_dir
 from idealfit.tasks import Task, get_task
@@ -240,11 +241,13 @@ def build_setup(cfg: RunConfig) -> Setup:
     runtime = Runtime.from_name(t.device)
     device = runtime.device
     ds = load_dataset(d)
-    task = get_task(ds.task)
+    task = get_task(ds.task, loss=t.loss)
     if cfg.model.name == "auto":  # resolved here, so config.yaml records the family actually trained
         if ds.kind == "table":
-            apply_table_defaults(cfg)  # the table defaults (config.TABLE_DEFAULTS), recorded in config.yaml
-        cfg.model.name = "mlp" if ds.kind == "table" or d.pca is not None else "cnn"
+            apply_defaults(cfg, TABLE_DEFAULTS)  # recorded in config.yaml
+        cfg.model.name = "mlp" if d.pca is not None and task.name != "segmentation" else "auto"
+    cfg.model.name = choose_family(cfg.model.name, kind=ds.kind, task=task.name)
+    apply_defaults(cfg, FAMILIES[cfg.model.name].defaults)
     indices = split_indices(ds, val_fraction=d.val_fraction, test_fraction=d.test_fraction, seed=t.seed)
     if d.train_subset is not None:
         indices["train"] = train_subset(ds, indices["train"], d.train_subset, seed=t.seed)
