@@ -79,6 +79,12 @@ class Task:
         """What predictions.npz holds for the test split (always y_true and y_pred, in data units)."""
         raise NotImplementedError
 
+    def baselines(self, prep, *, seed: int) -> dict[str, dict[str, Any]]:
+        """Simple models on the same split and inputs, scored with this task's metrics (summary["baselines"])."""
+        from idealfit.baselines import fit_baselines
+
+        return fit_baselines(prep, seed=seed)
+
     def check_metric(self, monitor: str) -> MetricInfo:
         """The MetricInfo of a history column such as "val_loss" or "val_accuracy" (KeyError if none)."""
         name = monitor.split("_", 1)[-1]

@@ -78,6 +78,10 @@ class Segmentation(Task):
         return {"y_true": y.numpy().astype(masks.dtype), "y_pred": masks}
 
 
+    def baselines(self, prep, *, seed: int) -> dict[str, dict[str, Any]]:
+        return pixel_baselines(prep, seed=seed)
+
+
 def overlap_metrics(true: list[float], pred: list[float], inter: list[float]) -> dict[str, Any]:
     """Pixel accuracy, IoU and Dice per class and their means over the foreground classes that occur."""
     t, p, i = (np.asarray(v, dtype=np.float64) for v in (true, pred, inter))
@@ -91,3 +95,51 @@ def overlap_metrics(true: list[float], pred: list[float], inter: list[float]) ->
             "dice": float(dice[fg][seen].mean()) if seen.any() else float("nan"),
             "iou_per_class": [None if np.isnan(v) else float(v) for v in iou],
             "dice_per_class": [None if np.isnan(v) else float(v) for v in dice]}
+
+
+PIXEL_SAMPLE = 100_000  # training pixels the per-pixel baseline fits on
+
+
+def _counts(y: np.ndarray, pred: np.ndarray, k: int) -> dict[str, Any]:
+    y, pred = y.reshape(-1).astype(np.int64), pred.reshape(-1).astype(np.int64)
+    return overlap_metrics(np.bincount(y, minlength=k), np.bincount(pred, minlength=k),
+                           np.bincount(y[pred == y], minlength=k))
+
+
+def pixel_baselines(prep, *, seed: int) -> dict[str, dict[str, Any]]:
+    """Two baselines that see no neighbourhood (the deck's point that a dense network on pixels has no
+    spatial information): every pixel the most frequent training class ("majority"), and a logistic
+    regression on each pixel's own channel values ("per_pixel", fitted on PIXEL_SAMPLE training pixels)."""
+    import time
+
+    from sklearn.linear_model import LogisticRegression
+
+    from idealfit.baselines import SPLITS
+
+    if prep.dataset.paths is not None:
+        return {}  # streamed from disk: no arrays to fit on cheaply
+    k = prep.dataset.num_classes
+    x, y = prep.x, prep.y
+    t0 = time.perf_counter()
+    major = int(np.bincount(y["train"].reshape(-1), minlength=k).argmax())
+    out: dict[str, dict[str, Any]] = {"majority": {s: _scores(_counts(y[s], np.full_like(y[s], major), k))
+                                                   for s in SPLITS}}
+    out["majority"]["seconds"] = round(time.perf_counter() - t0, 3)
+    t0 = time.perf_counter()
+
+    def pixels(split: str) -> np.ndarray:  # (N, C, H, W) -> (N·H·W, C)
+        a = x[split]
+        return a.transpose(0, 2, 3, 1).reshape(-1, a.shape[1]).astype(np.float64)
+
+    xt, yt = pixels("train"), y["train"].reshape(-1)
+    pick = np.random.default_rng(seed).choice(len(yt), size=min(PIXEL_SAMPLE, len(yt)), replace=False)
+    if len(np.unique(yt[pick])) < 2:
+        return out
+    model = LogisticRegression(max_iter=500).fit(xt[pick], yt[pick])
+    out["per_pixel"] = {s: _scores(_counts(y[s], model.predict(pixels(s)).reshape(y[s].shape), k)) for s in SPLITS}
+    out["per_pixel"]["seconds"] = round(time.perf_counter() - t0, 3)
+    return out
+
+
+def _scores(m: dict[str, Any]) -> dict[str, Any]:
+    return {k: m[k] for k in ("dice", "miou", "pixel_accuracy", "iou_per_class")}

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from idealfit.baselines import fit_baselines, format_baselines
+from idealfit.baselines import format_baselines
 from idealfit.config import TABLE_DEFAULTS, RunConfig, apply_defaults, resolve, to_yaml
 from idealfit.data.augment import Augment, preview_figure
 from idealfit.data.base import Dataset
@@ -342,7 +342,7 @@ def _finish(run_dir: Path, cfg: RunConfig, prep: Prepared, state: FitState, *, e
     kept = early.best_epoch if early and early.best_weights is not None else None
     if diverged is not None:
         kept = diverged["kept_epoch"]
-    baselines = fit_baselines(prep, seed=cfg.train.seed)  # scikit-learn beside the network, same split and inputs
+    baselines = task.baselines(prep, seed=cfg.train.seed)  # simple models beside the network, same split and inputs
     summary = {
         "task": task.name, "data": cfg.data.name, "model": cfg.model.name, "params": count_params(model),
         "epochs_run": state.epoch, "best_epoch": state.epoch if kept is None else kept,
@@ -397,7 +397,8 @@ def format_summary(run: Run) -> str:
     """The short end-of-run summary printed by `idealfit train`."""
     s, m = run.summary, run.summary["metrics"]
     key = s["metric"]
-    fmt = (lambda v: f"{100 * v:.2f}%") if key == "accuracy" else (lambda v: f"{v:.4g}")
+    pct = get_task(s["task"]).metrics[key].bounded
+    fmt = (lambda v: f"{100 * v:.2f}%") if pct else (lambda v: f"{v:.4g}")
     lines = [f"{key:>10}: train {fmt(m['train'][key])}  val {fmt(m['val'][key])}  test {fmt(m['test'][key])}"]
     if "r2" in m["test"]:
         lines.append(f"{'r2':>10}: train {m['train']['r2']:.3f}  val {m['val']['r2']:.3f}  test {m['test']['r2']:.3f}")
@@ -407,7 +408,7 @@ def format_summary(run: Run) -> str:
               f"{'time':>10}: {s['seconds']:.{2 if s['seconds'] < 1 else 1}f} s on {s['device']}"
               + (f" ({s['threads']} thread{'s' if s['threads'] > 1 else ''})" if s.get("threads") and s["device"] == "cpu" else ""),
               f"{'params':>10}: {s['params']:,}",
-              *([format_baselines(s["baselines"], key)] if s.get("baselines") else []),
+              *([format_baselines(s["baselines"], key, pct=pct)] if s.get("baselines") else []),
               f"{'run':>10}: {run.dir}  (report: {run.dir / 'report.html'})"]
     if s.get("interrupted"):
         lines.append(f"{'continue':>10}: idealfit train --resume {run.dir}")
