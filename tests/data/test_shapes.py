@@ -1,0 +1,117 @@
+"""The generated shapes segmentation dataset: fields, determinism, class balance, image/mask agreement, cache."""
+
+import numpy as np
+import pytest
+
+from idealfit.data import shapes
+from idealfit.data.shapes import load_shapes_data, make_shapes
+
+
+@pytest.fixture(autouse=True)
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("IDEALFIT_CACHE", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+@pytest.fixture(scope="module")
+def ds(tmp_path_factory):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("IDEALFIT_CACHE", str(tmp_path_factory.mktemp("cache")))
+        return make_shapes(300, size=48, seed=3)
+
+
+def test_fields_shapes_and_ranges(ds):
+    assert (ds.name, ds.task, ds.kind) == ("shapes", "segmentation", "image")
+    assert ds.class_names == ["background", "circle", "rectangle", "triangle"] and ds.num_classes == 4
+    assert ds.x.shape == (300, 3, 48, 48) and ds.x.dtype == np.float32
+    assert ds.y.shape == (300, 48, 48) and ds.y.dtype == np.int64
+    assert ds.input_shape == (3, 48, 48) and len(ds) == 300
+    assert ds.x.min() >= 0 and ds.x.max() <= 1
+    np.testing.assert_array_equal(ds.x * 255, np.rint(ds.x * 255))  # 8-bit levels, as from an image file
+    assert set(np.unique(ds.y)) == {0, 1, 2, 3}
+    assert ds.meta == {"source": "generated", "image_size": 48, "seed": 3, "version": shapes.VERSION}
+
+
+def test_same_seed_same_data_other_seed_other_data(cache, tmp_path, monkeypatch):
+    a = make_shapes(20, size=32, seed=1)
+    monkeypatch.setenv("IDEALFIT_CACHE", str(tmp_path / "other"))  # generated again, not read back
+    b = make_shapes(20, size=32, seed=1)
+    np.testing.assert_array_equal(a.x, b.x)
+    np.testing.assert_array_equal(a.y, b.y)
+    c = make_shapes(20, size=32, seed=2)
+    assert not np.array_equal(a.y, c.y) and not np.array_equal(a.x, c.x)
+
+
+def test_every_class_present_in_balance(ds):
+    share = np.bincount(ds.y.ravel(), minlength=4) / ds.y.size
+    assert 0.75 < share[0] < 0.93  # mostly background, as in real segmentation data
+    fg = share[1:] / share[1:].sum()
+    assert fg.min() > 0.2 and fg.max() < 0.45  # the three shapes cover about a third each
+    present = np.stack([(ds.y == k).any(axis=(1, 2)) for k in range(1, 4)], 1)  # (N, 3)
+    assert present.any(1).all()  # every image shows at least its last-drawn shape
+    per_image = present.sum(1)
+    assert per_image.min() == 1 and per_image.max() == 3  # 1 to 4 shapes: some images hold all 3 classes
+
+
+def test_mask_edges_are_image_edges(ds):
+    """Colour jumps where the mask changes class and is flat inside a region: mask and image agree."""
+    def jumps(x, y):
+        step = np.abs(np.diff(x, axis=-1)).sum(1)  # (N, S, S-1) colour change to the right neighbour
+        edge = np.diff(y, axis=-1) != 0
+        return step[edge].mean(), step[~edge].mean()
+
+    across, within = jumps(ds.x, ds.y)
+    assert across > 3 * within
+    shifted = np.roll(ds.y, 3, axis=-1)  # a mask three pixels off no longer lines up
+    across_off, _ = jumps(ds.x, shifted)
+    assert across_off < 0.3 * across
+
+
+def test_colour_does_not_give_the_class(ds):
+    """The three shapes' mean colours are close, and the background spans the same colours."""
+    rgb = ds.x.transpose(0, 2, 3, 1)  # (N, S, S, 3)
+    means = np.stack([rgb[ds.y == k].mean(0) for k in range(4)])  # (4, 3)
+    assert np.abs(means[1:] - means[1:].mean(0)).max() < 0.05
+    assert np.abs(means[0] - means[1:].mean(0)).max() < 0.1
+    for k in range(1, 4):  # each shape's colours cover most of the cube, like the background's
+        spread = np.percentile(rgb[ds.y == k], [5, 95], axis=0)
+        assert (spread[1] - spread[0] > 0.6).all()
+
+
+def test_cache_is_reused_and_named_by_its_parameters(cache, monkeypatch):
+    first = make_shapes(10, size=16, seed=4)
+    files = [p.name for p in cache.iterdir()]
+    assert files == [f"shapes-v{shapes.VERSION}-n10-size16-seed4.npz"]  # no temporary file left
+
+    def boom(*args):
+        raise AssertionError("generated although the cache exists")
+
+    monkeypatch.setattr(shapes, "_generate", boom)
+    again = make_shapes(10, size=16, seed=4)
+    np.testing.assert_array_equal(again.x, first.x)
+    np.testing.assert_array_equal(again.y, first.y)
+    with pytest.raises(AssertionError, match="generated although"):
+        make_shapes(10, size=16, seed=5)  # another seed is another file
+
+
+def test_corrupt_or_mismatched_cache_is_regenerated(cache):
+    first = make_shapes(6, size=16, seed=0)
+    path = next(cache.iterdir())
+    path.write_bytes(b"not an npz file")  # e.g. a crash of another tool mid-write
+    again = make_shapes(6, size=16, seed=0)
+    np.testing.assert_array_equal(again.x, first.x)
+    with np.load(path) as f:
+        assert f["x"].shape == (6, 3, 16, 16) and f["x"].dtype == np.uint8
+        np.savez(path, x=f["x"][:3], y=f["y"][:3])  # a file of the right name but the wrong arrays
+    np.testing.assert_array_equal(make_shapes(6, size=16, seed=0).y, first.y)
+
+
+def test_bad_arguments_and_defaults(monkeypatch):
+    with pytest.raises(ValueError, match="size >= 16"):
+        make_shapes(4, size=8)
+    with pytest.raises(ValueError, match="n >= 1"):
+        make_shapes(0)
+    calls = []
+    monkeypatch.setattr(shapes, "make_shapes", lambda *a, **k: calls.append((a, k)))
+    load_shapes_data()
+    assert calls == [((), {})]  # the defaults: 3000 images of 64x64, seed 0
