@@ -13,6 +13,7 @@ from idealfit.data.base import Dataset
 from idealfit.data.embedded import EMBEDDED
 from idealfit.data.files import load_csv, load_npz
 from idealfit.data.images import IMAGE_SUFFIXES, load_image_folder
+from idealfit.data.masks import is_mask_folder, load_mask_folder
 from idealfit.data.preprocess import ArrayPreprocessor, TablePreprocessor, missing_rows
 from idealfit.data.table import is_csv_path
 from idealfit.errors import UserError
@@ -36,8 +37,12 @@ def load_dataset(cfg: DataConfig) -> Dataset:
         close = difflib.get_close_matches(name, list(EMBEDDED), n=1)
         hint = f"did you mean '{close[0]}'?" if close else f"embedded datasets: {', '.join(EMBEDDED)}"
         raise UserError(f"no dataset or path named '{name}'; {hint}")
+    if path.is_dir() and is_mask_folder(path):
+        if cfg.task not in (None, "segmentation"):
+            raise UserError(f"{path} holds images/ and masks/, a segmentation dataset; drop data.task")
+        return load_mask_folder(path, image_size=cfg.image_size, channels=cfg.channels, resize=cfg.resize)
     if path.is_dir():
-        if cfg.task == "regression":
+        if cfg.task not in (None, "classification"):
             raise UserError(f"{path} is an image folder, which is a classification dataset; drop data.task")
         return load_image_folder(path, image_size=cfg.image_size, channels=cfg.channels,
                                  max_memory_mb=cfg.max_memory_mb, resize=cfg.resize,

@@ -85,6 +85,9 @@ class Task:
 
         return fit_baselines(prep, seed=seed)
 
+    def figures(self, run_dir, prep, predictions: dict[str, np.ndarray]) -> None:
+        """Write this task's own figures into the run folder at the end of training (the report shows them)."""
+
     def check_metric(self, monitor: str) -> MetricInfo:
         """The MetricInfo of a history column such as "val_loss" or "val_accuracy" (KeyError if none)."""
         name = monitor.split("_", 1)[-1]

@@ -81,6 +81,12 @@ class Segmentation(Task):
     def baselines(self, prep, *, seed: int) -> dict[str, dict[str, Any]]:
         return pixel_baselines(prep, seed=seed)
 
+    def figures(self, run_dir, prep, predictions: dict[str, np.ndarray]) -> None:
+        if prep.dataset.paths is not None or not len(predictions["y_pred"]):
+            return
+        write_examples(run_dir / "segmentation.png", prep.x["test"][:EXAMPLES], predictions["y_true"][:EXAMPLES],
+                       predictions["y_pred"][:EXAMPLES])
+
 
 def overlap_metrics(true: list[float], pred: list[float], inter: list[float]) -> dict[str, Any]:
     """Pixel accuracy, IoU and Dice per class and their means over the foreground classes that occur."""
@@ -97,6 +103,7 @@ def overlap_metrics(true: list[float], pred: list[float], inter: list[float]) ->
             "dice_per_class": [None if np.isnan(v) else float(v) for v in dice]}
 
 
+EXAMPLES = 6  # test images in the report's figure
 PIXEL_SAMPLE = 100_000  # training pixels the per-pixel baseline fits on
 
 
@@ -135,7 +142,8 @@ def pixel_baselines(prep, *, seed: int) -> dict[str, dict[str, Any]]:
     pick = np.random.default_rng(seed).choice(len(yt), size=min(PIXEL_SAMPLE, len(yt)), replace=False)
     if len(np.unique(yt[pick])) < 2:
         return out
-    model = LogisticRegression(max_iter=500).fit(xt[pick], yt[pick])
+    # balanced class weights: unweighted, colour alone predicts the background everywhere (Dice 0)
+    model = LogisticRegression(max_iter=500, class_weight="balanced").fit(xt[pick], yt[pick])
     out["per_pixel"] = {s: _scores(_counts(y[s], model.predict(pixels(s)).reshape(y[s].shape), k)) for s in SPLITS}
     out["per_pixel"]["seconds"] = round(time.perf_counter() - t0, 3)
     return out
@@ -143,3 +151,28 @@ def pixel_baselines(prep, *, seed: int) -> dict[str, dict[str, Any]]:
 
 def _scores(m: dict[str, Any]) -> dict[str, Any]:
     return {k: m[k] for k in ("dice", "miou", "pixel_accuracy", "iou_per_class")}
+
+
+def write_examples(path, images: np.ndarray, true: np.ndarray, pred: np.ndarray, *, scale: int = 2) -> None:
+    """One PNG: a row per image (image | true mask over it | predicted mask over it), enlarged `scale`×."""
+    import io
+
+    from PIL import Image
+
+    from idealfit.data.masks import overlay
+    from idealfit.run_files import atomic_write
+
+    def rgb(img: np.ndarray) -> np.ndarray:  # (C, H, W) in [0, 1] -> (H, W, 3) uint8
+        a = np.clip(img, 0, 1)
+        a = np.repeat(a, 3, axis=0) if a.shape[0] == 1 else a[:3]
+        return (a.transpose(1, 2, 0) * 255).round().astype(np.uint8)
+
+    gap = 4
+    rows = [np.concatenate([rgb(im), np.full((im.shape[1], gap, 3), 255, np.uint8), overlay(im, t),
+                            np.full((im.shape[1], gap, 3), 255, np.uint8), overlay(im, p)], axis=1)
+            for im, t, p in zip(images, true, pred, strict=True)]
+    sheet = np.concatenate([np.concatenate([r, np.full((gap, r.shape[1], 3), 255, np.uint8)]) for r in rows])
+    im = Image.fromarray(sheet).resize((sheet.shape[1] * scale, sheet.shape[0] * scale), Image.NEAREST)
+    buf = io.BytesIO()
+    im.save(buf, format="PNG")
+    atomic_write(path, buf.getvalue())

@@ -338,7 +338,9 @@ def _finish(run_dir: Path, cfg: RunConfig, prep: Prepared, state: FitState, *, e
     weights = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     atomic_write_bytes(run_dir / WEIGHTS, save(weights))
     # index: each test sample's row in the dataset (split.npz's test), so a report can show the sample itself
-    write_npz(run_dir / "predictions.npz", index=prep.indices["test"], **task.prediction_arrays(out, y, targets))
+    predictions = task.prediction_arrays(out, y, targets)
+    write_npz(run_dir / "predictions.npz", index=prep.indices["test"], **predictions)
+    task.figures(run_dir, prep, predictions)
     kept = early.best_epoch if early and early.best_weights is not None else None
     if diverged is not None:
         kept = diverged["kept_epoch"]
