@@ -29,7 +29,7 @@ def test_fields_shapes_and_ranges(ds):
     assert ds.x.min() >= 0 and ds.x.max() <= 1
     np.testing.assert_array_equal(ds.x * 255, np.rint(ds.x * 255))  # 8-bit levels, as from an image file
     assert set(np.unique(ds.y)) == {0, 1, 2, 3}
-    assert ds.meta == {"source": "generated", "side": 48, "seed": 3, "version": shapes.VERSION}
+    assert ds.meta == {"source": "generated", "side": 48, "seed": 3, "version": shapes.VERSION, "resize": "crop"}
 
 
 def test_same_seed_same_data_other_seed_other_data(cache, tmp_path, monkeypatch):

@@ -51,7 +51,7 @@ def make_shapes(n: int = 3000, *, size: int = 64, seed: int = 0) -> Dataset:
         atomic_write(path, npz_bytes(x=pixels, y=mask))  # no half-written cache
     return Dataset("shapes", pixels.astype(np.float32) / 255.0, mask.astype(np.int64), "segmentation", "image",
                    class_names=list(CLASS_NAMES),
-                   meta={"source": "generated", "side": size, "seed": seed, "version": VERSION})
+                   meta={"source": "generated", "side": size, "seed": seed, "version": VERSION, "resize": "crop"})
 
 
 def load_shapes_data() -> Dataset:

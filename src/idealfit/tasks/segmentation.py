@@ -46,6 +46,9 @@ class Segmentation(Task):
 
     def __init__(self, loss: str = "ce"):
         self.loss_name = loss
+        # a Dice loss is computed over a whole batch, so an epoch's logged loss is a mean of batch
+        # losses and depends (a little) on the batching; the metrics never do
+        self.additive_loss = loss == "ce"
 
     def out_dim(self, *, num_classes: int, input_shape: tuple[int, ...]) -> int:
         return num_classes
