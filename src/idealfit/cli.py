@@ -65,14 +65,19 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
     run = load_run(args.run_dir)
     if run.task == "segmentation":
-        from idealfit.predict_masks import predict_masks
+        from idealfit.predict_outputs import predict_masks
 
         return predict_masks(run, args.inputs, out=args.out, overlay=args.overlay)
     if args.overlay:
         raise UserError(f"--overlay draws predicted masks; {run.dir} is a {run.task} run: drop --overlay")
     if args.out:
         _check_out(args.out, run.dir)  # before the work, not after it
-    names, pred = run.predict(args.inputs)
+    if run.task == "reconstruction":
+        from idealfit.predict_outputs import reconstruction_errors
+
+        names, pred = reconstruction_errors(run, args.inputs)
+    else:
+        names, pred = run.predict(args.inputs)
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     names = [csv_text(n) for n in names]  # file names and class names are text a spreadsheet must not run
@@ -83,7 +88,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         for n, p in zip(names, pred, strict=True):
             w.writerow([n, classes[int(p.argmax())], *[f"{v:.6f}" for v in p]])
     else:
-        w.writerow(["input", "predicted"])
+        w.writerow(["input", "reconstruction_mse" if run.task == "reconstruction" else "predicted"])
         for n, v in zip(names, pred, strict=True):
             w.writerow([n, f"{float(v):.6g}"])
     if args.out:

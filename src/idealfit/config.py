@@ -26,8 +26,8 @@ import yaml
 
 from idealfit.errors import UserError
 
-TASKS = ("classification", "regression", "segmentation")  # the names of tasks/TASKS (torch-free here)
-FAMILIES = ("mlp", "cnn", "unet")  # the names of models/registry.FAMILIES
+TASKS = ("classification", "regression", "segmentation", "reconstruction")  # the names of tasks/TASKS (torch-free here)
+FAMILIES = ("mlp", "cnn", "unet", "autoencoder")  # the names of models/registry.FAMILIES
 LOSSES = ("auto", "ce", "dice", "ce+dice")  # train.loss; which apply depends on the task (tasks/)
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("constant", "step", "cosine", "onecycle")
@@ -49,7 +49,7 @@ class DataConfig:
     columns: list[str] | None = None  # CSV only: use only these feature columns (None = all but the target and identifiers)
     drop: list[str] = field(default_factory=list)  # CSV only: leave these columns out of the features
     encoding: str = "utf-8"  # CSV only: the file's text encoding, e.g. latin-1 or cp1252
-    task: str | None = None  # classification | regression | segmentation; None = inferred from the data
+    task: str | None = None  # classification | regression | segmentation | reconstruction; None = inferred from the data
     val_fraction: float = 0.15  # share of all samples held out for validation
     test_fraction: float = 0.15  # share of all samples held out for the final test
     image_size: int | None = None  # image folders: resize to this square side (None = the first image's size, max 64)
@@ -71,6 +71,9 @@ class DataConfig:
     scale: str = "standard"  # standard (mean 0, std 1) | minmax ([0, 1]) | none
     pca: float | None = None  # reduce inputs to this many components (>=1) or this variance share (<1)
     downsample: int = 1  # images/signals: average-pool by this factor (aggregation to a lower resolution)
+    # reconstruction (denoising autoencoders): corrupt the inputs, keep the targets clean; in standardized units
+    noise: float = 0.0  # σ of Gaussian noise added to every input value (0 = off)
+    mask_prob: float = 0.0  # share of input values erased to 0, the training mean (0 = off)
 
 
 @dataclass
@@ -85,6 +88,7 @@ class ModelConfig:
     batchnorm: bool = True  # batch normalization after each conv / dense layer (the deck: fewer epochs, stabler)
     wide: bool = False  # mlp: add a linear path from the inputs to the output (wide & deep, Cheng et al. 2016)
     skip: bool = True  # unet: skip connections from encoder to decoder (false: the deck's plain deconvolution network)
+    latent: int = 16  # autoencoder: size of the code between encoder and decoder
     init: str = "torch_default"  # glorot_uniform | glorot_normal | he_uniform | he_normal | orthogonal | torch_default
 
 
@@ -354,6 +358,9 @@ def _validate_data_options(d: DataConfig) -> None:
     if d.pca is not None and (d.pca <= 0 or (d.pca >= 1 and not d.pca.is_integer())):
         raise UserError(f"data.pca must be a variance share in (0, 1) or a whole number of components; got {d.pca}")
     _positive("data.downsample", d.downsample)
+    _positive("data.noise", d.noise, allow_zero=True)
+    if not 0 <= d.mask_prob < 1:
+        raise UserError(f"data.mask_prob must be in [0, 1); got {d.mask_prob}")
 
 
 def _validate_columns(d: DataConfig) -> None:

@@ -144,7 +144,13 @@ class Run:
         if out is None:
             raise UserError(f"{data} has no samples to evaluate")
         task, targets = get_task(self.task), self.state.get("target")
-        if targets is not None:
+        if task.targets_are_inputs:  # the clean inputs are the targets; the model sees them corrupted
+            from idealfit.tasks.reconstruction import Corruption
+
+            c = self.state["reconstruction"]
+            y = x.astype(np.float32)
+            out = self._forward(Corruption(noise=c["noise"], mask_prob=c["mask_prob"]).fixed(y))
+        elif targets is not None:
             y = task.encode_targets(y, targets)
         from idealfit.train.meter import Meter
 
@@ -179,6 +185,8 @@ def _as_paths(paths: str | Path | list[str | Path]) -> list[Path]:
 
 def _align_labels(run: Run, ds: Dataset) -> np.ndarray:
     """The dataset's labels as the run's class ids (matched by class name)."""
+    if get_task(run.task).targets_are_inputs:
+        return ds.y  # an autoencoder's targets are its inputs; labels play no part in its metrics
     if run.task == "regression":
         if ds.task != "regression":
             raise UserError(f"{ds.name} holds classes but this run predicts values; pass regression data")

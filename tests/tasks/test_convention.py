@@ -15,6 +15,7 @@ import torch.nn.functional as F
 import idealfit as fit
 from idealfit.config import FAMILIES as FAMILY_NAMES
 from idealfit.config import TASKS as TASK_NAMES
+from idealfit.data.prepare import transform_inputs
 from idealfit.models.registry import AUTO, FAMILIES
 from idealfit.models.summary import count_params, summarize
 from idealfit.tasks import TASKS, get_task
@@ -34,6 +35,8 @@ def _outputs(task, g):
         return torch.randn(6, 3, generator=g), torch.randint(0, 3, (6,), generator=g)
     if task == "regression":
         return torch.randn(6, 1, generator=g), torch.randn(6, generator=g)
+    if task == "reconstruction":
+        return torch.randn(6, 2, 7, generator=g), torch.randn(6, 2, 7, generator=g)
     return torch.randn(6, 4, 5, 5, generator=g), torch.randint(0, 4, (6, 5, 5), generator=g)
 
 
@@ -41,7 +44,8 @@ def _outputs(task, g):
 def test_loss_matches_the_torch_reference(name):
     out, y = _outputs(name, torch.Generator().manual_seed(0))
     want = {"classification": lambda: F.cross_entropy(out, y), "regression": lambda: F.mse_loss(out[:, 0], y),
-            "segmentation": lambda: F.cross_entropy(out, y) + soft_dice_loss(out, y)}[name]()
+            "segmentation": lambda: F.cross_entropy(out, y) + soft_dice_loss(out, y),
+            "reconstruction": lambda: F.mse_loss(out, y)}[name]()
     assert float(get_task(name).loss(out, y)) == pytest.approx(float(want), rel=1e-6)
 
 
@@ -65,7 +69,7 @@ def _metrics(task, out, y, state=None, *, splits=1):
 def test_metrics_do_not_depend_on_the_batching(name):
     task = get_task(name)
     out, y = _outputs(name, torch.Generator().manual_seed(1))
-    state = {"mean": 2.0, "std": 3.0} if task.scales_targets else None
+    state = {"mean": [2.0], "std": [3.0]} if name == "reconstruction" else {"mean": 2.0, "std": 3.0} if task.scales_targets else None
     one, three = _metrics(task, out, y, state), _metrics(task, out, y, state, splits=3)
     for k, v in one.items():
         if k != "loss" or task.additive_loss:
@@ -108,7 +112,7 @@ def _data(kind, task, rng):
         x = rng.normal(size=(n, 1, 12)).astype(np.float32)
     else:
         x = rng.random((n, 3, 12, 12)).astype(np.float32)
-    if task == "classification":
+    if task in ("classification", "reconstruction"):  # reconstruction keeps the labels beside the inputs
         y = (x.reshape(n, -1)[:, 0] > 0.5 * (kind == "image")).astype(np.int64)
     elif task == "regression":
         y = (x.reshape(n, -1)[:, :3].sum(1) * 10 + 5).astype(np.float32)
@@ -134,6 +138,9 @@ def test_every_registered_triple_trains_reloads_and_predicts(tmp_path, kind, tas
     stored = np.load(run.dir / "predictions.npz")
     decoded = pred.argmax(1) if task == "classification" else pred
     np.testing.assert_allclose(decoded, stored["y_pred"], rtol=1e-4, atol=1e-4)
+    if task == "reconstruction":  # the targets are the inputs: in the data's units (tables: as preprocessed)
+        want = transform_inputs(again.state, x[test].astype(object)) if kind == "table" else x[test]
+        np.testing.assert_allclose(stored["y_true"], want, rtol=1e-5, atol=1e-5)
     assert again.evaluate()[get_task(task).metric] == pytest.approx(run.summary["metrics"]["test"][get_task(task).metric])
     text = summarize(again.model, tuple(again.state["input_shape"]))
     assert f"{count_params(again.model):,}" in text

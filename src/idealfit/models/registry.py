@@ -27,6 +27,16 @@ def build_unet(input_shape: tuple[int, ...], out_dim: int, cfg: ModelConfig) -> 
                  dropout=cfg.dropout)]
 
 
+def build_autoencoder(input_shape: tuple[int, ...], out_dim: int, cfg: ModelConfig) -> list[nn.Module]:
+    """Convolutional (transposed convolutions up) for images, dense for tables and signals."""
+    from idealfit.models.autoencoder import ConvAutoencoder, DenseAutoencoder
+
+    if len(input_shape) == 3:
+        return [ConvAutoencoder(input_shape, latent=cfg.latent, widths=tuple(cfg.widths), batchnorm=cfg.batchnorm)]
+    return [DenseAutoencoder(input_shape, latent=cfg.latent, hidden=tuple(cfg.hidden), batchnorm=cfg.batchnorm,
+                             dropout=cfg.dropout)]
+
+
 @dataclass(frozen=True)
 class Family:
     build: Callable[[tuple[int, ...], int, ModelConfig], list[nn.Module]]  # (input shape, outputs, config) -> layers
@@ -40,6 +50,8 @@ FAMILIES: dict[str, Family] = {
     "cnn": Family(build_cnn, ("image", "signal"), ("classification", "regression")),
     # widths [16, 32, 64]: three levels reach 16×16 features on 64×64 images at a few seconds per epoch
     "unet": Family(build_unet, ("image",), ("segmentation",), {"model.widths": [16, 32, 64]}),
+    "autoencoder": Family(build_autoencoder, ("table", "signal", "image"), ("reconstruction",),
+                          {"model.widths": [16, 32]}),
 }
 
 AUTO: dict[tuple[str, str], str] = {
@@ -47,6 +59,8 @@ AUTO: dict[tuple[str, str], str] = {
     ("image", "classification"): "cnn", ("image", "regression"): "cnn",
     ("signal", "classification"): "cnn", ("signal", "regression"): "cnn",
     ("image", "segmentation"): "unet",
+    ("table", "reconstruction"): "autoencoder", ("signal", "reconstruction"): "autoencoder",
+    ("image", "reconstruction"): "autoencoder",
 }
 
 

@@ -138,3 +138,12 @@ def bootstrap_dice_interval(y_true, y_pred, n_classes: int, *, resamples: int = 
         dice = np.where(tt + pp > 0, 2 * ii / (tt + pp), np.nan)[:, 1:]
     lo, hi = np.nanpercentile(np.nanmean(dice, axis=1), [2.5, 97.5])
     return float(lo), float(hi)
+
+
+def bootstrap_mean_interval(values, *, resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED) -> tuple[float, float]:
+    """Percentile bootstrap 95% interval of the mean of `values` (N,), e.g. per-sample errors."""
+    v = np.asarray(values, dtype=float).ravel()
+    rng = np.random.default_rng(seed)
+    means = v[rng.integers(0, v.size, size=(resamples, v.size))].mean(axis=1)
+    lo, hi = np.percentile(means, [2.5, 97.5])
+    return float(lo), float(hi)

@@ -41,6 +41,7 @@ class Task:
     stratify: ClassVar[bool] = False  # split so that every class keeps its share
     has_classes: ClassVar[bool] = False  # class_names are part of the run
     augments_targets: ClassVar[bool] = False  # geometric augmentation moves the targets with the inputs
+    targets_are_inputs: ClassVar[bool] = False  # the targets are the (clean) inputs themselves: autoencoders
     additive_loss: bool = True  # the loss is a mean over samples (a Dice loss is not: it is one per batch)
     scales_targets: ClassVar[bool] = False  # fit_targets returns a state (recorded as preprocess.json's "target")
 

@@ -75,7 +75,8 @@ class Checkpointer(Callback):
 
 
 def make_batches(prep: Prepared, split: str, *, device: torch.device, batch_size: int, shuffle: bool,
-             generator: torch.Generator | None, balanced: bool = False):
+             generator: torch.Generator | None, balanced: bool = False, final: bool = False):
+    """The batches of a split; `final`: for the final metrics (`Prepared.eval_x` where it has the split)."""
     ds = prep.dataset
     weights = _class_weights(prep.y[split]) if balanced else None
     if ds.paths is not None:
@@ -83,7 +84,7 @@ def make_batches(prep: Prepared, split: str, *, device: torch.device, batch_size
         return StreamBatches([ds.paths[i] for i in idx], ds.y[idx], size=ds.meta["image_size"],
                              channels=ds.meta["channels"], resize=ds.meta["resize"], batch_size=batch_size, shuffle=shuffle,
                              generator=generator, device=device, weights=weights)
-    x = torch.from_numpy(np.ascontiguousarray(prep.x[split])).to(device)
+    x = torch.from_numpy(np.ascontiguousarray(prep.eval_x.get(split, prep.x[split]) if final else prep.x[split])).to(device)
     y = torch.from_numpy(prep.y[split]).to(device)
     return TensorBatches(x, y, batch_size=batch_size, shuffle=shuffle, generator=generator, weights=weights)
 
@@ -201,7 +202,7 @@ def _train_in(run_dir: Path, cfg: RunConfig, setup: Setup, *, resume: bool, has_
             echo(f"{run_dir} has no checkpoint (it stopped before its first epoch): starting it again "
                  "from its recorded config")
         _write_start(run_dir, cfg, prep, summary_text)
-        if augment is not None:
+        if cfg.data.augment:
             _write_augment_preview(run_dir, prep, cfg.data.augment)
         echo(f"training {cfg.model.name} on {ds.name} ({ds.task}, {len(prep.indices['train'])} train / "
              f"{len(prep.indices['val'])} val / {len(prep.indices['test'])} test) on {device}{_threads_note(device, setup.threads)}, "
@@ -256,6 +257,13 @@ def build_setup(cfg: RunConfig) -> Setup:
                         "the validation and test rows are held out; add data (tens of samples at least)")
     augment = build_augmenter(cfg, ds)
     prep = prepare(ds, indices, cfg=d)
+    if task.targets_are_inputs:  # a denoising autoencoder: a fresh corruption of every training batch
+        prep.state["reconstruction"]["latent"] = cfg.model.latent
+        if d.noise or d.mask_prob:
+            from idealfit.tasks.reconstruction import Corruption
+
+            augment = Corruption(noise=d.noise, mask_prob=d.mask_prob,
+                                 generator=torch.Generator().manual_seed(t.seed + 1))
     torch.manual_seed(t.seed)
     model = build_model(cfg.model, input_shape=prep.input_shape, out_dim=prep.out_dim, norm=prep.state["norm"])
     init_weights(model, cfg.model.init, nonlinearity=cfg.model.activation)
@@ -329,7 +337,7 @@ def _finish(run_dir: Path, cfg: RunConfig, prep: Prepared, state: FitState, *, e
     metrics = {}
     for split in ("train", "val", "test"):
         batches = make_batches(prep, split, device=step.runtime.device, batch_size=EVAL_BATCH, shuffle=False,
-                               generator=None)
+                               generator=None, final=True)
         if split == "test":
             meter, out, y = evaluate(step, batches, keep_outputs=True)
         else:

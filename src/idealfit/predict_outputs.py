@@ -1,4 +1,9 @@
-"""`idealfit predict` for a segmentation run: one class-index mask PNG per input image.
+"""`idealfit predict` for the tasks whose output is not one value per input.
+
+Reconstruction: each input's reconstruction error (MSE in standardized units, after the run's fixed
+corruption), the score an anomaly detector ranks inputs by.
+
+Segmentation: one class-index mask PNG per input image.
 
 Masks have the size the model sees (the run's image side, after its resize rule), the pixel values
 are class ids (a palette PNG, so a viewer shows colours and a program reads ids), and with
@@ -61,3 +66,15 @@ def predict_masks(run, inputs: list[str], *, out: str | None, overlay: bool = Fa
          f"{', '.join(f'{i} {n}' for i, n in enumerate(run.class_names or []))}) to {folder}"
          + (", with overlays" if overlay else ""))
     return 0
+
+
+def reconstruction_errors(run, inputs: list[str]) -> tuple[list[str], np.ndarray]:
+    """(input names, per-input MSE) of a reconstruction run, in the standardized units of its metrics."""
+    from idealfit.data.inputs import read_inputs
+    from idealfit.run import _as_paths
+    from idealfit.tasks.reconstruction import Corruption
+
+    x, names = read_inputs(run.state, _as_paths(inputs))  # standardized, as the model's targets
+    c = run.state["reconstruction"]
+    out = run._forward(Corruption(noise=c["noise"], mask_prob=c["mask_prob"]).fixed(x.astype(np.float32))).numpy()
+    return names, ((out - x) ** 2).reshape(len(x), -1).mean(axis=1)
