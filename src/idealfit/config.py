@@ -74,6 +74,7 @@ class DataConfig:
     # reconstruction (denoising autoencoders): corrupt the inputs, keep the targets clean; in standardized units
     noise: float = 0.0  # σ of Gaussian noise added to every input value (0 = off)
     mask_prob: float = 0.0  # share of input values erased to 0, the training mean (0 = off)
+    normal_classes: list[Any] | None = None  # reconstruction, anomaly detection: train on these classes only; the test split keeps all
 
 
 @dataclass
@@ -359,6 +360,8 @@ def _validate_data_options(d: DataConfig) -> None:
         raise UserError(f"data.pca must be a variance share in (0, 1) or a whole number of components; got {d.pca}")
     _positive("data.downsample", d.downsample)
     _positive("data.noise", d.noise, allow_zero=True)
+    if d.normal_classes is not None and (not isinstance(d.normal_classes, list) or not d.normal_classes):
+        raise UserError(f"data.normal_classes must be a non-empty list of class names, e.g. [0, 1]; got {d.normal_classes!r}")
     if not 0 <= d.mask_prob < 1:
         raise UserError(f"data.mask_prob must be in [0, 1); got {d.mask_prob}")
 

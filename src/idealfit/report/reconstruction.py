@@ -65,3 +65,52 @@ def _lines(clean, seen, out):
     axes[0, 0].legend(fontsize=7, loc="upper left")
     fig.tight_layout()
     return fig
+
+
+LATENT = "latent.png"
+
+
+def write_latent(run_dir: Path, prep, model, *, limit: int = 2000) -> None:
+    """latent.png: the test samples' codes in 2-D (the code itself when model.latent is 2, else its first two
+    principal components), coloured by class where the data has labels; added to the report."""
+    import torch
+
+    from idealfit.report.figures import save_png
+    from idealfit.report.html import add_extra
+
+    ae = next((m for m in model.modules() if hasattr(m, "encode")), None)
+    x = prep.x["test"][:limit]
+    if ae is None or len(x) < 3:
+        return
+    was = ae.training
+    ae.eval()
+    with torch.no_grad():
+        z = ae.encode(torch.from_numpy(x).to(next(ae.parameters()).device)).cpu().numpy()
+    ae.train(was)
+    how = "the 2-D code"
+    if z.shape[1] > 2:
+        from sklearn.decomposition import PCA
+
+        z, how = PCA(n_components=2, random_state=0).fit_transform(z), f"the first two principal components of the {z.shape[1]}-D code"
+    labels = prep.dataset.y[prep.indices["test"][:limit]] if prep.dataset.class_names else None
+    save_png(_scatter(z, labels, prep.dataset.class_names), run_dir / LATENT)
+    add_extra(run_dir, section="Latent space", caption=f"test samples in {how}" + (", coloured by class" if labels is not None else ""),
+              path=LATENT)
+
+
+def _scatter(z, labels, names):
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 4.5))
+    if labels is None:
+        ax.scatter(z[:, 0], z[:, 1], s=6, alpha=0.6)
+    else:
+        for k, name in enumerate(names):
+            pick = labels == k
+            if pick.any():
+                ax.scatter(z[pick, 0], z[pick, 1], s=6, alpha=0.7, label=str(name), color=plt.cm.tab10(k % 10))
+        ax.legend(fontsize=7, markerscale=2, loc="best", ncol=2)
+    ax.set_xlabel("code 1")
+    ax.set_ylabel("code 2")
+    fig.tight_layout()
+    return fig

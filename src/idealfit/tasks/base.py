@@ -87,8 +87,12 @@ class Task:
 
         return fit_baselines(prep, seed=seed)
 
-    def figures(self, run_dir, prep, predictions: dict[str, np.ndarray]) -> None:
+    def figures(self, run_dir, prep, predictions: dict[str, np.ndarray], model: torch.nn.Module) -> None:
         """Write this task's own figures into the run folder at the end of training (the report shows them)."""
+
+    def test_metrics(self, prep, predictions: dict[str, np.ndarray]) -> dict[str, float]:
+        """Metrics of the test split that need each sample (not sums), added to summary's metrics.test."""
+        return {}
 
     def check_metric(self, monitor: str) -> MetricInfo:
         """The MetricInfo of a history column such as "val_loss" or "val_accuracy" (KeyError if none)."""

@@ -50,7 +50,8 @@ class Reconstruction(Task):
     name = "reconstruction"
     metric = "mse"
     metrics = {"mse": MetricInfo(False, False, "mean squared error (standardized units)"),
-               "mae": MetricInfo(False, False, "mean absolute error (standardized units)")}
+               "mae": MetricInfo(False, False, "mean absolute error (standardized units)"),
+               "anomaly_auroc": MetricInfo(True, True, "ROC AUC of the reconstruction error at telling anomalies")}
     epoch_metrics = ("mse",)
     scales_targets = True
     targets_are_inputs = True
@@ -80,10 +81,30 @@ class Reconstruction(Task):
     def baselines(self, prep, *, seed: int) -> dict[str, dict[str, Any]]:
         return reconstruction_baselines(prep, seed=seed)
 
-    def figures(self, run_dir, prep, predictions) -> None:
-        from idealfit.report.reconstruction import write_examples
+    def test_metrics(self, prep, predictions: dict[str, np.ndarray]) -> dict[str, float]:
+        """anomaly_auroc (data.normal_classes): how well the reconstruction error ranks the test samples of the
+        other classes above the normal ones (0.5 = chance, 1 = perfect)."""
+        normal = prep.dataset.meta.get("normal_classes")
+        if not normal:
+            return {}
+        from sklearn.metrics import roc_auc_score
+
+        names = prep.dataset.class_names
+        labels = prep.dataset.y[prep.indices["test"]]
+        anomaly = ~np.isin(labels, [names.index(c) for c in normal])
+        std = np.asarray(prep.state["target"]["std"], np.float32)
+        diff = predictions["y_pred"] - predictions["y_true"]
+        err = diff / (std.reshape(_channel_shape(diff)) if std.size > 1 else std.reshape(()))
+        score = (err ** 2).reshape(len(err), -1).mean(axis=1)
+        if anomaly.all() or not anomaly.any():
+            return {}
+        return {"anomaly_auroc": float(roc_auc_score(anomaly, score))}
+
+    def figures(self, run_dir, prep, predictions, model) -> None:
+        from idealfit.report.reconstruction import write_examples, write_latent
 
         write_examples(run_dir, prep, predictions)
+        write_latent(run_dir, prep, model)
 
 
 def _channel_shape(x: np.ndarray) -> tuple[int, ...]:

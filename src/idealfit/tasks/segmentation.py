@@ -84,7 +84,7 @@ class Segmentation(Task):
     def baselines(self, prep, *, seed: int) -> dict[str, dict[str, Any]]:
         return pixel_baselines(prep, seed=seed)
 
-    def figures(self, run_dir, prep, predictions: dict[str, np.ndarray]) -> None:
+    def figures(self, run_dir, prep, predictions: dict[str, np.ndarray], model) -> None:
         if prep.dataset.paths is not None or not len(predictions["y_pred"]):
             return
         write_examples(run_dir / "segmentation.png", prep.x["test"][:EXAMPLES], predictions["y_true"][:EXAMPLES],

@@ -111,6 +111,26 @@ def train_subset(ds, train_idx: np.ndarray, size: float, *, seed: int) -> np.nda
     return np.sort(keep)
 
 
+def normal_only(ds: Dataset, indices: dict[str, Any], normal: list, *, task: Task) -> dict[str, Any]:
+    """Anomaly detection: training and validation keep the `normal` classes only; the test split keeps every
+    class, so the reconstruction error can be scored at telling the others apart."""
+    if not task.targets_are_inputs:
+        raise UserError("data.normal_classes trains an autoencoder for anomaly detection; add --task reconstruction "
+                        "or drop data.normal_classes")
+    names = ds.class_names or []
+    missing = [str(c) for c in normal if str(c) not in names]
+    if not names or missing:
+        raise UserError(f"data.normal_classes names {missing[0] if missing else normal[0]!r}, but {ds.name} has "
+                        + (f"classes {', '.join(names)}" if names else "no classes (labels)"))
+    ids = [names.index(str(c)) for c in normal]
+    if len(set(ids)) == len(names):
+        raise UserError(f"data.normal_classes lists every class of {ds.name}, so no class is left to detect; "
+                        "leave at least one out")
+    keep = {s: indices[s][np.isin(ds.y[indices[s]], ids)] for s in ("train", "val")}
+    ds.meta["normal_classes"] = [names[i] for i in ids]
+    return {**indices, **keep}
+
+
 def build_augmenter(cfg: RunConfig, ds) -> Augment | None:
     if not cfg.data.augment:
         return None
@@ -252,6 +272,8 @@ def build_setup(cfg: RunConfig) -> Setup:
     indices = split_indices(ds, val_fraction=d.val_fraction, test_fraction=d.test_fraction, seed=t.seed)
     if d.train_subset is not None:
         indices["train"] = train_subset(ds, indices["train"], d.train_subset, seed=t.seed)
+    if d.normal_classes is not None:
+        indices = normal_only(ds, indices, d.normal_classes, task=task)
     if len(indices["train"]) < 2:  # one sample cannot be learned from (nor batch-normalized)
         raise UserError(f"{ds.name} has {len(ds)} samples, which leaves {len(indices['train'])} to train on after "
                         "the validation and test rows are held out; add data (tens of samples at least)")
@@ -347,8 +369,9 @@ def _finish(run_dir: Path, cfg: RunConfig, prep: Prepared, state: FitState, *, e
     atomic_write_bytes(run_dir / WEIGHTS, save(weights))
     # index: each test sample's row in the dataset (split.npz's test), so a report can show the sample itself
     predictions = task.prediction_arrays(out, y, targets)
+    metrics["test"].update(task.test_metrics(prep, predictions))
     write_npz(run_dir / "predictions.npz", index=prep.indices["test"], **predictions)
-    task.figures(run_dir, prep, predictions)
+    task.figures(run_dir, prep, predictions, model)
     kept = early.best_epoch if early and early.best_weights is not None else None
     if diverged is not None:
         kept = diverged["kept_epoch"]
@@ -412,6 +435,9 @@ def format_summary(run: Run) -> str:
     lines = [f"{key:>10}: train {fmt(m['train'][key])}  val {fmt(m['val'][key])}  test {fmt(m['test'][key])}"]
     if "r2" in m["test"]:
         lines.append(f"{'r2':>10}: train {m['train']['r2']:.3f}  val {m['val']['r2']:.3f}  test {m['test']['r2']:.3f}")
+    if "anomaly_auroc" in m["test"]:
+        lines.append(f"{'anomalies':>10}: ROC AUC {m['test']['anomaly_auroc']:.3f} on test (classes other than "
+                     "data.normal_classes, ranked by reconstruction error; 0.5 = chance)")
     stop = (" (stopped early)" if s["stopped_early"] else " (interrupted)" if s.get("interrupted")
             else " (diverged)" if s.get("diverged") else "")
     lines += [f"{'epochs':>10}: {s['epochs_run']}{stop}, best epoch {s['best_epoch']}",
