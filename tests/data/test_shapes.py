@@ -62,6 +62,11 @@ def test_mask_edges_are_image_edges(ds):
 
     across, within = jumps(ds.x, ds.y)
     assert across > 3 * within
+    # where one shape hides another, the mask's edge is the later shape's outline (occlusion alike)
+    left, right = ds.y[:, :, :-1], ds.y[:, :, 1:]
+    overlap = (left != right) & (left > 0) & (right > 0)
+    assert overlap.sum() > 300
+    assert np.abs(np.diff(ds.x, axis=-1)).sum(1)[overlap].mean() > 3 * within
     shifted = np.roll(ds.y, 3, axis=-1)  # a mask three pixels off no longer lines up
     across_off, _ = jumps(ds.x, shifted)
     assert across_off < 0.3 * across
