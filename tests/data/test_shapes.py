@@ -62,6 +62,11 @@ def test_mask_edges_are_image_edges(ds):
 
     across, within = jumps(ds.x, ds.y)
     assert across > 3 * within
+    # where one shape hides another, the mask's edge is the later shape's outline (occlusion alike)
+    left, right = ds.y[:, :, :-1], ds.y[:, :, 1:]
+    overlap = (left != right) & (left > 0) & (right > 0)
+    assert overlap.sum() > 300
+    assert np.abs(np.diff(ds.x, axis=-1)).sum(1)[overlap].mean() > 3 * within
     shifted = np.roll(ds.y, 3, axis=-1)  # a mask three pixels off no longer lines up
     across_off, _ = jumps(ds.x, shifted)
     assert across_off < 0.3 * across
@@ -115,3 +120,32 @@ def test_bad_arguments_and_defaults(monkeypatch):
     monkeypatch.setattr(shapes, "make_shapes", lambda *a, **k: calls.append((a, k)))
     load_shapes_data()
     assert calls == [((), {})]  # the defaults: 3000 images of 64x64, seed 0
+
+
+def test_each_shape_has_a_disc_area_and_its_own_outline():
+    """The drawing functions against hand geometry: areas near π r² (the classes differ in outline, not
+    size) and each outline's fill of its bounding box: π/4 for a disc, 1 for an axis-aligned rectangle."""
+    size, n = 200, 64
+    coords = (np.arange(size, dtype=np.float32) + 0.5) / size
+    yy, xx = coords[:, None], coords[None, :]
+    centre = np.full((n, 2), 0.5, np.float32)
+    scale = np.full(n, 0.15, np.float32)
+    disc_area = np.pi * 0.15**2 * size**2
+    rng = np.random.default_rng(0)
+
+    def fill(masks):  # (n,) fraction of each bounding box covered
+        rows, cols = masks.any(2), masks.any(1)
+        return masks.sum((1, 2)) / (rows.sum(1) * cols.sum(1))
+
+    circles = shapes._circle(centre, scale, rng, yy, xx)
+    np.testing.assert_allclose(circles.sum((1, 2)), disc_area, rtol=0.01)
+    np.testing.assert_allclose(fill(circles), np.pi / 4, rtol=0.02)
+    rects = shapes._rectangle(centre, scale, rng, yy, xx)
+    np.testing.assert_allclose(rects.sum((1, 2)), disc_area, rtol=0.05)
+    fills = fill(rects)
+    assert 0.3 < np.mean(fills > 0.98) < 0.7  # about half axis-aligned (a full box), the others rotated
+    assert fills.min() > 0.38  # a 1:2.5 rectangle turned 45° fills 2.5 / 3.5² · 2 ≈ 0.41 of its box
+    tris = shapes._triangle(centre, scale, rng, yy, xx)
+    area = tris.sum((1, 2))
+    assert 0.6 * disc_area < area.min() and area.max() < 1.4 * disc_area and area.std() > 0.03 * disc_area
+    assert (fill(tris) < 0.62).all()  # a triangle fills at most half its box (+ pixel rounding)

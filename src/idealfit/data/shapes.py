@@ -8,7 +8,10 @@ Colour does not give the class: every shape's colour is drawn the same way for a
 offset from whatever lies under it, and backgrounds span the same colours. A pixel's class needs
 its neighbourhood (the outline), which is what a segmentation network has to learn.
 
-Generation is vectorized over images (one Python step per shape slot and class) and cached as .npz.
+Generation is vectorized over images (one Python step per shape slot and class) and cached as .npz
+(uint8, 49 MB for the default 3000 images). Measured 2026-11-27 on a shared 2-core machine: 3000 images
+of 64×64 take 1.5 to 2.5 s of CPU time (3.4 s wall including the cache write when the machine was quiet);
+a cached load takes 0.1 s.
 """
 
 from __future__ import annotations
