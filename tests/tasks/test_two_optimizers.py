@@ -19,7 +19,7 @@ class TwoNetStep(SupervisedStep):
     def train(self, batch):
         xb, yb = batch
         stats = None
-        for name, net in (("first", self.model[0]), ("second", self.model[1])):
+        for name in ("first", "second"):
             opt = self.optimizers[name]
             out = self.model(xb)
             loss = self.task.loss(out, yb)
