@@ -164,7 +164,8 @@ def _evidence(history: list[dict], metric: str, higher_better: bool,
             _judge_at_kept_epoch(ev, dict(val)[kept_epoch], kept_epoch)
     if tm and vm:
         ev["metric_gap"] = (tm[-1][1] - vm[-1][1]) if higher_better else (vm[-1][1] - tm[-1][1])
-        ev["metric_ratio"] = None if higher_better else (vm[-1][1] / tm[-1][1] if tm[-1][1] > 0 else math.inf)
+        if not higher_better:  # an error ratio only exists for error metrics (rmse, mae): no empty row for accuracy
+            ev["metric_ratio"] = vm[-1][1] / tm[-1][1] if tm[-1][1] > 0 else math.inf
     return ev
 
 

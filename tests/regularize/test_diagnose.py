@@ -71,6 +71,7 @@ def test_overfit_from_accuracy_gap_alone():
     assert d["verdict"] == "overfitting"
     assert d["evidence"]["val_loss_rise"] == pytest.approx(0.0)
     assert d["evidence"]["metric_gap"] == pytest.approx(0.09)
+    assert "metric_ratio" not in d["evidence"]  # an error ratio is for error metrics: no empty row for accuracy
 
 
 def test_val_rise_without_falling_train_loss_is_not_overfitting():
