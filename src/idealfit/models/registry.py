@@ -48,8 +48,11 @@ class Family:
 FAMILIES: dict[str, Family] = {
     "mlp": Family(build_mlp, ("table", "signal", "image"), ("classification", "regression")),
     "cnn": Family(build_cnn, ("image", "signal"), ("classification", "regression")),
-    # widths [16, 32, 64]: three levels reach 16×16 features on 64×64 images at a few seconds per epoch
-    "unet": Family(build_unet, ("image",), ("segmentation",), {"model.widths": [16, 32, 64]}),
+    # Chosen on `shapes` (benchmarks/segmentation.py): widths [8, 16, 32] train ~4x faster per epoch than
+    # [16, 32, 64] for a similar Dice; the one-cycle schedule at lr 1e-2 reached test Dice 0.93 in 14 epochs
+    # (lr 3e-3: 0.80 after 8). Batch normalization stays on (without it: Dice 0.44 after one epoch, not 0.84).
+    "unet": Family(build_unet, ("image",), ("segmentation",),
+                   {"model.widths": [8, 16, 32], "train.schedule": "onecycle", "train.lr": 1e-2, "train.epochs": 12}),
     # Chosen on denoising MNIST-1D at σ = 0.5 (benchmarks/denoising.py): a 32-wide code and the one-cycle
     # schedule reach test MSE 0.119 in ~13 s on one core (a 16-wide code stalls near 0.16, whatever the
     # network: the code is the limit; the dense autoencoder stalls near the best linear filter, 0.122).
