@@ -7,7 +7,6 @@ User mistakes raise UserError (the CLI prints the one line and exits 2).
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 import yaml
 
@@ -135,7 +134,7 @@ def cmd_lr_find(args: argparse.Namespace) -> int:
 
 def _augment_specs(items: list[str] | None) -> list:
     if not items:
-        from idealfit.data.augment import DECK_AUGMENTATIONS
+        from idealfit.data.augment_preview import DECK_AUGMENTATIONS
 
         return list(DECK_AUGMENTATIONS)
     specs = []
@@ -191,10 +190,9 @@ def preview_samples(data: str, n: int | None, *, seed: int = 0):
     n = n or (min(max(len(ds.class_names), 6), 12) if classes else 6)
     pick = _pick_per_class(ds.y, n, seed) if classes else list(range(min(n, len(ds.y))))
     if ds.paths is not None:  # a folder too large for memory: read just the picked files
-        from idealfit.data.images import open_image
+        from idealfit.data.images import read_streamed
 
-        x = np.stack([open_image(Path(ds.paths[i]), size=ds.meta["image_size"], channels=ds.meta["channels"],
-                                 resize=ds.meta["resize"]) for i in pick])
+        x = read_streamed(ds, pick)
     else:
         x = ds.x[pick]
     lo, hi = float(x.min()), float(x.max())
@@ -206,7 +204,7 @@ def preview_samples(data: str, n: int | None, *, seed: int = 0):
 
 def augment_figure(data: str, n: int | None, specs: list, *, seed: int = 0):
     """The augmentation grid of `data`: a row per sample, its first tile labelled with its class."""
-    from idealfit.data.augment import preview_figure
+    from idealfit.data.augment_preview import preview_figure
 
     images, labels = preview_samples(data, n, seed=seed)
     fig = preview_figure(images, specs, seed=seed)

@@ -122,6 +122,13 @@ def open_image(path: Path, *, size: int, channels: int, resize: str = RESIZE[0])
     return arr[None] if channels == 1 else arr.transpose(2, 0, 1)
 
 
+def read_streamed(ds: Dataset, indices) -> np.ndarray:
+    """Samples `indices` of a folder streamed from disk (`ds.paths`), (n, C, S, S) float32 in [0, 1],
+    decoded with the folder's side, channels and resize rule, exactly as training streams them."""
+    size, channels, resize = ds.meta["image_size"], ds.meta["channels"], ds.meta["resize"]
+    return np.stack([open_image(Path(ds.paths[i]), size=size, channels=channels, resize=resize) for i in indices])
+
+
 def _deep_gray(path: Path, im: Image.Image) -> Image.Image:
     """A 16-bit (I;16*), 32-bit integer (I) or float (F) gray image as a mode-F image in [0, 1].
 

@@ -17,7 +17,8 @@ import torch
 
 from idealfit.baselines import fit_baselines, format_baselines
 from idealfit.config import RunConfig, apply_table_defaults, resolve, to_yaml
-from idealfit.data.augment import Augment, preview_figure
+from idealfit.data.augment import Augment
+from idealfit.data.augment_preview import first_train_images, preview_figure
 from idealfit.data.base import Dataset
 from idealfit.data.batching import StreamBatches, TensorBatches
 from idealfit.data.images import folder_notes
@@ -316,8 +317,7 @@ def _write_augment_preview(run_dir: Path, prep: Prepared, specs: list) -> None:
     from idealfit.report.figures import save_png
     from idealfit.report.html import add_extra
 
-    images = torch.from_numpy(prep.x["train"][:4])
-    save_png(preview_figure(images, specs, seed=0), run_dir / "augment.png")
+    save_png(preview_figure(first_train_images(prep), specs, seed=0), run_dir / "augment.png")
     add_extra(run_dir, section="Data augmentation", caption="original, then each augmentation alone",
               path="augment.png")
 
