@@ -17,6 +17,7 @@ import torch
 
 from idealfit.baselines import fit_baselines, format_baselines
 from idealfit.config import RunConfig, apply_table_defaults, resolve, to_yaml
+from idealfit.config_checks import check_run_options
 from idealfit.data.augment import Augment
 from idealfit.data.augment_preview import first_train_images, preview_figure
 from idealfit.data.base import Dataset
@@ -257,6 +258,7 @@ def build_setup(cfg: RunConfig) -> Setup:
         if ds.kind == "table":
             apply_table_defaults(cfg)  # the table defaults (config.TABLE_DEFAULTS), recorded in config.yaml
         cfg.model.name = "mlp" if ds.kind == "table" or d.pca is not None else "cnn"
+    check_run_options(cfg, ds)  # options that contradict each other or the data, before any work
     indices = split_indices(ds, val_fraction=d.val_fraction, test_fraction=d.test_fraction, seed=t.seed)
     if d.train_subset is not None:
         indices["train"] = train_subset(ds, indices["train"], d.train_subset, seed=t.seed)

@@ -1,0 +1,115 @@
+"""Options that contradict each other or the data: refused before the run folder exists.
+
+`config.validate` checks each field on its own (types, ranges, choices). What it cannot see is an
+option that is valid in itself but does nothing for this run: a CNN setting on an MLP, momentum for
+Adam, a CSV column on an embedded dataset, class balancing on a regression target. Left alone, such an
+option is silently ignored (or fails mid-run); here it stops with one line that names the option, why
+it does not apply and the fix.
+
+A key counts as set when a config file or an override gave it a value other than its default
+(`RunConfig.given`): on `--resume` every recorded key is "given", and a default value changes nothing.
+
+Example:
+    >>> from idealfit.config import resolve
+    >>> from idealfit.data.embedded import EMBEDDED
+    >>> cfg = resolve(overrides={"model.name": "mlp", "model.kernel_size": "5"})
+    >>> check_run_options(cfg, EMBEDDED["digits"][0]())  # doctest: +SKIP
+    UserError: model.kernel_size is a cnn option, but this run trains an mlp; drop model.kernel_size or ...
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from idealfit.config import RunConfig
+from idealfit.data.base import Dataset
+from idealfit.errors import UserError
+
+# the options that only one model family reads (model.hidden, dropout, batchnorm... are shared)
+FAMILY_KEYS = {"cnn": ("model.widths", "model.kernel_size", "model.pool"), "mlp": ("model.wide",)}
+MOMENTUM_OPTIMIZERS = ("sgd",)  # the optimizers that read train.momentum and train.nesterov
+
+
+def check_run_options(cfg: RunConfig, dataset: Dataset) -> None:
+    """Raise UserError for the first option that cannot apply to this run.
+
+    Args:
+        cfg: the resolved config, with `model.name` already resolved from auto (the family trained).
+        dataset: the loaded dataset (its task, kind and source decide what applies).
+    """
+    _check_batches(cfg, dataset)
+    _check_data_source(cfg, dataset)
+    _check_family(cfg, dataset)
+    _check_optimizer(cfg)
+    _check_monitor(cfg, dataset)
+
+
+def is_set(cfg: RunConfig, key: str) -> bool:
+    """Whether a config file or override gave dotted `key` a value other than its default."""
+    section, name = key.split(".")
+    value = getattr(getattr(cfg, section), name)
+    return key in cfg.given and value != getattr(getattr(RunConfig(), section), name)
+
+
+def valid_monitors(task: str) -> list[str]:
+    """The history columns early stopping can watch for `task`: val_/train_ loss and the task's metric."""
+    from idealfit.train.metrics import METRIC
+
+    return [f"{split}_{m}" for split in ("val", "train") for m in ("loss", METRIC[task])]
+
+
+def _check_batches(cfg: RunConfig, ds: Dataset) -> None:
+    d = cfg.data
+    if d.balanced and ds.task != "classification":
+        raise UserError(f"data.balanced draws every class equally often, but {ds.name} is a {ds.task} dataset "
+                        "(no classes); drop data.balanced")
+    if d.balanced and not d.shuffle:
+        raise UserError("data.balanced draws each epoch's samples at random, so data.shuffle=false (the stored "
+                        "order) cannot hold; drop one of the two")
+
+
+def _check_data_source(cfg: RunConfig, ds: Dataset) -> None:
+    """Options that describe a file the user brings (a CSV column, an image folder's size and colour)."""
+    from idealfit.data.embedded import EMBEDDED
+    from idealfit.data.table import is_csv_path
+
+    what = "an embedded dataset" if cfg.data.name in EMBEDDED else f"{ds.kind} data"
+    if cfg.data.target is not None and not is_csv_path(Path(str(ds.meta.get("source", "")))):
+        raise UserError(f"data.target names a CSV column, and {ds.name} is {what}, not a CSV file; "
+                        "drop data.target (the dataset brings its own target)")
+    folder = "image_size" in ds.meta and ds.meta.get("source") is not None  # only image folders record both
+    for key in ("data.image_size", "data.channels"):
+        if getattr(cfg.data, key.split(".")[1]) is not None and not folder:
+            raise UserError(f"{key} sets how an image folder's files are decoded, and {ds.name} is {what}, "
+                            f"which comes at its own size; drop {key}")
+
+
+def _check_family(cfg: RunConfig, ds: Dataset) -> None:
+    family = cfg.model.name
+    why = "" if "model.name" in cfg.given else f" (model.name=auto chose it for {ds.kind} data)"
+    for owner, keys in FAMILY_KEYS.items():
+        for key in keys:
+            if owner != family and is_set(cfg, key):
+                raise UserError(f"{key} is {_a(owner)} option, but this run trains {_a(family)}{why}; "
+                                f"drop {key} or set model.name={owner}")
+
+
+def _check_optimizer(cfg: RunConfig) -> None:
+    t = cfg.train
+    if t.optimizer in MOMENTUM_OPTIMIZERS:
+        return
+    for key in ("train.momentum", "train.nesterov"):
+        if is_set(cfg, key):
+            raise UserError(f"{key} works with train.optimizer=sgd; {t.optimizer} has no such setting (its betas "
+                            f"play that role): drop {key} or set train.optimizer=sgd")
+
+
+def _check_monitor(cfg: RunConfig, ds: Dataset) -> None:
+    valid = valid_monitors(ds.task)
+    if cfg.train.monitor not in valid:
+        raise UserError(f"train.monitor={cfg.train.monitor} is not logged for {ds.task} ({ds.name}); "
+                        f"use one of {', '.join(valid)}")
+
+
+def _a(word: str) -> str:
+    return f"an {word}" if word[:1] in "aeio" or word == "mlp" else f"a {word}"  # as said: "an MLP", "a CNN"
