@@ -259,3 +259,12 @@ def test_study_commands_are_mounted_on_the_cli_and_bad_input_exits_2(tmp_path, c
     assert "did you mean 'digits'" in capsys.readouterr().err
     assert main(["augment", "--data", "digits", "--out", str(tmp_path / "grid.png")]) == 0
     assert (tmp_path / "grid.png").stat().st_size > 1000
+
+
+@pytest.mark.parametrize("study", ["regularization", "capacity"])
+@pytest.mark.parametrize("epochs", ["0", "-3"])
+def test_study_epochs_zero_or_negative_is_refused_not_the_default(cli_error, tmp_path, monkeypatch, study, epochs):
+    monkeypatch.chdir(tmp_path)  # the default runs/ would land here
+    cli_error(["study", study, "--epochs", epochs, "--out", str(tmp_path / "s")],
+              f"--epochs must be at least 1; got {epochs}")
+    assert not (tmp_path / "s").exists() and not (tmp_path / "runs").exists()

@@ -88,11 +88,20 @@ def _seeds(n: int) -> tuple[int, ...]:
     return tuple(range(n))
 
 
+def _epochs(given: int | None, default: int) -> int:
+    """--epochs, or the study's default when it is not given (0 is refused, not read as "not given")."""
+    if given is None:
+        return default
+    if given < 1:
+        raise UserError(f"--epochs must be at least 1; got {given} (leave it out for the study's {default})")
+    return given
+
+
 def cmd_study_regularization(args: argparse.Namespace) -> int:
     from idealfit.study import REG_EPOCHS, gap_closed, regularization_study
 
     res = regularization_study(data=args.data, subset=args.subset, seeds=_seeds(args.seeds),
-                               epochs=args.epochs or REG_EPOCHS, set=_sets(args), out=args.out)
+                               epochs=_epochs(args.epochs, REG_EPOCHS), set=_sets(args), out=args.out)
     closed = gap_closed(res.rows)
     print(res.table())
     print(f"all remedies together close {100 * closed['share']:.0f}% of the baseline's train-test gap "
@@ -106,7 +115,7 @@ def cmd_study_capacity(args: argparse.Namespace) -> int:
     from idealfit.study import CAPACITY_EPOCHS, CAPACITY_SUBSET, capacity_study
 
     subset = CAPACITY_SUBSET if args.subset is None else args.subset
-    res = capacity_study(data=args.data, seeds=_seeds(args.seeds), epochs=args.epochs or CAPACITY_EPOCHS,
+    res = capacity_study(data=args.data, seeds=_seeds(args.seeds), epochs=_epochs(args.epochs, CAPACITY_EPOCHS),
                          subset=subset, set=_sets(args), out=args.out)
     print(res.table())
     print(f"best (lowest validation error): {res.best}   * in the table")
@@ -124,7 +133,7 @@ def cmd_lr_find(args: argparse.Namespace) -> int:
     stop = "stopped when the loss diverged" if res.diverged else "reached the end rate"
     print(f"swept {len(res.lrs)} steps from {res.lrs[0]:.1e} to {res.lrs[-1]:.1e} ({stop})")
     print(f"suggested learning rate: {res.suggestion:.2e}   (plot: {res.figure_path})")
-    keep = [*(["--target", args.target] if args.target is not None else []), *(a for s in args.set if s.partition("=")[0].strip() != "train.lr" for a in ("--set", s))]
+    keep = [*(["--target", args.target] if args.target is not None else []), *(a for s in args.set for a in ("--set", s))]
     if args.seed:
         keep += ["--seed", str(args.seed)]
     cmd = ["idealfit", "train", "--data", args.data, "--model", args.model, *keep, "--lr", f"{res.suggestion:.2g}"]
