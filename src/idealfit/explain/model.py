@@ -204,13 +204,14 @@ def explain_model(
     class_names: list[str] | None = None,
     input_names: list[str] | None = None,
     feature_names: list[str] | None = None,
+    task: str = "classification",
 ) -> dict[str, Path]:
     """Write the explanation PNGs for a model and its inputs into out_dir.
 
     Files: filters_first_layer.png (the first conv layer's filters; colour tiles for an RGB input),
     filters_<layer>.png (every later conv layer), each layer drawn once and capped to a readable grid,
     and per input i: maps_<i>_<layer>.png (every conv layer and the activation after it),
-    probabilities_<i>.png and saliency_<i>.png.
+    probabilities_<i>.png (classification only) and saliency_<i>.png.
 
     Args:
         model: a trained classifier (put in eval mode).
@@ -220,6 +221,8 @@ def explain_model(
         input_names: a name per input for the captions, e.g. file names (default None: "input 0", ...).
         feature_names: flat (table) inputs: a name per feature for the saliency bars (default None:
             "feature i"); a table run's come from `TablePreprocessor.feature_names()`.
+        task: "classification" (default) or "regression": a regressor's one output is a value, not a
+            class, so it gets no probabilities figure (its softmax would be 1.0).
 
     Returns:
         caption -> path of each PNG, in a reading order.
@@ -248,15 +251,16 @@ def explain_model(
         caption = f"filters of the first conv layer {title}" if k == 0 else f"filters of {title}"
         fig = filters_figure(w, title=title, rgb=k == 0 and w.shape[1] == 3)
         save(caption, fig, "filters_first_layer.png" if k == 0 else f"filters_{_safe(name)}.png")
-    probs, sal = predict_proba(model, xb), saliency(model, xb)
+    probs, sal = predict_proba(model, xb), saliency(model, xb)  # saliency of a regressor: of its value
     for i in range(len(xb)):
         if filters:
             for name, maps in feature_maps(model, xb[i : i + 1]):
                 title = f"{name} ({kinds[name.split('#')[0]]})"
                 fig = feature_maps_figure(maps[0], title=f"{names[i]}: {title}")
                 save(f"{names[i]}: feature maps of {title}", fig, f"maps_{i}_{_safe(name)}.png")
-        fig = probabilities_figure(probs[i], class_names=class_names)
-        save(f"{names[i]}: class probabilities", fig, f"probabilities_{i}.png")
+        if task == "classification":
+            fig = probabilities_figure(probs[i], class_names=class_names)
+            save(f"{names[i]}: class probabilities", fig, f"probabilities_{i}.png")
         fig = saliency_figure(xb[i], sal[i], feature_names=feature_names)
         save(f"{names[i]}: saliency", fig, f"saliency_{i}.png")
     return written
