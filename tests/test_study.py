@@ -13,13 +13,13 @@ from idealfit.errors import UserError
 from idealfit.study import (
     CAPACITY_SUBSET,
     REMEDIES,
-    StudyResult,
     capacity_study,
     gap_closed,
     mean_std,
     regularization_study,
     regularization_variants,
 )
+from idealfit.study_report import StudyResult
 
 TINY = {"model.widths": [4], "model.hidden": [8]}  # every variant: a few hundred weights
 VARIANTS = ["baseline", "early_stopping", "l1", "augmentation", "dropout", "batchnorm", "all"]

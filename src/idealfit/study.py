@@ -42,7 +42,6 @@ import json
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -51,8 +50,8 @@ import numpy as np
 from idealfit.errors import UserError
 from idealfit.study_report import (
     SPLITS,
+    StudyResult,
     capacity_figure,
-    format_table,
     overlaid_curves,
     train_test_bars,
     write_study_report,
@@ -86,23 +85,6 @@ NEEDS_IMAGES = ("augmentation",)
 CAPACITY_SIZES: tuple[tuple[int, ...], ...] = ((2,), (4,), (8,), (32,), (128,), (512, 512))
 CAPACITY_EPOCHS = 60
 CAPACITY_SUBSET = 0.25  # a small training set, so that the largest models have room to overfit
-
-
-@dataclass
-class StudyResult:
-    """What a study measured: one row per variant (means ± std over seeds, per-seed values) and where it is."""
-
-    kind: str  # "regularization" | "capacity"
-    rows: list[dict[str, Any]]  # as written to study.json
-    dir: Path  # the study folder
-    metric: str = "accuracy"  # accuracy (classification) or rmse (regression)
-    best: str | None = None  # capacity: the variant with the lowest validation error
-    figures: list[Path] = field(default_factory=list)  # PNGs in the study folder
-    report: Path | None = None  # report.html
-
-    def table(self) -> str:
-        """A fixed-width table of the rows, as printed by `idealfit study`."""
-        return format_table(self)
 
 
 # --- shared machinery -------------------------------------------------------------------------------------
