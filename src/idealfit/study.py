@@ -225,9 +225,9 @@ def _fmt(v: float, metric: str) -> str:
 
 
 def _write_json(study_dir: Path, payload: dict) -> None:
-    from idealfit.report.figures import write_bytes_atomic
+    from idealfit.run_files import atomic_write
 
-    write_bytes_atomic(study_dir / "study.json", (json.dumps(payload, indent=2) + "\n").encode("utf-8"))
+    atomic_write(study_dir / "study.json", (json.dumps(payload, indent=2) + "\n").encode("utf-8"))
 
 
 # --- the regularization study -------------------------------------------------------------------------------

@@ -177,8 +177,8 @@ def format_table(result: StudyResult) -> str:
 def write_study_report(result: StudyResult, *, title: str, lead: str,
                        figures: list[tuple[str, Figure, str]]) -> Path:
     """report.html in the study folder: the table, the figures (embedded) and links to every run's report."""
-    from idealfit.report.figures import write_bytes_atomic
     from idealfit.report.html import CSS, badge, figure_html, section_html
+    from idealfit.run_files import atomic_write
 
     head = "".join(f"<th>{escape(h)}</th>" for h in _table_header(result))
     body_rows = []
@@ -204,4 +204,4 @@ def write_study_report(result: StudyResult, *, title: str, lead: str,
     page = (f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
             f"<style>{CSS} td {{ white-space: nowrap; }}</style></head><body><header><h1>{escape(title)}</h1>"
             f'<p class="meta">idealfit study · {stamp}</p></header><main>{body}</main></body></html>\n')
-    return write_bytes_atomic(result.dir / "report.html", page.encode("utf-8"))
+    return atomic_write(result.dir / "report.html", page.encode("utf-8"))

@@ -26,6 +26,7 @@ from idealfit.data.images import folder_notes
 from idealfit.data.prepare import Prepared, load_dataset, prepare, split_indices
 from idealfit.diagnose import diagnose, format_diagnosis
 from idealfit.errors import UserError
+from idealfit.metrics_csv import write_metrics_csv
 from idealfit.models.build import build_model
 from idealfit.models.init import init_weights
 from idealfit.models.summary import count_params, summarize
@@ -37,7 +38,6 @@ from idealfit.train.checkpoint import (
     load_checkpoint,
     save_checkpoint,
     write_json,
-    write_metrics_csv,
     write_npz,
 )
 from idealfit.train.loop import fit
