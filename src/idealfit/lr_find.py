@@ -172,11 +172,9 @@ def lr_find(*, data: str | Path = "digits", model: str = "auto", start: float = 
 
 
 def _default_out(data: str | Path, model: str) -> Path:
-    import datetime as dt
-    import re
+    from idealfit.train.rundir import stamped_name
 
-    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(str(data)).stem or "data")
-    return Path("runs") / f"{dt.datetime.now():%Y%m%d-%H%M%S}-{name}-{model}-lr-find.png"
+    return Path("runs") / f"{stamped_name(data, model, 'lr-find')}.png"
 
 
 def lr_find_figure(lrs, losses, *, raw=None, suggestion: float, skip: float = SKIP) -> Figure:

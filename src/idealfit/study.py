@@ -37,7 +37,6 @@ Example:
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import json
 import time
 from collections import Counter
@@ -103,12 +102,9 @@ def _study_dir(out: str | Path | None, kind: str) -> Path:
         if out.exists() and (not out.is_dir() or any(out.iterdir())):
             raise UserError(f"{out} already holds files; choose another --out for the study")
         return out
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    out, i = Path("runs") / f"{stamp}-study-{kind}", 1
-    while out.exists():
-        i += 1
-        out = Path("runs") / f"{stamp}-study-{kind}-{i}"
-    return out
+    from idealfit.train.rundir import claim_new_dir, stamped_name
+
+    return claim_new_dir(stamped_name("study", kind))  # runs/<timestamp>-study-<kind>, created
 
 
 def _check_seeds(seeds: Sequence[int]) -> list[int]:
