@@ -244,8 +244,8 @@ def test_augment_command_rejects_non_images_and_typos(tmp_path):
     assert not (tmp_path / "g.png").exists()
 
 
-def test_preview_images_rescales_signed_pixels():
-    x = study_commands.preview_images("xo", 4)  # the deck's ±1 X/O images
+def test_preview_samples_rescales_signed_pixels():
+    x, _ = study_commands.preview_samples("xo", 4)  # the deck's ±1 X/O images
     assert tuple(x.shape) == (4, 1, 5, 5) and float(x.min()) == 0.0 and float(x.max()) == 1.0
 
 

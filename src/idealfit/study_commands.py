@@ -158,11 +158,6 @@ def _augment_specs(items: list[str] | None) -> list:
     return specs
 
 
-def preview_images(data: str, n: int | None, *, seed: int = 0):
-    """`n` images of a dataset as a float tensor (n, C, H, W) in [0, 1]; see `preview_samples`."""
-    return preview_samples(data, n, seed=seed)[0]
-
-
 def _pick_per_class(y, n: int, seed: int) -> list[int]:
     """`n` sample indices drawn from every class in turn (class 0, 1, ..., K-1, then again), each
     class's at random by `seed`: a preview that shows the classes, not only the first files' one."""

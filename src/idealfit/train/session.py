@@ -6,7 +6,6 @@ input leaves nothing half-written behind.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -424,7 +423,3 @@ def format_summary(run: Run) -> str:
     if "diagnosis" in s:
         lines += ["", format_diagnosis(s["diagnosis"])]
     return "\n".join(lines)
-
-
-def summary_json(run: Run) -> str:
-    return json.dumps(run.summary, indent=2)
