@@ -255,14 +255,22 @@ def _run_inputs(run, inputs: list[str]) -> tuple[torch.Tensor, list[str], list[s
 def _prediction_lines(run, x: torch.Tensor, names: list[str]) -> list[str]:
     """Per input, its 3 likeliest classes with their probabilities; for a regression run, its predicted
     value in the data's units (a regressor has no probabilities)."""
-    preds = run._predict_ready(x.numpy())  # (B, K) probabilities, or (B,) values
+    import torch
+
+    from idealfit.explain.model import predict_proba
+
     if run.task == "regression":
+        with torch.no_grad():
+            out = run.model.eval()(x).squeeze(-1)  # (B,) standardized, as trained
+        t = run.state["target"]
         target = run.config.data.target or "value"
-        return [f"{name}: predicted {target} {float(v):.4g}" for name, v in zip(names, preds, strict=True)]
-    labels = run.class_names or [str(i) for i in range(preds.shape[1])]
+        return [f"{name}: predicted {target} {float(v) * t['std'] + t['mean']:.4g}"
+                for name, v in zip(names, out, strict=True)]
+    probs = predict_proba(run.model, x)  # (B, K)
+    labels = run.class_names or [str(i) for i in range(probs.shape[1])]
     lines = []
-    for name, p in zip(names, preds, strict=True):
-        top = p.argsort()[::-1][:3].tolist()
+    for name, p in zip(names, probs, strict=True):
+        top = torch.argsort(p, descending=True)[:3].tolist()
         lines.append(f"{name}: " + ", ".join(f"{labels[k]} {float(p[k]):.3f}" for k in top))
     return lines
 
