@@ -35,10 +35,12 @@ from idealfit.config import resolve
 from idealfit.data.batching import TensorBatches
 from idealfit.data.prepare import load_dataset, prepare, split_indices
 from idealfit.models.build import build_model
+from idealfit.tasks import TASKS
 from idealfit.train.callbacks import FitState
 from idealfit.train.loop import fit
 from idealfit.train.optim import build_optimizer, build_scheduler
 from idealfit.train.session import Checkpointer
+from idealfit.train.step import SupervisedStep
 
 
 def setup():
@@ -103,10 +105,11 @@ def idealfit_loop(cfg, prep, tensors, epochs, *, checkpoints=False):
     train_b = TensorBatches(x, y, batch_size=cfg.train.batch_size, shuffle=True, generator=g)
     val_b = TensorBatches(xv, yv, batch_size=1024, shuffle=False)
     model, opt, sched = make(cfg, prep, len(train_b))
-    state = FitState(model, opt, sched, epochs=epochs)
+    task = TASKS["classification"]
+    state = FitState(SupervisedStep(model, {"main": opt}, {"main": sched}, task=task), epochs=epochs)
     with tempfile.TemporaryDirectory() as d:
         cbs = [Checkpointer(Path(d), generator=g, early=None)] if checkpoints else []
-        fit(state, train_b, val_b, task="classification", callbacks=cbs, progress=True)
+        fit(state, train_b, val_b, task=task, callbacks=cbs, progress=True)
 
 
 def hand_script(epochs: int, out: Path) -> float:

@@ -6,6 +6,7 @@ import idealfit as fit
 from idealfit.config import resolve
 from idealfit.config_checks import check_run_options, is_set, valid_monitors
 from idealfit.data.embedded import EMBEDDED
+from idealfit.tasks import get_task
 
 
 @pytest.mark.parametrize(
@@ -23,7 +24,7 @@ from idealfit.data.embedded import EMBEDDED
         # one family's options on the other family
         (["--data", "xo", "--model", "mlp", "--set", "model.kernel_size=5"],
          ["model.kernel_size is a cnn option", "trains an mlp", "model.name=cnn"]),
-        (["--data", "xo", "--model", "mlp", "--set", "model.widths=[8]"], ["model.widths is a cnn option"]),
+        (["--data", "xo", "--model", "mlp", "--set", "model.widths=[8]"], ["model.widths is an option of cnn, unet, autoencoder"]),
         (["--data", "xo", "--model", "mlp", "--set", "model.pool=avg"], ["model.pool is a cnn option"]),
         (["--data", "xo", "--model", "cnn", "--set", "model.wide=true"],
          ["model.wide is an mlp option", "trains a cnn", "model.name=mlp"]),
@@ -66,12 +67,12 @@ def test_a_resumed_run_is_not_refused_for_its_recorded_defaults(tmp_path):
     cfg = resolve(config_file=run.dir / "config.yaml")
     assert "model.widths" in cfg.given and "train.momentum" in cfg.given
     assert not is_set(cfg, "model.widths") and not is_set(cfg, "train.momentum")
-    check_run_options(cfg, EMBEDDED["xo"][0]())  # no error
+    check_run_options(cfg, EMBEDDED["xo"][0](), task=get_task("classification"))  # no error
 
 
 def test_valid_monitors_are_the_logged_columns(tmp_path):
     run = fit.train(data="diabetes", model="mlp", epochs=1, out=tmp_path / "r", verbose=False,
                     set={"train.progress": False})
     logged = set(run.history[0])
-    assert set(valid_monitors("regression")) <= logged
-    assert valid_monitors("classification") == ["val_loss", "val_accuracy", "train_loss", "train_accuracy"]
+    assert set(valid_monitors(get_task("regression"))) <= logged
+    assert valid_monitors(get_task("classification")) == ["val_loss", "val_accuracy", "train_loss", "train_accuracy"]

@@ -161,9 +161,10 @@ def baseline_advice(ev: dict, c: dict[str, Any] | None) -> str:
             "(--set model.hidden=[256,256]) and tune train.lr (`idealfit lr-find`).")
 
 
-def format_baselines(baselines: dict[str, dict[str, Any]], metric: str) -> str:
-    """One line for the terminal: each baseline's validation and test `metric`."""
-    pct = metric == "accuracy"
+def format_baselines(baselines: dict[str, dict[str, Any]], metric: str, *, pct: bool | None = None) -> str:
+    """One line for the terminal: each baseline's validation and test `metric` (a percentage if `pct`;
+    default: for accuracy)."""
+    pct = metric == "accuracy" if pct is None else pct
     fmt = (lambda v: f"{100 * v:.2f}%") if pct else (lambda v: f"{v:.4g}")
     parts = [f"{k} val {fmt(v['val'][metric])} test {fmt(v['test'][metric])}" for k, v in baselines.items()]
     return f"{'baselines':>10}: " + "; ".join(parts)

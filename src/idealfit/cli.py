@@ -64,9 +64,20 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from idealfit.run import load_run
 
     run = load_run(args.run_dir)
+    if run.task == "segmentation":
+        from idealfit.predict_outputs import predict_masks
+
+        return predict_masks(run, args.inputs, out=args.out, overlay=args.overlay)
+    if args.overlay:
+        raise UserError(f"--overlay draws predicted masks; {run.dir} is a {run.task} run: drop --overlay")
     if args.out:
         _check_out(args.out, run.dir)  # before the work, not after it
-    names, pred = run.predict(args.inputs)
+    if run.task == "reconstruction":
+        from idealfit.predict_outputs import reconstruction_errors
+
+        names, pred = reconstruction_errors(run, args.inputs)
+    else:
+        names, pred = run.predict(args.inputs)
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     names = [csv_text(n) for n in names]  # file names and class names are text a spreadsheet must not run
@@ -77,7 +88,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         for n, p in zip(names, pred, strict=True):
             w.writerow([n, classes[int(p.argmax())], *[f"{v:.6f}" for v in p]])
     else:
-        w.writerow(["input", "predicted"])
+        w.writerow(["input", "reconstruction_mse" if run.task == "reconstruction" else "predicted"])
         for n, v in zip(names, pred, strict=True):
             w.writerow([n, f"{float(v):.6g}"])
     if args.out:
@@ -168,7 +179,8 @@ def build_parser() -> argparse.ArgumentParser:
     pr = sub.add_parser("predict", help="predict classes or values for image files, a folder of images, a CSV or an NPZ")
     pr.add_argument("run_dir", metavar="RUN_DIR")
     pr.add_argument("inputs", nargs="+", metavar="INPUT")
-    pr.add_argument("--out", help="write the CSV here instead of stdout")
+    pr.add_argument("--out", help="write the CSV here instead of stdout (segmentation: the folder for the mask PNGs)")
+    pr.add_argument("--overlay", action="store_true", help="segmentation: also write each input with its mask drawn over it")
     pr.set_defaults(func=cmd_predict)
 
     r = sub.add_parser("report", help="rebuild a run's report.html from its folder")

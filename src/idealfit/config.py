@@ -26,7 +26,9 @@ import yaml
 
 from idealfit.errors import UserError
 
-TASKS = ("classification", "regression")
+TASKS = ("classification", "regression", "segmentation", "reconstruction")  # the names of tasks/TASKS (torch-free here)
+FAMILIES = ("mlp", "cnn", "unet", "autoencoder")  # the names of models/registry.FAMILIES
+LOSSES = ("auto", "ce", "dice", "ce+dice")  # train.loss; which apply depends on the task (tasks/)
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("constant", "step", "cosine", "onecycle")
 ACTIVATIONS = ("relu", "gelu", "tanh", "sigmoid", "leaky_relu", "elu")
@@ -47,7 +49,7 @@ class DataConfig:
     columns: list[str] | None = None  # CSV only: use only these feature columns (None = all but the target and identifiers)
     drop: list[str] = field(default_factory=list)  # CSV only: leave these columns out of the features
     encoding: str = "utf-8"  # CSV only: the file's text encoding, e.g. latin-1 or cp1252
-    task: str | None = None  # classification | regression; None = inferred from the data
+    task: str | None = None  # classification | regression | segmentation | reconstruction; None = inferred from the data
     val_fraction: float = 0.15  # share of all samples held out for validation
     test_fraction: float = 0.15  # share of all samples held out for the final test
     image_size: int | None = None  # image folders: resize to this square side (None = the first image's size, max 64)
@@ -69,12 +71,16 @@ class DataConfig:
     scale: str = "standard"  # standard (mean 0, std 1) | minmax ([0, 1]) | none
     pca: float | None = None  # reduce inputs to this many components (>=1) or this variance share (<1)
     downsample: int = 1  # images/signals: average-pool by this factor (aggregation to a lower resolution)
+    # reconstruction (denoising autoencoders): corrupt the inputs, keep the targets clean; in standardized units
+    noise: float = 0.0  # σ of Gaussian noise added to every input value (0 = off)
+    mask_prob: float = 0.0  # share of input values erased to 0, the training mean (0 = off)
+    normal_classes: list[Any] | None = None  # reconstruction, anomaly detection: train on these classes only; the test split keeps all
 
 
 @dataclass
 class ModelConfig:
-    name: str = "auto"  # auto (cnn for images and signals, mlp for tables or with data.pca) | cnn | mlp
-    widths: list[int] = field(default_factory=lambda: [32, 64])  # cnn: channels of each conv block
+    name: str = "auto"  # auto (by data and task: cnn for images and signals, mlp for tables or with data.pca, unet for masks) | cnn | mlp | unet
+    widths: list[int] = field(default_factory=lambda: [32, 64])  # cnn, unet: channels of each conv block (unet default [16, 32, 64])
     hidden: list[int] = field(default_factory=lambda: [128])  # widths of the dense layers before the head
     kernel_size: int = 3  # cnn: side of each square (or 1-D) filter
     pool: str = "max"  # cnn: pooling after each conv block: max | avg | none
@@ -82,6 +88,8 @@ class ModelConfig:
     dropout: float = 0.0  # dropout probability before each dense layer (0 = off)
     batchnorm: bool = True  # batch normalization after each conv / dense layer (the deck: fewer epochs, stabler)
     wide: bool = False  # mlp: add a linear path from the inputs to the output (wide & deep, Cheng et al. 2016)
+    skip: bool = True  # unet: skip connections from encoder to decoder (false: the deck's plain deconvolution network)
+    latent: int = 16  # autoencoder: size of the code between encoder and decoder
     init: str = "torch_default"  # glorot_uniform | glorot_normal | he_uniform | he_normal | orthogonal | torch_default
 
 
@@ -99,7 +107,8 @@ class TrainConfig:
     step_every: int = 10  # step: decay the rate every this many epochs
     step_gamma: float = 0.1  # step: multiply the rate by this
     early_stopping: bool = True  # stop when `monitor` has not improved for `patience` epochs
-    monitor: str = "val_loss"  # val_loss | val_accuracy | val_rmse | train_loss ...
+    loss: str = "auto"  # auto (the task's own) | segmentation: ce | dice | ce+dice
+    monitor: str = "val_loss"  # val_loss | val_<the task's metric>: val_accuracy, val_rmse, val_dice ...
     patience: int = 8  # epochs without improvement before stopping
     min_delta: float = 0.0  # smallest change of `monitor` that counts as an improvement
     clip_grad: float | None = None  # clip the gradient norm to this (None = off)
@@ -139,11 +148,11 @@ TABLE_DEFAULTS = {"model.hidden": [64], "model.dropout": 0.2, "model.batchnorm":
                   "train.epochs": 200, "train.patience": 20, "train.batch_size": 32}
 
 
-def apply_table_defaults(cfg: RunConfig) -> list[str]:
-    """Set TABLE_DEFAULTS on the fields of `cfg` nobody set (not in `cfg.given`, still at the generic
-    default); returns the keys set."""
+def apply_defaults(cfg: RunConfig, defaults: dict[str, Any]) -> list[str]:
+    """Set `defaults` (e.g. TABLE_DEFAULTS, a model family's) on the fields of `cfg` nobody set (not in
+    `cfg.given`, still at the generic default); returns the keys set."""
     fresh, changed = RunConfig(), []
-    for key, value in TABLE_DEFAULTS.items():
+    for key, value in defaults.items():
         section, name = key.split(".")
         if key not in cfg.given and getattr(getattr(cfg, section), name) == getattr(getattr(fresh, section), name):
             setattr(getattr(cfg, section), name, value)
@@ -287,7 +296,7 @@ def validate(cfg: RunConfig) -> RunConfig:
         raise UserError(f"data.channels must be 1 or 3; got {d.channels}")
     _choice("data.resize", d.resize, RESIZE)
     _validate_data_options(d)
-    _choice("model.name", m.name, ("cnn", "mlp", "auto"))
+    _choice("model.name", m.name, (*FAMILIES, "auto"))
     if d.pca is not None and m.name == "cnn":  # caught here, before any data is loaded or file written
         raise UserError("data.pca turns images into vectors, which a CNN cannot take; use model.name=mlp")
     from idealfit.models.init import INIT_SCHEMES
@@ -311,6 +320,7 @@ def validate(cfg: RunConfig) -> RunConfig:
     _positive("train.lr", t.lr)
     _choice("train.optimizer", t.optimizer, OPTIMIZERS)
     _choice("train.schedule", t.schedule, SCHEDULES)
+    _choice("train.loss", t.loss, LOSSES)
     _positive("train.momentum", t.momentum, allow_zero=True)
     _positive("train.weight_decay", t.weight_decay, allow_zero=True)
     _positive("train.warmup_epochs", t.warmup_epochs, allow_zero=True)
@@ -349,6 +359,11 @@ def _validate_data_options(d: DataConfig) -> None:
     if d.pca is not None and (d.pca <= 0 or (d.pca >= 1 and not d.pca.is_integer())):
         raise UserError(f"data.pca must be a variance share in (0, 1) or a whole number of components; got {d.pca}")
     _positive("data.downsample", d.downsample)
+    _positive("data.noise", d.noise, allow_zero=True)
+    if d.normal_classes is not None and (not isinstance(d.normal_classes, list) or not d.normal_classes):
+        raise UserError(f"data.normal_classes must be a non-empty list of class names, e.g. [0, 1]; got {d.normal_classes!r}")
+    if not 0 <= d.mask_prob < 1:
+        raise UserError(f"data.mask_prob must be in [0, 1); got {d.mask_prob}")
 
 
 def _validate_columns(d: DataConfig) -> None:

@@ -13,7 +13,7 @@ Example:
     >>> from idealfit.config import resolve
     >>> from idealfit.data.embedded import EMBEDDED
     >>> cfg = resolve(overrides={"model.name": "mlp", "model.kernel_size": "5"})
-    >>> check_run_options(cfg, EMBEDDED["digits"][0]())  # doctest: +SKIP
+    >>> check_run_options(cfg, EMBEDDED["digits"][0](), task=get_task("classification"))  # doctest: +SKIP
     UserError: model.kernel_size is a cnn option, but this run trains an mlp; drop model.kernel_size or ...
 """
 
@@ -24,24 +24,31 @@ from pathlib import Path
 from idealfit.config import RunConfig
 from idealfit.data.base import Dataset
 from idealfit.errors import UserError
+from idealfit.tasks import Task
 
-# the options that only one model family reads (model.hidden, dropout, batchnorm... are shared)
-FAMILY_KEYS = {"cnn": ("model.widths", "model.kernel_size", "model.pool"), "mlp": ("model.wide",)}
+# the shape options each model family reads (activation, dropout, batchnorm, init are not checked here)
+FAMILY_KEYS = {
+    "mlp": ("model.hidden", "model.wide"),
+    "cnn": ("model.widths", "model.kernel_size", "model.pool", "model.hidden"),
+    "unet": ("model.widths", "model.skip"),
+    "autoencoder": ("model.latent", "model.widths", "model.hidden"),
+}
 MOMENTUM_OPTIMIZERS = ("sgd",)  # the optimizers that read train.momentum and train.nesterov
 
 
-def check_run_options(cfg: RunConfig, dataset: Dataset) -> None:
+def check_run_options(cfg: RunConfig, dataset: Dataset, *, task: Task) -> None:
     """Raise UserError for the first option that cannot apply to this run.
 
     Args:
         cfg: the resolved config, with `model.name` already resolved from auto (the family trained).
-        dataset: the loaded dataset (its task, kind and source decide what applies).
+        dataset: the loaded dataset (its kind and source decide what applies).
+        task: the run's task (its metrics decide the valid monitors).
     """
-    _check_batches(cfg, dataset)
+    _check_batches(cfg, dataset, task)
     _check_data_source(cfg, dataset)
     _check_family(cfg, dataset)
     _check_optimizer(cfg)
-    _check_monitor(cfg, dataset)
+    _check_monitor(cfg, dataset, task)
 
 
 def is_set(cfg: RunConfig, key: str) -> bool:
@@ -51,18 +58,16 @@ def is_set(cfg: RunConfig, key: str) -> bool:
     return key in cfg.given and value != getattr(getattr(RunConfig(), section), name)
 
 
-def valid_monitors(task: str) -> list[str]:
-    """The history columns early stopping can watch for `task`: val_/train_ loss and the task's metric."""
-    from idealfit.train.metrics import METRIC
-
-    return [f"{split}_{m}" for split in ("val", "train") for m in ("loss", METRIC[task])]
+def valid_monitors(task: Task) -> list[str]:
+    """The history columns early stopping can watch for `task`: val_/train_ loss and the task's epoch metrics."""
+    return [f"{split}_{m}" for split in ("val", "train") for m in ("loss", *task.epoch_metrics)]
 
 
-def _check_batches(cfg: RunConfig, ds: Dataset) -> None:
+def _check_batches(cfg: RunConfig, ds: Dataset, task: Task) -> None:
     d = cfg.data
-    if d.balanced and ds.task != "classification":
-        raise UserError(f"data.balanced draws every class equally often, but {ds.name} is a {ds.task} dataset "
-                        "(no classes); drop data.balanced")
+    if d.balanced and task.name != "classification":  # weights are per sample: one class id each
+        raise UserError(f"data.balanced draws every class equally often, but this is a {task.name} run on "
+                        f"{ds.name} (no class per sample); drop data.balanced")
     if d.balanced and not d.shuffle:
         raise UserError("data.balanced draws each epoch's samples at random, so data.shuffle=false (the stored "
                         "order) cannot hold; drop one of the two")
@@ -87,11 +92,12 @@ def _check_data_source(cfg: RunConfig, ds: Dataset) -> None:
 def _check_family(cfg: RunConfig, ds: Dataset) -> None:
     family = cfg.model.name
     why = "" if "model.name" in cfg.given else f" (model.name=auto chose it for {ds.kind} data)"
-    for owner, keys in FAMILY_KEYS.items():
-        for key in keys:
-            if owner != family and is_set(cfg, key):
-                raise UserError(f"{key} is {_a(owner)} option, but this run trains {_a(family)}{why}; "
-                                f"drop {key} or set model.name={owner}")
+    for key in dict.fromkeys(k for keys in FAMILY_KEYS.values() for k in keys):
+        if key not in FAMILY_KEYS.get(family, (key,)) and is_set(cfg, key):
+            owners = [f for f, keys in FAMILY_KEYS.items() if key in keys]
+            whose = f"{_a(owners[0])} option" if len(owners) == 1 else f"an option of {', '.join(owners)}"
+            raise UserError(f"{key} is {whose}, but this run trains {_a(family)}{why}; drop {key} or set "
+                            f"model.name={' or '.join(owners)}")
 
 
 def _check_optimizer(cfg: RunConfig) -> None:
@@ -104,10 +110,10 @@ def _check_optimizer(cfg: RunConfig) -> None:
                             f"play that role): drop {key} or set train.optimizer=sgd")
 
 
-def _check_monitor(cfg: RunConfig, ds: Dataset) -> None:
-    valid = valid_monitors(ds.task)
+def _check_monitor(cfg: RunConfig, ds: Dataset, task: Task) -> None:
+    valid = valid_monitors(task)
     if cfg.train.monitor not in valid:
-        raise UserError(f"train.monitor={cfg.train.monitor} is not logged for {ds.task} ({ds.name}); "
+        raise UserError(f"train.monitor={cfg.train.monitor} is not logged for {task.name} ({ds.name}); "
                         f"use one of {', '.join(valid)}")
 
 

@@ -58,6 +58,7 @@ from idealfit.baselines import (  # noqa: F401 - the thresholds are part of the 
     best_baseline,
 )
 from idealfit.errors import UserError
+from idealfit.tasks import TASKS
 
 OVERFIT_VAL_RISE = 0.10  # val loss 10% above its best (relative), while train loss fell = overfitting
 OVERFIT_ACCURACY_GAP = 0.05  # train accuracy − val accuracy above 5 points = overfitting
@@ -70,7 +71,16 @@ FITS_TRAIN_ACCURACY = 0.99  # classification: at or above this train accuracy "s
 VAL_STILL_IMPROVING_RATE = 0.01  # val loss still dropping > 1% per epoch at its last (best) epoch = train longer
 
 # task -> metric -> higher is better
-METRICS = {"classification": {"accuracy": True}, "regression": {"rmse": False, "mae": False}}
+# Each task's metrics and whether higher is better: read from the task registry (the one direction table).
+# R² is neither a bounded score nor an error, so it is not diagnosed.
+METRICS = {name: {m: info.higher_is_better for m, info in t.metrics.items() if info.bounded or not info.higher_is_better}
+           for name, t in TASKS.items()}
+
+
+def _score(task: str, metric: str) -> bool:
+    """A bounded score where higher is better (accuracy, Dice): judged by gaps, not by error ratios."""
+    info = TASKS[task].metrics[metric]
+    return info.bounded and info.higher_is_better
 
 OVERFIT_ADVICE = (
     "Get more training data, or add data augmentation (flip, random crop, contrast, tint).",
@@ -220,12 +230,12 @@ def _overfit_reasons(ev: dict, task: str, metric: str) -> list[str]:
     gap, ratio = ev.get("metric_gap"), ev.get("metric_ratio")
     # a gap of fewer than two validation samples is noise, however small the split (12 images: 0.17)
     limit = max(OVERFIT_ACCURACY_GAP, 2 / ev["val_samples"]) if ev.get("val_samples") else OVERFIT_ACCURACY_GAP
-    if task == "classification" and gap is not None and gap > limit:
+    if _score(task, metric) and gap is not None and gap > limit:
         reasons.append(
             f"train {metric} {ev['final_train_metric']:.3f} is {gap:.3f} above validation "
             f"{ev['final_val_metric']:.3f} (more than {limit:.3g})"
         )
-    if task == "regression" and ratio is not None and ratio > OVERFIT_ERROR_RATIO:
+    if not _score(task, metric) and ratio is not None and ratio > OVERFIT_ERROR_RATIO:
         reasons.append(
             f"validation {metric} {ev['final_val_metric']:.4g} is {ratio:.2f}x the training "
             f"{metric} {ev['final_train_metric']:.4g} (more than {OVERFIT_ERROR_RATIO}x)"
@@ -240,12 +250,12 @@ def _underfit_reasons(ev: dict, task: str, metric: str) -> list[str]:
     acc, drop = ev["final_train_metric"], ev["train_loss_drop"]
     if "baseline_train_metric" in ev:  # measured against what a simple model reaches on the same data
         reasons += baseline_underfit(ev, task, metric)
-    elif task == "classification" and acc is not None and acc < UNDERFIT_TRAIN_ACCURACY:
+    elif _score(task, metric) and acc is not None and acc < UNDERFIT_TRAIN_ACCURACY:
         reasons.append(
             f"the model reaches only {acc:.3f} {metric} on its own training data "
             f"(below {UNDERFIT_TRAIN_ACCURACY})"
         )
-    if task == "regression" and "baseline_train_metric" not in ev and drop is not None and drop < UNDERFIT_MIN_LOSS_DROP:
+    if not _score(task, metric) and "baseline_train_metric" not in ev and drop is not None and drop < UNDERFIT_MIN_LOSS_DROP:
         reasons.append(
             f"training loss fell only {100 * drop:.0f}% from the first epoch "
             f"(less than {100 * UNDERFIT_MIN_LOSS_DROP:.0f}%): both curves stay flat and high"
@@ -253,7 +263,7 @@ def _underfit_reasons(ev: dict, task: str, metric: str) -> list[str]:
     recent = ev["recent_train_drop"]
     # A model that already fits its training data (near-perfect accuracy) has no bias left to remove: a
     # still-falling tiny loss there is confidence growing, not underfitting.
-    fits_train = task == "classification" and acc is not None and acc >= FITS_TRAIN_ACCURACY
+    fits_train = _score(task, metric) and acc is not None and acc >= FITS_TRAIN_ACCURACY
     if recent is not None and recent > STILL_FALLING_RATE and ev.get("val_still_improving", True) and not fits_train:
         reasons.append(
             f"training loss was still falling {100 * recent:.1f}% per epoch over the last "

@@ -101,31 +101,26 @@ def _cycle(batches) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
 
 
 def _setup(*, data: str, model: str, seed: int, overrides: dict[str, Any]):
-    """(model, optimizer, training batches, task, penalty, augment, clip_grad), built as `idealfit train` does."""
+    """(training step without a schedule, training batches), built as `idealfit train` builds them."""
     from idealfit.config import resolve
-    from idealfit.train.optim import build_optimizer
-    from idealfit.train.session import build_setup
+    from idealfit.train.session import build_setup, build_step
 
     cfg = resolve(overrides={"data.name": str(data), "model.name": model, "train.seed": seed, **overrides})
     s = build_setup(cfg)
-    return (s.model, build_optimizer(s.model.parameters(), cfg.train), s.train_batches, s.dataset.task, s.penalty,
-            s.augment, cfg.train.clip_grad)
+    return build_step(s, cfg.train, schedule=False), s.train_batches
 
 
-def _sweep(net, opt, batches, lrs: np.ndarray, *, task: str, penalty, augment, clip_grad) -> tuple[list, bool]:
+def _sweep(step, batches, lrs: np.ndarray) -> tuple[list, bool]:
     """Raw losses of one step per rate in `lrs`, until the smoothed loss exceeds DIVERGE× its best."""
-    from idealfit.train.loop import train_step
-    from idealfit.train.metrics import loss_fn
-
-    criterion, raw = loss_fn(task), []
+    raw: list[float] = []
     avg, best = 0.0, math.inf
-    net.train()
-    for i, (lr, (xb, yb)) in enumerate(zip(lrs, _cycle(batches), strict=False)):
+    opt = step.optimizers["main"]
+    step.model.train()
+    for i, (lr, batch) in enumerate(zip(lrs, _cycle(batches), strict=False)):
         for group in opt.param_groups:
             group["lr"] = float(lr)
-        _, loss, pen = train_step(net, opt, xb, yb, criterion=criterion, penalty=penalty, augment=augment,
-                                  clip_grad=clip_grad)
-        value = float(loss.detach() if pen is None else (loss + pen).detach())
+        stats = step.train(batch)  # the loss that is minimized: data loss + penalty, per sample
+        value = float((stats["loss"] + stats.get("penalty", 0.0)) / stats["n"])
         if not math.isfinite(value):
             return raw, True
         raw.append(value)
@@ -159,10 +154,9 @@ def lr_find(*, data: str | Path = "digits", model: str = "auto", start: float = 
     if "train.lr" in (set or {}):
         raise UserError("the lr finder sweeps the learning rate itself (from --start to --end), so it takes no "
                         "train.lr; drop it, and set the range with --start and --end")
-    net, opt, batches, task, penalty, augment, clip = _setup(data=str(data), model=model, seed=seed,
-                                                             overrides=dict(set or {}))
+    step, batches = _setup(data=str(data), model=model, seed=seed, overrides=dict(set or {}))
     lrs = lr_schedule(start, end, steps)
-    raw, diverged = _sweep(net, opt, batches, lrs, task=task, penalty=penalty, augment=augment, clip_grad=clip)
+    raw, diverged = _sweep(step, batches, lrs)
     lrs, smoothed = lrs[:len(raw)], smooth(raw)
     suggestion = suggest_lr(lrs, smoothed)
     from idealfit.report.figures import save_png

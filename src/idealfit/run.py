@@ -30,6 +30,7 @@ from idealfit.data.inputs import read_images as _read_images
 from idealfit.data.inputs import read_inputs
 from idealfit.errors import UserError
 from idealfit.run_files import damaged, is_file, read_bytes, read_npz, read_text, run_file
+from idealfit.tasks import TASKS, get_task
 
 WEIGHTS = "model.safetensors"
 BATCH = 512  # samples per forward pass at evaluate and predict: bounds the memory, not the result
@@ -98,11 +99,7 @@ class Run:
 
     def _predict_ready(self, x: np.ndarray) -> np.ndarray:
         """Like `predict_array`, for inputs that already went through the run's preprocessing."""
-        out = self._forward(x)
-        if self.task == "classification":
-            return torch.softmax(out, dim=1).numpy()
-        t = self.state["target"]
-        return (out.squeeze(-1) * t["std"] + t["mean"]).numpy()
+        return get_task(self.task).decode(self._forward(x), self.state.get("target"))
 
     def _forward(self, x: np.ndarray) -> torch.Tensor:
         """The model's outputs for model-ready inputs, BATCH samples at a time without autograd.
@@ -131,7 +128,6 @@ class Run:
         """Metrics on the run's own test split, or on labelled data at `data` (a path or embedded name)."""
         from idealfit.data.inputs import load_eval_dataset
         from idealfit.data.prepare import transform_inputs
-        from idealfit.train.metrics import compute_metrics
 
         cfg = self.config.data
         ds = load_eval_dataset(self.state, cfg, data)  # a changed source refused; CSV columns matched by name
@@ -147,11 +143,22 @@ class Run:
         out = self._forward(x) if len(x) else None
         if out is None:
             raise UserError(f"{data} has no samples to evaluate")
-        y_std = 1.0
-        if self.task == "regression":
-            t = self.state["target"]
-            y, y_std = (y - t["mean"]) / t["std"], t["std"]
-        return compute_metrics(out, torch.from_numpy(y), task=self.task, y_std=y_std)
+        task, targets = get_task(self.task), self.state.get("target")
+        if task.targets_are_inputs:  # the clean inputs are the targets; the model sees them corrupted
+            from idealfit.tasks.reconstruction import Corruption
+
+            c = self.state["reconstruction"]
+            y = x.astype(np.float32)
+            out = self._forward(Corruption(noise=c["noise"], mask_prob=c["mask_prob"]).fixed(y))
+        elif targets is not None:
+            y = task.encode_targets(y, targets)
+        from idealfit.train.meter import Meter
+
+        yt, meter = torch.from_numpy(y), Meter()
+        for i in range(0, len(yt), BATCH):  # the task's statistics summed batch by batch, as in training
+            o, t = out[i : i + BATCH], yt[i : i + BATCH]
+            meter.add(task.stats(o, t, task.loss(o, t)))
+        return task.finish(meter.sums(), targets)
 
 
 def _as_paths(paths: str | Path | list[str | Path]) -> list[Path]:
@@ -178,6 +185,8 @@ def _as_paths(paths: str | Path | list[str | Path]) -> list[Path]:
 
 def _align_labels(run: Run, ds: Dataset) -> np.ndarray:
     """The dataset's labels as the run's class ids (matched by class name)."""
+    if get_task(run.task).targets_are_inputs:
+        return ds.y  # an autoencoder's targets are its inputs; labels play no part in its metrics
     if run.task == "regression":
         if ds.task != "regression":
             raise UserError(f"{ds.name} holds classes but this run predicts values; pass regression data")
@@ -212,7 +221,8 @@ def load_run(path: str | Path) -> Run:
     summary = read_json_object(p, "summary.json")
     if summary.get("task") != state["task"]:  # the two files were written together by the same run
         raise damaged(run_file(p, "summary.json"), f"its task {summary.get('task')!r} is not {state['task']!r}")
-    out_dim = len(state["class_names"]) if state["task"] == "classification" else 1
+    out_dim = get_task(state["task"]).out_dim(num_classes=len(state.get("class_names") or []),
+                                              input_shape=tuple(state["input_shape"]))
     model = build_model(cfg.model, input_shape=tuple(state["input_shape"]), out_dim=out_dim, norm=state["norm"])
     _load_weights(p, model)
     model.eval()
@@ -254,12 +264,16 @@ def _read_state(run_dir: Path) -> dict[str, Any]:
     path = run_file(run_dir, "preprocess.json")
     want = dict(_STATE_KEYS)
     want.update(_STATE_KIND_KEYS.get(state.get("kind"), {}))
-    want.update({"class_names": list} if state.get("task") == "classification" else {"target": dict})
+    task = TASKS.get(state.get("task"))
+    if task is None or state.get("kind") not in _STATE_KIND_KEYS:
+        raise damaged(path, f"unknown task '{state.get('task')}' or kind '{state.get('kind')}'")
+    if task.has_classes:
+        want["class_names"] = list
+    if task.scales_targets:
+        want["target"] = dict
     for key, typ in want.items():
         if not isinstance(state.get(key), typ):
             raise damaged(path, f"'{key}' missing or not a {typ.__name__}")
-    if state["task"] not in ("classification", "regression") or state["kind"] not in _STATE_KIND_KEYS:
-        raise damaged(path, f"unknown task '{state['task']}' or kind '{state['kind']}'")
     if not all(isinstance(n, int) and n > 0 for n in state["input_shape"]) or "norm" not in state:
         raise damaged(path, "no valid input_shape and norm")
     return state

@@ -33,8 +33,8 @@ DECK_O = np.array([
 ], np.float32)  # fmt: skip
 
 
-def test_registry_lists_the_four():
-    assert list(EMBEDDED) == ["digits", "xo", "diabetes", "mnist1d"]
+def test_registry_lists_the_five():
+    assert list(EMBEDDED) == ["digits", "xo", "diabetes", "mnist1d", "shapes"]
     for loader, description in EMBEDDED.values():
         assert callable(loader) and description
 

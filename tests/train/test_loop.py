@@ -9,15 +9,21 @@ from torch import nn
 from idealfit.config import TrainConfig
 from idealfit.data.batching import TensorBatches
 from idealfit.errors import UserError
+from idealfit.tasks import TASKS
 from idealfit.train.callbacks import Callback, EarlyStopping, FitState
 from idealfit.train.loop import fit
 from idealfit.train.optim import build_optimizer, build_scheduler, lr_factor
+from idealfit.train.step import SupervisedStep
+
+CLS = TASKS["classification"]
 
 
-def _state(model, epochs=5):
-    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+def _state(model, epochs=5, *, lr=0.1, penalty=None, augment=None, clip=None):
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0)
-    return FitState(model, opt, sched, epochs=epochs)
+    step = SupervisedStep(model, {"main": opt}, {"main": sched}, task=CLS, penalty=penalty, augment=augment,
+                          clip_grad=clip)
+    return FitState(step, epochs=epochs)
 
 
 def test_early_stopping_restores_best_epoch_weights_whatever_ended_training():
@@ -48,12 +54,14 @@ def test_early_stopping_higher_is_better_and_min_delta():
 
 def test_early_stopping_missing_monitor_raises():
     state = _state(nn.Linear(1, 1))
-    es = EarlyStopping(monitor="val_rmse")
+    es = EarlyStopping(monitor="val_rmse", task="regression")
     state.history.append({"epoch": 1, "val_loss": 1.0})
     with pytest.raises(UserError, match="val_rmse"):
         es.on_epoch_end(state)
-    with pytest.raises(UserError, match="not a metric"):
+    with pytest.raises(UserError, match="not logged by a classification run; use one of val_loss, val_accuracy"):
         EarlyStopping(monitor="val_banana")
+    with pytest.raises(UserError, match="not logged by a regression run; use one of val_loss, val_rmse"):
+        EarlyStopping(monitor="val_accuracy", task="regression")
 
 
 def test_misspelled_hook_is_refused():
@@ -120,10 +128,9 @@ def _fit_toy(seed, *, epochs=3, clip=None, penalty=None):
     torch.manual_seed(seed)
     model = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Dropout(0.2), nn.Linear(16, 2))
     x, y = _toy()
-    state = _state(model, epochs=epochs)
+    state = _state(model, epochs=epochs, clip=clip, penalty=penalty)
     batches = TensorBatches(x, y, batch_size=16, generator=torch.Generator().manual_seed(seed))
-    fit(state, batches, TensorBatches(x, y, batch_size=64, shuffle=False), task="classification",
-        progress=False, clip_grad=clip, penalty=penalty)
+    fit(state, batches, TensorBatches(x, y, batch_size=64, shuffle=False), task=CLS, progress=False)
     return state
 
 
@@ -156,11 +163,8 @@ def test_gradient_clipping_bounds_the_update():
     model = nn.Linear(4, 2)
     before = model.weight.detach().clone()
     x, y = _toy()
-    state = _state(model, epochs=1)
-    state.optimizer = torch.optim.SGD(model.parameters(), lr=1.0)
-    state.scheduler = torch.optim.lr_scheduler.LambdaLR(state.optimizer, lambda s: 1.0)
-    fit(state, TensorBatches(x * 1000, y, batch_size=64, shuffle=False), None, task="classification",
-        progress=False, clip_grad=0.01)
+    state = _state(model, epochs=1, lr=1.0, clip=0.01)
+    fit(state, TensorBatches(x * 1000, y, batch_size=64, shuffle=False), None, task=CLS, progress=False)
     assert (model.weight - before).norm() <= 0.01 + 1e-6
 
 
@@ -173,8 +177,8 @@ def test_augment_runs_on_training_batches_only():
 
     model = nn.Linear(4, 2)
     x, y = _toy()
-    fit(_state(model, epochs=1), TensorBatches(x, y, batch_size=16), TensorBatches(x, y, batch_size=64, shuffle=False),
-        task="classification", augment=spy, progress=False)
+    fit(_state(model, epochs=1, augment=spy), TensorBatches(x, y, batch_size=16),
+        TensorBatches(x, y, batch_size=64, shuffle=False), task=CLS, progress=False)
     assert seen == [16, 16, 16, 16]
 
 
@@ -190,6 +194,6 @@ def test_ctrl_c_ends_cleanly_with_best_weights():
     state = _state(model, epochs=10)
     es = EarlyStopping(monitor="val_loss", patience=None)
     fit(state, TensorBatches(x, y, batch_size=16), TensorBatches(x, y, batch_size=64, shuffle=False),
-        task="classification", callbacks=[es, Interrupt()], progress=False)
+        task=CLS, callbacks=[es, Interrupt()], progress=False)
     assert state.interrupted and state.epoch == 2 and es.best_weights is not None
     assert torch.equal(model.weight, es.best_weights["weight"])

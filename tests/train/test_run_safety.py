@@ -19,8 +19,10 @@ from idealfit.cli import main
 from idealfit.config import RunConfig
 from idealfit.data.batching import TensorBatches, batch_bounds
 from idealfit.errors import UserError
+from idealfit.tasks import TASKS
 from idealfit.train.callbacks import Callback, FitState, NonFiniteGuard
 from idealfit.train.rundir import RunLock, claim_run_dir
+from idealfit.train.step import SupervisedStep
 
 QUICK = {"train.progress": False}
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -226,7 +228,8 @@ def test_resume_with_no_more_epochs_than_trained_is_refused(tmp_path, cli_error)
 
 def test_an_exploding_but_finite_loss_is_divergence():
     model = torch.nn.Linear(2, 1)
-    state = FitState(model, torch.optim.SGD(model.parameters(), lr=0.1), None, epochs=5)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    state = FitState(SupervisedStep(model, {"main": opt}, {}, task=TASKS["classification"]), epochs=5)
     guard = NonFiniteGuard(early=None)
     guard.on_fit_start(state)
     before = {k: v.clone() for k, v in model.state_dict().items()}

@@ -97,9 +97,17 @@ def load_mnist1d_data() -> Dataset:
                    class_names=[str(i) for i in range(10)], fixed_test=np.arange(n_train, len(y)))
 
 
+def _shapes() -> Dataset:
+    from idealfit.data.shapes import load_shapes_data  # imported here: shapes imports this module's cache dir
+
+    return load_shapes_data()
+
+
 EMBEDDED: dict[str, tuple[Callable[[], Dataset], str]] = {
     "digits": (load_digits_data, "8×8 handwritten digits, 1797 images, 10 classes (scikit-learn)"),
     "xo": (make_xo, "the deck's 5×5 X and O images of ±1 pixels, deformed, 600 images, 2 classes (generated)"),
     "diabetes": (load_diabetes_data, "diabetes progression, 442 rows × 10 features, regression (scikit-learn)"),
     "mnist1d": (load_mnist1d_data, "MNIST-1D signals of length 40, 4000 train + 1000 test, 10 classes (generated)"),
+    "shapes": (_shapes, "64×64 RGB circles, rectangles and triangles on textured backgrounds with a class per "
+               "pixel, 3000 images, segmentation (generated)"),
 }

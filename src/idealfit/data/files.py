@@ -219,8 +219,11 @@ def load_npz(path: Path, *, task: str | None) -> Dataset:
         raise UserError(f"{path}: x has {len(x)} samples but y has {len(y)}; they must match")
     if len(y) == 0:
         raise UserError(f"{path}: x and y hold no samples; save the data with numpy.savez(path, x=..., y=...)")
+    if y.ndim == 3 and x.ndim in (3, 4) and y.shape[1:] == x.shape[-2:]:  # a class mask per image
+        return _mask_npz(path, x, y, task)
     if y.ndim != 1:
-        raise UserError(f"{path}: y must be one label or value per sample, shape (N,); got {y.shape}")
+        raise UserError(f"{path}: y must be one label or value per sample, shape (N,), or a class mask per "
+                        f"image, shape (N, H, W); got {y.shape}")
     if y.dtype.kind == "c":
         raise UserError(f"{path}: y holds complex numbers; save real labels or values (e.g. y.real or abs(y))")
     if y.dtype.kind == "f" and not np.isfinite(y).all():
@@ -244,6 +247,24 @@ def load_npz(path: Path, *, task: str | None) -> Dataset:
         return Dataset(path.stem, Table.from_array(x), y, task, kind, class_names=names,
                        columns=[f"x{i}" for i in range(x.shape[1])], meta=meta)
     return Dataset(path.stem, x, y, task, kind, class_names=names, meta=meta)
+
+
+def _mask_npz(path: Path, x: np.ndarray, y: np.ndarray, task: str | None) -> Dataset:
+    """Images with a class-id mask each: a segmentation dataset (class names "0", "1", ...)."""
+    if task not in (None, "segmentation"):
+        raise UserError(f"{path}: y holds a mask per image, so the task is segmentation; drop data.task")
+    if y.dtype.kind not in "iub" or y.min() < 0:
+        raise UserError(f"{path}: masks in y must hold class ids 0, 1, 2, ... (whole numbers); got {y.dtype} "
+                        f"values from {y.min()} to {y.max()}")
+    x = x.astype(np.float32)
+    if not np.isfinite(x).all():
+        raise UserError(f"{path}: x has non-finite value(s) (NaN or inf); fix or drop those samples")
+    x = x[:, None] if x.ndim == 3 else x
+    k = int(y.max()) + 1
+    if k < 2:
+        raise UserError(f"{path}: every mask is all 0 (background); mark the objects with class ids 1, 2, ...")
+    return Dataset(path.stem, x, y.astype(np.int64), "segmentation", "image", class_names=[str(i) for i in range(k)],
+                   meta={"source": str(path), "fingerprint": fingerprint(path)})
 
 
 def read_npz(path: Path, *, need_y: bool) -> tuple[np.ndarray, np.ndarray | None]:

@@ -13,15 +13,24 @@ from idealfit.data.base import Dataset
 from idealfit.data.embedded import EMBEDDED
 from idealfit.data.files import load_csv, load_npz
 from idealfit.data.images import IMAGE_SUFFIXES, load_image_folder
+from idealfit.data.masks import is_mask_folder, load_mask_folder
 from idealfit.data.preprocess import ArrayPreprocessor, TablePreprocessor, missing_rows
 from idealfit.data.table import is_csv_path
 from idealfit.errors import UserError
+from idealfit.tasks import get_task
 
 SPLITS = ("train", "val", "test")
+TRAIN_EVAL_SEED = 54321  # the fixed corruption of a denoising run's training split, for its final metrics
 
 
 def load_dataset(cfg: DataConfig) -> Dataset:
     """An embedded dataset by name, or a user's image folder, CSV or NPZ by path."""
+    if cfg.task == "reconstruction":  # any data can be reconstructed; its labels stay for plots and anomalies
+        from dataclasses import replace
+
+        ds = load_dataset(replace(cfg, task=None))
+        ds.task = "reconstruction"
+        return ds
     name = cfg.name
     if name in EMBEDDED:
         ds = EMBEDDED[name][0]()
@@ -35,8 +44,12 @@ def load_dataset(cfg: DataConfig) -> Dataset:
         close = difflib.get_close_matches(name, list(EMBEDDED), n=1)
         hint = f"did you mean '{close[0]}'?" if close else f"embedded datasets: {', '.join(EMBEDDED)}"
         raise UserError(f"no dataset or path named '{name}'; {hint}")
+    if path.is_dir() and is_mask_folder(path):
+        if cfg.task not in (None, "segmentation"):
+            raise UserError(f"{path} holds images/ and masks/, a segmentation dataset; drop data.task")
+        return load_mask_folder(path, image_size=cfg.image_size, channels=cfg.channels, resize=cfg.resize)
     if path.is_dir():
-        if cfg.task == "regression":
+        if cfg.task not in (None, "classification"):
             raise UserError(f"{path} is an image folder, which is a classification dataset; drop data.task")
         return load_image_folder(path, image_size=cfg.image_size, channels=cfg.channels,
                                  max_memory_mb=cfg.max_memory_mb, resize=cfg.resize,
@@ -61,7 +74,7 @@ def split_indices(ds: Dataset, *, val_fraction: float, test_fraction: float, see
 
     n = len(ds)
     idx = np.arange(n)
-    strat = ds.y if ds.task == "classification" else None
+    strat = ds.y if get_task(ds.task).stratify else None
     stratified = strat is not None
     too_few = UserError(f"{ds.name} has {n} samples, too few for a train/validation/test split; add data")
 
@@ -99,6 +112,9 @@ class Prepared:
     y: dict[str, np.ndarray]  # split -> (n,) labels or standardized targets
     indices: dict[str, Any]
     state: dict[str, Any] = field(default_factory=dict)  # JSON: preprocessing, normalization, target scale
+    eval_x: dict[str, np.ndarray] = field(default_factory=dict)  # split -> inputs for final metrics, where they
+    # differ from training's (a denoising autoencoder's training inputs are corrupted per batch, so its
+    # final train metrics need one fixed corruption, as validation and test have)
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -106,7 +122,8 @@ class Prepared:
 
     @property
     def out_dim(self) -> int:
-        return self.dataset.num_classes if self.dataset.task == "classification" else 1
+        return get_task(self.dataset.task).out_dim(num_classes=self.dataset.num_classes,
+                                                   input_shape=self.input_shape)
 
 
 def prepare(ds: Dataset, indices: dict[str, Any], *, cfg: DataConfig | None = None) -> Prepared:
@@ -129,12 +146,39 @@ def prepare(ds: Dataset, indices: dict[str, Any], *, cfg: DataConfig | None = No
         x = _prepare_table(ds, indices, cfg, state)
     else:
         x = _prepare_arrays(ds, indices, cfg, state)
+    task = get_task(ds.task)
+    if task.targets_are_inputs:
+        x, y = _reconstruction_arrays(ds, x, cfg, state)
+        noisy = cfg.noise or cfg.mask_prob
+        eval_x = {"train": _corruption(cfg).fixed(x["train"], seed=TRAIN_EVAL_SEED)} if noisy else {}
+        return Prepared(ds, x, y, indices, state, eval_x)
     y = {s: ds.y[indices[s]] for s in SPLITS}
-    if ds.task == "regression":  # train on standardized targets; report metrics in the data's units
-        mu, sd = float(y["train"].mean()), float(y["train"].std() or 1.0)
-        state["target"] = {"mean": mu, "std": sd}
-        y = {s: ((v - mu) / sd).astype(np.float32) for s, v in y.items()}
+    target = task.fit_targets(y["train"])  # e.g. regression trains on standardized targets
+    if target is not None:
+        state["target"] = target
+        y = {s: task.encode_targets(v, target) for s, v in y.items()}
     return Prepared(ds, x, y, indices, state)
+
+
+def _reconstruction_arrays(ds: Dataset, x: dict, cfg: DataConfig, state: dict[str, Any]) -> tuple[dict, dict]:
+    """Autoencoders: standardized inputs as targets; validation and test inputs corrupted once (seeded),
+    training inputs corrupted per batch by the training step."""
+    from idealfit.tasks.reconstruction import standardize
+
+    if ds.paths is not None:
+        raise UserError(f"reconstruction needs the images in memory; {ds.name} streams from disk: raise "
+                        f"data.max_memory_mb above {cfg.max_memory_mb:g}")
+    clean, state["target"] = standardize(x, state.get("norm"), ds.kind)
+    state["norm"] = None  # standardized here, so the model sees (and returns) standardized values
+    state["reconstruction"] = {"noise": cfg.noise, "mask_prob": cfg.mask_prob}
+    inputs = {s: (v if s == "train" else _corruption(cfg).fixed(v)) for s, v in clean.items()}
+    return inputs, clean
+
+
+def _corruption(cfg: DataConfig):
+    from idealfit.tasks.reconstruction import Corruption
+
+    return Corruption(noise=cfg.noise, mask_prob=cfg.mask_prob)
 
 
 def _check_options(ds: Dataset, cfg: DataConfig) -> None:
@@ -147,6 +191,13 @@ def _check_options(ds: Dataset, cfg: DataConfig) -> None:
     for key, given in folder_only.items():
         if given and "image_size" not in ds.meta:  # only image folders record their side
             raise UserError(f"data.{key} works on image folders; {ds.name} is not one: drop data.{key}")
+    if ds.task != "reconstruction" and (cfg.noise or cfg.mask_prob):
+        key = "noise" if cfg.noise else "mask_prob"
+        raise UserError(f"data.{key} corrupts the inputs of a denoising autoencoder; add --task reconstruction "
+                        f"or drop data.{key}")
+    if ds.task == "reconstruction" and cfg.augment:
+        raise UserError("data.augment is not applied to reconstruction (the target would have to move too); "
+                        "drop data.augment, or use data.noise / data.mask_prob to corrupt the inputs")
     if ds.kind == "table":
         if cfg.downsample != 1:
             raise UserError(f"data.downsample works on images and signals; {ds.name} is table data: "
@@ -224,7 +275,12 @@ def transform_inputs(state: dict[str, Any], x: np.ndarray, *, names: list[str] |
     """
     if state["kind"] == "table":
         return TablePreprocessor.from_dict(state["table"]).transform(x, names=names)
-    return ArrayPreprocessor.from_dict(state["array"]).transform(x)
+    x = ArrayPreprocessor.from_dict(state["array"]).transform(x)
+    if "reconstruction" in state:  # an autoencoder's inputs are standardized here, not by the model
+        from idealfit.tasks.reconstruction import standardize
+
+        x = standardize({"x": x}, state["target"], state["kind"])[0]["x"]
+    return x
 
 
 def raw_input_shape(state: dict[str, Any]) -> tuple[int, ...]:

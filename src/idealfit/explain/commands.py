@@ -260,12 +260,12 @@ def _prediction_lines(run, x: torch.Tensor, names: list[str]) -> list[str]:
     from idealfit.explain.model import predict_proba
 
     if run.task == "regression":
+        from idealfit.tasks import get_task
+
         with torch.no_grad():
-            out = run.model.eval()(x).squeeze(-1)  # (B,) standardized, as trained
-        t = run.state["target"]
+            values = get_task("regression").decode(run.model.eval()(x), run.state.get("target"))  # data units
         target = run.config.data.target or "value"
-        return [f"{name}: predicted {target} {float(v) * t['std'] + t['mean']:.4g}"
-                for name, v in zip(names, out, strict=True)]
+        return [f"{name}: predicted {target} {float(v):.4g}" for name, v in zip(names, values, strict=True)]
     probs = predict_proba(run.model, x)  # (B, K)
     labels = run.class_names or [str(i) for i in range(probs.shape[1])]
     lines = []

@@ -8,10 +8,7 @@ from torch import nn
 
 from idealfit.config import ModelConfig
 from idealfit.models.blocks import Normalize
-from idealfit.models.cnn import build_cnn
-from idealfit.models.mlp import build_mlp
-
-BUILDERS = {"mlp": build_mlp, "cnn": build_cnn}
+from idealfit.models.registry import FAMILIES
 
 
 def build_model(cfg: ModelConfig, *, input_shape: tuple[int, ...], out_dim: int,
@@ -19,14 +16,14 @@ def build_model(cfg: ModelConfig, *, input_shape: tuple[int, ...], out_dim: int,
     """The network for `cfg.name`, with the fitted input normalization as its first layer.
 
     The head is linear: `out_dim` logits for classification (softmax lives in the cross-entropy loss
-    and in predict) or one value for regression (MSE loss).
+    and in predict), one value for regression (MSE loss), or logits per pixel for segmentation.
 
     Args:
         input_shape: one sample's shape, e.g. (1, 8, 8), (1, 40) or (10,).
-        out_dim: number of classes, or 1 for regression.
+        out_dim: the task's outputs per sample (or per pixel): `Task.out_dim`.
         norm: {"mean": [...], "std": [...]} per input channel, or None for inputs already standardized.
     """
-    layers = BUILDERS[cfg.name](tuple(input_shape), out_dim, cfg)
+    layers = FAMILIES[cfg.name].build(tuple(input_shape), out_dim, cfg)
     if norm is not None:
         layers.insert(0, Normalize(norm["mean"], norm["std"]))
     return nn.Sequential(*layers)

@@ -30,7 +30,7 @@ __all__ = ["Extra", "RunFiles", "add_extra", "badge", "build_run_report", "figur
            "render_report", "section_html"]
 
 # Metric rows shown first, in this order, when present; other keys follow as found.
-_METRIC_ORDER = ("loss", "accuracy", "rmse", "mae", "r2")
+_METRIC_ORDER = ("loss", "accuracy", "rmse", "mae", "r2", "dice", "miou", "pixel_accuracy")
 _VERDICT_CLASS = {"underfitting": "under", "good fit": "good", "overfitting": "over"}
 
 CSS = """
@@ -124,7 +124,7 @@ def _metrics_table(summary: dict) -> str:
     if not splits:
         return '<p class="note">summary.json has no metrics.</p>'
     names = [m for m in _METRIC_ORDER if any(m in s for s in splits.values())]
-    names += sorted({m for s in splits.values() for m in s} - set(names))
+    names += sorted({m for s in splits.values() for m, v in s.items() if not isinstance(v, list)} - set(names))
     head = "".join(f"<th>{escape(s)}</th>" for s in splits)
     rows = []
     for name in names:
@@ -138,8 +138,9 @@ def _facts(summary: dict, run: RunFiles | None = None) -> str:
     seconds = summary.get("seconds")
     test = {}
     if run is not None and run.y_true is not None and np.asarray(run.y_true).size:
-        metric, estimate, ci = tables.interval(summary["task"], run.y_true, run.y_pred)
-        test = {"test samples": np.asarray(run.y_true).size, f"test {metric}": estimate, f"test {metric}, 95% interval": ci}
+        metric, estimate, ci = tables.interval(summary["task"], run.y_true, run.y_pred,
+                                               n_classes=len(summary.get("class_names") or []))
+        test = {"test samples": len(run.y_true), f"test {metric}": estimate, f"test {metric}, 95% interval": ci}
     facts = {
         "task": summary.get("task"),
         "parameters": summary.get("params"),
@@ -207,6 +208,12 @@ def _learning_curves(history: list[dict], metric: str, best_epoch) -> str:
 def _prediction_sections(run: RunFiles) -> list[tuple[str, str, str]]:
     """Classification: confusion matrix, per-class scores, ROC (two classes), confident mistakes.
     Regression: predicted vs true."""
+    if run.summary["task"] == "segmentation":
+        from idealfit.report import segmentation
+
+        return segmentation.sections(run)
+    if run.summary["task"] == "reconstruction":
+        return []  # its examples are a figure the task wrote (an extra section)
     n_test = np.asarray(run.y_true).size
     if run.summary["task"] == "regression":
         y_true, y_pred = np.asarray(run.y_true, dtype=float).ravel(), np.asarray(run.y_pred, dtype=float).ravel()
@@ -264,7 +271,7 @@ def render_report(run: RunFiles) -> str:
     s = run.summary
     results = _facts(s, run) + _metrics_table(s) + tables.baselines_table(s, _METRIC_ORDER)
     if run.y_true is not None and np.asarray(run.y_true).size:
-        results += tables.interval_note(s["task"], np.asarray(run.y_true).size)
+        results += tables.interval_note(s["task"], len(run.y_true))
     sections = [("results", "Results", results)]  # (id, title, body html)
     diagnosis = s.get("diagnosis") if isinstance(s.get("diagnosis"), dict) else None
     if diagnosis:

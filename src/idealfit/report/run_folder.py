@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from idealfit.config import TASKS  # the task names, without importing torch (tasks/ is their registry)
 from idealfit.errors import UserError
 from idealfit.metrics_csv import read_history
 from idealfit.run_files import RESTORE, damaged, is_file, read_bytes, read_text, run_file, write_bytes
@@ -205,8 +206,8 @@ def load_run(run_dir: str | Path) -> RunFiles:
             f"{run_dir} is not an idealfit run folder (no summary.json); pass the folder `idealfit train` printed"
         )
     summary = _read_json(summary_path, RESTORE)
-    if not isinstance(summary, dict) or summary.get("task") not in ("classification", "regression"):
-        raise damaged(summary_path, "no 'task' of 'classification' or 'regression'")
+    if not isinstance(summary, dict) or summary.get("task") not in TASKS:
+        raise damaged(summary_path, f"no 'task' of {', '.join(map(repr, TASKS))}")
     mtime = dt.datetime.fromtimestamp(summary_path.stat().st_mtime)
     run = RunFiles(summary=summary, run_dir=run_dir, date=str(summary.get("date") or mtime.strftime("%Y-%m-%d %H:%M")))
     if is_file(run_dir, "metrics.csv"):

@@ -12,7 +12,14 @@ from html import escape
 import numpy as np
 
 from idealfit.report.evidence import describe
-from idealfit.report.stats import bootstrap_rmse_interval, per_class_scores, wilson_interval
+from idealfit.report.stats import (
+    bootstrap_dice_interval,
+    bootstrap_mean_interval,
+    bootstrap_rmse_interval,
+    per_class_scores,
+    per_image_counts,
+    wilson_interval,
+)
 
 KEY = ' class="key"'
 
@@ -41,8 +48,20 @@ def evidence_table(evidence: dict) -> str:
             f'{"".join(rows)}</table>')
 
 
-def interval(task: str, y_true, y_pred) -> tuple[str, str, str]:
-    """(metric, estimate, 95% interval) on the test split, as text: Wilson for accuracy, bootstrap for RMSE."""
+def interval(task: str, y_true, y_pred, *, n_classes: int = 0) -> tuple[str, str, str]:
+    """(metric, estimate, 95% interval) on the test split, as text: Wilson for accuracy, bootstrap for RMSE
+    (over test pairs) and Dice (over test images)."""
+    if task == "segmentation":
+        t, p, i = (c.sum(axis=0) for c in per_image_counts(y_true, y_pred, n_classes))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            dice = float(np.nanmean(np.where(t + p > 0, 2 * i / (t + p), np.nan)[1:]))
+        lo, hi = bootstrap_dice_interval(y_true, y_pred, n_classes)
+        return "dice", f"{dice:.1%}", f"{lo:.1%} – {hi:.1%}"
+    if task == "reconstruction":  # samples, not values, are independent: bootstrap the per-sample errors
+        t, p = np.asarray(y_true, dtype=float), np.asarray(y_pred, dtype=float)
+        per_sample = ((p - t) ** 2).reshape(len(t), -1).mean(axis=1)
+        lo, hi = bootstrap_mean_interval(per_sample)
+        return "mse (data units)", f"{per_sample.mean():.4g}", f"{lo:.4g} – {hi:.4g}"
     y_true, y_pred = np.asarray(y_true).ravel(), np.asarray(y_pred).ravel()
     if task == "classification":
         correct = int(np.sum(y_true == y_pred))
@@ -54,8 +73,10 @@ def interval(task: str, y_true, y_pred) -> tuple[str, str, str]:
 
 
 def interval_note(task: str, n: int) -> str:
-    how = ("Wilson score interval" if task == "classification"
-           else "bootstrap: 1000 resamples of the test pairs, seed 0")
+    how = {"classification": "Wilson score interval",
+           "segmentation": "bootstrap: 1000 resamples of the test images, seed 0",
+           "reconstruction": "bootstrap: 1000 resamples of the test samples, seed 0"}.get(
+        task, "bootstrap: 1000 resamples of the test pairs, seed 0")
     return (f'<p class="note">Test set: {n:,} samples. The 95% interval ({how}) is the range the score on '
             "new data from the same source would likely fall in; a small test set gives a wide one.</p>")
 
@@ -69,7 +90,8 @@ def baselines_table(summary: dict, order: tuple[str, ...]) -> str:
     models.update({str(k): v for k, v in baselines.items() if isinstance(v, dict)})
     splits = [s for s in ("val", "test") if any(isinstance(m.get(s), dict) for m in models.values())]
     # Only the metrics the baselines report: the network's loss has no counterpart in a boosting model.
-    found = {k for b in list(models.values())[1:] for s in splits for k in (b.get(s) or {})}
+    found = {k for b in list(models.values())[1:] for s in splits for k, v in (b.get(s) or {}).items()
+             if not isinstance(v, list)}  # per-class lists have their own table
     names = [m for m in order if m in found] + sorted(found - set(order))
     key = summary.get("metric")
     head = "".join(f'<th{KEY if n == key else ""}>{escape(s)} {escape(n)}</th>' for s in splits for n in names)

@@ -106,3 +106,44 @@ def confident_mistakes(y_true, y_pred, proba, *, limit: int = 8) -> np.ndarray:
     wrong = np.flatnonzero(y_true != y_pred)
     confidence = np.asarray(proba)[wrong, y_pred[wrong]]  # the probability given to the wrong class
     return wrong[np.argsort(-confidence, kind="mergesort")[:limit]]
+
+
+def per_image_counts(y_true, y_pred, n_classes: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per image and class: true pixels, predicted pixels and their intersection, each (N, K).
+
+    Args:
+        y_true, y_pred: (N, H, W) class masks.
+    """
+    t, p = np.asarray(y_true).astype(np.int64), np.asarray(y_pred).astype(np.int64)
+    n, k = t.shape[0], n_classes
+    img = np.repeat(np.arange(n), t[0].size).reshape(t.shape)  # each pixel's image, (N, H, W)
+
+    def count(labels: np.ndarray, where: np.ndarray | None = None) -> np.ndarray:
+        keys = (img * k + labels) if where is None else (img[where] * k + labels[where])
+        return np.bincount(keys.ravel(), minlength=n * k).reshape(n, k)
+
+    return count(t), count(p), count(t, t == p)
+
+
+def bootstrap_dice_interval(y_true, y_pred, n_classes: int, *, resamples: int = BOOTSTRAP_RESAMPLES,
+                            seed: int = BOOTSTRAP_SEED) -> tuple[float, float]:
+    """Percentile bootstrap 95% interval of the Dice (mean over foreground classes): resample test
+    images with replacement and recompute it from their summed pixel counts (images, not pixels, are
+    the independent samples)."""
+    t, p, i = per_image_counts(y_true, y_pred, n_classes)
+    rng = np.random.default_rng(seed)
+    w = np.stack([np.bincount(rng.integers(0, len(t), len(t)), minlength=len(t)) for _ in range(resamples)])  # (R, N)
+    tt, pp, ii = w @ t, w @ p, w @ i  # (R, K) summed counts per resample
+    with np.errstate(invalid="ignore", divide="ignore"):
+        dice = np.where(tt + pp > 0, 2 * ii / (tt + pp), np.nan)[:, 1:]
+    lo, hi = np.nanpercentile(np.nanmean(dice, axis=1), [2.5, 97.5])
+    return float(lo), float(hi)
+
+
+def bootstrap_mean_interval(values, *, resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED) -> tuple[float, float]:
+    """Percentile bootstrap 95% interval of the mean of `values` (N,), e.g. per-sample errors."""
+    v = np.asarray(values, dtype=float).ravel()
+    rng = np.random.default_rng(seed)
+    means = v[rng.integers(0, v.size, size=(resamples, v.size))].mean(axis=1)
+    lo, hi = np.percentile(means, [2.5, 97.5])
+    return float(lo), float(hi)

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 
 from idealfit.errors import UserError
-from idealfit.train.metrics import HIGHER_IS_BETTER
+from idealfit.tasks import TASKS, Task
 
 HOOKS = ("on_fit_start", "on_epoch_end", "on_fit_end")
 
@@ -23,15 +23,18 @@ HOOKS = ("on_fit_start", "on_epoch_end", "on_fit_end")
 class FitState:
     """What the loop shares with its callbacks; each callback touches only what it owns."""
 
-    model: torch.nn.Module
-    optimizer: torch.optim.Optimizer
-    scheduler: Any
+    step: Any  # a training step (train.step.SupervisedStep): the model, its optimizers and schedulers
     epochs: int
     epoch: int = 0  # last completed epoch, 1-based; 0 before the first
     history: list[dict[str, float]] = field(default_factory=list)
     stop: bool = False  # set by a callback to end training after this epoch
     stopped_early: bool = False
     interrupted: bool = False  # Ctrl-C: the loop ends cleanly, best weights restored, outputs written
+
+    @property
+    def model(self) -> torch.nn.Module:
+        """The raw model (never a DDP or compiled wrapper): what callbacks copy and restore."""
+        return self.step.model
 
 
 class Callback:
@@ -55,6 +58,7 @@ class EarlyStopping(Callback):
 
     Args:
         monitor: a history column, e.g. "val_loss" (lower is better) or "val_accuracy" (higher is better).
+        task: the run's task, which says which columns it logs and which way each is better.
         patience: epochs without improvement before stopping (None = never stop, only restore the best).
         min_delta: smallest change that counts as an improvement.
 
@@ -62,12 +66,18 @@ class EarlyStopping(Callback):
         >>> es = EarlyStopping(monitor="val_loss", patience=5)
     """
 
-    def __init__(self, *, monitor: str = "val_loss", patience: int | None = 8, min_delta: float = 0.0):
-        metric = monitor.split("_", 1)[-1]
-        if metric not in HIGHER_IS_BETTER:
-            raise UserError(f"train.monitor '{monitor}' is not a metric; use val_loss, val_accuracy or val_rmse")
+    def __init__(self, *, monitor: str = "val_loss", patience: int | None = 8, min_delta: float = 0.0,
+                 task: Task | str = "classification"):
+        task = TASKS[task] if isinstance(task, str) else task
+        try:
+            if not monitor.startswith(("val_", "train_")):
+                raise KeyError(monitor)
+            info = task.check_metric(monitor)
+        except KeyError:
+            valid = ", ".join(f"val_{m}" for m in ("loss", *task.epoch_metrics))
+            raise UserError(f"train.monitor '{monitor}' is not logged by a {task.name} run; use one of {valid}") from None
         self.monitor, self.patience, self.min_delta = monitor, patience, min_delta
-        self.higher = HIGHER_IS_BETTER[metric]
+        self.higher = info.higher_is_better
         self.reset()
 
     def reset(self) -> None:

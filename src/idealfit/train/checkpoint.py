@@ -64,7 +64,7 @@ def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:
 
 
 # What `train --resume` reads from a checkpoint (session._restore).
-CHECKPOINT_KEYS = ("model", "optimizer", "scheduler", "epoch", "history", "stop", "stopped_early", "torch_rng",
+CHECKPOINT_KEYS = ("model", "optimizers", "schedulers", "epoch", "history", "stop", "stopped_early", "torch_rng",
                    "order_rng", "cuda_rng", "early")
 
 
@@ -93,6 +93,10 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     except (RuntimeError, EOFError, ValueError, KeyError, zipfile.BadZipFile) as err:
         reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise damaged(path, f"not an idealfit checkpoint: {reason}", fix) from None
+    if isinstance(ckpt, dict):  # written before steps had named optimizers: one optimizer, one schedule
+        for old in ("optimizer", "scheduler"):
+            if old in ckpt and f"{old}s" not in ckpt:
+                ckpt[f"{old}s"] = {"main": ckpt.pop(old)}
     if not isinstance(ckpt, dict) or any(k not in ckpt for k in CHECKPOINT_KEYS):
         raise damaged(path, "not an idealfit checkpoint: keys missing", fix)
     return ckpt

@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from idealfit.baselines import fit_baselines, format_baselines
-from idealfit.config import RunConfig, apply_table_defaults, resolve, to_yaml
+from idealfit.baselines import format_baselines
+from idealfit.config import TABLE_DEFAULTS, RunConfig, apply_defaults, resolve, to_yaml
 from idealfit.config_checks import check_run_options
 from idealfit.data.augment import Augment
 from idealfit.data.augment_preview import first_train_images, preview_figure
@@ -28,8 +28,10 @@ from idealfit.errors import UserError
 from idealfit.metrics_csv import write_metrics_csv
 from idealfit.models.build import build_model
 from idealfit.models.init import init_weights
+from idealfit.models.registry import FAMILIES, choose_family
 from idealfit.models.summary import count_params, summarize
 from idealfit.run import WEIGHTS, Run, check_run_dir
+from idealfit.tasks import Task, get_task
 from idealfit.train.callbacks import Callback, EarlyStopping, FitState, NonFiniteGuard, divergence_message
 from idealfit.train.checkpoint import (
     atomic_write_bytes,
@@ -40,32 +42,20 @@ from idealfit.train.checkpoint import (
     write_npz,
 )
 from idealfit.train.loop import fit
-from idealfit.train.metrics import METRIC, compute_metrics, predict_batches
 from idealfit.train.optim import build_optimizer, build_scheduler
 from idealfit.train.regularizers import build_regularizers, weight_sparsity
 from idealfit.train.rundir import RunLock, claim_run_dir, discard, only_lock, refuse_if_taken
+from idealfit.train.runtime import Runtime
+from idealfit.train.step import SupervisedStep, evaluate
 from idealfit.train.threads import choose_threads, num_threads
 
 RESUMABLE_KEYS = {"train.epochs", "train.device", "train.progress", "train.threads"}  # what --resume may change
 EVAL_BATCH = 1024
 
 
-def pick_device(name: str) -> torch.device:
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        mps = getattr(torch.backends, "mps", None)
-        return torch.device("mps" if mps is not None and mps.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise UserError(f"train.device={name} but PyTorch sees no CUDA GPU here; use --device cpu (or auto)")
-    if name == "mps" and not torch.backends.mps.is_available():
-        raise UserError("train.device=mps but this machine has no Apple GPU; use --device cpu (or auto)")
-    return torch.device(name)
-
-
 class Checkpointer(Callback):
-    """After every epoch metrics.csv; every `every` epochs checkpoint.pt (model, optimizer, schedule, RNGs,
-    early stopping). `every=0` writes no checkpoint (studies that never resume save the I/O)."""
+    """After every epoch metrics.csv; every `every` epochs checkpoint.pt (model, every optimizer and
+    schedule by name, RNGs, early stopping). `every=0` writes no checkpoint (studies that never resume save the I/O)."""
 
     def __init__(self, run_dir: Path, *, generator: torch.Generator, early: EarlyStopping | None,
                  augment: Augment | None = None, every: int = 1):
@@ -77,8 +67,7 @@ class Checkpointer(Callback):
         if not self.every or (state.epoch % self.every and not state.stop and state.epoch < state.epochs):
             return
         save_checkpoint(self.dir / "checkpoint.pt", {
-            "epoch": state.epoch, "history": state.history, "model": state.model.state_dict(),
-            "optimizer": state.optimizer.state_dict(), "scheduler": state.scheduler.state_dict(),
+            "epoch": state.epoch, "history": state.history, **state.step.state_dict(),
             "torch_rng": torch.get_rng_state(), "order_rng": self.generator.get_state(),
             "augment_rng": self.aug_generator.get_state() if self.aug_generator is not None else None,
             "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
@@ -87,7 +76,8 @@ class Checkpointer(Callback):
 
 
 def make_batches(prep: Prepared, split: str, *, device: torch.device, batch_size: int, shuffle: bool,
-             generator: torch.Generator | None, balanced: bool = False):
+             generator: torch.Generator | None, balanced: bool = False, final: bool = False):
+    """The batches of a split; `final`: for the final metrics (`Prepared.eval_x` where it has the split)."""
     ds = prep.dataset
     weights = _class_weights(prep.y[split]) if balanced else None
     if ds.paths is not None:
@@ -95,7 +85,7 @@ def make_batches(prep: Prepared, split: str, *, device: torch.device, batch_size
         return StreamBatches([ds.paths[i] for i in idx], ds.y[idx], size=ds.meta["image_size"],
                              channels=ds.meta["channels"], resize=ds.meta["resize"], batch_size=batch_size, shuffle=shuffle,
                              generator=generator, device=device, weights=weights)
-    x = torch.from_numpy(np.ascontiguousarray(prep.x[split])).to(device)
+    x = torch.from_numpy(np.ascontiguousarray(prep.eval_x.get(split, prep.x[split]) if final else prep.x[split])).to(device)
     y = torch.from_numpy(prep.y[split]).to(device)
     return TensorBatches(x, y, batch_size=batch_size, shuffle=shuffle, generator=generator, weights=weights)
 
@@ -113,13 +103,33 @@ def train_subset(ds, train_idx: np.ndarray, size: float, *, seed: int) -> np.nda
     n = int(size) if size > 1 else max(1, int(round(size * len(train_idx))))
     if n >= len(train_idx):
         return train_idx
-    strat = ds.y[train_idx] if ds.task == "classification" else None
+    strat = ds.y[train_idx] if get_task(ds.task).stratify else None
     try:
         keep, _ = train_test_split(train_idx, train_size=n, random_state=seed + 2, stratify=strat)
     except ValueError:  # fewer samples than classes: stratification impossible
         raise UserError(f"data.train_subset={size} keeps {n} samples, fewer than the "
                         f"{len(np.unique(strat))} classes; keep more") from None
     return np.sort(keep)
+
+
+def normal_only(ds: Dataset, indices: dict[str, Any], normal: list, *, task: Task) -> dict[str, Any]:
+    """Anomaly detection: training and validation keep the `normal` classes only; the test split keeps every
+    class, so the reconstruction error can be scored at telling the others apart."""
+    if not task.targets_are_inputs:
+        raise UserError("data.normal_classes trains an autoencoder for anomaly detection; add --task reconstruction "
+                        "or drop data.normal_classes")
+    names = ds.class_names or []
+    missing = [str(c) for c in normal if str(c) not in names]
+    if not names or missing:
+        raise UserError(f"data.normal_classes names {missing[0] if missing else normal[0]!r}, but {ds.name} has "
+                        + (f"classes {', '.join(names)}" if names else "no classes (labels)"))
+    ids = [names.index(str(c)) for c in normal]
+    if len(set(ids)) == len(names):
+        raise UserError(f"data.normal_classes lists every class of {ds.name}, so no class is left to detect; "
+                        "leave at least one out")
+    keep = {s: indices[s][np.isin(ds.y[indices[s]], ids)] for s in ("train", "val")}
+    ds.meta["normal_classes"] = [names[i] for i in ids]
+    return {**indices, **keep}
 
 
 def build_augmenter(cfg: RunConfig, ds) -> Augment | None:
@@ -191,14 +201,13 @@ def _train_in(run_dir: Path, cfg: RunConfig, setup: Setup, *, resume: bool, has_
               callbacks: list[Callback] | None, echo) -> Run:
     """The run itself, in a claimed and locked folder."""
     t = cfg.train
-    ds, prep, model, device, augment, generator = (setup.dataset, setup.prep, setup.model, setup.device,
+    ds, prep, model, device, augment, generator = (setup.dataset, setup.prep, setup.model, setup.runtime.device,
                                                    setup.augment, setup.generator)
     summary_text = summarize(model, prep.input_shape)
     val_b = make_batches(prep, "val", device=device, batch_size=EVAL_BATCH, shuffle=False, generator=None)
-    opt = build_optimizer(model.parameters(), t)
-    sched = build_scheduler(opt, t, steps_per_epoch=len(setup.train_batches))
-    early = EarlyStopping(monitor=t.monitor, patience=t.patience, min_delta=t.min_delta) if t.early_stopping else None
-    state = FitState(model, opt, sched, epochs=t.epochs)
+    state = FitState(build_step(setup, t), epochs=t.epochs)
+    early = (EarlyStopping(monitor=t.monitor, patience=t.patience, min_delta=t.min_delta, task=setup.task)
+             if t.early_stopping else None)
 
     for note in ds.meta.get("notes", []) if not has_ckpt else []:  # e.g. an identifier column left out
         echo(note)
@@ -214,7 +223,7 @@ def _train_in(run_dir: Path, cfg: RunConfig, setup: Setup, *, resume: bool, has_
             echo(f"{run_dir} has no checkpoint (it stopped before its first epoch): starting it again "
                  "from its recorded config")
         _write_start(run_dir, cfg, prep, summary_text)
-        if augment is not None:
+        if cfg.data.augment:
             _write_augment_preview(run_dir, prep, cfg.data.augment)
         echo(f"training {cfg.model.name} on {ds.name} ({ds.task}, {len(prep.indices['train'])} train / "
              f"{len(prep.indices['val'])} val / {len(prep.indices['test'])} test) on {device}{_threads_note(device, setup.threads)}, "
@@ -224,12 +233,11 @@ def _train_in(run_dir: Path, cfg: RunConfig, setup: Setup, *, resume: bool, has_
     guard = NonFiniteGuard(early=early)
     cbs: list[Callback] = ([early] if early else []) + [guard, Checkpointer(run_dir, generator=generator, early=early,
                                                                             augment=augment, every=t.checkpoint_every)]
-    y_std = prep.state.get("target", {}).get("std", 1.0)
-    fit(state, setup.train_batches, val_b, task=ds.task, callbacks=cbs + list(callbacks or []),
-        clip_grad=t.clip_grad, y_std=y_std, progress=t.progress, penalty=setup.penalty, augment=augment)
+    fit(state, setup.train_batches, val_b, task=setup.task, targets=prep.state.get("target"),
+        callbacks=cbs + list(callbacks or []), progress=t.progress)
     if guard.diverged is not None:
         echo(f"warning: {divergence_message(guard.diverged, lr=t.lr)}")
-    summary = _finish(run_dir, cfg, prep, state, early=early, device=device, y_std=y_std, diverged=guard.diverged)
+    summary = _finish(run_dir, cfg, prep, state, early=early, task=setup.task, diverged=guard.diverged)
     return Run(run_dir, cfg, summary, state.history, model.cpu().eval(), prep.state)
 
 
@@ -239,8 +247,9 @@ class Setup:
 
     dataset: Dataset
     prep: Prepared
-    model: torch.nn.Module  # initialized, on `device`
-    device: torch.device
+    model: torch.nn.Module  # initialized, on `runtime.device`
+    runtime: Runtime
+    task: Task
     generator: torch.Generator  # the training batch order
     train_batches: Any
     augment: Augment | None
@@ -251,21 +260,34 @@ class Setup:
 def build_setup(cfg: RunConfig) -> Setup:
     """Data (split, subset, fitted preprocessing), the initialized model and the training batches."""
     d, t = cfg.data, cfg.train
-    device = pick_device(t.device)
+    runtime = Runtime.from_name(t.device)
+    device = runtime.device
     ds = load_dataset(d)
+    task = get_task(ds.task, loss=t.loss)
     if cfg.model.name == "auto":  # resolved here, so config.yaml records the family actually trained
         if ds.kind == "table":
-            apply_table_defaults(cfg)  # the table defaults (config.TABLE_DEFAULTS), recorded in config.yaml
-        cfg.model.name = "mlp" if ds.kind == "table" or d.pca is not None else "cnn"
-    check_run_options(cfg, ds)  # options that contradict each other or the data, before any work
+            apply_defaults(cfg, TABLE_DEFAULTS)  # recorded in config.yaml
+        cfg.model.name = "mlp" if d.pca is not None and task.name != "segmentation" else "auto"
+    cfg.model.name = choose_family(cfg.model.name, kind=ds.kind, task=task.name)
+    apply_defaults(cfg, FAMILIES[cfg.model.name].defaults)
+    check_run_options(cfg, ds, task=task)  # options that contradict each other or the data, before any work
     indices = split_indices(ds, val_fraction=d.val_fraction, test_fraction=d.test_fraction, seed=t.seed)
     if d.train_subset is not None:
         indices["train"] = train_subset(ds, indices["train"], d.train_subset, seed=t.seed)
+    if d.normal_classes is not None:
+        indices = normal_only(ds, indices, d.normal_classes, task=task)
     if len(indices["train"]) < 2:  # one sample cannot be learned from (nor batch-normalized)
         raise UserError(f"{ds.name} has {len(ds)} samples, which leaves {len(indices['train'])} to train on after "
                         "the validation and test rows are held out; add data (tens of samples at least)")
     augment = build_augmenter(cfg, ds)
     prep = prepare(ds, indices, cfg=d)
+    if task.targets_are_inputs:  # a denoising autoencoder: a fresh corruption of every training batch
+        prep.state["reconstruction"]["latent"] = cfg.model.latent
+        if d.noise or d.mask_prob:
+            from idealfit.tasks.reconstruction import Corruption
+
+            augment = Corruption(noise=d.noise, mask_prob=d.mask_prob,
+                                 generator=torch.Generator().manual_seed(t.seed + 1))
     torch.manual_seed(t.seed)
     model = build_model(cfg.model, input_shape=prep.input_shape, out_dim=prep.out_dim, norm=prep.state["norm"])
     init_weights(model, cfg.model.init, nonlinearity=cfg.model.activation)
@@ -278,15 +300,21 @@ def build_setup(cfg: RunConfig) -> Setup:
                            generator=generator, balanced=d.balanced)
     regs = build_regularizers(l1=t.l1, l2=t.l2)
     penalty = (lambda m: sum(r(m) for r in regs)) if regs else None
-    return Setup(ds, prep, model, device, generator, train_b, augment, penalty, threads)
+    return Setup(ds, prep, model, runtime, task, generator, train_b, augment, penalty, threads)
+
+
+def build_step(setup: Setup, t, *, schedule: bool = True) -> SupervisedStep:
+    """The training step of a setup: its optimizer and (unless `schedule=False`) its schedule, by name."""
+    opt = build_optimizer(setup.model.parameters(), t)
+    scheds = {"main": build_scheduler(opt, t, steps_per_epoch=len(setup.train_batches))} if schedule else {}
+    return SupervisedStep(setup.model, {"main": opt}, scheds, task=setup.task, penalty=setup.penalty,
+                          augment=setup.augment, clip_grad=t.clip_grad, runtime=setup.runtime)
 
 
 def _restore(state: FitState, ckpt: dict[str, Any], path: Path, *, generator: torch.Generator, early: EarlyStopping | None,
              augment: Augment | None) -> None:
     try:
-        state.model.load_state_dict(ckpt["model"])
-        state.optimizer.load_state_dict(ckpt["optimizer"])
-        state.scheduler.load_state_dict(ckpt["scheduler"])
+        state.step.load_state_dict(ckpt)
     except (RuntimeError, ValueError, KeyError) as exc:  # a checkpoint of another model or config
         from idealfit.run_files import damaged
 
@@ -324,43 +352,40 @@ def _write_augment_preview(run_dir: Path, prep: Prepared, specs: list) -> None:
 
 
 def _finish(run_dir: Path, cfg: RunConfig, prep: Prepared, state: FitState, *, early: EarlyStopping | None,
-            device: torch.device, y_std: float, diverged: dict[str, Any] | None = None) -> dict[str, Any]:
+            task: Task, diverged: dict[str, Any] | None = None) -> dict[str, Any]:
     """Final metrics on every split with the kept weights; weights, predictions, summary, report."""
     from safetensors.torch import save
 
-    model, task = state.model, prep.dataset.task
-    metrics, test_out = {}, None
+    model, step, targets = state.model, state.step, prep.state.get("target")
+    metrics = {}
     for split in ("train", "val", "test"):
-        out, y = predict_batches(model, make_batches(prep, split, device=device, batch_size=EVAL_BATCH, shuffle=False,
-                                                 generator=None))
-        metrics[split] = compute_metrics(out, y, task=task, y_std=y_std)
+        batches = make_batches(prep, split, device=step.runtime.device, batch_size=EVAL_BATCH, shuffle=False,
+                               generator=None, final=True)
         if split == "test":
-            test_out = (out.cpu(), y.cpu())
+            meter, out, y = evaluate(step, batches, keep_outputs=True)
+        else:
+            meter = evaluate(step, batches)
+        metrics[split] = task.finish(meter.sums(), targets)
     weights = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     atomic_write_bytes(run_dir / WEIGHTS, save(weights))
-    out, y = test_out
-    extra = {}
-    if task == "classification":
-        y_pred, y_true = out.argmax(1).numpy(), y.numpy()
-        extra["proba"] = torch.softmax(out.float(), dim=1).numpy()  # for ROC curves and the most confident mistakes
-    else:
-        tgt = prep.state["target"]
-        y_pred, y_true = out.squeeze(-1).numpy() * tgt["std"] + tgt["mean"], y.numpy() * tgt["std"] + tgt["mean"]
     # index: each test sample's row in the dataset (split.npz's test), so a report can show the sample itself
-    write_npz(run_dir / "predictions.npz", y_true=y_true, y_pred=y_pred, index=prep.indices["test"], **extra)
+    predictions = task.prediction_arrays(out, y, targets)
+    metrics["test"].update(task.test_metrics(prep, predictions))
+    write_npz(run_dir / "predictions.npz", index=prep.indices["test"], **predictions)
+    task.figures(run_dir, prep, predictions, model)
     kept = early.best_epoch if early and early.best_weights is not None else None
     if diverged is not None:
         kept = diverged["kept_epoch"]
-    baselines = fit_baselines(prep, seed=cfg.train.seed)  # scikit-learn beside the network, same split and inputs
+    baselines = task.baselines(prep, seed=cfg.train.seed)  # simple models beside the network, same split and inputs
     summary = {
-        "task": task, "data": cfg.data.name, "model": cfg.model.name, "params": count_params(model),
+        "task": task.name, "data": cfg.data.name, "model": cfg.model.name, "params": count_params(model),
         "epochs_run": state.epoch, "best_epoch": state.epoch if kept is None else kept,
         "stopped_early": state.stopped_early, "interrupted": state.interrupted, "diverged": diverged,
-        "seconds": round(sum(r["seconds"] for r in state.history), 3), "metric": METRIC[task],
-        "class_names": prep.dataset.class_names, "device": str(device), "metrics": metrics,
+        "seconds": round(sum(r["seconds"] for r in state.history), 3), "metric": task.metric,
+        "class_names": prep.dataset.class_names, "device": str(step.runtime.device), "metrics": metrics,
         "sparsity": weight_sparsity(model), "train_samples": len(prep.indices["train"]), "threads": torch.get_num_threads(),
         "versions": _versions(), "baselines": baselines,
-        "diagnosis": diagnose(state.history, task=task, metric=METRIC[task], final=metrics, kept_epoch=kept,
+        "diagnosis": diagnose(state.history, task=task.name, metric=task.metric, final=metrics, kept_epoch=kept,
                               baselines=baselines,
                               context=_diagnosis_context(cfg, prep.dataset, stopped_early=state.stopped_early,
                                                          val_samples=len(prep.indices["val"]))),
@@ -406,17 +431,21 @@ def format_summary(run: Run) -> str:
     """The short end-of-run summary printed by `idealfit train`."""
     s, m = run.summary, run.summary["metrics"]
     key = s["metric"]
-    fmt = (lambda v: f"{100 * v:.2f}%") if key == "accuracy" else (lambda v: f"{v:.4g}")
+    pct = get_task(s["task"]).metrics[key].bounded
+    fmt = (lambda v: f"{100 * v:.2f}%") if pct else (lambda v: f"{v:.4g}")
     lines = [f"{key:>10}: train {fmt(m['train'][key])}  val {fmt(m['val'][key])}  test {fmt(m['test'][key])}"]
-    if s["task"] == "regression":
+    if "r2" in m["test"]:
         lines.append(f"{'r2':>10}: train {m['train']['r2']:.3f}  val {m['val']['r2']:.3f}  test {m['test']['r2']:.3f}")
+    if "anomaly_auroc" in m["test"]:
+        lines.append(f"{'anomalies':>10}: ROC AUC {m['test']['anomaly_auroc']:.3f} on test (classes other than "
+                     "data.normal_classes, ranked by reconstruction error; 0.5 = chance)")
     stop = (" (stopped early)" if s["stopped_early"] else " (interrupted)" if s.get("interrupted")
             else " (diverged)" if s.get("diverged") else "")
     lines += [f"{'epochs':>10}: {s['epochs_run']}{stop}, best epoch {s['best_epoch']}",
               f"{'time':>10}: {s['seconds']:.{2 if s['seconds'] < 1 else 1}f} s on {s['device']}"
               + (f" ({s['threads']} thread{'s' if s['threads'] > 1 else ''})" if s.get("threads") and s["device"] == "cpu" else ""),
               f"{'params':>10}: {s['params']:,}",
-              *([format_baselines(s["baselines"], key)] if s.get("baselines") else []),
+              *([format_baselines(s["baselines"], key, pct=pct)] if s.get("baselines") else []),
               f"{'run':>10}: {run.dir}  (report: {run.dir / 'report.html'})"]
     if s.get("interrupted"):
         lines.append(f"{'continue':>10}: idealfit train --resume {run.dir}")

@@ -1,0 +1,240 @@
+"""User segmentation folders: `root/images/<name>.<ext>` beside `root/masks/<name>.png`.
+
+A mask is a PNG of class indices, one per pixel: a palette ('P') PNG's indices, or a grayscale ('L')
+PNG's values. RGB masks are refused: a colour has no agreed class index. Class names come from an
+optional `root/classes.txt` (one per line, the first line is class 0), otherwise they are "0".."K-1"
+with K - 1 the largest value in any mask. Images and masks are paired by their path inside
+`images/` and `masks/` without the extension (`images/a/1.jpg` pairs with `masks/a/1.png`).
+
+Images are read by `data.images.open_image` and made square by the same `resize` rule (crop |
+squash | pad); masks follow the same geometry with nearest-neighbour sampling, so a resized mask
+holds only class indices, and pad pads a mask with class 0.
+
+Every problem a user can cause raises `UserError` with one line naming the file and the fix.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from idealfit.data.base import Dataset
+from idealfit.data.files import fingerprint
+from idealfit.data.images import MAX_AUTO_SIDE, RESIZE, _probe, images_in, open_image, opened
+from idealfit.errors import UserError
+from idealfit.run_files import atomic_write
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+MASK_MODES = ("P", "L", "1")  # modes whose pixel values are class indices ('1': 0 and 1)
+_FIX_MODE = "save it as a palette (P) or 8-bit grayscale (L) PNG whose pixel values are class indices"
+_ROTATED = (5, 6, 7, 8)  # EXIF orientations that swap width and height
+
+
+def is_mask_folder(root: Path) -> bool:
+    """Whether `root` looks like a segmentation folder: it has `images/` and `masks/` sub-folders."""
+    root = Path(root)
+    return (root / "images").is_dir() and (root / "masks").is_dir()
+
+
+def load_mask_folder(root: Path, *, image_size: int | None = None, channels: int | None = None,
+                     resize: str = RESIZE[0]) -> Dataset:
+    """Images (N, C, S, S) float32 in [0, 1] and masks (N, S, S) int64 class ids, paired by file name.
+
+    Args:
+        root: a folder holding `images/`, `masks/` and optionally `classes.txt`.
+        image_size: the side S (default: the first image's longer side, at most 64).
+        channels: 1 or 3 (default: 3 if any of the first 64 images has colour, else 1).
+        resize: how non-square images become S x S: crop (default) | squash | pad.
+    """
+    root = Path(root)
+    pairs, skipped = _pairs(root)
+    names = _class_names(root)
+    w, h = _size(pairs[0][0])
+    size = image_size or min(max(w, h), MAX_AUTO_SIDE)
+    if channels is None:
+        channels = 3 if any(_probe(img)[1] for img, _ in pairs[:64]) else 1
+    xs, ys, top = [], [], 0
+    for img, mask_path in pairs:
+        mask, values = _read_mask(mask_path, expect=_size(img), size=size, resize=resize)
+        if names is not None and values[-1] >= len(names):  # the file's values: a bad one outside a crop too
+            bad = int(values[values >= len(names)][0])
+            raise UserError(f"{mask_path} has class value {bad}, but {root / 'classes.txt'} names only "
+                            f"{len(names)} classes (0..{len(names) - 1}); add a line for class {bad} or fix the mask")
+        top = max(top, int(values[-1]))
+        xs.append(open_image(img, size=size, channels=channels, resize=resize))
+        ys.append(mask)
+    y = np.stack(ys).astype(np.int64)
+    if names is None:
+        names = [str(k) for k in range(top + 1)]
+        if len(names) < 2:
+            raise UserError(f"every mask in {root / 'masks'} is all 0 (background); mark the objects with class "
+                            "values 1, 2, ... in the masks")
+    files = [p for pair in pairs for p in pair]
+    meta = {"source": str(root), "resize": resize, "image_size": size, "channels": channels,
+            "fingerprint": fingerprint(root, files), "skipped_files": skipped}
+    return Dataset(root.name, np.stack(xs), y, "segmentation", "image", class_names=names, meta=meta)
+
+
+def _pairs(root: Path) -> tuple[list[tuple[Path, Path]], list[str]]:
+    """[(image, mask)] sorted by name, and the files skipped as not images; UserError for a bad folder."""
+    for sub in ("images", "masks"):
+        if not (root / sub).is_dir():
+            raise UserError(f"{root} has no {sub}/ folder; a segmentation folder holds images/<name>.png and "
+                            "masks/<name>.png with the same names")
+    images, other = images_in(root / "images")
+    masks, other_masks = images_in(root / "masks")
+    if not images:
+        raise UserError(f"{root / 'images'} has no images; put PNG or JPEG files there, each with a mask of the "
+                        "same name in masks/")
+    for m in masks:
+        if m.suffix.lower() != ".png":
+            raise UserError(f"{m} is not a PNG; masks must be lossless PNGs of class indices (JPEG blurs them): "
+                            f"{_FIX_MODE}")
+    by_image = _by_stem(root / "images", images)
+    by_mask = _by_stem(root / "masks", masks)
+    for key, img in by_image.items():
+        if key not in by_mask:
+            raise UserError(f"{img} has no mask; add {root / 'masks' / key}.png or remove the image")
+    for key, mask in by_mask.items():
+        if key not in by_image:
+            raise UserError(f"{mask} has no image; add the image as {root / 'images' / key}.png (or .jpg) "
+                            "or remove the mask")
+    skipped = [p.relative_to(root).as_posix() for p in other + other_masks]
+    return [(by_image[k], by_mask[k]) for k in sorted(by_image)], skipped
+
+
+def _by_stem(folder: Path, files: list[Path]) -> dict[str, Path]:
+    """{path inside `folder` without extension: file}; two files of one name are ambiguous."""
+    out: dict[str, Path] = {}
+    for f in files:
+        key = f.relative_to(folder).with_suffix("").as_posix()
+        if key in out:
+            raise UserError(f"{out[key]} and {f} have the same name, so which one pairs with its mask is "
+                            "unclear; rename or remove one")
+        out[key] = f
+    return out
+
+
+def _class_names(root: Path) -> list[str] | None:
+    """The lines of root/classes.txt (class 0 first; blank lines at the end ignored), or None."""
+    path = root / "classes.txt"
+    if not path.is_file():
+        return None
+    try:
+        lines = [line.strip() for line in path.read_text(encoding="utf-8-sig").splitlines()]
+    except UnicodeDecodeError:
+        raise UserError(f"{path} is not UTF-8 text; save it as UTF-8 with one class name per line") from None
+    while lines and not lines[-1]:
+        lines.pop()
+    if "" in lines:
+        raise UserError(f"{path} line {lines.index('') + 1} is blank; give every class 0..K-1 a name, one per line")
+    if len(lines) < 2:
+        raise UserError(f"{path} names {len(lines)} class(es); segmentation needs at least 2 (e.g. background "
+                        "and one object class), one per line")
+    if len(set(lines)) < len(lines):
+        dup = next(n for n in lines if lines.count(n) > 1)
+        raise UserError(f"{path} names class '{dup}' twice; give each class a distinct name")
+    return lines
+
+
+def _size(path: Path) -> tuple[int, int]:
+    """(width, height) of an image as displayed (after its EXIF rotation), without decoding pixels."""
+    with opened(path) as im:
+        w, h = im.size
+        return (h, w) if im.getexif().get(0x0112) in _ROTATED else (w, h)
+
+
+def _read_mask(path: Path, *, expect: tuple[int, int], size: int, resize: str) -> tuple[np.ndarray, np.ndarray]:
+    """(the mask as (size, size) uint8 class ids, the sorted values in the file), checked to be its
+    image's size (`expect`, (w, h))."""
+    from PIL import ImageOps
+
+    with opened(path) as im:
+        if im.mode not in MASK_MODES:
+            kind = "an RGB" if im.mode.startswith("RGB") else f"a {im.mode}-mode"
+            raise UserError(f"{path} is {kind} mask, whose colours have no class index; {_FIX_MODE}")
+        im = ImageOps.exif_transpose(im)  # the same turn as its image gets in open_image
+        if im.size != expect:
+            raise UserError(f"{path} is {im.size[0]}x{im.size[1]} pixels but its image is {expect[0]}x{expect[1]}; "
+                            "save the mask at its image's size")
+        values = np.unique(np.asarray(im, dtype=np.uint8))
+        return np.asarray(_mask_to_square(im, size, resize), dtype=np.uint8), values
+
+
+def _mask_to_square(im: Image.Image, size: int, resize: str) -> Image.Image:
+    """`data.images.to_square` for a mask: the same crop | squash | pad geometry, nearest-neighbour
+    sampling (no blended class ids) and class 0 as padding."""
+    from PIL import Image, ImageOps
+
+    im = Image.fromarray(np.asarray(im, dtype=np.uint8))  # mode L of the indices: no palette to carry along
+    nearest = Image.Resampling.NEAREST
+    if resize == "squash" or im.size == (size, size):
+        return im.resize((size, size), nearest)
+    if resize == "crop":
+        return ImageOps.fit(im, (size, size), method=nearest)
+    if resize == "pad":
+        return ImageOps.pad(im, (size, size), method=nearest, color=0)
+    raise ValueError(f"unknown resize rule {resize!r}; one of {RESIZE}")  # our bug: config validates it
+
+
+def class_colours(num_classes: int) -> np.ndarray:
+    """(num_classes, 3) uint8 distinct colours: the PASCAL VOC palette (class 0 black, 1 dark red, ...).
+
+    VOC's masks use it, so our masks and overlays look like the ones people already know; its 256
+    colours are all distinct (each index's bits are spread over the three channels).
+    """
+    k = np.arange(num_classes)
+    colours = np.zeros((num_classes, 3), np.int64)
+    for bit in range(8):
+        for c in range(3):
+            colours[:, c] |= ((k >> (3 * bit + c)) & 1) << (7 - bit)
+    return colours.astype(np.uint8)
+
+
+def write_mask_png(path: str | Path, mask: np.ndarray, *, num_classes: int) -> Path:
+    """Write `mask` (H, W) of class ids 0..num_classes-1 as a palette PNG whose pixel values are the ids.
+
+    Colours come from `class_colours`, so the file opens as a readable picture. Written atomically.
+    """
+    from PIL import Image
+
+    mask = np.asarray(mask)
+    if not 1 <= num_classes <= 256:
+        raise ValueError(f"a palette PNG holds 1 to 256 classes, not num_classes={num_classes}")
+    if mask.ndim != 2 or mask.dtype.kind not in "iub":
+        raise ValueError(f"mask must be a 2-D integer array (H, W), got {mask.dtype} of shape {mask.shape}")
+    if mask.size and (mask.min() < 0 or mask.max() >= num_classes):
+        raise ValueError(f"mask values must lie in 0..{num_classes - 1}, got {mask.min()}..{mask.max()}")
+    im = Image.fromarray(mask.astype(np.uint8))  # mode L
+    im.putpalette(class_colours(num_classes).ravel().tolist())  # L becomes P, its values now palette indices
+    buf = io.BytesIO()
+    im.save(buf, format="PNG")
+    return atomic_write(path, buf.getvalue())
+
+
+def overlay(image: np.ndarray, mask: np.ndarray, *, alpha: float = 0.5) -> np.ndarray:
+    """(H, W, 3) uint8: `image` (C, H, W) in [0, 1] with each class's colour blended in at `alpha`.
+
+    Background (class 0) stays as it is; a gray image (C = 1) is shown in gray.
+    """
+    image, mask = np.asarray(image, np.float32), np.asarray(mask)
+    if image.ndim != 3 or image.shape[0] not in (1, 3) or image.shape[1:] != mask.shape:
+        raise ValueError(f"image must be (1 or 3, H, W) and mask (H, W), got {image.shape} and {mask.shape}")
+    rgb = np.broadcast_to(image, (3, *mask.shape)).transpose(1, 2, 0) * 255.0  # (H, W, 3)
+    colours = class_colours(int(mask.max()) + 1).astype(np.float32)[mask]  # (H, W, 3)
+    blended = np.where((mask > 0)[..., None], (1 - alpha) * rgb + alpha * colours, rgb)
+    return np.rint(np.clip(blended, 0, 255)).astype(np.uint8)
+
+
+def write_overlay_png(path: str | Path, image: np.ndarray, mask: np.ndarray, *, alpha: float = 0.5) -> Path:
+    """`overlay(image, mask)` written atomically as an RGB PNG (for `predict --overlay`)."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(overlay(image, mask, alpha=alpha)).save(buf, format="PNG")
+    return atomic_write(path, buf.getvalue())

@@ -1,0 +1,39 @@
+"""The report's segmentation sections: per-class IoU and Dice, and test images with their masks."""
+
+from __future__ import annotations
+
+import base64
+from html import escape
+
+from idealfit.report import sections as tables
+from idealfit.report.run_folder import RunFiles
+from idealfit.run_files import is_file, read_bytes
+
+EXAMPLES = "segmentation.png"  # written by the segmentation task at the end of training
+
+
+def per_class_table(summary: dict) -> str:
+    """IoU and Dice of every class on the test split, from summary.json."""
+    test = (summary.get("metrics") or {}).get("test") or {}
+    names = summary.get("class_names") or []
+    iou, dice = test.get("iou_per_class") or [], test.get("dice_per_class") or []
+    if not iou or len(iou) != len(names):
+        return ""
+    rows = "".join(f"<tr><th>{escape(str(n))}{' (background)' if k == 0 else ''}</th><td>{tables.fmt(a)}</td>"
+                   f"<td>{tables.fmt(b)}</td></tr>" for k, (n, a, b) in enumerate(zip(names, iou, dice, strict=True)))
+    note = ('<p class="note">IoU = overlap / union of the true and predicted pixels of a class; Dice = 2 × overlap / '
+            "(true + predicted). The headline Dice and mean IoU average the foreground classes.</p>")
+    return f'<table class="per-class"><tr><th>class</th><th>IoU</th><th>Dice</th></tr>{rows}</table>{note}'
+
+
+def sections(run: RunFiles) -> list[tuple[str, str, str]]:
+    out = [("per-class", "Per-class IoU and Dice", per_class_table(run.summary))]
+    if run.run_dir is not None and is_file(run.run_dir, EXAMPLES):
+        data = base64.b64encode(read_bytes(run.run_dir, EXAMPLES)).decode("ascii")
+        caption = ("Test images (left), the true mask over the image (middle) and the predicted mask "
+                   "(right); each class has its own colour, background is left clear.")
+        out.append(("examples", "Test images and masks",
+                    f'<figure><img src="data:image/png;base64,{data}" alt="test images with true and predicted '
+                    f'masks" style="image-rendering: pixelated; max-width: 100%"><figcaption>{escape(caption)}'
+                    "</figcaption></figure>"))
+    return out

@@ -1,0 +1,163 @@
+"""Reproduce the input through a narrow code (an autoencoder); with noise, a *denoising* one.
+
+Inputs and targets are standardized on the training split (tables by the table preprocessor, images
+and signals per channel here), and the corruption is given in those units: `data.noise` = σ of added
+Gaussian noise, `data.mask_prob` = share of input values erased (set to 0, the training mean).
+Training draws a fresh corruption for every batch; validation and test use one fixed, seeded
+corruption, so their numbers compare across runs. Metrics (mse, mae) are in the same standardized
+units, where the identity baseline's MSE is about σ².
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from idealfit.tasks.base import MetricInfo, Task
+
+CORRUPTION_SEED = 12345  # the fixed validation / test corruption (same for every run of a dataset)
+
+
+class Corruption:
+    """Gaussian noise of std `noise` plus erasing (to 0) with probability `mask_prob`, per value.
+
+    Args:
+        noise: σ in standardized units (0 = none). mask_prob: share of values erased (0 = none).
+        generator: CPU generator for the draws, seeded and checkpointed with the run.
+    """
+
+    def __init__(self, *, noise: float, mask_prob: float, generator: torch.Generator | None = None):
+        self.noise, self.mask_prob, self.generator = noise, mask_prob, generator
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        if self.noise > 0:
+            x = x + self.noise * torch.randn(x.shape, generator=self.generator).to(x.device)
+        if self.mask_prob > 0:
+            keep = torch.rand(x.shape, generator=self.generator).to(x.device) >= self.mask_prob
+            x = x * keep
+        return x
+
+    def fixed(self, x: np.ndarray, *, seed: int = CORRUPTION_SEED) -> np.ndarray:
+        """The one corruption of a validation or test split: a seeded draw."""
+        g = torch.Generator().manual_seed(seed)
+        return Corruption(noise=self.noise, mask_prob=self.mask_prob, generator=g)(torch.from_numpy(x)).numpy()
+
+
+class Reconstruction(Task):
+    name = "reconstruction"
+    metric = "mse"
+    metrics = {"mse": MetricInfo(False, False, "mean squared error (standardized units)"),
+               "mae": MetricInfo(False, False, "mean absolute error (standardized units)"),
+               "anomaly_auroc": MetricInfo(True, True, "ROC AUC of the reconstruction error at telling anomalies")}
+    epoch_metrics = ("mse",)
+    scales_targets = True
+    targets_are_inputs = True
+
+    def out_dim(self, *, num_classes: int, input_shape: tuple[int, ...]) -> int:
+        return int(np.prod(input_shape))
+
+    def loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return F.mse_loss(out, y)
+
+    def stats(self, out, y, loss):
+        s = super().stats(out, y, loss)
+        err = out.detach().double() - y.double()
+        s.update(sse=(err ** 2).sum(), sae=err.abs().sum(), values=torch.tensor(float(y.numel()), device=out.device))
+        return s
+
+    def finish(self, sums: dict[str, Any], state) -> dict[str, float]:
+        v = sums["values"]
+        return {"loss": sums["loss"] / sums["n"], "mse": sums["sse"] / v, "mae": sums["sae"] / v}
+
+    def decode(self, out: torch.Tensor, state) -> np.ndarray:
+        return unstandardize(out.float().numpy(), state)
+
+    def prediction_arrays(self, out, y, state):
+        return {"y_true": unstandardize(y.float().numpy(), state), "y_pred": self.decode(out, state)}
+
+    def baselines(self, prep, *, seed: int) -> dict[str, dict[str, Any]]:
+        return reconstruction_baselines(prep, seed=seed)
+
+    def test_metrics(self, prep, predictions: dict[str, np.ndarray]) -> dict[str, float]:
+        """anomaly_auroc (data.normal_classes): how well the reconstruction error ranks the test samples of the
+        other classes above the normal ones (0.5 = chance, 1 = perfect)."""
+        normal = prep.dataset.meta.get("normal_classes")
+        if not normal:
+            return {}
+        from sklearn.metrics import roc_auc_score
+
+        names = prep.dataset.class_names
+        labels = prep.dataset.y[prep.indices["test"]]
+        anomaly = ~np.isin(labels, [names.index(c) for c in normal])
+        std = np.asarray(prep.state["target"]["std"], np.float32)
+        diff = predictions["y_pred"] - predictions["y_true"]
+        err = diff / (std.reshape(_channel_shape(diff)) if std.size > 1 else std.reshape(()))
+        score = (err ** 2).reshape(len(err), -1).mean(axis=1)
+        if anomaly.all() or not anomaly.any():
+            return {}
+        return {"anomaly_auroc": float(roc_auc_score(anomaly, score))}
+
+    def figures(self, run_dir, prep, predictions, model) -> None:
+        from idealfit.report.reconstruction import write_examples, write_latent
+
+        write_examples(run_dir, prep, predictions)
+        write_latent(run_dir, prep, model)
+
+
+def _channel_shape(x: np.ndarray) -> tuple[int, ...]:
+    return (1, -1) + (1,) * (x.ndim - 2)  # broadcast a per-channel vector over (N, C, ...)
+
+
+def standardize(x: dict[str, np.ndarray], norm: dict | None, kind: str) -> tuple[dict, dict[str, Any]]:
+    """Per split, the inputs in standardized units, and the target state {"mean", "std"} per channel.
+
+    `norm` is the per-channel {"mean", "std"} fitted on the training split (or a run's target state)."""
+    if kind == "table" or norm is None:  # tables come standardized from the table preprocessor
+        return x, {"mean": [0.0], "std": [1.0]}
+    mean, std = np.asarray(norm["mean"], np.float32), np.asarray(norm["std"], np.float32)
+    shape = _channel_shape(next(iter(x.values())))
+    return ({s: ((v - mean.reshape(shape)) / std.reshape(shape)).astype(np.float32) for s, v in x.items()},
+            {"mean": mean.tolist(), "std": std.tolist()})
+
+
+def unstandardize(x: np.ndarray, state: dict[str, Any]) -> np.ndarray:
+    mean, std = np.asarray(state["mean"], np.float32), np.asarray(state["std"], np.float32)
+    if x.ndim < 2 or mean.size == 1:
+        return x * std.reshape(()) + mean.reshape(()) if mean.size == 1 else x
+    shape = _channel_shape(x)
+    return x * std.reshape(shape) + mean.reshape(shape)
+
+
+def reconstruction_baselines(prep, *, seed: int) -> dict[str, dict[str, Any]]:
+    """identity: the corrupted input returned as it is (MSE ≈ σ² + erased share); pca: the clean
+    training split's first `latent` principal components, applied to the corrupted inputs."""
+    import time
+
+    from sklearn.decomposition import PCA
+
+    from idealfit.baselines import SPLITS
+
+    cfg = prep.state["reconstruction"]
+    x, y = prep.x, prep.y
+    # the training split's inputs are clean in prep.x (corrupted per batch): the run's fixed corruption
+    inputs = {s: prep.eval_x.get(s, x[s]) for s in SPLITS}
+
+    def scores(pred: dict[str, np.ndarray]) -> dict[str, Any]:
+        return {s: {"mse": float(((pred[s] - y[s]) ** 2).mean()), "mae": float(np.abs(pred[s] - y[s]).mean())}
+                for s in SPLITS}
+
+    t0 = time.perf_counter()
+    out = {"identity": scores(inputs)}
+    out["identity"]["seconds"] = round(time.perf_counter() - t0, 3)
+    t0 = time.perf_counter()
+    flat = {s: v.reshape(len(v), -1).astype(np.float64) for s, v in inputs.items()}
+    k = min(cfg["latent"], *flat["train"].shape)
+    pca = PCA(n_components=k, random_state=seed).fit(y["train"].reshape(len(y["train"]), -1))
+    out["pca"] = scores({s: pca.inverse_transform(pca.transform(v)).reshape(y[s].shape).astype(np.float32)
+                         for s, v in flat.items()})
+    out["pca"]["seconds"] = round(time.perf_counter() - t0, 3)
+    out["pca"]["note"] = f"{k} components (model.latent), fitted on the clean training split"
+    return out

@@ -1,0 +1,57 @@
+"""Where and how the model runs: the device (and, later, precision and processes) in one place.
+
+Single process today. This is where torchrun's RANK / WORLD_SIZE, DDP, autocast and torch.compile
+plug in, with the shape of Lightning Fabric's small API: `device`, `wrap`, `autocast`,
+`all_reduce_sum`, `is_main`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+
+import torch
+
+from idealfit.errors import UserError
+
+
+def pick_device(name: str) -> torch.device:
+    """`auto` = CUDA, else Apple's MPS, else the CPU; a named GPU that is not there is a UserError."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        mps = getattr(torch.backends, "mps", None)
+        return torch.device("mps" if mps is not None and mps.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise UserError(f"train.device={name} but PyTorch sees no CUDA GPU here; use --device cpu (or auto)")
+    if name == "mps" and not torch.backends.mps.is_available():
+        raise UserError("train.device=mps but this machine has no Apple GPU; use --device cpu (or auto)")
+    return torch.device(name)
+
+
+@dataclass
+class Runtime:
+    """One process on one device."""
+
+    device: torch.device
+    rank: int = 0
+    world_size: int = 1
+
+    @classmethod
+    def from_name(cls, name: str) -> Runtime:
+        return cls(pick_device(name))
+
+    @property
+    def is_main(self) -> bool:
+        """Only the main process writes files."""
+        return self.rank == 0
+
+    def wrap(self, model: torch.nn.Module) -> torch.nn.Module:
+        """The module the loop calls forward on (DDP / compile wrap here); the raw one is kept for saving."""
+        return model
+
+    def autocast(self):
+        return contextlib.nullcontext()
+
+    def all_reduce_sum(self, t: torch.Tensor) -> torch.Tensor:
+        return t

@@ -1,0 +1,76 @@
+"""The training step and the tasks' baselines: masks move with the images, baselines see only training data."""
+
+import copy
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from idealfit.data.augment import Augment
+from idealfit.data.base import Dataset
+from idealfit.data.prepare import Prepared
+from idealfit.tasks import get_task
+from idealfit.tasks.reconstruction import reconstruction_baselines
+from idealfit.tasks.segmentation import pixel_baselines
+from idealfit.train.step import SupervisedStep
+
+
+def _one_hot_images(mask: torch.Tensor) -> torch.Tensor:
+    return F.one_hot(mask, 3).permute(0, 3, 1, 2).float()  # (B, 3, H, W): the class is in the channels
+
+
+@pytest.mark.parametrize("aug", [[{"name": "flip", "p": 1.0}], [{"name": "crop", "padding": 2}],
+                                 [{"name": "flip", "p": 1.0}, "contrast", "tint"]])
+def test_a_segmentation_step_moves_the_mask_with_the_image(aug):
+    g = torch.Generator().manual_seed(0)
+    mask = torch.randint(0, 3, (4, 8, 8), generator=g)
+    mask[:, :, :4] = 0  # left half background, so a flip changes the mask
+    model = nn.Conv2d(3, 3, 1)
+    with torch.no_grad():  # logits = 10 × the one-hot image: argmax is the class drawn in the image
+        model.weight.copy_(torch.eye(3)[:, :, None, None] * 10)
+        model.bias.zero_()
+    opt = torch.optim.SGD(model.parameters(), lr=0.0)
+    step = SupervisedStep(model, {"main": opt}, {}, task=get_task("segmentation"),
+                          augment=Augment(aug, generator=torch.Generator().manual_seed(1)))
+    stats = step.train((_one_hot_images(mask), mask))
+    # photometric ops (contrast, tint) rescale the channels but keep the argmax; geometric ones move both
+    assert float(stats["inter"].sum()) == mask.numel()  # every pixel's class matches the moved mask
+
+
+def _prep(ds: Dataset, x: dict, y: dict, state: dict | None = None, eval_x: dict | None = None) -> Prepared:
+    idx = {"train": np.arange(len(x["train"])), "val": np.arange(len(x["val"])), "test": np.arange(len(x["test"]))}
+    return Prepared(ds, x, y, idx, state or {}, eval_x or {})
+
+
+def test_segmentation_baselines_are_fitted_on_the_training_split_only():
+    rng = np.random.default_rng(0)
+    x = {s: rng.random((6, 3, 8, 8)).astype(np.float32) for s in ("train", "val", "test")}
+    y = {s: (x[s][:, 0] > 0.6).astype(np.int64) + (x[s][:, 1] > 0.8) for s in x}
+    ds = Dataset("t", x["train"], y["train"], "segmentation", "image", class_names=["bg", "a", "b"])
+    a = pixel_baselines(_prep(ds, x, y), seed=0)
+    x2, y2 = copy.deepcopy(x), copy.deepcopy(y)
+    for s in ("val", "test"):  # other held-out data: a baseline fitted on training data alone scores train the same
+        x2[s], y2[s] = rng.random((6, 3, 8, 8)).astype(np.float32), rng.integers(0, 3, (6, 8, 8))
+    b = pixel_baselines(_prep(ds, x2, y2), seed=0)
+    for name in ("majority", "per_pixel"):
+        assert a[name]["train"] == b[name]["train"]
+        assert a[name]["val"] != b[name]["val"]
+    assert a["per_pixel"]["train"]["dice"] > a["majority"]["train"]["dice"]
+
+
+def test_reconstruction_baselines_are_fitted_on_the_clean_training_split_only():
+    rng = np.random.default_rng(1)
+    basis = rng.normal(size=(3, 20))
+    clean = {s: (rng.normal(size=(50, 3)) @ basis).astype(np.float32)[:, None] for s in ("train", "val", "test")}
+    noisy = {s: v + 0.5 * rng.normal(size=v.shape).astype(np.float32) for s, v in clean.items()}
+    state = {"reconstruction": {"noise": 0.5, "mask_prob": 0.0, "latent": 3}, "target": {"mean": [0.0], "std": [1.0]}}
+    ds = Dataset("t", clean["train"], np.zeros(50), "reconstruction", "signal")
+    x = {"train": clean["train"], "val": noisy["val"], "test": noisy["test"]}
+    a = reconstruction_baselines(_prep(ds, x, clean, state, {"train": noisy["train"]}), seed=0)
+    assert a["identity"]["test"]["mse"] == pytest.approx(0.25, rel=0.15)  # ≈ σ²
+    assert a["pca"]["test"]["mse"] < 0.5 * a["identity"]["test"]["mse"]  # 3 of 20 dimensions keep 3/20 of the noise
+    x2 = dict(x, val=noisy["val"] * 0 + 5, test=noisy["test"] * 0 - 5)
+    b = reconstruction_baselines(_prep(ds, x2, clean, state, {"train": noisy["train"]}), seed=0)
+    assert a["pca"]["train"] == b["pca"]["train"] and a["identity"]["train"] == b["identity"]["train"]
