@@ -4,7 +4,7 @@ import pytest
 
 import idealfit as fit
 from idealfit.config import resolve
-from idealfit.config_checks import check_run_options, is_set, valid_monitors
+from idealfit.config_checks import FAMILY_KEYS, check_run_options, is_set, valid_monitors
 from idealfit.data.embedded import EMBEDDED
 from idealfit.tasks import get_task
 
@@ -76,3 +76,9 @@ def test_valid_monitors_are_the_logged_columns(tmp_path):
     logged = set(run.history[0])
     assert set(valid_monitors(get_task("regression"))) <= logged
     assert valid_monitors(get_task("classification")) == ["val_loss", "val_accuracy", "train_loss", "train_accuracy"]
+
+
+def test_every_registered_family_says_which_shape_keys_it_reads():
+    from idealfit.models.registry import FAMILIES
+
+    assert set(FAMILY_KEYS) == set(FAMILIES)
