@@ -21,7 +21,7 @@ import idealfit as fit
 
 def moving_average_mse(run) -> float:
     """A 3-point moving average of the noisy test signals (edges: 2 points), against the clean ones."""
-    from idealfit.data.prepare import load_dataset, prepare, split_indices  # the run's own split and units
+    from idealfit.data.prepare import load_dataset, prepare  # the run's own split and units
 
     cfg = run.config.data
     ds = load_dataset(cfg)

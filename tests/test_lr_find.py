@@ -7,7 +7,7 @@ import pytest
 
 from idealfit import study_commands
 from idealfit.errors import UserError
-from idealfit.lr_find import DIVERGE, lr_find, lr_schedule, smooth, suggest_lr
+from idealfit.lr_find import DIVERGE, local_slopes, lr_find, lr_schedule, smooth, suggest_lr
 
 TINY = {"model.hidden": [16], "train.batch_size": 32}
 
@@ -41,8 +41,33 @@ def _descent_with_early_spike():
 def test_suggestion_skips_an_early_spike_and_picks_the_steepest_descent():
     lrs, losses = _descent_with_early_spike()
     assert suggest_lr(lrs, losses) == pytest.approx(lrs[60])
-    # without the skip the spike wins: central differences fall fastest at step 5, (l[6] − l[4]) / 2
-    assert suggest_lr(lrs, losses, skip=0.0) == pytest.approx(lrs[5])
+    # without the skip the spike wins: the line through its fall is steeper than the descent's
+    assert suggest_lr(lrs, losses, skip=0.0) < lrs[20]
+    # window=0 is the point-slope rule of before: central differences fall fastest at step 5, (l[6] − l[4]) / 2
+    assert suggest_lr(lrs, losses, skip=0.0, window=0.0) == pytest.approx(lrs[5])
+
+
+def test_suggestion_fits_a_line_through_noisy_minibatch_losses():
+    """Few rows, batches of 32: each minibatch loss is noisy. The smoothed curve's point slope finds a dip
+    of the noise; the line through a decade of losses finds the descent (steepest at step 60)."""
+    lrs, i = lr_schedule(1e-6, 1.0, 100), np.arange(100)
+    clean = 1.2 - 0.6 / (1 + np.exp(-(i - 60) / 6))
+    near_now = near_before = 0
+    for seed in range(12):
+        raw = clean * np.exp(np.random.default_rng(seed).normal(0, 0.25, 100))  # 25% minibatch noise
+        smoothed = smooth(list(raw))
+        near_now += abs(np.searchsorted(lrs, suggest_lr(lrs, smoothed, raw=raw)) - 60) <= 12
+        near_before += abs(np.searchsorted(lrs, suggest_lr(lrs, smoothed, window=0.0)) - 60) <= 12
+    assert near_now >= 10 and near_before <= 6  # measured: 11 and 5 of 12
+
+
+def test_local_slopes_are_least_squares_lines():
+    x = np.linspace(0.0, 3.0, 31)
+    y = 2.0 * x + np.sin(7 * x)
+    got = local_slopes(x, y, window=1.0)
+    for i in (0, 15, 30):
+        near = np.abs(x - x[i]) <= 0.5 + 1e-12
+        assert got[i] == pytest.approx(np.polyfit(x[near], y[near], 1)[0])
 
 
 def test_suggestion_ignores_the_divergence_after_the_minimum():

@@ -19,7 +19,7 @@ from idealfit.study import (
     regularization_study,
     regularization_variants,
 )
-from idealfit.study_report import StudyResult
+from idealfit.study_report import ONE_SEED_NOTE, StudyResult, table_note
 
 TINY = {"model.widths": [4], "model.hidden": [8]}  # every variant: a few hundred weights
 VARIANTS = ["baseline", "early_stopping", "l1", "augmentation", "dropout", "batchnorm", "all"]
@@ -92,7 +92,19 @@ def test_table_has_one_line_per_variant(reg):
     lines = res.table().splitlines()
     assert lines[0].split()[:3] == ["variant", "train", "accuracy"] and set(lines[1]) <= {"-", " "}
     assert [line.split()[0] for line in lines[2:]] == VARIANTS
-    assert len({len(line) for line in lines[1:]}) == 1 and "±" in lines[2]  # aligned columns
+    assert len({len(line) for line in lines[1:]}) == 1  # aligned columns
+
+
+def test_one_seed_shows_no_spread_and_says_why(reg, cap):
+    res, _ = reg  # one seed: a std of 0.0 is no measurement, so no "± 0.0"
+    assert "±" not in res.table()
+    assert table_note(res) == ONE_SEED_NOTE and "one seed" in ONE_SEED_NOTE
+    html = res.report.read_text()
+    assert "Results (one seed)" in html and ONE_SEED_NOTE in html
+    assert "± 0.0" not in html
+    # two seeds: mean ± std, and no note
+    assert "±" in cap.table().splitlines()[2] and table_note(cap) is None
+    assert "Results (mean ± std over seeds)" in cap.report.read_text()
 
 
 def test_mean_std_is_the_sample_std():
@@ -178,7 +190,8 @@ def _fake_result(tmp_path, kind):
         stat = {"mean": test, "std": 0.0}
         return {"variant": name, "params": 10, "train_accuracy": {"mean": train, "std": 0.0}, "val_accuracy": stat,
                 "test_accuracy": stat, "train_error": stat, "val_error": stat, "test_error": stat,
-                "gap": {"mean": train - test, "std": 0.0}, "verdict": "good fit", "epochs": stat, "seconds": stat}
+                "gap": {"mean": train - test, "std": 0.0}, "verdict": "good fit", "epochs": stat, "seconds": stat,
+                "per_seed": [{"seed": 0}]}
 
     rows = [row("baseline", 1.0, 0.9), row("all", 1.0, 0.95)]
     return StudyResult(kind, rows, tmp_path, best="all", figures=[tmp_path / "f.png"], report=tmp_path / "r.html")
@@ -202,6 +215,7 @@ def test_study_commands_pass_their_options(tmp_path, monkeypatch, capsys):
                                       "set": {"model.pool": "max"}}
     out = capsys.readouterr().out
     assert "baseline" in out and "50% of the baseline's train-test gap" in out
+    assert "± 0.0" not in out and f"({ONE_SEED_NOTE})" in out  # the (fake) result has one seed
     args = _parse(["study", "capacity", "--seeds", "2"])
     assert args.func(args) == 0
     assert seen["capacity"]["seeds"] == (0, 1) and seen["capacity"]["data"] == "digits"

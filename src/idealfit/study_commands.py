@@ -97,13 +97,22 @@ def _epochs(given: int | None, default: int) -> int:
     return given
 
 
+def _print_table(res) -> None:
+    from idealfit.study_report import table_note
+
+    print(res.table())
+    note = table_note(res)
+    if note:
+        print(f"({note})")
+
+
 def cmd_study_regularization(args: argparse.Namespace) -> int:
     from idealfit.study import REG_EPOCHS, gap_closed, regularization_study
 
     res = regularization_study(data=args.data, subset=args.subset, seeds=_seeds(args.seeds),
                                epochs=_epochs(args.epochs, REG_EPOCHS), set=_sets(args), out=args.out)
     closed = gap_closed(res.rows)
-    print(res.table())
+    _print_table(res)
     print(f"all remedies together close {100 * closed['share']:.0f}% of the baseline's train-test gap "
           f"({closed['baseline_gap']:.3f} -> {closed['all_gap']:.3f}); test {res.metric} "
           f"{closed['test_gain']:+.3f}")
@@ -117,7 +126,7 @@ def cmd_study_capacity(args: argparse.Namespace) -> int:
     subset = CAPACITY_SUBSET if args.subset is None else args.subset
     res = capacity_study(data=args.data, seeds=_seeds(args.seeds), epochs=_epochs(args.epochs, CAPACITY_EPOCHS),
                          subset=subset, set=_sets(args), out=args.out)
-    print(res.table())
+    _print_table(res)
     print(f"best (lowest validation error): {res.best}   * in the table")
     print(f"study: {res.dir}  (report: {res.report}, figure: {res.figures[0]})")
     return 0

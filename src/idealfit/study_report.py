@@ -133,26 +133,45 @@ def capacity_figure(rows: list[dict], *, best: str, metric: str) -> Figure:
 # --- table and report -------------------------------------------------------------------------------------
 
 
-def _cell(stat: dict[str, float], fmt: str = "percent") -> str:
-    """mean ± std: "percent" (a fraction, shown ×100 to 0.1), "int", "float" (0.1) or "sig" (4 significant digits)."""
+ONE_SEED_NOTE = "one seed: no ± spread to show (a spread needs two or more seeds, e.g. --seeds 3)"
+
+
+def _cell(stat: dict[str, float], fmt: str = "percent", *, spread: bool = True) -> str:
+    """mean ± std: "percent" (a fraction, shown ×100 to 0.1), "int", "float" (0.1) or "sig" (4 significant digits).
+
+    spread=False (a single seed) shows the mean alone: its std of 0.0 would claim a spread nobody measured.
+    """
     m, sd = stat["mean"], stat["std"]
     if fmt == "percent":
-        return f"{100 * m:.1f} ± {100 * sd:.1f}"
-    if fmt == "sig":
-        return f"{m:.4g} ± {sd:.2g}"
-    return f"{m:.0f} ± {sd:.0f}" if fmt == "int" else f"{m:.1f} ± {sd:.1f}"
+        m, sd, digits = 100 * m, 100 * sd, ".1f"
+    else:
+        digits = {"sig": ".4g", "int": ".0f"}.get(fmt, ".1f")
+    if not spread:
+        return f"{m:{digits}}"
+    return f"{m:{digits}} ± {sd:{'.2g' if fmt == 'sig' else digits}}"
+
+
+def _spread(result: StudyResult) -> bool:
+    """Whether the table shows ± std: only when some variant ran on more than one seed."""
+    return any(len(r["per_seed"]) > 1 for r in result.rows)
+
+
+def table_note(result: StudyResult) -> str | None:
+    """The line to print under the text table, or None: why a one-seed table shows no ±."""
+    return None if _spread(result) else ONE_SEED_NOTE
 
 
 def _table_cells(result: StudyResult, row: dict) -> list[str]:
     """One row's cells in `_table_header` order."""
     fmt = "percent" if result.metric == "accuracy" else "sig"
-    tail = [row["verdict"], _cell(row["epochs"], "int"), _cell(row["seconds"], "float")]
+    sp = _spread(result)
+    tail = [row["verdict"], _cell(row["epochs"], "int", spread=sp), _cell(row["seconds"], "float", spread=sp)]
     if result.kind == "capacity":
         mark = "*" if row["variant"] == result.best else ""
-        errs = [_cell(row[f"{s}_error"], fmt) for s in SPLITS]
+        errs = [_cell(row[f"{s}_error"], fmt, spread=sp) for s in SPLITS]
         return [row["variant"] + mark, f"{row['params']:,}", *errs, *tail]
-    vals = [_cell(row[f"{s}_{result.metric}"], fmt) for s in SPLITS] + [_cell(row["gap"], fmt)]
-    sparsity = _cell(row["sparsity"]) if "sparsity" in row else "n/a"
+    vals = [_cell(row[f"{s}_{result.metric}"], fmt, spread=sp) for s in SPLITS] + [_cell(row["gap"], fmt, spread=sp)]
+    sparsity = _cell(row["sparsity"], spread=sp) if "sparsity" in row else "n/a"
     return [row["variant"], *vals, sparsity, *tail]
 
 
@@ -165,7 +184,8 @@ def _table_header(result: StudyResult) -> list[str]:
 
 
 def format_table(result: StudyResult) -> str:
-    """Fixed-width text table: mean ± std over seeds; capacity marks the best model with *."""
+    """Fixed-width text table: mean ± std over seeds (the mean alone for one seed: see `table_note`); capacity
+    marks the best model with *."""
     lines = [_table_header(result)] + [_table_cells(result, r) for r in result.rows]
     widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
     text = ["  ".join(c.ljust(w) if i == 0 or not c[:1].isdigit() else c.rjust(w)
@@ -192,11 +212,13 @@ def write_study_report(result: StudyResult, *, title: str, lead: str,
     shared = {k: v for k, v in settings[0].items() if all(k in o and o[k] == v for o in settings)}
     table = (f"<p>{escape(lead)}</p><table><tr>{head}</tr>{''.join(body_rows)}</table>"
              f'<p class="note">Every variant: {escape(", ".join(f"{k}={v}" for k, v in shared.items()))}; '
-             f"seeds {escape(', '.join(str(p['seed']) for p in result.rows[0]['per_seed']))}.</p>")
+             f"seeds {escape(', '.join(str(p['seed']) for p in result.rows[0]['per_seed']))}"
+             f"{'' if _spread(result) else ' (' + escape(ONE_SEED_NOTE) + ')'}.</p>")
     runs = "".join(f"<li><b>{escape(r['variant'])}</b>: {escape(r['description'])} — " + ", ".join(
         f'<a href="{escape(p["run_dir"])}/report.html">seed {p["seed"]}</a>' for p in r["per_seed"]) + "</li>"
         for r in result.rows)
-    sections = [("table", "Results (mean ± std over seeds)", table)]
+    heading = "Results (mean ± std over seeds)" if _spread(result) else "Results (one seed)"
+    sections = [("table", heading, table)]
     sections += [(f"fig{i}", t, figure_html(fig, t, cap)) for i, (t, fig, cap) in enumerate(figures)]
     sections.append(("runs", "Variants and their runs", f"<ul>{runs}</ul>"))
     body = "\n".join(section_html(sid, t, html) for sid, t, html in sections)

@@ -123,3 +123,31 @@ def test_table_defaults_apply_to_auto_tables_only_and_never_over_a_given_value(t
     same = fit.train(data=str(table), target="y", epochs=2, lr=3e-3, out=tmp_path / "same", set=quick, verbose=False)
     assert same.config.train.lr == 3e-3 and same.config.train.batch_size == 32
     assert given.config.model.dropout == 0.2
+
+
+@pytest.mark.parametrize("target, why", [("patient_id", "whole numbers, all 60 distinct"),
+                                         ("name", "all 60 values distinct")])
+def test_an_identifier_as_target_is_refused_in_one_line(table, tmp_path, capsys, target, why):
+    rows = list(csv.reader(table.open()))
+    named = _write(tmp_path / "named.csv", rows[0] + ["name"], [r + [f"person {i}"] for i, r in enumerate(rows[1:])])
+    with pytest.raises(UserError, match=rf"target column '{target}' looks like an identifier \({why}\)"):
+        load_csv(named, target=target, task=None)
+    assert main(["train", "--data", str(named), "--target", target, "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "looks like an identifier" in err[0] and "Traceback" not in err[0]
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_numeric_target_in_row_order_is_still_a_target(tmp_path):
+    rows = [[f"{i * 0.5:.1f}", str(2000 + i)] for i in range(40)]  # 'year' 2000..2039: a real (if odd) target
+    ds = load_csv(_write(tmp_path / "y.csv", ["a", "year"], rows), target="year", task="regression")
+    assert ds.task == "regression" and len(ds.y) == 40
+
+
+def test_a_target_in_the_wrong_case_says_did_you_mean_and_lists_columns(table, capsys):
+    with pytest.raises(UserError) as exc:
+        load_csv(table, target="Y", task=None)
+    assert str(exc.value).endswith("has no column 'Y' to use as target; did you mean 'y'? "
+                                   "(columns are: patient_id, a, b, colour, y)")
+    assert main(["train", "--data", str(table), "--target", "COLOUR"]) == 2
+    assert "did you mean 'colour'?" in capsys.readouterr().err

@@ -71,6 +71,7 @@ def test_overfit_from_accuracy_gap_alone():
     assert d["verdict"] == "overfitting"
     assert d["evidence"]["val_loss_rise"] == pytest.approx(0.0)
     assert d["evidence"]["metric_gap"] == pytest.approx(0.09)
+    assert "metric_ratio" not in d["evidence"]  # an error ratio is for error metrics: no empty row for accuracy
 
 
 def test_val_rise_without_falling_train_loss_is_not_overfitting():
@@ -364,7 +365,8 @@ def test_regression_compares_errors_with_the_better_baseline():
 
 def test_an_accuracy_gap_of_under_two_validation_samples_is_not_overfitting():
     tacc, vacc = [0.5, 0.6, 0.70, 0.732], [0.5, 0.58, 0.64, 0.667]  # gap 0.065 on 12 images: < 1 image
-    train, val = [1.0, 0.8, 0.7, 0.65], [1.0, 0.85, 0.75, 0.7]
+    # validation levelled off at epoch 3 (still improving at the last epoch would mean "train longer" first)
+    train, val = [1.0, 0.8, 0.7, 0.65], [1.0, 0.85, 0.75, 0.75]
     small = diagnose(_history(train, val, tacc, vacc), task="classification", metric="accuracy",
                      context={**CONTEXT, "val_samples": 12})
     assert small["verdict"] != "overfitting"
@@ -382,3 +384,19 @@ def test_a_baseline_as_good_replaces_keep_this_setup():
                  context=CONTEXT)
     assert any("adds nothing" in r for r in d["reasons"])
     assert not any(a in GOOD_FIT_ADVICE for a in d["advice"])
+
+
+def test_a_gap_while_validation_still_improves_in_a_short_run_means_train_longer():
+    # a 3-epoch mnist1d run (numbers from one): validation loss still falling fast at its best, last epoch
+    train, val = [1.647, 0.678, 0.323], [1.198, 0.513, 0.373]
+    tacc, vacc = [0.44, 0.79, 0.961], [0.58, 0.83, 0.898]  # gap 0.063: rule 1b alone would say overfitting
+    d = diagnose(_history(train, val, tacc, vacc), task="classification", metric="accuracy", context=CONTEXT)
+    assert d["verdict"] == "underfitting"
+    assert d["evidence"]["recent_val_drop"] == pytest.approx((1 - 0.373 / 1.198) / 2)
+    assert "still improving at the last epoch" in d["reasons"][0] and "over the last 2" in d["reasons"][0]
+    assert "judge that gap once validation loss has levelled off" in d["reasons"][1]
+    assert d["advice"][0] == "Train longer: raise train.epochs (now 30)."
+    # the same gap once validation has levelled off is overfitting
+    flat = diagnose(_history(train + [0.2, 0.15], val + [0.372, 0.372], tacc + [0.97, 0.97], vacc + [0.9, 0.9]),
+                    task="classification", metric="accuracy", context=CONTEXT)
+    assert flat["verdict"] == "overfitting"

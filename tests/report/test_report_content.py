@@ -140,6 +140,15 @@ def test_regression_interval_and_columns(tmp_path_factory):
                 f"/ {scale:.4g}</td></tr>"
                 ) in columns
     assert "mistakes" not in page and 'id="roc"' not in page
+    ratio = json.loads((run / "summary.json").read_text())["diagnosis"]["evidence"]["metric_ratio"]
+    assert re.search(rf"Error ratio \(validation / training\)<br><code>metric_ratio</code></th><td>{ratio:.4g}</td>",
+                     page)
+
+
+def test_classification_evidence_has_no_empty_error_ratio(digits):
+    page = build_run_report(digits).read_text()
+    assert "<h3>Evidence</h3>" in page and "Score gap (training vs validation)" in page
+    assert "Error ratio" not in page and "metric_ratio" not in page
 
 
 def test_learning_curves_svg_draws_the_history(digits):

@@ -197,3 +197,32 @@ def test_ctrl_c_ends_cleanly_with_best_weights():
         task=CLS, callbacks=[es, Interrupt()], progress=False)
     assert state.interrupted and state.epoch == 2 and es.best_weights is not None
     assert torch.equal(model.weight, es.best_weights["weight"])
+
+
+def test_no_progress_bar_frames_in_a_piped_log(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    r = subprocess.run([sys.executable, "-m", "idealfit", "train", "--data", "xo", "--epochs", "2", "--out",
+                        str(tmp_path / "run")], capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "\r" not in r.stderr and "step/s" not in r.stderr  # a log gets the summary, not bar frames
+    assert "accuracy" in r.stdout
+
+
+def test_the_bar_is_shown_where_someone_watches(monkeypatch):
+    import io
+    import sys
+
+    from idealfit.train.loop import watched
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr(sys, "stderr", Tty())
+    assert watched()
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    assert not watched()

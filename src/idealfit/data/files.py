@@ -73,6 +73,7 @@ def load_csv(path: Path, *, target: str | None, task: str | None, columns: list[
     if t in csv.mixed:
         raise UserError(f"{path}: target column '{target}' mixes numbers and text (line {csv.mixed[t]}); "
                         "make it all numbers or all class names")
+    check_target_values(path, target, y_raw)
     if columns is not None and target in columns:
         raise UserError(f"{path}: data.columns names the target '{target}'; list only feature columns")
     chosen = [i for i in range(len(header)) if i != t and header[i] not in (drop or [])]
@@ -156,24 +157,38 @@ def identifier_reason(name: str, col: np.ndarray) -> str | None:
     return None
 
 
+def _closest(name: str, header: list[str]) -> str:
+    """ "did you mean 'y'? (columns are: ...)", matching without regard to case (--target Y finds y)."""
+    import difflib
+
+    lower = {h.lower(): h for h in reversed(header)}  # the first column wins a tie of case
+    close = difflib.get_close_matches(name.lower(), list(lower), n=1)
+    listed = f"columns are: {', '.join(header)}"
+    return f"did you mean '{lower[close[0]]}'? ({listed})" if close else listed
+
+
 def check_column_name(path: Path, header: list[str], name: str, key: str) -> None:
     """Refuse a column name (of data.columns or data.drop) the CSV lacks, suggesting the closest."""
     if name not in header:
-        import difflib
-
-        close = difflib.get_close_matches(name, header, n=1)
-        hint = f"did you mean '{close[0]}'?" if close else f"columns are: {', '.join(header)}"
-        raise UserError(f"{key} names '{name}', which {path} has no column of; {hint}")
+        raise UserError(f"{key} names '{name}', which {path} has no column of; {_closest(name, header)}")
 
 
 def check_target(path: Path, header: list[str], target: str) -> None:
-    """Refuse a target column the CSV lacks, suggesting the closest name."""
+    """Refuse a target column the CSV lacks, suggesting the closest name (case-insensitive) and listing all."""
     if target not in header:
-        import difflib
+        raise UserError(f"{path} has no column '{target}' to use as target; {_closest(target, header)}")
 
-        close = difflib.get_close_matches(target, header, n=1)
-        hint = f"did you mean '{close[0]}'?" if close else f"columns are: {', '.join(header)}"
-        raise UserError(f"{path} has no column '{target}' to use as target; {hint}")
+
+def check_target_values(path: Path, target: str, col: np.ndarray) -> None:
+    """Refuse a target that looks like a row identifier: distinct text, or distinct whole numbers named like one.
+
+    Nothing can be learned from it (each row its own class, or a label with no relation to the features).
+    Consecutive whole numbers under another name (a count, a year) are left to the user: they can be real.
+    """
+    why = identifier_reason(target, col)
+    if why and (col.dtype.kind != "f" or _id_name(target)):
+        raise UserError(f"{path}: target column '{target}' looks like an identifier ({why}), so there is nothing "
+                        "to learn; name the column to predict with --target COLUMN")
 
 
 def _missing(col: np.ndarray) -> np.ndarray:

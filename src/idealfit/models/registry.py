@@ -28,10 +28,10 @@ def build_unet(input_shape: tuple[int, ...], out_dim: int, cfg: ModelConfig) -> 
 
 
 def build_autoencoder(input_shape: tuple[int, ...], out_dim: int, cfg: ModelConfig) -> list[nn.Module]:
-    """Convolutional (transposed convolutions up) for images, dense for tables and signals."""
+    """Convolutional (transposed convolutions up) for images and signals, dense for tables."""
     from idealfit.models.autoencoder import ConvAutoencoder, DenseAutoencoder
 
-    if len(input_shape) == 3:
+    if len(input_shape) in (2, 3):
         return [ConvAutoencoder(input_shape, latent=cfg.latent, widths=tuple(cfg.widths), batchnorm=cfg.batchnorm)]
     return [DenseAutoencoder(input_shape, latent=cfg.latent, hidden=tuple(cfg.hidden), batchnorm=cfg.batchnorm,
                              dropout=cfg.dropout)]
@@ -50,8 +50,12 @@ FAMILIES: dict[str, Family] = {
     "cnn": Family(build_cnn, ("image", "signal"), ("classification", "regression")),
     # widths [16, 32, 64]: three levels reach 16×16 features on 64×64 images at a few seconds per epoch
     "unet": Family(build_unet, ("image",), ("segmentation",), {"model.widths": [16, 32, 64]}),
+    # Chosen on denoising MNIST-1D at σ = 0.5 (benchmarks/denoising.py): a 32-wide code and the one-cycle
+    # schedule reach test MSE 0.119 in ~13 s on one core (a 16-wide code stalls near 0.16, whatever the
+    # network: the code is the limit; the dense autoencoder stalls near the best linear filter, 0.122).
     "autoencoder": Family(build_autoencoder, ("table", "signal", "image"), ("reconstruction",),
-                          {"model.widths": [16, 32]}),
+                          {"model.widths": [32, 64], "model.latent": 32, "train.schedule": "onecycle",
+                           "train.epochs": 60, "train.batch_size": 64}),
 }
 
 AUTO: dict[tuple[str, str], str] = {

@@ -6,8 +6,9 @@ import torch
 from torch import nn
 
 
-def layer_table(model: nn.Module, input_shape: tuple[int, ...]) -> list[tuple[str, str, tuple[int, ...], int]]:
-    """(name, type, output shape without batch, params) for each leaf layer, from one dummy forward pass."""
+def _trace(model: nn.Module, input_shape: tuple[int, ...]) -> tuple[list[tuple[str, str, tuple[int, ...], int]],
+                                                                     tuple[int, ...]]:
+    """One dummy forward pass: the leaf-layer rows (see layer_table) and the model's own output shape."""
     rows: list[tuple[str, str, tuple[int, ...], int]] = []
     hooks = []
     for name, mod in model.named_modules():
@@ -24,12 +25,17 @@ def layer_table(model: nn.Module, input_shape: tuple[int, ...]) -> list[tuple[st
     try:
         device = next((p.device for p in model.parameters()), torch.device("cpu"))
         with torch.no_grad():
-            model(torch.zeros((2, *input_shape), device=device))
+            out = model(torch.zeros((2, *input_shape), device=device))
     finally:
         for h in hooks:
             h.remove()
         model.train(was_training)
-    return rows
+    return rows, tuple(out.shape[1:])
+
+
+def layer_table(model: nn.Module, input_shape: tuple[int, ...]) -> list[tuple[str, str, tuple[int, ...], int]]:
+    """(name, type, output shape without batch, params) for each leaf layer, from one dummy forward pass."""
+    return _trace(model, input_shape)[0]
 
 
 def count_params(model: nn.Module) -> int:
@@ -37,12 +43,22 @@ def count_params(model: nn.Module) -> int:
 
 
 def summarize(model: nn.Module, input_shape: tuple[int, ...]) -> str:
-    """A fixed-width text table, as printed by `idealfit train` and stored in model.txt."""
-    rows = layer_table(model, input_shape)
-    lines = [f"{'layer':<10}{'type':<14}{'output shape':<18}{'params':>10}", "-" * 52,
-             f"{'input':<10}{'':<14}{str(tuple(input_shape)):<18}{0:>10}"]
-    lines += [f"{n:<10}{t:<14}{str(s):<18}{p:>10,}" for n, t, s, p in rows]
+    """A text table, as printed by `idealfit train` and stored in model.txt.
+
+    Columns widen to the longest layer name and type (nested models such as the U-Net have names like
+    `up.0.conv.3`). A model whose forward does more than chain its layers (crops, concatenates, reshapes)
+    can end on a shape that no leaf layer printed, so the table ends with the model's own output shape.
+    """
+    rows, out_shape = _trace(model, input_shape)
+    wn = max([10, *(len(n) + 2 for n, *_ in rows)])
+    wt = max([14, *(len(t) + 2 for _, t, *_ in rows)])
+    ws = max([18, *(len(str(s)) + 2 for *_, s, _ in rows), len(str(out_shape)) + 2, len(str(tuple(input_shape))) + 2])
+    rule = "-" * (wn + wt + ws + 10)
+    lines = [f"{'layer':<{wn}}{'type':<{wt}}{'output shape':<{ws}}{'params':>10}", rule,
+             f"{'input':<{wn}}{'':<{wt}}{str(tuple(input_shape)):<{ws}}{0:>10}"]
+    lines += [f"{n:<{wn}}{t:<{wt}}{str(s):<{ws}}{p:>10,}" for n, t, s, p in rows]
+    lines.append(f"{'output':<{wn}}{type(model).__name__:<{wt}}{str(out_shape):<{ws}}{'':>10}")
     total = count_params(model)
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    lines += ["-" * 52, f"total params: {total:,} (trainable {trainable:,})"]
+    lines += [rule, f"total params: {total:,} (trainable {trainable:,})"]
     return "\n".join(lines)

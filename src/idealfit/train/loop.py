@@ -27,7 +27,7 @@ def fit(state: FitState, train_batches, val_batches, *, task: Task, targets: dic
         targets: the task's fitted target state (`Task.fit_targets`), for metrics in the data's units.
     """
     step = state.step
-    bar = _ProgressBar(state, len(train_batches), task, targets) if progress else None
+    bar = _ProgressBar(state, len(train_batches), task, targets) if progress and watched() else None
     for cb in callbacks:
         cb.on_fit_start(state)
     try:
@@ -69,6 +69,15 @@ def epoch_values(task: Task, sums: dict[str, float], split: str, targets: dict |
     if "penalty" in sums:
         row["penalty"] = sums["penalty"] / sums["n"]
     return row
+
+
+def watched() -> bool:
+    """A live bar only where someone watches it: a terminal, or a Jupyter kernel (tqdm.auto draws a widget
+    there, though stderr is no TTY). Piped into a log, a bar is hundreds of \r-separated frames."""
+    if getattr(sys.stderr, "isatty", lambda: False)():
+        return True
+    shell = getattr(sys.modules.get("IPython"), "get_ipython", lambda: None)()
+    return type(shell).__name__ == "ZMQInteractiveShell"
 
 
 class _ProgressBar:

@@ -265,8 +265,8 @@ def build_setup(cfg: RunConfig) -> Setup:
     ds = load_dataset(d)
     task = get_task(ds.task, loss=t.loss)
     if cfg.model.name == "auto":  # resolved here, so config.yaml records the family actually trained
-        if ds.kind == "table":
-            apply_defaults(cfg, TABLE_DEFAULTS)  # recorded in config.yaml
+        if ds.kind == "table" and not task.targets_are_inputs:
+            apply_defaults(cfg, TABLE_DEFAULTS)  # recorded in config.yaml (tuned for predicting a column)
         cfg.model.name = "mlp" if d.pca is not None and task.name != "segmentation" else "auto"
     cfg.model.name = choose_family(cfg.model.name, kind=ds.kind, task=task.name)
     apply_defaults(cfg, FAMILIES[cfg.model.name].defaults)
@@ -282,6 +282,9 @@ def build_setup(cfg: RunConfig) -> Setup:
     augment = build_augmenter(cfg, ds)
     prep = prepare(ds, indices, cfg=d)
     if task.targets_are_inputs:  # a denoising autoencoder: a fresh corruption of every training batch
+        size = int(np.prod(prep.input_shape))
+        if "model.latent" not in cfg.given and cfg.model.latent >= size:  # no bottleneck: the code would copy
+            cfg.model.latent = max(1, size // 2)
         prep.state["reconstruction"]["latent"] = cfg.model.latent
         if d.noise or d.mask_prob:
             from idealfit.tasks.reconstruction import Corruption
