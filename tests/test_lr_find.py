@@ -149,3 +149,13 @@ def test_lr_find_command_rejects_bad_input(tmp_path):
         _parse(["lr-find", "--steps", "ten"])
     assert exc.value.code == 2
     assert not (tmp_path / "x.png").exists()
+
+
+def test_lr_find_refuses_a_learning_rate(cli_error, tmp_path, monkeypatch):
+    """The sweep sets the rate itself: a train.lr would be silently ignored, so it is refused."""
+    monkeypatch.chdir(tmp_path)
+    cli_error(["lr-find", "--set", "train.lr=0.01", "--out", str(tmp_path / "x.png")],
+              "sweeps the learning rate itself", "train.lr", "--start and --end")
+    assert not (tmp_path / "x.png").exists() and not (tmp_path / "runs").exists()
+    with pytest.raises(UserError, match="takes no train.lr"):
+        lr_find(set={"train.lr": 0.1})

@@ -13,14 +13,13 @@ from idealfit.errors import UserError
 from idealfit.study import (
     CAPACITY_SUBSET,
     REMEDIES,
-    StudyResult,
     capacity_study,
     gap_closed,
     mean_std,
     regularization_study,
     regularization_variants,
 )
-from idealfit.study_report import ONE_SEED_NOTE, table_note
+from idealfit.study_report import ONE_SEED_NOTE, StudyResult, table_note
 
 TINY = {"model.widths": [4], "model.hidden": [8]}  # every variant: a few hundred weights
 VARIANTS = ["baseline", "early_stopping", "l1", "augmentation", "dropout", "batchnorm", "all"]
@@ -259,8 +258,8 @@ def test_augment_command_rejects_non_images_and_typos(tmp_path):
     assert not (tmp_path / "g.png").exists()
 
 
-def test_preview_images_rescales_signed_pixels():
-    x = study_commands.preview_images("xo", 4)  # the deck's ±1 X/O images
+def test_preview_samples_rescales_signed_pixels():
+    x, _ = study_commands.preview_samples("xo", 4)  # the deck's ±1 X/O images
     assert tuple(x.shape) == (4, 1, 5, 5) and float(x.min()) == 0.0 and float(x.max()) == 1.0
 
 
@@ -274,3 +273,12 @@ def test_study_commands_are_mounted_on_the_cli_and_bad_input_exits_2(tmp_path, c
     assert "did you mean 'digits'" in capsys.readouterr().err
     assert main(["augment", "--data", "digits", "--out", str(tmp_path / "grid.png")]) == 0
     assert (tmp_path / "grid.png").stat().st_size > 1000
+
+
+@pytest.mark.parametrize("study", ["regularization", "capacity"])
+@pytest.mark.parametrize("epochs", ["0", "-3"])
+def test_study_epochs_zero_or_negative_is_refused_not_the_default(cli_error, tmp_path, monkeypatch, study, epochs):
+    monkeypatch.chdir(tmp_path)  # the default runs/ would land here
+    cli_error(["study", study, "--epochs", epochs, "--out", str(tmp_path / "s")],
+              f"--epochs must be at least 1; got {epochs}")
+    assert not (tmp_path / "s").exists() and not (tmp_path / "runs").exists()

@@ -168,7 +168,8 @@ def lr_find(*, data: str | Path = "digits", model: str = "auto", start: float = 
         model: "cnn", "mlp" or "auto" (default: by the data's kind).
         start, end: first and last learning rate (default 1e-6 and 1).
         steps: minibatches in the sweep (default 100); the training split is cycled as needed.
-        set: further dotted config keys (optimizer, batch size, model shape, penalties...); `train.lr` is ignored.
+        set: further dotted config keys (optimizer, batch size, model shape, penalties...); not `train.lr`,
+            which the sweep sets itself (refused).
         seed: seed of the split, the initial weights and the batch order (default 0).
         out: the plot's PNG path (default None: runs/<timestamp>-<data>-<model>-lr-find.png).
     """
@@ -176,6 +177,9 @@ def lr_find(*, data: str | Path = "digits", model: str = "auto", start: float = 
         raise UserError(f"the lr finder needs 0 < start < end; got start={start}, end={end}")
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 5:
         raise UserError(f"the lr finder needs at least 5 steps; got {steps}")
+    if "train.lr" in (set or {}):
+        raise UserError("the lr finder sweeps the learning rate itself (from --start to --end), so it takes no "
+                        "train.lr; drop it, and set the range with --start and --end")
     step, batches = _setup(data=str(data), model=model, seed=seed, overrides=dict(set or {}))
     lrs = lr_schedule(start, end, steps)
     raw, diverged = _sweep(step, batches, lrs)
@@ -188,11 +192,9 @@ def lr_find(*, data: str | Path = "digits", model: str = "auto", start: float = 
 
 
 def _default_out(data: str | Path, model: str) -> Path:
-    import datetime as dt
-    import re
+    from idealfit.train.rundir import stamped_name
 
-    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(str(data)).stem or "data")
-    return Path("runs") / f"{dt.datetime.now():%Y%m%d-%H%M%S}-{name}-{model}-lr-find.png"
+    return Path("runs") / f"{stamped_name(data, model, 'lr-find')}.png"
 
 
 def lr_find_figure(lrs, losses, *, raw=None, suggestion: float, skip: float = SKIP) -> Figure:

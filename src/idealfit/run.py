@@ -210,8 +210,8 @@ def check_run_dir(path: str | Path) -> Path:
 
 def load_run(path: str | Path) -> Run:
     """Load a finished run folder: the model in eval mode on the CPU, ready for evaluate and predict."""
+    from idealfit.metrics_csv import read_history
     from idealfit.models.build import build_model
-    from idealfit.report.figures import read_history
 
     p = check_run_dir(path)
     if not is_file(p, WEIGHTS) or not is_file(p, "summary.json"):

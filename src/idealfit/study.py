@@ -37,12 +37,10 @@ Example:
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import json
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -51,8 +49,8 @@ import numpy as np
 from idealfit.errors import UserError
 from idealfit.study_report import (
     SPLITS,
+    StudyResult,
     capacity_figure,
-    format_table,
     overlaid_curves,
     train_test_bars,
     write_study_report,
@@ -88,23 +86,6 @@ CAPACITY_EPOCHS = 60
 CAPACITY_SUBSET = 0.25  # a small training set, so that the largest models have room to overfit
 
 
-@dataclass
-class StudyResult:
-    """What a study measured: one row per variant (means ± std over seeds, per-seed values) and where it is."""
-
-    kind: str  # "regularization" | "capacity"
-    rows: list[dict[str, Any]]  # as written to study.json
-    dir: Path  # the study folder
-    metric: str = "accuracy"  # accuracy (classification) or rmse (regression)
-    best: str | None = None  # capacity: the variant with the lowest validation error
-    figures: list[Path] = field(default_factory=list)  # PNGs in the study folder
-    report: Path | None = None  # report.html
-
-    def table(self) -> str:
-        """A fixed-width table of the rows, as printed by `idealfit study`."""
-        return format_table(self)
-
-
 # --- shared machinery -------------------------------------------------------------------------------------
 
 
@@ -121,12 +102,9 @@ def _study_dir(out: str | Path | None, kind: str) -> Path:
         if out.exists() and (not out.is_dir() or any(out.iterdir())):
             raise UserError(f"{out} already holds files; choose another --out for the study")
         return out
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    out, i = Path("runs") / f"{stamp}-study-{kind}", 1
-    while out.exists():
-        i += 1
-        out = Path("runs") / f"{stamp}-study-{kind}-{i}"
-    return out
+    from idealfit.train.rundir import claim_new_dir, stamped_name
+
+    return claim_new_dir(stamped_name("study", kind))  # runs/<timestamp>-study-<kind>, created
 
 
 def _check_seeds(seeds: Sequence[int]) -> list[int]:
@@ -243,9 +221,9 @@ def _fmt(v: float, metric: str) -> str:
 
 
 def _write_json(study_dir: Path, payload: dict) -> None:
-    from idealfit.report.figures import write_bytes_atomic
+    from idealfit.run_files import atomic_write
 
-    write_bytes_atomic(study_dir / "study.json", (json.dumps(payload, indent=2) + "\n").encode("utf-8"))
+    atomic_write(study_dir / "study.json", (json.dumps(payload, indent=2) + "\n").encode("utf-8"))
 
 
 # --- the regularization study -------------------------------------------------------------------------------

@@ -7,7 +7,6 @@ User mistakes raise UserError (the CLI prints the one line and exits 2).
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 import yaml
 
@@ -89,6 +88,15 @@ def _seeds(n: int) -> tuple[int, ...]:
     return tuple(range(n))
 
 
+def _epochs(given: int | None, default: int) -> int:
+    """--epochs, or the study's default when it is not given (0 is refused, not read as "not given")."""
+    if given is None:
+        return default
+    if given < 1:
+        raise UserError(f"--epochs must be at least 1; got {given} (leave it out for the study's {default})")
+    return given
+
+
 def _print_table(res) -> None:
     from idealfit.study_report import table_note
 
@@ -102,7 +110,7 @@ def cmd_study_regularization(args: argparse.Namespace) -> int:
     from idealfit.study import REG_EPOCHS, gap_closed, regularization_study
 
     res = regularization_study(data=args.data, subset=args.subset, seeds=_seeds(args.seeds),
-                               epochs=args.epochs or REG_EPOCHS, set=_sets(args), out=args.out)
+                               epochs=_epochs(args.epochs, REG_EPOCHS), set=_sets(args), out=args.out)
     closed = gap_closed(res.rows)
     _print_table(res)
     print(f"all remedies together close {100 * closed['share']:.0f}% of the baseline's train-test gap "
@@ -116,7 +124,7 @@ def cmd_study_capacity(args: argparse.Namespace) -> int:
     from idealfit.study import CAPACITY_EPOCHS, CAPACITY_SUBSET, capacity_study
 
     subset = CAPACITY_SUBSET if args.subset is None else args.subset
-    res = capacity_study(data=args.data, seeds=_seeds(args.seeds), epochs=args.epochs or CAPACITY_EPOCHS,
+    res = capacity_study(data=args.data, seeds=_seeds(args.seeds), epochs=_epochs(args.epochs, CAPACITY_EPOCHS),
                          subset=subset, set=_sets(args), out=args.out)
     _print_table(res)
     print(f"best (lowest validation error): {res.best}   * in the table")
@@ -134,7 +142,7 @@ def cmd_lr_find(args: argparse.Namespace) -> int:
     stop = "stopped when the loss diverged" if res.diverged else "reached the end rate"
     print(f"swept {len(res.lrs)} steps from {res.lrs[0]:.1e} to {res.lrs[-1]:.1e} ({stop})")
     print(f"suggested learning rate: {res.suggestion:.2e}   (plot: {res.figure_path})")
-    keep = [*(["--target", args.target] if args.target is not None else []), *(a for s in args.set if s.partition("=")[0].strip() != "train.lr" for a in ("--set", s))]
+    keep = [*(["--target", args.target] if args.target is not None else []), *(a for s in args.set for a in ("--set", s))]
     if args.seed:
         keep += ["--seed", str(args.seed)]
     cmd = ["idealfit", "train", "--data", args.data, "--model", args.model, *keep, "--lr", f"{res.suggestion:.2g}"]
@@ -144,7 +152,7 @@ def cmd_lr_find(args: argparse.Namespace) -> int:
 
 def _augment_specs(items: list[str] | None) -> list:
     if not items:
-        from idealfit.data.augment import DECK_AUGMENTATIONS
+        from idealfit.data.augment_preview import DECK_AUGMENTATIONS
 
         return list(DECK_AUGMENTATIONS)
     specs = []
@@ -157,11 +165,6 @@ def _augment_specs(items: list[str] | None) -> list:
         else:
             specs.append(item)
     return specs
-
-
-def preview_images(data: str, n: int | None, *, seed: int = 0):
-    """`n` images of a dataset as a float tensor (n, C, H, W) in [0, 1]; see `preview_samples`."""
-    return preview_samples(data, n, seed=seed)[0]
 
 
 def _pick_per_class(y, n: int, seed: int) -> list[int]:
@@ -200,10 +203,9 @@ def preview_samples(data: str, n: int | None, *, seed: int = 0):
     n = n or (min(max(len(ds.class_names), 6), 12) if classes else 6)
     pick = _pick_per_class(ds.y, n, seed) if classes else list(range(min(n, len(ds.y))))
     if ds.paths is not None:  # a folder too large for memory: read just the picked files
-        from idealfit.data.images import open_image
+        from idealfit.data.images import read_streamed
 
-        x = np.stack([open_image(Path(ds.paths[i]), size=ds.meta["image_size"], channels=ds.meta["channels"],
-                                 resize=ds.meta["resize"]) for i in pick])
+        x = read_streamed(ds, pick)
     else:
         x = ds.x[pick]
     lo, hi = float(x.min()), float(x.max())
@@ -215,7 +217,7 @@ def preview_samples(data: str, n: int | None, *, seed: int = 0):
 
 def augment_figure(data: str, n: int | None, specs: list, *, seed: int = 0):
     """The augmentation grid of `data`: a row per sample, its first tile labelled with its class."""
-    from idealfit.data.augment import preview_figure
+    from idealfit.data.augment_preview import preview_figure
 
     images, labels = preview_samples(data, n, seed=seed)
     fig = preview_figure(images, specs, seed=seed)

@@ -1,23 +1,39 @@
 """How a study is shown: its figures, the fixed-width table and the self-contained HTML report.
 
-`idealfit.study` runs the experiments and calls these. They train nothing: they read a study's rows (as
-written to `study.json`) and, for the validation curves, the runs' per-epoch histories.
+`idealfit.study` runs the experiments and calls these (it imports this module, never the reverse). They
+train nothing: they read a study's rows (as written to `study.json`, held by `StudyResult`) and, for the
+validation curves, the runs' per-epoch histories.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
 
-if TYPE_CHECKING:  # only for type hints: idealfit.study imports this module
-    from idealfit.study import StudyResult
-
 SPLITS = ("train", "val", "test")  # a metric per split in every row; idealfit.study imports it
+
+
+@dataclass
+class StudyResult:
+    """What a study measured: one row per variant (means ± std over seeds, per-seed values) and where it is."""
+
+    kind: str  # "regularization" | "capacity"
+    rows: list[dict[str, Any]]  # as written to study.json
+    dir: Path  # the study folder
+    metric: str = "accuracy"  # accuracy (classification) or rmse (regression)
+    best: str | None = None  # capacity: the variant with the lowest validation error
+    figures: list[Path] = field(default_factory=list)  # PNGs in the study folder
+    report: Path | None = None  # report.html
+
+    def table(self) -> str:
+        """A fixed-width table of the rows, as printed by `idealfit study`."""
+        return format_table(self)
 
 
 # --- figures ------------------------------------------------------------------------------------------------
@@ -181,8 +197,8 @@ def format_table(result: StudyResult) -> str:
 def write_study_report(result: StudyResult, *, title: str, lead: str,
                        figures: list[tuple[str, Figure, str]]) -> Path:
     """report.html in the study folder: the table, the figures (embedded) and links to every run's report."""
-    from idealfit.report.figures import write_bytes_atomic
     from idealfit.report.html import CSS, badge, figure_html, section_html
+    from idealfit.run_files import atomic_write
 
     head = "".join(f"<th>{escape(h)}</th>" for h in _table_header(result))
     body_rows = []
@@ -210,4 +226,4 @@ def write_study_report(result: StudyResult, *, title: str, lead: str,
     page = (f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
             f"<style>{CSS} td {{ white-space: nowrap; }}</style></head><body><header><h1>{escape(title)}</h1>"
             f'<p class="meta">idealfit study · {stamp}</p></header><main>{body}</main></body></html>\n')
-    return write_bytes_atomic(result.dir / "report.html", page.encode("utf-8"))
+    return atomic_write(result.dir / "report.html", page.encode("utf-8"))

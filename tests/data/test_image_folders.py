@@ -196,3 +196,34 @@ def test_a_run_saved_before_data_resize_keeps_squashing(tmp_path, photos):
     got = run.load_inputs(str(root / "china" / "0.png")).numpy()[0]
     np.testing.assert_allclose(got, transform_inputs(run.state, squashed[None])[0], atol=1e-6)
     assert run.evaluate()["loss"] == pytest.approx(summary["metrics"]["test"]["loss"], rel=1e-5)
+
+
+def test_a_streamed_folder_trains_with_augmentation(tmp_path, photos):
+    """A folder streamed from disk takes data.augment like an in-memory one, preview included."""
+    from safetensors.torch import load_file
+
+    root = photo_folder(tmp_path / "pics", photos)
+    stream = ["--set", "data.max_memory_mb=0", "--set", "model.batchnorm=false"]
+    train(root, tmp_path / "aug", *stream, "--set", "data.augment=[flip, contrast]")
+    assert (tmp_path / "aug" / "augment.png").is_file()
+    extras = json.loads((tmp_path / "aug" / "extras.json").read_text())
+    assert any(e["section"] == "Data augmentation" for e in extras)
+    train(root, tmp_path / "plain", *stream)
+    aug, plain = (load_file(str(tmp_path / r / "model.safetensors")) for r in ("aug", "plain"))
+    assert any(not torch.equal(aug[k], plain[k]) for k in aug)  # the streamed batches were augmented
+
+
+def test_the_augment_preview_of_a_streamed_folder_shows_its_first_training_images(tmp_path, photos):
+    from idealfit.data.augment_preview import first_train_images
+    from idealfit.data.prepare import prepare, split_indices
+
+    root = photo_folder(tmp_path / "pics", photos)
+    firsts = []
+    for mb in (0, 2048):  # streamed, then in memory
+        cfg = DataConfig(name=str(root), image_size=16, max_memory_mb=mb)
+        ds = load_dataset(cfg)
+        assert (ds.paths is not None) == (mb == 0)
+        prep = prepare(ds, split_indices(ds, val_fraction=0.15, test_fraction=0.15, seed=0), cfg=cfg)
+        firsts.append(first_train_images(prep, n=3))
+    assert firsts[0].shape == (3, 3, 16, 16)
+    torch.testing.assert_close(firsts[0], firsts[1])

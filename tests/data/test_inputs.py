@@ -84,16 +84,20 @@ def test_image_folder_fingerprint_follows_files_not_mtimes(tmp_path):
     from PIL import Image
 
     from idealfit.data.files import fingerprint
+    from idealfit.data.images import scan_image_folder
+
+    def folder_fingerprint():
+        return fingerprint(tmp_path, scan_image_folder(tmp_path).files)
 
     for c in ("a", "b"):
         (tmp_path / c).mkdir()
         for i in range(2):
             Image.new("L", (4, 4), 50 * i).save(tmp_path / c / f"{i}.png")
-    before = fingerprint(tmp_path)
+    before = folder_fingerprint()
     os.utime(tmp_path / "a" / "0.png", (1, 1))  # a copy changes mtimes, not the samples
-    assert fingerprint(tmp_path) == before
+    assert folder_fingerprint() == before
     Image.new("L", (4, 4), 9).save(tmp_path / "b" / "2.png")
-    assert fingerprint(tmp_path) != before
+    assert folder_fingerprint() != before
 
 
 def test_predict_reads_missing_tokens_and_names_text_in_a_numeric_column(wine_run):

@@ -371,7 +371,8 @@ def write_digit_pngs(tmp_path, n=6):
 
 def test_pca_run_trains_on_vectors_and_predicts_from_png_files(tmp_path):
     out = tmp_path / "r"
-    run = fit.train(data="digits", model="mlp", epochs=1, out=out, set={**QUICK, "data.pca": 16}, verbose=False)
+    mlp = {k: v for k, v in QUICK.items() if k != "model.widths"}  # a CNN option, refused for an MLP
+    run = fit.train(data="digits", model="mlp", epochs=1, out=out, set={**mlp, "data.pca": 16}, verbose=False)
     assert run.summary["epochs_run"] == 1
     loaded = fit.load_run(out)
     assert tuple(loaded.state["input_shape"]) == (16,) and loaded.state["norm"] is None

@@ -112,7 +112,7 @@ def _fake_run_api(monkeypatch, run_dir: Path) -> list:
     model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.Flatten(), nn.Linear(2 * 16, 2)).eval()
     calls = []
     run = types.SimpleNamespace(
-        model=model, class_names=["cat", "dog"], dir=run_dir, state={"kind": "image"},
+        model=model, class_names=["cat", "dog"], dir=run_dir, state={"kind": "image"}, task="classification",
         load_inputs=lambda paths: torch.randn(len(paths), 1, 6, 6),
     )  # fmt: skip
     monkeypatch.setitem(sys.modules, "idealfit.run", types.SimpleNamespace(load_run=lambda path: run))

@@ -13,7 +13,8 @@ from torch import nn
 import idealfit as fit
 from idealfit.cli import main
 from idealfit.data.preprocess import TablePreprocessor
-from idealfit.explain.model import explain_model, feature_maps_figure, filters_figure, saliency_figure
+from idealfit.explain.figures import feature_maps_figure, filters_figure, saliency_figure
+from idealfit.explain.model import explain_model
 
 
 def _wide_rgb_cnn() -> nn.Sequential:

@@ -6,16 +6,8 @@ from matplotlib.figure import Figure
 from torch import nn
 
 from idealfit.errors import UserError
-from idealfit.explain.model import (
-    conv_filters,
-    explain_model,
-    feature_maps,
-    feature_maps_figure,
-    filters_figure,
-    predict_proba,
-    saliency,
-    saliency_figure,
-)
+from idealfit.explain.figures import feature_maps_figure, filters_figure, saliency_figure
+from idealfit.explain.model import conv_filters, explain_model, feature_maps, predict_proba, saliency
 
 
 def _cnn(depth: int, in_ch: int = 1, size: int = 8, classes: int = 3) -> nn.Sequential:

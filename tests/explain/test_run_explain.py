@@ -31,3 +31,28 @@ def test_explain_bad_run_dir_and_missing_input(tmp_path, capsys):
     assert main(["explain", str(tmp_path), "--input", "nope.png"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("idealfit: error:")
+
+
+def test_explain_a_regression_run_shows_predicted_values_not_probabilities(tmp_path, capsys):
+    """A regressor's one output is a value: `explain` prints it in the data's units, and draws no softmax."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(80, 2))
+    rows = ["a,b,price"] + [f"{a:.3f},{b:.3f},{100 + 10 * a - 5 * b:.3f}" for a, b in x]
+    data = tmp_path / "prices.csv"
+    data.write_text("\n".join(rows) + "\n")
+    run = fit.train(data=str(data), target="price", epochs=2, out=tmp_path / "run",
+                    set={"train.progress": False}, verbose=False)
+    assert run.summary["task"] == "regression"
+    inputs = tmp_path / "two.csv"
+    inputs.write_text("\n".join(rows[:3]) + "\n")
+    assert main(["explain", str(run.dir), "--input", str(inputs)]) == 0
+    out = capsys.readouterr().out
+    lines = [line for line in out.splitlines() if line.startswith("two.csv:")]
+    want = fit.load_run(run.dir).predict(str(inputs))[1]  # values in the data's units
+    assert len(lines) == 2 and "probab" not in out and "1.000" not in out
+    for line, value in zip(lines, want, strict=True):
+        assert line.split(": ", 1)[1] == f"predicted price {value:.4g}"
+    pngs = sorted(p.name for p in (run.dir / "explain").glob("*.png"))
+    assert pngs == ["saliency_0.png", "saliency_1.png"]
+    extras = json.loads((run.dir / "extras.json").read_text())
+    assert any(e.get("caption") == "predicted values" for e in extras)

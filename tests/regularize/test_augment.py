@@ -5,17 +5,8 @@ import torch
 import torch.nn.functional as F
 from matplotlib.figure import Figure
 
-from idealfit.data.augment import (
-    AUGMENTATIONS,
-    DECK_AUGMENTATIONS,
-    Augment,
-    contrast,
-    crop,
-    flip,
-    preview,
-    preview_figure,
-    tint,
-)
+from idealfit.data.augment import AUGMENTATIONS, Augment, contrast, crop, flip, tint
+from idealfit.data.augment_preview import DECK_AUGMENTATIONS, preview, preview_figure
 from idealfit.errors import UserError
 
 

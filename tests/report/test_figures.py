@@ -11,16 +11,16 @@ from PIL import Image
 from sklearn.metrics import confusion_matrix as sk_confusion_matrix
 
 from idealfit.errors import UserError
+from idealfit.metrics_csv import read_history, write_metrics_csv
 from idealfit.report.figures import (
     confusion_matrix,
     image_grid,
     learning_curves,
     predicted_vs_true,
-    read_history,
     save_png,
     to_png,
-    write_bytes_atomic,
 )
+from idealfit.run_files import atomic_write
 
 CSV = """epoch,lr,train_loss,train_accuracy,val_loss,val_accuracy,seconds,penalty
 1,0.01,2.5,0.25,2.75,0.125,0.5,0.001
@@ -74,6 +74,14 @@ def test_read_history_user_errors(tmp_path):
     extra.write_text("epoch,train_loss\n1,0.5,7\n")
     with pytest.raises(UserError, match="more cells"):
         read_history(extra)
+
+
+def test_read_history_reads_back_what_training_writes(tmp_path):
+    rows = [{"epoch": 1, "lr": 0.01, "train_loss": 2.5, "val_loss": 2.75, "seconds": 0.5},
+            {"epoch": 2, "lr": 0.005, "train_loss": 1.5, "penalty": 0.001, "val_loss": None, "seconds": 0.25}]
+    path = write_metrics_csv(tmp_path / "metrics.csv", rows)
+    assert path.read_text().splitlines()[0] == "epoch,lr,train_loss,val_loss,penalty,seconds"  # seconds last
+    assert read_history(path) == [{**rows[0], "penalty": None}, {**rows[1]}]
 
 
 def test_read_history_header_only_is_empty(tmp_path):
@@ -226,9 +234,9 @@ def test_save_png_writes_atomically(tmp_path):
     assert os.listdir(path.parent) == ["grid.png"]  # no temporary file left
 
 
-def test_write_bytes_atomic_keeps_old_file_when_rename_fails(tmp_path, monkeypatch):
+def test_atomic_write_keeps_old_file_when_rename_fails(tmp_path, monkeypatch):
     path = tmp_path / "report.html"
-    write_bytes_atomic(path, b"old")
+    atomic_write(path, b"old")
 
     def failing_replace(src, dst):
         raise OSError("disk on fire")
@@ -237,6 +245,6 @@ def test_write_bytes_atomic_keeps_old_file_when_rename_fails(tmp_path, monkeypat
 
     monkeypatch.setattr(idealfit.run_files.os, "replace", failing_replace)  # the one atomic writer
     with pytest.raises(OSError, match="disk on fire"):
-        write_bytes_atomic(path, b"new")
+        atomic_write(path, b"new")
     assert path.read_bytes() == b"old"
     assert os.listdir(tmp_path) == ["report.html"]

@@ -15,6 +15,7 @@ import torch.nn.functional as F
 import idealfit as fit
 from idealfit.config import FAMILIES as FAMILY_NAMES
 from idealfit.config import TASKS as TASK_NAMES
+from idealfit.config_checks import FAMILY_KEYS
 from idealfit.data.prepare import transform_inputs
 from idealfit.models.registry import AUTO, FAMILIES
 from idealfit.models.summary import count_params, summarize
@@ -127,9 +128,10 @@ TRIPLES = [(k, t, f) for f, fam in FAMILIES.items() for k in fam.kinds for t in 
 @pytest.mark.parametrize("kind,task,family", TRIPLES, ids=["-".join(t) for t in TRIPLES])
 def test_every_registered_triple_trains_reloads_and_predicts(tmp_path, kind, task, family):
     x, y = _data(kind, task, np.random.default_rng(0))
+    tiny = {"model.widths": [4, 8], "model.hidden": [8]}  # each family gets the sizes it reads (others are refused)
     run = fit.train(data=(x, y), model=family, epochs=2, out=tmp_path / "run", verbose=False,
-                    set={"train.batch_size": 16, "train.progress": False, "model.widths": [4, 8],
-                         "model.hidden": [8], "data.task": task})
+                    set={"train.batch_size": 16, "train.progress": False, "data.task": task,
+                         **{k: v for k, v in tiny.items() if k in FAMILY_KEYS[family]}})
     assert run.summary["task"] == task and run.summary["model"] == family
     assert set(get_task(task).epoch_metrics) <= {k.removeprefix("val_") for k in run.history[-1]}
     again = fit.load_run(run.dir)  # the folder alone rebuilds the model

@@ -4,7 +4,8 @@ In the spirit of KellerJordan/cifar10-airbench (`batch_flip_lr`, `batch_crop`): 
 float batch `(B, C, H, W)` with values in [0, 1], draws fresh randomness *per sample* in one vectorised
 call (no Python loop over samples), works on the input's device and returns the same shape, values
 still in [0, 1]. Pass a `torch.Generator` for reproducible draws; it may live on another device than
-the images (the draw is made on the generator's device, then moved).
+the images (the draw is made on the generator's device, then moved). The deck's slide of them
+(`preview`, `preview_figure`) is `data.augment_preview`.
 
 Example:
     >>> aug = Augment(["flip", {"name": "crop", "padding": 2}, "contrast", "tint"])
@@ -17,19 +18,14 @@ import difflib
 import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 
 from idealfit.errors import UserError
 
-if TYPE_CHECKING:  # matplotlib loads only for a preview: ~0.35 s that a training run does not need
-    from matplotlib.figure import Figure
-
 DIRECTIONS = ("horizontal", "vertical", "both")
 CROP_MODES = ("zeros", "reflect")
-# The deck's slide, in its order; `preview` and `preview_figure` default to it.
-DECK_AUGMENTATIONS = ("flip", "crop", "contrast", "tint")
 
 
 # --- random draws ---------------------------------------------------------------------------------
@@ -58,7 +54,7 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, numbers.Real) and not isinstance(v, bool)
 
 
-def _check_images(x: Any) -> None:
+def check_images(x: Any) -> None:
     if not isinstance(x, torch.Tensor) or x.ndim != 4 or not x.is_floating_point():
         got = f"{tuple(x.shape)} {x.dtype}" if isinstance(x, torch.Tensor) else type(x).__name__
         raise UserError(f"augmentations need a float image batch of shape (B, C, H, W), got {got}")
@@ -120,7 +116,7 @@ def flip(x: torch.Tensor, *, p: float = 0.5, direction: str = "horizontal", gene
             independently with probability p).
         generator: optional torch.Generator for reproducible draws.
     """
-    _check_images(x)
+    check_images(x)
     _check_flip(p, direction)
     return _apply_flip(x, _draw_flip(x, p=p, direction=direction, generator=generator))
 
@@ -178,7 +174,7 @@ def crop(x: torch.Tensor, *, padding: int = 2, mode: str = "zeros", generator=No
         mode: "zeros" (default, black border) or "reflect" (mirror the edge; needs padding < H and W).
         generator: optional torch.Generator for reproducible draws.
     """
-    _check_images(x)
+    check_images(x)
     _check_crop(padding, mode)
     return _apply_crop(x, _draw_crop(x, padding=padding, generator=generator), padding=padding, mode=mode)
 
@@ -198,7 +194,7 @@ def contrast(x: torch.Tensor, *, low: float = 0.7, high: float = 1.3, generator=
         high: largest factor (default 1.3); low = high gives a fixed factor.
         generator: optional torch.Generator for reproducible draws.
     """
-    _check_images(x)
+    check_images(x)
     _check_contrast(low, high)
     f = low + (high - low) * _rand((x.shape[0],), like=x, generator=generator)  # (B,)
     mean = x.mean(dim=(1, 2, 3), keepdim=True)  # (B, 1, 1, 1)
@@ -216,7 +212,7 @@ def tint(x: torch.Tensor, *, strength: float = 0.1, generator=None) -> torch.Ten
         strength: largest absolute shift (default 0.1), in [0, 1].
         generator: optional torch.Generator for reproducible draws.
     """
-    _check_images(x)
+    check_images(x)
     _check_tint(strength)
     shift = (2.0 * _rand(tuple(x.shape[:2]), like=x, generator=generator) - 1.0) * strength  # (B, C)
     return (x + shift.to(x.dtype)[:, :, None, None]).clamp(0.0, 1.0)
@@ -249,14 +245,13 @@ class _Op:
     defaults: dict[str, Any]  # every parameter with its default
     check: Callable[..., None]  # raises UserError on bad values
     run: Callable[..., tuple]  # (x, mask, generator, **params) -> (x, mask)
-    title: str  # column title in the preview figure
 
 
 _OPS: dict[str, _Op] = {
-    "flip": _Op({"p": 0.5, "direction": "horizontal"}, _check_flip, _run_flip, "Flip"),
-    "crop": _Op({"padding": 2, "mode": "zeros"}, _check_crop, _run_crop, "Random crop"),
-    "contrast": _Op({"low": 0.7, "high": 1.3}, _check_contrast, _run_contrast, "Contrast"),
-    "tint": _Op({"strength": 0.1}, _check_tint, _run_tint, "Tint"),
+    "flip": _Op({"p": 0.5, "direction": "horizontal"}, _check_flip, _run_flip),
+    "crop": _Op({"padding": 2, "mode": "zeros"}, _check_crop, _run_crop),
+    "contrast": _Op({"low": 0.7, "high": 1.3}, _check_contrast, _run_contrast),
+    "tint": _Op({"strength": 0.1}, _check_tint, _run_tint),
 }
 AUGMENTATIONS = tuple(_OPS)
 
@@ -330,7 +325,7 @@ class Augment:
         Geometric steps (flip, crop) move the mask with the same draw (nearest, values never mixed);
         photometric steps (contrast, tint) leave it alone.
         """
-        _check_images(x)
+        check_images(x)
         m = None if mask is None else _mask_4d(mask, x)  # (B, 1, H, W)
         for step in self._steps:
             params = {k: v for k, v in step.items() if k != "name"}
@@ -345,60 +340,3 @@ class Augment:
 
     def __repr__(self) -> str:
         return f"Augment({self.get_config()!r})"
-
-
-# --- the deck's slide -----------------------------------------------------------------------------
-
-
-def preview(images: torch.Tensor, specs=DECK_AUGMENTATIONS, *, seed: int = 0) -> torch.Tensor:
-    """Each image, then each augmentation applied alone at full strength (flip with p=1).
-
-    Args:
-        images: (N, C, H, W) float in [0, 1].
-        specs: augmentations as for `Augment` (default: the deck's flip, crop, contrast, tint).
-        seed: seed of the generator used for the draws (default 0).
-
-    Returns:
-        (N, 1 + len(specs), C, H, W): index 0 along dim 1 is the original.
-    """
-    _check_images(images)
-    steps = Augment(list(specs)).get_config()
-    generator = torch.Generator().manual_seed(seed)
-    columns = [images]
-    for step in steps:
-        if step["name"] == "flip":
-            step["p"] = 1.0  # a preview that sometimes shows no flip would not teach anything
-        columns.append(Augment([step], generator=generator)(images))
-    return torch.stack(columns, dim=1)
-
-
-def preview_figure(images: torch.Tensor, specs=DECK_AUGMENTATIONS, *, seed: int = 0) -> Figure:
-    """Draw `preview` as a grid: rows = images, columns = Original / Flip / Random crop / Contrast / Tint.
-
-    Args:
-        images: (N, C, H, W) float in [0, 1], C = 1 (grey) or 3 (RGB).
-        specs: augmentations as for `Augment` (default: the deck's four).
-        seed: seed of the generator used for the draws (default 0).
-    """
-    if isinstance(images, torch.Tensor) and images.ndim == 4 and images.shape[1] not in (1, 3):
-        raise UserError(f"preview_figure: can draw 1 (grey) or 3 (RGB) channels, got {images.shape[1]}")
-    grid = preview(images, specs, seed=seed).detach().cpu()  # (N, K, C, H, W)
-    titles = ["Original"] + [_OPS[s["name"]].title for s in Augment(list(specs)).get_config()]
-    n, k = grid.shape[:2]
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(1.6 * k, 1.6 * n + 0.3), layout="constrained")
-    axes = fig.subplots(n, k, squeeze=False)
-    for i in range(n):
-        for j in range(k):
-            img = grid[i, j]  # (C, H, W)
-            ax = axes[i][j]
-            if img.shape[0] == 1:
-                ax.imshow(img[0].numpy(), cmap="gray", vmin=0.0, vmax=1.0)
-            else:
-                ax.imshow(img.permute(1, 2, 0).numpy().clip(0.0, 1.0))
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if i == 0:
-                ax.set_title(titles[j], fontsize=9)
-    return fig

@@ -6,8 +6,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-KINDS = ("image", "signal", "table")
-
 
 @dataclass
 class Dataset:

@@ -18,18 +18,19 @@ from idealfit.errors import UserError
 def fingerprint(path: Path, files: list[Path] | None = None) -> str:
     """sha256 of a data source, to tell later whether it still holds the same samples in the same order.
 
-    A file: its bytes. An image folder: the sorted relative paths and sizes of its files (an image
-    folder's split indexes its sorted file list, so added, removed or renamed files are what move
-    samples; sizes catch most edits; mtimes are left out as copies change them, and content is left
-    out as hashing every image would add a full read of a large folder to every load).
+    A file: its bytes. An image folder: the sorted relative paths and sizes of its images `files`
+    (`images.scan_image_folder(path).files`; an image folder's split indexes that sorted list, so added,
+    removed or renamed files are what move samples; sizes catch most edits; mtimes are left out as
+    copies change them, and content is left out as hashing every image would add a full read of a
+    large folder to every load).
     """
     import hashlib
 
-    from idealfit.data.images import scan_image_folder
-
     h = hashlib.sha256()
     if path.is_dir():
-        for f in files if files is not None else scan_image_folder(path)[0]:
+        if files is None:
+            raise TypeError("fingerprint of a folder needs its image files")  # our bug: callers scan first
+        for f in files:
             h.update(f"{f.relative_to(path).as_posix()}\0{f.stat().st_size}\n".encode())
     else:
         with path.open("rb") as fh:

@@ -65,15 +65,22 @@ def images_in(folder: Path) -> tuple[list[Path], list[Path]]:
     return images, other
 
 
-def _unreadable(path: Path, exc: Exception) -> UserError:
+def _unreadable(path: Path, exc: Exception, *, folder: bool) -> UserError:
+    skip = " (or set data.skip_unreadable=true to skip such files)" if folder else ""
     return UserError(f"{path} is not a readable image ({type(exc).__name__}); remove it or replace it "
-                     "with a PNG or JPEG file (or set data.skip_unreadable=true to skip such files)")
+                     f"with a PNG or JPEG file{skip}")
 
 
 @contextmanager
-def _opened(path: Path) -> Iterator[Image.Image]:
-    """PIL's Image.open with a corrupt file or a decompression bomb (a header claiming more than
-    Image.MAX_IMAGE_PIXELS, which PIL only warns about up to twice that) as a UserError."""
+def opened(path: Path, *, folder: bool = True) -> Iterator[Image.Image]:
+    """The one image opener: PIL's Image.open with a corrupt file or a decompression bomb (a header
+    claiming more than Image.MAX_IMAGE_PIXELS, which PIL only warns about up to twice that) as a
+    UserError naming it. Lazy like Image.open: the pixels are decoded when first used.
+
+    Args:
+        path: the image file.
+        folder: the file is part of an image folder (default): the error offers data.skip_unreadable.
+    """
     from PIL import Image, UnidentifiedImageError
 
     try:
@@ -85,7 +92,7 @@ def _opened(path: Path) -> Iterator[Image.Image]:
         raise UserError(f"{path} claims more than {Image.MAX_IMAGE_PIXELS:,} pixels, which idealfit refuses to "
                         "decode (a possible decompression bomb); resize the image or remove it") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise _unreadable(path, exc) from None
+        raise _unreadable(path, exc, folder=folder) from None
 
 
 def to_square(im: Image.Image, size: int, resize: str) -> Image.Image:
@@ -111,7 +118,7 @@ def open_image(path: Path, *, size: int, channels: int, resize: str = RESIZE[0])
     """
     from PIL import ImageOps
 
-    with _opened(path) as im:
+    with opened(path) as im:
         im = ImageOps.exif_transpose(im)
         if im.mode.startswith("I") or im.mode == "F":
             gray = to_square(_deep_gray(path, im), size, resize)
@@ -120,6 +127,13 @@ def open_image(path: Path, *, size: int, channels: int, resize: str = RESIZE[0])
         im = to_square(im.convert("L" if channels == 1 else "RGB"), size, resize)
         arr = np.asarray(im, dtype=np.float32) / 255.0
     return arr[None] if channels == 1 else arr.transpose(2, 0, 1)
+
+
+def read_streamed(ds: Dataset, indices) -> np.ndarray:
+    """Samples `indices` of a folder streamed from disk (`ds.paths`), (n, C, S, S) float32 in [0, 1],
+    decoded with the folder's side, channels and resize rule, exactly as training streams them."""
+    size, channels, resize = ds.meta["image_size"], ds.meta["channels"], ds.meta["resize"]
+    return np.stack([open_image(Path(ds.paths[i]), size=size, channels=channels, resize=resize) for i in indices])
 
 
 def _deep_gray(path: Path, im: Image.Image) -> Image.Image:
@@ -140,7 +154,7 @@ def _deep_gray(path: Path, im: Image.Image) -> Image.Image:
 
 def _probe(path: Path) -> tuple[tuple[int, int], bool]:
     """(width, height) and whether the image has colour, without decoding all pixels."""
-    with _opened(path) as im:
+    with opened(path) as im:
         return im.size, im.mode not in ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F")
 
 

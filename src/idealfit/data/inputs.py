@@ -132,10 +132,13 @@ def load_eval_dataset(state: dict[str, Any], cfg: DataConfig, data: str | None) 
 
 def _check_fingerprint(state: dict[str, Any], cfg: DataConfig) -> None:
     from idealfit.data.files import fingerprint
+    from idealfit.data.images import scan_image_folder
 
     recorded = (state.get("meta") or {}).get("fingerprint")
     path = Path(cfg.name).expanduser()
-    if recorded and path.exists() and fingerprint(path) != recorded:
+    if not recorded or not path.exists():
+        return
+    if fingerprint(path, scan_image_folder(path).files if path.is_dir() else None) != recorded:
         raise UserError(f"{cfg.name} changed since this run was trained (its fingerprint differs), so its test "
                         "split is no longer the same rows; evaluate on a labelled file with --data FILE instead")
 

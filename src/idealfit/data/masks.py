@@ -23,7 +23,7 @@ import numpy as np
 
 from idealfit.data.base import Dataset
 from idealfit.data.files import fingerprint
-from idealfit.data.images import MAX_AUTO_SIDE, RESIZE, _opened, _probe, images_in, open_image
+from idealfit.data.images import MAX_AUTO_SIDE, RESIZE, _probe, images_in, open_image, opened
 from idealfit.errors import UserError
 from idealfit.run_files import atomic_write
 
@@ -144,7 +144,7 @@ def _class_names(root: Path) -> list[str] | None:
 
 def _size(path: Path) -> tuple[int, int]:
     """(width, height) of an image as displayed (after its EXIF rotation), without decoding pixels."""
-    with _opened(path) as im:
+    with opened(path) as im:
         w, h = im.size
         return (h, w) if im.getexif().get(0x0112) in _ROTATED else (w, h)
 
@@ -154,7 +154,7 @@ def _read_mask(path: Path, *, expect: tuple[int, int], size: int, resize: str) -
     image's size (`expect`, (w, h))."""
     from PIL import ImageOps
 
-    with _opened(path) as im:
+    with opened(path) as im:
         if im.mode not in MASK_MODES:
             kind = "an RGB" if im.mode.startswith("RGB") else f"a {im.mode}-mode"
             raise UserError(f"{path} is {kind} mask, whose colours have no class index; {_FIX_MODE}")

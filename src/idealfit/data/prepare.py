@@ -256,12 +256,10 @@ def _prepare_arrays(ds: Dataset, indices: dict[str, Any], cfg: DataConfig, state
 
 
 def _sample_images(ds: Dataset, train_idx: np.ndarray, n: int = 512) -> np.ndarray:
-    from idealfit.data.images import open_image
+    from idealfit.data.images import read_streamed
 
     rng = np.random.default_rng(0)
-    pick = rng.choice(train_idx, size=min(n, len(train_idx)), replace=False)
-    size, ch = ds.meta["image_size"], ds.meta["channels"]
-    return np.stack([open_image(Path(ds.paths[i]), size=size, channels=ch, resize=ds.meta["resize"]) for i in pick])
+    return read_streamed(ds, rng.choice(train_idx, size=min(n, len(train_idx)), replace=False))
 
 
 def transform_inputs(state: dict[str, Any], x: np.ndarray, *, names: list[str] | None = None) -> np.ndarray:

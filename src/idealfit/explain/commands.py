@@ -252,15 +252,36 @@ def _run_inputs(run, inputs: list[str]) -> tuple[torch.Tensor, list[str], list[s
     return torch.from_numpy(x[:MAX_INPUTS]), names[:MAX_INPUTS], features
 
 
+def _prediction_lines(run, x: torch.Tensor, names: list[str]) -> list[str]:
+    """Per input, its 3 likeliest classes with their probabilities; for a regression run, its predicted
+    value in the data's units (a regressor has no probabilities)."""
+    import torch
+
+    from idealfit.explain.model import predict_proba
+
+    if run.task == "regression":
+        from idealfit.tasks import get_task
+
+        with torch.no_grad():
+            values = get_task("regression").decode(run.model.eval()(x), run.state.get("target"))  # data units
+        target = run.config.data.target or "value"
+        return [f"{name}: predicted {target} {float(v):.4g}" for name, v in zip(names, values, strict=True)]
+    probs = predict_proba(run.model, x)  # (B, K)
+    labels = run.class_names or [str(i) for i in range(probs.shape[1])]
+    lines = []
+    for name, p in zip(names, probs, strict=True):
+        top = torch.argsort(p, descending=True)[:3].tolist()
+        lines.append(f"{name}: " + ", ".join(f"{labels[k]} {float(p[k]):.3f}" for k in top))
+    return lines
+
+
 def _run(args) -> int:
     run_dir = Path(args.target)
     if not run_dir.is_dir():
         raise UserError(f"{args.target!r} is not 'conv', 'kernels' or an existing run folder")
     if not args.inputs:
         raise UserError(f"explaining the run {run_dir} needs --input IMAGE (one or more files to explain)")
-    import torch
-
-    from idealfit.explain.model import explain_model, predict_proba
+    from idealfit.explain.model import explain_model
     from idealfit.report.html import add_extra, build_run_report
     from idealfit.run import load_run
     from idealfit.run_files import run_subdir
@@ -270,13 +291,8 @@ def _run(args) -> int:
     # created without following a link: a linked explain/ would send the PNGs anywhere on the machine
     out_dir = Path(args.out) if args.out else run_subdir(run.dir, "explain")
     written = explain_model(run.model, x, out_dir=out_dir, class_names=run.class_names, input_names=names,
-                            feature_names=features)
-    probs = predict_proba(run.model, x)  # (B, K)
-    lines = []
-    for name, p in zip(names, probs, strict=True):
-        top = torch.argsort(p, descending=True)[:3].tolist()
-        labels = run.class_names or [str(i) for i in range(len(p))]
-        lines.append(f"{name}: " + ", ".join(f"{labels[k]} {float(p[k]):.3f}" for k in top))
+                            feature_names=features, task=run.task)
+    lines = _prediction_lines(run, x, names)
     print("\n".join(lines))
     for path in written.values():
         print(f"wrote {path}")
@@ -284,7 +300,8 @@ def _run(args) -> int:
     if not out_dir.resolve().is_relative_to(root):
         print(f"{out_dir} is outside the run folder, so the report was not updated")
         return 0
-    add_extra(run.dir, section="Explain", caption="top classes", text="\n".join(lines))
+    caption = "top classes" if run.task == "classification" else "predicted values"
+    add_extra(run.dir, section="Explain", caption=caption, text="\n".join(lines))
     for caption, path in written.items():
         add_extra(
             run.dir, section="Explain", caption=caption, path=path.resolve().relative_to(root).as_posix()

@@ -42,7 +42,9 @@ def load_gray_image(path: str | Path | None = None, *, max_side: int | None = 25
         max_side: shrink so that the longer side is at most this many pixels (default 256; None keeps
             the full size).
     """
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image, ImageOps
+
+    from idealfit.data.images import opened
 
     if path is None:
         from sklearn.datasets import load_sample_image  # ships with scikit-learn: no download
@@ -51,11 +53,8 @@ def load_gray_image(path: str | Path | None = None, *, max_side: int | None = 25
     path = Path(path)
     if not path.is_file():
         raise UserError(f"image {path} not found; pass the path of a PNG or JPEG file")
-    try:
-        with Image.open(path) as img:
-            return _to_gray(img, max_side)
-    except (UnidentifiedImageError, OSError) as err:
-        raise UserError(f"{path} is not an image Pillow can read ({err}); pass a PNG or JPEG file") from None
+    with opened(path, folder=False) as img:  # a corrupt file or a decompression bomb: one line naming it
+        return _to_gray(ImageOps.exif_transpose(img), max_side)  # a phone photo upright
 
 
 def apply_kernels(image, *, kernels: dict | None = None) -> dict[str, Tensor]:

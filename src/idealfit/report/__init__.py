@@ -5,7 +5,6 @@ from idealfit.report.figures import (
     image_grid,
     learning_curves,
     predicted_vs_true,
-    read_history,
     save_png,
     to_png,
 )
@@ -18,7 +17,6 @@ __all__ = [
     "image_grid",
     "learning_curves",
     "predicted_vs_true",
-    "read_history",
     "save_png",
     "to_png",
 ]

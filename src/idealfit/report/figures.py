@@ -2,7 +2,7 @@
 
 Every function returns a `matplotlib.figure.Figure` built directly (no pyplot), so nothing touches
 global state and figures are freed like any other object. `to_png` / `save_png` turn them into
-bytes or files; `read_history` parses a run's metrics.csv into the rows `learning_curves` plots.
+bytes or files; `metrics_csv.read_history` gives the rows `learning_curves` plots.
 
 Example:
     >>> fig = learning_curves(read_history("runs/x/metrics.csv"), metric="accuracy", best_epoch=7)
@@ -11,7 +11,6 @@ Example:
 
 from __future__ import annotations
 
-import csv
 import io
 import math
 from collections.abc import Sequence
@@ -25,52 +24,6 @@ from idealfit.errors import UserError
 
 # Past this many classes the per-cell counts are too small to read; the colours still show them.
 MAX_ANNOTATED_CLASSES = 30
-
-
-def read_history(path: str | Path) -> list[dict]:
-    """Read a run's metrics.csv into one dict per epoch.
-
-    Args:
-        path: the CSV file; header then one row per epoch (`epoch,lr,train_loss,...`).
-
-    Returns:
-        rows keyed by column name: `epoch` as int, every other cell as float, empty cells as None.
-    """
-    from idealfit.run_files import damaged, read_text
-
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"{path} not found; pass the metrics.csv inside a run folder")
-    rows = []
-    text = read_text(path.parent, path.name)  # refuses a link; the folder holding it may be one
-    try:
-        reader = csv.DictReader(io.StringIO(text, newline=""))
-        for line_no, raw in enumerate(reader, start=2):
-            if None in raw:
-                raise UserError(
-                    f"{path} line {line_no} has more cells than the header; fix or delete the line"
-                )
-            rows.append({key: _parse_cell(cell, key, path, line_no) for key, cell in raw.items()})
-    except csv.Error as err:
-        raise damaged(path, f"not a CSV file: {err}") from None
-    return rows
-
-
-def _parse_cell(cell: str | None, key: str, path: Path, line_no: int) -> int | float | None:
-    """One CSV cell: None when empty (or missing), int for `epoch`, float otherwise."""
-    if cell is None or not cell.strip():
-        return None
-    try:
-        value = float(cell)
-    except ValueError:
-        raise UserError(
-            f"{path} line {line_no}, column {key!r}: {cell!r} is not a number; fix or delete the line"
-        ) from None
-    if key == "epoch":
-        if not value.is_integer():
-            raise UserError(f"{path} line {line_no}: epoch {cell!r} is not a whole number")
-        return int(value)
-    return value
 
 
 def learning_curves(history: list[dict], *, metric: str, best_epoch: int | None = None) -> Figure:
@@ -278,16 +231,6 @@ def to_png(fig: Figure, *, dpi: int = 100) -> bytes:
     return buffer.getvalue()
 
 
-def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
-    """Write `data` to `path` so readers see the old file or the new one, never half of one
-    (run_files.atomic_write, creating the folder first)."""
-    from idealfit.run_files import atomic_write
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return atomic_write(path, data)
-
-
 def save_png(fig: Figure, path: str | Path, *, dpi: int = 100) -> Path:
     """Save the figure as a PNG file atomically (temporary file, then rename); returns the path.
 
@@ -296,4 +239,8 @@ def save_png(fig: Figure, path: str | Path, *, dpi: int = 100) -> Path:
         path: where to write; missing parent folders are created.
         dpi: pixels per inch (default 100).
     """
-    return write_bytes_atomic(path, to_png(fig, dpi=dpi))
+    from idealfit.run_files import atomic_write
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return atomic_write(path, to_png(fig, dpi=dpi))

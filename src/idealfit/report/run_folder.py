@@ -20,8 +20,8 @@ import numpy as np
 
 from idealfit.config import TASKS  # the task names, without importing torch (tasks/ is their registry)
 from idealfit.errors import UserError
-from idealfit.report.figures import read_history, write_bytes_atomic
-from idealfit.run_files import RESTORE, damaged, is_file, read_bytes, read_text, run_file
+from idealfit.metrics_csv import read_history
+from idealfit.run_files import RESTORE, damaged, is_file, read_bytes, read_text, run_file, write_bytes
 
 # Image types an extras entry may point at, by file suffix.
 _MIME = {
@@ -142,7 +142,7 @@ def add_extra(
             break
     else:
         entries.append(entry)
-    write_bytes_atomic(run_file(run_dir, "extras.json"), (json.dumps(entries, indent=2) + "\n").encode("utf-8"))
+    write_bytes(run_dir, "extras.json", (json.dumps(entries, indent=2) + "\n").encode("utf-8"))
 
 
 def _resolve_extra(run_dir: Path, entry: dict) -> Extra:

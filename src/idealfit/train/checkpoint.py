@@ -100,18 +100,3 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     if not isinstance(ckpt, dict) or any(k not in ckpt for k in CHECKPOINT_KEYS):
         raise damaged(path, "not an idealfit checkpoint: keys missing", fix)
     return ckpt
-
-
-def write_metrics_csv(path: str | Path, history: list[dict[str, float]]) -> Path:
-    """One row per epoch; columns in first-seen order (epoch, lr, train_loss, train_<m>, val_..., seconds)."""
-    cols: list[str] = []
-    for row in history:
-        cols += [k for k in row if k not in cols]
-    if "seconds" in cols:  # keep the timing last, as documented
-        cols.remove("seconds")
-        cols.append("seconds")
-    lines = [",".join(cols)]
-    for row in history:
-        lines.append(",".join("" if row.get(c) is None else (str(row[c]) if c == "epoch" else f"{row[c]:.6g}")
-                              for c in cols))
-    return atomic_write_text(path, "\n".join(lines) + "\n")

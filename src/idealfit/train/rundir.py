@@ -70,14 +70,25 @@ def claim_run_dir(cfg: RunConfig, *, root: str | Path = "runs") -> tuple[Path, b
         if not created:
             refuse_if_taken(out)
         return out, created
-    data = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(cfg.data.name).stem or "data")
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    base = Path(root) / f"{stamp}-{data}-{cfg.model.name}"
+    return claim_new_dir(stamped_name(cfg.data.name, cfg.model.name), root=root), True
+
+
+def stamped_name(data: str, *parts: str) -> str:
+    """The default name of what a command writes: `<YYYYmmdd-HHMMSS>-<data>-<parts...>`, with the data
+    source's file stem (or embedded name) made safe for a file name, e.g. 20261127-181500-digits-cnn."""
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(str(data)).stem or "data")
+    return "-".join([dt.datetime.now().strftime("%Y%m%d-%H%M%S"), safe, *parts])
+
+
+def claim_new_dir(name: str, *, root: str | Path = "runs") -> Path:
+    """`root/name`, or the first free `root/name-2`, `-3`, ..., created now (atomically: a folder two
+    processes pick at once goes to one of them)."""
+    base = Path(root) / name
     for i in range(1, 10_000):
         out = base if i == 1 else base.with_name(f"{base.name}-{i}")
         if _mkdir(out):
-            return out, True
-    raise UserError(f"{root} already holds 10,000 runs named {base.name}; choose a folder with --out")
+            return out
+    raise UserError(f"{root} already holds 10,000 folders named {base.name}; choose a folder with --out")
 
 
 class RunLock:

@@ -6,7 +6,6 @@ input leaves nothing half-written behind.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,13 +16,16 @@ import torch
 
 from idealfit.baselines import format_baselines
 from idealfit.config import TABLE_DEFAULTS, RunConfig, apply_defaults, resolve, to_yaml
-from idealfit.data.augment import Augment, preview_figure
+from idealfit.config_checks import check_run_options
+from idealfit.data.augment import Augment
+from idealfit.data.augment_preview import first_train_images, preview_figure
 from idealfit.data.base import Dataset
 from idealfit.data.batching import StreamBatches, TensorBatches
 from idealfit.data.images import folder_notes
 from idealfit.data.prepare import Prepared, load_dataset, prepare, split_indices
 from idealfit.diagnose import diagnose, format_diagnosis
 from idealfit.errors import UserError
+from idealfit.metrics_csv import write_metrics_csv
 from idealfit.models.build import build_model
 from idealfit.models.init import init_weights
 from idealfit.models.registry import FAMILIES, choose_family
@@ -37,7 +39,6 @@ from idealfit.train.checkpoint import (
     load_checkpoint,
     save_checkpoint,
     write_json,
-    write_metrics_csv,
     write_npz,
 )
 from idealfit.train.loop import fit
@@ -269,6 +270,7 @@ def build_setup(cfg: RunConfig) -> Setup:
         cfg.model.name = "mlp" if d.pca is not None and task.name != "segmentation" else "auto"
     cfg.model.name = choose_family(cfg.model.name, kind=ds.kind, task=task.name)
     apply_defaults(cfg, FAMILIES[cfg.model.name].defaults)
+    check_run_options(cfg, ds, task=task)  # options that contradict each other or the data, before any work
     indices = split_indices(ds, val_fraction=d.val_fraction, test_fraction=d.test_fraction, seed=t.seed)
     if d.train_subset is not None:
         indices["train"] = train_subset(ds, indices["train"], d.train_subset, seed=t.seed)
@@ -347,8 +349,7 @@ def _write_augment_preview(run_dir: Path, prep: Prepared, specs: list) -> None:
     from idealfit.report.figures import save_png
     from idealfit.report.html import add_extra
 
-    images = torch.from_numpy(prep.x["train"][:4])
-    save_png(preview_figure(images, specs, seed=0), run_dir / "augment.png")
+    save_png(preview_figure(first_train_images(prep), specs, seed=0), run_dir / "augment.png")
     add_extra(run_dir, section="Data augmentation", caption="original, then each augmentation alone",
               path="augment.png")
 
@@ -454,7 +455,3 @@ def format_summary(run: Run) -> str:
     if "diagnosis" in s:
         lines += ["", format_diagnosis(s["diagnosis"])]
     return "\n".join(lines)
-
-
-def summary_json(run: Run) -> str:
-    return json.dumps(run.summary, indent=2)

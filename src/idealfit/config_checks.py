@@ -1,0 +1,121 @@
+"""Options that contradict each other or the data: refused before the run folder exists.
+
+`config.validate` checks each field on its own (types, ranges, choices). What it cannot see is an
+option that is valid in itself but does nothing for this run: a CNN setting on an MLP, momentum for
+Adam, a CSV column on an embedded dataset, class balancing on a regression target. Left alone, such an
+option is silently ignored (or fails mid-run); here it stops with one line that names the option, why
+it does not apply and the fix.
+
+A key counts as set when a config file or an override gave it a value other than its default
+(`RunConfig.given`): on `--resume` every recorded key is "given", and a default value changes nothing.
+
+Example:
+    >>> from idealfit.config import resolve
+    >>> from idealfit.data.embedded import EMBEDDED
+    >>> cfg = resolve(overrides={"model.name": "mlp", "model.kernel_size": "5"})
+    >>> check_run_options(cfg, EMBEDDED["digits"][0](), task=get_task("classification"))  # doctest: +SKIP
+    UserError: model.kernel_size is a cnn option, but this run trains an mlp; drop model.kernel_size or ...
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from idealfit.config import RunConfig
+from idealfit.data.base import Dataset
+from idealfit.errors import UserError
+from idealfit.tasks import Task
+
+# the shape options each model family reads (activation, dropout, batchnorm, init are not checked here)
+FAMILY_KEYS = {
+    "mlp": ("model.hidden", "model.wide"),
+    "cnn": ("model.widths", "model.kernel_size", "model.pool", "model.hidden"),
+    "unet": ("model.widths", "model.skip"),
+    "autoencoder": ("model.latent", "model.widths", "model.hidden"),
+}
+MOMENTUM_OPTIMIZERS = ("sgd",)  # the optimizers that read train.momentum and train.nesterov
+
+
+def check_run_options(cfg: RunConfig, dataset: Dataset, *, task: Task) -> None:
+    """Raise UserError for the first option that cannot apply to this run.
+
+    Args:
+        cfg: the resolved config, with `model.name` already resolved from auto (the family trained).
+        dataset: the loaded dataset (its kind and source decide what applies).
+        task: the run's task (its metrics decide the valid monitors).
+    """
+    _check_batches(cfg, dataset, task)
+    _check_data_source(cfg, dataset)
+    _check_family(cfg, dataset)
+    _check_optimizer(cfg)
+    _check_monitor(cfg, dataset, task)
+
+
+def is_set(cfg: RunConfig, key: str) -> bool:
+    """Whether a config file or override gave dotted `key` a value other than its default."""
+    section, name = key.split(".")
+    value = getattr(getattr(cfg, section), name)
+    return key in cfg.given and value != getattr(getattr(RunConfig(), section), name)
+
+
+def valid_monitors(task: Task) -> list[str]:
+    """The history columns early stopping can watch for `task`: val_/train_ loss and the task's epoch metrics."""
+    return [f"{split}_{m}" for split in ("val", "train") for m in ("loss", *task.epoch_metrics)]
+
+
+def _check_batches(cfg: RunConfig, ds: Dataset, task: Task) -> None:
+    d = cfg.data
+    if d.balanced and task.name != "classification":  # weights are per sample: one class id each
+        raise UserError(f"data.balanced draws every class equally often, but this is a {task.name} run on "
+                        f"{ds.name} (no class per sample); drop data.balanced")
+    if d.balanced and not d.shuffle:
+        raise UserError("data.balanced draws each epoch's samples at random, so data.shuffle=false (the stored "
+                        "order) cannot hold; drop one of the two")
+
+
+def _check_data_source(cfg: RunConfig, ds: Dataset) -> None:
+    """Options that describe a file the user brings (a CSV column, an image folder's size and colour)."""
+    from idealfit.data.embedded import EMBEDDED
+    from idealfit.data.table import is_csv_path
+
+    what = "an embedded dataset" if cfg.data.name in EMBEDDED else f"{ds.kind} data"
+    if cfg.data.target is not None and not is_csv_path(Path(str(ds.meta.get("source", "")))):
+        raise UserError(f"data.target names a CSV column, and {ds.name} is {what}, not a CSV file; "
+                        "drop data.target (the dataset brings its own target)")
+    folder = "image_size" in ds.meta and ds.meta.get("source") is not None  # only image folders record both
+    for key in ("data.image_size", "data.channels"):
+        if getattr(cfg.data, key.split(".")[1]) is not None and not folder:
+            raise UserError(f"{key} sets how an image folder's files are decoded, and {ds.name} is {what}, "
+                            f"which comes at its own size; drop {key}")
+
+
+def _check_family(cfg: RunConfig, ds: Dataset) -> None:
+    family = cfg.model.name
+    why = "" if "model.name" in cfg.given else f" (model.name=auto chose it for {ds.kind} data)"
+    for key in dict.fromkeys(k for keys in FAMILY_KEYS.values() for k in keys):
+        if key not in FAMILY_KEYS.get(family, (key,)) and is_set(cfg, key):
+            owners = [f for f, keys in FAMILY_KEYS.items() if key in keys]
+            whose = f"{_a(owners[0])} option" if len(owners) == 1 else f"an option of {', '.join(owners)}"
+            raise UserError(f"{key} is {whose}, but this run trains {_a(family)}{why}; drop {key} or set "
+                            f"model.name={' or '.join(owners)}")
+
+
+def _check_optimizer(cfg: RunConfig) -> None:
+    t = cfg.train
+    if t.optimizer in MOMENTUM_OPTIMIZERS:
+        return
+    for key in ("train.momentum", "train.nesterov"):
+        if is_set(cfg, key):
+            raise UserError(f"{key} works with train.optimizer=sgd; {t.optimizer} has no such setting (its betas "
+                            f"play that role): drop {key} or set train.optimizer=sgd")
+
+
+def _check_monitor(cfg: RunConfig, ds: Dataset, task: Task) -> None:
+    valid = valid_monitors(task)
+    if cfg.train.monitor not in valid:
+        raise UserError(f"train.monitor={cfg.train.monitor} is not logged for {task.name} ({ds.name}); "
+                        f"use one of {', '.join(valid)}")
+
+
+def _a(word: str) -> str:
+    return f"an {word}" if word[:1] in "aeio" or word == "mlp" else f"a {word}"  # as said: "an MLP", "a CNN"

@@ -1,0 +1,94 @@
+"""The deck's augmentation slide (Original / Flip / Random crop / Contrast / Tint) for real images.
+
+`preview` applies each augmentation of `data.augment.Augment` alone to a few images; `preview_figure`
+draws that as a grid. `idealfit augment` and every augmented run's report (`augment.png`) show it.
+
+Example:
+    >>> fig = preview_figure(torch.rand(2, 1, 8, 8), ["flip", "crop"])  # 2 rows, 3 columns
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+
+from idealfit.data.augment import Augment, check_images
+from idealfit.errors import UserError
+
+if TYPE_CHECKING:  # matplotlib loads only for a preview: ~0.35 s that a training run does not need
+    from matplotlib.figure import Figure
+
+    from idealfit.data.prepare import Prepared
+
+# The deck's slide, in its order; `preview` and `preview_figure` default to it.
+DECK_AUGMENTATIONS = ("flip", "crop", "contrast", "tint")
+TITLES = {"flip": "Flip", "crop": "Random crop", "contrast": "Contrast", "tint": "Tint"}  # column titles
+
+
+def preview(images: torch.Tensor, specs=DECK_AUGMENTATIONS, *, seed: int = 0) -> torch.Tensor:
+    """Each image, then each augmentation applied alone at full strength (flip with p=1).
+
+    Args:
+        images: (N, C, H, W) float in [0, 1].
+        specs: augmentations as for `Augment` (default: the deck's flip, crop, contrast, tint).
+        seed: seed of the generator used for the draws (default 0).
+
+    Returns:
+        (N, 1 + len(specs), C, H, W): index 0 along dim 1 is the original.
+    """
+    check_images(images)
+    steps = Augment(list(specs)).get_config()
+    generator = torch.Generator().manual_seed(seed)
+    columns = [images]
+    for step in steps:
+        if step["name"] == "flip":
+            step["p"] = 1.0  # a preview that sometimes shows no flip would not teach anything
+        columns.append(Augment([step], generator=generator)(images))
+    return torch.stack(columns, dim=1)
+
+
+def preview_figure(images: torch.Tensor, specs=DECK_AUGMENTATIONS, *, seed: int = 0) -> Figure:
+    """Draw `preview` as a grid: rows = images, columns = Original / Flip / Random crop / Contrast / Tint.
+
+    Args:
+        images: (N, C, H, W) float in [0, 1], C = 1 (grey) or 3 (RGB).
+        specs: augmentations as for `Augment` (default: the deck's four).
+        seed: seed of the generator used for the draws (default 0).
+    """
+    if isinstance(images, torch.Tensor) and images.ndim == 4 and images.shape[1] not in (1, 3):
+        raise UserError(f"preview_figure: can draw 1 (grey) or 3 (RGB) channels, got {images.shape[1]}")
+    grid = preview(images, specs, seed=seed).detach().cpu()  # (N, K, C, H, W)
+    titles = ["Original"] + [TITLES[s["name"]] for s in Augment(list(specs)).get_config()]
+    n, k = grid.shape[:2]
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(1.6 * k, 1.6 * n + 0.3), layout="constrained")
+    axes = fig.subplots(n, k, squeeze=False)
+    for i in range(n):
+        for j in range(k):
+            img = grid[i, j]  # (C, H, W)
+            ax = axes[i][j]
+            if img.shape[0] == 1:
+                ax.imshow(img[0].numpy(), cmap="gray", vmin=0.0, vmax=1.0)
+            else:
+                ax.imshow(img.permute(1, 2, 0).numpy().clip(0.0, 1.0))
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if i == 0:
+                ax.set_title(titles[j], fontsize=9)
+    return fig
+
+
+def first_train_images(prep: Prepared, n: int = 4) -> torch.Tensor:
+    """A run's first `n` training images (n, C, H, W) as the loop sees them before augmentation.
+
+    In-memory data comes from the prepared arrays; a folder streamed from disk (its arrays are empty
+    shape carriers) reads just those files, with the folder's size, channels and resize rule.
+    """
+    if prep.dataset.paths is None:
+        return torch.from_numpy(np.ascontiguousarray(prep.x["train"][:n]))
+    from idealfit.data.images import read_streamed
+
+    return torch.from_numpy(read_streamed(prep.dataset, prep.indices["train"][:n]))
