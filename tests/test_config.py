@@ -14,8 +14,8 @@ from idealfit.config import (
     resolve,
     set_key,
     to_yaml,
-    validate,
 )
+from idealfit.config_validate import validate
 from idealfit.errors import UserError
 
 

@@ -129,7 +129,7 @@ def _cycle(batches) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
 def _setup(*, data: str, model: str, seed: int, overrides: dict[str, Any]):
     """(training step without a schedule, training batches), built as `idealfit train` builds them."""
     from idealfit.config import resolve
-    from idealfit.train.session import build_setup, build_step
+    from idealfit.train.setup import build_setup, build_step
 
     cfg = resolve(overrides={"data.name": str(data), "model.name": model, "train.seed": seed, **overrides})
     s = build_setup(cfg)

@@ -55,6 +55,7 @@ from idealfit.study_report import (
     train_test_bars,
     write_study_report,
 )
+from idealfit.tasks import is_score
 
 # --- the regularization study's defaults (tuned so that the baseline clearly overfits on digits) -----------
 # The over-parameterized model, per kind of data. Images and signals: a CNN without pooling, so 8·8·32
@@ -141,7 +142,7 @@ def _one_run(name: str, overrides: dict[str, Any], *, data: str, seed: int, out:
     seconds = time.perf_counter() - t0
     s, metric = run.summary, run.summary["metric"]
     m = {split: s["metrics"][split][metric] for split in SPLITS}
-    gap = m["train"] - m["test"] if metric == "accuracy" else m["test"] - m["train"]
+    gap = m["train"] - m["test"] if is_score(metric) else m["test"] - m["train"]
     rec = {"seed": seed, **{f"{k}_{metric}": v for k, v in m.items()}, "gap": gap, "verdict": s["diagnosis"]["verdict"],
            "epochs": s["epochs_run"], "best_epoch": s["best_epoch"], "seconds": round(seconds, 2),
            "params": s["params"], "sparsity": s.get("sparsity"), "run_dir": out.name}
@@ -217,7 +218,7 @@ def _start(variants: list[tuple[str, str, dict]], *, data: str, seeds: Sequence[
 
 
 def _fmt(v: float, metric: str) -> str:
-    return f"{100 * v:.1f}%" if metric == "accuracy" else f"{v:.4g}"
+    return f"{100 * v:.1f}%" if is_score(metric) else f"{v:.4g}"
 
 
 def _write_json(study_dir: Path, payload: dict) -> None:
@@ -297,7 +298,7 @@ def gap_closed(rows: list[dict]) -> dict[str, float]:
     base, comb = by["baseline"], by["all"]
     test = next(k for k in base if k.startswith("test_"))
     b, a = base["gap"]["mean"], comb["gap"]["mean"]
-    sign = 1.0 if test == "test_accuracy" else -1.0  # a lower rmse is a gain
+    sign = 1.0 if is_score(test.removeprefix("test_")) else -1.0  # a lower rmse is a gain
     return {"baseline_gap": b, "all_gap": a, "share": (b - a) / b if b > 0 else 0.0,
             "test_gain": sign * (comb[test]["mean"] - base[test]["mean"])}
 
@@ -350,4 +351,4 @@ def capacity_study(*, data: str | Path = "digits", sizes: Sequence[Sequence[int]
 
 
 def _error(value: float, metric: str) -> float:
-    return 1.0 - value if metric == "accuracy" else value
+    return 1.0 - value if is_score(metric) else value

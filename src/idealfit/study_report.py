@@ -62,7 +62,7 @@ def overlaid_curves(histories: dict[str, list[list[dict]]], *, metric: str) -> F
             settled += [v for e, v in zip(epochs, values, strict=True) if e > max(epochs) / 10]
         if key == "val_loss":
             ax.set_yscale("log")
-        elif metric == "accuracy" and settled:
+        elif _is_score(metric) and settled:
             ax.set_ylim(max(0.0, min(settled) - 0.03), min(1.0, max(settled) + 0.02))
         ax.set_xlabel("epoch")
         ax.set_ylabel(key.replace("_", " "))
@@ -81,15 +81,15 @@ def train_test_bars(rows: list[dict], *, metric: str) -> Figure:
         means = [r[f"{split}_{metric}"]["mean"] for r in rows]
         stds = [r[f"{split}_{metric}"]["std"] for r in rows]
         ax.bar(x + off, means, width=0.4, yerr=stds if any(stds) else None, capsize=3, label=split)
-    scale, unit = (100, " pts") if metric == "accuracy" else (1, "")
+    scale, unit = (100, " pts") if _is_score(metric) else (1, "")
     for i, r in enumerate(rows):
         top = max(r[f"train_{metric}"]["mean"], r[f"test_{metric}"]["mean"])
         ax.annotate(f"gap {scale * r['gap']['mean']:.1f}{unit}", (i, top), textcoords="offset points",
                     xytext=(0, 4), ha="center", fontsize=8)
     ax.set_xticks(x, [r["variant"] for r in rows], rotation=20)
     ax.set_ylabel(metric)
-    if metric == "accuracy":
-        low = min(r["test_accuracy"]["mean"] for r in rows)
+    if _is_score(metric):
+        low = min(r[f"test_{metric}"]["mean"] for r in rows)
         ax.set_ylim(max(0.0, low - 0.1), 1.04)
     ax.legend(frameon=False, loc="lower left")
     ax.grid(axis="y", alpha=0.3)
@@ -117,13 +117,13 @@ def capacity_figure(rows: list[dict], *, best: str, metric: str) -> Figure:
     ax.text(0.01, 1.01, "← underfitting", transform=ax.transAxes, color="0.35", va="bottom")
     ax.text(0.99, 1.01, "overfitting →", transform=ax.transAxes, ha="right", color="0.35", va="bottom")
     ax.set_xscale("log")
-    if metric == "accuracy":  # linear near 0 (training error reaches it), logarithmic above 1%
+    if _is_score(metric):  # linear near 0 (training error reaches it), logarithmic above 1%
         ax.set_yscale("symlog", linthresh=0.01)
         ax.set_ylim(0.0, 1.0)
     else:
         ax.set_ylim(bottom=0.0)
     ax.set_xlabel("parameters (log scale)")
-    ax.set_ylabel("error (1 − accuracy)" if metric == "accuracy" else metric)
+    ax.set_ylabel(f"error (1 − {metric})" if _is_score(metric) else metric)
     ax.set_title("Capacity: underfit · ideal · overfit", pad=18)
     ax.grid(alpha=0.3)
     ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
@@ -163,7 +163,7 @@ def table_note(result: StudyResult) -> str | None:
 
 def _table_cells(result: StudyResult, row: dict) -> list[str]:
     """One row's cells in `_table_header` order."""
-    fmt = "percent" if result.metric == "accuracy" else "sig"
+    fmt = "percent" if _is_score(result.metric) else "sig"
     sp = _spread(result)
     tail = [row["verdict"], _cell(row["epochs"], "int", spread=sp), _cell(row["seconds"], "float", spread=sp)]
     if result.kind == "capacity":
@@ -176,7 +176,7 @@ def _table_cells(result: StudyResult, row: dict) -> list[str]:
 
 
 def _table_header(result: StudyResult) -> list[str]:
-    unit = " %" if result.metric == "accuracy" else ""
+    unit = " %" if _is_score(result.metric) else ""
     if result.kind == "capacity":
         return ["model", "params", *[f"{s} error{unit}" for s in SPLITS], "verdict", "epochs", "seconds"]
     return ["variant", *[f"{s} {result.metric}{unit}" for s in SPLITS], f"gap{unit}", "sparsity %", "verdict",
@@ -227,3 +227,11 @@ def write_study_report(result: StudyResult, *, title: str, lead: str,
             f"<style>{CSS} td {{ white-space: nowrap; }}</style></head><body><header><h1>{escape(title)}</h1>"
             f'<p class="meta">idealfit study · {stamp}</p></header><main>{body}</main></body></html>\n')
     return atomic_write(result.dir / "report.html", page.encode("utf-8"))
+
+
+def _is_score(metric: str) -> bool:
+    """Accuracy-like (higher is better, in [0, 1]): from the tasks' one table of metric directions; imported
+    here, so reading a study's results does not load the tasks (and torch) until a metric is judged."""
+    from idealfit.tasks import is_score
+
+    return is_score(metric)

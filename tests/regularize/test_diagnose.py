@@ -4,13 +4,8 @@ import math
 
 import pytest
 
-from idealfit.diagnose import (
-    GOOD_FIT_ADVICE,
-    OVERFIT_ADVICE,
-    UNDERFIT_ADVICE,
-    diagnose,
-    format_diagnosis,
-)
+from idealfit.diagnose import diagnose, format_diagnosis
+from idealfit.diagnose_advice import GOOD_FIT_ADVICE, OVERFIT_ADVICE, UNDERFIT_ADVICE
 from idealfit.errors import UserError
 
 

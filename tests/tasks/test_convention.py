@@ -157,3 +157,18 @@ def test_an_impossible_pair_is_refused_before_any_work(tmp_path, family, kind, t
     cli_error(["train", "--data", str(tmp_path / "d.npz"), "--model", family, "--out", str(out)],
               f"model.name={family} needs")
     assert not out.exists()
+
+
+@pytest.mark.parametrize("task", ["segmentation", "reconstruction"])
+def test_explain_refuses_a_run_without_one_output_per_input(tmp_path, task, cli_error):
+    x, y = _data("image", task, np.random.default_rng(0))
+    run = fit.train(data=(x, y), epochs=1, out=tmp_path / "run", verbose=False,
+                    set={"train.batch_size": 16, "train.progress": False, "model.widths": [4, 8], "data.task": task})
+    cli_error(["explain", str(run.dir), "--input", "x.png"], f"is a {task} run", "report.html")
+    assert not (run.dir / "explain").exists()
+
+
+def test_a_loss_the_task_does_not_offer_is_refused_before_any_work(tmp_path, cli_error):
+    cli_error(["train", "--data", "xo", "--set", "train.loss=dice", "--out", str(tmp_path / "r")],
+              "train.loss=dice does not apply to classification")
+    assert not (tmp_path / "r").exists()

@@ -287,6 +287,11 @@ def _run(args) -> int:
     from idealfit.run_files import run_subdir
 
     run = load_run(run_dir)
+    if run.task not in ("classification", "regression"):  # saliency and class probabilities need one output per input
+        show = ("test images with their true and predicted masks; `idealfit predict RUN IMAGE --out DIR --overlay` "
+                "draws a mask over any image" if run.task == "segmentation" else "test samples with their reconstructions")
+        raise UserError(f"explain draws the filters, feature maps and saliency of a classifier or regressor; {run_dir} "
+                        f"is a {run.task} run: its report.html shows {show}")
     x, names, features = _run_inputs(run, args.inputs)
     # created without following a link: a linked explain/ would send the PNGs anywhere on the machine
     out_dir = Path(args.out) if args.out else run_subdir(run.dir, "explain")

@@ -16,6 +16,16 @@ TASK_LOSSES: dict[str, tuple[str, ...]] = {"segmentation": SEGMENTATION_LOSSES}
 SEGMENTATION_DEFAULT_LOSS = "ce+dice"
 
 
+# Every metric of every task, by name: the one table of which way each is better (names agree across tasks).
+METRIC_INFO: dict[str, MetricInfo] = {m: info for t in TASKS.values() for m, info in t.metrics.items()}
+
+
+def is_score(metric: str) -> bool:
+    """A bounded score where higher is better (accuracy, Dice, IoU): shown in percent, gaps in points."""
+    info = METRIC_INFO[metric]
+    return info.bounded and info.higher_is_better
+
+
 def get_task(name: str, *, loss: str = "auto") -> Task:
     """The task `name`, with `loss` (train.loss) where the task offers a choice."""
     if name not in TASKS:
@@ -30,4 +40,4 @@ def get_task(name: str, *, loss: str = "auto") -> Task:
     return TASKS[name]
 
 
-__all__ = ["LOSS", "TASKS", "MetricInfo", "Task", "get_task"]
+__all__ = ["LOSS", "METRIC_INFO", "TASKS", "MetricInfo", "Task", "get_task", "is_score"]

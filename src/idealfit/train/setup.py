@@ -1,0 +1,172 @@
+"""What `idealfit train` (and `lr-find`) build before the loop: data, split, preprocessing, model, batches,
+augmentation, penalties and the training step. Every user-input check happens here, before a run
+folder exists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from idealfit.config import TABLE_DEFAULTS, RunConfig, apply_defaults
+from idealfit.config_checks import check_run_options
+from idealfit.data.augment import Augment
+from idealfit.data.base import Dataset
+from idealfit.data.batching import StreamBatches, TensorBatches
+from idealfit.data.prepare import Prepared, load_dataset, prepare, split_indices
+from idealfit.errors import UserError
+from idealfit.models.build import build_model
+from idealfit.models.init import init_weights
+from idealfit.models.registry import FAMILIES, choose_family
+from idealfit.tasks import Task, get_task
+from idealfit.train.optim import build_optimizer, build_scheduler
+from idealfit.train.regularizers import build_regularizers
+from idealfit.train.runtime import Runtime
+from idealfit.train.step import SupervisedStep
+from idealfit.train.threads import choose_threads
+
+
+def make_batches(prep: Prepared, split: str, *, device: torch.device, batch_size: int, shuffle: bool,
+             generator: torch.Generator | None, balanced: bool = False, final: bool = False):
+    """The batches of a split; `final`: for the final metrics (`Prepared.eval_x` where it has the split)."""
+    ds = prep.dataset
+    weights = _class_weights(prep.y[split]) if balanced else None
+    if ds.paths is not None:
+        idx = prep.indices[split]
+        return StreamBatches([ds.paths[i] for i in idx], ds.y[idx], size=ds.meta["image_size"],
+                             channels=ds.meta["channels"], resize=ds.meta["resize"], batch_size=batch_size, shuffle=shuffle,
+                             generator=generator, device=device, weights=weights)
+    x = torch.from_numpy(np.ascontiguousarray(prep.eval_x.get(split, prep.x[split]) if final else prep.x[split])).to(device)
+    y = torch.from_numpy(prep.y[split]).to(device)
+    return TensorBatches(x, y, batch_size=batch_size, shuffle=shuffle, generator=generator, weights=weights)
+
+
+def _class_weights(y: np.ndarray) -> torch.Tensor:
+    """Per-sample weights 1 / (count of its class): every class is drawn equally often."""
+    counts = np.bincount(y)
+    return torch.from_numpy(1.0 / counts[y]).float()
+
+
+def train_subset(ds, train_idx: np.ndarray, size: float, *, seed: int) -> np.ndarray:
+    """A stratified subset of the training indices: `size` samples (>1) or that share (<=1)."""
+    from sklearn.model_selection import train_test_split
+
+    n = int(size) if size > 1 else max(1, int(round(size * len(train_idx))))
+    if n >= len(train_idx):
+        return train_idx
+    strat = ds.y[train_idx] if get_task(ds.task).stratify else None
+    try:
+        keep, _ = train_test_split(train_idx, train_size=n, random_state=seed + 2, stratify=strat)
+    except ValueError:  # fewer samples than classes: stratification impossible
+        raise UserError(f"data.train_subset={size} keeps {n} samples, fewer than the "
+                        f"{len(np.unique(strat))} classes; keep more") from None
+    return np.sort(keep)
+
+
+def normal_only(ds: Dataset, indices: dict[str, Any], normal: list, *, task: Task) -> dict[str, Any]:
+    """Anomaly detection: training and validation keep the `normal` classes only; the test split keeps every
+    class, so the reconstruction error can be scored at telling the others apart."""
+    if not task.targets_are_inputs:
+        raise UserError("data.normal_classes trains an autoencoder for anomaly detection; add --task reconstruction "
+                        "or drop data.normal_classes")
+    names = ds.class_names or []
+    missing = [str(c) for c in normal if str(c) not in names]
+    if not names or missing:
+        raise UserError(f"data.normal_classes names {missing[0] if missing else normal[0]!r}, but {ds.name} has "
+                        + (f"classes {', '.join(names)}" if names else "no classes (labels)"))
+    ids = [names.index(str(c)) for c in normal]
+    if len(set(ids)) == len(names):
+        raise UserError(f"data.normal_classes lists every class of {ds.name}, so no class is left to detect; "
+                        "leave at least one out")
+    keep = {s: indices[s][np.isin(ds.y[indices[s]], ids)] for s in ("train", "val")}
+    ds.meta["normal_classes"] = [names[i] for i in ids]
+    return {**indices, **keep}
+
+
+def build_augmenter(cfg: RunConfig, ds) -> Augment | None:
+    if not cfg.data.augment:
+        return None
+    if ds.kind != "image":
+        raise UserError(f"data.augment works on images; {ds.name} is {ds.kind} data: drop data.augment")
+    if ds.paths is None and (ds.x.min() < 0 or ds.x.max() > 1):
+        raise UserError(f"data.augment needs pixel values in [0, 1]; {ds.name} has values in "
+                        f"[{ds.x.min():g}, {ds.x.max():g}]: drop data.augment")
+    # its own generator, seeded and checkpointed, so a resumed run draws the same augmentations
+    return Augment(cfg.data.augment, generator=torch.Generator().manual_seed(cfg.train.seed + 1))
+
+
+@dataclass
+class Setup:
+    """Everything `train` builds before its loop; `lr_find` builds the same through `build_setup`."""
+
+    dataset: Dataset
+    prep: Prepared
+    model: torch.nn.Module  # initialized, on `runtime.device`
+    runtime: Runtime
+    task: Task
+    generator: torch.Generator  # the training batch order
+    train_batches: Any
+    augment: Augment | None
+    penalty: Callable[[torch.nn.Module], torch.Tensor] | None
+    threads: int  # CPU threads to train on (train.threads, resolved)
+
+
+def build_setup(cfg: RunConfig) -> Setup:
+    """Data (split, subset, fitted preprocessing), the initialized model and the training batches."""
+    d, t = cfg.data, cfg.train
+    runtime = Runtime.from_name(t.device)
+    device = runtime.device
+    ds = load_dataset(d)
+    task = get_task(ds.task, loss=t.loss)
+    if cfg.model.name == "auto":  # resolved here, so config.yaml records the family actually trained
+        if ds.kind == "table" and not task.targets_are_inputs:
+            apply_defaults(cfg, TABLE_DEFAULTS)  # recorded in config.yaml (tuned for predicting a column)
+        cfg.model.name = "mlp" if d.pca is not None and task.name != "segmentation" else "auto"
+    cfg.model.name = choose_family(cfg.model.name, kind=ds.kind, task=task.name)
+    apply_defaults(cfg, FAMILIES[cfg.model.name].defaults)
+    check_run_options(cfg, ds, task=task)  # options that contradict each other or the data, before any work
+    indices = split_indices(ds, val_fraction=d.val_fraction, test_fraction=d.test_fraction, seed=t.seed)
+    if d.train_subset is not None:
+        indices["train"] = train_subset(ds, indices["train"], d.train_subset, seed=t.seed)
+    if d.normal_classes is not None:
+        indices = normal_only(ds, indices, d.normal_classes, task=task)
+    if len(indices["train"]) < 2:  # one sample cannot be learned from (nor batch-normalized)
+        raise UserError(f"{ds.name} has {len(ds)} samples, which leaves {len(indices['train'])} to train on after "
+                        "the validation and test rows are held out; add data (tens of samples at least)")
+    augment = build_augmenter(cfg, ds)
+    prep = prepare(ds, indices, cfg=d)
+    if task.targets_are_inputs:  # a denoising autoencoder: a fresh corruption of every training batch
+        size = int(np.prod(prep.input_shape))
+        if "model.latent" not in cfg.given and cfg.model.latent >= size:  # no bottleneck: the code would copy
+            cfg.model.latent = max(1, size // 2)
+        prep.state["reconstruction"]["latent"] = cfg.model.latent
+        if d.noise or d.mask_prob:
+            from idealfit.tasks.reconstruction import Corruption
+
+            augment = Corruption(noise=d.noise, mask_prob=d.mask_prob,
+                                 generator=torch.Generator().manual_seed(t.seed + 1))
+    torch.manual_seed(t.seed)
+    model = build_model(cfg.model, input_shape=prep.input_shape, out_dim=prep.out_dim, norm=prep.state["norm"])
+    init_weights(model, cfg.model.init, nonlinearity=cfg.model.activation)
+    model = model.to(device)
+    threads = choose_threads(t.threads, model=model, input_shape=prep.input_shape, batch_size=t.batch_size,
+                             device=device)
+    t.threads = str(threads)  # recorded in config.yaml, so --resume continues on the same count
+    generator = torch.Generator().manual_seed(t.seed)
+    train_b = make_batches(prep, "train", device=device, batch_size=t.batch_size, shuffle=d.shuffle,
+                           generator=generator, balanced=d.balanced)
+    regs = build_regularizers(l1=t.l1, l2=t.l2)
+    penalty = (lambda m: sum(r(m) for r in regs)) if regs else None
+    return Setup(ds, prep, model, runtime, task, generator, train_b, augment, penalty, threads)
+
+
+def build_step(setup: Setup, t, *, schedule: bool = True) -> SupervisedStep:
+    """The training step of a setup: its optimizer and (unless `schedule=False`) its schedule, by name."""
+    opt = build_optimizer(setup.model.parameters(), t)
+    scheds = {"main": build_scheduler(opt, t, steps_per_epoch=len(setup.train_batches))} if schedule else {}
+    return SupervisedStep(setup.model, {"main": opt}, scheds, task=setup.task, penalty=setup.penalty,
+                          augment=setup.augment, clip_grad=t.clip_grad, runtime=setup.runtime)
