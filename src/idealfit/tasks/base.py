@@ -64,8 +64,8 @@ class Task:
         raise NotImplementedError
 
     def stats(self, out: torch.Tensor, y: torch.Tensor, loss: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Summable statistics of one batch (no device sync): always "n" and "loss" (the loss times n)."""
-        n = torch.tensor(float(len(y)), device=out.device)
+        """Summable statistics of one batch (no device sync): always "n" (a number) and "loss" (the loss times n)."""
+        n = float(len(y))
         return {"n": n, "loss": loss.detach() * n}
 
     def finish(self, sums: dict[str, float], state: dict[str, Any] | None) -> dict[str, float]:

@@ -27,7 +27,7 @@ class Classification(Task):
 
     def stats(self, out, y, loss):
         s = super().stats(out, y, loss)
-        s["correct"] = (out.argmax(1) == y).sum().float()
+        s["correct"] = (out.argmax(1) == y).sum()
         return s
 
     def finish(self, sums: dict[str, float], state: dict[str, Any] | None) -> dict[str, float]:

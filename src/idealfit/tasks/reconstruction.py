@@ -65,7 +65,7 @@ class Reconstruction(Task):
     def stats(self, out, y, loss):
         s = super().stats(out, y, loss)
         err = out.detach().double() - y.double()
-        s.update(sse=(err ** 2).sum(), sae=err.abs().sum(), values=torch.tensor(float(y.numel()), device=out.device))
+        s.update(sse=(err ** 2).sum(), sae=err.abs().sum(), values=float(y.numel()))
         return s
 
     def finish(self, sums: dict[str, Any], state) -> dict[str, float]:
