@@ -8,7 +8,10 @@ baseline far below.
     python benchmarks/segmentation.py --skip     # also the plain deconvolution network (model.skip=false)
     python benchmarks/segmentation.py --tiny     # seconds: 64 training images, 1 epoch
 
-Measured: see the README's "Measured" table (figures there come from this script).
+Measured (2-core CPU machine, quiet, torch 2.13 CPU; 2026-11-27): test Dice 0.923, mean IoU 0.858, 12 epochs,
+110 s of training on 2 threads (130 s wall with data, baselines and report); baselines: majority 0.000,
+per-pixel logistic regression on colour 0.074. Before the defaults were chosen: widths [8, 16, 32] with
+lr 3e-3 reached 0.80 after 8 epochs; lr 1e-2, 14 epochs: 0.927.
 """
 
 from __future__ import annotations
