@@ -28,6 +28,7 @@ from idealfit.config import RunConfig, resolve
 from idealfit.data.base import Dataset
 from idealfit.data.inputs import read_images as _read_images
 from idealfit.data.inputs import read_inputs
+from idealfit.data.kinds import KINDS
 from idealfit.errors import UserError
 from idealfit.run_files import damaged, is_file, read_bytes, read_npz, read_text, run_file
 from idealfit.tasks import TASKS, get_task
@@ -255,7 +256,7 @@ def read_json_object(run_dir: Path, name: str) -> dict[str, Any]:
 
 # What load_run, predict and evaluate read from preprocess.json, by kind of data.
 _STATE_KEYS = {"task": str, "kind": str, "input_shape": list}
-_STATE_KIND_KEYS = {"table": {"columns": list, "table": dict}, "image": {"array": dict}, "signal": {"array": dict}}
+_STATE_KIND_KEYS = {name: kind.state_keys for name, kind in KINDS.items()}
 
 
 def _read_state(run_dir: Path) -> dict[str, Any]:

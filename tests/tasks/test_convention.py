@@ -172,3 +172,12 @@ def test_a_loss_the_task_does_not_offer_is_refused_before_any_work(tmp_path, cli
     cli_error(["train", "--data", "xo", "--set", "train.loss=dice", "--out", str(tmp_path / "r")],
               "train.loss=dice does not apply to classification")
     assert not (tmp_path / "r").exists()
+
+
+def test_every_family_names_registered_kinds_and_tasks():
+    from idealfit.data.kinds import KINDS
+
+    for name, fam in FAMILIES.items():
+        assert set(fam.kinds) <= set(KINDS), name
+        assert set(fam.tasks) <= set(TASKS), name
+    assert {k for k, _ in AUTO} == set(KINDS)  # model.name=auto knows every kind

@@ -13,8 +13,8 @@ from idealfit.data.base import Dataset
 from idealfit.data.embedded import EMBEDDED
 from idealfit.data.files import load_csv, load_npz
 from idealfit.data.images import IMAGE_SUFFIXES, load_image_folder
+from idealfit.data.kinds import KINDS
 from idealfit.data.masks import is_mask_folder, load_mask_folder
-from idealfit.data.preprocess import ArrayPreprocessor, TablePreprocessor, missing_rows
 from idealfit.data.table import is_csv_path
 from idealfit.errors import UserError
 from idealfit.tasks import get_task
@@ -138,14 +138,7 @@ def prepare(ds: Dataset, indices: dict[str, Any], *, cfg: DataConfig | None = No
     _check_options(ds, cfg)
     state: dict[str, Any] = {"task": ds.task, "kind": ds.kind, "class_names": ds.class_names,
                              "columns": ds.columns, "meta": ds.meta}
-    if ds.kind == "table":  # left out of the features, carried into predictions as each row's name
-        state["identifiers"] = list(ds.meta.get("identifiers", []))
-    if ds.kind == "table":
-        if cfg.impute == "drop":
-            indices = _drop_missing(ds, indices, state)
-        x = _prepare_table(ds, indices, cfg, state)
-    else:
-        x = _prepare_arrays(ds, indices, cfg, state)
+    x, indices = KINDS[ds.kind].fit(ds, indices, cfg, state)
     task = get_task(ds.task)
     if task.targets_are_inputs:
         x, y = _reconstruction_arrays(ds, x, cfg, state)
@@ -217,51 +210,6 @@ def _check_options(ds: Dataset, cfg: DataConfig) -> None:
         raise UserError("data.augment works on images, and data.pca turns them into vectors; drop one of the two")
 
 
-def _drop_missing(ds: Dataset, indices: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
-    """data.impute=drop: remove the rows with any missing cell from every split, and record them."""
-    kept, dropped = dict(indices), {}
-    for s in SPLITS:
-        bad = missing_rows(ds.x[indices[s]])
-        kept[s], dropped[s] = indices[s][~bad], indices[s][bad].tolist()
-        if len(kept[s]) == 0:
-            raise UserError(f"every {s} row of {ds.name} has a missing value, so data.impute=drop leaves "
-                            "nothing; use data.impute=median (or mean, most_frequent)")
-    state["dropped_rows"] = dropped  # dataset row indices, per split
-    return kept
-
-
-def _prepare_table(ds: Dataset, indices: dict[str, Any], cfg: DataConfig, state: dict[str, Any]) -> dict:
-    pre = TablePreprocessor(ds.columns or [], impute=cfg.impute, missing_indicator=cfg.missing_indicator,
-                            clip_quantiles=cfg.clip_quantiles, scale=cfg.scale, pca=cfg.pca)
-    pre.fit(ds.x[indices["train"]])
-    state["table"] = pre.to_dict()
-    state["input_shape"] = [pre.n_features_out]
-    state["norm"] = None  # already scaled by the table preprocessor
-    return {s: pre.transform(ds.x[indices[s]]) for s in SPLITS}
-
-
-def _prepare_arrays(ds: Dataset, indices: dict[str, Any], cfg: DataConfig, state: dict[str, Any]) -> dict:
-    """Images and signals: pooling and PCA happen here; the per-channel scaling is the model's first layer."""
-    pre = ArrayPreprocessor(downsample=cfg.downsample, scale=cfg.scale, pca=cfg.pca)
-    if ds.paths is not None:  # streamed from disk: statistics from a sample; no pooling or PCA (checked)
-        pre.fit(_sample_images(ds, indices["train"]))
-        x = {s: ds.x for s in SPLITS}  # shape carriers only
-    else:
-        pre.fit(ds.x[indices["train"]])
-        x = {s: pre.transform(ds.x[indices[s]]) for s in SPLITS}
-    state["array"] = pre.to_dict()
-    state["input_shape"] = pre.output_shape
-    state["norm"] = pre.model_norm  # applied by the model's first layer (None: no normalization layer)
-    return x
-
-
-def _sample_images(ds: Dataset, train_idx: np.ndarray, n: int = 512) -> np.ndarray:
-    from idealfit.data.images import read_streamed
-
-    rng = np.random.default_rng(0)
-    return read_streamed(ds, rng.choice(train_idx, size=min(n, len(train_idx)), replace=False))
-
-
 def transform_inputs(state: dict[str, Any], x: np.ndarray, *, names: list[str] | None = None) -> np.ndarray:
     """Apply a saved run's fitted input preprocessing to raw inputs, for every kind of data.
 
@@ -273,9 +221,7 @@ def transform_inputs(state: dict[str, Any], x: np.ndarray, *, names: list[str] |
         state: the run's preprocess.json. x: raw inputs, (N, F) cells or (N, *raw_input_shape(state)).
         names: one name per sample for error messages (default: "row i").
     """
-    if state["kind"] == "table":
-        return TablePreprocessor.from_dict(state["table"]).transform(x, names=names)
-    x = ArrayPreprocessor.from_dict(state["array"]).transform(x)
+    x = KINDS[state["kind"]].transform(state, x, names)
     if "reconstruction" in state:  # an autoencoder's inputs are standardized here, not by the model
         from idealfit.tasks.reconstruction import standardize
 
@@ -285,6 +231,4 @@ def transform_inputs(state: dict[str, Any], x: np.ndarray, *, names: list[str] |
 
 def raw_input_shape(state: dict[str, Any]) -> tuple[int, ...]:
     """One raw sample's shape, before preprocessing: (F,) table cells, (C, H, W) images, (C, L) signals."""
-    if state["kind"] == "table":
-        return (len(state["columns"]),)
-    return tuple(state["array"]["raw_shape"])
+    return KINDS[state["kind"]].raw_shape(state)
