@@ -10,7 +10,10 @@ exactly `make_shapes(n, size=size, seed=seed).x`, the textured, shaded rendering
                     edges2shoes: a pixel is on a line where a 4-neighbour has another class. Two touching
                     shapes of one class share a mask value, so no line separates them.
 
-Both are seeded and cached as uint8 .npz (one file per dataset, n, size, seed and version).
+Both are seeded and cached as uint8 .npz (one file per dataset, n, size, seed and version; A, B and
+the masks: 55 MB for labels2shapes' default 2000 pairs, 40 MB for edges2shapes'). Measured 2026-11-27
+on a shared 2-core machine, 2 runs each: 2000 pairs of 64×64 take 1.2 to 2.0 s of CPU time (1.3 to
+2.1 s wall including the cache write); a cached load takes 0.05 to 0.5 s.
 
 User folders come in the two layouts pix2pix users have: `root/A/<name>.<ext>` beside
 `root/B/<name>.<ext>` (paired by the path inside A/ and B/ without the extension), or one folder of
