@@ -106,3 +106,12 @@ def test_bad_options_raise_user_error(kwargs):
 def test_wrong_channels_raise_user_error():
     with pytest.raises(UserError, match=r"\(B, 4, H, W\)"):
         PatchDiscriminator(4, width=4)(torch.randn(1, 3, 64, 64))
+
+
+@pytest.mark.parametrize("layers", [1, 3])
+def test_smallest_input_gives_one_logit_and_smaller_raises(layers):
+    d = PatchDiscriminator(2, width=2, layers=layers)
+    side = d.min_size
+    assert d(torch.randn(1, 2, side, side + 2**layers)).shape[-2:] == (1, 2)  # one stride-2 step more: 2
+    with pytest.raises(UserError, match=f"at least {side}"):
+        d(torch.randn(1, 2, side - 1, 64))

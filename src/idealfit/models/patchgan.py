@@ -97,9 +97,17 @@ class PatchDiscriminator(nn.Module):
         """Side in input pixels of the patch each output logit judges."""
         return receptive_field(self.layers)
 
+    @property
+    def min_size(self) -> int:
+        """Smallest H and W that leave a 1×1 patch map: 3·2^layers (24 for layers=3)."""
+        return 3 * 2**self.layers
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 4 or x.shape[1] != self.in_channels:
             raise UserError(f"patchgan expects image pairs (B, {self.in_channels}, H, W), got shape {tuple(x.shape)}")
+        if min(x.shape[-2:]) < self.min_size:
+            raise UserError(f"patchgan with layers={self.layers} needs images of at least {self.min_size}×"
+                            f"{self.min_size} pixels, got {tuple(x.shape[-2:])}; use fewer layers or larger images")
         # stride-2 convs: (B, C, H, W) -> (B, w, H/2, W/2) -> ... -> (B, w·2^(L-1) capped at 8w, H/2^L, W/2^L)
         # stride-1 convs: -> (B, 8w at most, H/2^L − 1, ...) -> (B, 1, H/2^L − 2, W/2^L − 2)
         return self.net(x)
