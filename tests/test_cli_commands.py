@@ -38,11 +38,11 @@ def xo_run(tmp_path_factory):
     return out
 
 
-def test_datasets_lists_the_five(capsys):
+def test_datasets_lists_the_seven(capsys):
     assert main(["datasets"]) == 0
     out = capsys.readouterr().out
     listed = [line.split()[0] for line in out.splitlines()[1:] if line.startswith("  ")]
-    assert listed == ["digits", "xo", "diabetes", "mnist1d", "shapes"] == list(EMBEDDED)
+    assert listed == ["digits", "xo", "diabetes", "mnist1d", "shapes", "labels2shapes", "edges2shapes"] == list(EMBEDDED)
     for name, (_, description) in EMBEDDED.items():
         assert f"{name}" in out and description in out
     assert "--data FILE.csv --target COLUMN" in out

@@ -68,6 +68,12 @@ def cmd_predict(args: argparse.Namespace) -> int:
         from idealfit.predict_outputs import predict_masks
 
         return predict_masks(run, args.inputs, out=args.out, overlay=args.overlay)
+    if run.task == "translation":
+        from idealfit.predict_outputs import predict_images
+
+        if args.overlay:
+            raise UserError("--overlay draws predicted masks; a translation run generates images: drop --overlay")
+        return predict_images(run, args.inputs, out=args.out)
     if args.overlay:
         raise UserError(f"--overlay draws predicted masks; {run.dir} is a {run.task} run: drop --overlay")
     if args.out:

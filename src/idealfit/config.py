@@ -26,8 +26,8 @@ import yaml
 
 from idealfit.errors import UserError
 
-TASKS = ("classification", "regression", "segmentation", "reconstruction")  # the names of tasks/TASKS (torch-free here)
-FAMILIES = ("mlp", "cnn", "unet", "autoencoder")  # the names of models/registry.FAMILIES
+TASKS = ("classification", "regression", "segmentation", "reconstruction", "translation")  # the names of tasks/TASKS (torch-free here)
+FAMILIES = ("mlp", "cnn", "unet", "pix2pix", "autoencoder")  # the names of models/registry.FAMILIES
 LOSSES = ("auto", "ce", "dice", "ce+dice")  # train.loss; which apply depends on the task (tasks/)
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("constant", "step", "cosine", "onecycle")
@@ -74,6 +74,7 @@ class DataConfig:
     # reconstruction (denoising autoencoders): corrupt the inputs, keep the targets clean; in standardized units
     noise: float = 0.0  # σ of Gaussian noise added to every input value (0 = off)
     mask_prob: float = 0.0  # share of input values erased to 0, the training mean (0 = off)
+    pairs: str = "folders"  # paired images (translation): folders (A/ and B/) | side_by_side (A|B in one file)
     normal_classes: list[Any] | None = None  # reconstruction, anomaly detection: train on these classes only; the test split keeps all
 
 
@@ -90,6 +91,8 @@ class ModelConfig:
     wide: bool = False  # mlp: add a linear path from the inputs to the output (wide & deep, Cheng et al. 2016)
     skip: bool = True  # unet: skip connections from encoder to decoder (false: the deck's plain deconvolution network)
     latent: int = 16  # autoencoder: size of the code between encoder and decoder
+    gan_weight: float = 1.0  # pix2pix: weight of the adversarial loss (0 = the L1-only generator, the paper's ablation)
+    l1_weight: float = 100.0  # pix2pix: λ of the L1 loss between generated and real images (the paper's 100)
     init: str = "torch_default"  # glorot_uniform | glorot_normal | he_uniform | he_normal | orthogonal | torch_default
 
 

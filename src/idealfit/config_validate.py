@@ -118,6 +118,7 @@ def _validate_data_options(d: DataConfig) -> None:
         raise UserError(f"data.pca must be a variance share in (0, 1) or a whole number of components; got {d.pca}")
     _positive("data.downsample", d.downsample)
     _positive("data.noise", d.noise, allow_zero=True)
+    _choice("data.pairs", d.pairs, ("folders", "side_by_side"))
     if d.normal_classes is not None and (not isinstance(d.normal_classes, list) or not d.normal_classes):
         raise UserError(f"data.normal_classes must be a non-empty list of class names, e.g. [0, 1]; got {d.normal_classes!r}")
     if not 0 <= d.mask_prob < 1:

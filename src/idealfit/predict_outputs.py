@@ -5,6 +5,8 @@ corruption), the score an anomaly detector ranks inputs by.
 
 Segmentation: one class-index mask PNG per input image.
 
+Translation: one generated image PNG per input image.
+
 Masks have the size the model sees (the run's image side, after its resize rule), the pixel values
 are class ids (a palette PNG, so a viewer shows colours and a program reads ids), and with
 `--overlay` each input is also written with its predicted mask drawn over it.
@@ -78,3 +80,21 @@ def reconstruction_errors(run, inputs: list[str]) -> tuple[list[str], np.ndarray
     c = run.state["reconstruction"]
     out = run._forward(Corruption(noise=c["noise"], mask_prob=c["mask_prob"]).fixed(x.astype(np.float32))).numpy()
     return names, ((out - x) ** 2).reshape(len(x), -1).mean(axis=1)
+
+
+def predict_images(run, inputs: list[str], *, out: str | None, echo=print) -> int:
+    """A translation run: the generated image of every input, as `<stem>.png` in the folder `out`."""
+    from idealfit.data.inputs import read_inputs
+    from idealfit.data.pairs import write_image_png
+    from idealfit.run import _as_paths
+
+    if not out:
+        raise UserError("a translation run generates images: pass --out FOLDER for the PNGs")
+    folder = _out_dir(out, run.dir)
+    x, names = read_inputs(run.state, _as_paths(inputs))  # checked before anything is written
+    images = run._predict_ready(x)  # (N, C, H, W) in [0, 1]
+    folder.mkdir(exist_ok=True)
+    for stem, image in zip(_unique_stems(names), images, strict=True):
+        write_image_png(folder / f"{stem}.png", image)
+    echo(f"wrote {len(names)} generated images ({'×'.join(map(str, images.shape[2:]))}) to {folder}")
+    return 0

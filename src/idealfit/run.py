@@ -186,8 +186,11 @@ def _as_paths(paths: str | Path | list[str | Path]) -> list[Path]:
 
 def _align_labels(run: Run, ds: Dataset) -> np.ndarray:
     """The dataset's labels as the run's class ids (matched by class name)."""
-    if get_task(run.task).targets_are_inputs:
+    task = get_task(run.task)
+    if task.targets_are_inputs:
         return ds.y  # an autoencoder's targets are its inputs; labels play no part in its metrics
+    if not task.has_classes and task.name != "regression":
+        return ds.y.astype(np.float32)  # images as targets (translation)
     if run.task == "regression":
         if ds.task != "regression":
             raise UserError(f"{ds.name} holds classes but this run predicts values; pass regression data")
@@ -223,7 +226,7 @@ def load_run(path: str | Path) -> Run:
     if summary.get("task") != state["task"]:  # the two files were written together by the same run
         raise damaged(run_file(p, "summary.json"), f"its task {summary.get('task')!r} is not {state['task']!r}")
     out_dim = get_task(state["task"]).out_dim(num_classes=len(state.get("class_names") or []),
-                                              input_shape=tuple(state["input_shape"]))
+                                              input_shape=tuple(state["input_shape"]), targets=state.get("target"))
     model = build_model(cfg.model, input_shape=tuple(state["input_shape"]), out_dim=out_dim, norm=state["norm"])
     _load_weights(p, model)
     model.eval()

@@ -33,8 +33,8 @@ DECK_O = np.array([
 ], np.float32)  # fmt: skip
 
 
-def test_registry_lists_the_five():
-    assert list(EMBEDDED) == ["digits", "xo", "diabetes", "mnist1d", "shapes"]
+def test_registry_lists_the_seven():
+    assert list(EMBEDDED) == ["digits", "xo", "diabetes", "mnist1d", "shapes", "labels2shapes", "edges2shapes"]
     for loader, description in EMBEDDED.values():
         assert callable(loader) and description
 

@@ -38,6 +38,8 @@ def _outputs(task, g):
         return torch.randn(6, 1, generator=g), torch.randn(6, generator=g)
     if task == "reconstruction":
         return torch.randn(6, 2, 7, generator=g), torch.randn(6, 2, 7, generator=g)
+    if task == "translation":
+        return torch.rand(6, 3, 16, 16, generator=g), torch.rand(6, 3, 16, 16, generator=g)
     return torch.randn(6, 4, 5, 5, generator=g), torch.randint(0, 4, (6, 5, 5), generator=g)
 
 
@@ -46,7 +48,7 @@ def test_loss_matches_the_torch_reference(name):
     out, y = _outputs(name, torch.Generator().manual_seed(0))
     want = {"classification": lambda: F.cross_entropy(out, y), "regression": lambda: F.mse_loss(out[:, 0], y),
             "segmentation": lambda: F.cross_entropy(out, y) + soft_dice_loss(out, y),
-            "reconstruction": lambda: F.mse_loss(out, y)}[name]()
+            "reconstruction": lambda: F.mse_loss(out, y), "translation": lambda: F.l1_loss(out, y)}[name]()
     assert float(get_task(name).loss(out, y)) == pytest.approx(float(want), rel=1e-6)
 
 
@@ -111,8 +113,11 @@ def _data(kind, task, rng):
         x = rng.normal(size=(n, 4)).astype(np.float32)
     elif kind == "signal":
         x = rng.normal(size=(n, 1, 12)).astype(np.float32)
-    else:
-        x = rng.random((n, 3, 12, 12)).astype(np.float32)
+    else:  # images; pairs need room for the PatchGAN's three stride-2 layers
+        side = 32 if kind == "image_pair" else 12
+        x = rng.random((n, 3, side, side)).astype(np.float32)
+    if task == "translation":
+        return x, 1 - x[:, ::-1].copy()  # the target: the colours inverted and the channels swapped
     if task in ("classification", "reconstruction"):  # reconstruction keeps the labels beside the inputs
         y = (x.reshape(n, -1)[:, 0] > 0.5 * (kind == "image")).astype(np.int64)
     elif task == "regression":

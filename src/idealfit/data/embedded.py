@@ -103,6 +103,18 @@ def load_mnist1d_data() -> Dataset:
                    class_names=[str(i) for i in range(10)], fixed_test=np.arange(n_train, len(y)))
 
 
+def _labels2shapes() -> Dataset:
+    from idealfit.data.pairs import make_labels2shapes
+
+    return make_labels2shapes()
+
+
+def _edges2shapes() -> Dataset:
+    from idealfit.data.pairs import make_edges2shapes
+
+    return make_edges2shapes()
+
+
 def _shapes() -> Dataset:
     from idealfit.data.shapes import load_shapes_data  # imported here: shapes imports this module's cache dir
 
@@ -116,4 +128,7 @@ EMBEDDED: dict[str, tuple[Callable[[], Dataset], str]] = {
     "mnist1d": (load_mnist1d_data, "MNIST-1D signals of length 40, 4000 train + 1000 test, 10 classes (generated)"),
     "shapes": (_shapes, "64×64 RGB circles, rectangles and triangles on textured backgrounds with a class per "
                "pixel, 3000 images, segmentation (generated)"),
+    "labels2shapes": (_labels2shapes, "colour-coded label maps -> the textured shapes they label, 64×64, 2000 pairs, "
+                      "translation (generated)"),
+    "edges2shapes": (_edges2shapes, "edge maps -> the filled, textured shapes, 64×64, 2000 pairs, translation (generated)"),
 }

@@ -236,6 +236,8 @@ def load_npz(path: Path, *, task: str | None) -> Dataset:
         raise UserError(f"{path}: x and y hold no samples; save the data with numpy.savez(path, x=..., y=...)")
     if y.ndim == 3 and x.ndim in (3, 4) and y.shape[1:] == x.shape[-2:]:  # a class mask per image
         return _mask_npz(path, x, y, task)
+    if y.ndim == 4 and x.ndim == 4 and y.shape[2:] == x.shape[2:]:  # an image per image: translation
+        return _pair_npz(path, x, y, task)
     if y.ndim != 1:
         raise UserError(f"{path}: y must be one label or value per sample, shape (N,), or a class mask per "
                         f"image, shape (N, H, W); got {y.shape}")
@@ -262,6 +264,18 @@ def load_npz(path: Path, *, task: str | None) -> Dataset:
         return Dataset(path.stem, Table.from_array(x), y, task, kind, class_names=names,
                        columns=[f"x{i}" for i in range(x.shape[1])], meta=meta)
     return Dataset(path.stem, x, y, task, kind, class_names=names, meta=meta)
+
+
+def _pair_npz(path: Path, x: np.ndarray, y: np.ndarray, task: str | None) -> Dataset:
+    """Input images x (N, C, H, W) and target images y (N, C', H, W) in [0, 1]: a translation dataset."""
+    if task not in (None, "translation"):
+        raise UserError(f"{path}: y holds an image per input image, so the task is translation; drop data.task")
+    x, y = x.astype(np.float32), y.astype(np.float32)
+    for name, a in (("x", x), ("y", y)):
+        if not np.isfinite(a).all() or a.min() < 0 or a.max() > 1:
+            raise UserError(f"{path}: {name} must hold images with values in [0, 1] (finite); scale them first")
+    return Dataset(path.stem, x, y, "translation", "image_pair",
+                   meta={"source": str(path), "fingerprint": fingerprint(path)})
 
 
 def _mask_npz(path: Path, x: np.ndarray, y: np.ndarray, task: str | None) -> Dataset:

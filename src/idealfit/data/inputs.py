@@ -43,7 +43,7 @@ def read_inputs(state: dict[str, Any], paths: list[Path]) -> tuple[np.ndarray, l
             raise UserError(f"input {p} does not exist; pass existing files")
     suffixes = {p.suffix.lower() for p in paths}
     if suffixes <= IMAGE_SUFFIXES:
-        if state["kind"] != "image":
+        if state["kind"] not in ("image", "image_pair"):
             raise UserError(f"this run was trained on {state['kind']} data; images cannot be its input")
         return read_images(state, paths), [str(p) for p in paths]
     if len(paths) != 1:

@@ -99,4 +99,5 @@ KINDS: dict[str, Kind] = {
                   lambda state: (len(state["columns"]),), {"columns": list, "table": dict}),
     "image": _ARRAYS,
     "signal": _ARRAYS,
+    "image_pair": _ARRAYS,  # the input images A; the targets B are the task's (translation)
 }

@@ -15,6 +15,7 @@ from idealfit.data.files import load_csv, load_npz
 from idealfit.data.images import IMAGE_SUFFIXES, load_image_folder
 from idealfit.data.kinds import KINDS
 from idealfit.data.masks import is_mask_folder, load_mask_folder
+from idealfit.data.pairs import is_pair_folder, load_pair_folder
 from idealfit.data.table import is_csv_path
 from idealfit.errors import UserError
 from idealfit.tasks import get_task
@@ -44,6 +45,12 @@ def load_dataset(cfg: DataConfig) -> Dataset:
         close = difflib.get_close_matches(name, list(EMBEDDED), n=1)
         hint = f"did you mean '{close[0]}'?" if close else f"embedded datasets: {', '.join(EMBEDDED)}"
         raise UserError(f"no dataset or path named '{name}'; {hint}")
+    if path.is_dir() and (is_pair_folder(path) or cfg.pairs != "folders"):
+        if cfg.task not in (None, "translation"):
+            raise UserError(f"{path} holds paired images (A/ and B/, or side by side), a translation dataset; "
+                            "drop data.task")
+        return load_pair_folder(path, image_size=cfg.image_size, channels=cfg.channels, resize=cfg.resize,
+                                pairs=cfg.pairs)
     if path.is_dir() and is_mask_folder(path):
         if cfg.task not in (None, "segmentation"):
             raise UserError(f"{path} holds images/ and masks/, a segmentation dataset; drop data.task")
@@ -123,7 +130,7 @@ class Prepared:
     @property
     def out_dim(self) -> int:
         return get_task(self.dataset.task).out_dim(num_classes=self.dataset.num_classes,
-                                                   input_shape=self.input_shape)
+                                                   input_shape=self.input_shape, targets=self.state.get("target"))
 
 
 def prepare(ds: Dataset, indices: dict[str, Any], *, cfg: DataConfig | None = None) -> Prepared:

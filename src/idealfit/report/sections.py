@@ -57,11 +57,13 @@ def interval(task: str, y_true, y_pred, *, n_classes: int = 0) -> tuple[str, str
             dice = float(np.nanmean(np.where(t + p > 0, 2 * i / (t + p), np.nan)[1:]))
         lo, hi = bootstrap_dice_interval(y_true, y_pred, n_classes)
         return "dice", f"{dice:.1%}", f"{lo:.1%} – {hi:.1%}"
-    if task == "reconstruction":  # samples, not values, are independent: bootstrap the per-sample errors
+    if task in ("reconstruction", "translation"):  # samples, not values, are independent: bootstrap per sample
         t, p = np.asarray(y_true, dtype=float), np.asarray(y_pred, dtype=float)
-        per_sample = ((p - t) ** 2).reshape(len(t), -1).mean(axis=1)
+        err = (p - t) ** 2 if task == "reconstruction" else np.abs(p - t)
+        per_sample = err.reshape(len(t), -1).mean(axis=1)
+        name = "mse (data units)" if task == "reconstruction" else "l1"
         lo, hi = bootstrap_mean_interval(per_sample)
-        return "mse (data units)", f"{per_sample.mean():.4g}", f"{lo:.4g} – {hi:.4g}"
+        return name, f"{per_sample.mean():.4g}", f"{lo:.4g} – {hi:.4g}"
     y_true, y_pred = np.asarray(y_true).ravel(), np.asarray(y_pred).ravel()
     if task == "classification":
         correct = int(np.sum(y_true == y_pred))
@@ -75,7 +77,8 @@ def interval(task: str, y_true, y_pred, *, n_classes: int = 0) -> tuple[str, str
 def interval_note(task: str, n: int) -> str:
     how = {"classification": "Wilson score interval",
            "segmentation": "bootstrap: 1000 resamples of the test images, seed 0",
-           "reconstruction": "bootstrap: 1000 resamples of the test samples, seed 0"}.get(
+           "reconstruction": "bootstrap: 1000 resamples of the test samples, seed 0",
+           "translation": "bootstrap: 1000 resamples of the test images, seed 0"}.get(
         task, "bootstrap: 1000 resamples of the test pairs, seed 0")
     return (f'<p class="note">Test set: {n:,} samples. The 95% interval ({how}) is the range the score on '
             "new data from the same source would likely fall in; a small test set gives a wide one.</p>")

@@ -38,6 +38,7 @@ class Task:
     metric: ClassVar[str]  # the primary metric: logged every epoch, printed, diagnosed
     metrics: ClassVar[dict[str, MetricInfo]]  # every metric `finish` returns, except "loss"
     epoch_metrics: ClassVar[tuple[str, ...]]  # logged per epoch (train_ and val_ columns) beside the loss
+    epoch_extras: ClassVar[tuple[str, ...]] = ()  # logged per epoch when the step reports them (a GAN's parts)
     stratify: ClassVar[bool] = False  # split so that every class keeps its share
     has_classes: ClassVar[bool] = False  # class_names are part of the run
     augments_targets: ClassVar[bool] = False  # geometric augmentation moves the targets with the inputs
@@ -54,8 +55,9 @@ class Task:
         """Targets in data units -> the units the model trains on."""
         return y
 
-    def out_dim(self, *, num_classes: int, input_shape: tuple[int, ...]) -> int:
-        """Outputs per sample (per pixel for dense tasks) the model's head must produce."""
+    def out_dim(self, *, num_classes: int, input_shape: tuple[int, ...], targets: dict | None = None) -> int:
+        """Outputs per sample (per pixel for dense tasks) the model's head must produce; `targets` is the
+        state `fit_targets` recorded."""
         raise NotImplementedError
 
     # --- training --------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ class Classification(Task):
     stratify = True
     has_classes = True
 
-    def out_dim(self, *, num_classes: int, input_shape: tuple[int, ...]) -> int:
+    def out_dim(self, *, num_classes: int, input_shape: tuple[int, ...], targets: dict | None = None) -> int:
         return num_classes
 
     def loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

@@ -56,7 +56,7 @@ class Reconstruction(Task):
     scales_targets = True
     targets_are_inputs = True
 
-    def out_dim(self, *, num_classes: int, input_shape: tuple[int, ...]) -> int:
+    def out_dim(self, *, num_classes: int, input_shape: tuple[int, ...], targets: dict | None = None) -> int:
         return int(np.prod(input_shape))
 
     def loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

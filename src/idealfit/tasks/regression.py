@@ -28,7 +28,7 @@ class Regression(Task):
     def encode_targets(self, y: np.ndarray, state) -> np.ndarray:
         return ((y - state["mean"]) / state["std"]).astype(np.float32)
 
-    def out_dim(self, *, num_classes: int, input_shape: tuple[int, ...]) -> int:
+    def out_dim(self, *, num_classes: int, input_shape: tuple[int, ...], targets: dict | None = None) -> int:
         return 1
 
     def loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

@@ -50,7 +50,7 @@ class Segmentation(Task):
         # losses and depends (a little) on the batching; the metrics never do
         self.additive_loss = loss == "ce"
 
-    def out_dim(self, *, num_classes: int, input_shape: tuple[int, ...]) -> int:
+    def out_dim(self, *, num_classes: int, input_shape: tuple[int, ...], targets: dict | None = None) -> int:
         return num_classes
 
     def loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

@@ -65,7 +65,7 @@ def epoch_values(task: Task, sums: dict[str, float], split: str, targets: dict |
     if not sums:
         return {}
     values = task.finish(sums, targets)
-    row = {f"{split}_{k}": values[k] for k in ("loss", *task.epoch_metrics)}
+    row = {f"{split}_{k}": values[k] for k in ("loss", *task.epoch_metrics, *task.epoch_extras) if k in values}
     if "penalty" in sums:
         row["penalty"] = sums["penalty"] / sums["n"]
     return row

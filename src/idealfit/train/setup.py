@@ -113,6 +113,7 @@ class Setup:
     augment: Augment | None
     penalty: Callable[[torch.nn.Module], torch.Tensor] | None
     threads: int  # CPU threads to train on (train.threads, resolved)
+    model_config: Any = None  # the resolved model section (a step may read its own options: pix2pix's weights)
 
 
 def build_setup(cfg: RunConfig) -> Setup:
@@ -161,12 +162,27 @@ def build_setup(cfg: RunConfig) -> Setup:
                            generator=generator, balanced=d.balanced)
     regs = build_regularizers(l1=t.l1, l2=t.l2)
     penalty = (lambda m: sum(r(m) for r in regs)) if regs else None
-    return Setup(ds, prep, model, runtime, task, generator, train_b, augment, penalty, threads)
+    return Setup(ds, prep, model, runtime, task, generator, train_b, augment, penalty, threads, cfg.model)
 
 
 def build_step(setup: Setup, t, *, schedule: bool = True) -> SupervisedStep:
     """The training step of a setup: its optimizer and (unless `schedule=False`) its schedule, by name."""
+    core = setup.model[-1]
+    if getattr(core, "discriminator", None) is not None:  # pix2pix: D then G, each its own Adam (β1 = 0.5)
+        return _pix2pix_step(setup, t, core, schedule=schedule)
     opt = build_optimizer(setup.model.parameters(), t)
     scheds = {"main": build_scheduler(opt, t, steps_per_epoch=len(setup.train_batches))} if schedule else {}
     return SupervisedStep(setup.model, {"main": opt}, scheds, task=setup.task, penalty=setup.penalty,
                           augment=setup.augment, clip_grad=t.clip_grad, runtime=setup.runtime)
+
+
+def _pix2pix_step(setup: Setup, t, core, *, schedule: bool):
+    from idealfit.train.gan_step import Pix2PixStep
+
+    opts = {name: torch.optim.Adam(getattr(core, name).parameters(), lr=t.lr, betas=(0.5, 0.999))
+            for name in ("discriminator", "generator")}
+    scheds = ({k: build_scheduler(o, t, steps_per_epoch=len(setup.train_batches)) for k, o in opts.items()}
+              if schedule else {})
+    cfg_m = setup.model_config
+    return Pix2PixStep(setup.model, opts, scheds, task=setup.task, l1_weight=cfg_m.l1_weight,
+                       gan_weight=cfg_m.gan_weight, clip_grad=t.clip_grad, runtime=setup.runtime)

@@ -1,0 +1,89 @@
+"""Image-to-image translation (pix2pix): an image in, an image out, judged as images.
+
+Metrics (on images in [0, 1]): `l1` (mean absolute error per value), `psnr` (dB, mean over images),
+`ssim` (mean over images), `sharpness_ratio` (high-frequency energy of the generated images over that of
+the targets: 1 = as sharp as real, below 1 = blurry, the typical L1-only result). The loss of the
+supervised (L1-only) step is L1; a GAN step adds its adversarial parts, logged as `g_adv` and `d_loss`.
+Adversarial losses have no under/overfitting U-shape: the diagnosis reads the validation L1.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from idealfit.errors import UserError
+from idealfit.tasks.base import MetricInfo, Task
+from idealfit.tasks.image_metrics import finish_image_metrics, image_sums
+
+MIN_SIDE = 11  # SSIM's Gaussian window
+
+
+class Translation(Task):
+    name = "translation"
+    metric = "l1"
+    metrics = {"l1": MetricInfo(False, False, "mean absolute error per pixel value (images in [0, 1])"),
+               "psnr": MetricInfo(True, False, "peak signal-to-noise ratio, dB"),
+               "ssim": MetricInfo(True, True, "structural similarity"),
+               "sharpness_ratio": MetricInfo(True, False, "high-frequency energy, generated / real (1 = as sharp)")}
+    epoch_metrics = ("l1", "psnr", "ssim", "sharpness_ratio")
+    epoch_extras = ("g_adv", "d_loss")  # logged when a GAN step reports them
+    scales_targets = True  # records the target images' channels (no scaling: images stay in [0, 1])
+
+    def fit_targets(self, y_train: np.ndarray) -> dict[str, Any]:
+        if min(y_train.shape[2:]) < MIN_SIDE:
+            raise UserError(f"translation compares images by their structure (SSIM, an 11×11 window), so they need a "
+                            f"side of at least {MIN_SIDE} pixels; these are {'×'.join(map(str, y_train.shape[2:]))}: "
+                            f"set data.image_size to {MIN_SIDE} or more")
+        return {"channels": int(y_train.shape[1]), "side": list(y_train.shape[2:])}  # what the generator must output
+
+    def out_dim(self, *, num_classes: int, input_shape: tuple[int, ...], targets: dict | None = None) -> int:
+        return targets["channels"] if targets else 3
+
+    def loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return F.l1_loss(out, y)
+
+    def stats(self, out, y, loss):
+        s = super().stats(out, y, loss)
+        s.update(image_sums(out.float().clamp(0, 1), y.float()))  # l1, psnr, ssim, high-frequency energies
+        return s
+
+    def finish(self, sums: dict[str, Any], state) -> dict[str, float]:
+        n = sums["n"]
+        out = {"loss": sums["loss"] / n, **finish_image_metrics(sums)}
+        for k in self.epoch_extras:
+            if k in sums:
+                out[k] = sums[k] / n
+        return out
+
+    def decode(self, out: torch.Tensor, state) -> np.ndarray:
+        return out.float().clamp(0, 1).numpy()  # (N, 3, H, W) images in [0, 1]
+
+    def prediction_arrays(self, out, y, state):
+        return {"y_true": y.float().numpy(), "y_pred": self.decode(out, state)}
+
+    def figures(self, run_dir, prep, predictions, model) -> None:
+        from idealfit.report.translation import write_examples
+
+        write_examples(run_dir, prep, predictions)
+
+    def baselines(self, prep, *, seed: int) -> dict[str, dict[str, Any]]:
+        """mean: every output the training split's mean target image (what an L1 regression without its
+        input would approach); scored with this task's metrics."""
+        from idealfit.baselines import SPLITS
+        from idealfit.train.meter import Meter
+
+        mean = torch.from_numpy(prep.y["train"].mean(axis=0, dtype=np.float64).astype(np.float32))
+        out: dict[str, dict[str, Any]] = {"mean": {}}
+        for s in SPLITS:
+            y = torch.from_numpy(prep.y[s])
+            meter = Meter()
+            for i in range(0, len(y), 256):
+                t = y[i : i + 256]
+                pred = mean.expand_as(t)
+                meter.add(self.stats(pred, t, self.loss(pred, t)))
+            out["mean"][s] = {k: v for k, v in self.finish(meter.sums(), None).items() if k != "loss"}
+        return out

@@ -1,0 +1,55 @@
+"""Image-to-image translation: the task's metrics by hand, and the pix2pix step's two updates."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from idealfit.tasks import get_task
+from idealfit.train.meter import Meter
+
+
+def _finish(task, out, y, splits=1):
+    meter = Meter()
+    for o, t in zip(out.chunk(splits), y.chunk(splits), strict=True):
+        meter.add(task.stats(o, t, task.loss(o, t)))
+    return task.finish(meter.sums(), None)
+
+
+def test_translation_metrics_by_hand_and_independent_of_batching():
+    task = get_task("translation")
+    g = torch.Generator().manual_seed(0)
+    y = torch.rand(4, 3, 16, 16, generator=g)
+    out = (y + 0.1 * torch.randn(4, 3, 16, 16, generator=g)).clamp(0, 1)
+    m = _finish(task, out, y)
+    assert m["l1"] == pytest.approx(float((out - y).abs().mean()), rel=1e-6)
+    mse = ((out - y) ** 2).flatten(1).mean(1)
+    assert m["psnr"] == pytest.approx(float((10 * torch.log10(1 / mse)).mean()), rel=1e-6)
+    assert m == pytest.approx(_finish(task, out, y, splits=2), rel=1e-6)
+    same = _finish(task, y, y)
+    assert same["l1"] == 0 and same["ssim"] == pytest.approx(1.0) and same["sharpness_ratio"] == pytest.approx(1.0)
+    blur = F.avg_pool2d(F.pad(y, (1, 1, 1, 1), mode="replicate"), 3, stride=1)
+    assert _finish(task, blur, y)["sharpness_ratio"] < 0.8  # a blurred copy is less sharp than the real thing
+    assert math.isinf(same["psnr"]) or same["psnr"] > 90
+
+
+def test_the_pix2pix_step_updates_each_network_with_its_own_optimizer():
+    from idealfit.models.pix2pix import Pix2Pix
+    from idealfit.train.gan_step import Pix2PixStep
+
+    torch.manual_seed(0)
+    core = Pix2Pix(3, 3, widths=(4, 8), d_width=8, d_layers=2)
+    model = nn.Sequential(core)
+    opts = {"discriminator": torch.optim.Adam(core.discriminator.parameters(), lr=1e-2),
+            "generator": torch.optim.Adam(core.generator.parameters(), lr=1e-2)}
+    step = Pix2PixStep(model, opts, {}, task=get_task("translation"), l1_weight=100.0)
+    a, b = torch.rand(4, 3, 16, 16), torch.rand(4, 3, 16, 16)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    stats = step.train((a, b))
+    changed = {k for k, v in model.state_dict().items() if not torch.equal(v, before[k])}
+    assert any(k.startswith("0.generator") for k in changed) and any(k.startswith("0.discriminator") for k in changed)
+    assert {"g_adv", "d_loss", "l1", "ssim"} <= set(stats)
+    assert np.isfinite(float(stats["d_loss"])) and float(stats["d_loss"]) > 0
