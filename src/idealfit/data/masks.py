@@ -95,8 +95,8 @@ def _pairs(root: Path) -> tuple[list[tuple[Path, Path]], list[str]]:
         if m.suffix.lower() != ".png":
             raise UserError(f"{m} is not a PNG; masks must be lossless PNGs of class indices (JPEG blurs them): "
                             f"{_FIX_MODE}")
-    by_image = _by_stem(root / "images", images)
-    by_mask = _by_stem(root / "masks", masks)
+    by_image = by_stem(root / "images", images)
+    by_mask = by_stem(root / "masks", masks)
     for key, img in by_image.items():
         if key not in by_mask:
             raise UserError(f"{img} has no mask; add {root / 'masks' / key}.png or remove the image")
@@ -108,13 +108,14 @@ def _pairs(root: Path) -> tuple[list[tuple[Path, Path]], list[str]]:
     return [(by_image[k], by_mask[k]) for k in sorted(by_image)], skipped
 
 
-def _by_stem(folder: Path, files: list[Path]) -> dict[str, Path]:
-    """{path inside `folder` without extension: file}; two files of one name are ambiguous."""
+def by_stem(folder: Path, files: list[Path], *, partner: str = "its mask") -> dict[str, Path]:
+    """{path inside `folder` without extension: file}, how paired folders (images/ and masks/, A/ and B/)
+    match their files; two files of one name are ambiguous."""
     out: dict[str, Path] = {}
     for f in files:
         key = f.relative_to(folder).with_suffix("").as_posix()
         if key in out:
-            raise UserError(f"{out[key]} and {f} have the same name, so which one pairs with its mask is "
+            raise UserError(f"{out[key]} and {f} have the same name, so which one pairs with {partner} is "
                             "unclear; rename or remove one")
         out[key] = f
     return out

@@ -35,7 +35,7 @@ from idealfit.data.base import Dataset
 from idealfit.data.embedded import _cache_dir
 from idealfit.data.files import fingerprint
 from idealfit.data.images import MAX_AUTO_SIDE, RESIZE, _deep_gray, images_in, open_image, opened, to_square
-from idealfit.data.masks import class_colours
+from idealfit.data.masks import by_stem, class_colours
 from idealfit.errors import UserError
 from idealfit.run_files import atomic_write, npz_bytes
 
@@ -207,7 +207,7 @@ def _folder_pairs(root: Path) -> tuple[list[tuple[Path, Path]], list[str]]:
     if not a_files and not b_files:
         raise UserError(f"{root / 'A'} and {root / 'B'} have no images; put each input in A/ and its target "
                         "under the same name in B/ (PNG or JPEG)")
-    by_a, by_b = _by_name(root / "A", a_files), _by_name(root / "B", b_files)
+    by_a, by_b = by_stem(root / "A", a_files, partner="its target"), by_stem(root / "B", b_files, partner="its input")
     for key, a in by_a.items():
         if key not in by_b:
             raise UserError(f"{a} has no partner in B/; add its target as {root / 'B' / key}.png or remove it")
@@ -216,18 +216,6 @@ def _folder_pairs(root: Path) -> tuple[list[tuple[Path, Path]], list[str]]:
             raise UserError(f"{b} has no partner in A/; add its input as {root / 'A' / key}.png or remove it")
     skipped = [p.relative_to(root).as_posix() for p in other_a + other_b]
     return [(by_a[k], by_b[k]) for k in sorted(by_a)], skipped
-
-
-def _by_name(folder: Path, files: list[Path]) -> dict[str, Path]:
-    """{path inside `folder` without extension: file}; two files of one name are ambiguous."""
-    out: dict[str, Path] = {}
-    for f in files:
-        key = f.relative_to(folder).with_suffix("").as_posix()
-        if key in out:
-            raise UserError(f"{out[key]} and {f} have the same name, so which one is in the pair is unclear; "
-                            "rename or remove one")
-        out[key] = f
-    return out
 
 
 def _side_by_side_files(root: Path) -> tuple[list[Path], list[str]]:
