@@ -53,3 +53,49 @@ def test_the_pix2pix_step_updates_each_network_with_its_own_optimizer():
     assert any(k.startswith("0.generator") for k in changed) and any(k.startswith("0.discriminator") for k in changed)
     assert {"g_adv", "d_loss", "l1", "ssim"} <= set(stats)
     assert np.isfinite(float(stats["d_loss"])) and float(stats["d_loss"]) > 0
+
+
+def test_paired_flips_and_crops_move_input_and_target_together():
+    from idealfit.data.augment import Augment
+    from idealfit.train.setup import PairAugment
+
+    g = torch.Generator().manual_seed(0)
+    a = torch.rand(8, 3, 16, 16, generator=g)
+    b = a[:, :1].clone()  # the target is the input's first channel: any misalignment shows
+    aug = PairAugment(Augment([{"name": "flip", "p": 0.5}, {"name": "crop", "padding": 3}],
+                              generator=torch.Generator().manual_seed(1)))
+    a2, b2 = aug(a, mask=b)
+    assert a2.shape == a.shape and b2.shape == b.shape and not torch.equal(a2, a)
+    assert torch.equal(a2[:, :1], b2)
+
+
+def test_photometric_augmentation_of_pairs_is_refused_before_any_work(tmp_path, cli_error):
+    rng = np.random.default_rng(0)
+    x = rng.random((32, 3, 32, 32)).astype(np.float32)
+    np.savez(tmp_path / "pairs.npz", x=x, y=1 - x)
+    cli_error(["train", "--data", str(tmp_path / "pairs.npz"), "--set", "data.augment=[flip,tint]",
+               "--out", str(tmp_path / "run")], "flip, crop only", "drop tint")
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_pix2pix_run_with_paired_augmentation_trains_and_resumes(tmp_path):
+    import idealfit as fit
+
+    rng = np.random.default_rng(0)
+    x = rng.random((32, 3, 32, 32)).astype(np.float32)
+    run = fit.train(data=(x, 1 - x), epochs=1, out=tmp_path / "run", verbose=False,
+                    set={"train.batch_size": 8, "train.progress": False, "model.widths": [4, 8],
+                         "data.augment": ["flip", {"name": "crop", "padding": 2}]})
+    assert run.summary["model"] == "pix2pix" and {"train_g_adv", "train_d_loss"} <= set(run.history[-1])
+    again = fit.train(resume=run.dir, epochs=2, verbose=False)
+    assert again.summary["epochs_run"] == 2
+
+
+def test_a_discriminator_that_wins_outright_is_reported():
+    task = get_task("translation")
+    balanced = [{"train_d_loss": v} for v in (0.7, 0.6, 0.65, 0.62, 0.6, 0.61)]
+    won = [{"train_d_loss": v} for v in (0.7, 0.3, 0.04, 0.02, 0.01, 0.01, 0.01, 0.3)]
+    assert task.history_facts(balanced)["gan"]["discriminator_won"] is False
+    facts = task.history_facts(won)["gan"]
+    assert facts["discriminator_won"] and facts["longest_d_won_epochs"] == 5 and "won outright" in facts["note"]
+    assert task.history_facts([{"train_loss": 1.0}]) == {}  # the L1-only generator has no discriminator

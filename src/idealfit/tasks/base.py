@@ -96,6 +96,10 @@ class Task:
         """Metrics of the test split that need each sample (not sums), added to summary's metrics.test."""
         return {}
 
+    def history_facts(self, history: list[dict]) -> dict[str, Any]:
+        """Facts about the training curves worth a summary field of their own (a GAN's balance), or {}."""
+        return {}
+
     def check_metric(self, monitor: str) -> MetricInfo:
         """The MetricInfo of a history column such as "val_loss" or "val_accuracy" (KeyError if none)."""
         name = monitor.split("_", 1)[-1]

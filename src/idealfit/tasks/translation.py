@@ -20,6 +20,8 @@ from idealfit.tasks.base import MetricInfo, Task
 from idealfit.tasks.image_metrics import finish_image_metrics, image_sums
 
 MIN_SIDE = 11  # SSIM's Gaussian window
+D_WON = 0.05  # discriminator BCE below this: it tells real from generated pairs almost perfectly
+D_WON_EPOCHS = 5  # ... for this many epochs in a row: reported as the discriminator winning outright
 
 
 class Translation(Task):
@@ -32,6 +34,7 @@ class Translation(Task):
     epoch_metrics = ("l1", "psnr", "ssim", "sharpness_ratio")
     epoch_extras = ("g_adv", "d_loss")  # logged when a GAN step reports them
     scales_targets = True  # records the target images' channels (no scaling: images stay in [0, 1])
+    augments_targets = True  # a flip or crop moves the target image with the input
 
     def fit_targets(self, y_train: np.ndarray) -> dict[str, Any]:
         if min(y_train.shape[2:]) < MIN_SIDE:
@@ -64,6 +67,24 @@ class Translation(Task):
 
     def prediction_arrays(self, out, y, state):
         return {"y_true": y.float().numpy(), "y_pred": self.decode(out, state)}
+
+    def history_facts(self, history: list[dict]) -> dict[str, Any]:
+        """gan: the discriminator's loss per epoch read for its failure mode: below D_WON (it tells real from
+        generated almost perfectly) for D_WON_EPOCHS epochs or more, the generator gets no useful gradient."""
+        d = [r.get("train_d_loss") for r in history if r.get("train_d_loss") is not None]
+        if not d:
+            return {}
+        longest = run = 0
+        for v in d:
+            run = run + 1 if v < D_WON else 0
+            longest = max(longest, run)
+        won = longest >= D_WON_EPOCHS
+        note = (f"the discriminator won outright for {longest} epochs in a row (its loss below {D_WON}): the "
+                "generator learns little from it then; lower its lr, or raise model.l1_weight" if won else
+                "the discriminator and the generator stayed in play (a GAN's losses do not fall together; "
+                "judge the images and the validation l1)")
+        return {"gan": {"final_d_loss": d[-1], "longest_d_won_epochs": longest, "discriminator_won": won,
+                        "note": note}}
 
     def figures(self, run_dir, prep, predictions, model) -> None:
         from idealfit.report.translation import write_examples

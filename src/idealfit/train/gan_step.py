@@ -32,6 +32,8 @@ class Pix2PixStep(SupervisedStep):
 
     def train(self, batch: tuple[torch.Tensor, torch.Tensor]) -> dict[str, torch.Tensor]:
         a, b = batch
+        if self.augment is not None:  # paired flips and crops: A and B move together
+            a, b = self.augment(a, mask=b)
         g, d = self.core.generator, self.core.discriminator
         a = self.pre(a)
         fake = g(a)  # (B, C_B, H, W)

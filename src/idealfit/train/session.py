@@ -237,7 +237,7 @@ def _finish(run_dir: Path, cfg: RunConfig, prep: Prepared, state: FitState, *, e
         "seconds": round(sum(r["seconds"] for r in state.history), 3), "metric": task.metric,
         "class_names": prep.dataset.class_names, "device": str(step.runtime.device), "metrics": metrics,
         "sparsity": weight_sparsity(model), "train_samples": len(prep.indices["train"]), "threads": torch.get_num_threads(),
-        "versions": _versions(), "baselines": baselines,
+        "versions": _versions(), "baselines": baselines, **task.history_facts(state.history),
         "diagnosis": diagnose(state.history, task=task.name, metric=task.metric, final=metrics, kept_epoch=kept,
                               baselines=baselines,
                               context=_diagnosis_context(cfg, prep.dataset, stopped_early=state.stopped_early,
@@ -302,6 +302,8 @@ def format_summary(run: Run) -> str:
               f"{'run':>10}: {run.dir}  (report: {run.dir / 'report.html'})"]
     if s.get("interrupted"):
         lines.append(f"{'continue':>10}: idealfit train --resume {run.dir}")
+    if s.get("gan"):
+        lines.append(f"{'gan':>10}: {s['gan']['note']}")
     if "diagnosis" in s:
         lines += ["", format_diagnosis(s["diagnosis"])]
     return "\n".join(lines)

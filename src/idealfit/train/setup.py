@@ -90,6 +90,8 @@ def normal_only(ds: Dataset, indices: dict[str, Any], normal: list, *, task: Tas
 def build_augmenter(cfg: RunConfig, ds) -> Augment | None:
     if not cfg.data.augment:
         return None
+    if ds.kind == "image_pair":
+        return _pair_augmenter(cfg)
     if ds.kind != "image":
         raise UserError(f"data.augment works on images; {ds.name} is {ds.kind} data: drop data.augment")
     if ds.paths is None and (ds.x.min() < 0 or ds.x.max() > 1):
@@ -97,6 +99,31 @@ def build_augmenter(cfg: RunConfig, ds) -> Augment | None:
                         f"[{ds.x.min():g}, {ds.x.max():g}]: drop data.augment")
     # its own generator, seeded and checkpointed, so a resumed run draws the same augmentations
     return Augment(cfg.data.augment, generator=torch.Generator().manual_seed(cfg.train.seed + 1))
+
+
+GEOMETRIC = ("flip", "crop")  # augmentations that move pixels; contrast and tint change their values
+
+
+class PairAugment:
+    """Flips and crops drawn once per pair and applied to input A and target B alike (one call on the
+    images stacked along channels), as pix2pix's paired jitter: the target must stay aligned with its input."""
+
+    def __init__(self, augment: Augment):
+        self.augment, self.generator = augment, augment.generator
+
+    def __call__(self, a: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        both = self.augment(torch.cat([a, mask], 1))  # (B, C_A + C_B, H, W)
+        return both[:, : a.shape[1]], both[:, a.shape[1] :]
+
+
+def _pair_augmenter(cfg: RunConfig) -> PairAugment:
+    names = [a if isinstance(a, str) else str(a.get("name")) for a in cfg.data.augment]
+    other = [n for n in names if n not in GEOMETRIC]
+    if other:
+        raise UserError(f"data.augment on paired images moves input and target together: {', '.join(GEOMETRIC)} "
+                        f"only ({other[0]} would change an input's meaning, e.g. a label map's colours); "
+                        f"drop {other[0]}")
+    return PairAugment(Augment(cfg.data.augment, generator=torch.Generator().manual_seed(cfg.train.seed + 1)))
 
 
 @dataclass
@@ -185,4 +212,5 @@ def _pix2pix_step(setup: Setup, t, core, *, schedule: bool):
               if schedule else {})
     cfg_m = setup.model_config
     return Pix2PixStep(setup.model, opts, scheds, task=setup.task, l1_weight=cfg_m.l1_weight,
-                       gan_weight=cfg_m.gan_weight, clip_grad=t.clip_grad, runtime=setup.runtime)
+                       gan_weight=cfg_m.gan_weight, augment=setup.augment, clip_grad=t.clip_grad,
+                       runtime=setup.runtime)
