@@ -87,6 +87,11 @@ def test_a_pix2pix_run_with_paired_augmentation_trains_and_resumes(tmp_path):
                     set={"train.batch_size": 8, "train.progress": False, "model.widths": [4, 8],
                          "data.augment": ["flip", {"name": "crop", "padding": 2}]})
     assert run.summary["model"] == "pix2pix" and {"train_g_adv", "train_d_loss"} <= set(run.history[-1])
+    from PIL import Image
+
+    grid = Image.open(run.dir / "progress.png")  # 4 validation rows of 32 px: input | after epoch 1 | target, ×2
+    assert grid.size == ((3 * 32 + 2 * 4) * 2, 4 * (32 + 4) * 2)
+    assert "generated after epochs 1, real targets" in (run.dir / "report.html").read_text()
     again = fit.train(resume=run.dir, epochs=2, verbose=False)
     assert again.summary["epochs_run"] == 2
 

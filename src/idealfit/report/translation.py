@@ -6,6 +6,9 @@ import io
 from pathlib import Path
 
 import numpy as np
+import torch
+
+from idealfit.train.callbacks import Callback
 
 EXAMPLES = 6
 FIGURE = "translation.png"
@@ -42,3 +45,61 @@ def write_examples(run_dir: Path, prep, predictions: dict[str, np.ndarray], *, s
     atomic_write(run_dir / FIGURE, buf.getvalue())
     add_extra(run_dir, section="Generated images", caption="test samples: input, generated, real target",
               path=FIGURE)
+
+
+class ProgressGrid(Callback):
+    """The same validation inputs generated at several epochs (progress you can see): `progress.png`, one
+    row per example (input | after epoch e1 | e2 | ... | target), added to the report at the end of training.
+
+    Args:
+        x, y: the validation inputs and targets (model-ready arrays); the first `examples` are drawn.
+        every: draw after every this many epochs (default: about 5 columns over the run, and the last epoch).
+    """
+
+    def __init__(self, run_dir: Path, x: np.ndarray, y: np.ndarray, *, device: torch.device, examples: int = 4,
+                 every: int | None = None):
+        self.run_dir, self.every = Path(run_dir), every
+        self.x = torch.from_numpy(np.ascontiguousarray(x[:examples])).to(device)
+        self.y = np.asarray(y[:examples])
+        self.columns: list[tuple[int, np.ndarray]] = []
+
+    def on_epoch_end(self, state) -> None:
+        every = self.every or max(1, state.epochs // 5)
+        if state.epoch % every and state.epoch != state.epochs and not state.stop:
+            return
+        model = state.model
+        was = model.training
+        model.eval()
+        with torch.no_grad():
+            out = model(self.x).float().clamp(0, 1).cpu().numpy()
+        model.train(was)
+        self.columns.append((state.epoch, out))
+
+    def on_fit_end(self, state) -> None:
+        if self.columns:
+            write_progress(self.run_dir, self.x.cpu().numpy(), self.columns, self.y)
+
+
+def write_progress(run_dir: Path, inputs: np.ndarray, columns: list[tuple[int, np.ndarray]], targets: np.ndarray,
+                   *, scale: int = 2) -> None:
+    from PIL import Image
+
+    from idealfit.report.html import add_extra
+    from idealfit.run_files import atomic_write
+
+    gap = 4
+    rows = []
+    for i in range(len(inputs)):
+        h = inputs[i].shape[1]
+        white = np.full((h, gap, 3), 255, np.uint8)
+        cells = [_rgb(inputs[i])] + [_rgb(out[i]) for _, out in columns] + [_rgb(targets[i])]
+        row = np.concatenate([c for cell in cells for c in (cell, white)][:-1], axis=1)
+        rows += [row, np.full((gap, row.shape[1], 3), 255, np.uint8)]
+    sheet = np.concatenate(rows)
+    im = Image.fromarray(sheet).resize((sheet.shape[1] * scale, sheet.shape[0] * scale), Image.NEAREST)
+    buf = io.BytesIO()
+    im.save(buf, format="PNG")
+    atomic_write(Path(run_dir) / "progress.png", buf.getvalue())
+    epochs = ", ".join(str(e) for e, _ in columns)
+    add_extra(run_dir, section="Generated images", caption=f"validation inputs, generated after epochs {epochs}, "
+              "real targets", path="progress.png")

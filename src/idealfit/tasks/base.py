@@ -96,6 +96,10 @@ class Task:
         """Metrics of the test split that need each sample (not sums), added to summary's metrics.test."""
         return {}
 
+    def callbacks(self, run_dir, prep, *, device: torch.device) -> list:
+        """Training callbacks of this task's own (train.callbacks.Callback), e.g. figures drawn during training."""
+        return []
+
     def history_facts(self, history: list[dict]) -> dict[str, Any]:
         """Facts about the training curves worth a summary field of their own (a GAN's balance), or {}."""
         return {}

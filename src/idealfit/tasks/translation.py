@@ -68,6 +68,11 @@ class Translation(Task):
     def prediction_arrays(self, out, y, state):
         return {"y_true": y.float().numpy(), "y_pred": self.decode(out, state)}
 
+    def callbacks(self, run_dir, prep, *, device: torch.device) -> list:
+        from idealfit.report.translation import ProgressGrid
+
+        return [ProgressGrid(run_dir, prep.x["val"], prep.y["val"], device=device)]
+
     def history_facts(self, history: list[dict]) -> dict[str, Any]:
         """gan: the discriminator's loss per epoch read for its failure mode: below D_WON (it tells real from
         generated almost perfectly) for D_WON_EPOCHS epochs or more, the generator gets no useful gradient."""

@@ -156,6 +156,7 @@ def _train_in(run_dir: Path, cfg: RunConfig, setup: Setup, *, resume: bool, has_
     guard = NonFiniteGuard(early=early)
     cbs: list[Callback] = ([early] if early else []) + [guard, Checkpointer(run_dir, generator=generator, early=early,
                                                                             augment=augment, every=t.checkpoint_every)]
+    cbs += setup.task.callbacks(run_dir, prep, device=device)  # e.g. translation's images, epoch by epoch
     fit(state, setup.train_batches, val_b, task=setup.task, targets=prep.state.get("target"),
         callbacks=cbs + list(callbacks or []), progress=t.progress)
     if guard.diverged is not None:
