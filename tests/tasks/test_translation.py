@@ -91,7 +91,9 @@ def test_a_pix2pix_run_with_paired_augmentation_trains_and_resumes(tmp_path):
 
     grid = Image.open(run.dir / "progress.png")  # 4 validation rows of 32 px: input | after epoch 1 | target, ×2
     assert grid.size == ((3 * 32 + 2 * 4) * 2, 4 * (32 + 4) * 2)
-    assert "generated after epochs 1, real targets" in (run.dir / "report.html").read_text()
+    page = (run.dir / "report.html").read_text()
+    assert "generated after epochs 1, real targets" in page
+    assert "Generator and discriminator" in page and "no under/overfitting U-shape" in page  # how to read them
     again = fit.train(resume=run.dir, epochs=2, verbose=False)
     assert again.summary["epochs_run"] == 2
 

@@ -212,8 +212,10 @@ def _prediction_sections(run: RunFiles) -> list[tuple[str, str, str]]:
         from idealfit.report import segmentation
 
         return segmentation.sections(run)
-    if run.summary["task"] in ("reconstruction", "translation"):
-        return []  # their examples are a figure the task wrote (an extra section)
+    if run.summary["task"] == "translation":
+        return _gan_losses(run)  # its examples are figures the task wrote (an extra section)
+    if run.summary["task"] == "reconstruction":
+        return []  # its examples are a figure the task wrote (an extra section)
     n_test = np.asarray(run.y_true).size
     if run.summary["task"] == "regression":
         y_true, y_pred = np.asarray(run.y_true, dtype=float).ravel(), np.asarray(run.y_pred, dtype=float).ravel()
@@ -239,6 +241,37 @@ def _prediction_sections(run: RunFiles) -> list[tuple[str, str, str]]:
         body = mistakes_html(run.run_dir, run.y_true, run.y_pred, run.proba, run.index, names)
         out.append(("mistakes", "Most confident mistakes", body))
     return out
+
+
+GAN_READING = (
+    "How to read them: the two losses pull against each other, so neither falls like a supervised loss, and "
+    "there is no under/overfitting U-shape to look for (the diagnosis reads the validation L1 instead). A "
+    "discriminator loss near 0.69 (ln 2) with a generator loss near 0.69 is the balance a GAN aims for: the "
+    "discriminator cannot tell generated pairs from real ones. A discriminator loss falling toward 0 while the "
+    "generator's adversarial loss climbs means the discriminator has won and the generator learns little from "
+    "it (lower the discriminator's lr, or rely more on L1: model.l1_weight). Losses that jump to large values "
+    "or NaN mean the steps are too large. Judge the result by the images and by the validation L1 and "
+    "sharpness ratio.")
+
+
+def _gan_losses(run: RunFiles) -> list[tuple[str, str, str]]:
+    """pix2pix: the discriminator's loss and the generator's adversarial and L1 parts per epoch, and how to read them."""
+    hist = run.history or []
+    if not any(r.get("train_d_loss") is not None for r in hist):
+        return []
+    def series(key: str) -> tuple[tuple, tuple]:
+        pts = [(r.get("epoch", i + 1), r[key]) for i, r in enumerate(hist) if r.get(key) is not None]
+        return tuple(p[0] for p in pts), tuple(p[1] for p in pts)
+    panels = [("adversarial losses", {"discriminator": series("train_d_loss"), "generator (adversarial)":
+                                      series("train_g_adv")}),
+              ("L1", {"train": series("train_l1"), "validation": series("val_l1")})]
+    chart = svg.line_panels(panels, xlabel="epoch")
+    note = (run.summary.get("gan") or {}).get("note", "")
+    body = svg_html(chart, "GAN losses", "Training losses per epoch: the discriminator's and the generator's "
+                    "adversarial part (left), the L1 part on training and validation (right).")
+    body += f'<p class="note">{escape(GAN_READING)}</p>' + (f"<p><strong>This run:</strong> {escape(note)}</p>"
+                                                             if note else "")
+    return [("gan-losses", "Generator and discriminator", body)]
 
 
 def _extras_sections(extras: list[Extra]) -> list[tuple[str, str, str]]:
