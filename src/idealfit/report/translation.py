@@ -2,47 +2,27 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from idealfit.report.sheets import to_rgb8, write_sheet
 from idealfit.train.callbacks import Callback
 
 EXAMPLES = 6
 FIGURE = "translation.png"
 
 
-def _rgb(img: np.ndarray) -> np.ndarray:
-    """(C, H, W) in [0, 1] -> (H, W, 3) uint8."""
-    a = np.clip(img, 0, 1)
-    a = np.repeat(a, 3, axis=0) if a.shape[0] == 1 else a[:3]
-    return (a.transpose(1, 2, 0) * 255).round().astype(np.uint8)
-
-
 def write_examples(run_dir: Path, prep, predictions: dict[str, np.ndarray], *, scale: int = 2) -> None:
     """translation.png (one row per test sample: input | generated | target), added to the report."""
-    from PIL import Image
-
     from idealfit.report.html import add_extra
-    from idealfit.run_files import atomic_write
 
     inputs, fake, real = prep.x["test"][:EXAMPLES], predictions["y_pred"][:EXAMPLES], predictions["y_true"][:EXAMPLES]
     if not len(inputs):
         return
-    gap = 4
-    rows = []
-    for a, f, r in zip(inputs, fake, real, strict=True):
-        h = a.shape[1]
-        white = np.full((h, gap, 3), 255, np.uint8)
-        rows.append(np.concatenate([_rgb(a), white, _rgb(f), white, _rgb(r)], axis=1))
-        rows.append(np.full((gap, rows[-1].shape[1], 3), 255, np.uint8))
-    sheet = np.concatenate(rows)
-    im = Image.fromarray(sheet).resize((sheet.shape[1] * scale, sheet.shape[0] * scale), Image.NEAREST)
-    buf = io.BytesIO()
-    im.save(buf, format="PNG")
-    atomic_write(run_dir / FIGURE, buf.getvalue())
+    write_sheet(run_dir / FIGURE, [[to_rgb8(a), to_rgb8(f), to_rgb8(r)] for a, f, r in zip(inputs, fake, real, strict=True)],
+                scale=scale)
     add_extra(run_dir, section="Generated images", caption="test samples: input, generated, real target",
               path=FIGURE)
 
@@ -82,24 +62,11 @@ class ProgressGrid(Callback):
 
 def write_progress(run_dir: Path, inputs: np.ndarray, columns: list[tuple[int, np.ndarray]], targets: np.ndarray,
                    *, scale: int = 2) -> None:
-    from PIL import Image
-
     from idealfit.report.html import add_extra
-    from idealfit.run_files import atomic_write
 
-    gap = 4
-    rows = []
-    for i in range(len(inputs)):
-        h = inputs[i].shape[1]
-        white = np.full((h, gap, 3), 255, np.uint8)
-        cells = [_rgb(inputs[i])] + [_rgb(out[i]) for _, out in columns] + [_rgb(targets[i])]
-        row = np.concatenate([c for cell in cells for c in (cell, white)][:-1], axis=1)
-        rows += [row, np.full((gap, row.shape[1], 3), 255, np.uint8)]
-    sheet = np.concatenate(rows)
-    im = Image.fromarray(sheet).resize((sheet.shape[1] * scale, sheet.shape[0] * scale), Image.NEAREST)
-    buf = io.BytesIO()
-    im.save(buf, format="PNG")
-    atomic_write(Path(run_dir) / "progress.png", buf.getvalue())
+    rows = [[to_rgb8(inputs[i])] + [to_rgb8(out[i]) for _, out in columns] + [to_rgb8(targets[i])]
+            for i in range(len(inputs))]
+    write_sheet(Path(run_dir) / "progress.png", rows, scale=scale)
     epochs = ", ".join(str(e) for e, _ in columns)
     add_extra(run_dir, section="Generated images", caption=f"validation inputs, generated after epochs {epochs}, "
               "real targets", path="progress.png")

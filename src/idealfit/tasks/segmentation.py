@@ -158,24 +158,8 @@ def _scores(m: dict[str, Any]) -> dict[str, Any]:
 
 def write_examples(path, images: np.ndarray, true: np.ndarray, pred: np.ndarray, *, scale: int = 2) -> None:
     """One PNG: a row per image (image | true mask over it | predicted mask over it), enlarged `scale`×."""
-    import io
-
-    from PIL import Image
-
     from idealfit.data.masks import overlay
-    from idealfit.run_files import atomic_write
+    from idealfit.report.sheets import to_rgb8, write_sheet
 
-    def rgb(img: np.ndarray) -> np.ndarray:  # (C, H, W) in [0, 1] -> (H, W, 3) uint8
-        a = np.clip(img, 0, 1)
-        a = np.repeat(a, 3, axis=0) if a.shape[0] == 1 else a[:3]
-        return (a.transpose(1, 2, 0) * 255).round().astype(np.uint8)
-
-    gap = 4
-    rows = [np.concatenate([rgb(im), np.full((im.shape[1], gap, 3), 255, np.uint8), overlay(im, t),
-                            np.full((im.shape[1], gap, 3), 255, np.uint8), overlay(im, p)], axis=1)
-            for im, t, p in zip(images, true, pred, strict=True)]
-    sheet = np.concatenate([np.concatenate([r, np.full((gap, r.shape[1], 3), 255, np.uint8)]) for r in rows])
-    im = Image.fromarray(sheet).resize((sheet.shape[1] * scale, sheet.shape[0] * scale), Image.NEAREST)
-    buf = io.BytesIO()
-    im.save(buf, format="PNG")
-    atomic_write(path, buf.getvalue())
+    write_sheet(path, [[to_rgb8(im), overlay(im, t), overlay(im, p)] for im, t, p in zip(images, true, pred, strict=True)],
+                scale=scale)
