@@ -74,11 +74,9 @@ def reconstruction_errors(run, inputs: list[str]) -> tuple[list[str], np.ndarray
     """(input names, per-input MSE) of a reconstruction run, in the standardized units of its metrics."""
     from idealfit.data.inputs import read_inputs
     from idealfit.run import _as_paths
-    from idealfit.tasks.reconstruction import Corruption
 
     x, names = read_inputs(run.state, _as_paths(inputs))  # standardized, as the model's targets
-    c = run.state["reconstruction"]
-    out = run._forward(Corruption(noise=c["noise"], mask_prob=c["mask_prob"]).fixed(x.astype(np.float32))).numpy()
+    out = run._forward(run._seen(x)).numpy()
     return names, ((out - x) ** 2).reshape(len(x), -1).mean(axis=1)
 
 

@@ -102,6 +102,16 @@ class Run:
         """Like `predict_array`, for inputs that already went through the run's preprocessing."""
         return get_task(self.task).decode(self._forward(x), self.state.get("target"))
 
+    def _seen(self, x: np.ndarray) -> np.ndarray:
+        """Model-ready inputs as the model sees them when evaluated: a denoising run's one fixed corruption
+        (its validation and test inputs had the same), anything else unchanged."""
+        c = self.state.get("reconstruction")
+        if c is None:
+            return x
+        from idealfit.tasks.reconstruction import Corruption
+
+        return Corruption(noise=c["noise"], mask_prob=c["mask_prob"]).fixed(np.asarray(x, dtype=np.float32))
+
     def _forward(self, x: np.ndarray) -> torch.Tensor:
         """The model's outputs for model-ready inputs, BATCH samples at a time without autograd.
 
@@ -141,18 +151,14 @@ class Run:
                 ds.paths = [ds.paths[i] for i in test]
         y = _align_labels(self, ds)
         x = transform_inputs(self.state, ds.x) if ds.paths is None else _read_images(self.state, ds.paths)
-        out = self._forward(x) if len(x) else None
-        if out is None:
+        if not len(x):
             raise UserError(f"{data} has no samples to evaluate")
         task, targets = get_task(self.task), self.state.get("target")
         if task.targets_are_inputs:  # the clean inputs are the targets; the model sees them corrupted
-            from idealfit.tasks.reconstruction import Corruption
-
-            c = self.state["reconstruction"]
             y = x.astype(np.float32)
-            out = self._forward(Corruption(noise=c["noise"], mask_prob=c["mask_prob"]).fixed(y))
         elif targets is not None:
             y = task.encode_targets(y, targets)
+        out = self._forward(self._seen(x))
         from idealfit.train.meter import Meter
 
         yt, meter = torch.from_numpy(y), Meter()
