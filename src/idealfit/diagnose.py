@@ -65,7 +65,7 @@ from idealfit.baselines import (  # noqa: F401 - the thresholds are part of the 
 )
 from idealfit.diagnose_advice import GOOD_FIT_ADVICE, advice
 from idealfit.errors import UserError
-from idealfit.tasks import TASKS
+from idealfit.tasks import TASKS, is_score
 
 OVERFIT_VAL_RISE = 0.10  # val loss 10% above its best (relative), while train loss fell = overfitting
 OVERFIT_ACCURACY_GAP = 0.05  # train accuracy − val accuracy above 5 points = overfitting
@@ -83,11 +83,6 @@ VAL_STILL_IMPROVING_RATE = 0.01  # val loss still dropping > 1% per epoch at its
 METRICS = {name: {m: info.higher_is_better for m, info in t.metrics.items() if info.bounded or not info.higher_is_better}
            for name, t in TASKS.items()}
 
-
-def _score(task: str, metric: str) -> bool:
-    """A bounded score where higher is better (accuracy, Dice): judged by gaps, not by error ratios."""
-    info = TASKS[task].metrics[metric]
-    return info.bounded and info.higher_is_better
 
 def _num(row: dict, key: str) -> float | None:
     """The row's value for `key` as a float, or None when absent/None (NaN is kept: it means diverged)."""
@@ -219,12 +214,12 @@ def _overfit_reasons(ev: dict, task: str, metric: str) -> list[str]:
     gap, ratio = ev.get("metric_gap"), ev.get("metric_ratio")
     # a gap of fewer than two validation samples is noise, however small the split (12 images: 0.17)
     limit = max(OVERFIT_ACCURACY_GAP, 2 / ev["val_samples"]) if ev.get("val_samples") else OVERFIT_ACCURACY_GAP
-    if _score(task, metric) and gap is not None and gap > limit:
+    if is_score(metric) and gap is not None and gap > limit:
         reasons.append(
             f"train {metric} {ev['final_train_metric']:.3f} is {gap:.3f} above validation "
             f"{ev['final_val_metric']:.3f} (more than {limit:.3g})"
         )
-    if not _score(task, metric) and ratio is not None and ratio > OVERFIT_ERROR_RATIO:
+    if not is_score(metric) and ratio is not None and ratio > OVERFIT_ERROR_RATIO:
         reasons.append(
             f"validation {metric} {ev['final_val_metric']:.4g} is {ratio:.2f}x the training "
             f"{metric} {ev['final_train_metric']:.4g} (more than {OVERFIT_ERROR_RATIO}x)"
@@ -239,12 +234,12 @@ def _underfit_reasons(ev: dict, task: str, metric: str) -> list[str]:
     acc, drop = ev["final_train_metric"], ev["train_loss_drop"]
     if "baseline_train_metric" in ev:  # measured against what a simple model reaches on the same data
         reasons += baseline_underfit(ev, task, metric)
-    elif _score(task, metric) and acc is not None and acc < UNDERFIT_TRAIN_ACCURACY:
+    elif is_score(metric) and acc is not None and acc < UNDERFIT_TRAIN_ACCURACY:
         reasons.append(
             f"the model reaches only {acc:.3f} {metric} on its own training data "
             f"(below {UNDERFIT_TRAIN_ACCURACY})"
         )
-    if not _score(task, metric) and "baseline_train_metric" not in ev and drop is not None and drop < UNDERFIT_MIN_LOSS_DROP:
+    if not is_score(metric) and "baseline_train_metric" not in ev and drop is not None and drop < UNDERFIT_MIN_LOSS_DROP:
         reasons.append(
             f"training loss fell only {100 * drop:.0f}% from the first epoch "
             f"(less than {100 * UNDERFIT_MIN_LOSS_DROP:.0f}%): both curves stay flat and high"
@@ -252,7 +247,7 @@ def _underfit_reasons(ev: dict, task: str, metric: str) -> list[str]:
     recent = ev["recent_train_drop"]
     # A model that already fits its training data (near-perfect accuracy) has no bias left to remove: a
     # still-falling tiny loss there is confidence growing, not underfitting.
-    fits_train = _score(task, metric) and acc is not None and acc >= FITS_TRAIN_ACCURACY
+    fits_train = is_score(metric) and acc is not None and acc >= FITS_TRAIN_ACCURACY
     if recent is not None and recent > STILL_FALLING_RATE and ev.get("val_still_improving", True) and not fits_train:
         reasons.append(
             f"training loss was still falling {100 * recent:.1f}% per epoch over the last "

@@ -52,7 +52,6 @@ class Family:
     kinds: tuple[str, ...]  # the data kinds it takes
     tasks: tuple[str, ...]  # the tasks it learns
     defaults: dict[str, Any] = field(default_factory=dict)  # config values it prefers, unless set by the user
-    step: str = "supervised"  # the training step: supervised (one loss, one optimizer) | pix2pix (D then G)
 
 
 FAMILIES: dict[str, Family] = {
@@ -69,7 +68,7 @@ FAMILIES: dict[str, Family] = {
     # The paper's optimizer settings (Adam lr 2e-4, β1 = 0.5: set by the pix2pix step), constant rate.
     "pix2pix": Family(build_pix2pix, ("image_pair",), ("translation",),
                       {"model.widths": [16, 32, 64], "train.lr": 2e-4, "train.schedule": "constant",
-                       "train.batch_size": 16, "train.epochs": 20}, step="pix2pix"),
+                       "train.batch_size": 16, "train.epochs": 20}),
     "autoencoder": Family(build_autoencoder, ("table", "signal", "image"), ("reconstruction",),
                           {"model.widths": [32, 64], "model.latent": 32, "train.schedule": "onecycle",
                            "train.epochs": 60, "train.batch_size": 64}),
