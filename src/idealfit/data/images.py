@@ -95,17 +95,19 @@ def opened(path: Path, *, folder: bool = True) -> Iterator[Image.Image]:
         raise _unreadable(path, exc, folder=folder) from None
 
 
-def to_square(im: Image.Image, size: int, resize: str) -> Image.Image:
-    """`im` as size x size by the `resize` rule (crop | squash | pad; see the module docstring)."""
+def to_square(im: Image.Image, size: int, resize: str, *, nearest: bool = False) -> Image.Image:
+    """`im` as size x size by the `resize` rule (crop | squash | pad; see the module docstring), padded with 0.
+
+    Bilinear sampling for pictures; `nearest` for class masks, whose values must never be blended."""
     from PIL import Image, ImageOps
 
-    bilinear = Image.Resampling.BILINEAR
+    method = Image.Resampling.NEAREST if nearest else Image.Resampling.BILINEAR
     if resize == "squash" or im.size == (size, size):
-        return im.resize((size, size), bilinear)
+        return im.resize((size, size), method)
     if resize == "crop":
-        return ImageOps.fit(im, (size, size), method=bilinear)
+        return ImageOps.fit(im, (size, size), method=method)
     if resize == "pad":
-        return ImageOps.pad(im, (size, size), method=bilinear, color=0)
+        return ImageOps.pad(im, (size, size), method=method, color=0)
     raise ValueError(f"unknown resize rule {resize!r}; one of {RESIZE}")  # our bug: config validates it
 
 

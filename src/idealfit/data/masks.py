@@ -23,12 +23,12 @@ import numpy as np
 
 from idealfit.data.base import Dataset
 from idealfit.data.files import fingerprint
-from idealfit.data.images import MAX_AUTO_SIDE, RESIZE, _probe, images_in, open_image, opened
+from idealfit.data.images import MAX_AUTO_SIDE, RESIZE, _probe, images_in, open_image, opened, to_square
 from idealfit.errors import UserError
 from idealfit.run_files import atomic_write
 
 if TYPE_CHECKING:
-    from PIL import Image
+    pass
 
 MASK_MODES = ("P", "L", "1")  # modes whose pixel values are class indices ('1': 0 and 1)
 _FIX_MODE = "save it as a palette (P) or 8-bit grayscale (L) PNG whose pixel values are class indices"
@@ -153,7 +153,7 @@ def _size(path: Path) -> tuple[int, int]:
 def _read_mask(path: Path, *, expect: tuple[int, int], size: int, resize: str) -> tuple[np.ndarray, np.ndarray]:
     """(the mask as (size, size) uint8 class ids, the sorted values in the file), checked to be its
     image's size (`expect`, (w, h))."""
-    from PIL import ImageOps
+    from PIL import Image, ImageOps
 
     with opened(path) as im:
         if im.mode not in MASK_MODES:
@@ -164,23 +164,9 @@ def _read_mask(path: Path, *, expect: tuple[int, int], size: int, resize: str) -
             raise UserError(f"{path} is {im.size[0]}x{im.size[1]} pixels but its image is {expect[0]}x{expect[1]}; "
                             "save the mask at its image's size")
         values = np.unique(np.asarray(im, dtype=np.uint8))
-        return np.asarray(_mask_to_square(im, size, resize), dtype=np.uint8), values
-
-
-def _mask_to_square(im: Image.Image, size: int, resize: str) -> Image.Image:
-    """`data.images.to_square` for a mask: the same crop | squash | pad geometry, nearest-neighbour
-    sampling (no blended class ids) and class 0 as padding."""
-    from PIL import Image, ImageOps
-
-    im = Image.fromarray(np.asarray(im, dtype=np.uint8))  # mode L of the indices: no palette to carry along
-    nearest = Image.Resampling.NEAREST
-    if resize == "squash" or im.size == (size, size):
-        return im.resize((size, size), nearest)
-    if resize == "crop":
-        return ImageOps.fit(im, (size, size), method=nearest)
-    if resize == "pad":
-        return ImageOps.pad(im, (size, size), method=nearest, color=0)
-    raise ValueError(f"unknown resize rule {resize!r}; one of {RESIZE}")  # our bug: config validates it
+        # mode L of the indices (no palette to carry along), resized with nearest sampling and 0 as padding
+        square = to_square(Image.fromarray(np.asarray(im, dtype=np.uint8)), size, resize, nearest=True)
+        return np.asarray(square, dtype=np.uint8), values
 
 
 def class_colours(num_classes: int) -> np.ndarray:
