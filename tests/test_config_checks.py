@@ -4,7 +4,7 @@ import pytest
 
 import idealfit as fit
 from idealfit.config import resolve
-from idealfit.config_checks import FAMILY_KEYS, check_run_options, is_set, valid_monitors
+from idealfit.config_checks import FAMILY_KEYS, check_run_options, is_set
 from idealfit.data.embedded import EMBEDDED
 from idealfit.tasks import get_task
 
@@ -74,8 +74,8 @@ def test_valid_monitors_are_the_logged_columns(tmp_path):
     run = fit.train(data="diabetes", model="mlp", epochs=1, out=tmp_path / "r", verbose=False,
                     set={"train.progress": False})
     logged = set(run.history[0])
-    assert set(valid_monitors(get_task("regression"))) <= logged
-    assert valid_monitors(get_task("classification")) == ["val_loss", "val_accuracy", "train_loss", "train_accuracy"]
+    assert set(get_task("regression").monitors()) <= logged
+    assert get_task("classification").monitors() == ["val_loss", "val_accuracy", "train_loss", "train_accuracy"]
 
 
 def test_every_registered_family_says_which_shape_keys_it_reads():

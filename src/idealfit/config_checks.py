@@ -59,11 +59,6 @@ def is_set(cfg: RunConfig, key: str) -> bool:
     return key in cfg.given and value != getattr(getattr(RunConfig(), section), name)
 
 
-def valid_monitors(task: Task) -> list[str]:
-    """The history columns early stopping can watch for `task`: val_/train_ loss and the task's epoch metrics."""
-    return [f"{split}_{m}" for split in ("val", "train") for m in ("loss", *task.epoch_metrics)]
-
-
 def _check_batches(cfg: RunConfig, ds: Dataset, task: Task) -> None:
     d = cfg.data
     if d.balanced and task.name != "classification":  # weights are per sample: one class id each
@@ -112,7 +107,7 @@ def _check_optimizer(cfg: RunConfig) -> None:
 
 
 def _check_monitor(cfg: RunConfig, ds: Dataset, task: Task) -> None:
-    valid = valid_monitors(task)
+    valid = task.monitors()
     if cfg.train.monitor not in valid:
         raise UserError(f"train.monitor={cfg.train.monitor} is not logged for {task.name} ({ds.name}); "
                         f"use one of {', '.join(valid)}")

@@ -104,14 +104,14 @@ class Task:
         """Facts about the training curves worth a summary field of their own (a GAN's balance), or {}."""
         return {}
 
+    def monitors(self) -> list[str]:
+        """The history columns early stopping can watch: val_/train_ loss and this task's epoch metrics."""
+        return [f"{split}_{m}" for split in ("val", "train") for m in ("loss", *self.epoch_metrics)]
+
     def check_metric(self, monitor: str) -> MetricInfo:
-        """The MetricInfo of a history column such as "val_loss" or "val_accuracy" (KeyError if none)."""
+        """The MetricInfo of a column of `monitors()`, such as "val_loss" or "val_accuracy"."""
         name = monitor.split("_", 1)[-1]
-        if name == "loss":
-            return LOSS
-        if name not in self.epoch_metrics:
-            raise KeyError(name)
-        return self.metrics[name]
+        return LOSS if name == "loss" else self.metrics[name]
 
 
 def ratio(a: float, b: float) -> float:

@@ -69,13 +69,10 @@ class EarlyStopping(Callback):
     def __init__(self, *, monitor: str = "val_loss", patience: int | None = 8, min_delta: float = 0.0,
                  task: Task | str = "classification"):
         task = TASKS[task] if isinstance(task, str) else task
-        try:
-            if not monitor.startswith(("val_", "train_")):
-                raise KeyError(monitor)
-            info = task.check_metric(monitor)
-        except KeyError:
-            valid = ", ".join(f"val_{m}" for m in ("loss", *task.epoch_metrics))
-            raise UserError(f"train.monitor '{monitor}' is not logged by a {task.name} run; use one of {valid}") from None
+        if monitor not in task.monitors():
+            raise UserError(f"train.monitor '{monitor}' is not logged by a {task.name} run; use one of "
+                            f"{', '.join(task.monitors())}")
+        info = task.check_metric(monitor)
         self.monitor, self.patience, self.min_delta = monitor, patience, min_delta
         self.higher = info.higher_is_better
         self.reset()
