@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from idealfit.tasks import is_score
+
 SPLITS = ("train", "val", "test")
 MAX_ROWS = 200_000  # linear and boosting fit on a subsample above this many training rows
 UNDERFIT_BASELINE_GAP = 0.02  # diagnosis: train accuracy over 2 points below the better baseline's = underfitting
@@ -128,7 +130,7 @@ def baseline_underfit(ev: dict, task: str, metric: str) -> list[str]:
     if net is None or base is None:
         return []
     name = NAMES[ev["baseline"]]
-    if task == "classification":
+    if is_score(metric):  # a gap in points for scores (accuracy), a ratio for errors
         if base - net > UNDERFIT_BASELINE_GAP and (net_val is None or net_val <= base_val):
             return [f"the model reaches {net:.3f} {metric} on its own training data, {base - net:.3f} below "
                     f"{name} ({base:.3f})"]
