@@ -32,7 +32,7 @@ FAMILY_KEYS = {
     "cnn": ("model.widths", "model.kernel_size", "model.pool", "model.hidden"),
     "unet": ("model.widths", "model.skip"),
     "autoencoder": ("model.latent", "model.widths", "model.hidden"),
-    "pix2pix": ("model.widths", "model.skip", "model.gan_weight", "model.l1_weight"),
+    "pix2pix": ("model.widths", "model.skip", "model.gan_weight", "model.l1_weight", "model.d_width"),
 }
 MOMENTUM_OPTIMIZERS = ("sgd",)  # the optimizers that read train.momentum and train.nesterov
 

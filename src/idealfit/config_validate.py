@@ -73,6 +73,10 @@ def validate(cfg: RunConfig) -> RunConfig:
         raise UserError(f"model.kernel_size must be an odd number >= 1; got {m.kernel_size}")
     if not 0 <= m.dropout < 1:
         raise UserError(f"model.dropout must be in [0, 1); got {m.dropout}")
+    _positive("model.latent", m.latent)
+    _positive("model.d_width", m.d_width)
+    _positive("model.gan_weight", m.gan_weight, allow_zero=True)
+    _positive("model.l1_weight", m.l1_weight, allow_zero=True)
     _positive("train.epochs", t.epochs)
     _positive("train.batch_size", t.batch_size)
     _positive("train.lr", t.lr)

@@ -106,3 +106,25 @@ def test_a_discriminator_that_wins_outright_is_reported():
     facts = task.history_facts(won)["gan"]
     assert facts["discriminator_won"] and facts["longest_d_won_epochs"] == 5 and "won outright" in facts["note"]
     assert task.history_facts([{"train_loss": 1.0}]) == {}  # the L1-only generator has no discriminator
+
+
+def test_a_two_optimizer_pix2pix_run_resumed_ends_bit_identical_to_an_uninterrupted_one(tmp_path):
+    """Both networks, both Adam states, the batch order and the paired augmentation's draws are restored."""
+    import idealfit as fit
+    from safetensors.torch import load_file
+
+    rng = np.random.default_rng(1)
+    x = rng.random((40, 3, 32, 32)).astype(np.float32)
+    keys = {"train.batch_size": 8, "train.progress": False, "model.widths": [4, 8], "model.d_width": 8,
+            "train.lr": 2e-3, "data.augment": ["flip", {"name": "crop", "padding": 2}], "train.threads": 1}
+    whole = fit.train(data=(x, 1 - x), epochs=3, out=tmp_path / "whole", verbose=False, set=keys)
+    part = fit.train(data=(x, 1 - x), epochs=1, out=tmp_path / "part", verbose=False, set=keys)
+    again = fit.train(resume=part.dir, epochs=3, verbose=False)
+    assert again.summary["epochs_run"] == 3 and whole.summary["gan"]["final_d_loss"] > 0
+    a, b = load_file(str(whole.dir / "model.safetensors")), load_file(str(again.dir / "model.safetensors"))
+    assert a.keys() == b.keys() and any(k.startswith("1.discriminator") or "discriminator" in k for k in a)
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    drop = ("seconds",)
+    assert ([{k: v for k, v in r.items() if k not in drop} for r in whole.history]
+            == [{k: v for k, v in r.items() if k not in drop} for r in again.history])

@@ -43,7 +43,7 @@ def build_pix2pix(input_shape: tuple[int, ...], out_dim: int, cfg: ModelConfig) 
     if len(input_shape) != 3:
         raise UserError(f"model.name=pix2pix needs images (C, H, W); this data has shape {tuple(input_shape)}")
     return [Pix2Pix(input_shape[0], out_dim, widths=tuple(cfg.widths), skip=cfg.skip, batchnorm=cfg.batchnorm,
-                    dropout=cfg.dropout, discriminator=cfg.gan_weight > 0)]
+                    dropout=cfg.dropout, discriminator=cfg.gan_weight > 0, d_width=cfg.d_width)]
 
 
 @dataclass(frozen=True)

@@ -197,7 +197,10 @@ def build_step(setup: Setup, t, *, schedule: bool = True) -> SupervisedStep:
     core = setup.model[-1]
     if getattr(core, "discriminator", None) is not None:  # pix2pix: D then G, each its own Adam (β1 = 0.5)
         return _pix2pix_step(setup, t, core, schedule=schedule)
-    opt = build_optimizer(setup.model.parameters(), t)
+    if hasattr(core, "discriminator"):  # pix2pix's L1-only ablation: the same generator optimizer as with a GAN
+        opt = torch.optim.Adam(setup.model.parameters(), lr=t.lr, betas=(0.5, 0.999))
+    else:
+        opt = build_optimizer(setup.model.parameters(), t)
     scheds = {"main": build_scheduler(opt, t, steps_per_epoch=len(setup.train_batches))} if schedule else {}
     return SupervisedStep(setup.model, {"main": opt}, scheds, task=setup.task, penalty=setup.penalty,
                           augment=setup.augment, clip_grad=t.clip_grad, runtime=setup.runtime)
