@@ -27,6 +27,7 @@ class Dataset:
     fixed_test: np.ndarray | None = None  # indices of a dataset's own standard test split (mnist1d)
     paths: list[str] | None = None  # image folders that stream from disk: one file per sample
     meta: dict = field(default_factory=dict)  # loader facts worth recording (image size, source...)
+    masks: np.ndarray | None = None  # image pairs: (N, H, W) class ids behind each input, for the FCN-score
 
     def __len__(self) -> int:
         return len(self.y)

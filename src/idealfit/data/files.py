@@ -275,7 +275,22 @@ def _pair_npz(path: Path, x: np.ndarray, y: np.ndarray, task: str | None) -> Dat
         if not np.isfinite(a).all() or a.min() < 0 or a.max() > 1:
             raise UserError(f"{path}: {name} must hold images with values in [0, 1] (finite); scale them first")
     return Dataset(path.stem, x, y, "translation", "image_pair",
-                   meta={"source": str(path), "fingerprint": fingerprint(path)})
+                   meta={"source": str(path), "fingerprint": fingerprint(path)}, masks=_pair_masks(path, x))
+
+
+def _pair_masks(path: Path, x: np.ndarray) -> np.ndarray | None:
+    """The class ids behind each input image, for the FCN-score: the NPZ's optional `masks` (N, H, W), or
+    the colours of inputs that are colour-coded label maps (data.pairs.palette_masks), else None."""
+    from idealfit.data.pairs import palette_masks
+
+    with np.load(path, allow_pickle=False) as f:
+        masks = f["masks"] if "masks" in f.files else None
+    if masks is None:
+        return palette_masks(x)
+    if masks.shape != (len(x), *x.shape[2:]) or masks.dtype.kind not in "iu" or masks.min() < 0:
+        raise UserError(f"{path}: masks must hold a class id >= 0 per input pixel, integers of shape "
+                        f"{(len(x), *x.shape[2:])}; got {masks.dtype} {masks.shape}")
+    return masks.astype(np.int64)
 
 
 def _mask_npz(path: Path, x: np.ndarray, y: np.ndarray, task: str | None) -> Dataset:

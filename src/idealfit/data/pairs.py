@@ -90,10 +90,10 @@ def _generated(kind: str, n: int, size: int, seed: int) -> tuple[np.ndarray, np.
 
 
 def _pair_dataset(kind: str, n: int, size: int, seed: int) -> Dataset:
-    a, b, _ = _generated(kind, n, size, seed)
+    a, b, masks = _generated(kind, n, size, seed)
     meta = {"source": "generated", "side": size, "seed": seed, "version": VERSION, "resize": "crop"}
     return Dataset(kind, a.astype(np.float32) / 255.0, b.astype(np.float32) / 255.0, "translation", "image_pair",
-                   class_names=None, meta=meta)
+                   class_names=None, meta=meta, masks=masks.astype(np.int64))
 
 
 def make_labels2shapes(n: int = 2000, *, size: int = 64, seed: int = 0) -> Dataset:
@@ -128,6 +128,24 @@ def labels2shapes_masks(n: int = 2000, *, size: int = 64, seed: int = 0) -> np.n
     return _generated("labels2shapes", n, size, seed)[2].astype(np.int64)
 
 
+MAX_LABEL_COLOURS = 32  # inputs with this many distinct colours or fewer are read as colour-coded label maps
+
+
+def palette_masks(a: np.ndarray) -> np.ndarray | None:
+    """(N, S, S) int64 class ids of RGB inputs `a` (N, 3, S, S) in [0, 1] that are colour-coded label maps
+    (at most MAX_LABEL_COLOURS distinct colours over all images, as Cityscapes' or our labels2shapes'),
+    one class per colour in the order of their (r, g, b) values; None for any other input (photos, edge
+    maps, JPEG-compressed label maps): the FCN-score needs the classes behind each input."""
+    if a.ndim != 4 or a.shape[1] != 3 or len(a) == 0:
+        return None
+    rgb = np.rint(a * 255).astype(np.int32)
+    codes = (rgb[:, 0] << 16) | (rgb[:, 1] << 8) | rgb[:, 2]  # (N, S, S) one number per colour
+    colours, ids = np.unique(codes, return_inverse=True)
+    if not 2 <= len(colours) <= MAX_LABEL_COLOURS:
+        return None
+    return ids.reshape(codes.shape).astype(np.int64)
+
+
 def is_pair_folder(root: Path) -> bool:
     """Whether `root` looks like a paired folder: it has `A/` and `B/` sub-folders."""
     root = Path(root)
@@ -155,7 +173,9 @@ def load_pair_folder(root: Path, *, image_size: int | None = None, channels: int
     xs, ys, files, skipped, (size, c_a, c_b) = load(root, image_size=image_size, channels=channels, resize=resize)
     meta = {"source": str(root), "pairs": pairs, "resize": resize, "image_size": size, "channels": c_a,
             "target_channels": c_b, "fingerprint": fingerprint(root, files), "skipped_files": skipped}
-    return Dataset(root.name, np.stack(xs), np.stack(ys), "translation", "image_pair", class_names=None, meta=meta)
+    x = np.stack(xs)
+    return Dataset(root.name, x, np.stack(ys), "translation", "image_pair", class_names=None, meta=meta,
+                   masks=palette_masks(x))
 
 
 def _geometry(first: tuple[int, int], colour: tuple[bool, bool], image_size: int | None,

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 
 from idealfit.errors import UserError
 from idealfit.tasks.base import MetricInfo, Task
+from idealfit.tasks.fcn_score import fcn_scores, segmenter
 from idealfit.tasks.image_metrics import finish_image_metrics, image_sums
 
 MIN_SIDE = 11  # SSIM's Gaussian window
@@ -30,7 +31,10 @@ class Translation(Task):
     metrics = {"l1": MetricInfo(False, False, "mean absolute error per pixel value (images in [0, 1])"),
                "psnr": MetricInfo(True, False, "peak signal-to-noise ratio, dB"),
                "ssim": MetricInfo(True, True, "structural similarity"),
-               "sharpness_ratio": MetricInfo(True, False, "high-frequency energy, generated / real (1 = as sharp)")}
+               "sharpness_ratio": MetricInfo(True, False, "high-frequency energy, generated / real (1 = as sharp)"),
+               "fcn_pixel_accuracy": MetricInfo(True, True, "FCN-score: pixel accuracy of a segmenter of real "
+                                                "images on the generated ones (test split)"),
+               "fcn_miou": MetricInfo(True, True, "FCN-score: its mean IoU (test split)")}
     epoch_metrics = ("l1", "psnr", "ssim", "sharpness_ratio")
     epoch_extras = ("g_adv", "d_loss")  # logged when a GAN step reports them
     scales_targets = True  # records the target images' channels (no scaling: images stay in [0, 1])
@@ -61,6 +65,26 @@ class Translation(Task):
             if k in sums:
                 out[k] = sums[k] / n
         return out
+
+    def test_metrics(self, prep, predictions: dict[str, np.ndarray]) -> dict[str, float]:
+        """fcn_pixel_accuracy, fcn_miou: the FCN-score of the generated test images, where the dataset
+        knows the classes behind each input (embedded pairs, colour-coded label maps, an NPZ's masks)."""
+        masks = self._masks(prep, "test")
+        if masks is None:
+            return {}
+        return fcn_scores(self._segmenter(prep), predictions["y_pred"], masks)
+
+    def _masks(self, prep, split: str) -> np.ndarray | None:
+        masks = prep.dataset.masks
+        return None if masks is None or prep.dataset.paths is not None else masks[prep.indices[split]]
+
+    def _segmenter(self, prep) -> torch.nn.Module:
+        """The FCN-score's segmenter, trained on this split's real training targets (cached on disk)."""
+        if getattr(self, "_fcn_prep", None) is not prep:  # once per run: test metrics and baselines share it
+            self._fcn = segmenter(prep.y["train"], self._masks(prep, "train"),
+                                  num_classes=int(prep.dataset.masks.max()) + 1, seed=int(prep.indices.get("seed", 0)))
+            self._fcn_prep = prep
+        return self._fcn
 
     def decode(self, out: torch.Tensor, state) -> np.ndarray:
         return out.float().clamp(0, 1).numpy()  # (N, 3, H, W) images in [0, 1]
@@ -112,4 +136,11 @@ class Translation(Task):
                 pred = mean.expand_as(t)
                 meter.add(self.stats(pred, t, self.loss(pred, t)))
             out["mean"][s] = {k: v for k, v in self.finish(meter.sums(), None).items() if k != "loss"}
+        if self._masks(prep, "test") is not None:  # the FCN-score of the mean image, and of the real targets
+            net = self._segmenter(prep)
+            out["real"] = {}
+            for s in ("val", "test"):
+                masks = self._masks(prep, s)
+                out["mean"][s].update(fcn_scores(net, mean.expand(len(masks), *mean.shape).numpy(), masks))
+                out["real"][s] = fcn_scores(net, prep.y[s], masks)  # the upper bound
         return out
