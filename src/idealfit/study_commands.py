@@ -1,4 +1,4 @@
-"""`idealfit study regularization|capacity`, `idealfit lr-find` and `idealfit augment`: the deck's experiments.
+"""`idealfit study regularization|capacity|gan`, `idealfit lr-find` and `idealfit augment`: the deck's experiments.
 
 The CLI mounts them with `register(subparsers)`; each handler prints to stdout and returns an exit code.
 User mistakes raise UserError (the CLI prints the one line and exits 2).
@@ -31,6 +31,17 @@ def register(subparsers) -> None:
                    help="train on this share (<=1) or count (>1) of the training split (default: the study's)")
     _common(c)
     c.set_defaults(func=cmd_study_capacity)
+
+    g = kinds.add_parser("gan", help="pix2pix: L1 only vs L1 + conditional GAN, like the paper's Table 1")
+    g.add_argument("--data", default="labels2shapes",
+                   help="paired images: labels2shapes (default), edges2shapes, an A/B folder or an NPZ of pairs")
+    g.add_argument("--cgan-only", action="store_true", help="also train the adversarial loss alone (no L1)")
+    g.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="a config field for every variant, e.g. --set model.widths=[8,16,32] (repeatable)")
+    g.add_argument("--seeds", type=int, default=1, help="runs per variant, seeds 0..N-1 (default 1)")
+    g.add_argument("--epochs", type=int, default=None, help="epochs per variant (default: the pix2pix family's)")
+    g.add_argument("--out", default=None, help="study folder (default runs/<timestamp>-study-gan)")
+    g.set_defaults(func=cmd_study_gan)
 
     lf = subparsers.add_parser("lr-find", help="loss against a rising learning rate, and a suggested rate")
     lf.add_argument("--data", default="digits", help="embedded dataset or path (default digits)")
@@ -129,6 +140,18 @@ def cmd_study_capacity(args: argparse.Namespace) -> int:
     _print_table(res)
     print(f"best (lowest validation error): {res.best}   * in the table")
     print(f"study: {res.dir}  (report: {res.report}, figure: {res.figures[0]})")
+    return 0
+
+
+def cmd_study_gan(args: argparse.Namespace) -> int:
+    from idealfit.gan_study import gan_study
+
+    res = gan_study(data=args.data, seeds=_seeds(args.seeds), epochs=args.epochs, cgan_only=args.cgan_only,
+                    set=parse_sets(args.set), out=args.out)
+    print(res.table())
+    if res.verdict:
+        print(res.verdict["text"])
+    print(f"study: {res.dir}  (report: {res.report}, samples: {res.samples})")
     return 0
 
 
