@@ -268,3 +268,27 @@ def test_ctrl_c_without_early_stopping_keeps_the_last_completed_epoch(tmp_path, 
     ckpt = torch.load(out / "checkpoint.pt", weights_only=True)  # epoch 2's weights, as metrics.csv row 2
     saved = load_file(str(out / "model.safetensors"))
     assert ckpt["epoch"] == 2 and all(torch.equal(saved[k], ckpt["model"][k]) for k in saved)
+
+
+def test_a_gan_whose_discriminator_loss_turns_nan_stops_and_keeps_the_last_good_weights():
+    from idealfit.train.callbacks import divergence_message
+
+    model = torch.nn.Linear(2, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    state = FitState(SupervisedStep(model, {"main": opt}, {}, task=TASKS["regression"]), epochs=5)
+    guard = NonFiniteGuard(early=None)
+    guard.on_fit_start(state)
+    for epoch, d_loss in ((1, 0.6), (2, float("nan"))):
+        if epoch == 2:
+            with torch.no_grad():
+                model.weight.fill_(float("nan"))
+        else:
+            kept = {k: v.clone() for k, v in model.state_dict().items()}
+        state.epoch = epoch
+        state.history.append({"epoch": epoch, "train_loss": 0.2, "val_loss": 0.2, "train_d_loss": d_loss,
+                              "train_g_adv": 1.0})
+        guard.on_epoch_end(state)
+    guard.on_fit_end(state)
+    assert state.stop and guard.diverged["column"] == "train_d_loss" and guard.diverged["kept_epoch"] == 1
+    assert all(torch.equal(kept[k], v) for k, v in model.state_dict().items())
+    assert "the discriminator's loss became nan at epoch 2" in divergence_message(guard.diverged, lr=2e-4)

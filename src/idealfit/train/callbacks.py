@@ -129,7 +129,7 @@ class NonFiniteGuard(Callback):
         early: the run's EarlyStopping, or None.
     """
 
-    COLUMNS = ("train_loss", "val_loss", "penalty")
+    COLUMNS = ("train_loss", "val_loss", "penalty", "train_d_loss", "train_g_adv")  # the last two: a GAN's
     # Our losses are cross-entropy and MSE on standardized targets: a few units at the start. Far above
     # this the steps have blown up even while the numbers are still finite (lr 1e9 gives ~3e18).
     EXPLODED = 1e6
@@ -174,7 +174,8 @@ def _copy_weights(model: torch.nn.Module) -> dict[str, torch.Tensor]:
 
 def divergence_message(diverged: dict[str, Any], *, lr: float) -> str:
     """One plain sentence about a diverged run, e.g. "the training loss became nan at epoch 4; ..."."""
-    what = {"train_loss": "training loss", "val_loss": "validation loss", "penalty": "penalty"}[diverged["column"]]
+    what = {"train_loss": "training loss", "val_loss": "validation loss", "penalty": "penalty",
+            "train_d_loss": "discriminator's loss", "train_g_adv": "generator's adversarial loss"}[diverged["column"]]
     kept = diverged["kept_epoch"]
     keep = f"the weights of epoch {kept} are kept" if kept else "the initial weights are kept"
     return (f"the {what} became {diverged['value']} at epoch {diverged['epoch']} and training stopped; {keep}. "
