@@ -93,7 +93,7 @@ class ModelConfig:
     latent: int = 16  # autoencoder: size of the code between encoder and decoder
     gan_weight: float = 1.0  # pix2pix: weight of the adversarial loss (0 = the L1-only generator, the paper's ablation)
     l1_weight: float = 100.0  # pix2pix: λ of the L1 loss between generated and real images (the paper's 100)
-    d_width: int = 64  # pix2pix: channels of the PatchGAN discriminator's first convolution (the paper's 64)
+    d_width: int = 64  # pix2pix: channels of the PatchGAN discriminator's first convolution (the paper's 64; the family's default 16)
     init: str = "torch_default"  # glorot_uniform | glorot_normal | he_uniform | he_normal | orthogonal | torch_default
 
 

@@ -39,7 +39,7 @@ def register(subparsers) -> None:
     g.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="a config field for every variant, e.g. --set model.widths=[8,16,32] (repeatable)")
     g.add_argument("--seeds", type=int, default=1, help="runs per variant, seeds 0..N-1 (default 1)")
-    g.add_argument("--epochs", type=int, default=None, help="epochs per variant (default: the pix2pix family's)")
+    g.add_argument("--epochs", type=int, default=None, help="epochs per variant (default 10)")
     g.add_argument("--out", default=None, help="study folder (default runs/<timestamp>-study-gan)")
     g.set_defaults(func=cmd_study_gan)
 
