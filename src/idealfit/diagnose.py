@@ -19,7 +19,9 @@ it and the deck's remedies. The rules, checked in this order:
       STILL_FALLING_WINDOW epochs while validation loss still improved: stopped too early (not for a
       classifier that already reaches FITS_TRAIN_ACCURACY on its training data), or
    d. validation loss was at its best in the last epoch and still falling by more than
-      VAL_STILL_IMPROVING_RATE per epoch over the last STILL_FALLING_WINDOW epochs: more epochs help.
+      VAL_STILL_IMPROVING_RATE per epoch over the last STILL_FALLING_WINDOW epochs: more epochs help
+      (said beside 2b too: a low score in a run that is still improving is first of all unfinished), or
+   e. the run had one epoch: one point is no curve, and "levelled off" cannot be seen.
 3. Good fit otherwise: both curves levelled off, close together.
 
 Rule 1b gives way to rule 2d: while validation loss is still at its best and falling at the last epoch
@@ -39,6 +41,9 @@ does not show the network fits its data, so the fixed thresholds still apply the
 verdict, a rival that does as well on validation is named as a reason, with advice: the network adds
 nothing there.
 
+A GAN run (the history logs train_g_adv / train_d_loss) is judged on its L1 curves alone: adversarial
+losses have no under/overfitting U-shape. The reasons say so, and translation's advice asks for the
+images to be judged by eye.
 
 With `context` (what the run used: model family, data kind, augmentation, dropout, L1/L2, batch
 normalization, early stopping, epochs, patience), the advice names only remedies the run can still
@@ -71,7 +76,7 @@ from idealfit.baselines import (  # noqa: F401 - the thresholds are part of the 
     best_baseline,
     is_reference,
 )
-from idealfit.diagnose_advice import GOOD_FIT_ADVICE, advice
+from idealfit.diagnose_advice import GAN_NOTE, GOOD_FIT_ADVICE, advice
 from idealfit.errors import UserError
 from idealfit.tasks import TASKS, is_score
 
@@ -264,7 +269,11 @@ def _underfit_reasons(ev: dict, task: str, metric: str) -> list[str]:
             f"training loss was still falling {100 * recent:.1f}% per epoch over the last "
             f"{STILL_FALLING_WINDOW} epochs: training stopped too early"
         )
-    if not reasons and _val_still_improving(ev):
+    if ev["epochs"] < 2 and not any("stopped too early" in r for r in reasons):  # rule 2e
+        reasons.append("one epoch is no learning curve: whether training has levelled off cannot be seen, so "
+                       "training stopped too early to judge the fit")
+    # still improving at the last epoch: said beside a low score too, as the run is not done (not twice)
+    if not any("stopped too early" in r for r in reasons) and _val_still_improving(ev):
         w = min(STILL_FALLING_WINDOW, ev["epochs"] - 1)
         reasons.append(
             f"validation loss was still improving at the last epoch ({100 * ev['recent_val_drop']:.1f}% per "
@@ -342,6 +351,8 @@ def diagnose(history: list[dict], *, task: str, metric: str, final: dict[str, di
         reasons.append(as_well)
         # "keep this setup" would contradict "use the simpler model": drop the good-fit advice then
         tips = [baseline_advice(ev, context, task=task)] + [a for a in tips if a not in GOOD_FIT_ADVICE]
+    if gan:
+        reasons.append(_gan_note(history, task))
     if not ev["has_validation"]:
         reasons.append("there is no validation data, so overfitting cannot be judged")
     return {"verdict": verdict, "evidence": ev, "reasons": reasons, "advice": tips}
@@ -350,6 +361,15 @@ def diagnose(history: list[dict], *, task: str, metric: str, final: dict[str, di
 def _adversarial(history: list[dict]) -> bool:
     """Whether the run trained adversarially: its history logs a GAN's parts (train_g_adv, train_d_loss)."""
     return any(r.get(k) is not None for r in history for k in ("train_g_adv", "train_d_loss"))
+
+
+def _gan_note(history: list[dict], task: str) -> str:
+    """What the verdict of a GAN run rests on, and (the task's reading of the discriminator's loss) whether the
+    discriminator won outright, which leaves the generator's images resting on the L1 term alone."""
+    gan = TASKS[task].history_facts(list(history)).get("gan", {})
+    won = (f"; the discriminator won outright for {gan['longest_d_won_epochs']} epochs in a row (summary.json's "
+           "gan), so the adversarial term taught the generator little then" if gan.get("discriminator_won") else "")
+    return GAN_NOTE + won
 
 
 _HEADLINES = {

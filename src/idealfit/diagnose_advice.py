@@ -32,6 +32,13 @@ NO_VALIDATION_ADVICE = "Hold out a validation split (e.g. 20% of the data) so ov
 MORE_DATA = {"reconstruction": "Get more training data: more samples (no labels needed).",
              "translation": "Get more training data: more input-target pairs."}
 PAIR_AUGMENT = ("flip", "crop")  # the augmentations paired images accept (config: train/setup.py's GEOMETRIC)
+# translation judged by eye: a low L1 can still be a blurry image
+EYE_ADVICE = ("Judge the generated images by eye (report: progress.png, the same validation inputs over the "
+              "epochs; translation.png, input | generated | target): a low L1 can still be blurry "
+              "(sharpness_ratio below 1).")
+GAN_NOTE = ("this is a GAN: its adversarial losses (train_g_adv, train_d_loss) have no under/overfitting "
+            "U-shape, so this verdict reads the L1 curves only (train_loss and val_loss are the generator's "
+            "L1 part, val_l1 its score); judge the generated images by eye")
 
 # Per family: (what gives more capacity, what makes the model smaller, a concrete widening for the baseline
 # advice). The autoencoder's entries depend on its kind (dense on tables: model.hidden; conv: model.widths).
@@ -105,12 +112,14 @@ def advice(verdict: str, ev: dict, reasons: list[str], context: dict[str, Any] |
         advice = list(UNDERFIT_ADVICE)
         if reasons[0].startswith("training diverged"):
             advice.insert(0, "Lower the learning rate (e.g. 10x): the loss blew up.")
-        elif all(_not_done(r) for r in reasons):
-            advice.insert(0, advice.pop(1))  # only "not done yet": train longer comes first
+        elif any(_not_done(r) for r in reasons):
+            advice.insert(0, advice.pop(1))  # "not done yet" among the reasons: train longer comes first
     elif ev["has_validation"]:
         advice = list(GOOD_FIT_ADVICE)
     else:
         advice = ["Keep this setup for now: the training curve has levelled off at a low error."]
+    if task == "translation":
+        advice.append(EYE_ADVICE)
     if not ev["has_validation"]:
         advice.append(NO_VALIDATION_ADVICE)
     return advice
@@ -177,6 +186,6 @@ def _underfit_advice_for(reasons: list[str], c: dict[str, Any], fam: str | None,
         advice.append(f"Use less regularization (now {', '.join(used)}).")
     if reasons[0].startswith("training diverged"):
         advice.insert(0, f"Lower the learning rate (e.g. 10x, below train.lr={c.get('lr', 0):g}): the loss blew up.")
-    elif all(_not_done(r) for r in reasons):
-        advice.insert(0, advice.pop(1))  # only "not done yet": train longer comes first
+    elif any(_not_done(r) for r in reasons):
+        advice.insert(0, advice.pop(1))  # "not done yet" among the reasons: train longer comes first
     return advice

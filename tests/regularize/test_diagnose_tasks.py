@@ -7,8 +7,8 @@ import math
 import pytest
 
 from idealfit.baselines import best_baseline
-from idealfit.diagnose import diagnose
-from idealfit.diagnose_advice import family_of
+from idealfit.diagnose import diagnose, format_diagnosis
+from idealfit.diagnose_advice import EYE_ADVICE, family_of
 
 
 def _decay(start, end, n, rate=0.35):
@@ -81,6 +81,18 @@ def test_a_network_no_better_than_the_majority_class_is_named():
     assert "does as well (val dice 0.000 vs 0.000)" in _text(d)
 
 
+def test_segmentation_still_improving_after_two_epochs_says_train_longer_first():
+    # a 2-epoch shapes run (numbers from one): Dice 0.31, validation loss still falling 21% per epoch
+    hist = _rows([1.951, 1.321], [1.562, 1.234], [0.138, 0.311], [0.013, 0.325], "dice")
+    d = diagnose(hist, task="segmentation", metric="dice", context={**CONTEXT, "epochs": 2})
+    assert d["verdict"] == "underfitting"
+    assert "below 0.9" in d["reasons"][0] and "still improving at the last epoch" in d["reasons"][1]
+    assert d["advice"][0] == "Train longer: raise train.epochs (now 2)."
+
+
+# --- reconstruction: PCA at the code's size, and a denoising run's noisy input ---------------------------
+
+
 def _rec(train_mse, val_mse, train_loss=None):
     train_loss = train_loss or _decay(1.0, train_mse, N)
     return _rows(train_loss, [v * 1.02 for v in train_loss], [train_mse] * N, [val_mse] * N, "mse")
@@ -142,6 +154,30 @@ def test_a_generator_no_better_than_the_mean_image_is_named():
     d = diagnose(_p2p(l1=0.2), task="translation", metric="l1", baselines=base,
                  context={**CONTEXT, "kind": "image_pair"})
     assert "the training split's mean target image does better (val l1 0.196 vs 0.21)" in _text(d)
+
+
+def test_a_gan_is_judged_on_its_l1_curves_and_says_so():
+    d = diagnose(_p2p(), task="translation", metric="l1", context={**CONTEXT, "kind": "image_pair"})
+    without = diagnose(_p2p(gan=False), task="translation", metric="l1", context={**CONTEXT, "kind": "image_pair"})
+    assert d["verdict"] == without["verdict"] == "good fit"  # the wavy adversarial column changes nothing
+    note = d["reasons"][-1]
+    assert "adversarial losses (train_g_adv, train_d_loss) have no under/overfitting U-shape" in note
+    assert "this verdict reads the L1 curves only" in note and "judge the generated images by eye" in note
+    assert note in format_diagnosis(d)
+    assert not any("U-shape" in r for r in without["reasons"])  # an L1-only run has no adversarial part
+    assert EYE_ADVICE in d["advice"] and EYE_ADVICE in without["advice"]  # images are judged by eye either way
+    won = diagnose(_p2p(d_loss=0.01), task="translation", metric="l1", context={**CONTEXT, "kind": "image_pair"})
+    assert "the discriminator won outright for 30 epochs in a row" in won["reasons"][-1]
+
+
+def test_one_epoch_is_not_a_curve_that_levelled_off():
+    # a 1-epoch labels2shapes pix2pix run (numbers from one): it used to read "training has levelled off"
+    hist = _rows([0.2035], [0.2022], [0.2035], [0.2022], "l1", train_g_adv=[3.917], train_d_loss=[0.155])
+    d = diagnose(hist, task="translation", metric="l1", context={**CONTEXT, "kind": "image_pair", "epochs": 1})
+    assert d["verdict"] == "underfitting"
+    assert d["reasons"][0].startswith("one epoch is no learning curve")
+    assert "levelled off and" not in _text(d)
+    assert d["advice"][0] == "Train longer: raise train.epochs (now 1)."
 
 
 # --- advice in the options of the run's family --------------------------------------------------------------
