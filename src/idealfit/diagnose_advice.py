@@ -172,8 +172,8 @@ def _underfit_advice_for(reasons: list[str], c: dict[str, Any], fam: str | None,
               "or train.min_delta." if c.get("stopped_early")
               else f"Train longer: raise train.epochs (now {c.get('epochs')}).")
     advice = [f"Give the model more capacity: {knobs(fam, c.get('kind'))[0]}.", longer,
-              f"Tune the learning rate (now train.lr={c.get('lr', 0):g}): try 3x larger and 3x smaller "
-              "(`idealfit lr-find` suggests one)."]
+              f"Tune the learning rate (now train.lr={c.get('lr', 0):g}): try 3x larger and 3x smaller"
+              + ("." if gan else " (`idealfit lr-find` suggests one).")]  # lr-find sweeps one optimizer, not a GAN's two
     if gan:
         advice.append("Weigh the L1 term more against the adversarial one: raise model.l1_weight (the paper's 100) "
                       "or lower model.gan_weight (0 trains on L1 alone: a lower L1, blurrier images).")

@@ -154,6 +154,7 @@ def test_a_generator_no_better_than_the_mean_image_is_named():
     d = diagnose(_p2p(l1=0.2), task="translation", metric="l1", baselines=base,
                  context={**CONTEXT, "kind": "image_pair"})
     assert "the training split's mean target image does better (val l1 0.196 vs 0.21)" in _text(d)
+    assert "lr-find" not in d["advice"][0]  # a GAN run: the lr finder cannot sweep it
 
 
 def test_a_gan_is_judged_on_its_l1_curves_and_says_so():
@@ -235,6 +236,9 @@ def test_pix2pix_advice_names_its_own_options_and_pair_augmentations():
     for knob in ("model.widths", "model.l1_weight", "model.gan_weight", "train.lr=0.0002"):
         assert knob in text
     assert "model.hidden" not in text
+    assert "lr-find" not in text  # it sweeps one optimizer: a pix2pix GAN step has two (KeyError 'main')
+    l1_only = _rows(_decay(0.3, 0.25, N), _decay(0.3, 0.25, N), [0.25] * N, [0.25] * N, "l1")
+    assert "lr-find" in _text(diagnose(l1_only, task="translation", metric="l1", context=pair))
     over = _overfit("l1", score=False)
     for row in over:
         row.update(train_g_adv=2.0, train_d_loss=0.6)
