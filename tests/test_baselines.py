@@ -93,3 +93,15 @@ def test_best_baseline_picks_by_validation():
     r = {"linear": {"val": {"rmse": 3.0}}, "boosting": {"val": {"rmse": 4.0}}}
     assert best_baseline(r, "rmse", higher_better=False)[0] == "linear"
     assert best_baseline({"mean": {"val": {"rmse": 1.0}}}, "rmse", higher_better=False) is None
+
+
+def test_best_baseline_reads_the_rivals_of_the_task():
+    seg = {"majority": {"val": {"dice": 0.0}}, "per_pixel": {"val": {"dice": float("nan")}},
+           "linear": {"val": {"dice": 0.99}}}  # a key of another task is no rival here
+    assert best_baseline(seg, "dice", higher_better=True, task="segmentation")[0] == "majority"  # NaN skipped
+    seg["per_pixel"]["val"]["dice"] = 0.4
+    assert best_baseline(seg, "dice", higher_better=True, task="segmentation")[0] == "per_pixel"
+    assert best_baseline(seg, "dice", higher_better=True)[0] == "linear"  # no task: the table rivals
+    rec = {"identity": {"val": {"mse": 0.25}}, "pca": {"val": {"mse": 0.20}}}
+    assert best_baseline(rec, "mse", higher_better=False, task="reconstruction")[0] == "pca"
+    assert best_baseline(rec, "mse", higher_better=False, task="classification") is None

@@ -8,7 +8,9 @@ every split with the run's metrics (accuracy; rmse, mae, r2 in the data's units)
     boosting          HistGradientBoostingClassifier / Regressor with scikit-learn's defaults
 
 `linear` and `boosting` run on tables only. Above MAX_ROWS training rows they fit on a random
-subsample of MAX_ROWS rows, and say so in their entry's "note".
+subsample of MAX_ROWS rows, and say so in their entry's "note". Other tasks write their own baselines
+(`Task.baselines`: segmentation's per-pixel model, reconstruction's identity and PCA, translation's mean
+image); `NAMES` says which of each task's entries the diagnosis weighs the network against.
 
 Shape of the result (stored as summary["baselines"]):
     {"majority" | "mean": {"train": {metric: v}, "val": {...}, "test": {...}, "seconds": s},
@@ -22,7 +24,9 @@ Example:
 from __future__ import annotations
 
 import math
+import numbers
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -33,8 +37,35 @@ SPLITS = ("train", "val", "test")
 MAX_ROWS = 200_000  # linear and boosting fit on a subsample above this many training rows
 UNDERFIT_BASELINE_GAP = 0.02  # diagnosis: train accuracy over 2 points below the better baseline's = underfitting
 UNDERFIT_BASELINE_RATIO = 1.10  # diagnosis: train rmse/mae over 1.1x the better baseline's = underfitting
-NAMES = {"linear": "a linear model", "boosting": "gradient boosting", "majority": "the majority class",
-         "mean": "the training mean"}  # how the diagnosis names each baseline
+
+
+@dataclass(frozen=True)
+class Rival:
+    """A baseline the diagnosis weighs the network against, and how it names it."""
+
+    words: str  # how the diagnosis names it: "a linear model"
+    fitted: bool  # a model fitted on the data; else a constant or the input itself (no learning at all)
+    reference: bool = False  # strong enough to replace the fixed underfitting thresholds (tuned models, PCA)
+
+
+# Per task, the entries of summary["baselines"] that are models to beat, in order of preference on a tie.
+# Entries not listed are not rivals: a table's majority class / mean (the floor, shown beside the run) and
+# translation's "real" (the real targets scored by an FCN: an upper bound, not a baseline).
+TABLE_RIVALS = {"linear": Rival("a linear model", fitted=True, reference=True),
+                "boosting": Rival("gradient boosting", fitted=True, reference=True)}
+NAMES: dict[str, dict[str, Rival]] = {
+    "classification": TABLE_RIVALS,
+    "regression": TABLE_RIVALS,
+    "segmentation": {"per_pixel": Rival("a per-pixel logistic regression on colour", fitted=True),
+                     "majority": Rival("the majority class at every pixel", fitted=False)},
+    # PCA with the code's size is the best linear autoencoder: a reference. The identity is the corrupted
+    # input itself (a denoising run's noisy input); without corruption it is the clean target (error 0),
+    # a copy and no rival: an autoencoder's point is then its bottleneck.
+    "reconstruction": {"pca": Rival("PCA with as many components as the code", fitted=True,
+                                    reference=True),
+                       "identity": Rival("the corrupted input returned unchanged", fitted=False)},
+    "translation": {"mean": Rival("the training split's mean target image", fitted=False)},
+}
 
 
 def _scores(task: str, y_true: np.ndarray, pred: np.ndarray) -> dict[str, float]:
@@ -109,15 +140,43 @@ def _fit_all(prep, *, seed: int, max_rows: int) -> dict[str, dict[str, Any]]:
     return out
 
 
-def best_baseline(baselines: dict[str, dict[str, Any]] | None, metric: str, *,
-                  higher_better: bool) -> tuple[str, dict[str, Any]] | None:
-    """(name, entry) of the fitted model (linear or boosting) that scores best on validation, or None."""
-    fitted = [(k, v) for k, v in (baselines or {}).items()
-              if k in ("linear", "boosting") and metric in v.get("val", {})]
-    if not fitted:
+def rivals(task: str | None) -> dict[str, Rival]:
+    """The baselines `task` weighs its network against (NAMES); None: a table task's (linear, boosting)."""
+    return NAMES.get(task, TABLE_RIVALS) if task is not None else TABLE_RIVALS
+
+
+def best_baseline(baselines: dict[str, dict[str, Any]] | None, metric: str, *, higher_better: bool,
+                  task: str | None = None) -> tuple[str, dict[str, Any]] | None:
+    """(name, entry) of the task's rival (see NAMES) that scores best on validation, or None.
+
+    Args:
+        task: the run's task (default None: the table rivals linear and boosting). Entries without a finite
+            validation `metric` are skipped (translation's "real" has none), and so is a constant with an error
+            of exactly 0: a copy of the targets (a reconstruction's identity when nothing corrupts the input).
+    """
+    found = []
+    for key, rival in rivals(task).items():  # in order of preference: max keeps the first of equals
+        entry = (baselines or {}).get(key)
+        val = entry.get("val", {}).get(metric) if isinstance(entry, dict) else None
+        if isinstance(val, bool) or not isinstance(val, numbers.Real) or not math.isfinite(val):
+            continue
+        if not rival.fitted and not higher_better and val == 0:
+            continue
+        found.append((key, entry))
+    if not found:
         return None
     sign = 1 if higher_better else -1
-    return max(fitted, key=lambda kv: sign * kv[1]["val"][metric])
+    return max(found, key=lambda kv: sign * kv[1]["val"][metric])
+
+
+def _words(task: str | None, key: str) -> str:
+    return rivals(task)[key].words
+
+
+def is_reference(task: str | None, key: str | None) -> bool:
+    """Whether baseline `key` replaces the fixed underfitting thresholds (a tuned model, PCA) or adds to them."""
+    rival = rivals(task).get(key) if key else None
+    return rival is not None and rival.reference
 
 
 # --- the diagnosis's rules that read the baselines (idealfit.diagnose applies them) ---------------------
@@ -129,7 +188,7 @@ def baseline_underfit(ev: dict, task: str, metric: str) -> list[str]:
     net_val, base_val = ev["final_val_metric"], ev["baseline_val_metric"]
     if net is None or base is None:
         return []
-    name = NAMES[ev["baseline"]]
+    name = _words(task, ev["baseline"])
     if is_score(metric):  # a gap in points for scores (accuracy), a ratio for errors
         if base - net > UNDERFIT_BASELINE_GAP and (net_val is None or net_val <= base_val):
             return [f"the model reaches {net:.3f} {metric} on its own training data, {base - net:.3f} below "
@@ -140,27 +199,36 @@ def baseline_underfit(ev: dict, task: str, metric: str) -> list[str]:
     return []
 
 
-def baseline_does_as_well(ev: dict, metric: str, higher_better: bool) -> str | None:
+def baseline_does_as_well(ev: dict, metric: str, higher_better: bool, *, task: str | None = None) -> str | None:
     """The reason when the better baseline scores at least as well as the network on validation."""
     net, base = ev.get("final_val_metric"), ev.get("baseline_val_metric")
     if net is None or base is None or (base < net if higher_better else base > net):
         return None
     fmt = "{:.3f}" if higher_better else "{:.4g}"
     much = (base - net if higher_better else net / base - 1 if base > 0 else 0.0) > 0.02
-    return (f"{NAMES[ev['baseline']]} does {'better' if much else 'as well'} (val {metric} {fmt.format(base)} "
-            f"vs {fmt.format(net)}): the network adds nothing here")
+    return (f"{_words(task, ev['baseline'])} does {'better' if much else 'as well'} (val {metric} "
+            f"{fmt.format(base)} vs {fmt.format(net)}): the network adds nothing here")
 
 
-def baseline_advice(ev: dict, c: dict[str, Any] | None) -> str:
-    """The advice that goes with `baseline_does_as_well`: a tie favours the simpler model; a loss asks for more."""
-    c, name = c or {}, NAMES[ev["baseline"]]
+def baseline_advice(ev: dict, c: dict[str, Any] | None, *, task: str | None = None, gan: bool = False) -> str:
+    """The advice that goes with `baseline_does_as_well`: a tie with a fitted model favours the simpler model;
+    a loss asks for more; against a constant (or the input itself) the network has learned nothing useful yet.
+    `gan`: a GAN run, which `idealfit lr-find` cannot sweep (it has two optimizers)."""
+    from idealfit.diagnose_advice import family_of, knobs
+
+    c = c or {}
+    name, rival = _words(task, ev["baseline"]), rivals(task)[ev["baseline"]]
     net, base = ev.get("final_val_metric"), ev.get("baseline_val_metric")
+    chance = (f"train longer (train.epochs, now {c.get('epochs', '?')}), "
+              f"{knobs(family_of(c, task), c.get('kind'))[2]} and tune train.lr"
+              + ("" if gan else " (`idealfit lr-find`)"))
+    if not rival.fitted:
+        return f"The network does no better than {name}, which involves no learning at all: {chance}."
     if net == base:
         return (f"Prefer {name} here: it is as good and simpler (its numbers are in summary.json's baselines); "
                 "keep the network only if you need it.")
     return (f"Use {name} for this data (its numbers are in summary.json's baselines), or give the network a "
-            f"better chance: train longer (train.epochs, now {c.get('epochs', '?')}), widen it "
-            "(--set model.hidden=[256,256]) and tune train.lr (`idealfit lr-find`).")
+            f"better chance: {chance}.")
 
 
 def format_baselines(baselines: dict[str, dict[str, Any]], metric: str, *, pct: bool | None = None) -> str:

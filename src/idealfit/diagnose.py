@@ -11,15 +11,17 @@ it and the deck's remedies. The rules, checked in this order:
       OVERFIT_ACCURACY_GAP, or for error metrics (rmse, mae) val / train above OVERFIT_ERROR_RATIO.
 2. Underfitting ("does not have capacity to fully learn the data" = high bias), when either
    a. training diverged (a non-finite training loss), or
-   b. the training error itself stays high: for classification, final train accuracy below
-      UNDERFIT_TRAIN_ACCURACY (a model with capacity fits the data it sees); for regression, whose
-      errors have no fixed scale, the run removed less than UNDERFIT_MIN_LOSS_DROP of its first-epoch
+   b. the training error itself stays high: for scores (accuracy, Dice), final train score below
+      UNDERFIT_TRAIN_ACCURACY (a model with capacity fits the data it sees); for errors (rmse, mse, l1),
+      which have no fixed scale, the run removed less than UNDERFIT_MIN_LOSS_DROP of its first-epoch
       training loss (flat, high curves), or
    c. training loss was still falling by more than STILL_FALLING_RATE per epoch over the last
       STILL_FALLING_WINDOW epochs while validation loss still improved: stopped too early (not for a
       classifier that already reaches FITS_TRAIN_ACCURACY on its training data), or
    d. validation loss was at its best in the last epoch and still falling by more than
-      VAL_STILL_IMPROVING_RATE per epoch over the last STILL_FALLING_WINDOW epochs: more epochs help.
+      VAL_STILL_IMPROVING_RATE per epoch over the last STILL_FALLING_WINDOW epochs: more epochs help
+      (said beside 2b too: a low score in a run that is still improving is first of all unfinished), or
+   e. the run had one epoch: one point is no curve, and "levelled off" cannot be seen.
 3. Good fit otherwise: both curves levelled off, close together.
 
 Rule 1b gives way to rule 2d: while validation loss is still at its best and falling at the last epoch
@@ -27,16 +29,26 @@ the run has not reached the bottom of the U, so a train-validation gap then is n
 validation levels off) and the verdict is "train longer" (a 3-epoch mnist1d run: gap 0.063, validation
 loss still falling 34% per epoch).
 
-With `baselines` (scikit-learn models fitted on the same split and inputs, `idealfit.baselines`), rule
-2b compares with the better of them (by validation) instead of a fixed threshold: the network
-underfits when it is clearly worse than that baseline on its *training* data (accuracy more than
-UNDERFIT_BASELINE_GAP below, or rmse/mae more than UNDERFIT_BASELINE_RATIO times above) and no better
-on validation. And whatever the verdict, a baseline that does as well on validation is named as a
-reason, with advice: the network adds nothing there.
+With `baselines` (summary["baselines"]: the simple models each task fits on the same split and inputs),
+rule 2b also compares with the task's best rival by validation (`idealfit.baselines.NAMES`: linear and
+boosting for tables; per-pixel logistic regression and the majority class for segmentation; PCA and
+the corrupted input itself for reconstruction; the mean target image for translation, never its
+"real" upper bound): the network underfits when it is clearly worse than that baseline on its
+*training* data (a score more than UNDERFIT_BASELINE_GAP below, or an error more than
+UNDERFIT_BASELINE_RATIO times above) and no better on validation. A reference rival (the tuned table
+models, PCA) replaces the fixed thresholds of 2b; beating a weaker one (a per-pixel model, a constant)
+does not show the network fits its data, so the fixed thresholds still apply there. And whatever the
+verdict, a rival that does as well on validation is named as a reason, with advice: the network adds
+nothing there.
 
-With `context` (what the run used: data kind, augmentation, dropout, L1/L2, batch normalization,
-early stopping, epochs, patience), the advice names only remedies the run can still apply, as
-option settings (`--set model.dropout=0.3`), and never one it already uses.
+A GAN run (the history logs train_g_adv / train_d_loss) is judged on its L1 curves alone: adversarial
+losses have no under/overfitting U-shape. The reasons say so, and translation's advice asks for the
+images to be judged by eye.
+
+With `context` (what the run used: model family, data kind, augmentation, dropout, L1/L2, batch
+normalization, early stopping, epochs, patience), the advice names only remedies the run can still
+apply, as option settings of its family (`--set model.dropout=0.3`), and never one it already uses
+(`idealfit.diagnose_advice`).
 
 Without validation columns the overfitting rules cannot run: the evidence says so
 (`has_validation: False`), the verdict comes from the training curve alone and the advice asks for a
@@ -62,8 +74,9 @@ from idealfit.baselines import (  # noqa: F401 - the thresholds are part of the 
     baseline_does_as_well,
     baseline_underfit,
     best_baseline,
+    is_reference,
 )
-from idealfit.diagnose_advice import GOOD_FIT_ADVICE, advice
+from idealfit.diagnose_advice import GAN_NOTE, GOOD_FIT_ADVICE, advice
 from idealfit.errors import UserError
 from idealfit.tasks import TASKS, is_score
 
@@ -234,12 +247,15 @@ def _underfit_reasons(ev: dict, task: str, metric: str) -> list[str]:
     acc, drop = ev["final_train_metric"], ev["train_loss_drop"]
     if "baseline_train_metric" in ev:  # measured against what a simple model reaches on the same data
         reasons += baseline_underfit(ev, task, metric)
-    elif is_score(metric) and acc is not None and acc < UNDERFIT_TRAIN_ACCURACY:
+    # a reference baseline (a tuned table model, PCA) replaces the fixed thresholds; a weaker one (a per-pixel
+    # model, a constant) only adds to them: beating it does not show the network fits its data
+    fixed = not reasons and not is_reference(task, ev.get("baseline"))
+    if fixed and is_score(metric) and acc is not None and acc < UNDERFIT_TRAIN_ACCURACY:
         reasons.append(
             f"the model reaches only {acc:.3f} {metric} on its own training data "
             f"(below {UNDERFIT_TRAIN_ACCURACY})"
         )
-    if not is_score(metric) and "baseline_train_metric" not in ev and drop is not None and drop < UNDERFIT_MIN_LOSS_DROP:
+    if fixed and not is_score(metric) and drop is not None and drop < UNDERFIT_MIN_LOSS_DROP:
         reasons.append(
             f"training loss fell only {100 * drop:.0f}% from the first epoch "
             f"(less than {100 * UNDERFIT_MIN_LOSS_DROP:.0f}%): both curves stay flat and high"
@@ -253,7 +269,11 @@ def _underfit_reasons(ev: dict, task: str, metric: str) -> list[str]:
             f"training loss was still falling {100 * recent:.1f}% per epoch over the last "
             f"{STILL_FALLING_WINDOW} epochs: training stopped too early"
         )
-    if not reasons and _val_still_improving(ev):
+    if ev["epochs"] < 2 and not any("stopped too early" in r for r in reasons):  # rule 2e
+        reasons.append("one epoch is no learning curve: whether training has levelled off cannot be seen, so "
+                       "training stopped too early to judge the fit")
+    # still improving at the last epoch: said beside a low score too, as the run is not done (not twice)
+    if not any("stopped too early" in r for r in reasons) and _val_still_improving(ev):
         w = min(STILL_FALLING_WINDOW, ev["epochs"] - 1)
         reasons.append(
             f"validation loss was still improving at the last epoch ({100 * ev['recent_val_drop']:.1f}% per "
@@ -276,20 +296,22 @@ def diagnose(history: list[dict], *, task: str, metric: str, final: dict[str, di
     Args:
         history: one dict per epoch with `epoch`, `train_loss` and, when validated, `val_loss`,
             `train_<metric>`, `val_<metric>`.
-        task: "classification" or "regression".
-        metric: "accuracy" (classification, a fraction, higher is better) or "rmse" / "mae"
-            (regression, lower is better).
+        task: a task of `idealfit.tasks.TASKS` (classification, regression, segmentation, reconstruction,
+            translation).
+        metric: one of the task's bounded scores (accuracy, dice, ...: fractions, higher is better) or errors
+            (rmse, mae, mse, l1: lower is better).
         final: optional {"train": {metric: v}, "val": {metric: v}} measured on the kept weights in eval
             mode (a run's summary metrics); it replaces the last epoch's running train/val metric,
             which dropout and augmentation pull down.
         kept_epoch: the epoch whose weights the run kept (early stopping's best), if earlier than the last:
             the validation rise after it was discarded and does not make the kept model overfit.
-        context: what the run used, for advice that fits it: {"kind", "augment" (list), "dropout", "l1",
-            "l2", "batchnorm", "early_stopping", "stopped_early", "patience", "epochs", "lr"} (default None:
-            the deck's generic advice).
-        baselines: summary["baselines"] of `idealfit.baselines.fit_baselines` (default: context["baselines"]
-            when given, else None: the fixed thresholds). The better of linear and boosting by validation
-            replaces the fixed underfitting thresholds and is named when it does as well as the network.
+        context: what the run used, for advice that fits it: {"model" (the family; default: the only one
+            that learns `task`), "kind", "augment" (list), "dropout", "l1", "l2", "batchnorm",
+            "early_stopping", "stopped_early", "patience", "epochs", "lr"} (default None: the deck's generic
+            advice).
+        baselines: summary["baselines"] of the task (default: context["baselines"] when given, else None: the
+            fixed thresholds). The task's best rival by validation is compared with (rule 2b) and named when
+            it does as well as the network.
 
     Returns:
         {"verdict": "underfitting" | "good fit" | "overfitting", "evidence": {name: number},
@@ -301,7 +323,7 @@ def diagnose(history: list[dict], *, task: str, metric: str, final: dict[str, di
         baselines = context.get("baselines")
     if context is not None and context.get("val_samples"):
         ev["val_samples"] = context["val_samples"]
-    best = best_baseline(baselines, metric, higher_better=higher_better)
+    best = best_baseline(baselines, metric, higher_better=higher_better, task=task)
     if best is not None:
         ev.update(baseline=best[0], baseline_train_metric=best[1]["train"].get(metric) if "train" in best[1] else None,
                   baseline_val_metric=best[1]["val"][metric])
@@ -322,15 +344,32 @@ def diagnose(history: list[dict], *, task: str, metric: str, final: dict[str, di
         if ev.get("val_loss_rise_discarded", 0.0) > OVERFIT_VAL_RISE:
             reasons.append(f"early stopping kept epoch {ev['kept_epoch']}, before validation loss rose "
                            f"{100 * ev['val_loss_rise_discarded']:.0f}%")
-    tips = advice(verdict, ev, reasons, context)
-    as_well = baseline_does_as_well(ev, metric, higher_better) if ev["has_validation"] else None
+    gan = _adversarial(history)
+    tips = advice(verdict, ev, reasons, context, task=task, gan=gan)
+    as_well = baseline_does_as_well(ev, metric, higher_better, task=task) if ev["has_validation"] else None
     if as_well:
         reasons.append(as_well)
         # "keep this setup" would contradict "use the simpler model": drop the good-fit advice then
-        tips = [baseline_advice(ev, context)] + [a for a in tips if a not in GOOD_FIT_ADVICE]
+        tips = [baseline_advice(ev, context, task=task, gan=gan)] + [a for a in tips if a not in GOOD_FIT_ADVICE]
+    if gan:
+        reasons.append(_gan_note(history, task))
     if not ev["has_validation"]:
         reasons.append("there is no validation data, so overfitting cannot be judged")
     return {"verdict": verdict, "evidence": ev, "reasons": reasons, "advice": tips}
+
+
+def _adversarial(history: list[dict]) -> bool:
+    """Whether the run trained adversarially: its history logs a GAN's parts (train_g_adv, train_d_loss)."""
+    return any(r.get(k) is not None for r in history for k in ("train_g_adv", "train_d_loss"))
+
+
+def _gan_note(history: list[dict], task: str) -> str:
+    """What the verdict of a GAN run rests on, and (the task's reading of the discriminator's loss) whether the
+    discriminator won outright, which leaves the generator's images resting on the L1 term alone."""
+    gan = TASKS[task].history_facts(list(history)).get("gan", {})
+    won = (f"; the discriminator won outright for {gan['longest_d_won_epochs']} epochs in a row (summary.json's "
+           "gan), so the adversarial term taught the generator little then" if gan.get("discriminator_won") else "")
+    return GAN_NOTE + won
 
 
 _HEADLINES = {

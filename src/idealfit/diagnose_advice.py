@@ -1,4 +1,12 @@
-"""What to try, for a verdict of the diagnosis: the deck's remedies, fitted to what the run already uses."""
+"""What to try, for a verdict of the diagnosis: the deck's remedies, fitted to what the run already uses.
+
+With a context (what the run used), the advice names only options that exist for the run's model family
+and data: a U-Net has no `model.hidden`, a convolutional autoencoder no dropout, paired images accept
+only flips and crops (they move input and target together), and a pix2pix GAN step adds no L1/L2 weight
+penalty. The family is `context["model"]` when given, else the one family that learns the task
+(segmentation: unet, reconstruction: autoencoder, translation: pix2pix); classification and regression
+(mlp or cnn) without it keep the advice that names both families' options.
+"""
 
 from __future__ import annotations
 
@@ -20,77 +28,164 @@ UNDERFIT_ADVICE = (
 )
 GOOD_FIT_ADVICE = ("Keep this setup: training and validation agree and have levelled off.",)
 NO_VALIDATION_ADVICE = "Hold out a validation split (e.g. 20% of the data) so overfitting can be seen."
+# what more data means for each task, when it cannot be augmented
+MORE_DATA = {"reconstruction": "Get more training data: more samples (no labels needed).",
+             "translation": "Get more training data: more input-target pairs."}
+PAIR_AUGMENT = ("flip", "crop")  # the augmentations paired images accept (config: train/setup.py's GEOMETRIC)
+# translation judged by eye: a low L1 can still be a blurry image
+EYE_ADVICE = ("Judge the generated images by eye (report: progress.png, the same validation inputs over the "
+              "epochs; translation.png, input | generated | target): a low L1 can still be blurry "
+              "(sharpness_ratio below 1).")
+GAN_NOTE = ("this is a GAN: its adversarial losses (train_g_adv, train_d_loss) have no under/overfitting "
+            "U-shape, so this verdict reads the L1 curves only (train_loss and val_loss are the generator's "
+            "L1 part, val_l1 its score); judge the generated images by eye")
+
+# Per family: (what gives more capacity, what makes the model smaller, a concrete widening for the baseline
+# advice). The autoencoder's entries depend on its kind (dense on tables: model.hidden; conv: model.widths).
+_KNOBS = {
+    None: ("wider or deeper layers (model.widths, model.hidden)", "fewer or narrower layers: model.widths, model.hidden",
+           "widen it (--set model.hidden=[256,256])"),
+    "mlp": ("wider or deeper hidden layers (model.hidden)", "fewer or narrower hidden layers: model.hidden",
+            "widen it (--set model.hidden=[256,256])"),
+    "cnn": ("more or wider convolution blocks (model.widths) and dense layers (model.hidden)",
+            "fewer or narrower layers: model.widths, model.hidden", "widen it (model.widths, model.hidden)"),
+    "unet": ("wider or deeper levels (model.widths, e.g. --set model.widths=[16,32,64,128]; keep model.skip=true, "
+             "the skips carry the fine detail)", "fewer or narrower levels: model.widths",
+             "widen or deepen it (model.widths, e.g. [16,32,64,128])"),
+    "pix2pix": ("a wider or deeper generator (model.widths, e.g. --set model.widths=[32,64,128])",
+                "a narrower generator: model.widths", "widen its generator (model.widths)"),
+}
 
 
-def _only_not_done(reasons: list[str]) -> bool:
-    """Whether every reason says "not done yet" (stopped early, still improving, a gap to judge later)."""
-    return all("stopped too early" in r or "before it levelled off" in r or "judge that gap" in r for r in reasons)
+def family_of(context: dict[str, Any] | None, task: str | None) -> str | None:
+    """The run's model family: context["model"] (the resolved model.name), else the only family that learns
+    `task`, else None (then the advice names every family's shape options, as before)."""
+    name = (context or {}).get("model")
+    if name and name != "auto":
+        return str(name)
+    from idealfit.models.registry import FAMILIES
+
+    owners = [f for f, fam in FAMILIES.items() if task in fam.tasks]
+    return owners[0] if len(owners) == 1 else None
 
 
-def advice(verdict: str, ev: dict, reasons: list[str], context: dict[str, Any] | None = None) -> list[str]:
+def knobs(family: str | None, kind: str | None) -> tuple[str, str, str]:
+    """(more capacity, smaller model, widen for the baseline advice) in the options of `family`."""
+    if family == "autoencoder":
+        layers = "model.hidden" if kind == "table" else "model.widths"  # dense on tables, convolutional otherwise
+        return (f"a wider code (model.latent) or wider layers ({layers})",
+                f"a narrower code or layers: model.latent, {layers}",
+                f"give it a wider code (model.latent) or wider layers ({layers})")
+    return _KNOBS.get(family, _KNOBS[None])
+
+
+def _takes_dropout(family: str | None, kind: str | None) -> bool:
+    """The convolutional autoencoder has no dropout: model.dropout would be ignored there."""
+    return not (family == "autoencoder" and kind != "table")
+
+
+def _not_done(reason: str) -> bool:
+    """Whether a reason says "not done yet" (stopped early, still improving, a gap to judge later)."""
+    return "stopped too early" in reason or "before it levelled off" in reason or "judge that gap" in reason
+
+
+def advice(verdict: str, ev: dict, reasons: list[str], context: dict[str, Any] | None = None, *,
+           task: str | None = None, gan: bool = False) -> list[str]:
+    """The remedies for `verdict`, named as the options of this run (`context`) when given.
+
+    Args:
+        task: the run's task (default None: a table task's advice). gan: the run trained adversarially
+            (a pix2pix GAN step: no weight penalty applies, the images need judging by eye).
+    """
     if context is not None and verdict in ("overfitting", "underfitting"):
-        advice = (_overfit_advice_for(ev, context) if verdict == "overfitting"
-                  else _underfit_advice_for(reasons, context))
+        fam = family_of(context, task)
+        advice = (_overfit_advice_for(ev, context, task, fam, gan) if verdict == "overfitting"
+                  else _underfit_advice_for(reasons, context, fam, gan))
     elif verdict == "overfitting":
         best = f" (epoch {ev['best_val_epoch']})" if "best_val_epoch" in ev else ""
         advice = [a.format(best=best) for a in OVERFIT_ADVICE]
+        if task == "translation":
+            advice[0] = "Get more training pairs, or augment them: flip, random crop (input and target move together)."
+        elif task == "reconstruction":
+            advice[0] = MORE_DATA[task]
     elif verdict == "underfitting":
         advice = list(UNDERFIT_ADVICE)
         if reasons[0].startswith("training diverged"):
             advice.insert(0, "Lower the learning rate (e.g. 10x): the loss blew up.")
-        elif _only_not_done(reasons):
-            advice.insert(0, advice.pop(1))  # only "not done yet": train longer comes first
+        elif any(_not_done(r) for r in reasons):
+            advice.insert(0, advice.pop(1))  # "not done yet" among the reasons: train longer comes first
     elif ev["has_validation"]:
         advice = list(GOOD_FIT_ADVICE)
     else:
         advice = ["Keep this setup for now: the training curve has levelled off at a low error."]
+    if task == "translation":
+        advice.append(EYE_ADVICE)
     if not ev["has_validation"]:
         advice.append(NO_VALIDATION_ADVICE)
     return advice
 
 
-def _overfit_advice_for(ev: dict, c: dict[str, Any]) -> list[str]:
+def _more_data(c: dict[str, Any], task: str | None) -> str:
+    """More data or (images) stronger augmentation, as the augmentations this kind of data accepts."""
+    kind, used = c.get("kind"), list(c.get("augment") or [])
+    if kind == "image_pair":  # pairs: flips and crops only, moving input and target together
+        left = [a for a in PAIR_AUGMENT if a not in used]
+        if not left:
+            return (f"{MORE_DATA['translation']} (flip and crop, the augmentations that keep a pair aligned, "
+                    "are already on).")
+        return (f"Get more training pairs, or augment them: --set data.augment=[{','.join(used + left)}] (input and "
+                "target move together; contrast and tint would change what the target means).")
+    if kind == "image" and task != "reconstruction":  # an autoencoder's augmented input would lose its target
+        return (f"Get more training data, or augment more strongly (now: {', '.join(used)})." if used else
+                "Get more training data, or add data augmentation: --set data.augment=[flip,crop,contrast].")
+    return MORE_DATA.get(task or "", "Get more training data: more labelled samples.")
+
+
+def _overfit_advice_for(ev: dict, c: dict[str, Any], task: str | None, fam: str | None, gan: bool) -> list[str]:
     """The deck's remedies for overfitting that this run does not use yet, as the options that set them."""
-    advice = []
-    if c.get("kind") == "image":
-        advice.append("Get more training data, or augment more strongly (now: "
-                      f"{', '.join(c['augment'])})." if c.get("augment") else
-                      "Get more training data, or add data augmentation: --set data.augment=[flip,crop,contrast].")
-    else:
-        advice.append("Get more training data: more labelled samples.")
-    if c.get("l1") or c.get("l2"):
+    advice = [_more_data(c, task)]
+    if gan:  # the pix2pix GAN step adds no weight penalty: train.l1 / train.l2 would be ignored
+        pass
+    elif c.get("l1") or c.get("l2"):
         advice.append(f"Raise the weight penalty (now train.l1={c.get('l1', 0):g}, train.l2={c.get('l2', 0):g}), "
                       "e.g. 3x.")
     else:
         advice.append("Add L1/L2 weight regularization: --set train.l2=1e-4 (or train.l1=1e-4).")
-    advice.append(f"Raise dropout (now model.dropout={c['dropout']:g}), e.g. to {min(0.6, 2 * c['dropout']):g}."
-                  if c.get("dropout") else "Add dropout before the dense layers: --set model.dropout=0.3.")
+    if _takes_dropout(fam, c.get("kind")):
+        where = ("at the end of every convolution block (whole feature maps)" if fam in ("unet", "pix2pix")
+                 else "before the dense layers")
+        advice.append(f"Raise dropout (now model.dropout={c['dropout']:g}), e.g. to {min(0.6, 2 * c['dropout']):g}."
+                      if c.get("dropout") else f"Add dropout {where}: --set model.dropout=0.3.")
     if not c.get("early_stopping"):
         best = f" (epoch {ev['best_val_epoch']})" if "best_val_epoch" in ev else ""
         advice.append(f"Use early stopping to keep the weights of the best validation epoch{best}: "
                       "--set train.early_stopping=true.")
     if not c.get("batchnorm"):
         advice.append("Add batch normalization: --set model.batchnorm=true.")
-    advice.append("Use a smaller model (fewer or narrower layers: model.widths, model.hidden).")
+    advice.append(f"Use a smaller model ({knobs(fam, c.get('kind'))[1]}).")
     return advice
 
 
-def _underfit_advice_for(reasons: list[str], c: dict[str, Any]) -> list[str]:
+def _underfit_advice_for(reasons: list[str], c: dict[str, Any], fam: str | None, gan: bool) -> list[str]:
     """The deck's remedies for underfitting, naming the settings this run used."""
     longer = (f"Train longer: early stopping ended the run; raise train.patience (now {c.get('patience')}) "
               "or train.min_delta." if c.get("stopped_early")
               else f"Train longer: raise train.epochs (now {c.get('epochs')}).")
-    advice = ["Give the model more capacity: wider or deeper layers (model.widths, model.hidden).", longer,
-              f"Tune the learning rate (now train.lr={c.get('lr', 0):g}): try 3x larger and 3x smaller "
-              "(`idealfit lr-find` suggests one)."]
-    used = [f"train.l1={c['l1']:g}" if c.get("l1") else "", f"train.l2={c['l2']:g}" if c.get("l2") else "",
-            f"model.dropout={c['dropout']:g}" if c.get("dropout") else "",
+    advice = [f"Give the model more capacity: {knobs(fam, c.get('kind'))[0]}.", longer,
+              f"Tune the learning rate (now train.lr={c.get('lr', 0):g}): try 3x larger and 3x smaller"
+              + ("." if gan else " (`idealfit lr-find` suggests one).")]  # lr-find sweeps one optimizer, not a GAN's two
+    if gan:
+        advice.append("Weigh the L1 term more against the adversarial one: raise model.l1_weight (the paper's 100) "
+                      "or lower model.gan_weight (0 trains on L1 alone: a lower L1, blurrier images).")
+    used = [f"train.l1={c['l1']:g}" if c.get("l1") and not gan else "",
+            f"train.l2={c['l2']:g}" if c.get("l2") and not gan else "",
+            f"model.dropout={c['dropout']:g}" if c.get("dropout") and _takes_dropout(fam, c.get("kind")) else "",
             "data.augment" if c.get("augment") else ""]
     used = [u for u in used if u]
     if used:
         advice.append(f"Use less regularization (now {', '.join(used)}).")
     if reasons[0].startswith("training diverged"):
         advice.insert(0, f"Lower the learning rate (e.g. 10x, below train.lr={c.get('lr', 0):g}): the loss blew up.")
-    elif _only_not_done(reasons):
-        advice.insert(0, advice.pop(1))  # only "not done yet": train longer comes first
+    elif any(_not_done(r) for r in reasons):
+        advice.insert(0, advice.pop(1))  # "not done yet" among the reasons: train longer comes first
     return advice

@@ -1,0 +1,275 @@
+"""diagnose() beyond tables: each task's own baselines as rivals, advice in the options of the run's model
+family, and a GAN judged on its L1 curves. Histories and baselines are small fixtures (numbers from real
+runs where noted); nothing is trained here."""
+
+import math
+
+import pytest
+
+from idealfit.baselines import best_baseline
+from idealfit.diagnose import diagnose, format_diagnosis
+from idealfit.diagnose_advice import EYE_ADVICE, family_of
+
+
+def _decay(start, end, n, rate=0.35):
+    return [end + (start - end) * math.exp(-rate * e) for e in range(n)]
+
+
+def _rows(train_loss, val_loss, train_m, val_m, metric, **extra):
+    rows = [{"epoch": i + 1, "train_loss": tl, "val_loss": vl, f"train_{metric}": tm, f"val_{metric}": vm}
+            for i, (tl, vl, tm, vm) in enumerate(zip(train_loss, val_loss, train_m, val_m, strict=True))]
+    for key, values in extra.items():
+        for row, v in zip(rows, values, strict=True):
+            row[key] = v
+    return rows
+
+
+N = 30
+CONTEXT = {"kind": "image", "augment": [], "dropout": 0.0, "batchnorm": True, "l1": 0.0, "l2": 0.0,
+           "early_stopping": False, "stopped_early": False, "patience": 8, "epochs": 30, "lr": 1e-2}
+
+
+def _entry(metric, train, val):
+    return {"train": {metric: train}, "val": {metric: val}, "test": {metric: val}}
+
+
+def _text(d):
+    return " ".join(d["reasons"] + d["advice"])
+
+
+# --- segmentation: the per-pixel model (coins: a threshold on grey level separates coin from background) ---
+
+
+def _levelled_seg(train_dice=0.963, val_dice=0.963):
+    return _rows(_decay(1.0, 0.10, N), _decay(1.05, 0.12, N), [train_dice] * N, [val_dice] * N, "dice")
+
+
+COINS = {"majority": _entry("dice", 0.0, 0.0), "per_pixel": _entry("dice", 0.995, 0.995)}
+
+
+def test_a_per_pixel_model_that_does_better_is_named_like_a_linear_model_for_tables():
+    d = diagnose(_levelled_seg(), task="segmentation", metric="dice", baselines=COINS, context=CONTEXT)
+    assert any("a per-pixel logistic regression on colour does better (val dice 0.995 vs 0.963): the network "
+               "adds nothing here" in r for r in d["reasons"])
+    assert d["advice"][0].startswith("Use a per-pixel logistic regression on colour for this data")
+    assert d["evidence"]["baseline"] == "per_pixel"
+    # 0.032 below it on its own training data, and no better on validation: underfitting, not "train longer"
+    assert d["verdict"] == "underfitting" and "0.032 below a per-pixel logistic regression" in d["reasons"][0]
+    plain = diagnose(_levelled_seg(), task="segmentation", metric="dice", context=CONTEXT)
+    assert plain["verdict"] == "good fit" and "per-pixel" not in _text(plain)
+
+
+def test_a_per_pixel_model_that_ties_is_named_as_doing_as_well():
+    base = {**COINS, "per_pixel": _entry("dice", 0.97, 0.963)}
+    d = diagnose(_levelled_seg(0.97), task="segmentation", metric="dice", baselines=base, context=CONTEXT)
+    assert "a per-pixel logistic regression on colour does as well (val dice 0.963 vs 0.963)" in _text(d)
+    assert d["advice"][0].startswith("Prefer a per-pixel logistic regression on colour here")
+
+
+def test_beating_a_weak_per_pixel_model_does_not_clear_the_fixed_threshold():
+    # shapes: the per-pixel model reaches Dice 0.08; a network at 0.5 beats it and still underfits
+    base = {"majority": _entry("dice", 0.0, 0.0), "per_pixel": _entry("dice", 0.079, 0.083)}
+    d = diagnose(_levelled_seg(0.5, 0.5), task="segmentation", metric="dice", baselines=base, context=CONTEXT)
+    assert d["verdict"] == "underfitting"
+    assert "the model reaches only 0.500 dice on its own training data (below 0.9)" in d["reasons"][0]
+
+
+def test_a_network_no_better_than_the_majority_class_is_named():
+    base = {"majority": _entry("dice", 0.0, 0.0), "per_pixel": _entry("dice", 0.0, 0.0)}
+    d = diagnose(_levelled_seg(0.0, 0.0), task="segmentation", metric="dice", baselines=base, context=CONTEXT)
+    assert d["evidence"]["baseline"] == "per_pixel"  # a tie goes to the fitted model
+    assert "does as well (val dice 0.000 vs 0.000)" in _text(d)
+
+
+def test_segmentation_still_improving_after_two_epochs_says_train_longer_first():
+    # a 2-epoch shapes run (numbers from one): Dice 0.31, validation loss still falling 21% per epoch
+    hist = _rows([1.951, 1.321], [1.562, 1.234], [0.138, 0.311], [0.013, 0.325], "dice")
+    d = diagnose(hist, task="segmentation", metric="dice", context={**CONTEXT, "epochs": 2})
+    assert d["verdict"] == "underfitting"
+    assert "below 0.9" in d["reasons"][0] and "still improving at the last epoch" in d["reasons"][1]
+    assert d["advice"][0] == "Train longer: raise train.epochs (now 2)."
+
+
+# --- reconstruction: PCA at the code's size, and a denoising run's noisy input ---------------------------
+
+
+def _rec(train_mse, val_mse, train_loss=None):
+    train_loss = train_loss or _decay(1.0, train_mse, N)
+    return _rows(train_loss, [v * 1.02 for v in train_loss], [train_mse] * N, [val_mse] * N, "mse")
+
+
+def test_pca_that_does_as_well_as_the_autoencoder_is_named():
+    base = {"identity": _entry("mse", 0.25, 0.246), "pca": _entry("mse", 0.12, 0.121)}
+    d = diagnose(_rec(0.12, 0.122), task="reconstruction", metric="mse", baselines=base, context=CONTEXT)
+    assert "PCA with as many components as the code does as well (val mse 0.121 vs 0.122)" in _text(d)
+    assert d["advice"][0].startswith("Use PCA with as many components as the code for this data")
+
+
+def test_a_denoiser_worse_than_its_noisy_input_is_named():
+    base = {"identity": _entry("mse", 0.25, 0.246), "pca": _entry("mse", 0.30, 0.30)}
+    d = diagnose(_rec(0.26, 0.27), task="reconstruction", metric="mse", baselines=base, context=CONTEXT)
+    assert d["evidence"]["baseline"] == "identity"
+    assert "the corrupted input returned unchanged does better (val mse 0.246 vs 0.27)" in _text(d)
+    assert d["advice"][0].startswith("The network does no better than the corrupted input returned unchanged, "
+                                     "which involves no learning at all")
+
+
+def test_without_corruption_the_identity_is_a_copy_not_a_rival():
+    base = {"identity": _entry("mse", 0.0, 0.0), "pca": _entry("mse", 0.017, 0.019)}
+    assert best_baseline(base, "mse", higher_better=False, task="reconstruction")[0] == "pca"
+    assert best_baseline({"identity": _entry("mse", 0.0, 0.0)}, "mse", higher_better=False,
+                         task="reconstruction") is None
+
+
+def test_pca_replaces_the_loss_drop_rule_and_the_identity_does_not():
+    flat = _decay(0.2, 0.15, N)  # only 25% of the first epoch's loss removed: flat by the fixed rule
+    assert diagnose(_rec(0.15, 0.153, flat), task="reconstruction", metric="mse")["verdict"] == "underfitting"
+    pca = {"pca": _entry("mse", 0.16, 0.16)}  # the best linear autoencoder does no better: not underfitting
+    assert diagnose(_rec(0.15, 0.153, flat), task="reconstruction", metric="mse", baselines=pca)["verdict"] == "good fit"
+    identity = {"identity": _entry("mse", 0.25, 0.25)}  # beating the noisy input shows little
+    assert diagnose(_rec(0.15, 0.153, flat), task="reconstruction", metric="mse",
+                    baselines=identity)["verdict"] == "underfitting"
+
+
+# --- translation: the mean image, the FCN's real-image upper bound, a GAN's curves -------------------------
+
+
+def _p2p(l1=0.08, gan=True, d_loss=0.6):
+    train = _decay(0.3, l1, N)
+    extra = {"train_g_adv": [2.0 + math.sin(e) for e in range(N)], "train_d_loss": [d_loss] * N} if gan else {}
+    return _rows(train, [t * 1.05 for t in train], [l1] * N, [l1 * 1.05] * N, "l1", **extra)
+
+
+def test_the_real_images_upper_bound_is_never_a_baseline_to_beat():
+    real = {"train": {"fcn_accuracy": 0.9, "l1": 0.0}, "val": {"fcn_accuracy": 0.9, "l1": 0.0}}
+    assert best_baseline({"real": real, "mean": _entry("l1", 0.2, 0.2)}, "l1", higher_better=False,
+                         task="translation")[0] == "mean"
+    assert best_baseline({"real": real}, "l1", higher_better=False, task="translation") is None
+    d = diagnose(_p2p(), task="translation", metric="l1", baselines={"real": real}, context=CONTEXT)
+    assert "baseline" not in d["evidence"]
+
+
+def test_a_generator_no_better_than_the_mean_image_is_named():
+    base = {"mean": _entry("l1", 0.195, 0.196)}
+    d = diagnose(_p2p(l1=0.2), task="translation", metric="l1", baselines=base,
+                 context={**CONTEXT, "kind": "image_pair"})
+    assert "the training split's mean target image does better (val l1 0.196 vs 0.21)" in _text(d)
+    assert "lr-find" not in d["advice"][0]  # a GAN run: the lr finder cannot sweep it
+
+
+def test_a_gan_is_judged_on_its_l1_curves_and_says_so():
+    d = diagnose(_p2p(), task="translation", metric="l1", context={**CONTEXT, "kind": "image_pair"})
+    without = diagnose(_p2p(gan=False), task="translation", metric="l1", context={**CONTEXT, "kind": "image_pair"})
+    assert d["verdict"] == without["verdict"] == "good fit"  # the wavy adversarial column changes nothing
+    note = d["reasons"][-1]
+    assert "adversarial losses (train_g_adv, train_d_loss) have no under/overfitting U-shape" in note
+    assert "this verdict reads the L1 curves only" in note and "judge the generated images by eye" in note
+    assert note in format_diagnosis(d)
+    assert not any("U-shape" in r for r in without["reasons"])  # an L1-only run has no adversarial part
+    assert EYE_ADVICE in d["advice"] and EYE_ADVICE in without["advice"]  # images are judged by eye either way
+    won = diagnose(_p2p(d_loss=0.01), task="translation", metric="l1", context={**CONTEXT, "kind": "image_pair"})
+    assert "the discriminator won outright for 30 epochs in a row" in won["reasons"][-1]
+
+
+def test_one_epoch_is_not_a_curve_that_levelled_off():
+    # a 1-epoch labels2shapes pix2pix run (numbers from one): it used to read "training has levelled off"
+    hist = _rows([0.2035], [0.2022], [0.2035], [0.2022], "l1", train_g_adv=[3.917], train_d_loss=[0.155])
+    d = diagnose(hist, task="translation", metric="l1", context={**CONTEXT, "kind": "image_pair", "epochs": 1})
+    assert d["verdict"] == "underfitting"
+    assert d["reasons"][0].startswith("one epoch is no learning curve")
+    assert "levelled off and" not in _text(d)
+    assert d["advice"][0] == "Train longer: raise train.epochs (now 1)."
+
+
+# --- advice in the options of the run's family --------------------------------------------------------------
+
+
+def _overfit(metric="dice", score=True):
+    train = _decay(2.0, 0.02, N)
+    val = [0.5 + 0.002 * (e - 10) ** 2 for e in range(N)]  # a U: best at epoch 11
+    tm = [0.99] * N if score else [0.05] * N
+    return _rows(train, val, tm, [0.8] * N if score else [0.2] * N, metric)
+
+
+def _underfit(metric="dice"):
+    flat = _decay(1.0, 0.8, N)
+    return _rows(flat, flat, [0.5] * N, [0.5] * N, metric)
+
+
+def test_family_comes_from_the_context_or_the_only_family_of_the_task():
+    assert family_of({"model": "cnn"}, "classification") == "cnn"
+    assert family_of({}, "segmentation") == "unet" and family_of(None, "translation") == "pix2pix"
+    assert family_of({}, "reconstruction") == "autoencoder"
+    assert family_of({"model": "auto"}, "classification") is None  # mlp or cnn: not known
+
+
+def test_unet_advice_names_its_own_options():
+    for d in (diagnose(_underfit(), task="segmentation", metric="dice", context=CONTEXT),
+              diagnose(_overfit(), task="segmentation", metric="dice", context={**CONTEXT, "batchnorm": False})):
+        assert "model.hidden" not in _text(d) and "model.widths" in _text(d)
+    assert "Add dropout at the end of every convolution block (whole feature maps)" in _text(d)
+    assert "--set data.augment=[flip,crop,contrast]" in _text(d)  # a mask moves with flips and crops
+
+
+def test_autoencoder_advice_names_the_code_and_no_ignored_option():
+    conv = {**CONTEXT, "kind": "signal", "dropout": 0.2}
+    under = diagnose(_underfit("mse"), task="reconstruction", metric="mse", context=conv)
+    assert "a wider code (model.latent) or wider layers (model.widths)" in _text(under)
+    assert "model.hidden" not in _text(under) and "dropout" not in _text(under)  # a conv autoencoder has none
+    over = diagnose(_overfit("mse", score=False), task="reconstruction", metric="mse", context={**conv, "dropout": 0})
+    assert over["verdict"] == "overfitting"
+    assert "dropout" not in _text(over) and "model.latent" in _text(over)
+    image = diagnose(_overfit("mse", score=False), task="reconstruction", metric="mse",
+                     context={**CONTEXT, "kind": "image"})
+    assert "augment" not in " ".join(image["advice"])  # the input would be augmented and its target not
+    dense = diagnose(_underfit("mse"), task="reconstruction", metric="mse", context={**CONTEXT, "kind": "table"})
+    assert "wider layers (model.hidden)" in _text(dense) and "model.widths" not in _text(dense)
+
+
+def test_pix2pix_advice_names_its_own_options_and_pair_augmentations():
+    pair = {**CONTEXT, "kind": "image_pair", "lr": 2e-4}
+    under = _rows(_decay(0.3, 0.25, N), _decay(0.3, 0.25, N), [0.25] * N, [0.25] * N, "l1",
+                  train_g_adv=[2.0] * N, train_d_loss=[0.6] * N)
+    d = diagnose(under, task="translation", metric="l1", context=pair)
+    text = _text(d)
+    assert d["verdict"] == "underfitting"
+    for knob in ("model.widths", "model.l1_weight", "model.gan_weight", "train.lr=0.0002"):
+        assert knob in text
+    assert "model.hidden" not in text
+    assert "lr-find" not in text  # it sweeps one optimizer: a pix2pix GAN step has two (KeyError 'main')
+    l1_only = _rows(_decay(0.3, 0.25, N), _decay(0.3, 0.25, N), [0.25] * N, [0.25] * N, "l1")
+    assert "lr-find" in _text(diagnose(l1_only, task="translation", metric="l1", context=pair))
+    over = _overfit("l1", score=False)
+    for row in over:
+        row.update(train_g_adv=2.0, train_d_loss=0.6)
+    d = diagnose(over, task="translation", metric="l1", context=pair)
+    assert d["verdict"] == "overfitting"
+    assert "--set data.augment=[flip,crop] (input and target move together" in d["advice"][0]
+    assert "train.l2" not in _text(d)  # the GAN step adds no weight penalty
+    assert "model.hidden" not in _text(d) and "a narrower generator: model.widths" in _text(d)
+    some = diagnose(over, task="translation", metric="l1", context={**pair, "augment": ["flip"]})
+    assert "--set data.augment=[flip,crop]" in some["advice"][0]
+    done = diagnose(over, task="translation", metric="l1", context={**pair, "augment": ["flip", "crop"]})
+    assert "are already on" in done["advice"][0] and "--set data.augment" not in done["advice"][0]
+
+
+def test_context_model_picks_the_classifier_family():
+    hist = _underfit("accuracy")
+    cnn = _text(diagnose(hist, task="classification", metric="accuracy", context={**CONTEXT, "model": "cnn"}))
+    mlp = _text(diagnose(hist, task="classification", metric="accuracy", context={**CONTEXT, "model": "mlp"}))
+    assert "model.widths" in cnn and "model.hidden" in cnn
+    assert "model.hidden" in mlp and "model.widths" not in mlp
+
+
+def test_the_baseline_advice_widens_the_network_in_its_own_options():
+    base = {"per_pixel": _entry("dice", 0.995, 0.995)}
+    d = diagnose(_levelled_seg(), task="segmentation", metric="dice", baselines=base, context=CONTEXT)
+    assert "widen or deepen it (model.widths" in d["advice"][0] and "model.hidden" not in d["advice"][0]
+
+
+@pytest.mark.parametrize("task,metric", [("segmentation", "dice"), ("reconstruction", "mse"), ("translation", "l1")])
+def test_without_context_the_generic_advice_fits_the_task(task, metric):
+    d = diagnose(_overfit(metric, score=metric == "dice"), task=task, metric=metric)
+    assert d["verdict"] == "overfitting"
+    if task != "segmentation":  # an autoencoder's target would not move with its input; pairs take no contrast
+        assert "contrast" not in d["advice"][0]
