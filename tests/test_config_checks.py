@@ -1,5 +1,6 @@
 """Options that cannot apply to a run stop with one line (exit 2) before the run folder exists (issue 9)."""
 
+import numpy as np
 import pytest
 
 import idealfit as fit
@@ -82,3 +83,25 @@ def test_every_registered_family_says_which_shape_keys_it_reads():
     from idealfit.models.registry import FAMILIES
 
     assert set(FAMILY_KEYS) == set(FAMILIES)
+
+
+def test_options_a_family_would_silently_ignore_are_refused(tmp_path, cli_error):
+    rng = np.random.default_rng(0)
+    x = rng.random((24, 3, 16, 16)).astype(np.float32)
+    np.savez(tmp_path / "pairs.npz", x=x, y=1 - x)
+    for key in ("train.l2=0.001", "train.optimizer=sgd", "train.weight_decay=0.01"):
+        cli_error(["train", "--data", str(tmp_path / "pairs.npz"), "--set", key, "--out", str(tmp_path / "r")],
+                  f"{key.split('=')[0]} does not apply to pix2pix", "model.l1_weight")
+    cli_error(["train", "--data", "digits", "--task", "reconstruction", "--set", "model.dropout=0.3",
+               "--out", str(tmp_path / "r")], "model.dropout applies to the dense autoencoder", "data.noise")
+    cli_error(["train", "--data", "digits", "--task", "reconstruction", "--set", "data.augment=[flip]",
+               "--set", "data.noise=0.3", "--out", str(tmp_path / "r")], "data.augment does not apply to reconstruction")
+    assert not (tmp_path / "r").exists()
+
+
+def test_the_lr_finder_refuses_a_gan_with_a_sentence(tmp_path, cli_error):
+    rng = np.random.default_rng(0)
+    x = rng.random((24, 3, 16, 16)).astype(np.float32)
+    np.savez(tmp_path / "pairs.npz", x=x, y=1 - x)
+    cli_error(["lr-find", "--data", str(tmp_path / "pairs.npz"), "--out", str(tmp_path / "lr.png")],
+              "trains a GAN", "model.gan_weight=0")

@@ -48,6 +48,7 @@ def check_run_options(cfg: RunConfig, dataset: Dataset, *, task: Task) -> None:
     _check_batches(cfg, dataset, task)
     _check_data_source(cfg, dataset)
     _check_family(cfg, dataset)
+    _check_ignored(cfg, dataset, task)
     _check_optimizer(cfg)
     _check_monitor(cfg, dataset, task)
 
@@ -94,6 +95,28 @@ def _check_family(cfg: RunConfig, ds: Dataset) -> None:
             whose = f"{_a(owners[0])} option" if len(owners) == 1 else f"an option of {', '.join(owners)}"
             raise UserError(f"{key} is {whose}, but this run trains {_a(family)}{why}; drop {key} or set "
                             f"model.name={' or '.join(owners)}")
+
+
+# options a family's training would silently ignore: refused instead, with the reason
+PIX2PIX_FIXED = ("train.optimizer", "train.weight_decay", "train.l1", "train.l2")
+
+
+def _check_ignored(cfg: RunConfig, ds: Dataset, task: Task) -> None:
+    family = cfg.model.name
+    if task.targets_are_inputs and cfg.data.augment:  # the step would move the input but not its copy, the target
+        raise UserError("data.augment does not apply to reconstruction runs: their target is the input itself, "
+                        "which an augmentation would move away from it; drop data.augment, and corrupt the inputs "
+                        "with data.noise or data.mask_prob to regularize the autoencoder")
+    if family == "pix2pix":
+        for key in PIX2PIX_FIXED:
+            if is_set(cfg, key):
+                raise UserError(f"{key} does not apply to pix2pix: both networks train with the paper's Adam "
+                                "(β1 = 0.5) and no weight penalty (the L1 term and the discriminator shape the "
+                                f"generator); drop {key}, or tune model.l1_weight and train.lr")
+    if family == "autoencoder" and ds.kind != "table" and is_set(cfg, "model.dropout"):
+        raise UserError(f"model.dropout applies to the dense autoencoder (tables); the convolutional one for "
+                        f"{ds.kind} data has no dense layers to drop: drop model.dropout, or use data.noise or "
+                        "data.mask_prob to regularize a denoising autoencoder")
 
 
 def _check_optimizer(cfg: RunConfig) -> None:

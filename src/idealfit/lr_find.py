@@ -181,6 +181,10 @@ def lr_find(*, data: str | Path = "digits", model: str = "auto", start: float = 
         raise UserError("the lr finder sweeps the learning rate itself (from --start to --end), so it takes no "
                         "train.lr; drop it, and set the range with --start and --end")
     step, batches = _setup(data=str(data), model=model, seed=seed, overrides=dict(set or {}))
+    if "main" not in step.optimizers:  # pix2pix: a discriminator and a generator, two optimizers in a game
+        raise UserError(f"the lr finder sweeps one optimizer's rate on a falling loss; {data} trains a GAN (two "
+                        "optimizers, no loss that should fall): keep the paper's lr 2e-4, or add "
+                        "--set model.gan_weight=0 to sweep the L1-only generator")
     lrs = lr_schedule(start, end, steps)
     raw, diverged = _sweep(step, batches, lrs)
     lrs, smoothed = lrs[:len(raw)], smooth(raw)

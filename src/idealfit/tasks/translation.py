@@ -109,7 +109,7 @@ class Translation(Task):
             longest = max(longest, run)
         won = longest >= D_WON_EPOCHS
         note = (f"the discriminator won outright for {longest} epochs in a row (its loss below {D_WON}): the "
-                "generator learns little from it then; lower its lr, or raise model.l1_weight" if won else
+                "generator learns little from it then; narrow the discriminator (model.d_width), or raise model.l1_weight" if won else
                 "the discriminator and the generator stayed in play (a GAN's losses do not fall together; "
                 "judge the images and the validation l1)")
         return {"gan": {"final_d_loss": d[-1], "longest_d_won_epochs": longest, "discriminator_won": won,

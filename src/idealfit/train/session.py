@@ -254,7 +254,7 @@ def _diagnosis_context(cfg: RunConfig, ds: Dataset, *, stopped_early: bool, val_
     """What the run used, so that the diagnosis advises only remedies it can still apply."""
     m, t = cfg.model, cfg.train
     augment = [a if isinstance(a, str) else str(a.get("name", a)) for a in cfg.data.augment]
-    return {"kind": ds.kind, "augment": augment, "dropout": m.dropout, "batchnorm": m.batchnorm, "l1": t.l1,
+    return {"kind": ds.kind, "model": m.name, "augment": augment, "dropout": m.dropout, "batchnorm": m.batchnorm, "l1": t.l1,
             "l2": t.l2, "early_stopping": t.early_stopping, "stopped_early": stopped_early, "patience": t.patience,
             "epochs": t.epochs, "lr": t.lr, "val_samples": val_samples}
 
