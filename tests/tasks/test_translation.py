@@ -110,8 +110,9 @@ def test_a_discriminator_that_wins_outright_is_reported():
 
 def test_a_two_optimizer_pix2pix_run_resumed_ends_bit_identical_to_an_uninterrupted_one(tmp_path):
     """Both networks, both Adam states, the batch order and the paired augmentation's draws are restored."""
-    import idealfit as fit
     from safetensors.torch import load_file
+
+    import idealfit as fit
 
     rng = np.random.default_rng(1)
     x = rng.random((40, 3, 32, 32)).astype(np.float32)

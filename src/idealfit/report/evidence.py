@@ -42,7 +42,8 @@ EVIDENCE: dict[str, tuple[str, str]] = {
                      "validation error divided by training error; 1 means the model does as well on new data"),
     "val_samples": ("Validation samples", "how many samples the validation scores rest on (a gap of fewer than "
                     "two of them is not called overfitting)"),
-    "baseline": ("Better baseline", "the simple scikit-learn model that scored best on validation"),
+    "baseline": ("Better baseline", "the simple model that scored best on validation (a scikit-learn model, "
+                 "the majority class, the input itself, PCA or the mean image: see Baselines)"),
     "baseline_train_metric": ("Baseline's training score", "the headline metric of that baseline on the training data"),
     "baseline_val_metric": ("Baseline's validation score", "the headline metric of that baseline on the validation data"),
 }

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from idealfit.tasks.segmentation import Segmentation, overlap_metrics
+from idealfit.tasks.segmentation import Segmentation
 
 VERSION = 1  # bump when the segmenter's recipe below changes: older cached ones are then not used
 # The recipe: the unet family's defaults (benchmarks/segmentation.py: widths [8, 16, 32], one-cycle at
