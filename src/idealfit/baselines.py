@@ -236,5 +236,6 @@ def format_baselines(baselines: dict[str, dict[str, Any]], metric: str, *, pct: 
     default: for accuracy)."""
     pct = metric == "accuracy" if pct is None else pct
     fmt = (lambda v: f"{100 * v:.2f}%") if pct else (lambda v: f"{v:.4g}")
-    parts = [f"{k} val {fmt(v['val'][metric])} test {fmt(v['test'][metric])}" for k, v in baselines.items()]
+    parts = [f"{k} val {fmt(v['val'][metric])} test {fmt(v['test'][metric])}" for k, v in baselines.items()
+             if metric in v.get("test", {})]  # not an upper bound scored otherwise (translation's "real")
     return f"{'baselines':>10}: " + "; ".join(parts)

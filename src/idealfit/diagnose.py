@@ -347,6 +347,12 @@ def diagnose(history: list[dict], *, task: str, metric: str, final: dict[str, di
     gan = _adversarial(history)
     tips = advice(verdict, ev, reasons, context, task=task, gan=gan)
     as_well = baseline_does_as_well(ev, metric, higher_better, task=task) if ev["has_validation"] else None
+    if as_well and gan:  # a GAN is trained away from the blurry average an L1 score rewards: not a rival then
+        reasons.append(f"{as_well.split(' (')[0]} by val {metric} ({ev['baseline_val_metric']:.4g} vs "
+                       f"{ev['final_val_metric']:.4g}), as expected of a GAN: L1 rewards the blurry average of all "
+                       "plausible outputs, which the discriminator pushes the generator away from; compare "
+                       "sharpness_ratio and the FCN-score instead (idealfit study gan measures both against L1 alone)")
+        as_well = None
     if as_well:
         reasons.append(as_well)
         # "keep this setup" would contradict "use the simpler model": drop the good-fit advice then

@@ -151,10 +151,17 @@ def test_the_real_images_upper_bound_is_never_a_baseline_to_beat():
 
 def test_a_generator_no_better_than_the_mean_image_is_named():
     base = {"mean": _entry("l1", 0.195, 0.196)}
+    l1_only = diagnose(_p2p(l1=0.2, gan=False), task="translation", metric="l1", baselines=base,
+                       context={**CONTEXT, "kind": "image_pair"})
+    assert "the training split's mean target image does better (val l1 0.196 vs 0.21): the network adds nothing" in _text(l1_only)
+    assert l1_only["advice"][0].startswith("The network does no better than the training split's mean target image")
+    # a GAN: the blurry mean wins on L1 by design, so it is explained, not advised as the better model
     d = diagnose(_p2p(l1=0.2), task="translation", metric="l1", baselines=base,
                  context={**CONTEXT, "kind": "image_pair"})
-    assert "the training split's mean target image does better (val l1 0.196 vs 0.21)" in _text(d)
-    assert "lr-find" not in d["advice"][0]  # a GAN run: the lr finder cannot sweep it
+    assert "the training split's mean target image does better by val l1 (0.196 vs 0.21), as expected of a GAN" in _text(d)
+    assert "compare sharpness_ratio and the FCN-score instead" in _text(d)
+    assert not any(a.startswith("The network does no better") for a in d["advice"])
+    assert not any("lr-find" in a for a in d["advice"])  # a GAN run: the lr finder cannot sweep it
 
 
 def test_a_gan_is_judged_on_its_l1_curves_and_says_so():

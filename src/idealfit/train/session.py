@@ -290,6 +290,11 @@ def format_summary(run: Run) -> str:
     lines = [f"{key:>10}: train {fmt(m['train'][key])}  val {fmt(m['val'][key])}  test {fmt(m['test'][key])}"]
     if "r2" in m["test"]:
         lines.append(f"{'r2':>10}: train {m['train']['r2']:.3f}  val {m['val']['r2']:.3f}  test {m['test']['r2']:.3f}")
+    if "fcn_miou" in m["test"]:
+        real = (s.get("baselines") or {}).get("real", {}).get("test", {})
+        lines.append(f"{'fcn-score':>10}: test pixel accuracy {m['test']['fcn_pixel_accuracy']:.3f}, mean IoU "
+                     f"{m['test']['fcn_miou']:.3f} (real images: {real.get('fcn_pixel_accuracy', float('nan')):.3f}, "
+                     f"{real.get('fcn_miou', float('nan')):.3f}; a segmenter of real images reads the generated ones)")
     if "anomaly_auroc" in m["test"]:
         lines.append(f"{'anomalies':>10}: ROC AUC {m['test']['anomaly_auroc']:.3f} on test (classes other than "
                      "data.normal_classes, ranked by reconstruction error; 0.5 = chance)")
