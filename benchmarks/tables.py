@@ -60,9 +60,69 @@ Measured (2-core shared CPU, torch 2.13 CPU; test split; network = the defaults,
   weights; trained to the end instead (train.early_stopping=false, lr 1e-2, 300 epochs) it matches
   LogisticRegression: the 27-row validation split picks an epoch that is one row off.
 
+  Tried last (issue 8's remaining target). Local experiments on the test outputs of every epoch of the
+  default run trained to epoch 200 (early stopping only cuts that run short, so any rule that picks an
+  epoch is scored offline; where the real code path ran too, it gave the same numbers). Network test
+  accuracy / R² on seeds 0, 1, 2, 3; * = more than 1 point (0.05 R²) below the better baseline; misses
+  among the 9 cells of seeds 0-2 and among the 30 of seeds 0-9 (the defaults: wine seeds 0 4 5 6 7 9,
+  breast cancer 0 1 2 4 9):
+                                          wine                  breast cancer          diabetes R²          miss
+    defaults (best val_loss, patience 20) .963* .963 .963 1.00  .942* .977* .930* .988  .252 .391 .514 .458  4/9 11/30
+    epoch chosen on a smoothed val_loss (patience counted on the smoothed curve):
+      EMA 0.5, 0.7, 0.8                   wine and breast seeds 0-2 as the defaults                        4/9 11/30
+      EMA 0.9                             .963* .963 .963 1.00  .953 .977* .930* 1.00   .228 .390 .513 .463  3/9 10/30
+      centred mean of 5 or 7 epochs       wine and breast seeds 0-2 as the defaults                        4/9 11/30
+      centred mean of 11 epochs           as EMA 0.9 on wine and breast seeds 0-2                          3/9 10/30
+      EMA to stop, raw best epoch kept    as the defaults                                                4/9 11/30
+      the best *test* epoch (an oracle)   .963* .963 .963 1.00  .965 .977* .965 1.00   .262 .396 .521 .485  2/9 6/30
+    No rule that picks an epoch of this run closes wine seed 0 or breast cancer seed 1: none of its 200
+    epochs gets 27/27 or 85/86 test rows right, so epoch selection alone cannot meet the target.
+    Refit on train+val (preprocessing refitted there) for the epochs E early stopping chose; for
+    fairness the baselines refitted on train+val too (linear 1.00 .963 .963 .963 | .930 .988 .953 .977 |
+    R² .169 .396 .522 .459; boosting 1.00 .963 .963 1.00 | .953 .942 .930 .977 | −.046 .184 .332 .443):
+      E epochs                            .963* .963 .963 .963* .930* .977* .942* .977  .222 .414 .514 .443  4/9 11/30
+      E·70/85 epochs (same step count)    .963* .963 .963 .963* .930* .977* .953 .965*  .233 .406 .513 .448  3/9 11/30
+      all 200 epochs                      1.00 .963 .963 .963*  .942* .965* .942* .988  .196 .418 .507 .470  3/9 7/30
+    5-fold cross-validated E (argmin of the folds' mean val_loss curve; stratified folds over train+val),
+    against the baselines refitted on train+val as above:
+      final model refit on train+val      1.00 .963 .963 .963*  .930* .965* .942* .988  .215 .408 .518 .450  3/9 7/30
+      mean of the 5 fold models at E      1.00 .963 .963 1.00   .930* .965* .930* .977  .228 .399 .516 .457  3/9 7/30
+    train.l2 = the linear baseline's own penalty (1/(C·n_train) for LogisticRegression, ×2 with two
+    logits for two classes; 2α/n_train for RidgeCV's chosen α)
+                                          .963* .963 .963 1.00  .965 .977* .953 .988  .220 .383 .504 .427  2/9 10/30
+    --set model.wide=true --set model.wide_init=linear: the network starts as the linear baseline (its
+    wide path at LogisticRegression's / RidgeCV's weights, the deep head at zero; models/linear_init.py)
+                                          1.00 .963 .963 .963   .930* .988 .953 1.00   .172 .381 .520 .481  1/9 4/30
+      + the linear baseline's l2          1.00 .963 .963 .963   .930* .988 .930* .988  .187 .383 .519 .461  2/9 6/30
+      + the wide path frozen (seeds 0-3)  1.00 .963 .963 .963   .942* .988 .930* .988  .177 .382 .519 .481  2/9
+      + refit on train+val for E epochs   1.00 .963 .963 .963*  .942* .988 .953 .977   .148 .400 .524 .489  1/9 6/30
+      + 5-fold E, refit on train+val      1.00 .963 .963 .963*  .930* .988 .942* .977   .140 .421 .526 .485  2/9 6/30
+      + 5-fold E, mean of the fold models 1.00 .963 .963 .963*  .930* .988 .942* .988   .155 .415 .527 .481  2/9 6/30
+      + 5 members (own deep init and batch order, one split; epoch by the mean's val_loss)
+                                          1.00 .963 .963 .963   .965 .988 .930* .988   .174 .384 .536 .483  1/9 4/30
+  model.wide_init=linear is the one mechanism that helps broadly: misses 11 -> 4 of 30 on seeds 0-9
+  (breast cancer seeds 0 4 8 9; on 0, 8 and 9 boosting beats the linear model the network starts from),
+  but only 6 -> 5 of 30 on seeds 10-19 (defaults: wine 11 13 16, breast 16 17, diabetes 18 at R² .393
+  against linear's .462; wide_init=linear: wine 11 12 13, breast 16 17), 17 -> 9 of 60 in all. Breast
+  cancer seed 0 (.930 against boosting's .953) keeps it short of the target on seeds 0-2, so it is an
+  option, off by default. The refit and k-fold variants gain less than the baselines gain from the same
+  extra rows.
+  The target asks the network to tie or beat the better of two baselines to the test row on every seed
+  (one row is 3.7 points of wine's 27 and 1.2 of breast cancer's 86), so a network as good as the
+  baselines on average still misses some seeds by chance. Averaged over seeds 0-19 the gap to the
+  better baseline of each seed is wine −.015 (wide_init=linear −.006), breast cancer −.003 (−.004),
+  diabetes R² +.001 (+.001); to the linear model alone wine −.006 (+.004), breast +.001 (+.001).
+  A fourth table, iris (--datasets iris, 105 training rows), is further off than the three: the defaults
+  miss all 10 seeds (network .783 .696 .913 .826, linear .870 .783 .913 .913, boosting .913 .870 .957 .957
+  on seeds 0-3): the network underfits (train loss ~.4, val_loss still falling at epoch 200).
+  model.wide_init=linear matches the linear model exactly there and misses 8 of 10 against boosting;
+  train.lr=1e-2, train.epochs=1000 or model.dropout=0 miss 8, 10 and 8 of 10.
+
     python benchmarks/tables.py            # 3 datasets x 3 seeds, a few minutes
     python benchmarks/tables.py --outliers # no clipping vs the default
     python benchmarks/tables.py --tiny     # seconds: one dataset, one seed, 2 epochs
+    python benchmarks/tables.py --seeds 10 --set model.wide=true --set model.wide_init=linear
+    python benchmarks/tables.py --datasets iris --seeds 10
 """
 
 from __future__ import annotations
@@ -75,6 +135,7 @@ import numpy as np
 import pandas as pd
 
 DATASETS = ("wine", "breast_cancer", "diabetes")
+EXTRA = ("iris",)  # a fourth table, checked by hand (--datasets iris): the smallest, 105 training rows
 
 
 def messy_frame(name: str, *, seed: int = 0, gaps: float = 0.05, outliers: int = 4) -> pd.DataFrame:
@@ -129,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--outliers", action="store_true", help="no clipping vs clipping to quantiles")
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="extra config for every run")
-    ap.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS)
+    ap.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS + EXTRA)
     args = ap.parse_args(argv)
     from idealfit.config import parse_sets
 

@@ -78,15 +78,20 @@ def _scores(task: str, y_true: np.ndarray, pred: np.ndarray) -> dict[str, float]
             "r2": 1.0 - float((err ** 2).sum()) / ss_tot}
 
 
-def _models(task: str, seed: int) -> dict[str, Any]:
-    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+def linear_model(task: str) -> Any:
+    """The unfitted `linear` baseline of a task (also what `model.wide_init=linear` starts a network at)."""
     from sklearn.linear_model import LogisticRegression, RidgeCV
 
     if task == "classification":
-        return {"linear": LogisticRegression(C=1.0, max_iter=2000),
-                "boosting": HistGradientBoostingClassifier(random_state=seed)}
-    return {"linear": RidgeCV(alphas=np.logspace(-3, 3, 13)),
-            "boosting": HistGradientBoostingRegressor(random_state=seed)}
+        return LogisticRegression(C=1.0, max_iter=2000)
+    return RidgeCV(alphas=np.logspace(-3, 3, 13))
+
+
+def _models(task: str, seed: int) -> dict[str, Any]:
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+
+    boosting = HistGradientBoostingClassifier if task == "classification" else HistGradientBoostingRegressor
+    return {"linear": linear_model(task), "boosting": boosting(random_state=seed)}
 
 
 def fit_baselines(prep, *, seed: int = 0, max_rows: int = MAX_ROWS, threads: int | None = None) -> dict[str, dict[str, Any]]:

@@ -35,6 +35,7 @@ ACTIVATIONS = ("relu", "gelu", "tanh", "sigmoid", "leaky_relu", "elu")
 POOLS = ("max", "avg", "none")
 IMPUTE = ("drop", "mean", "median", "most_frequent")
 SCALES = ("standard", "minmax", "none")
+WIDE_INITS = ("random", "linear")  # model.wide_init
 RESIZE = ("crop", "squash", "pad")  # as data.images.RESIZE (kept here: config imports no image code)
 # data.clip_quantiles' default. Not [0.001, 0.999]: below ~1000 training rows those quantiles interpolate
 # toward the single largest value, so one typo in the training split stays nearly whole; [0.01, 0.99]
@@ -89,6 +90,7 @@ class ModelConfig:
     dropout: float = 0.0  # dropout probability before each dense layer (0 = off)
     batchnorm: bool = True  # batch normalization after each conv / dense layer (the deck: fewer epochs, stabler)
     wide: bool = False  # mlp: add a linear path from the inputs to the output (wide & deep, Cheng et al. 2016)
+    wide_init: str = "random"  # tables, with model.wide: random | linear (start at baselines.linear's fit, deep head 0)
     skip: bool = True  # unet: skip connections from encoder to decoder (false: the deck's plain deconvolution network)
     latent: int = 16  # autoencoder: size of the code between encoder and decoder
     gan_weight: float = 1.0  # pix2pix: weight of the adversarial loss (0 = the L1-only generator, the paper's ablation)

@@ -28,7 +28,7 @@ from idealfit.tasks import Task
 
 # the shape options each model family reads (activation, dropout, batchnorm, init are not checked here)
 FAMILY_KEYS = {
-    "mlp": ("model.hidden", "model.wide"),
+    "mlp": ("model.hidden", "model.wide", "model.wide_init"),
     "cnn": ("model.widths", "model.kernel_size", "model.pool", "model.hidden"),
     "unet": ("model.widths", "model.skip"),
     "autoencoder": ("model.latent", "model.widths", "model.hidden"),
@@ -51,6 +51,7 @@ def check_run_options(cfg: RunConfig, dataset: Dataset, *, task: Task) -> None:
     _check_ignored(cfg, dataset, task)
     _check_optimizer(cfg)
     _check_monitor(cfg, dataset, task)
+    _check_wide_init(cfg, dataset, task)
 
 
 def is_set(cfg: RunConfig, key: str) -> bool:
@@ -134,6 +135,17 @@ def _check_monitor(cfg: RunConfig, ds: Dataset, task: Task) -> None:
     if cfg.train.monitor not in valid:
         raise UserError(f"train.monitor={cfg.train.monitor} is not logged for {task.name} ({ds.name}); "
                         f"use one of {', '.join(valid)}")
+
+
+def _check_wide_init(cfg: RunConfig, ds: Dataset, task: Task) -> None:
+    if cfg.model.wide_init != "linear":
+        return
+    if not cfg.model.wide:
+        raise UserError("model.wide_init=linear starts the wide path at a linear model, and this run has none; "
+                        "add model.wide=true")
+    if ds.kind != "table" or task.name not in ("classification", "regression"):
+        raise UserError(f"model.wide_init=linear starts at the linear baseline, which is fitted for classification "
+                        f"and regression on tables; {ds.name} is {task.name} on {ds.kind} data: drop model.wide_init")
 
 
 def _a(word: str) -> str:

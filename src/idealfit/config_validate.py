@@ -19,6 +19,7 @@ from idealfit.config import (
     SCALES,
     SCHEDULES,
     TASKS,
+    WIDE_INITS,
     DataConfig,
     RunConfig,
 )
@@ -61,6 +62,7 @@ def validate(cfg: RunConfig) -> RunConfig:
 
     _choice("model.init", m.init, INIT_SCHEMES)
     _choice("model.pool", m.pool, POOLS)
+    _choice("model.wide_init", m.wide_init, WIDE_INITS)
     _choice("model.activation", m.activation, ACTIVATIONS)
     for i, w in enumerate(m.widths):
         _positive(f"model.widths[{i}]", w)

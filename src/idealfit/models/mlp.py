@@ -39,6 +39,7 @@ class WideDeep(nn.Module):
     The wide path is what a linear model fits; the deep path only has to learn what the linear one
     misses. It has no bias: the deep head's bias already shifts the sum. Opt-in (`model.wide`): on
     benchmarks/tables.py it did not close the gap to the scikit-learn baselines (see its header).
+    `model.wide_init=linear` starts it at the linear baseline's fit (models/linear_init.py).
 
     Args:
         deep: the dense stack, (B, in_features) -> (B, out_dim).
