@@ -104,8 +104,20 @@ def baselines_table(summary: dict, order: tuple[str, ...]) -> str:
         cls = ' class="key"' if model == "this network" else ""
         rows.append(f"<tr{cls}><th>{escape(model)}</th>{cells}</tr>")
     return ('<h3>Beside simple baselines</h3><p class="note">A model is only good beside a baseline: the same '
-            "splits, fitted by a linear model, gradient boosting and a constant guess.</p>"
+            f"splits; {escape(_baseline_words(summary.get('task'), list(models)[1:]))}.</p>"
             f'<table class="baselines"><tr><th>model</th>{head}</tr>{"".join(rows)}</table>')
+
+
+OTHER_BASELINES = {"real": "the real images themselves, scored by the same segmenter (the FCN-score's upper bound)",
+                   "majority": "the training split's most frequent class, always", "mean": "the training mean, always"}
+
+
+def _baseline_words(task: str | None, keys: list[str]) -> str:
+    """What each baseline of the table is, in the diagnosis's own words (baselines.NAMES)."""
+    from idealfit.baselines import rivals
+
+    named = rivals(task)
+    return "; ".join(f"{k}: {named[k].words if k in named else OTHER_BASELINES.get(k, k)}" for k in keys)
 
 
 def confusion_table(y_true, y_pred, names: list[str]) -> str:
