@@ -56,7 +56,7 @@ def main() -> None:
                 if "epochs" in p:
                     summary = json.loads((res.dir / p["run_dir"] / "summary.json").read_text())
                     print(f"{r['variant']:<8} seed {p['seed']}: {summary['seconds'] / summary['epochs_run']:.1f} s per "
-                          f"epoch on {summary['threads']} thread(s), {summary['params']:,} params (generator + discriminator)")
+                          f"epoch on {summary['threads']} thread(s), {summary['params']:,} params")
         print(f"whole study: {wall:.0f} s = {wall / BUDGET_S:.2f}x the {BUDGET_S / 60:.0f}-minute budget")
 
 
