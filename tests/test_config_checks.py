@@ -89,6 +89,8 @@ def test_options_a_family_would_silently_ignore_are_refused(tmp_path, cli_error)
     rng = np.random.default_rng(0)
     x = rng.random((24, 3, 16, 16)).astype(np.float32)
     np.savez(tmp_path / "pairs.npz", x=x, y=1 - x)
+    cli_error(["train", "--data", str(tmp_path / "pairs.npz"), "--set", "model.gan_weight=0", "--set",
+               "model.l1_weight=0", "--out", str(tmp_path / "r")], "no loss to learn from")
     for key in ("train.l2=0.001", "train.optimizer=sgd", "train.weight_decay=0.01"):
         cli_error(["train", "--data", str(tmp_path / "pairs.npz"), "--set", key, "--out", str(tmp_path / "r")],
                   f"{key.split('=')[0]} does not apply to pix2pix", "model.l1_weight")

@@ -109,6 +109,9 @@ def _check_ignored(cfg: RunConfig, ds: Dataset, task: Task) -> None:
                         "which an augmentation would move away from it; drop data.augment, and corrupt the inputs "
                         "with data.noise or data.mask_prob to regularize the autoencoder")
     if family == "pix2pix":
+        if cfg.model.gan_weight == 0 and cfg.model.l1_weight == 0:
+            raise UserError("model.gan_weight=0 and model.l1_weight=0 leave the generator no loss to learn from; "
+                            "keep the paper's l1_weight=100 (gan_weight=0 alone is the L1-only ablation)")
         for key in PIX2PIX_FIXED:
             if is_set(cfg, key):
                 raise UserError(f"{key} does not apply to pix2pix: both networks train with the paper's Adam "
