@@ -65,6 +65,9 @@ NAMES: dict[str, dict[str, Rival]] = {
                                     reference=True),
                        "identity": Rival("the corrupted input returned unchanged", fitted=False)},
     "translation": {"mean": Rival("the training split's mean target image", fitted=False)},
+    "forecasting": {"ar": Rival("a linear autoregressive model", fitted=True, reference=True),
+                    "seasonal_naive": Rival("the seasonal naive forecast", fitted=False),
+                    "naive": Rival("the naive forecast (the last value)", fitted=False)},
 }
 
 

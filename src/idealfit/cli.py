@@ -78,6 +78,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
         raise UserError(f"--overlay draws predicted masks; {run.dir} is a {run.task} run: drop --overlay")
     if args.out:
         _check_out(args.out, run.dir)  # before the work, not after it
+    if run.task == "forecasting":  # the next data.horizon values after one CSV of recent history
+        return _predict_forecast(run, args)
     if run.task == "reconstruction":
         from idealfit.predict_outputs import reconstruction_errors
 
@@ -107,6 +109,26 @@ def cmd_predict(args: argparse.Namespace) -> int:
         print(f"wrote {len(names)} predictions to {args.out}")
     else:
         sys.stdout.write(buf.getvalue())
+    return 0
+
+
+def _predict_forecast(run, args: argparse.Namespace) -> int:
+    from idealfit.data.series import forecast
+
+    if len(args.inputs) != 1:
+        raise UserError(f"a forecasting run predicts from one CSV of recent history; got {len(args.inputs)} inputs")
+    times, pred = forecast(run, args.inputs[0])
+    target = run.state["meta"]["series"]["target"]
+    rows = [["time", "steps_ahead", csv_text(f"predicted_{target}")]]
+    rows += [[t, str(h), f"{float(v):.6g}"] for h, (t, v) in enumerate(zip(times, pred, strict=True), start=1)]
+    text = "".join(",".join(r) + "\n" for r in rows)
+    if args.out:
+        from idealfit.run_files import atomic_write
+
+        atomic_write(args.out, text.encode("utf-8"))
+        print(f"wrote {len(pred)} forecasts to {args.out}")
+    else:
+        sys.stdout.write(text)
     return 0
 
 

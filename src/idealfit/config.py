@@ -26,7 +26,8 @@ import yaml
 
 from idealfit.errors import UserError
 
-TASKS = ("classification", "regression", "segmentation", "reconstruction", "translation")  # the names of tasks/TASKS (torch-free here)
+TASKS = ("classification", "regression", "segmentation", "reconstruction", "translation",
+         "forecasting")  # the names of tasks/TASKS (torch-free here)
 FAMILIES = ("mlp", "cnn", "unet", "pix2pix", "autoencoder")  # the names of models/registry.FAMILIES
 LOSSES = ("auto", "ce", "dice", "ce+dice")  # train.loss; which apply depends on the task (tasks/)
 OPTIMIZERS = ("sgd", "adam", "adamw")
@@ -77,6 +78,11 @@ class DataConfig:
     mask_prob: float = 0.0  # share of input values erased to 0, the training mean (0 = off)
     pairs: str = "folders"  # paired images (translation): folders (A/ and B/) | side_by_side (A|B in one file)
     normal_classes: list[Any] | None = None  # reconstruction, anomaly detection: train on these classes only; the test split keeps all
+    # time series (forecasting): a CSV with a time column, or sunspots / co2 / elnino (data/series.py)
+    time_column: str | None = None  # the time column (None = the first that reads as dates or is named time, date, year ...)
+    window: int = 12  # look-back: past time steps each forecast sees (see benchmarks/forecasting.py)
+    horizon: int = 1  # steps ahead forecast at once
+    season: int | None = None  # season length for the seasonal naive baseline (None = by the time step: 12 monthly, 52 weekly ...)
 
 
 @dataclass

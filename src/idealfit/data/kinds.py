@@ -18,6 +18,7 @@ import numpy as np
 from idealfit.config import DataConfig
 from idealfit.data.base import Dataset
 from idealfit.data.preprocess import ArrayPreprocessor, TablePreprocessor, missing_rows
+from idealfit.data.series import fit_series, transform_series
 from idealfit.errors import UserError
 
 SPLITS = ("train", "val", "test")
@@ -101,3 +102,6 @@ KINDS: dict[str, Kind] = {
     "signal": _ARRAYS,
     "image_pair": _ARRAYS,  # the input images A; the targets B are the task's (translation)
 }
+
+# series (forecasting): windows (C, window) of a regular time series, scaled on the training part (data/series.py)
+KINDS["series"] = Kind(fit_series, transform_series, lambda state: tuple(state["input_shape"]), {"series": dict})
