@@ -103,7 +103,8 @@ def test_a_csv_run_trains_reloads_and_scores_its_own_test_split_again(tmp_path):
                                rtol=1e-4, atol=1e-4)
     assert again.evaluate()["mae"] == pytest.approx(s["metrics"]["test"]["mae"])
     assert (run.dir / "forecast.png").is_file() and (run.dir / "forecast_steps.png").is_file()
-    assert "Forecasts" in (run.dir / "report.html").read_text()
+    html = (run.dir / "report.html").read_text()
+    assert "Forecasts" in html and "Confusion matrix" not in html
 
 
 def test_predict_forecasts_the_next_horizon_values_after_the_history(tmp_path, capsys):

@@ -25,10 +25,16 @@ def write_figures(run_dir: Path, prep, predictions: dict[str, np.ndarray]) -> No
     base = {k: v["test"] for k, v in baseline_forecasts(ds, prep.indices).items()}
     naive = prep.state["target"]["naive_mae"]
     y_true, y_pred = predictions["y_true"], predictions["y_pred"]
-    save_png(_forecast_figure(ds, test, y_pred, base["ar"]), run_dir / FORECAST)
+    import matplotlib.pyplot as plt
+
+    for fig, name in ((_forecast_figure(ds, test, y_pred, base["ar"]), FORECAST),):
+        save_png(fig, run_dir / name)
+        plt.close(fig)
     steps = {"model": scores(y_true, y_pred, naive_mae=naive)["mae_per_step"]}
     steps.update({k: scores(y_true, v, naive_mae=naive)["mae_per_step"] for k, v in base.items()})
-    save_png(_steps_figure(steps), run_dir / STEPS)
+    fig = _steps_figure(steps)
+    save_png(fig, run_dir / STEPS)
+    plt.close(fig)
     h = info["horizon"]
     add_extra(run_dir, section="Forecasts", path=FORECAST,
               caption=f"test period: truth, the model's and the linear AR baseline's forecasts {_ahead(1)}"
