@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
 
 import idealfit as fit
 from idealfit.cli import main
+from idealfit.config import DataConfig
 from idealfit.data.prepare import load_dataset
 from idealfit.data.series import make_windows
 from idealfit.tasks import get_task
@@ -104,7 +107,7 @@ def test_a_csv_run_trains_reloads_and_scores_its_own_test_split_again(tmp_path):
     assert again.evaluate()["mae"] == pytest.approx(s["metrics"]["test"]["mae"])
     assert (run.dir / "forecast.png").is_file() and (run.dir / "forecast_steps.png").is_file()
     html = (run.dir / "report.html").read_text()
-    assert "Forecasts" in html and "Confusion matrix" not in html
+    assert "Forecasts" in html and "Confusion matrix" not in html and "linear autoregressive model" in html
 
 
 def test_predict_forecasts_the_next_horizon_values_after_the_history(tmp_path, capsys):
@@ -156,3 +159,39 @@ def test_a_family_that_cannot_forecast_and_a_task_series_cannot_have_are_refused
               "model.name=unet needs", "use model.name=mlp or cnn")
     cli_error(["train", "--data", "sunspots", "--task", "regression", "--out", str(tmp_path / "r")],
               "is a forecasting dataset")
+
+
+def test_season_and_time_column_are_used(tmp_path):
+    import pandas as pd
+
+    units = write_csv(tmp_path / "s.csv", season=6)
+    df = pd.read_csv(tmp_path / "s.csv")
+    # a second date column first (shuffled dates): only data.time_column=month puts the rows in order
+    df.insert(0, "entered", pd.Series(pd.to_datetime(df["month"])).sample(frac=1, random_state=0).dt.strftime("%Y-%m-%d").to_numpy())
+    df.to_csv(tmp_path / "s.csv", index=False)
+    cfg = DataConfig(name=str(tmp_path / "s.csv"), task="forecasting", window=6, season=6, target="units",
+                     time_column="month")
+    ds = load_dataset(cfg)
+    np.testing.assert_allclose(ds.values[:, 0], units.round(4))
+    assert ds.meta["series"]["season"] == 6
+    idx = np.arange(len(ds.y))
+    seasonal = baseline_forecasts(ds, {"train": idx, "val": idx, "test": idx})["seasonal_naive"]["test"][:, 0]
+    np.testing.assert_allclose(seasonal, units.round(4)[:-6][: len(idx)])  # one season (6 steps) before
+    assert not np.allclose(load_dataset(replace(cfg, time_column=None)).values[:, 0], units.round(4))
+
+
+def test_the_default_mlp_starts_at_the_ridge_autoregression(tmp_path):
+    from sklearn.linear_model import RidgeCV
+
+    from idealfit.config import resolve
+    from idealfit.train.setup import build_setup
+
+    write_csv(tmp_path / "s.csv")
+    cfg = resolve(overrides={"data.name": str(tmp_path / "s.csv"), "data.task": "forecasting", "data.window": 5})
+    setup = build_setup(cfg)
+    assert (cfg.model.name, cfg.model.wide, cfg.model.wide_init) == ("mlp", True, "linear")
+    x, y = setup.prep.x["train"], setup.prep.y["train"]
+    ridge = RidgeCV(alphas=np.logspace(-3, 3, 13)).fit(x.reshape(len(x), -1), y)
+    with torch.no_grad():
+        out = setup.model.eval()(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(out, ridge.predict(x.reshape(len(x), -1)).reshape(out.shape), atol=1e-4)

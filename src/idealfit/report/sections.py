@@ -84,6 +84,11 @@ def interval_note(task: str, n: int) -> str:
             "new data from the same source would likely fall in; a small test set gives a wide one.</p>")
 
 
+# what a task's baselines are, where not the table ones (linear, boosting, a constant)
+BASELINE_WORDS = {"forecasting": "forecast by the last value (naive), the value one season before (seasonal naive) "
+                                 "and a linear autoregressive model fitted by least squares on the training windows"}
+
+
 def baselines_table(summary: dict, order: tuple[str, ...]) -> str:
     """The network beside the simple baselines in summary["baselines"], on validation and test."""
     baselines = summary.get("baselines")
@@ -103,8 +108,9 @@ def baselines_table(summary: dict, order: tuple[str, ...]) -> str:
         cells = "".join(f"<td>{fmt((splits_of.get(s) or {}).get(n))}</td>" for s in splits for n in names)
         cls = ' class="key"' if model == "this network" else ""
         rows.append(f"<tr{cls}><th>{escape(model)}</th>{cells}</tr>")
+    what = BASELINE_WORDS.get(summary.get("task"), "fitted by a linear model, gradient boosting and a constant guess")
     return ('<h3>Beside simple baselines</h3><p class="note">A model is only good beside a baseline: the same '
-            "splits, fitted by a linear model, gradient boosting and a constant guess.</p>"
+            f"splits, {escape(what)}.</p>"
             f'<table class="baselines"><tr><th>model</th>{head}</tr>{"".join(rows)}</table>')
 
 
