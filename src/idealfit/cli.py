@@ -55,8 +55,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     metrics = run.evaluate(args.data)
     where = args.data or "the run's test split"
     print(f"metrics on {where}:")
-    for k, v in metrics.items():
-        print(f"  {k:>9}: {v:.4f}")
+    for k, v in metrics.items():  # a list: one value per class or per step ahead
+        print(f"  {k:>9}: " + (" ".join(f"{x:.4f}" for x in v) if isinstance(v, list) else f"{v:.4f}"))
     return 0
 
 
@@ -113,11 +113,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def _predict_forecast(run, args: argparse.Namespace) -> int:
-    from idealfit.data.series import forecast
-
-    if len(args.inputs) != 1:
-        raise UserError(f"a forecasting run predicts from one CSV of recent history; got {len(args.inputs)} inputs")
-    times, pred = forecast(run, args.inputs[0])
+    times, pred = run.predict(args.inputs)
     target = run.state["meta"]["series"]["target"]
     rows = [["time", "steps_ahead", csv_text(f"predicted_{target}")]]
     rows += [[t, str(h), f"{float(v):.6g}"] for h, (t, v) in enumerate(zip(times, pred, strict=True), start=1)]

@@ -126,6 +126,10 @@ def test_predict_forecasts_the_next_horizon_values_after_the_history(tmp_path, c
     x = recent["units"].to_numpy(np.float32)[-6:][None, None]
     want = run.predict_array(x)[0]
     np.testing.assert_allclose([float(ln.split(",")[2]) for ln in lines[1:]], want, rtol=1e-4)
+    times, values = run.predict(tmp_path / "recent.csv")  # the Python API: the same forecasts
+    assert times == ["2010-01-01", "2010-02-01"] and values == pytest.approx(want, rel=1e-4)
+    assert main(["evaluate", str(run.dir)]) == 0
+    assert "mae_per_step" in capsys.readouterr().out
     recent.tail(3).to_csv(tmp_path / "short.csv", index=False)
     assert main(["predict", str(run.dir), str(tmp_path / "short.csv")]) == 2
     assert "forecasts from the last 6 (data.window)" in capsys.readouterr().err
