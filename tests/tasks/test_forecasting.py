@@ -108,6 +108,7 @@ def test_a_csv_run_trains_reloads_and_scores_its_own_test_split_again(tmp_path):
     assert (run.dir / "forecast.png").is_file() and (run.dir / "forecast_steps.png").is_file()
     html = (run.dir / "report.html").read_text()
     assert "Forecasts" in html and "Confusion matrix" not in html and "linear autoregressive model" in html
+    assert "test mae, 95% interval" in html and "resamples of the test windows" in html
 
 
 def test_predict_forecasts_the_next_horizon_values_after_the_history(tmp_path, capsys):

@@ -5,6 +5,7 @@ raw sample. Tasks (tasks/) and model families (models/registry.py) are the other
     table   CSV cells (numbers, text, gaps): cleaning, clipping, scaling, one-hot encoding, PCA, all here
     image   (C, H, W) and signal (C, L) arrays: pooling and PCA here; the per-channel scaling is the
             model's first layer (models.blocks.Normalize), so a saved model takes raw pixels
+    series  windows (C, window) of a regular time series (data/series.py), scaled here on the training part
 """
 
 from __future__ import annotations
