@@ -86,12 +86,14 @@ def test_seasonal_naive_falls_back_to_the_last_value_before_the_series_starts():
     assert pred[0] == 1 and pred[3] == 1  # sample 3: origin 4, step 5 <- step 1
 
 
-def test_a_csv_run_trains_reloads_and_scores_its_own_test_split_again(tmp_path):
+@pytest.mark.parametrize("family", ["mlp", "cnn"])  # dense on the window, 1-D convolution over it
+def test_a_csv_run_trains_reloads_and_scores_its_own_test_split_again(tmp_path, family):
     write_csv(tmp_path / "sales.csv", extra=True)
+    sizes = {"model.widths": [4, 8]} if family == "cnn" else {}
     run = fit.train(data=str(tmp_path / "sales.csv"), target="units", task="forecasting", out=tmp_path / "run",
-                    verbose=False, set={**FAST, "data.window": 8, "data.horizon": 3})
+                    model=family, verbose=False, set={**FAST, **sizes, "data.window": 8, "data.horizon": 3})
     s = run.summary
-    assert s["task"] == "forecasting" and s["metric"] == "mae" and s["model"] == "mlp"
+    assert s["task"] == "forecasting" and s["metric"] == "mae" and s["model"] == family
     assert run.state["input_shape"] == [2, 8]  # units and price, 8 steps each
     for name in ("naive", "seasonal_naive", "ar"):
         assert {"mae", "rmse", "smape", "mase"} <= set(s["baselines"][name]["test"])
@@ -200,3 +202,10 @@ def test_the_default_mlp_starts_at_the_ridge_autoregression(tmp_path):
     with torch.no_grad():
         out = setup.model.eval()(torch.from_numpy(x)).numpy()
     np.testing.assert_allclose(out, ridge.predict(x.reshape(len(x), -1)).reshape(out.shape), atol=1e-4)
+
+
+def test_the_regularization_study_knows_a_model_for_series():
+    from idealfit.study import regularization_variants
+
+    variants = regularization_variants(kind="series", augment=False, subset=1.0, epochs=2, set=None)
+    assert variants[0][2]["model.name"] == "mlp" and variants[0][2]["model.hidden"] == [512, 512]
