@@ -107,3 +107,15 @@ def test_a_split_that_leaves_no_validation_window_names_the_fix(tmp_path):
     ds = load_dataset(DataConfig(name=str(tmp_path / "s.csv"), task="forecasting", window=3, horizon=8))
     with pytest.raises(Exception, match="shorter than data.horizon=8"):
         chronological_split(ds, val_fraction=0.15, test_fraction=0.15, seed=0)
+
+
+def test_columns_and_drop_choose_the_extra_input_channels(tmp_path):
+    df = pd.DataFrame({"date": pd.date_range("2020-01-01", periods=40, freq="D").strftime("%Y-%m-%d"),
+                       "units": np.arange(40.0), "price": np.ones(40), "promo": np.zeros(40)})
+    df.to_csv(tmp_path / "s.csv", index=False)
+    base = DataConfig(name=str(tmp_path / "s.csv"), task="forecasting", target="units", window=4)
+    channels = {k: load_dataset(DataConfig(**{**base.__dict__, **v})).columns
+                for k, v in {"all": {}, "columns": {"columns": ["promo"]}, "drop": {"drop": ["price"]},
+                             "none": {"columns": []}}.items()}
+    assert channels == {"all": ["units", "price", "promo"], "columns": ["units", "promo"],
+                        "drop": ["units", "promo"], "none": ["units"]}
