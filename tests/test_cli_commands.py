@@ -38,11 +38,12 @@ def xo_run(tmp_path_factory):
     return out
 
 
-def test_datasets_lists_the_seven(capsys):
+def test_datasets_lists_every_embedded_dataset(capsys):
     assert main(["datasets"]) == 0
     out = capsys.readouterr().out
     listed = [line.split()[0] for line in out.splitlines()[1:] if line.startswith("  ")]
-    assert listed == ["digits", "xo", "diabetes", "mnist1d", "shapes", "labels2shapes", "edges2shapes"] == list(EMBEDDED)
+    assert listed == ["digits", "xo", "diabetes", "mnist1d", "shapes", "labels2shapes", "edges2shapes",
+                      "sunspots", "co2", "elnino"] == list(EMBEDDED)
     for name, (_, description) in EMBEDDED.items():
         assert f"{name}" in out and description in out
     assert "--data FILE.csv --target COLUMN" in out

@@ -65,6 +65,10 @@ NAMES: dict[str, dict[str, Rival]] = {
                                     reference=True),
                        "identity": Rival("the corrupted input returned unchanged", fitted=False)},
     "translation": {"mean": Rival("the training split's mean target image", fitted=False)},
+    "forecasting": {"ar": Rival("a linear autoregressive model (least squares on the training windows)", fitted=True,
+                          reference=True),
+                    "seasonal_naive": Rival("the seasonal naive forecast (the value one season before)", fitted=False),
+                    "naive": Rival("the naive forecast (the last value)", fitted=False)},
 }
 
 

@@ -55,8 +55,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     metrics = run.evaluate(args.data)
     where = args.data or "the run's test split"
     print(f"metrics on {where}:")
-    for k, v in metrics.items():
-        print(f"  {k:>9}: {v:.4f}")
+    for k, v in metrics.items():  # a list: one value per class or per step ahead
+        print(f"  {k:>9}: " + (" ".join(f"{x:.4f}" for x in v) if isinstance(v, list) else f"{v:.4f}"))
     return 0
 
 
@@ -78,6 +78,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
         raise UserError(f"--overlay draws predicted masks; {run.dir} is a {run.task} run: drop --overlay")
     if args.out:
         _check_out(args.out, run.dir)  # before the work, not after it
+    if run.task == "forecasting":  # the next data.horizon values after one CSV of recent history
+        return _predict_forecast(run, args)
     if run.task == "reconstruction":
         from idealfit.predict_outputs import reconstruction_errors
 
@@ -107,6 +109,22 @@ def cmd_predict(args: argparse.Namespace) -> int:
         print(f"wrote {len(names)} predictions to {args.out}")
     else:
         sys.stdout.write(buf.getvalue())
+    return 0
+
+
+def _predict_forecast(run, args: argparse.Namespace) -> int:
+    times, pred = run.predict(args.inputs)
+    target = run.state["meta"]["series"]["target"]
+    rows = [["time", "steps_ahead", csv_text(f"predicted_{target}")]]
+    rows += [[t, str(h), f"{float(v):.6g}"] for h, (t, v) in enumerate(zip(times, pred, strict=True), start=1)]
+    text = "".join(",".join(r) + "\n" for r in rows)
+    if args.out:
+        from idealfit.run_files import atomic_write
+
+        atomic_write(args.out, text.encode("utf-8"))
+        print(f"wrote {len(pred)} forecasts to {args.out}")
+    else:
+        sys.stdout.write(text)
     return 0
 
 

@@ -146,7 +146,8 @@ def _check_wide_init(cfg: RunConfig, ds: Dataset, task: Task) -> None:
     if not cfg.model.wide:
         raise UserError("model.wide_init=linear starts the wide path at a linear model, and this run has none; "
                         "add model.wide=true")
-    if ds.kind != "table" or task.name not in ("classification", "regression"):
+    forecast = ds.kind == "series" and task.name == "forecasting"  # the wide path starts at a linear AR (ridge)
+    if not forecast and (ds.kind != "table" or task.name not in ("classification", "regression")):
         raise UserError(f"model.wide_init=linear starts at the linear baseline, which is fitted for classification "
                         f"and regression on tables; {ds.name} is {task.name} on {ds.kind} data: drop model.wide_init")
 

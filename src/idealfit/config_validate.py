@@ -111,6 +111,10 @@ def _validate_data_options(d: DataConfig) -> None:
     from idealfit.data.augment import Augment
 
     Augment(d.augment)  # raises with "did you mean" for unknown augmentations or parameters
+    for key in ("window", "horizon"):  # time series (forecasting)
+        _positive(f"data.{key}", getattr(d, key))
+    if d.season is not None:
+        _positive("data.season", d.season)
     if d.train_subset is not None and (d.train_subset <= 0 or (d.train_subset > 1 and not d.train_subset.is_integer())):
         raise UserError(f"data.train_subset must be a share in (0, 1] or a whole count > 1; got {d.train_subset}")
     _validate_columns(d)

@@ -30,7 +30,8 @@ GOOD_FIT_ADVICE = ("Keep this setup: training and validation agree and have leve
 NO_VALIDATION_ADVICE = "Hold out a validation split (e.g. 20% of the data) so overfitting can be seen."
 # what more data means for each task, when it cannot be augmented
 MORE_DATA = {"reconstruction": "Get more training data: more samples (no labels needed).",
-             "translation": "Get more training data: more input-target pairs."}
+             "translation": "Get more training data: more input-target pairs.",
+             "forecasting": "Get more training data: a longer history (more time steps before the validation part)."}
 PAIR_AUGMENT = ("flip", "crop")  # the augmentations paired images accept (config: train/setup.py's GEOMETRIC)
 # translation judged by eye: a low L1 can still be a blurry image
 EYE_ADVICE = ("Judge the generated images by eye (report: progress.png, the same validation inputs over the "

@@ -124,7 +124,15 @@ class Run:
         return torch.cat(outs) if outs else torch.empty(0)
 
     def predict(self, paths: str | Path | list[str | Path]) -> tuple[list[str], np.ndarray]:
-        """(input names, predictions) for image files, a CSV or an NPZ (one path or a list of them)."""
+        """(input names, predictions) for image files, a CSV or an NPZ (one path or a list of them); a forecasting
+        run: (time stamps, the next data.horizon values) after one CSV of recent history."""
+        if self.task == "forecasting":
+            from idealfit.data.series import forecast
+
+            given = _as_paths(paths)
+            if len(given) != 1:
+                raise UserError(f"a forecasting run predicts from one CSV of recent history; got {len(given)} inputs")
+            return forecast(self, given[0])
         x, names = read_inputs(self.state, _as_paths(paths))
         return names, self._predict_ready(x)
 

@@ -64,6 +64,7 @@ REG_MODELS = {
     "image": {"model.name": "cnn", "model.widths": [16, 32], "model.pool": "none", "model.hidden": [256]},
     "signal": {"model.name": "cnn", "model.widths": [16, 32], "model.pool": "none", "model.hidden": [256]},
     "table": {"model.name": "mlp", "model.hidden": [512, 512]},
+    "series": {"model.name": "mlp", "model.hidden": [512, 512]},  # forecasting: dense on the window
 }
 REG_EPOCHS = 100
 REG_BATCH = 32

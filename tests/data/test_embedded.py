@@ -33,8 +33,9 @@ DECK_O = np.array([
 ], np.float32)  # fmt: skip
 
 
-def test_registry_lists_the_seven():
-    assert list(EMBEDDED) == ["digits", "xo", "diabetes", "mnist1d", "shapes", "labels2shapes", "edges2shapes"]
+def test_registry_lists_every_embedded_dataset():
+    assert list(EMBEDDED) == ["digits", "xo", "diabetes", "mnist1d", "shapes", "labels2shapes", "edges2shapes",
+                             "sunspots", "co2", "elnino"]
     for loader, description in EMBEDDED.values():
         assert callable(loader) and description
 

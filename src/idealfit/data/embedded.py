@@ -131,4 +131,17 @@ EMBEDDED: dict[str, tuple[Callable[[], Dataset], str]] = {
     "labels2shapes": (_labels2shapes, "colour-coded label maps -> the textured shapes they label, 64×64, 2000 pairs, "
                       "translation (generated)"),
     "edges2shapes": (_edges2shapes, "edge maps -> the filled, textured shapes, 64×64, 2000 pairs, translation (generated)"),
+    # time series (forecasting), the CSVs statsmodels ships; loaded with data.window / data.horizon (data/series.py)
+    "sunspots": (lambda: _series("sunspots"), "yearly sunspot numbers 1700-2008, 309 steps, forecasting (statsmodels)"),
+    "co2": (lambda: _series("co2"), "weekly CO2 at Mauna Loa 1958-2001, 2284 steps with gaps, forecasting (statsmodels)"),
+    "elnino": (lambda: _series("elnino"), "monthly El Niño sea surface temperature 1950-2010, 732 steps, forecasting "
+               "(statsmodels)"),
 }
+
+
+def _series(name: str) -> Dataset:
+    from idealfit.config import DataConfig
+    from idealfit.data.series import embedded_series
+
+    d = DataConfig()
+    return embedded_series(name, window=d.window, horizon=d.horizon, season=d.season)

@@ -5,6 +5,7 @@ raw sample. Tasks (tasks/) and model families (models/registry.py) are the other
     table   CSV cells (numbers, text, gaps): cleaning, clipping, scaling, one-hot encoding, PCA, all here
     image   (C, H, W) and signal (C, L) arrays: pooling and PCA here; the per-channel scaling is the
             model's first layer (models.blocks.Normalize), so a saved model takes raw pixels
+    series  windows (C, window) of a regular time series (data/series.py), scaled here on the training part
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import numpy as np
 from idealfit.config import DataConfig
 from idealfit.data.base import Dataset
 from idealfit.data.preprocess import ArrayPreprocessor, TablePreprocessor, missing_rows
+from idealfit.data.series import fit_series, transform_series
 from idealfit.errors import UserError
 
 SPLITS = ("train", "val", "test")
@@ -101,3 +103,6 @@ KINDS: dict[str, Kind] = {
     "signal": _ARRAYS,
     "image_pair": _ARRAYS,  # the input images A; the targets B are the task's (translation)
 }
+
+# series (forecasting): windows (C, window) of a regular time series, scaled on the training part (data/series.py)
+KINDS["series"] = Kind(fit_series, transform_series, lambda state: tuple(state["input_shape"]), {"series": dict})

@@ -16,6 +16,7 @@ from idealfit.data.images import IMAGE_SUFFIXES, load_image_folder
 from idealfit.data.kinds import KINDS
 from idealfit.data.masks import is_mask_folder, load_mask_folder
 from idealfit.data.pairs import is_pair_folder, load_pair_folder
+from idealfit.data.series import SERIES_EMBEDDED
 from idealfit.data.table import is_csv_path
 from idealfit.errors import UserError
 from idealfit.tasks import get_task
@@ -33,6 +34,8 @@ def load_dataset(cfg: DataConfig) -> Dataset:
         ds.task = "reconstruction"
         return ds
     name = cfg.name
+    if name in SERIES_EMBEDDED or cfg.task == "forecasting":  # time series: windows need data.window, data.horizon
+        return _load_series(cfg)
     if name in EMBEDDED:
         ds = EMBEDDED[name][0]()
         if cfg.task and cfg.task != ds.task:
@@ -72,12 +75,34 @@ def load_dataset(cfg: DataConfig) -> Dataset:
     raise UserError(f"don't know how to read {path}; use an image folder, a .csv (.tsv, .csv.gz) or a .npz file")
 
 
+def _load_series(cfg: DataConfig) -> Dataset:
+    from idealfit.data.series import embedded_series, load_series_csv
+
+    opts = {"window": cfg.window, "horizon": cfg.horizon, "season": cfg.season}
+    if cfg.name in SERIES_EMBEDDED:
+        if cfg.task not in (None, "forecasting"):
+            raise UserError(f"dataset '{cfg.name}' is a forecasting dataset; drop data.task or set it to forecasting")
+        return embedded_series(cfg.name, **opts)
+    path = Path(cfg.name).expanduser()
+    if not (path.is_file() and is_csv_path(path)):
+        raise UserError(f"forecasting reads a CSV file with a time column, or {', '.join(SERIES_EMBEDDED)}; "
+                        f"{cfg.name} is neither: pass a .csv")
+    return load_series_csv(path, target=cfg.target, time_column=cfg.time_column, columns=cfg.columns,
+                           drop=cfg.drop, encoding=cfg.encoding, **opts)
+
+
 def split_indices(ds: Dataset, *, val_fraction: float, test_fraction: float, seed: int) -> dict[str, Any]:
     """Deterministic train/val/test indices from the seed, stratified for classification.
 
     A dataset with its own standard test split (mnist1d) keeps it; validation comes out of its train part.
+    A time series is split by time (data.series.chronological_split), never shuffled.
     """
     from sklearn.model_selection import train_test_split
+
+    if ds.kind == "series":
+        from idealfit.data.series import chronological_split
+
+        return chronological_split(ds, val_fraction=val_fraction, test_fraction=test_fraction, seed=seed)
 
     n = len(ds)
     idx = np.arange(n)
@@ -155,6 +180,8 @@ def prepare(ds: Dataset, indices: dict[str, Any], *, cfg: DataConfig | None = No
     y = {s: ds.y[indices[s]] for s in SPLITS}
     target = task.fit_targets(y["train"])  # e.g. regression trains on standardized targets
     if target is not None:
+        if "series" in state:  # forecasting: MASE's scale, the training part's in-sample naive error
+            target["naive_mae"] = state["series"]["naive_mae"]
         state["target"] = target
         y = {s: task.encode_targets(v, target) for s, v in y.items()}
     return Prepared(ds, x, y, indices, state)

@@ -91,6 +91,21 @@ AUTO: dict[tuple[str, str], str] = {
     ("image_pair", "translation"): "pix2pix",
 }
 
+# Forecasting (issue 11): a series window (C, window) is a signal to the dense (mlp: every value of the window)
+# and 1-D conv (cnn) families. A series is only ever forecast, and only series are forecast (`accepts`).
+for _name in ("mlp", "cnn"):
+    _fam = FAMILIES[_name]
+    FAMILIES[_name] = Family(_fam.build, (*_fam.kinds, "series"), (*_fam.tasks, "forecasting"), _fam.defaults)
+AUTO[("series", "forecasting")] = "mlp"
+ONLY_TOGETHER = {"series": "forecasting"}  # a kind that has one task, and that task's only kind
+
+
+def accepts(family: str, *, kind: str, task: str) -> bool:
+    """Whether `family` learns `task` on `kind` data (the kind and task also fit each other)."""
+    fam = FAMILIES[family]
+    pair_ok = all((kind == k) == (task == t) for k, t in ONLY_TOGETHER.items())
+    return kind in fam.kinds and task in fam.tasks and pair_ok
+
 
 def choose_family(name: str, *, kind: str, task: str) -> str:
     """The family for `model.name` (auto: by kind and task), refused if it cannot take this data or task."""
@@ -99,8 +114,8 @@ def choose_family(name: str, *, kind: str, task: str) -> str:
             raise UserError(f"no model family learns {task} on {kind} data")
         return AUTO[kind, task]
     fam = FAMILIES[name]
-    if kind not in fam.kinds or task not in fam.tasks:
-        valid = [n for n, f in FAMILIES.items() if kind in f.kinds and task in f.tasks]
+    if not accepts(name, kind=kind, task=task):
+        valid = [n for n in FAMILIES if accepts(n, kind=kind, task=task)]
         needs = f"{' or '.join(fam.kinds)} data for {' or '.join(fam.tasks)}"
         raise UserError(f"model.name={name} needs {needs}; this is {task} on {kind} data: use "
                         f"model.name={' or '.join(valid) if valid else 'auto'}")

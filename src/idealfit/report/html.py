@@ -214,8 +214,8 @@ def _prediction_sections(run: RunFiles) -> list[tuple[str, str, str]]:
         return segmentation.sections(run)
     if run.summary["task"] == "translation":
         return _gan_losses(run)  # its examples are figures the task wrote (an extra section)
-    if run.summary["task"] == "reconstruction":
-        return []  # its examples are a figure the task wrote (an extra section)
+    if run.summary["task"] in ("reconstruction", "forecasting"):
+        return []  # its examples are figures the task wrote (an extra section)
     n_test = np.asarray(run.y_true).size
     if run.summary["task"] == "regression":
         y_true, y_pred = np.asarray(run.y_true, dtype=float).ravel(), np.asarray(run.y_pred, dtype=float).ravel()

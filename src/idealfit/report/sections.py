@@ -57,11 +57,11 @@ def interval(task: str, y_true, y_pred, *, n_classes: int = 0) -> tuple[str, str
             dice = float(np.nanmean(np.where(t + p > 0, 2 * i / (t + p), np.nan)[1:]))
         lo, hi = bootstrap_dice_interval(y_true, y_pred, n_classes)
         return "dice", f"{dice:.1%}", f"{lo:.1%} – {hi:.1%}"
-    if task in ("reconstruction", "translation"):  # samples, not values, are independent: bootstrap per sample
+    if task in ("reconstruction", "translation", "forecasting"):  # bootstrap per sample, not per value
         t, p = np.asarray(y_true, dtype=float), np.asarray(y_pred, dtype=float)
         err = (p - t) ** 2 if task == "reconstruction" else np.abs(p - t)
         per_sample = err.reshape(len(t), -1).mean(axis=1)
-        name = "mse (data units)" if task == "reconstruction" else "l1"
+        name = {"reconstruction": "mse (data units)", "translation": "l1", "forecasting": "mae"}[task]
         lo, hi = bootstrap_mean_interval(per_sample)
         return name, f"{per_sample.mean():.4g}", f"{lo:.4g} – {hi:.4g}"
     y_true, y_pred = np.asarray(y_true).ravel(), np.asarray(y_pred).ravel()
@@ -78,12 +78,15 @@ def interval_note(task: str, n: int) -> str:
     how = {"classification": "Wilson score interval",
            "segmentation": "bootstrap: 1000 resamples of the test images, seed 0",
            "reconstruction": "bootstrap: 1000 resamples of the test samples, seed 0",
-           "translation": "bootstrap: 1000 resamples of the test images, seed 0"}.get(
+           "translation": "bootstrap: 1000 resamples of the test images, seed 0",
+           "forecasting": "bootstrap: 1000 resamples of the test windows, seed 0; neighbouring windows share "
+                          "time steps and errors, so the true range is wider"}.get(
         task, "bootstrap: 1000 resamples of the test pairs, seed 0")
     return (f'<p class="note">Test set: {n:,} samples. The 95% interval ({how}) is the range the score on '
             "new data from the same source would likely fall in; a small test set gives a wide one.</p>")
 
 
+# what a task's baselines are, where not the table ones (linear, boosting, a constant)
 def baselines_table(summary: dict, order: tuple[str, ...]) -> str:
     """The network beside the simple baselines in summary["baselines"], on validation and test."""
     baselines = summary.get("baselines")

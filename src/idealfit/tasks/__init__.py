@@ -5,13 +5,15 @@ from __future__ import annotations
 from idealfit.errors import UserError
 from idealfit.tasks.base import LOSS, MetricInfo, Task
 from idealfit.tasks.classification import Classification
+from idealfit.tasks.forecasting import Forecasting
 from idealfit.tasks.reconstruction import Reconstruction
 from idealfit.tasks.regression import Regression
 from idealfit.tasks.segmentation import LOSSES as SEGMENTATION_LOSSES
 from idealfit.tasks.segmentation import Segmentation
 from idealfit.tasks.translation import Translation
 
-TASKS: dict[str, Task] = {t.name: t for t in (Classification(), Regression(), Segmentation(), Reconstruction(), Translation())}
+TASKS: dict[str, Task] = {t.name: t for t in (Classification(), Regression(), Segmentation(), Reconstruction(), Translation(),
+                                          Forecasting())}
 # train.loss values each task accepts besides "auto" (its own loss)
 TASK_LOSSES: dict[str, tuple[str, ...]] = {"segmentation": SEGMENTATION_LOSSES}
 SEGMENTATION_DEFAULT_LOSS = "ce+dice"
