@@ -16,6 +16,7 @@ from idealfit.config import ModelConfig
 from idealfit.errors import UserError
 from idealfit.models.cnn import build_cnn
 from idealfit.models.mlp import build_mlp
+from idealfit.models.rnn import build_rnn
 
 
 def build_unet(input_shape: tuple[int, ...], out_dim: int, cfg: ModelConfig) -> list[nn.Module]:
@@ -57,6 +58,8 @@ class Family:
 FAMILIES: dict[str, Family] = {
     "mlp": Family(build_mlp, ("table", "signal", "image"), ("classification", "regression")),
     "cnn": Family(build_cnn, ("image", "signal"), ("classification", "regression")),
+    # RNN_DEFAULTS_PLACEHOLDER
+    "rnn": Family(build_rnn, ("signal",), ("classification", "regression"), {}),
     # Chosen on `shapes` (benchmarks/segmentation.py): widths [8, 16, 32] train ~4x faster per epoch than
     # [16, 32, 64] for a similar Dice; the one-cycle schedule at lr 1e-2 reached test Dice 0.93 in 14 epochs
     # (lr 3e-3: 0.80 after 8). Batch normalization stays on (without it: Dice 0.44 after one epoch, not 0.84).
