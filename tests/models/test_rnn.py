@@ -172,3 +172,14 @@ def test_resume_continues_an_rnn_run_to_the_same_weights(tmp_path):
     assert run.summary["epochs_run"] == 2 and run.config.model.cell == "lstm"
     for k, v in straight.model.state_dict().items():
         torch.testing.assert_close(run.model.state_dict()[k], v)
+
+
+def test_explain_shows_the_saliency_of_an_rnn_run(tiny_run, tmp_path, capsys):
+    """No convolution to draw, but the class probabilities and |d score / d input| through the GRU."""
+    from idealfit.cli import main
+    from idealfit.data.embedded import load_mnist1d_data
+
+    path = tmp_path / "one.npz"
+    np.savez(path, x=load_mnist1d_data().x[:1])
+    assert main(["explain", str(tiny_run.dir), "--input", str(path), "--out", str(tmp_path / "ex")]) == 0
+    assert sorted(p.name for p in (tmp_path / "ex").iterdir()) == ["probabilities_0.png", "saliency_0.png"]
