@@ -99,7 +99,7 @@ class ModelConfig:
     d_width: int = 64  # pix2pix: channels of the PatchGAN discriminator's first convolution (the paper's 64; the family's default 16)
     # rnn: recurrent layers over the time steps of a signal (C features, L steps), then the dense head (model.hidden)
     cell: str = "gru"  # rnn: rnn (Elman, tanh) | lstm | gru
-    layers: int = 1  # rnn: stacked recurrent layers (model.dropout applies between them)
+    layers: int = 2  # rnn: stacked recurrent layers (model.dropout applies between them)
     hidden_size: int = 64  # rnn: units of each recurrent layer, per direction
     bidirectional: bool = False  # rnn: also read each sequence backwards; the head sees both final states
     init: str = "torch_default"  # glorot_uniform | glorot_normal | he_uniform | he_normal | orthogonal | torch_default

@@ -90,7 +90,7 @@ def test_each_cell_builds_from_the_config_and_trains_a_step(cell, torch_type):
 
 def test_one_layer_gets_no_dropout_inside_the_rnn():
     """torch warns about dropout on a single layer (it would do nothing): the head's dropout covers it."""
-    cfg = resolve(overrides={"model.name": "rnn", "model.dropout": "0.3"})
+    cfg = resolve(overrides={"model.name": "rnn", "model.dropout": "0.3", "model.layers": "1"})
     model = build_model(cfg.model, input_shape=(1, 10), out_dim=2, norm=None)
     assert model[0].rnn.dropout == 0.0 and any(isinstance(m, nn.Dropout) for m in model[0].head)
 
@@ -136,7 +136,7 @@ def tiny_run(tmp_path_factory):
 
 def test_tiny_mnist1d_run_end_to_end(tiny_run):
     run = tiny_run
-    assert run.config.model.name == "rnn" and run.config.model.cell == "gru"
+    assert run.config.model.name == "rnn" and run.config.model.cell == "gru" and run.config.model.layers == 2
     assert any(isinstance(m, nn.GRU) for m in run.model.modules())
     s = json.loads((run.dir / "summary.json").read_text())
     assert s["epochs_run"] == 2 and 0 <= s["metrics"]["test"]["accuracy"] <= 1
