@@ -53,7 +53,7 @@ def main() -> None:
                 row = run_one(model, seed=seed, tiny=args.tiny, out=f"{d}/{model.replace(' ', '-')}-{seed}")
                 rows.append(row)
                 print(f"mnist1d {model:<9} seed {seed}  test accuracy {row['accuracy']:.3f}  {row['seconds']:6.1f} s "
-                      f"({row['epochs']} epochs, {row['params']:,} params, {row['threads']} threads)  "
+                      f"({row['epochs']} epochs, {row['params']:,} params, threads {row['threads']})  "
                       f"baseline majority {row['majority']:.3f}", flush=True)
     gru = [r for r in rows if r["model"] == "rnn"]
     if gru and not args.tiny:
