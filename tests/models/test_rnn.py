@@ -183,3 +183,11 @@ def test_explain_shows_the_saliency_of_an_rnn_run(tiny_run, tmp_path, capsys):
     np.savez(path, x=load_mnist1d_data().x[:1])
     assert main(["explain", str(tiny_run.dir), "--input", str(path), "--out", str(tmp_path / "ex")]) == 0
     assert sorted(p.name for p in (tmp_path / "ex").iterdir()) == ["probabilities_0.png", "saliency_0.png"]
+
+
+def test_the_diagnosis_advises_the_recurrent_options():
+    from idealfit.diagnose_advice import knobs
+
+    more, fewer, widen = knobs("rnn", "signal")
+    assert "model.cell=gru" in more and "model.hidden_size" in more and "model.layers" in fewer
+    assert "model.hidden_size" in widen and "model.widths" not in more + fewer + widen  # not a cnn option here
