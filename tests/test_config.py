@@ -248,7 +248,7 @@ def test_wrong_type_names_the_field(key, text, needle):
         ("model.kernel_size", "0", "model.kernel_size must be an odd number"),
         ("model.widths", "[16, 0]", "model.widths[1] must be > 0"),
         ("model.widths", "[]", "model.widths must name at least one conv block"),
-        ("model.name", "rnn", "model.name must be one of mlp, cnn, unet"),
+        ("model.name", "transformer", "model.name must be one of mlp, cnn, rnn, unet"),  # rnn is a family now (issue 11)
         ("model.activation", "rellu", "did you mean relu?"),
         ("model.pool", "mean", "model.pool must be one of max, avg, none"),
         ("train.optimizer", "adamm", "did you mean adam?"),

@@ -20,7 +20,7 @@ TRAIN_FLAGS = [  # flag, config key, type, help
     ("--data", "data.name", str, "embedded dataset (see `idealfit datasets`) or a path: image folder, .csv, .npz"),
     ("--target", "data.target", str, "CSV: the column to predict"),
     ("--task", "data.task", str, "classification or regression (default: inferred from the target)"),
-    ("--model", "model.name", str, "cnn, mlp or auto (default: cnn for images and signals, mlp for tables)"),
+    ("--model", "model.name", str, "cnn, mlp, rnn (signals), unet, autoencoder, pix2pix or auto (default: by the data)"),
     ("--epochs", "train.epochs", str, "maximum epochs (early stopping may end sooner)"),
     ("--batch-size", "train.batch_size", str, "samples per step"),
     ("--lr", "train.lr", str, "peak learning rate"),

@@ -27,7 +27,7 @@ import yaml
 from idealfit.errors import UserError
 
 TASKS = ("classification", "regression", "segmentation", "reconstruction", "translation", "forecasting")  # the names of tasks/TASKS (torch-free here)
-FAMILIES = ("mlp", "cnn", "unet", "pix2pix", "autoencoder")  # the names of models/registry.FAMILIES
+FAMILIES = ("mlp", "cnn", "rnn", "unet", "pix2pix", "autoencoder")  # the names of models/registry.FAMILIES
 LOSSES = ("auto", "ce", "dice", "ce+dice")  # train.loss; which apply depends on the task (tasks/)
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("constant", "step", "cosine", "onecycle")
@@ -36,6 +36,7 @@ POOLS = ("max", "avg", "none")
 IMPUTE = ("drop", "mean", "median", "most_frequent")
 SCALES = ("standard", "minmax", "none")
 WIDE_INITS = ("random", "linear")  # model.wide_init
+CELLS = ("rnn", "lstm", "gru")  # model.cell, as models/rnn.CELLS
 RESIZE = ("crop", "squash", "pad")  # as data.images.RESIZE (kept here: config imports no image code)
 # data.clip_quantiles' default. Not [0.001, 0.999]: below ~1000 training rows those quantiles interpolate
 # toward the single largest value, so one typo in the training split stays nearly whole; [0.01, 0.99]
@@ -86,7 +87,7 @@ class DataConfig:
 
 @dataclass
 class ModelConfig:
-    name: str = "auto"  # auto (by data and task: cnn for images and signals, mlp for tables or with data.pca, unet for masks) | cnn | mlp | unet
+    name: str = "auto"  # auto (by data and task: cnn for images and signals, mlp for tables or with data.pca, unet for masks) | cnn | mlp | rnn | unet
     widths: list[int] = field(default_factory=lambda: [32, 64])  # cnn, unet: channels of each conv block (unet default [16, 32, 64])
     hidden: list[int] = field(default_factory=lambda: [128])  # widths of the dense layers before the head
     kernel_size: int = 3  # cnn: side of each square (or 1-D) filter
@@ -101,6 +102,11 @@ class ModelConfig:
     gan_weight: float = 1.0  # pix2pix: weight of the adversarial loss (0 = the L1-only generator, the paper's ablation)
     l1_weight: float = 100.0  # pix2pix: λ of the L1 loss between generated and real images (the paper's 100)
     d_width: int = 64  # pix2pix: channels of the PatchGAN discriminator's first convolution (the paper's 64; the family's default 16)
+    # rnn: recurrent layers over the time steps of a signal (C features, L steps), then the dense head (model.hidden)
+    cell: str = "gru"  # rnn: rnn (Elman, tanh) | lstm | gru
+    layers: int = 2  # rnn: stacked recurrent layers (model.dropout applies between them)
+    hidden_size: int = 64  # rnn: units of each recurrent layer, per direction
+    bidirectional: bool = False  # rnn: also read each sequence backwards; the head sees both final states
     init: str = "torch_default"  # glorot_uniform | glorot_normal | he_uniform | he_normal | orthogonal | torch_default
 
 

@@ -30,6 +30,7 @@ from idealfit.tasks import Task
 FAMILY_KEYS = {
     "mlp": ("model.hidden", "model.wide", "model.wide_init"),
     "cnn": ("model.widths", "model.kernel_size", "model.pool", "model.hidden"),
+    "rnn": ("model.cell", "model.layers", "model.hidden_size", "model.bidirectional", "model.hidden"),
     "unet": ("model.widths", "model.skip"),
     "autoencoder": ("model.latent", "model.widths", "model.hidden"),
     "pix2pix": ("model.widths", "model.skip", "model.gan_weight", "model.l1_weight", "model.d_width"),
@@ -153,4 +154,4 @@ def _check_wide_init(cfg: RunConfig, ds: Dataset, task: Task) -> None:
 
 
 def _a(word: str) -> str:
-    return f"an {word}" if word[:1] in "aeio" or word == "mlp" else f"a {word}"  # as said: "an MLP", "a CNN"
+    return f"an {word}" if word[:1] in "aeio" or word in ("mlp", "rnn") else f"a {word}"  # as said: "an MLP", "a CNN"

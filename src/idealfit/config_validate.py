@@ -9,6 +9,7 @@ import difflib
 
 from idealfit.config import (
     ACTIVATIONS,
+    CELLS,
     FAMILIES,
     IMPUTE,
     LOSSES,
@@ -75,6 +76,9 @@ def validate(cfg: RunConfig) -> RunConfig:
         raise UserError(f"model.kernel_size must be an odd number >= 1; got {m.kernel_size}")
     if not 0 <= m.dropout < 1:
         raise UserError(f"model.dropout must be in [0, 1); got {m.dropout}")
+    _choice("model.cell", m.cell, CELLS)
+    _positive("model.layers", m.layers)
+    _positive("model.hidden_size", m.hidden_size)
     _positive("model.latent", m.latent)
     _positive("model.d_width", m.d_width)
     _positive("model.gan_weight", m.gan_weight, allow_zero=True)

@@ -50,6 +50,11 @@ _KNOBS = {
             "widen it (--set model.hidden=[256,256])"),
     "cnn": ("more or wider convolution blocks (model.widths) and dense layers (model.hidden)",
             "fewer or narrower layers: model.widths, model.hidden", "widen it (model.widths, model.hidden)"),
+    "rnn": ("a gated cell if it is the plain rnn (model.cell=gru or lstm: the plain one's gradient vanishes over "
+            "long sequences), a wider or deeper recurrent network (model.hidden_size, model.layers) or a wider "
+            "head (model.hidden)",
+            "a narrower recurrent network or head: model.hidden_size, model.layers, model.hidden",
+            "widen it (--set model.hidden_size=128)"),
     "unet": ("wider or deeper levels (model.widths, e.g. --set model.widths=[16,32,64,128]; keep model.skip=true, "
              "the skips carry the fine detail)", "fewer or narrower levels: model.widths",
              "widen or deepen it (model.widths, e.g. [16,32,64,128])"),

@@ -56,3 +56,19 @@ def test_auto_is_recorded_used_on_resume_and_restored_afterwards(tmp_path):
     assert run.summary["threads"] == 1
     again = fit.train(resume=tmp_path / "one", epochs=2, set=QUICK, verbose=False)
     assert again.summary["threads"] == 1 and torch.get_num_threads() == before
+
+
+def test_a_recurrent_model_needs_more_threads_to_win_clearly(monkeypatch):
+    """Its time steps make many small thread synchronizations: 2 threads must be 1.5x faster, not 1.1x."""
+    import importlib
+
+    threads = importlib.import_module("idealfit.train.threads")  # idealfit.train is also the function fit.train
+
+    monkeypatch.setattr(threads, "available_cores", lambda: 2)
+    monkeypatch.setattr(threads, "_probe", lambda *a: {1: 1.0, 2: 0.75})  # 2 threads 1.33x faster
+    cpu = torch.device("cpu")
+    dense = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(40, 4))
+    gru = torch.nn.GRU(1, 8)  # only its type is read: the probe's times are given
+    assert choose_threads("auto", model=dense, input_shape=(1, 40), batch_size=8, device=cpu) == 2
+    assert choose_threads("auto", model=gru, input_shape=(1, 40), batch_size=8, device=cpu) == 1
+    assert pick({1: 1.0, 2: 0.6}, tolerance=threads.RECURRENT_TOLERANCE) == 2  # still taken when clearly faster

@@ -25,6 +25,13 @@ from collections.abc import Iterator
 import torch
 
 TOLERANCE = 1.10  # fewer threads win unless more threads are at least this much faster
+# A recurrent layer runs its time steps one after another: L small matrix products, each a point where the
+# threads wait for each other, so a core taken by another process stalls every time step. On our busy 2-core
+# machine a 2-layer GRU or LSTM of 64 (mnist1d, batch 64) took 0.47-1.4 s per step on 2 threads against
+# 0.05-0.08 s on 1, and an LSTM run that auto had put on 2 threads trained 597 s instead of 58 s
+# (benchmarks/sequences.py). A probe of a step or two can catch a quiet moment, so for a recurrent model
+# more threads must win by this much.
+RECURRENT_TOLERANCE = 1.5
 PROBE_SECONDS = 0.015  # per candidate and round: several steps of a small model, little of a run
 ROUNDS = 2  # the best of two: the first round also pays one-off warm-up costs
 
@@ -66,14 +73,16 @@ def choose_threads(setting: str, *, model: torch.nn.Module, input_shape: tuple[i
     if cores == 1 or device.type != "cpu":
         return cores if device.type == "cpu" else torch.get_num_threads()
     candidates = sorted({1, max(1, cores // 2), cores})
-    return pick(_probe(model, input_shape, batch_size, candidates))
+    recurrent = any(isinstance(m, torch.nn.RNNBase) for m in model.modules())
+    return pick(_probe(model, input_shape, batch_size, candidates),
+                tolerance=RECURRENT_TOLERANCE if recurrent else TOLERANCE)
 
 
-def pick(times: dict[int, float]) -> int:
-    """The fewest threads whose step time is within TOLERANCE of the fastest: fewer threads leave
+def pick(times: dict[int, float], *, tolerance: float = TOLERANCE) -> int:
+    """The fewest threads whose step time is within `tolerance` of the fastest: fewer threads leave
     cores to the machine's other users for (almost) nothing."""
     best = min(times.values())
-    return min(n for n, t in times.items() if t <= best * TOLERANCE)
+    return min(n for n, t in times.items() if t <= best * tolerance)
 
 
 def _probe(model: torch.nn.Module, input_shape: tuple[int, ...], batch_size: int,
