@@ -103,9 +103,10 @@ AUTO: dict[tuple[str, str], str] = {
     ("image_pair", "translation"): "pix2pix",
 }
 
-# Forecasting (issue 11): a series window (C, window) is a signal to the dense (mlp: every value of the window)
-# and 1-D conv (cnn) families. A series is only ever forecast, and only series are forecast (`accepts`).
-for _name in ("mlp", "cnn"):
+# Forecasting (issue 11): a series window (C, window) is a signal to the dense (mlp: every value of the window),
+# 1-D conv (cnn) and recurrent (rnn: one step per time step) families. A series is only ever forecast, and only
+# series are forecast (`accepts`).
+for _name in ("mlp", "cnn", "rnn"):
     _fam = FAMILIES[_name]
     FAMILIES[_name] = Family(_fam.build, (*_fam.kinds, "series"), (*_fam.tasks, "forecasting"), _fam.defaults)
 AUTO[("series", "forecasting")] = "mlp"
