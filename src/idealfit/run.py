@@ -128,6 +128,13 @@ class Run:
         x, names = read_inputs(self.state, _as_paths(paths))
         return names, self._predict_ready(x)
 
+    def export_onnx(self, path: str | Path, *, echo=print) -> Any:
+        """This run's model and prediction head as an ONNX graph at `path` (spec at `path` + ".json"),
+        checked against onnxruntime; see `idealfit.export`. Needs `pip install idealfit[export]`."""
+        from idealfit.export import export_onnx
+
+        return export_onnx(self, path, echo=echo)
+
     def _test_split(self) -> np.ndarray:
         """The test indices from split.npz, checked against the dataset's size."""
         test = read_npz(self.dir, "split.npz", ("test",))["test"]
