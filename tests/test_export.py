@@ -184,3 +184,26 @@ def test_the_library_imports_without_the_export_packages():
     code = ("import sys; sys.modules.update(onnx=None, onnxruntime=None, onnxscript=None)\n"
             "import idealfit, idealfit.export, idealfit.cli; idealfit.Run; idealfit.cli.build_parser()")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_spec_lists_the_preprocessing_the_run_used():
+    from idealfit.export import preprocessing_steps
+
+    table = {"kind": "table", "columns": ["age", "city"], "norm": None,
+             "table": {"columns": ["age", "city"], "categorical": [1], "clip": [[0, 1]], "pca": {"components": []},
+                       "options": {"impute": "median", "missing_indicator": True, "clip_quantiles": [0.01, 0.99],
+                                   "scale": "minmax"}}}
+    steps = preprocessing_steps(table)
+    assert steps[0] == "take the cells of the columns age, city in that order"
+    for part in ("clip to the training quantiles [0.01, 0.99]", "fill missing values (median)",
+                 "missing-value indicators", "scale (minmax)", "one-hot encode city", "PCA"):
+        assert part in steps[1]
+    image = {"kind": "image", "norm": None, "reconstruction": {}, "meta": {"resize": "pad", "pixel_range": [0, 255]},
+             "array": {"raw_shape": [1, 28, 28], "options": {"downsample": 2}, "pca": None}}
+    steps = preprocessing_steps(image)
+    assert "make square 28×28" in steps[0] and "pad: long side" in steps[0] and "mapped to [0, 255]" in steps[0]
+    assert steps[1:] == ["average-pool each side by 2", "standardize per channel with preprocess.json 'target' mean and std"]
+    npz = {"kind": "signal", "norm": {"mean": [0], "std": [1]}, "meta": {},
+           "array": {"raw_shape": [2, 40], "options": {"downsample": 1}, "pca": None}}
+    assert preprocessing_steps(npz) == ["signals as (C, L) = 2×40 float32 arrays in the training data's units",
+                                        "nothing else: the per-channel standardization is inside the graph"]

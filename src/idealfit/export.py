@@ -264,8 +264,12 @@ def preprocessing_steps(state: dict[str, Any]) -> list[str]:
         shape = "×".join(map(str, a["raw_shape"]))
         if kind in ("image", "image_pair"):
             lo, hi = meta.get("pixel_range", (0.0, 1.0))
-            files = (f"; from image files: decode, convert to {a['raw_shape'][0]} channel(s), resize to {shape} "
-                     f"(rule '{meta['resize']}'), scale the pixels from [0, 1] to [{lo:g}, {hi:g}]") if "resize" in meta else ""
+            rule = {"crop": "short side to the size, centre cut", "squash": "both sides to the size",
+                    "pad": "long side to the size, padded with 0"}.get(meta.get("resize"), meta.get("resize"))
+            side = "×".join(map(str, a["raw_shape"][1:]))
+            files = (f"; from image files: decode (EXIF orientation applied), convert to {a['raw_shape'][0]} "
+                     f"channel(s), make square {side} with bilinear sampling ({meta['resize']}: {rule}), pixels as values in [0, 1]"
+                     + (f" then mapped to [{lo:g}, {hi:g}]" if (lo, hi) != (0, 1) else "")) if "resize" in meta else ""
             steps.append(f"images as (C, H, W) = {shape} float32 arrays in the training data's units{files}")
         else:
             steps.append(f"signals as (C, L) = {shape} float32 arrays in the training data's units")
