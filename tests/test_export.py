@@ -78,6 +78,9 @@ def test_onnxruntime_gives_predicts_numbers_at_batch_1_and_5(runs, family, tmp_p
             np.testing.assert_array_equal(got, want[: len(batch)])
         else:
             np.testing.assert_allclose(got, want[: len(batch)], rtol=1e-5, atol=1e-5)
+    noise = np.random.default_rng(1).standard_normal((5, *run.state["input_shape"])).astype(np.float32)
+    got, want_noise = session.run(None, {"x": noise})[0], run._predict_ready(noise)  # any model-ready input
+    np.testing.assert_allclose(got, want_noise, rtol=1e-5, atol=1e-5)
     if run.task == "segmentation":
         probs = session.run(["probabilities"], {"x": x})[0]  # (N, K, H, W), sums to 1 over the classes
         np.testing.assert_allclose(probs.sum(1), 1, atol=1e-5)
