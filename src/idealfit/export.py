@@ -132,7 +132,8 @@ def export_onnx(run: str | Path | Run, path: str | Path, *, echo=print) -> Expor
         echo: where the one-line report goes (print by default).
 
     Raises:
-        UserError: the packages are missing, `run_dir` is no finished run, or `path` cannot be written.
+        UserError: the packages are missing, `run` is no finished (or an interrupted) run, or `path` cannot
+            be written.
         RuntimeError: onnxruntime disagrees with `Run.predict` (our bug; nothing is written).
     """
     from idealfit.run import Run, load_run
@@ -152,7 +153,7 @@ def export_onnx(run: str | Path | Run, path: str | Path, *, echo=print) -> Expor
     from idealfit.run_files import atomic_write
 
     atomic_write(onnx_path, graph)
-    atomic_write(spec_path, (json.dumps(spec, indent=2) + "\n").encode("utf-8"))
+    atomic_write(spec_path, (json.dumps(spec, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
     echo(f"wrote {onnx_path} and {spec_path.name}: {run.task}, outputs {', '.join(spec['outputs'])}; "
          f"onnxruntime matches predict on {checked_on} (max abs difference {diff:.2e})")
     return Exported(onnx_path, spec_path, diff, checked_on)
