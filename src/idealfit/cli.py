@@ -166,6 +166,14 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from idealfit.export import check_export_packages, export_onnx
+
+    check_export_packages()  # before torch and the run load: the missing package is the first thing to fix
+    export_onnx(args.run_dir, args.onnx)
+    return 0
+
+
 def cmd_datasets(args: argparse.Namespace) -> int:
     from idealfit.data.embedded import EMBEDDED
 
@@ -210,6 +218,11 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("report", help="rebuild a run's report.html from its folder")
     r.add_argument("run_dir", metavar="RUN_DIR")
     r.set_defaults(func=cmd_report)
+
+    x = sub.add_parser("export", help="write a run's model and prediction head as an ONNX graph, checked with onnxruntime")
+    x.add_argument("run_dir", metavar="RUN_DIR")
+    x.add_argument("--onnx", required=True, metavar="PATH", help="the .onnx file (its spec goes to PATH.json)")
+    x.set_defaults(func=cmd_export)
 
     d = sub.add_parser("datasets", help="list the embedded datasets")
     d.set_defaults(func=cmd_datasets)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -32,6 +32,9 @@ from idealfit.data.kinds import KINDS
 from idealfit.errors import UserError
 from idealfit.run_files import damaged, is_file, read_bytes, read_npz, read_text, run_file
 from idealfit.tasks import TASKS, get_task
+
+if TYPE_CHECKING:
+    from idealfit.export import Exported
 
 WEIGHTS = "model.safetensors"
 BATCH = 512  # samples per forward pass at evaluate and predict: bounds the memory, not the result
@@ -135,6 +138,14 @@ class Run:
             return forecast(self, given[0])
         x, names = read_inputs(self.state, _as_paths(paths))
         return names, self._predict_ready(x)
+
+    def export_onnx(self, path: str | Path, *, echo=print) -> Exported:
+        """This run's model and prediction head as an ONNX graph at `path` (spec at `path` + ".json"),
+        checked against onnxruntime on the run's test samples; see `idealfit.export`. `echo` gets the one-line
+        report (print by default). Needs `pip install idealfit[export]`."""
+        from idealfit.export import export_onnx
+
+        return export_onnx(self, path, echo=echo)
 
     def _test_split(self) -> np.ndarray:
         """The test indices from split.npz, checked against the dataset's size."""

@@ -1,0 +1,286 @@
+"""`idealfit export RUN --onnx model.onnx`: the model and its task's prediction head as one ONNX graph.
+
+The graph computes what `Run.predict` computes from a model-ready input array (the output of the run's
+preprocessing, `Run.load_inputs`): the network (with its input normalization layer, when the run has
+one) followed by the task's `decode` step as tensor operations:
+
+    classification  probabilities (N, K)            softmax of the logits
+    regression      value (N,)                      de-standardized: out · std + mean (preprocess.json "target")
+    segmentation    mask (N, H, W) int64 class ids  argmax over classes (what predict writes as mask PNGs)
+                    probabilities (N, K, H, W)      softmax over classes, for callers that threshold
+    reconstruction  reconstruction (N, ...)         de-standardized per channel, in the data's units
+    translation     image (N, C, H, W) in [0, 1]    the pix2pix generator alone (no discriminator)
+
+The first dimension is dynamic (any batch size). The preprocessing that is not part of the torch model
+(reading files, CSV cleaning, imputation, one-hot encoding, scaling of table columns, image resizing,
+pooling, PCA, an autoencoder's input standardization) stays outside the graph; `<path>.json`, written
+beside the graph, lists what a caller must apply. Before anything is written, onnxruntime runs the
+graph on a few of the run's own test samples and must agree with `Run.predict` (else: our bug, raised).
+
+Exporter: `torch.onnx.export(..., dynamo=True)`, torch's default since 2.9 (the TorchScript exporter is
+deprecated there). It needs the packages onnx, onnxruntime and onnxscript: `pip install idealfit[export]`.
+
+Example:
+    >>> import idealfit as fit
+    >>> fit.load_run("runs/x").export_onnx("model.onnx")   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import logging
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from idealfit.errors import UserError
+
+if TYPE_CHECKING:
+    from idealfit.run import Run
+
+CHECK_SAMPLES = 8  # test samples run through both torch and onnxruntime at export time
+TOLERANCE = 1e-4  # largest difference allowed, relative to the outputs' magnitude (at least 1)
+INPUT = "x"
+OUTPUTS = {"classification": ["probabilities"], "regression": ["value"], "segmentation": ["mask", "probabilities"],
+           "reconstruction": ["reconstruction"], "translation": ["image"]}
+NEEDED = ("onnx", "onnxruntime", "onnxscript")
+
+
+@dataclass(frozen=True)
+class Exported:
+    """What `export_onnx` wrote and how it was checked.
+
+    Attributes:
+        onnx: the graph. spec: the JSON beside it. max_abs_diff: largest |onnxruntime − predict| over the
+        check samples and outputs. checked_on: which samples ("8 test samples" or "8 random inputs (...)").
+    """
+
+    onnx: Path
+    spec: Path
+    max_abs_diff: float
+    checked_on: str
+
+
+class ServedModel(nn.Module):
+    """The run's network followed by its task's `decode`, in torch operations (so it exports).
+
+    Args:
+        model: the run's network (eval mode). task: the run's task. target: preprocess.json's "target".
+    """
+
+    def __init__(self, model: nn.Module, task: str, target: dict[str, Any] | None):
+        super().__init__()
+        self.model, self.task = model, task
+        mean, std = (target or {}).get("mean", 0.0), (target or {}).get("std", 1.0)
+        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32))  # () or (C,)
+        self.register_buffer("std", torch.tensor(std, dtype=torch.float32))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        out = self.model(x).float()  # (N, K), (N, 1), (N, K, H, W), (N, *input_shape) or (N, C, H, W)
+        if self.task == "classification":
+            return torch.softmax(out, dim=1)  # (N, K)
+        if self.task == "regression":
+            return out.squeeze(-1) * self.std + self.mean  # (N,) in the target's units
+        if self.task == "segmentation":
+            return out.argmax(1), torch.softmax(out, dim=1)  # (N, H, W) int64, (N, K, H, W)
+        if self.task == "reconstruction":  # as tasks.reconstruction.unstandardize: one value, or one per channel
+            if self.mean.numel() == 1:
+                return out * self.std.reshape(()) + self.mean.reshape(())
+            shape = (1, -1) + (1,) * (out.dim() - 2)
+            return out * self.std.view(shape) + self.mean.view(shape)
+        return out.clamp(0, 1)  # translation: (N, C, H, W) in [0, 1]
+
+
+def check_export_packages() -> None:
+    """Refuse, in one line, when the optional packages of ONNX export are missing."""
+    missing = [m for m in NEEDED if importlib.util.find_spec(m) is None]
+    if missing:
+        raise UserError(f"ONNX export needs {', '.join(missing)}, which are not installed: "
+                        "pip install idealfit[export]")
+
+
+def check_onnx_path(path: str | Path, run_dir: Path) -> tuple[Path, Path]:
+    """(graph path, spec path) for `--onnx path`, refused before any work when they cannot be written."""
+    onnx_path = Path(path)
+    spec_path = onnx_path.with_name(onnx_path.name + ".json")
+    for p in (onnx_path, spec_path):
+        if p.is_dir():
+            raise UserError(f"--onnx {path}: {p} is a folder; give a file name such as {p / 'model.onnx'}")
+    parent = onnx_path.parent
+    if not parent.is_dir():
+        raise UserError(f"--onnx {path}: the folder {parent} does not exist; create it or write somewhere else")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UserError(f"--onnx {path}: cannot write in the folder {parent}; write somewhere else")
+    if parent.resolve() == run_dir.resolve() and (onnx_path.exists() or spec_path.exists()):
+        raise UserError(f"--onnx {path} would overwrite a file of the run itself; give a new file name")
+    return onnx_path, spec_path
+
+
+def export_onnx(run: str | Path | Run, path: str | Path, *, echo=print) -> Exported:
+    """Export a finished run as ONNX to `path`, with its spec at `path` + ".json"; see the module docstring.
+
+    Args:
+        run: the run folder `idealfit train` wrote, or a loaded `Run`.
+        path: the .onnx file to write (replaced atomically if it exists; never a file of the run itself).
+        echo: where the one-line report goes (print by default).
+
+    Raises:
+        UserError: the packages are missing, `run` is no finished (or an interrupted) run, or `path` cannot
+            be written.
+        RuntimeError: onnxruntime disagrees with `Run.predict` (our bug; nothing is written).
+    """
+    from idealfit.run import Run, load_run
+
+    check_export_packages()
+    run = run if isinstance(run, Run) else load_run(run)
+    run_dir = run.dir
+    if run.summary.get("interrupted"):
+        raise UserError(f"{run_dir} was interrupted before it finished; finish it with "
+                        f"`idealfit train --resume {run_dir}`, then export")
+    onnx_path, spec_path = check_onnx_path(path, run_dir)
+    x, checked_on = _check_inputs(run)
+    served = ServedModel(run.model, run.task, run.state.get("target")).eval()
+    graph = _to_onnx(served, x, OUTPUTS[run.task])
+    diff = _compare(run, graph, x)
+    spec = _spec(run, graph)
+    from idealfit.run_files import atomic_write
+
+    atomic_write(onnx_path, graph)
+    atomic_write(spec_path, (json.dumps(spec, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+    echo(f"wrote {onnx_path} and {spec_path.name}: {run.task}, outputs {', '.join(spec['outputs'])}; "
+         f"onnxruntime matches predict on {checked_on} (max abs difference {diff:.2e})")
+    return Exported(onnx_path, spec_path, diff, checked_on)
+
+
+def _check_inputs(run) -> tuple[np.ndarray, str]:
+    """Model-ready inputs to check the graph on: the run's first test samples, or random ones if its data
+    cannot be read again (moved or changed since training)."""
+    from idealfit.data.inputs import load_eval_dataset
+    from idealfit.data.inputs import read_images as _read_images
+    from idealfit.data.prepare import transform_inputs
+
+    try:
+        ds = load_eval_dataset(run.state, run.config.data, None)
+        test = run._test_split()[:CHECK_SAMPLES]
+        if ds.paths is not None:
+            x = _read_images(run.state, [ds.paths[i] for i in test])
+        else:
+            x = transform_inputs(run.state, ds.x[test])
+        if len(x):
+            return np.ascontiguousarray(x, dtype=np.float32), f"{len(x)} test samples"
+        reason = "an empty test split"
+    except UserError as err:
+        reason = str(err).split(";")[0]
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((CHECK_SAMPLES, *run.state["input_shape"])).astype(np.float32)
+    return x, f"{CHECK_SAMPLES} random inputs ({reason})"
+
+
+def _to_onnx(served: ServedModel, x: np.ndarray, outputs: list[str]) -> bytes:
+    """The serialized ONNX model of `served`, its first dimension dynamic, weights inside the file."""
+    example = torch.from_numpy(x[:2] if len(x) >= 2 else np.concatenate([x, x]))  # batch 1 would be specialized
+    quiet = logging.getLogger("torch.onnx")  # "torchvision is not installed" warnings: nothing of ours uses it
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # torch's own deprecations inside torch.export
+            program = torch.onnx.export(served, (example,), dynamo=True, input_names=[INPUT], output_names=outputs,
+                                        dynamic_shapes=({0: torch.export.Dim("batch")},), verbose=False)
+    finally:
+        quiet.setLevel(level)
+    return program.model_proto.SerializeToString()
+
+
+def _compare(run, graph: bytes, x: np.ndarray) -> float:
+    """Max |onnxruntime − predict| on `x`; raises RuntimeError beyond TOLERANCE (our bug)."""
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(graph, providers=["CPUExecutionProvider"])
+    got = dict(zip(OUTPUTS[run.task], session.run(None, {INPUT: x}), strict=True))
+    want = run._predict_ready(x)  # exactly what predict computes from these inputs
+    if run.task == "segmentation":
+        logits = run._forward(x)
+        probs = torch.softmax(logits.float(), dim=1).numpy()
+        diff = _max_diff(got["probabilities"], probs)
+        # a pixel whose mask differs is a near tie: its two classes' probabilities within the tolerance
+        ids = got["mask"].astype(np.int64)
+        wrong = ids != want
+        gap = np.abs(np.take_along_axis(probs, ids[:, None], 1)[:, 0] - probs.max(1))
+        if wrong.any() and gap[wrong].max() > TOLERANCE:
+            raise RuntimeError(f"ONNX export: the exported mask differs from predict at {int(wrong.sum())} pixels")
+    else:
+        diff = _max_diff(got[OUTPUTS[run.task][0]], want)
+    return diff
+
+
+def _max_diff(got: np.ndarray, want: np.ndarray) -> float:
+    if got.shape != want.shape:
+        raise RuntimeError(f"ONNX export: onnxruntime gives shape {got.shape}, predict {want.shape}")
+    diff = float(np.abs(got.astype(np.float64) - want).max()) if want.size else 0.0
+    if not diff <= TOLERANCE * max(1.0, float(np.abs(want).max()) if want.size else 1.0):
+        raise RuntimeError(f"ONNX export: onnxruntime differs from predict by {diff:.3g} (tolerance {TOLERANCE:g})")
+    return diff
+
+
+def _spec(run, graph: bytes) -> dict[str, Any]:
+    """The JSON beside the graph: input, outputs, classes and the preprocessing a caller must apply."""
+    import onnx
+
+    model = onnx.load_from_string(graph)
+    dims = lambda t: [d.dim_param or d.dim_value for d in t.type.tensor_type.shape.dim]  # noqa: E731
+    dtype = lambda t: onnx.helper.tensor_dtype_to_np_dtype(t.type.tensor_type.elem_type).name  # noqa: E731
+    return {
+        "run": str(run.dir), "task": run.task, "opset": model.opset_import[0].version,
+        "input": {"name": INPUT, "shape": dims(model.graph.input[0]), "dtype": dtype(model.graph.input[0])},
+        "outputs": {o.name: {"shape": dims(o), "dtype": dtype(o)} for o in model.graph.output},
+        "class_names": run.class_names,
+        "preprocessing": preprocessing_steps(run.state),
+    }
+
+
+def preprocessing_steps(state: dict[str, Any]) -> list[str]:
+    """What a caller must do to a raw sample before the graph, in order (the graph does the rest)."""
+    kind, steps = state["kind"], []
+    if kind == "table":
+        t, o = state["table"], state["table"]["options"]
+        parts = ([f"clip to the training quantiles {o['clip_quantiles']}"] if t.get("clip") else []) + \
+                [f"fill missing values ({o['impute']})"] + \
+                (["add missing-value indicators"] if o.get("missing_indicator") else []) + \
+                [f"scale ({o['scale']})"] + \
+                ([f"one-hot encode {', '.join(str(t['columns'][i]) for i in t['categorical'])}"] if t.get("categorical") else []) + \
+                (["project on the PCA components"] if t.get("pca") else [])
+        steps.append(f"take the cells of the columns {', '.join(state['columns'])} in that order")
+        steps.append(f"apply the table preprocessing fitted in preprocess.json 'table': {', '.join(parts)}; "
+                     "idealfit's data.prepare.transform_inputs(state, rows) does exactly this")
+    else:
+        a, meta = state["array"], state.get("meta") or {}
+        shape = "×".join(map(str, a["raw_shape"]))
+        if kind in ("image", "image_pair"):
+            lo, hi = meta.get("pixel_range", (0.0, 1.0))
+            rule = {"crop": "short side to the size, centre cut", "squash": "both sides to the size",
+                    "pad": "long side to the size, padded with 0"}.get(meta.get("resize"), meta.get("resize"))
+            side = "×".join(map(str, a["raw_shape"][1:]))
+            files = (f"; from image files: decode (EXIF orientation applied), convert to {a['raw_shape'][0]} "
+                     f"channel(s), make square {side} with bilinear sampling ({meta['resize']}: {rule}), pixels as values in [0, 1]"
+                     + (f" then mapped to [{lo:g}, {hi:g}]" if (lo, hi) != (0, 1) else "")) if "resize" in meta else ""
+            steps.append(f"images as (C, H, W) = {shape} float32 arrays in the training data's units{files}")
+        else:
+            steps.append(f"signals as (C, L) = {shape} float32 arrays in the training data's units")
+        if a["options"].get("downsample", 1) > 1:
+            steps.append(f"average-pool each side by {a['options']['downsample']}")
+        if a.get("pca"):
+            steps.append("standardize per channel with preprocess.json 'array.norm', flatten, and project on "
+                         "'array.pca' (components, after subtracting its mean)")
+    if "reconstruction" in state:
+        steps.append("standardize per channel with preprocess.json 'target' mean and std")
+    elif state.get("norm"):
+        steps.append("nothing else: the per-channel standardization is inside the graph")
+    return steps
