@@ -86,10 +86,10 @@ def test_seasonal_naive_falls_back_to_the_last_value_before_the_series_starts():
     assert pred[0] == 1 and pred[3] == 1  # sample 3: origin 4, step 5 <- step 1
 
 
-@pytest.mark.parametrize("family", ["mlp", "cnn"])  # dense on the window, 1-D convolution over it
+@pytest.mark.parametrize("family", ["mlp", "cnn", "rnn"])  # dense on the window, 1-D convolution, a GRU over it
 def test_a_csv_run_trains_reloads_and_scores_its_own_test_split_again(tmp_path, family):
     write_csv(tmp_path / "sales.csv", extra=True)
-    sizes = {"model.widths": [4, 8]} if family == "cnn" else {}
+    sizes = {"cnn": {"model.widths": [4, 8]}, "rnn": {"model.hidden_size": 8, "model.layers": 1}}.get(family, {})
     run = fit.train(data=str(tmp_path / "sales.csv"), target="units", task="forecasting", out=tmp_path / "run",
                     model=family, verbose=False, set={**FAST, **sizes, "data.window": 8, "data.horizon": 3})
     s = run.summary
