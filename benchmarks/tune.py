@@ -43,7 +43,7 @@ def main() -> None:
         wall = time.perf_counter() - t0
         done = [t for t in res.study.get_trials() if t.datetime_complete is not None]
         inside = sum((t.datetime_complete - t.datetime_start).total_seconds() for t in done)
-    states = [t.state.name.lower() for t in res.study.get_trials()]
+        states = [t.state.name.lower() for t in res.study.get_trials()]  # the journal goes with the folder
     print(f"{len(states)} trials ({states.count('complete')} complete, {states.count('pruned')} pruned) of "
           f"{epochs} epoch(s) at most; best val_loss {res.best_value:.4f}")
     print(f"study wall time {wall:.1f} s; inside the trials {inside:.1f} s: {100 * inside / wall:.1f}% "

@@ -208,3 +208,40 @@ def test_bad_trials_workers_and_timeout_are_refused(tmp_path):
         with pytest.raises(UserError):
             tune(space_file=space, out=tmp_path / "s", **kwargs)
     assert not (tmp_path / "s").exists()
+
+
+def test_grid_sampler_tries_every_choice_and_timeout_stops_new_trials(tmp_path):
+    base = _write(tmp_path / "base.yaml", BASE)
+    space = _write(tmp_path / "space.yaml", {"model.widths": {"choice": [[4], [6]]}})
+    res = tune(config_file=base, space_file=space, trials=2, sampler="grid", pruner="none", out=tmp_path / "g",
+               say=lambda *a: None)
+    assert sorted(t.params["model.widths"] for t in res.study.trials) == ["[4]", "[6]"]
+    res = tune(config_file=base, space_file=space, trials=5, sampler="grid", timeout=1e-9, out=tmp_path / "g",
+               say=lambda *a: None)
+    assert len(res.study.trials) == 2  # the deadline passed before a new trial could start
+    ranges = _write(tmp_path / "ranges.yaml", {"train.lr": {"uniform": [0.001, 0.1]}})
+    with pytest.raises(UserError, match="--sampler grid needs choice or int"):
+        tune(config_file=base, space_file=ranges, trials=1, sampler="grid", out=tmp_path / "r")
+
+
+def test_pruners_by_name():
+    from idealfit.tune import make_pruner
+
+    assert isinstance(make_pruner("median"), optuna.pruners.MedianPruner)
+    assert isinstance(make_pruner("hyperband"), optuna.pruners.HyperbandPruner)
+    assert isinstance(make_pruner("none"), optuna.pruners.NopPruner)
+
+
+def test_storage_url_and_study_name_from_the_command_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    space = _write(tmp_path / "space.yaml", {"train.lr": {"log_uniform": [1e-3, 1e-1]}})
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    argv = ["tune", "--space", str(space), "--trials", "1", "--study", "mine", "--storage", url, "--data", "digits",
+            "--epochs", "1", "--set", "data.train_subset=60", "--set", "model.widths=[4]", "--set", "train.threads=1"]
+    assert main(argv) == 0
+    assert "1 trials in the study: 1 complete" in capsys.readouterr().out
+    study_dir = tmp_path / "runs" / "tune-mine"
+    assert (study_dir / "best.yaml").is_file() and not (study_dir / "journal.log").exists()
+    loaded = optuna.load_study(study_name="mine", storage=url)
+    assert [t.state.name for t in loaded.trials] == ["COMPLETE"]
+    assert yaml.safe_load((study_dir / "best.yaml").read_text())["train"]["epochs"] == 1

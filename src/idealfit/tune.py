@@ -79,7 +79,12 @@ def make_sampler(name: str, space: dict[str, Param], seed: int | None):
     if name == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     if name == "grid":
-        return optuna.samplers.GridSampler({k: p.grid() for k, p in space.items()}, seed=seed)
+        class Grid(optuna.samplers.GridSampler):
+            def after_trial(self, study, trial, state, values) -> None:
+                """Optuna's calls `study.stop()` once the grid is done, which only works inside `optimize`;
+                our workers ask and tell, and stop on `is_exhausted` themselves."""
+
+        return Grid({k: p.grid() for k, p in space.items()}, seed=seed)
     raise UserError(f"--sampler must be one of {', '.join(SAMPLERS)}; got '{name}'")
 
 
@@ -182,6 +187,8 @@ def worker(study_dir: Path, *, target: int, name: str, storage: str | None, samp
     """Claim and run trials until the study holds `target` counted trials, `deadline` (time.time()) passes or
     `max_failures` of this worker's trials failed; returns how many ran. `trial_sets` apply to the trials'
     runs only (not to best.yaml), e.g. one CPU thread per worker."""
+    import optuna
+
     cfg = resolve(config_file=config_file, overrides=sets)
     space = load_space(study_dir / "space.yaml", config_file=config_file, sets=sets)
     study = open_study(study_dir, name=name, storage=storage, direction=direction_of(cfg.train.monitor),
@@ -193,6 +200,9 @@ def worker(study_dir: Path, *, target: int, name: str, storage: str | None, samp
             for n in fail_stale(study, study_dir):
                 say(f"trial {n}: its worker died mid-trial; marked failed and queued again")
             if counted(study) >= target:
+                break
+            if isinstance(study.sampler, optuna.samplers.GridSampler) and study.sampler.is_exhausted(study):
+                say("the grid is done: every combination has a trial")
                 break
             trial = study.ask()
             lock = os.open(study_dir / "locks" / f"trial-{trial.number:04d}.lock", os.O_RDWR | os.O_CREAT, 0o666)
