@@ -50,6 +50,17 @@ def test_space_sections_and_dotted_keys_draw_config_values():
     assert (batch.kind, batch.low, batch.high, batch.log) == ("int", 32, 256, True)
 
 
+def test_the_issues_space_file_loads_as_written(tmp_path):
+    from idealfit.tune_space import load_space
+
+    path = tmp_path / "space.yaml"  # YAML 1.1 reads 1e-4 (no dot) as text: still the number
+    path.write_text("train.lr: {log_uniform: [1e-4, 1e-1]}\nmodel.dropout: {uniform: [0, 0.5]}\n"
+                    "model.widths: {choice: [[16, 32], [32, 64]]}\ntrain.batch_size: {int: [32, 256], log: true}\n")
+    space = load_space(path)
+    assert (space["train.lr"].low, space["train.lr"].high) == (1e-4, 1e-1)
+    assert space["model.widths"].choices == ([16, 32], [32, 64]) and space["train.batch_size"].log
+
+
 @pytest.mark.parametrize(("space", "needles"), [
     ({"train.lrr": {"log_uniform": [1e-4, 1e-1]}}, ["unknown config key 'train.lrr'", "did you mean train.lr"]),
     ({"model": {"dropot": {"uniform": [0, 0.5]}}}, ["did you mean model.dropout"]),
@@ -245,3 +256,29 @@ def test_storage_url_and_study_name_from_the_command_line(tmp_path, monkeypatch,
     loaded = optuna.load_study(study_name="mine", storage=url)
     assert [t.state.name for t in loaded.trials] == ["COMPLETE"]
     assert yaml.safe_load((study_dir / "best.yaml").read_text())["train"]["epochs"] == 1
+
+
+def test_fail_stale_judges_trials_by_their_workers_lock(tmp_path):
+    import fcntl
+    import socket
+
+    from idealfit.tune import fail_stale, open_storage
+
+    (tmp_path / "locks").mkdir()
+    st = optuna.create_study(storage=open_storage(tmp_path, None))
+    claimed = st.ask({"train.lr": optuna.distributions.FloatDistribution(1e-3, 1e-1, log=True)})  # claimer died
+    alive = st.ask({"train.lr": optuna.distributions.FloatDistribution(1e-3, 1e-1, log=True)})
+    alive.set_user_attr("host", socket.gethostname())
+    fd = os.open(tmp_path / "locks" / "trial-0001.lock", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # a live worker holds trial 1
+    other = st.ask()
+    other.set_user_attr("host", "another-machine")  # never judged from here
+    try:
+        assert fail_stale(st, tmp_path) == [0]
+        assert fail_stale(st, tmp_path, journal=False) == []  # without the journal a host-less trial may be live
+    finally:
+        os.close(fd)
+    states = [t.state.name for t in st.get_trials()]
+    assert states == ["FAIL", "RUNNING", "RUNNING", "WAITING"]
+    assert st.trials[3].user_attrs["retry_of"] == 0 and claimed.number == 0
+    assert fail_stale(st, tmp_path) == [1]  # its lock is free now: its worker is gone

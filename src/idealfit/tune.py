@@ -154,14 +154,18 @@ def _lock_is_free(path: Path) -> bool:
         os.close(fd)
 
 
-def fail_stale(study, study_dir: Path) -> list[int]:
+def fail_stale(study, study_dir: Path, *, journal: bool = True) -> list[int]:
     """RUNNING trials of this machine whose worker is gone: FAIL them, drop their half-written run folders,
-    queue their parameters again. Returns their numbers. Call it holding the claim lock."""
+    queue their parameters again. Returns their numbers. Call it holding the claim lock.
+
+    `journal` (the study's storage is the journal in this folder, so every worker shares the claim lock):
+    a RUNNING trial without a host is one whose claimer died between `ask` and recording its host."""
     from optuna.trial import TrialState
 
     stale = []
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        if t.user_attrs.get("host") != socket.gethostname():
+        host = t.user_attrs.get("host")
+        if host != socket.gethostname() and not (host is None and journal):
             continue
         if not _lock_is_free(study_dir / "locks" / f"trial-{t.number:04d}.lock"):
             continue
@@ -197,7 +201,7 @@ def worker(study_dir: Path, *, target: int, name: str, storage: str | None, samp
     ran = failures = 0
     while (deadline is None or time.time() < deadline) and failures < max_failures:
         with _locked(study_dir / "locks" / "claim.lock"):
-            for n in fail_stale(study, study_dir):
+            for n in fail_stale(study, study_dir, journal=storage is None):
                 say(f"trial {n}: its worker died mid-trial; marked failed and queued again")
             if counted(study) >= target:
                 break
@@ -304,7 +308,7 @@ def tune(*, space_file: str | Path, trials: int, config_file: str | Path | None 
     st = open_study(study_dir, direction=direction, space=space, **opts)
     (study_dir / "locks").mkdir(exist_ok=True)
     with _locked(study_dir / "locks" / "claim.lock"):
-        fail_stale(st, study_dir)
+        fail_stale(st, study_dir, journal=storage is None)
         target = counted(st) + trials
     deadline = None if timeout is None else time.time() + timeout
     job = dict(target=target, config_file=config_file, sets=sets, deadline=deadline, max_failures=max(3, trials), **opts)

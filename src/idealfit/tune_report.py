@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullFormatter
 
 from idealfit.tune_space import Param
 
@@ -103,10 +104,12 @@ def slice_figure(study, space: dict[str, Param], monitor: str) -> Figure:
             labels = [str(lab) for lab in p.labels()]
             xs = [labels.index(str(x)) for x, _ in pts]
             ax.set_xticks(range(len(labels)), labels, rotation=20, fontsize=8)
+            ax.set_xlim(-0.5, len(labels) - 0.5)  # every choice shown, tried or not
         else:
             xs = [x for x, _ in pts]
             if p.kind == "log_uniform" or p.log:
                 ax.set_xscale("log")
+                ax.xaxis.set_minor_formatter(NullFormatter())  # labelled minor ticks overlap on short ranges
         ax.scatter(xs, [v for _, v in pts], c=[t.number for t in done if key in t.params], cmap="viridis", s=22)
         ax.set_xlabel(key)
         ax.set_ylabel(monitor)

@@ -164,6 +164,8 @@ def _param(key: str, spec: Any) -> Param:
         if not isinstance(args, list) or not args:
             raise UserError(f"{key}: choice takes a non-empty list of values, e.g. {{choice: [16, 32]}}")
         return Param(key, kind, choices=tuple(args))
+    if isinstance(args, list):  # YAML 1.1 reads 1e-4 (no dot) as text; Python's float() does not
+        args = [_number(a) for a in args]
     if (not isinstance(args, list) or len(args) != 2
             or not all(isinstance(a, (int, float)) and not isinstance(a, bool) for a in args)):
         raise UserError(f"{key}: {kind} takes [low, high], two numbers; got {_show(args)}")
@@ -183,6 +185,16 @@ def _param(key: str, spec: Any) -> Param:
     if kind == "log_uniform" and low <= 0:
         raise UserError(f"{key}: log_uniform needs low > 0; got {args[0]}")
     return Param(key, kind, low=low, high=high, log=log)
+
+
+def _number(value: Any) -> Any:
+    """"1e-4" as the number it spells; anything else unchanged."""
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
 
 
 def _extremes(param: Param) -> list[Any]:
