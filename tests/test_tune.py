@@ -282,3 +282,20 @@ def test_fail_stale_judges_trials_by_their_workers_lock(tmp_path):
     assert states == ["FAIL", "RUNNING", "RUNNING", "WAITING"]
     assert st.trials[3].user_attrs["retry_of"] == 0 and claimed.number == 0
     assert fail_stale(st, tmp_path) == [1]  # its lock is free now: its worker is gone
+
+
+def test_a_silent_trial_in_a_database_is_failed_by_its_heartbeat_and_retried(tmp_path):
+    from idealfit.tune import open_storage
+    from idealfit.tune_stale import Heartbeat, fail_stale
+
+    storage = open_storage(tmp_path, f"sqlite:///{tmp_path / 'db.sqlite'}", heartbeat=(1, 1))
+    st = optuna.create_study(storage=storage)
+    beating, silent = st.ask({"x": optuna.distributions.FloatDistribution(0, 1)}), st.ask({"x": optuna.distributions.FloatDistribution(0, 1)})
+    for t in (beating, silent):
+        t.set_user_attr("host", "another-machine")  # no file lock to judge by: only the heartbeat counts
+    storage.record_heartbeat(silent._trial_id)
+    with Heartbeat(st, beating):
+        time.sleep(3)  # the silent trial's last beat is now past its 1 s grace period; the other keeps beating
+        assert fail_stale(st, tmp_path, journal=False) == [1]
+    states = [t.state.name for t in st.get_trials()]
+    assert states == ["RUNNING", "FAIL", "WAITING"] and st.trials[2].params == st.trials[1].params

@@ -16,7 +16,8 @@ requested number of trials, none twice), and the worker holds an exclusive `floc
 process; the next worker to claim a trial finds the trial still RUNNING with a free lock, marks it FAIL,
 removes its half-written run folder and queues its parameters again, so it is retried, not lost, and no
 trial stays "running". Only trials started on this machine are judged this way (a lock says nothing about
-another machine's processes).
+another machine's processes); with `--storage URL`, Optuna's heartbeat judges them on every machine
+(idealfit.tune_stale).
 
 Example:
     >>> res = tune(config_file="base.yaml", space_file="space.yaml", trials=20)   # doctest: +SKIP
@@ -25,12 +26,11 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
-import shutil
 import socket
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,16 +38,11 @@ from typing import Any
 from idealfit.config import resolve
 from idealfit.errors import UserError
 from idealfit.tune_space import Param, load_space
+from idealfit.tune_stale import HEARTBEAT, Heartbeat, counted, fail_stale, fcntl, locked
 
 SAMPLERS = ("tpe", "random", "grid")
 PRUNERS = ("median", "hyperband", "none")
 JOURNAL = "journal.log"
-
-try:  # POSIX; elsewhere one worker only (the claim lock is what keeps workers apart)
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None
-
 
 @dataclass
 class TuneResult:
@@ -100,13 +95,18 @@ def make_pruner(name: str):
     raise UserError(f"--pruner must be one of {', '.join(PRUNERS)}; got '{name}'")
 
 
-def open_storage(study_dir: Path, url: str | None):
+def open_storage(study_dir: Path, url: str | None, *, heartbeat: tuple[int, int] = HEARTBEAT):
     """Optuna's journal file in the study folder, or any SQLAlchemy URL (`--storage`)."""
     import optuna
 
-    if url:
+    if url:  # heartbeats judge a dead worker's trial on any machine (the journal's file locks: this one only)
+        interval, grace = heartbeat
         try:
-            return optuna.storages.RDBStorage(url)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # the heartbeat arguments
+                return optuna.storages.RDBStorage(
+                    url, heartbeat_interval=interval, grace_period=grace,
+                    heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback())
         except Exception as exc:  # a bad URL, a missing driver, a server that does not answer
             raise UserError(f"--storage {url}: {str(exc).splitlines()[0]}") from None
     journal = optuna.storages.journal
@@ -128,63 +128,6 @@ def open_study(study_dir: Path, *, name: str, storage: str | None, direction: st
     return study
 
 
-@contextlib.contextmanager
-def _locked(path: Path):
-    """An exclusive flock on `path` for the block (waits for it)."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
-    try:
-        if fcntl is not None:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        yield fd
-    finally:
-        os.close(fd)
-
-
-def _lock_is_free(path: Path) -> bool:
-    """True if no live process holds `path`'s flock (its worker died, or never took it)."""
-    if fcntl is None or not path.exists():
-        return True
-    fd = os.open(path, os.O_RDWR)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return True
-    except BlockingIOError:
-        return False
-    finally:
-        os.close(fd)
-
-
-def fail_stale(study, study_dir: Path, *, journal: bool = True) -> list[int]:
-    """RUNNING trials of this machine whose worker is gone: FAIL them, drop their half-written run folders,
-    queue their parameters again. Returns their numbers. Call it holding the claim lock.
-
-    `journal` (the study's storage is the journal in this folder, so every worker shares the claim lock):
-    a RUNNING trial without a host is one whose claimer died between `ask` and recording its host."""
-    from optuna.trial import TrialState
-
-    stale = []
-    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        host = t.user_attrs.get("host")
-        if host != socket.gethostname() and not (host is None and journal):
-            continue
-        if not _lock_is_free(study_dir / "locks" / f"trial-{t.number:04d}.lock"):
-            continue
-        study.tell(t.number, state=TrialState.FAIL)
-        run_dir = study_dir / "trials" / f"trial-{t.number:04d}"
-        if run_dir.is_dir() and not (run_dir / "summary.json").exists():
-            shutil.rmtree(run_dir, ignore_errors=True)
-        study.enqueue_trial(dict(t.params), user_attrs={"retry_of": t.number})
-        stale.append(t.number)
-    return stale
-
-
-def counted(study) -> int:
-    """Trials that fill a requested slot: finished (complete or pruned) or running now."""
-    from optuna.trial import TrialState
-
-    return len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)))
-
-
 def worker(study_dir: Path, *, target: int, name: str, storage: str | None, sampler: str, pruner: str, seed: int | None,
            config_file: str | None, sets: dict[str, Any], deadline: float | None, trial_sets: dict[str, Any] | None = None,
            max_failures: int = 3, say=print) -> int:
@@ -200,7 +143,7 @@ def worker(study_dir: Path, *, target: int, name: str, storage: str | None, samp
     (study_dir / "locks").mkdir(exist_ok=True)
     ran = failures = 0
     while (deadline is None or time.time() < deadline) and failures < max_failures:
-        with _locked(study_dir / "locks" / "claim.lock"):
+        with locked(study_dir / "locks" / "claim.lock"):
             for n in fail_stale(study, study_dir, journal=storage is None):
                 say(f"trial {n}: its worker died mid-trial; marked failed and queued again")
             if counted(study) >= target:
@@ -208,16 +151,19 @@ def worker(study_dir: Path, *, target: int, name: str, storage: str | None, samp
             if isinstance(study.sampler, optuna.samplers.GridSampler) and study.sampler.is_exhausted(study):
                 say("the grid is done: every combination has a trial")
                 break
-            trial = study.ask()
+            with warnings.catch_warnings():  # "heartbeat ... used with Study.optimize": we beat ourselves
+                warnings.filterwarnings("ignore", message="Heartbeat of storage")
+                trial = study.ask()
             lock = os.open(study_dir / "locks" / f"trial-{trial.number:04d}.lock", os.O_RDWR | os.O_CREAT, 0o666)
             if fcntl is not None:
                 fcntl.flock(lock, fcntl.LOCK_EX)
             trial.set_user_attr("host", socket.gethostname())
             trial.set_user_attr("pid", os.getpid())
         try:
-            state = run_trial(study, trial, space, study_dir=study_dir, config_file=config_file,
-                              sets={**sets, **(trial_sets or {})}, monitor=cfg.train.monitor, prune=pruner != "none",
-                              say=say)
+            with Heartbeat(study, trial):
+                state = run_trial(study, trial, space, study_dir=study_dir, config_file=config_file,
+                                  sets={**sets, **(trial_sets or {})}, monitor=cfg.train.monitor,
+                                  prune=pruner != "none", say=say)
         finally:
             os.close(lock)
         ran += 1
@@ -307,7 +253,7 @@ def tune(*, space_file: str | Path, trials: int, config_file: str | Path | None 
     opts = dict(name=name, storage=storage, sampler=sampler, pruner=pruner, seed=seed)
     st = open_study(study_dir, direction=direction, space=space, **opts)
     (study_dir / "locks").mkdir(exist_ok=True)
-    with _locked(study_dir / "locks" / "claim.lock"):
+    with locked(study_dir / "locks" / "claim.lock"):
         fail_stale(st, study_dir, journal=storage is None)
         target = counted(st) + trials
     deadline = None if timeout is None else time.time() + timeout
