@@ -299,3 +299,17 @@ def test_a_silent_trial_in_a_database_is_failed_by_its_heartbeat_and_retried(tmp
         assert fail_stale(st, tmp_path, journal=False) == [1]
     states = [t.state.name for t in st.get_trials()]
     assert states == ["RUNNING", "FAIL", "WAITING"] and st.trials[2].params == st.trials[1].params
+
+
+def test_sampler_seed_repeats_the_draws_and_the_monitor_sets_the_direction(tmp_path):
+    from idealfit.tune import direction_of
+
+    base, space = _write(tmp_path / "base.yaml", {**BASE, "train": {"epochs": 1, "threads": "1"}}), \
+        _write(tmp_path / "space.yaml", SPACE)
+    drawn = [tune(config_file=base, space_file=space, trials=1, sampler="random", seed=7, pruner="none",
+                  out=tmp_path / name, say=lambda *a: None).study.trials[0].params for name in ("a", "b")]
+    assert drawn[0] == drawn[1]
+    assert [direction_of(m) for m in ("val_loss", "val_accuracy", "val_rmse", "val_dice")] == \
+        ["minimize", "maximize", "minimize", "maximize"]
+    with pytest.raises(UserError, match="no validation metric"):
+        direction_of("train_loss")
