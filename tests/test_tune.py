@@ -284,6 +284,7 @@ def test_fail_stale_judges_trials_by_their_workers_lock(tmp_path):
     assert fail_stale(st, tmp_path) == [1]  # its lock is free now: its worker is gone
 
 
+@pytest.mark.filterwarnings("ignore:Heartbeat of storage")  # the test asks directly, as our workers do
 def test_a_silent_trial_in_a_database_is_failed_by_its_heartbeat_and_retried(tmp_path):
     from idealfit.tune import open_storage
     from idealfit.tune_stale import Heartbeat, fail_stale
