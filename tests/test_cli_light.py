@@ -21,7 +21,7 @@ def test_help_of_every_sub_command_imports_no_torch():
 import contextlib, io
 from idealfit.cli import build_parser
 parser = build_parser()
-for argv in (["--help"], ["explain", "--help"], ["augment", "--help"], ["train", "--help"]):
+for argv in (["--help"], ["explain", "--help"], ["augment", "--help"], ["train", "--help"], ["tune", "--help"]):
     with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()):
         parser.parse_args(argv)
 """

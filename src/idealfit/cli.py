@@ -234,9 +234,11 @@ def _register_optional(sub) -> None:
     """Sub-commands that live beside their library code."""
     from idealfit.explain.commands import register as register_explain
     from idealfit.study_commands import register as register_study
+    from idealfit.tune_commands import register as register_tune
 
     register_explain(sub)
     register_study(sub)
+    register_tune(sub)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

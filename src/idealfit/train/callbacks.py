@@ -30,6 +30,7 @@ class FitState:
     stop: bool = False  # set by a callback to end training after this epoch
     stopped_early: bool = False
     interrupted: bool = False  # Ctrl-C: the loop ends cleanly, best weights restored, outputs written
+    summary_extra: dict[str, Any] = field(default_factory=dict)  # facts a callback adds to summary.json (e.g. "pruned")
 
     @property
     def model(self) -> torch.nn.Module:

@@ -243,6 +243,7 @@ def _finish(run_dir: Path, cfg: RunConfig, prep: Prepared, state: FitState, *, e
                               baselines=baselines,
                               context=_diagnosis_context(cfg, prep.dataset, stopped_early=state.stopped_early,
                                                          val_samples=len(prep.indices["val"]))),
+        **state.summary_extra,  # e.g. {"pruned": {...}} from a tuning trial: written once, with the rest
     }
     write_json(run_dir / "summary.json", summary)
     write_metrics_csv(run_dir / "metrics.csv", state.history)

@@ -1,0 +1,333 @@
+"""`idealfit tune`: a hyperparameter search with Optuna, each trial an ordinary run folder.
+
+A study folder holds:
+    journal.log        Optuna's journal storage (the default; safe for several local processes)
+    space.yaml         the search space as given
+    trials/trial-NNNN/ one finished run folder per trial (report, diagnosis); pruned ones say so in summary.json
+    trials.csv         one row per trial: number, state, value, parameters, run folder
+    best.yaml          the best trial's configuration, ready for `idealfit train --config best.yaml`
+    report.html        optimization history, parameter importances, a slice plot per parameter, the best diagnosis
+
+The same command run again continues the study: `--trials N` asks for N more finished trials.
+
+Workers. Each trial is claimed under a lock file in the study folder (so N local workers start exactly the
+requested number of trials, none twice), and the worker holds an exclusive `flock` on
+`locks/trial-NNNN.lock` while it trains. A worker killed mid-trial (even by SIGKILL) drops that lock with its
+process; the next worker to claim a trial finds the trial still RUNNING with a free lock, marks it FAIL,
+removes its half-written run folder and queues its parameters again, so it is retried, not lost, and no
+trial stays "running". Only trials started on this machine are judged this way (a lock says nothing about
+another machine's processes); with `--storage URL`, Optuna's heartbeat judges them on every machine
+(idealfit.tune_stale).
+
+Example:
+    >>> res = tune(config_file="base.yaml", space_file="space.yaml", trials=20)   # doctest: +SKIP
+    >>> res.best_value, res.dir                                                    # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import socket
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from idealfit.config import resolve
+from idealfit.errors import UserError
+from idealfit.tune_space import Param, load_space
+from idealfit.tune_stale import HEARTBEAT, Heartbeat, counted, fail_stale, fcntl, locked
+
+SAMPLERS = ("tpe", "random", "grid")
+PRUNERS = ("median", "hyperband", "none")
+JOURNAL = "journal.log"
+
+@dataclass
+class TuneResult:
+    """What `tune` leaves: the study folder and its files, and the best trial so far."""
+
+    dir: Path
+    study: Any  # optuna.Study
+    best_value: float | None
+    best_params: dict[str, Any]
+    files: dict[str, Path]
+
+
+def direction_of(monitor: str) -> str:
+    """"minimize" for losses and errors, "maximize" for scores (accuracy, Dice, R² ...)."""
+    from idealfit.tasks import METRIC_INFO
+
+    metric = monitor.removeprefix("val_")
+    if not monitor.startswith("val_") or (metric != "loss" and metric not in METRIC_INFO):
+        raise UserError(f"train.monitor '{monitor}' is no validation metric; use val_loss or val_<metric> "
+                        f"({', '.join('val_' + m for m in METRIC_INFO)})")
+    return "maximize" if metric != "loss" and METRIC_INFO[metric].higher_is_better else "minimize"
+
+
+def make_sampler(name: str, space: dict[str, Param], seed: int | None):
+    import optuna
+
+    if name == "tpe":
+        return optuna.samplers.TPESampler(seed=seed)
+    if name == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    if name == "grid":
+        class Grid(optuna.samplers.GridSampler):
+            def after_trial(self, study, trial, state, values) -> None:
+                """Optuna's calls `study.stop()` once the grid is done, which only works inside `optimize`;
+                our workers ask and tell, and stop on `is_exhausted` themselves."""
+
+        return Grid({k: p.grid() for k, p in space.items()}, seed=seed)
+    raise UserError(f"--sampler must be one of {', '.join(SAMPLERS)}; got '{name}'")
+
+
+def make_pruner(name: str):
+    import optuna
+
+    if name == "median":  # the first trials run to the end; each epoch is judged against the trials before
+        return optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1)
+    if name == "hyperband":
+        return optuna.pruners.HyperbandPruner(min_resource=1)
+    if name == "none":
+        return optuna.pruners.NopPruner()
+    raise UserError(f"--pruner must be one of {', '.join(PRUNERS)}; got '{name}'")
+
+
+def open_storage(study_dir: Path, url: str | None, *, heartbeat: tuple[int, int] = HEARTBEAT):
+    """Optuna's journal file in the study folder, or any SQLAlchemy URL (`--storage`)."""
+    import optuna
+
+    if url:  # heartbeats judge a dead worker's trial on any machine (the journal's file locks: this one only)
+        interval, grace = heartbeat
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # the heartbeat arguments
+                return optuna.storages.RDBStorage(
+                    url, heartbeat_interval=interval, grace_period=grace,
+                    heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback())
+        except Exception as exc:  # a bad URL, a missing driver, a server that does not answer
+            raise UserError(f"--storage {url}: {str(exc).splitlines()[0]}") from None
+    journal = optuna.storages.journal
+    backend = getattr(journal, "JournalFileBackend", None) or optuna.storages.JournalFileStorage
+    return optuna.storages.JournalStorage(backend(str(study_dir / JOURNAL)))
+
+
+def open_study(study_dir: Path, *, name: str, storage: str | None, direction: str, sampler: str, pruner: str,
+               space: dict[str, Param], seed: int | None):
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(study_name=name, storage=open_storage(study_dir, storage), direction=direction,
+                                sampler=make_sampler(sampler, space, seed), pruner=make_pruner(pruner),
+                                load_if_exists=True)
+    if study.direction.name.lower() != direction:
+        raise UserError(f"study '{name}' was created to {study.direction.name.lower()}; train.monitor now asks to "
+                        f"{direction}: keep the monitor, or start another study with --study")
+    return study
+
+
+def worker(study_dir: Path, *, target: int, name: str, storage: str | None, sampler: str, pruner: str, seed: int | None,
+           config_file: str | None, sets: dict[str, Any], deadline: float | None, trial_sets: dict[str, Any] | None = None,
+           max_failures: int = 3, say=print) -> int:
+    """Claim and run trials until the study holds `target` counted trials, `deadline` (time.time()) passes or
+    `max_failures` of this worker's trials failed; returns how many ran. `trial_sets` apply to the trials'
+    runs only (not to best.yaml), e.g. one CPU thread per worker."""
+    import optuna
+
+    cfg = resolve(config_file=config_file, overrides=sets)
+    space = load_space(study_dir / "space.yaml", config_file=config_file, sets=sets)
+    study = open_study(study_dir, name=name, storage=storage, direction=direction_of(cfg.train.monitor),
+                       sampler=sampler, pruner=pruner, space=space, seed=seed)
+    (study_dir / "locks").mkdir(exist_ok=True)
+    ran = failures = 0
+    while (deadline is None or time.time() < deadline) and failures < max_failures:
+        with locked(study_dir / "locks" / "claim.lock"):
+            for n in fail_stale(study, study_dir, journal=storage is None):
+                say(f"trial {n}: its worker died mid-trial; marked failed and queued again")
+            if counted(study) >= target:
+                break
+            if isinstance(study.sampler, optuna.samplers.GridSampler) and study.sampler.is_exhausted(study):
+                say("the grid is done: every combination has a trial")
+                break
+            with warnings.catch_warnings():  # "heartbeat ... used with Study.optimize": we beat ourselves
+                warnings.filterwarnings("ignore", message="Heartbeat of storage")
+                trial = study.ask()
+            lock = os.open(study_dir / "locks" / f"trial-{trial.number:04d}.lock", os.O_RDWR | os.O_CREAT, 0o666)
+            if fcntl is not None:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+            trial.set_user_attr("host", socket.gethostname())
+            trial.set_user_attr("pid", os.getpid())
+        try:
+            with Heartbeat(study, trial):
+                state = run_trial(study, trial, space, study_dir=study_dir, config_file=config_file,
+                                  sets={**sets, **(trial_sets or {})}, monitor=cfg.train.monitor,
+                                  prune=pruner != "none", say=say)
+        finally:
+            os.close(lock)
+        ran += 1
+        failures += state == "fail"
+    if failures >= max_failures:
+        say(f"this worker stops: {failures} of its trials failed (see the lines above)")
+    return ran
+
+
+def run_trial(study, trial, space: dict[str, Param], *, study_dir: Path, config_file: str | None,
+              sets: dict[str, Any], monitor: str, prune: bool = True, say=print) -> str:
+    """Train one trial's run folder and tell Optuna how it went; returns "complete", "pruned" or "fail".
+
+    `prune` False (--pruner none) reports nothing during training: no storage writes between epochs."""
+    from optuna.trial import TrialState
+
+    from idealfit.train.pruning import OptunaPruning
+    from idealfit.train.session import train
+
+    params = {key: p.suggest(trial) for key, p in space.items()}
+    out = study_dir / "trials" / f"trial-{trial.number:04d}"
+    trial.set_user_attr("run_dir", str(out.relative_to(study_dir)))
+    pruning = OptunaPruning(trial, monitor=monitor)
+    overrides = {**sets, **params, "out": str(out), "train.progress": False, "train.checkpoint_every": 0}
+    shown = ", ".join(f"{k}={_short(v)}" for k, v in params.items())
+    try:
+        run = train(config_file=config_file, overrides=overrides, callbacks=[pruning] if prune else [],
+                    echo=lambda *a, **k: None)
+    except UserError as exc:  # e.g. a drawn combination the data cannot take: this trial fails, the study goes on
+        trial.set_user_attr("error", str(exc))
+        study.tell(trial, state=TrialState.FAIL)
+        say(f"trial {trial.number}: failed ({exc})  [{shown}]")
+        return "fail"
+    except BaseException:
+        study.tell(trial, state=TrialState.FAIL)
+        raise
+    value = run.summary["metrics"]["val"][monitor.removeprefix("val_")]
+    if pruning.pruned_at is not None:
+        study.tell(trial, state=TrialState.PRUNED)
+        say(f"trial {trial.number}: pruned after epoch {pruning.pruned_at}  [{shown}]")
+        return "pruned"
+    if not math.isfinite(value):
+        study.tell(trial, state=TrialState.FAIL)
+        say(f"trial {trial.number}: failed ({monitor} is {value})  [{shown}]")
+        return "fail"
+    study.tell(trial, float(value))
+    say(f"trial {trial.number}: {monitor} {value:.4g}  [{shown}]")
+    return "complete"
+
+
+def _short(v: Any) -> str:
+    return f"{v:.3g}" if isinstance(v, float) else str(v)
+
+
+def tune(*, space_file: str | Path, trials: int, config_file: str | Path | None = None, study: str | None = None,
+         storage: str | None = None, workers: int = 1, timeout: float | None = None, sampler: str = "tpe",
+         pruner: str = "median", seed: int | None = None, sets: dict[str, Any] | None = None,
+         out: str | Path | None = None, say=print) -> TuneResult:
+    """Run (or continue) a study: `trials` more finished trials, then trials.csv, best.yaml and report.html.
+
+    Args:
+        space_file: the search space YAML (see idealfit.tune_space).
+        trials: how many more trials to finish (complete or pruned); failed ones are retried or reported.
+        config_file, sets: the base config every trial starts from (YAML and dotted overrides).
+        study: the study's name (default: the config file's stem, or "default"); also names the folder.
+        storage: an SQLAlchemy URL (default: Optuna's journal file in the study folder).
+        workers: local worker processes sharing the study (default 1: this process).
+        timeout: seconds after which no new trial starts (default None: no limit).
+        sampler: tpe (default), random or grid. pruner: median (default), hyperband or none.
+        seed: the sampler's seed (default None: random).
+        out: the study folder (default runs/tune-<study>).
+    """
+    if trials < 1 or workers < 1:
+        raise UserError(f"--trials and --workers must be at least 1; got {trials} and {workers}")
+    if timeout is not None and timeout <= 0:
+        raise UserError(f"--timeout must be a number of seconds > 0; got {timeout}")
+    config_file = None if config_file is None else str(config_file)
+    sets = dict(sets or {})
+    cfg = resolve(config_file=config_file, overrides=sets)  # the base config's own mistakes first
+    space = load_space(space_file, config_file=config_file, sets=sets)
+    direction = direction_of(cfg.train.monitor)
+    make_sampler(sampler, space, seed)
+    make_pruner(pruner)
+    name = study or (Path(config_file).stem if config_file else "default")
+    study_dir = Path(out) if out else Path("runs") / f"tune-{name}"
+    _claim_study_dir(study_dir, Path(space_file), space, config_file=config_file, sets=sets)
+    opts = dict(name=name, storage=storage, sampler=sampler, pruner=pruner, seed=seed)
+    st = open_study(study_dir, direction=direction, space=space, **opts)
+    (study_dir / "locks").mkdir(exist_ok=True)
+    with locked(study_dir / "locks" / "claim.lock"):
+        fail_stale(st, study_dir, journal=storage is None)
+        target = counted(st) + trials
+    deadline = None if timeout is None else time.time() + timeout
+    job = dict(target=target, config_file=config_file, sets=sets, deadline=deadline, max_failures=max(3, trials), **opts)
+    say(f"study '{name}' in {study_dir}: {trials} more trial{'s' if trials > 1 else ''} ({sampler} sampler, "
+        f"{pruner} pruner, {workers} worker{'s' if workers > 1 else ''}), {direction} {cfg.train.monitor}")
+    if workers == 1:
+        worker(study_dir, say=say, **job)
+    else:
+        _run_workers(study_dir, workers, job)
+    from idealfit.tune_report import write_outputs
+
+    files = write_outputs(st, space, study_dir=study_dir, monitor=cfg.train.monitor, config_file=config_file,
+                          sets=sets, title=f"Tuning study · {name}")
+    best = _best(st)
+    return TuneResult(study_dir, st, None if best is None else best.value,
+                      {} if best is None else {k: space[k].value_of(v) for k, v in best.params.items() if k in space},
+                      files)
+
+
+def _best(study):
+    try:
+        return study.best_trial
+    except ValueError:  # no complete trial
+        return None
+
+
+def _claim_study_dir(study_dir: Path, space_file: Path, space: dict[str, Param], *, config_file, sets) -> None:
+    """Create the study folder with a copy of the space, or check that a continued study keeps its space."""
+    from idealfit.run_files import atomic_write
+
+    kept = study_dir / "space.yaml"
+    if kept.is_file():
+        if load_space(kept, config_file=config_file, sets=sets) != space:
+            raise UserError(f"{study_dir} holds a study over another search space ({kept}); continue it with that "
+                            "space, or start a new study with --study NAME or --out DIR")
+        return
+    if study_dir.exists() and (not study_dir.is_dir() or any(study_dir.iterdir())):
+        raise UserError(f"{study_dir} already holds files but no study; choose another --out or --study")
+    study_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write(kept, space_file.read_bytes())
+
+
+def _worker_main(study_dir: str, job: dict[str, Any]) -> None:
+    """A spawned worker process: one CPU thread per worker unless the config says otherwise."""
+    import sys
+
+    try:
+        worker(Path(study_dir), say=lambda line: print(line, flush=True), **job)
+    except UserError as exc:
+        print(f"idealfit: error: {exc}", file=sys.stderr)
+        sys.exit(2)
+
+
+def _run_workers(study_dir: Path, n: int, job: dict[str, Any]) -> None:
+    import multiprocessing
+
+    given = set(job["sets"]) | set(_config_keys(job["config_file"]))
+    job = {**job, "trial_sets": {} if "train.threads" in given else {"train.threads": "1"}}
+    ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: no forked torch threads or locks
+    seed = job["seed"]  # each worker its own sampler seed: equal seeds would draw equal parameters
+    procs = [ctx.Process(target=_worker_main, args=(str(study_dir), {**job, "seed": None if seed is None else seed + i}))
+             for i in range(n)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join()
+    bad = [p.exitcode for p in procs if p.exitcode]
+    if bad:
+        raise UserError(f"{len(bad)} of {n} workers ended with an error (exit codes {bad}); the lines above say "
+                        "why, and the same command continues the study")
+
+
+def _config_keys(config_file: str | None) -> list[str]:
+    from idealfit.config import load_yaml
+
+    return list(load_yaml(config_file)) if config_file else []

@@ -1,0 +1,135 @@
+"""Stale trials: a worker killed mid-trial leaves its trial RUNNING; these find it, fail it and queue it again.
+
+Two mechanisms, one per storage:
+- the journal file (local workers): a worker holds an exclusive `flock` on `locks/trial-NNNN.lock` while it
+  trains; the lock goes with its process, so a trial of this machine that is RUNNING with a free lock has
+  lost its worker. Workers claim trials under `locks/claim.lock`, so the check never races a claim.
+- an SQLAlchemy URL (workers on many machines): Optuna's heartbeat. A thread records the trial's heartbeat
+  every HEARTBEAT[0] seconds; a trial silent for HEARTBEAT[1] seconds is failed by
+  `optuna.storages.fail_stale_trials` before the next claim, and its RetryHeartbeatStaleTrialCallback
+  queues its parameters again. (Optuna beats only inside `study.optimize`; our workers ask and tell,
+  so they beat themselves.)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import threading
+import warnings
+from pathlib import Path
+
+try:  # POSIX; elsewhere one worker only (the claim lock is what keeps workers apart)
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None
+
+HEARTBEAT = (10, 60)  # (interval, grace period) in seconds: a trial silent for a minute has lost its worker
+
+
+@contextlib.contextmanager
+def locked(path: Path):
+    """An exclusive flock on `path` for the block (waits for it)."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield fd
+    finally:
+        os.close(fd)
+
+
+def _lock_is_free(path: Path) -> bool:
+    """True if no live process holds `path`'s flock (its worker died, or never took it)."""
+    if fcntl is None or not path.exists():
+        return True
+    fd = os.open(path, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def fail_stale(study, study_dir: Path, *, journal: bool = True) -> list[int]:
+    """RUNNING trials of this machine whose worker is gone: FAIL them, drop their half-written run folders,
+    queue their parameters again. Returns their numbers. Call it holding the claim lock.
+
+    `journal` (the study's storage is the journal in this folder, so every worker shares the claim lock):
+    a RUNNING trial without a host is one whose claimer died between `ask` and recording its host."""
+    from optuna.trial import TrialState
+
+    stale = _fail_by_heartbeat(study)  # already queued again by Optuna's retry callback
+    for n in stale:
+        _drop_unfinished(study_dir / "trials" / f"trial-{n:04d}")
+    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        host = t.user_attrs.get("host")
+        if host != socket.gethostname() and not (host is None and journal):
+            continue
+        if not _lock_is_free(study_dir / "locks" / f"trial-{t.number:04d}.lock"):
+            continue
+        study.tell(t.number, state=TrialState.FAIL)
+        _drop_unfinished(study_dir / "trials" / f"trial-{t.number:04d}")
+        study.enqueue_trial(dict(t.params), user_attrs={"retry_of": t.number})
+        stale.append(t.number)
+    return stale
+
+
+def counted(study) -> int:
+    """Trials that fill a requested slot: finished (complete or pruned) or running now."""
+    from optuna.trial import TrialState
+
+    return len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)))
+
+
+def _drop_unfinished(run_dir: Path) -> None:
+    """A dead worker's half-written run folder (no summary.json) goes; a finished one stays."""
+    if run_dir.is_dir() and not (run_dir / "summary.json").exists():
+        shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def _fail_by_heartbeat(study) -> list[int]:
+    """Optuna's stale-trial check for storages with heartbeats (RDB); the trials it failed, by number."""
+    import optuna
+    from optuna.storages._heartbeat import is_heartbeat_enabled
+    from optuna.trial import TrialState
+
+    if not is_heartbeat_enabled(study._storage):
+        return []
+    before = {t.number for t in study.get_trials(deepcopy=False, states=(TrialState.FAIL,))}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # fail_stale_trials is marked experimental
+        optuna.storages.fail_stale_trials(study)
+    return sorted({t.number for t in study.get_trials(deepcopy=False, states=(TrialState.FAIL,))} - before)
+
+
+class Heartbeat(contextlib.AbstractContextManager):
+    """Record `trial`'s heartbeat in the study's storage every interval while the block runs (RDB storages;
+    nothing for the journal, whose workers hold file locks instead)."""
+
+    def __init__(self, study, trial):
+        storage = study._storage  # Optuna keeps the storage private; the heartbeat API lives on it
+        self.interval = storage.get_heartbeat_interval() if hasattr(storage, "get_heartbeat_interval") else None
+        self.storage, self.trial_id = storage, trial._trial_id
+        self.stop = threading.Event()
+        self.thread: threading.Thread | None = None
+
+    def __enter__(self):
+        if self.interval:
+            self.storage.record_heartbeat(self.trial_id)
+            self.thread = threading.Thread(target=self._beat, daemon=True)
+            self.thread.start()
+        return self
+
+    def _beat(self) -> None:
+        while not self.stop.wait(self.interval):
+            self.storage.record_heartbeat(self.trial_id)
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        if self.thread is not None:
+            self.thread.join()

@@ -1,0 +1,316 @@
+"""`idealfit tune`: the space checks, a tiny real study on digits, continuing it, pruning, workers, a killed worker."""
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import optuna
+import pytest
+import yaml
+
+from idealfit.cli import main
+from idealfit.errors import UserError
+from idealfit.train.pruning import OptunaPruning
+from idealfit.tune import run_trial, tune
+from idealfit.tune_space import parse_space
+
+# a few hundred weights on 60 digits, 2 epochs, one thread: seconds per trial on a busy 2-core machine
+BASE = {"data": {"name": "digits", "train_subset": 60}, "model": {"name": "cnn", "widths": [4], "hidden": [8]},
+        "train": {"epochs": 2, "threads": "1"}}
+SPACE = {"train.lr": {"log_uniform": [1e-3, 1e-1]}, "model": {"dropout": {"uniform": [0.0, 0.5]}},
+         "model.widths": {"choice": [[4], [4, 8]]}}
+
+
+def _write(path, obj):
+    path.write_text(yaml.safe_dump(obj))
+    return path
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    d = tmp_path_factory.mktemp("tune")
+    base, space = _write(d / "base.yaml", BASE), _write(d / "space.yaml", SPACE)
+    lines = []
+    res = tune(config_file=base, space_file=space, trials=3, sampler="random", pruner="none", seed=0,
+               out=d / "study", say=lines.append)
+    return res, base, space, lines
+
+
+def test_space_sections_and_dotted_keys_draw_config_values():
+    space = parse_space(SPACE)
+    assert list(space) == ["train.lr", "model.dropout", "model.widths"]
+    trial = optuna.trial.FixedTrial({"train.lr": 0.01, "model.dropout": 0.25, "model.widths": "[4, 8]"})
+    assert {k: p.suggest(trial) for k, p in space.items()} == {"train.lr": 0.01, "model.dropout": 0.25,
+                                                               "model.widths": [4, 8]}
+    batch = parse_space({"train.batch_size": {"int": [32, 256], "log": True}})["train.batch_size"]
+    assert (batch.kind, batch.low, batch.high, batch.log) == ("int", 32, 256, True)
+
+
+def test_the_issues_space_file_loads_as_written(tmp_path):
+    from idealfit.tune_space import load_space
+
+    path = tmp_path / "space.yaml"  # YAML 1.1 reads 1e-4 (no dot) as text: still the number
+    path.write_text("train.lr: {log_uniform: [1e-4, 1e-1]}\nmodel.dropout: {uniform: [0, 0.5]}\n"
+                    "model.widths: {choice: [[16, 32], [32, 64]]}\ntrain.batch_size: {int: [32, 256], log: true}\n")
+    space = load_space(path)
+    assert (space["train.lr"].low, space["train.lr"].high) == (1e-4, 1e-1)
+    assert space["model.widths"].choices == ([16, 32], [32, 64]) and space["train.batch_size"].log
+
+
+@pytest.mark.parametrize(("space", "needles"), [
+    ({"train.lrr": {"log_uniform": [1e-4, 1e-1]}}, ["unknown config key 'train.lrr'", "did you mean train.lr"]),
+    ({"model": {"dropot": {"uniform": [0, 0.5]}}}, ["did you mean model.dropout"]),
+    ({"model.dropout": {"uniform": [0, 1]}}, ["model.dropout", "can draw 1.0", "[0, 1)"]),
+    ({"train.batch_size": {"int": [0, 64]}}, ["train.batch_size", "can draw 0"]),
+    ({"train.batch_size": {"uniform": [16, 64]}}, ["whole number", "{int: [16, 64]}"]),
+    ({"train.lr": {"log_unifrom": [1e-4, 1e-1]}}, ["did you mean log_uniform"]),
+    ({"train.lr": {"log_uniform": [0, 1e-1]}}, ["low > 0"]),
+    ({"train.optimizer": {"choice": ["adam", "sgdd"]}}, ["can draw 'sgdd'", "did you mean sgd"]),
+])
+def test_a_bad_space_fails_before_any_trial_with_one_line(tmp_path, cli_error, space, needles):
+    base, path = _write(tmp_path / "base.yaml", BASE), _write(tmp_path / "space.yaml", space)
+    cli_error(["tune", "--config", str(base), "--space", str(path), "--trials", "2", "--out", str(tmp_path / "s")],
+              str(path), *needles)
+    assert not (tmp_path / "s").exists()
+
+
+def test_study_writes_trial_runs_trials_csv_best_yaml_and_report(study):
+    res, _, _, lines = study
+    rows = list(csv.DictReader((res.dir / "trials.csv").open()))
+    assert [r["number"] for r in rows] == ["0", "1", "2"] and {r["state"] for r in rows} == {"complete"}
+    assert len(lines) == 4 and all(line.startswith(f"trial {i}: val_loss ") for i, line in enumerate(lines[1:]))
+    for r in rows:
+        summary = json.loads((res.dir / r["run_dir"] / "summary.json").read_text())
+        assert float(r["value"]) == pytest.approx(summary["metrics"]["val"]["loss"])  # the objective: final val_loss
+        config = yaml.safe_load((res.dir / r["run_dir"] / "config.yaml").read_text())
+        assert config["train"]["lr"] == pytest.approx(float(r["train.lr"]))
+        assert config["model"]["widths"] == json.loads(r["model.widths"])
+        assert (res.dir / r["run_dir"] / "report.html").is_file()
+    best = min(rows, key=lambda r: float(r["value"]))
+    assert res.best_value == pytest.approx(float(best["value"]))
+    cfg = yaml.safe_load((res.dir / "best.yaml").read_text())
+    assert cfg["train"]["lr"] == pytest.approx(float(best["train.lr"])) and cfg["out"] is None
+    assert cfg["model"]["widths"] == json.loads(best["model.widths"]) and cfg["data"]["train_subset"] == 60
+    html = (res.dir / "report.html").read_text()
+    for heading in ("Optimization history", "Parameter importances", "Slice plots", f"Best trial ({best['number']})"):
+        assert heading in html
+    assert html.count("<img") >= 3 and "Verdict:" in html
+
+
+def test_best_yaml_trains(study, tmp_path):
+    res = study[0]
+    assert main(["train", "--config", str(res.files["best"]), "--epochs", "1", "--out", str(tmp_path / "run"),
+                 "--no-progress"]) == 0
+    assert (tmp_path / "run" / "model.safetensors").is_file()
+
+
+def test_the_same_command_again_continues_the_study(study, capsys):
+    res, base, space, _ = study
+    argv = ["tune", "--config", str(base), "--space", str(space), "--trials", "2", "--out", str(res.dir),
+            "--sampler", "random", "--pruner", "none"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "5 trials in the study: 5 complete" in out and "train it: idealfit train --config" in out
+    rows = list(csv.DictReader((res.dir / "trials.csv").open()))
+    assert [r["number"] for r in rows] == ["0", "1", "2", "3", "4"]
+    assert len({r["run_dir"] for r in rows}) == 5
+
+
+def test_a_continued_study_keeps_its_space(study, cli_error):
+    res, base, _, _ = study
+    other = _write(res.dir.parent / "other.yaml", {"train.lr": {"log_uniform": [1e-4, 1e-2]}})
+    cli_error(["tune", "--config", str(base), "--space", str(other), "--trials", "1", "--out", str(res.dir)],
+              "another search space")
+
+
+class _PruneAt:
+    """A stand-in for optuna.trial.Trial whose pruner says stop after epoch `at`."""
+
+    def __init__(self, at):
+        self.at, self.reported = at, []
+
+    def report(self, value, step):
+        self.reported.append((step, value))
+
+    def should_prune(self):
+        return len(self.reported) >= self.at
+
+
+def test_pruning_callback_stops_training_and_marks_a_finished_run(tmp_path):
+    from idealfit.train.session import train
+
+    trial = _PruneAt(2)
+    overrides = {"data.train_subset": 60, "model.widths": [4], "model.hidden": [8], "train.epochs": 5,
+                 "train.threads": "1", "train.progress": False, "out": str(tmp_path / "run")}
+    run = train(overrides=overrides, callbacks=[OptunaPruning(trial, monitor="val_loss")], echo=lambda *a: None)
+    assert [s for s, _ in trial.reported] == [1, 2]
+    assert [v for _, v in trial.reported] == pytest.approx([r["val_loss"] for r in run.history])
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["pruned"] == {"epoch": 2, "value": pytest.approx(run.history[-1]["val_loss"])}
+    assert summary["epochs_run"] == 2
+    for name in ("model.safetensors", "predictions.npz", "report.html", "metrics.csv"):
+        assert (tmp_path / "run" / name).is_file()
+
+
+class _AlwaysPrune(optuna.pruners.BasePruner):
+    def prune(self, study, trial):
+        return True
+
+
+def test_a_pruned_trial_is_pruned_in_the_study_with_a_finished_run_folder(tmp_path):
+    space = parse_space({"train.lr": {"log_uniform": [1e-3, 1e-1]}})
+    st = optuna.create_study(pruner=_AlwaysPrune())
+    trial = st.ask()
+    sets = {"data.train_subset": 60, "model.widths": [4], "model.hidden": [8], "train.epochs": 3, "train.threads": "1"}
+    state = run_trial(st, trial, space, study_dir=tmp_path, config_file=None, sets=sets, monitor="val_loss",
+                      say=lambda *a: None)
+    assert state == "pruned" and st.trials[0].state == optuna.trial.TrialState.PRUNED
+    assert st.trials[0].intermediate_values.keys() == {1}
+    summary = json.loads((tmp_path / "trials" / "trial-0000" / "summary.json").read_text())
+    assert summary["pruned"]["epoch"] == 1 and (tmp_path / "trials" / "trial-0000" / "report.html").is_file()
+
+
+def _states(study_dir):
+    return [r["state"] for r in csv.DictReader((study_dir / "trials.csv").open())]
+
+
+def test_two_workers_on_one_journal_finish_every_trial_once(tmp_path):
+    base, space = _write(tmp_path / "base.yaml", BASE), _write(tmp_path / "space.yaml", SPACE)
+    res = tune(config_file=base, space_file=space, trials=4, workers=2, pruner="none", seed=1,
+               out=tmp_path / "study", say=lambda *a: None)
+    trials = res.study.get_trials()
+    assert sorted(t.number for t in trials) == [0, 1, 2, 3]
+    assert [t.state.name for t in trials] == ["COMPLETE"] * 4
+    assert os.getpid() not in {t.user_attrs["pid"] for t in trials}  # trained in the worker processes
+    assert len({t.user_attrs["run_dir"] for t in trials}) == 4
+
+
+def test_a_worker_killed_mid_trial_loses_nothing(tmp_path):
+    base = _write(tmp_path / "base.yaml", {**BASE, "train": {"epochs": 500, "threads": "1", "early_stopping": False}})
+    space = _write(tmp_path / "space.yaml", SPACE)
+    study_dir = tmp_path / "study"
+    argv = [sys.executable, "-m", "idealfit", "tune", "--config", str(base), "--space", str(space), "--trials", "1",
+            "--out", str(study_dir), "--pruner", "none"]
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    metrics = study_dir / "trials" / "trial-0000" / "metrics.csv"
+    for _ in range(600):  # until the first epoch is written: the worker is mid-trial
+        if metrics.exists() or proc.poll() is not None:
+            break
+        time.sleep(0.5)
+    assert proc.poll() is None, "the worker ended before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    res = tune(config_file=base, space_file=space, trials=1, pruner="none", sets={"train.epochs": 1},
+               out=study_dir, say=lambda *a: None)
+    trials = res.study.get_trials()
+    assert [t.state.name for t in trials] == ["FAIL", "COMPLETE"]  # failed, then retried; nothing left running
+    assert trials[1].params == trials[0].params and trials[1].user_attrs["retry_of"] == 0
+    assert not (study_dir / "trials" / "trial-0000").exists()  # the half-written run folder is gone
+    assert _states(study_dir) == ["fail", "complete"]
+
+
+def test_bad_trials_workers_and_timeout_are_refused(tmp_path):
+    space = _write(tmp_path / "space.yaml", SPACE)
+    for kwargs in ({"trials": 0}, {"trials": 1, "workers": 0}, {"trials": 1, "timeout": -1}):
+        with pytest.raises(UserError):
+            tune(space_file=space, out=tmp_path / "s", **kwargs)
+    assert not (tmp_path / "s").exists()
+
+
+def test_grid_sampler_tries_every_choice_and_timeout_stops_new_trials(tmp_path):
+    base = _write(tmp_path / "base.yaml", BASE)
+    space = _write(tmp_path / "space.yaml", {"model.widths": {"choice": [[4], [6]]}})
+    res = tune(config_file=base, space_file=space, trials=2, sampler="grid", pruner="none", out=tmp_path / "g",
+               say=lambda *a: None)
+    assert sorted(t.params["model.widths"] for t in res.study.trials) == ["[4]", "[6]"]
+    res = tune(config_file=base, space_file=space, trials=5, sampler="grid", timeout=1e-9, out=tmp_path / "g",
+               say=lambda *a: None)
+    assert len(res.study.trials) == 2  # the deadline passed before a new trial could start
+    ranges = _write(tmp_path / "ranges.yaml", {"train.lr": {"uniform": [0.001, 0.1]}})
+    with pytest.raises(UserError, match="--sampler grid needs choice or int"):
+        tune(config_file=base, space_file=ranges, trials=1, sampler="grid", out=tmp_path / "r")
+
+
+def test_pruners_by_name():
+    from idealfit.tune import make_pruner
+
+    assert isinstance(make_pruner("median"), optuna.pruners.MedianPruner)
+    assert isinstance(make_pruner("hyperband"), optuna.pruners.HyperbandPruner)
+    assert isinstance(make_pruner("none"), optuna.pruners.NopPruner)
+
+
+def test_storage_url_and_study_name_from_the_command_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    space = _write(tmp_path / "space.yaml", {"train.lr": {"log_uniform": [1e-3, 1e-1]}})
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    argv = ["tune", "--space", str(space), "--trials", "1", "--study", "mine", "--storage", url, "--data", "digits",
+            "--epochs", "1", "--set", "data.train_subset=60", "--set", "model.widths=[4]", "--set", "train.threads=1"]
+    assert main(argv) == 0
+    assert "1 trials in the study: 1 complete" in capsys.readouterr().out
+    study_dir = tmp_path / "runs" / "tune-mine"
+    assert (study_dir / "best.yaml").is_file() and not (study_dir / "journal.log").exists()
+    loaded = optuna.load_study(study_name="mine", storage=url)
+    assert [t.state.name for t in loaded.trials] == ["COMPLETE"]
+    assert yaml.safe_load((study_dir / "best.yaml").read_text())["train"]["epochs"] == 1
+
+
+def test_fail_stale_judges_trials_by_their_workers_lock(tmp_path):
+    import fcntl
+    import socket
+
+    from idealfit.tune import fail_stale, open_storage
+
+    (tmp_path / "locks").mkdir()
+    st = optuna.create_study(storage=open_storage(tmp_path, None))
+    claimed = st.ask({"train.lr": optuna.distributions.FloatDistribution(1e-3, 1e-1, log=True)})  # claimer died
+    alive = st.ask({"train.lr": optuna.distributions.FloatDistribution(1e-3, 1e-1, log=True)})
+    alive.set_user_attr("host", socket.gethostname())
+    fd = os.open(tmp_path / "locks" / "trial-0001.lock", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # a live worker holds trial 1
+    other = st.ask()
+    other.set_user_attr("host", "another-machine")  # never judged from here
+    try:
+        assert fail_stale(st, tmp_path) == [0]
+        assert fail_stale(st, tmp_path, journal=False) == []  # without the journal a host-less trial may be live
+    finally:
+        os.close(fd)
+    states = [t.state.name for t in st.get_trials()]
+    assert states == ["FAIL", "RUNNING", "RUNNING", "WAITING"]
+    assert st.trials[3].user_attrs["retry_of"] == 0 and claimed.number == 0
+    assert fail_stale(st, tmp_path) == [1]  # its lock is free now: its worker is gone
+
+
+@pytest.mark.filterwarnings("ignore:Heartbeat of storage")  # the test asks directly, as our workers do
+def test_a_silent_trial_in_a_database_is_failed_by_its_heartbeat_and_retried(tmp_path):
+    from idealfit.tune import open_storage
+    from idealfit.tune_stale import Heartbeat, fail_stale
+
+    storage = open_storage(tmp_path, f"sqlite:///{tmp_path / 'db.sqlite'}", heartbeat=(1, 1))
+    st = optuna.create_study(storage=storage)
+    beating, silent = st.ask({"x": optuna.distributions.FloatDistribution(0, 1)}), st.ask({"x": optuna.distributions.FloatDistribution(0, 1)})
+    for t in (beating, silent):
+        t.set_user_attr("host", "another-machine")  # no file lock to judge by: only the heartbeat counts
+    storage.record_heartbeat(silent._trial_id)
+    with Heartbeat(st, beating):
+        time.sleep(3)  # the silent trial's last beat is now past its 1 s grace period; the other keeps beating
+        assert fail_stale(st, tmp_path, journal=False) == [1]
+    states = [t.state.name for t in st.get_trials()]
+    assert states == ["RUNNING", "FAIL", "WAITING"] and st.trials[2].params == st.trials[1].params
+
+
+def test_sampler_seed_repeats_the_draws_and_the_monitor_sets_the_direction(tmp_path):
+    from idealfit.tune import direction_of
+
+    base, space = _write(tmp_path / "base.yaml", {**BASE, "train": {"epochs": 1, "threads": "1"}}), \
+        _write(tmp_path / "space.yaml", SPACE)
+    drawn = [tune(config_file=base, space_file=space, trials=1, sampler="random", seed=7, pruner="none",
+                  out=tmp_path / name, say=lambda *a: None).study.trials[0].params for name in ("a", "b")]
+    assert drawn[0] == drawn[1]
+    assert [direction_of(m) for m in ("val_loss", "val_accuracy", "val_rmse", "val_dice")] == \
+        ["minimize", "maximize", "minimize", "maximize"]
+    with pytest.raises(UserError, match="no validation metric"):
+        direction_of("train_loss")
