@@ -1,0 +1,90 @@
+"""A CSV with a column of free text, end to end: train, predict (--text and a CSV) round-trips, clear errors."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from idealfit.cli import main
+
+SPORT = ["goal", "match", "team", "score", "referee", "league", "striker", "penalty"]
+FOOD = ["bread", "cheese", "soup", "recipe", "oven", "butter", "garlic", "salad"]
+
+
+def _write(path, rows, header=("id", "review", "topic")):
+    with path.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(header)
+        w.writerows(rows)
+
+
+def _rows(n=80, seed=0):
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n):
+        topic = ["sport", "food"][i % 2]
+        words = rng.choice(SPORT if topic == "sport" else FOOD, size=6)
+        rows.append([f"r{i}", "the " + " and ".join(words), topic])
+    return rows
+
+
+@pytest.fixture(scope="module")
+def text_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("text")
+    data = root / "reviews.csv"
+    _write(data, [r[1:] for r in _rows()], header=("review", "topic"))  # one feature column: detected as text
+    out = root / "run"
+    assert main(["train", "--data", str(data), "--target", "topic", "--epochs", "3", "--out", str(out),
+                 "--no-progress", "--set", "data.tokens=word"]) == 0
+    return root, out
+
+
+def test_a_column_of_free_text_is_trained_as_text_with_its_baselines(text_run):
+    _, out = text_run
+    state = json.loads((out / "preprocess.json").read_text())
+    assert state["kind"] == "text" and state["text"]["tokens"] == "word"
+    assert set(SPORT + FOOD) <= set(state["text"]["itos"])
+    summary = json.loads((out / "summary.json").read_text())
+    assert {"majority", "naive_bayes"} <= set(summary["baselines"])
+    assert summary["baselines"]["naive_bayes"]["test"]["accuracy"] > 0.9  # the words give the topic away
+    cfg = (out / "config.yaml").read_text()
+    assert "name: rnn" in cfg
+
+
+def test_predict_text_round_trips(text_run, capsys):
+    from idealfit.run import load_run
+
+    root, out = text_run
+    texts = ["the goal and the match", "garlic soup and bread"]
+    assert main(["predict", str(out), "--text", texts[0], "--text", texts[1]]) == 0
+    rows = list(csv.reader(capsys.readouterr().out.splitlines()))
+    assert rows[0][:2] == ["input", "predicted"] and [r[0] for r in rows[1:]] == texts
+    run = load_run(out)
+    proba = run.predict_array(texts)
+    for r, p in zip(rows[1:], proba, strict=True):
+        assert [float(v) for v in r[2:]] == pytest.approx(p.tolist(), abs=1e-6)
+        assert r[1] == run.class_names[int(p.argmax())]
+    # a CSV with the run's text column (extra columns ignored) gives the same predictions
+    path = root / "new.csv"
+    _write(path, [["a", texts[0], "x"], ["b", texts[1], "y"]], header=("id", "review", "other"))
+    names, from_csv = run.predict(path)
+    assert names == ["new.csv:2", "new.csv:3"] and np.allclose(from_csv, proba, atol=1e-6)
+    assert np.allclose(run.predict_array(texts[0]), proba[:1], atol=1e-6)  # one string is one text
+
+
+def test_text_column_errors_are_one_line(tmp_path, cli_error):
+    data = tmp_path / "d.csv"
+    rows = [[r[0], "", r[2]] for r in _rows(20)]
+    _write(data, rows)
+    cli_error(["train", "--data", str(data), "--target", "topic", "--set", "data.text_column=review"],
+              "text column 'review'", "is empty")
+    cli_error(["train", "--data", str(data), "--target", "topic", "--set", "data.text_column=comment"],
+              "data.text_column=comment is not a column", "review")
+    cli_error(["train", "--data", "digits", "--set", "data.text_column=review"], "data.text_column works on CSV")
+
+
+def test_predict_text_needs_a_text_run(text_run, tmp_path, cli_error):
+    _, out = text_run
+    cli_error(["predict", str(out)], "pass the inputs to predict")
+    cli_error(["predict", str(out), "x.csv", "--text", "hello"], "either --text or input files")
