@@ -5,7 +5,11 @@ characters, an embedding in front), beside the run's own baselines: the majority
 Target (issue 11): `words` test accuracy above the naive Bayes baseline of the same run, on 2 CPU cores, in
 under 3 minutes of training.
 
-Measured: see MEASURED below (filled in from runs of this script).
+Measured (2-core CPU, torch 2.13 CPU, 2026-11-27, `--seeds 0 1`, nothing else running): test accuracy 76.4% /
+75.2% in 81 / 63 s of training on 1 thread (27 / 23 epochs, early stopping), beside the same runs' naive Bayes
+74.7% / 74.1% and majority class 14.0%: target met. How the defaults were chosen (seed 0): without dropout
+73.4% (stopped at epoch 13, validation loss rising from epoch 5); model.dropout=0.3 76.4% (now the text
+default, config.TEXT_DEFAULTS); bidirectional with dropout 0.3 76.1%, at twice the time per epoch.
 
     python benchmarks/text.py                 # seed 0
     python benchmarks/text.py --seeds 0 1 2   # the spread over seeds

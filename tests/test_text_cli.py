@@ -88,3 +88,27 @@ def test_predict_text_needs_a_text_run(text_run, tmp_path, cli_error):
     _, out = text_run
     cli_error(["predict", str(out)], "pass the inputs to predict")
     cli_error(["predict", str(out), "x.csv", "--text", "hello"], "either --text or input files")
+
+
+def test_text_on_a_run_of_other_data_is_refused(tmp_path, cli_error):
+    out = tmp_path / "xo"
+    assert main(["train", "--data", "xo", "--epochs", "1", "--out", str(out), "--no-progress"]) == 0
+    cli_error(["predict", str(out), "--text", "hello"], "--text gives the inputs of a run trained on text",
+              "image data")
+
+
+def test_a_text_run_reloads_predicts_what_it_stored_and_evaluates_the_same(text_run):
+    """The convention suite's checks (tests/tasks/test_convention.py) on a text run, which arrays cannot make."""
+    from idealfit.data.files import load_csv
+    from idealfit.models.summary import count_params, summarize
+    from idealfit.run import load_run
+
+    root, out = text_run
+    run = load_run(out)
+    ds = load_csv(root / "reviews.csv", target="topic", task=None)
+    test = np.load(out / "split.npz")["test"]
+    pred = run.predict_array(ds.x[test])
+    np.testing.assert_array_equal(pred.argmax(1), np.load(out / "predictions.npz")["y_pred"])
+    summary = json.loads((out / "summary.json").read_text())
+    assert run.evaluate()["accuracy"] == pytest.approx(summary["metrics"]["test"]["accuracy"])
+    assert f"{count_params(run.model):,}" in summarize(run.model, tuple(run.state["input_shape"]))

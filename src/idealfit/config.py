@@ -95,7 +95,7 @@ class DataConfig:
 
 @dataclass
 class ModelConfig:
-    name: str = "auto"  # auto (by data and task: cnn for images and signals, mlp for tables or with data.pca, unet for masks) | cnn | mlp | rnn | unet
+    name: str = "auto"  # auto (by data and task: cnn for images and signals, mlp for tables or with data.pca, unet for masks, rnn for text) | cnn | mlp | rnn | unet
     widths: list[int] = field(default_factory=lambda: [32, 64])  # cnn, unet: channels of each conv block (unet default [16, 32, 64])
     hidden: list[int] = field(default_factory=lambda: [128])  # widths of the dense layers before the head
     kernel_size: int = 3  # cnn: side of each square (or 1-D) filter

@@ -113,3 +113,25 @@ def test_embed_dim_is_refused_where_no_text_is_read():
     with pytest.raises(UserError, match="model.embed_dim sizes the token embedding of text runs"):
         check_run_options(cfg, signal, task=get_task("classification"))
     check_run_options(cfg, _dataset(), task=get_task("classification"))  # text: no error
+
+
+def test_text_baselines_are_majority_and_a_char_ngram_naive_bayes():
+    from sklearn.feature_extraction.text import CountVectorizer
+    from sklearn.naive_bayes import MultinomialNB
+
+    from idealfit.baselines import best_baseline, fit_baselines
+
+    rng = np.random.default_rng(0)
+    words = [["".join(rng.choice(list(letters), size=rng.integers(3, 8))) for _ in range(60)]
+             for letters in ("aeiou", "aeklmn", "uvwxyz")]
+    x, y = _texts(*sum(words, [])), np.repeat(np.arange(3), 60)
+    ds = Dataset("w", x, y, "classification", "text", class_names=["a", "b", "c"])
+    idx = {"train": np.arange(0, 180, 2), "val": np.arange(1, 180, 4), "test": np.arange(3, 180, 4)}
+    b = fit_baselines(prepare(ds, idx, cfg=DataConfig()), seed=0)
+    assert set(b) == {"majority", "naive_bayes"}
+    vec = CountVectorizer(analyzer="char_wb", ngram_range=(1, 3))
+    nb = MultinomialNB().fit(vec.fit_transform(x[idx["train"]]), y[idx["train"]])
+    for s in ("train", "val", "test"):
+        want = float((nb.predict(vec.transform(x[idx[s]])) == y[idx[s]]).mean())
+        assert b["naive_bayes"][s]["accuracy"] == pytest.approx(want)
+    assert best_baseline(b, "accuracy", higher_better=True, task="classification")[0] == "naive_bayes"
