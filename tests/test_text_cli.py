@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from idealfit.cli import main
+from idealfit.errors import UserError
 
 SPORT = ["goal", "match", "team", "score", "referee", "league", "striker", "penalty"]
 FOOD = ["bread", "cheese", "soup", "recipe", "oven", "butter", "garlic", "salad"]
@@ -112,3 +113,17 @@ def test_a_text_run_reloads_predicts_what_it_stored_and_evaluates_the_same(text_
     summary = json.loads((out / "summary.json").read_text())
     assert run.evaluate()["accuracy"] == pytest.approx(summary["metrics"]["test"]["accuracy"])
     assert f"{count_params(run.model):,}" in summarize(run.model, tuple(run.state["input_shape"]))
+
+
+def test_text_column_picks_the_text_beside_other_columns(tmp_path):
+    from idealfit.config import DataConfig
+    from idealfit.data.prepare import load_dataset
+
+    data = tmp_path / "d.csv"
+    _write(data, _rows(30))  # id, review, topic: two feature columns, so nothing is detected
+    with pytest.raises(UserError, match="column 'review' looks like free text; train on it with --set "
+                                        "data.text_column=review"):
+        load_dataset(DataConfig(name=str(data), target="topic"))  # id and review look like identifiers
+    ds = load_dataset(DataConfig(name=str(data), target="topic", text_column="review"))
+    assert ds.kind == "text" and ds.columns == ["review"] and ds.x[0] == _rows(30)[0][1]
+    assert "other columns left out: id" in ds.meta["notes"][0]

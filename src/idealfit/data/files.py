@@ -109,6 +109,12 @@ def load_csv(path: Path, *, target: str | None, task: str | None, columns: list[
                 notes.append(f"column '{header[i]}' looks like an identifier ({why}): left out of the features; "
                              "keep it with data.columns")
     if not chosen:
+        from idealfit.data.text import looks_like_text
+
+        texts = [c for c in identifiers if looks_like_text(csv.column(c))]
+        if texts:  # unique long strings: free text rather than an identifier
+            raise UserError(f"{path}: column '{texts[0]}' looks like free text; train on it with --set "
+                            f"data.text_column={texts[0]}")
         raise UserError(f"{path} has no feature columns besides the target '{target}'"
                         + (f" and the identifiers ({', '.join(identifiers)})" if identifiers else "")
                         + "; add feature columns" + ("" if not identifiers else " or name them with data.columns"))
