@@ -37,7 +37,7 @@ def train(data: str | Path | tuple | Any = None, model: str | None = None, *, ep
             with `target` naming its label column, or `(DataFrame, labels)`. In-memory data is saved once
             under `<runs>/data/` (see `save_in_memory`) and the run records that file as data.name, so
             `evaluate RUN`, `predict` and `--resume` work as for any file. Default "digits".
-        model: "cnn", "mlp", "rnn" (signals), ... or "auto" (default: cnn for images and signals, mlp for tables).
+        model: "cnn", "mlp", "rnn" (signals, text), ... or "auto" (default: cnn for images and signals, mlp for tables).
         epochs, batch_size, lr, optimizer, schedule, seed, device: the matching `train.*` fields.
         target, task: CSV target column; "classification" or "regression" to override inference.
         out: run folder (default runs/<timestamp>-<data>-<model>).

@@ -6,6 +6,7 @@ every split with the run's metrics (accuracy; rmse, mae, r2 in the data's units)
     majority / mean   the training split's most frequent class / mean target (every kind of data)
     linear            LogisticRegression (C = 1) / RidgeCV (alpha from 1e-3..1e3 by leave-one-out)
     boosting          HistGradientBoostingClassifier / Regressor with scikit-learn's defaults
+    naive_bayes       text: multinomial naive Bayes on character 1-3-gram counts (instead of linear, boosting)
 
 `linear` and `boosting` run on tables only. Above MAX_ROWS training rows they fit on a random
 subsample of MAX_ROWS rows, and say so in their entry's "note". Other tasks write their own baselines
@@ -54,7 +55,9 @@ class Rival:
 TABLE_RIVALS = {"linear": Rival("a linear model", fitted=True, reference=True),
                 "boosting": Rival("gradient boosting", fitted=True, reference=True)}
 NAMES: dict[str, dict[str, Rival]] = {
-    "classification": TABLE_RIVALS,
+    # text runs have naive_bayes (and majority) instead of linear and boosting; each run has one or the other
+    "classification": {**TABLE_RIVALS, "naive_bayes": Rival("a character 1-3-gram naive Bayes", fitted=True,
+                                                            reference=True)},
     "regression": TABLE_RIVALS,
     "segmentation": {"per_pixel": Rival("a per-pixel logistic regression on colour", fitted=True),
                      "majority": Rival("the majority class at every pixel", fitted=False)},
@@ -130,6 +133,9 @@ def _fit_all(prep, *, seed: int, max_rows: int) -> dict[str, dict[str, Any]]:
     out[name] = {s: _scores(task, y[s], np.full(len(y[s]), const)) for s in SPLITS}
     out[name]["seconds"] = round(time.perf_counter() - t0, 3)
     x = prep.x
+    if prep.dataset.kind == "text" and task == "classification":
+        out["naive_bayes"] = naive_bayes(prep, y)
+        return out
     if prep.dataset.kind != "table" or any(len(x[s]) != len(y[s]) for s in SPLITS):
         return out  # images and signals (or streamed folders): only the trivial baseline is cheap
     xt, yt, note = x["train"], y["train"], None
@@ -147,6 +153,24 @@ def _fit_all(prep, *, seed: int, max_rows: int) -> dict[str, dict[str, Any]]:
         if note:
             out[key]["note"] = note
     return out
+
+
+def naive_bayes(prep, y: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Text: multinomial naive Bayes on counts of character 1-3-grams (inside word boundaries, lowercased), fitted
+    on the raw texts of the training split."""
+    from sklearn.feature_extraction.text import CountVectorizer
+    from sklearn.naive_bayes import MultinomialNB
+    from sklearn.pipeline import make_pipeline
+
+    from idealfit.data.text import as_texts
+
+    t0 = time.perf_counter()
+    texts = {s: as_texts(prep.dataset.x[prep.indices[s]]) for s in SPLITS}
+    model = make_pipeline(CountVectorizer(analyzer="char_wb", ngram_range=(1, 3), lowercase=True), MultinomialNB())
+    model.fit(texts["train"], y["train"])
+    entry: dict[str, Any] = {s: _scores("classification", y[s], model.predict(texts[s])) for s in SPLITS}
+    entry["seconds"] = round(time.perf_counter() - t0, 3)
+    return entry
 
 
 def rivals(task: str | None) -> dict[str, Rival]:

@@ -63,6 +63,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_predict(args: argparse.Namespace) -> int:
     from idealfit.run import load_run
 
+    if not args.inputs and not args.text:
+        raise UserError("pass the inputs to predict: files (images, a CSV, an NPZ), or --text TEXT for a text run")
     run = load_run(args.run_dir)
     if run.task == "segmentation":
         from idealfit.predict_outputs import predict_masks
@@ -84,6 +86,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
         from idealfit.predict_outputs import reconstruction_errors
 
         names, pred = reconstruction_errors(run, args.inputs)
+    elif args.text:  # texts on the command line (a text run), named by themselves
+        names, pred = list(args.text), _predict_text(run, args)
     else:
         names, pred = run.predict(args.inputs)
     buf = io.StringIO()
@@ -110,6 +114,13 @@ def cmd_predict(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(buf.getvalue())
     return 0
+
+
+def _predict_text(run, args: argparse.Namespace):
+    if run.state["kind"] != "text" or args.inputs:
+        raise UserError("--text gives the inputs of a run trained on text; " + (
+            "pass either --text or input files" if args.inputs else f"{run.dir} was trained on {run.state['kind']} data"))
+    return run.predict_array(args.text)
 
 
 def _predict_forecast(run, args: argparse.Namespace) -> int:
@@ -210,7 +221,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     pr = sub.add_parser("predict", help="predict classes or values for image files, a folder of images, a CSV or an NPZ")
     pr.add_argument("run_dir", metavar="RUN_DIR")
-    pr.add_argument("inputs", nargs="+", metavar="INPUT")
+    pr.add_argument("inputs", nargs="*", metavar="INPUT")
+    pr.add_argument("--text", action="append", help="text runs: a text to classify (repeatable), instead of a CSV")
     pr.add_argument("--out", help="write the CSV here instead of stdout (segmentation: the folder for the mask PNGs)")
     pr.add_argument("--overlay", action="store_true", help="segmentation: also write each input with its mask drawn over it")
     pr.set_defaults(func=cmd_predict)

@@ -30,7 +30,7 @@ from idealfit.tasks import Task
 FAMILY_KEYS = {
     "mlp": ("model.hidden", "model.wide", "model.wide_init"),
     "cnn": ("model.widths", "model.kernel_size", "model.pool", "model.hidden"),
-    "rnn": ("model.cell", "model.layers", "model.hidden_size", "model.bidirectional", "model.hidden"),
+    "rnn": ("model.cell", "model.layers", "model.hidden_size", "model.bidirectional", "model.hidden", "model.embed_dim"),
     "unet": ("model.widths", "model.skip"),
     "autoencoder": ("model.latent", "model.widths", "model.hidden"),
     "pix2pix": ("model.widths", "model.skip", "model.gan_weight", "model.l1_weight", "model.d_width"),
@@ -97,6 +97,9 @@ def _check_family(cfg: RunConfig, ds: Dataset) -> None:
             whose = f"{_a(owners[0])} option" if len(owners) == 1 else f"an option of {', '.join(owners)}"
             raise UserError(f"{key} is {whose}, but this run trains {_a(family)}{why}; drop {key} or set "
                             f"model.name={' or '.join(owners)}")
+    if is_set(cfg, "model.embed_dim") and ds.kind != "text":  # an embedding reads token ids only
+        raise UserError(f"model.embed_dim sizes the token embedding of text runs; {ds.name} is {ds.kind} data: "
+                        "drop model.embed_dim")
 
 
 # options a family's training would silently ignore: refused instead, with the reason

@@ -20,6 +20,7 @@ from idealfit.config import (
     SCALES,
     SCHEDULES,
     TASKS,
+    TOKENS,
     WIDE_INITS,
     DataConfig,
     RunConfig,
@@ -55,6 +56,11 @@ def validate(cfg: RunConfig) -> RunConfig:
     if d.channels not in (None, 1, 3):
         raise UserError(f"data.channels must be 1 or 3; got {d.channels}")
     _choice("data.resize", d.resize, RESIZE)
+    _choice("data.tokens", d.tokens, TOKENS)
+    _positive("data.min_freq", d.min_freq)
+    _positive("data.max_length", d.max_length)
+    if d.max_vocab is not None:
+        _positive("data.max_vocab", d.max_vocab)
     _validate_data_options(d)
     _choice("model.name", m.name, (*FAMILIES, "auto"))
     if d.pca is not None and m.name == "cnn":  # caught here, before any data is loaded or file written
@@ -77,6 +83,7 @@ def validate(cfg: RunConfig) -> RunConfig:
     if not 0 <= m.dropout < 1:
         raise UserError(f"model.dropout must be in [0, 1); got {m.dropout}")
     _choice("model.cell", m.cell, CELLS)
+    _positive("model.embed_dim", m.embed_dim)
     _positive("model.layers", m.layers)
     _positive("model.hidden_size", m.hidden_size)
     _positive("model.latent", m.latent)

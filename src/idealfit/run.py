@@ -75,7 +75,7 @@ class Run:
         Args:
             x: a table as a pandas DataFrame (columns by name), an (N, F) array or a list of N rows (numbers
                 or strings, columns in the training order `state["columns"]`); images as (N, C, H, W) (or (N, H, W) for one channel) in the
-                training data's units; signals as (N, C, L).
+                training data's units; signals as (N, C, L); text as a list of N strings (or one string).
 
         Returns:
             class probabilities (N, K) for classification, values in data units (N,) for regression.
@@ -93,6 +93,8 @@ class Run:
             if arr.ndim != 2 or arr.shape[1] != want[0]:
                 raise UserError(f"predict_array takes a table of rows of {want[0]} cells "
                                 f"({', '.join(self.state['columns'])}); got shape {arr.shape}")
+        elif self.state["kind"] == "text":
+            arr = np.asarray([x] if isinstance(x, str) else list(x), dtype=object)  # one text per sample
         else:
             arr = np.asarray(x, dtype=np.float32)
             if arr.ndim == len(want) and want[0] == 1:

@@ -121,6 +121,12 @@ def _shapes() -> Dataset:
     return load_shapes_data()
 
 
+def _words() -> Dataset:
+    from idealfit.data.words import load_words_data
+
+    return load_words_data()
+
+
 EMBEDDED: dict[str, tuple[Callable[[], Dataset], str]] = {
     "digits": (load_digits_data, "8×8 handwritten digits, 1797 images, 10 classes (scikit-learn)"),
     "xo": (make_xo, "the deck's 5×5 X and O images of ±1 pixels, deformed, 600 images, 2 classes (generated)"),
@@ -136,6 +142,8 @@ EMBEDDED: dict[str, tuple[Callable[[], Dataset], str]] = {
     "co2": (lambda: _series("co2"), "weekly CO2 at Mauna Loa 1958-2001, 2284 steps with gaps, forecasting (statsmodels)"),
     "elnino": (lambda: _series("elnino"), "monthly El Niño sea surface temperature 1950-2010, 732 steps, forecasting "
                "(statsmodels)"),
+    # text: which language is this word? (data/words.py)
+    "words": (_words, "which language is this word? 8 languages' frequent words, about 30,000, text (wordfreq)"),
 }
 
 

@@ -39,9 +39,24 @@ def fingerprint(path: Path, files: list[Path] | None = None) -> str:
     return "sha256:" + h.hexdigest()
 
 
+def _text_column(csv, *, target: str | None, columns: list[str] | None, drop: list[str] | None,
+                 text_column: str | None) -> str | None:
+    from idealfit.data.text import find_text_column, looks_like_text
+
+    if text_column is not None:
+        return find_text_column(csv.header, text_column=text_column, target=target, path=csv.path)
+    features = [c for c in (columns or csv.header) if c != target and c not in (drop or []) and c in csv.header]
+    if len(features) == 1 and csv.column(features[0]).dtype == object and looks_like_text(csv.column(features[0])):
+        return features[0]
+    return None
+
+
 def load_csv(path: Path, *, target: str | None, task: str | None, columns: list[str] | None = None,
-             drop: list[str] | None = None, encoding: str = "utf-8") -> Dataset:
+             drop: list[str] | None = None, encoding: str = "utf-8", text_column: str | None = None) -> Dataset:
     """A CSV with a header row; `target` names the column to predict, every other column is a feature.
+
+    A column of free text (named by `text_column`, or the only feature column when it looks like free text:
+    `data.text.looks_like_text`) makes it a text dataset of that column instead (`data.text.load_text_csv`).
 
     Obvious identifiers (see `identifier_reason`) are left out of the features unless `columns` names
     them; `meta["identifiers"]` lists them and `meta["notes"]` says so in one line each.
@@ -53,6 +68,11 @@ def load_csv(path: Path, *, target: str | None, task: str | None, columns: list[
     """
     csv = read_csv_table(path, encoding=encoding)
     header = csv.header
+    text = _text_column(csv, target=target, columns=columns, drop=drop, text_column=text_column)
+    if text is not None:  # a column of free text (data/text.py)
+        from idealfit.data.text import load_text_csv
+
+        return load_text_csv(path, csv, target=target, text_column=text, task=task)
     if target is None:
         raise UserError(f"{path} is a CSV: name the column to predict with --target COLUMN "
                         f"(columns: {', '.join(header)})")
@@ -89,6 +109,12 @@ def load_csv(path: Path, *, target: str | None, task: str | None, columns: list[
                 notes.append(f"column '{header[i]}' looks like an identifier ({why}): left out of the features; "
                              "keep it with data.columns")
     if not chosen:
+        from idealfit.data.text import looks_like_text
+
+        texts = [c for c in identifiers if looks_like_text(csv.column(c))]
+        if texts:  # unique long strings: free text rather than an identifier
+            raise UserError(f"{path}: column '{texts[0]}' looks like free text; train on it with --set "
+                            f"data.text_column={texts[0]}")
         raise UserError(f"{path} has no feature columns besides the target '{target}'"
                         + (f" and the identifiers ({', '.join(identifiers)})" if identifiers else "")
                         + "; add feature columns" + ("" if not identifiers else " or name them with data.columns"))

@@ -52,7 +52,7 @@ def read_inputs(state: dict[str, Any], paths: list[Path]) -> tuple[np.ndarray, l
     if p.suffix.lower() == ".npz":
         return _read_npz(state, p)
     if is_csv_path(p):
-        if state["kind"] != "table":
+        if state["kind"] not in ("table", "text"):  # text: the run's text column, by name
             raise UserError(f"this run was trained on {state['kind']} data; a CSV cannot be its input")
         return read_table_csv(state, p)
     raise UserError(f"don't know how to read {p}; pass image files, a .csv (.tsv, .csv.gz) or a .npz")

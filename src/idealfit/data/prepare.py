@@ -67,7 +67,7 @@ def load_dataset(cfg: DataConfig) -> Dataset:
     suffix = path.suffix.lower()
     if is_csv_path(path):
         return load_csv(path, target=cfg.target, task=cfg.task, columns=cfg.columns, drop=cfg.drop,
-                        encoding=cfg.encoding)
+                        encoding=cfg.encoding, text_column=cfg.text_column)
     if suffix == ".npz":
         return load_npz(path, task=cfg.task)
     if suffix in IMAGE_SUFFIXES:
@@ -210,7 +210,8 @@ def _corruption(cfg: DataConfig):
 
 def _check_options(ds: Dataset, cfg: DataConfig) -> None:
     """An option that cannot apply to this data stops here, rather than being silently ignored."""
-    csv_only = {"columns": cfg.columns is not None, "drop": bool(cfg.drop), "encoding": cfg.encoding != "utf-8"}
+    csv_only = {"columns": cfg.columns is not None, "drop": bool(cfg.drop), "encoding": cfg.encoding != "utf-8",
+                "text_column": cfg.text_column is not None}
     for key, given in csv_only.items():
         if given and not is_csv_path(Path(str(ds.meta.get("source", "")))):
             raise UserError(f"data.{key} works on CSV files; {ds.name} is not one: drop data.{key}")
@@ -225,6 +226,13 @@ def _check_options(ds: Dataset, cfg: DataConfig) -> None:
     if ds.task == "reconstruction" and cfg.augment:
         raise UserError("data.augment is not applied to reconstruction (the target would have to move too); "
                         "drop data.augment, or use data.noise / data.mask_prob to corrupt the inputs")
+    text_only = {k: getattr(cfg, k) != getattr(DataConfig, k) for k in ("tokens", "min_freq", "max_vocab", "max_length")}
+    for key, given in text_only.items():
+        if given and ds.kind != "text":
+            raise UserError(f"data.{key} works on text; {ds.name} is {ds.kind} data: drop data.{key}")
+    if ds.kind == "text" and (cfg.pca is not None or cfg.downsample != 1):
+        key = "pca" if cfg.pca is not None else "downsample"
+        raise UserError(f"data.{key} works on numbers; {ds.name} is text: drop data.{key}")
     if ds.kind == "table":
         if cfg.downsample != 1:
             raise UserError(f"data.downsample works on images and signals; {ds.name} is table data: "

@@ -21,9 +21,24 @@ def build_model(cfg: ModelConfig, *, input_shape: tuple[int, ...], out_dim: int,
     Args:
         input_shape: one sample's shape, e.g. (1, 8, 8), (1, 40) or (10,).
         out_dim: the task's outputs per sample (or per pixel): `Task.out_dim`.
-        norm: {"mean": [...], "std": [...]} per input channel, or None for inputs already standardized.
+        norm: the fitted first layer: {"mean": [...], "std": [...]} per input channel (a `Normalize` layer),
+            {"vocab_size": V, "pad_id": 0} for text (token ids through an embedding, models.rnn.TokenRecurrentNet;
+            input_shape is then (L,) tokens), or None for inputs already standardized.
     """
+    if norm is not None and "vocab_size" in norm:
+        return nn.Sequential(_token_model(cfg, input_shape=input_shape, out_dim=out_dim, text=norm))
     layers = FAMILIES[cfg.name].build(tuple(input_shape), out_dim, cfg)
     if norm is not None:
         layers.insert(0, Normalize(norm["mean"], norm["std"]))
     return nn.Sequential(*layers)
+
+
+def _token_model(cfg: ModelConfig, *, input_shape: tuple[int, ...], out_dim: int, text: dict[str, Any]) -> nn.Module:
+    """Text: an embedding per token in front of the family's recurrent network (only rnn reads token ids)."""
+    from idealfit.errors import UserError
+    from idealfit.models.rnn import RecurrentNet, TokenRecurrentNet
+
+    (net,) = FAMILIES[cfg.name].build((cfg.embed_dim, int(input_shape[0])), out_dim, cfg)
+    if not isinstance(net, RecurrentNet):
+        raise UserError(f"model.name={cfg.name} cannot read text; use model.name=rnn (or auto)")
+    return TokenRecurrentNet(int(text["vocab_size"]), cfg.embed_dim, pad_id=int(text["pad_id"]), net=net)

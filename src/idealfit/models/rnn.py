@@ -71,3 +71,38 @@ def build_rnn(input_shape: tuple[int, ...], out_dim: int, cfg: ModelConfig) -> l
     head = dense_stack(directions * cfg.hidden_size, out_dim, cfg)
     return [RecurrentNet(input_shape[0], cell=cfg.cell, hidden_size=cfg.hidden_size, layers=cfg.layers,
                          bidirectional=cfg.bidirectional, dropout=cfg.dropout, head=head)]
+
+
+class TokenRecurrentNet(nn.Module):
+    """Text: token ids through a learned embedding, then a `RecurrentNet` that reads each text's real tokens only.
+
+    Takes one tensor, so it sits in the `nn.Sequential` that `build_model` returns like any other family: the
+    lengths come from the padding itself (ids are padded with `pad_id` at the end, data/text.py), each batch
+    is trimmed to its longest text, and `RecurrentNet` packs the sequences, so padding is never learned from.
+
+    Args:
+        vocab_size: ids 0 .. vocab_size - 1 (the vocabulary, with <pad> and <unk>).
+        embed_dim: size of each token's vector (`model.embed_dim`).
+        pad_id: the padding id; its embedding is fixed at 0 (`padding_idx`).
+        net: the recurrent network, built for `embed_dim` features per step.
+
+    Example:
+        >>> head = [nn.Linear(8, 3)]
+        >>> rnn = RecurrentNet(4, cell="gru", hidden_size=8, layers=1, bidirectional=False, dropout=0.0, head=head)
+        >>> TokenRecurrentNet(10, 4, pad_id=0, net=rnn)(torch.tensor([[2, 3, 0], [4, 0, 0]])).shape
+        torch.Size([2, 3])
+    """
+
+    def __init__(self, vocab_size: int, embed_dim: int, *, pad_id: int, net: RecurrentNet):
+        super().__init__()
+        self.pad_id = pad_id
+        self.embed = nn.Embedding(vocab_size, embed_dim, padding_idx=pad_id)
+        self.net = net
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        """(B, L) token ids padded at the end -> (B, out)."""
+        if ids.is_floating_point():  # the dummy batches of the model summary and the thread probe: read as ids
+            ids = ids.abs().long().clamp(max=self.embed.num_embeddings - 1)
+        lengths = (ids != self.pad_id).sum(1).clamp(min=1)  # (B,); an empty text reads one <pad> step (zeros)
+        ids = ids[:, : int(lengths.max())]  # padded per batch: only as long as its longest text
+        return self.net(self.embed(ids).transpose(1, 2), lengths)  # (B, E, L) with lengths

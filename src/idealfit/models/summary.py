@@ -18,6 +18,8 @@ def _trace(model: nn.Module, input_shape: tuple[int, ...]) -> tuple[list[tuple[s
         def hook(m: nn.Module, _inp, out, name: str = name) -> None:
             if isinstance(out, tuple):  # a recurrent layer: (outputs, final state); its outputs are the shape
                 out = out[0]
+            if isinstance(out, nn.utils.rnn.PackedSequence):  # packed (text): the padded (B, L, H) shape
+                out = nn.utils.rnn.pad_packed_sequence(out, batch_first=True)[0]
             rows.append((name, type(m).__name__, tuple(out.shape[1:]),
                          sum(p.numel() for p in m.parameters(recurse=False))))
 

@@ -1,0 +1,187 @@
+"""Text: free text read as a sequence of tokens, a vocabulary fitted on the training split only, padded ids.
+
+    tokens      data.tokens=char: one token per character; word: words and punctuation marks. Lowercased.
+    vocabulary  the training split's tokens seen at least data.min_freq times, the data.max_vocab most
+                frequent (ties alphabetically), after two reserved ids: 0 = <pad> (padding), 1 = <unk> (a
+                token the training split did not have, or too rarely). Recorded in preprocess.json
+                ("text"), and applied again at predict and evaluate.
+    ids         each text as its token ids, cut at data.max_length tokens, padded with 0 at the end to the
+                longest text of the set: (N, L) int64. The model (models/rnn.TokenRecurrentNet) reads the
+                lengths from the padding, trims each batch to its longest text and packs the sequences, so
+                no padding is ever learned from.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from typing import Any
+
+import numpy as np
+
+from idealfit.errors import UserError
+
+PAD, UNK = "<pad>", "<unk>"
+PAD_ID, UNK_ID = 0, 1
+_WORD = re.compile(r"\w+|[^\w\s]")
+
+
+def _chars(text: str) -> list[str]:
+    return list(text.lower())
+
+
+def _words(text: str) -> list[str]:
+    return _WORD.findall(text.lower())
+
+
+TOKENIZERS = {"char": _chars, "word": _words}  # data.tokens
+
+
+class Vocabulary:
+    """Token <-> id, fitted on training texts.
+
+    Args:
+        tokens: the tokenizer, char | word.
+        min_freq: tokens seen fewer times are unknown (default 1: every token seen).
+        max_size: keep at most this many tokens besides <pad> and <unk>, the most frequent (default None: all).
+
+    Example:
+        >>> v = Vocabulary(tokens="char").fit(["abba", "ab"])
+        >>> v.encode(["ab", "abc"]).tolist()
+        [[2, 3, 0], [2, 3, 1]]
+    """
+
+    def __init__(self, *, tokens: str = "char", min_freq: int = 1, max_size: int | None = None):
+        if tokens not in TOKENIZERS:
+            raise UserError(f"data.tokens must be one of {', '.join(TOKENIZERS)}; got '{tokens}'")
+        self.tokens, self.min_freq, self.max_size = tokens, min_freq, max_size
+        self.itos_: list[str] = [PAD, UNK]
+
+    def tokenize(self, text: str) -> list[str]:
+        return TOKENIZERS[self.tokens](text)
+
+    def fit(self, texts) -> Vocabulary:
+        counts = Counter(t for text in texts for t in self.tokenize(text))
+        kept = sorted((t for t, c in counts.items() if c >= self.min_freq), key=lambda t: (-counts[t], t))
+        self.itos_ = [PAD, UNK, *kept[: self.max_size]]
+        return self
+
+    def __len__(self) -> int:
+        return len(self.itos_)
+
+    def encode(self, texts, *, max_length: int | None = None) -> np.ndarray:
+        """(N, L) int64 ids, padded with PAD_ID at the end to the longest text (at least 1), cut at `max_length`."""
+        stoi = {t: i for i, t in enumerate(self.itos_)}
+        seqs = [[stoi.get(t, UNK_ID) for t in self.tokenize(text)][:max_length] for text in texts]
+        out = np.full((len(seqs), max([1, *map(len, seqs)])), PAD_ID, np.int64)
+        for i, s in enumerate(seqs):
+            out[i, : len(s)] = s
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"tokens": self.tokens, "min_freq": self.min_freq, "max_size": self.max_size, "itos": self.itos_}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Vocabulary:
+        v = cls(tokens=d["tokens"], min_freq=d["min_freq"], max_size=d["max_size"])
+        v.itos_ = list(d["itos"])
+        return v
+
+
+def as_texts(x, names: list[str] | None = None) -> list[str]:
+    """Raw inputs as a list of strings: (N,) or (N, 1) cells; a missing cell is refused, naming its row."""
+    if len(x) == 0:
+        return []
+    cells = np.asarray(x, dtype=object).reshape(len(x), -1)
+    if cells.shape[1] != 1:
+        raise UserError(f"a text run takes one text per input; got {cells.shape[1]} cells per input")
+    out = []
+    for i, v in enumerate(cells[:, 0]):
+        if not isinstance(v, str):
+            if v is None or (isinstance(v, float) and v != v):
+                raise UserError(f"{names[i] if names else f'row {i}'} has no text (an empty cell); fill or drop it")
+            v = str(v)
+        out.append(v)
+    return out
+
+
+# --- the data kind ------------------------------------------------------------------------------------------------
+
+
+def fit_text(ds, indices: dict, cfg, state: dict[str, Any]) -> tuple[dict, dict]:
+    """The vocabulary from the training split's texts only; every split as padded ids."""
+    vocab = Vocabulary(tokens=cfg.tokens, min_freq=cfg.min_freq, max_size=cfg.max_vocab)
+    vocab.fit(as_texts(ds.x[indices["train"]]))
+    if len(vocab) == 2:
+        raise UserError(f"the training texts of {ds.name} have no token seen data.min_freq={cfg.min_freq} times; "
+                        "lower data.min_freq")
+    state["text"] = {**vocab.to_dict(), "max_length": cfg.max_length}
+    x = {s: vocab.encode(as_texts(ds.x[indices[s]]), max_length=cfg.max_length) for s in ("train", "val", "test")}
+    state["input_shape"] = [int(x["train"].shape[1])]  # the longest training text, in tokens
+    # the model's first layer: an embedding of this many ids, <pad> at PAD_ID (models/build.py)
+    state["norm"] = {"vocab_size": len(vocab), "pad_id": PAD_ID}
+    return x, indices
+
+
+def transform_text(state: dict[str, Any], x, names: list[str] | None = None) -> np.ndarray:
+    """Raw texts (N,) -> (N, L) padded ids with the run's vocabulary (unknown tokens -> UNK_ID)."""
+    t = state["text"]
+    return Vocabulary.from_dict(t).encode(as_texts(x, names), max_length=t["max_length"])
+
+
+# --- a CSV with a column of free text ----------------------------------------------------------------------------
+
+
+def looks_like_text(col: np.ndarray) -> bool:
+    """Free text, not categories: mostly unique strings of several words (at least 20 characters on average)."""
+    cells = [v for v in col if isinstance(v, str)]
+    if len(cells) < max(2, 0.9 * len(col)):
+        return False
+    return len(set(cells)) > 0.5 * len(cells) and float(np.mean([len(v) for v in cells])) >= 20
+
+
+def find_text_column(header: list[str], *, text_column: str, target: str | None, path) -> str:
+    """`text_column` checked against the CSV's header and its target."""
+    if text_column not in header:
+        raise UserError(f"data.text_column={text_column} is not a column of {path}; its columns are "
+                        f"{', '.join(header)}")
+    if text_column == target:
+        raise UserError(f"data.text_column={text_column} is the target; name the column of free text")
+    return text_column
+
+
+def load_text_csv(path, csv, *, target: str, text_column: str, task: str | None):
+    """A Dataset of kind text: the `text_column` of a parsed CSV (`data.table.CsvTable`) and its `target` classes."""
+    from idealfit.data.base import Dataset, encode_labels
+
+    if target is None:
+        raise UserError(f"{path} is a CSV: name the column to predict with --target COLUMN "
+                        f"(columns: {', '.join(csv.header)})")
+    if target not in csv.header:
+        raise UserError(f"--target {target} is not a column of {path}; its columns are {', '.join(csv.header)}")
+    if task not in (None, "classification"):
+        raise UserError(f"a column of free text ({text_column}) is classified; drop data.task={task}")
+    texts, y = csv.column(text_column), csv.column(target)
+    empty = np.array([not (isinstance(v, str) and v.strip()) for v in texts])
+    if empty.all():
+        raise UserError(f"the text column '{text_column}' of {path} is empty; fill it, or name the text column "
+                        "with data.text_column")
+    if empty.any():
+        raise UserError(f"{path}: text column '{text_column}' is empty on {int(empty.sum())} row(s) (first on line "
+                        f"{csv.lines[np.flatnonzero(empty)[0]]}); fill or drop those rows")
+    bad = np.array([v is None or (isinstance(v, float) and v != v) for v in y])
+    if bad.any():
+        raise UserError(f"{path}: target column '{target}' is empty on {int(bad.sum())} row(s) (first on line "
+                        f"{csv.lines[np.flatnonzero(bad)[0]]}); drop or fill those rows")
+    labels = y if y.dtype.kind == "f" else y.astype(str)
+    ids, names = encode_labels(labels)
+    others = [c for c in csv.header if c not in (text_column, target)]
+    notes = [f"{path.name}: the features are the text column '{text_column}'"
+             + (f"; other columns left out: {', '.join(others)}" if others else "")]
+    from idealfit.data.files import fingerprint
+
+    x = np.empty(len(texts), dtype=object)
+    x[:] = list(texts)
+    return Dataset(path.stem, x, ids, "classification", "text", class_names=names, columns=[text_column],
+                   meta={"source": str(path), "target": target, "text_column": text_column, "notes": notes,
+                         "fingerprint": fingerprint(path)})
