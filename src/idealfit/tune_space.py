@@ -28,7 +28,8 @@ from typing import Any
 
 import yaml
 
-from idealfit.config import SECTIONS, _show, _unknown, resolve, safe_yaml
+from idealfit.config import SECTIONS, _unknown, resolve, safe_yaml
+from idealfit.config_yaml import show as _show
 from idealfit.errors import UserError
 
 KINDS = ("log_uniform", "uniform", "int", "choice")  # the distributions a space may name
