@@ -157,14 +157,12 @@ def _check_out(out: str, run_dir) -> None:
     """`predict --out` must name a new or existing file in an existing, writable folder, outside the run's files."""
     from pathlib import Path
 
+    from idealfit.run_files import writable_parent
+
     path = Path(out)
     if path.is_dir():
         raise UserError(f"--out {out} is a folder; give a file name such as {path / 'preds.csv'}")
-    parent = path.parent
-    if not parent.is_dir():
-        raise UserError(f"--out {out}: the folder {parent} does not exist; create it or write somewhere else")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise UserError(f"--out {out}: cannot write in the folder {parent}; write somewhere else")
+    parent = writable_parent(f"--out {out}", path)
     if parent.resolve() == Path(run_dir).resolve() and path.exists():
         raise UserError(f"--out {out} would overwrite the run's own {path.name}; give a new file name")
 

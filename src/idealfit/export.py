@@ -30,7 +30,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import logging
-import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +40,7 @@ import torch
 from torch import nn
 
 from idealfit.errors import UserError
+from idealfit.run_files import writable_parent
 
 if TYPE_CHECKING:
     from idealfit.run import Run
@@ -113,11 +113,7 @@ def check_onnx_path(path: str | Path, run_dir: Path) -> tuple[Path, Path]:
     for p in (onnx_path, spec_path):
         if p.is_dir():
             raise UserError(f"--onnx {path}: {p} is a folder; give a file name such as {p / 'model.onnx'}")
-    parent = onnx_path.parent
-    if not parent.is_dir():
-        raise UserError(f"--onnx {path}: the folder {parent} does not exist; create it or write somewhere else")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise UserError(f"--onnx {path}: cannot write in the folder {parent}; write somewhere else")
+    parent = writable_parent(f"--onnx {path}", onnx_path)
     if parent.resolve() == run_dir.resolve() and (onnx_path.exists() or spec_path.exists()):
         raise UserError(f"--onnx {path} would overwrite a file of the run itself; give a new file name")
     return onnx_path, spec_path

@@ -115,6 +115,17 @@ def run_subdir(run_dir: str | Path, name: str) -> Path:
     return path
 
 
+def writable_parent(label: str, path: Path) -> Path:
+    """The folder an output file `path` goes in, refused in one line (`label`: the option as typed, e.g.
+    "--out preds.csv") when it does not exist or cannot be written; before any work is done."""
+    parent = path.parent
+    if not parent.is_dir():
+        raise UserError(f"{label}: the folder {parent} does not exist; create it or write somewhere else")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UserError(f"{label}: cannot write in the folder {parent}; write somewhere else")
+    return parent
+
+
 def atomic_write(path: str | Path, data: bytes) -> Path:
     """Write to a temporary file beside `path`, then rename it over `path`: never half a file.
 
