@@ -6,7 +6,7 @@ A study folder holds:
     trials/trial-NNNN/ one finished run folder per trial (report, diagnosis); pruned ones say so in summary.json
     trials.csv         one row per trial: number, state, value, parameters, run folder
     best.yaml          the best trial's configuration, ready for `idealfit train --config best.yaml`
-    report.html        optimization history, parameter importances, a slice plot per parameter, the best diagnosis
+    report.html        optimization history, parameter importances, parallel coordinates, slice plots, the best diagnosis
 
 The same command run again continues the study: `--trials N` asks for N more finished trials.
 
