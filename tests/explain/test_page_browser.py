@@ -1,0 +1,140 @@
+"""The explainer page in a real headless Chromium: it loads without console errors, its own forward pass
+matches PyTorch, a clicked feature map's window arithmetic sums to the map's value, drawing changes the
+probabilities. (The browser fixture is in conftest.py.)"""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import idealfit as fit
+from idealfit.cli import main
+
+READY = "document.getElementById('selfcheck').dataset.status !== undefined"
+
+
+@pytest.fixture(scope="module")
+def digits_page(tmp_path_factory):
+    """The default digits CNN (its architecture: widths [32, 64], batch norm, dense 128), trained 2 epochs."""
+    run = fit.train(data="digits", epochs=2, out=tmp_path_factory.mktemp("d") / "run",
+                    set={"train.progress": False}, verbose=False)
+    assert main(["explain", str(run.dir), "--page"]) == 0
+    return run.dir / "explain.html"
+
+
+@pytest.fixture(scope="module")
+def folder_page(tmp_path_factory):
+    """A CNN trained on an image folder of RGB pictures: bright squares against bright discs."""
+    root = tmp_path_factory.mktemp("f")
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[:12, :12]
+    for cls in ("disc", "square"):
+        (root / "pics" / cls).mkdir(parents=True)
+        for i in range(20):
+            c = rng.integers(4, 8, size=2)
+            mask = (np.abs(yy - c[0]) <= 3) & (np.abs(xx - c[1]) <= 3) if cls == "square" else (
+                (yy - c[0]) ** 2 + (xx - c[1]) ** 2 <= 9)
+            img = rng.integers(0, 60, size=(12, 12, 3)) + mask[..., None] * rng.integers(120, 190, size=3)
+            Image.fromarray(img.astype(np.uint8)).save(root / "pics" / cls / f"{i}.png")
+    run = fit.train(data=str(root / "pics"), epochs=2, out=root / "run", verbose=False,
+                    set={"train.progress": False, "model.widths": [4, 8], "model.hidden": [16]})
+    assert main(["explain", str(run.dir), "--page"]) == 0
+    return run.dir / "explain.html"
+
+
+def _self_check(page) -> float:
+    assert page.js("document.getElementById('selfcheck').dataset.status") == "ok"
+    return float(page.js("document.getElementById('selfcheck').dataset.maxdiff"))
+
+
+def _centre(page, selector):
+    """The viewport point at the middle of the element (scrolled into view first), to click like a user."""
+    return page.js(f"(() => {{ const e = document.querySelector({selector!r}); e.scrollIntoView({{block: 'center'}}); "
+                   "const r = e.getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; })()")
+
+
+def test_digits_page_matches_pytorch_and_is_small(browser, digits_page):
+    assert digits_page.stat().st_size < 2_000_000
+    html = digits_page.read_text()
+    assert "http://" not in html and "https://" not in html and "<script src" not in html  # offline
+    page = browser(digits_page.as_uri(), ready=READY)
+    assert _self_check(page) <= 1e-4
+    assert page.errors == []
+    # input, normalize, conv, relu, pool, conv, relu, pool, flatten, dense, relu, dense, softmax
+    kinds = page.js("[...document.querySelectorAll('#overview .col h3')].map(h => h.textContent)")
+    assert len(kinds) == 13 and "conv + batch norm (folded)" in kinds[2] and kinds[-1].endswith("softmax")
+    assert page.js("document.querySelectorAll('.thumb.correct').length") == 10
+
+
+def test_folder_page_matches_pytorch(browser, folder_page):
+    page = browser(folder_page.as_uri(), ready=READY)
+    assert _self_check(page) <= 1e-4
+    assert page.errors == []
+    assert page.js("document.getElementById('draw')") is None  # RGB: no drawing canvas
+    assert page.js("document.querySelectorAll('#overview .col')[2].querySelectorAll('canvas').length") == 4
+
+
+def _window_sum(page):
+    return page.js("(() => { let s = 0; document.querySelectorAll('#detail td.prod').forEach(td => "
+                   "{ s += Number(td.dataset.v); }); return [s, Number(document.getElementById('calc-bias')"
+                   ".dataset.v), Number(document.getElementById('calc-activation').dataset.v), "
+                   "document.querySelectorAll('#detail td.prod').length]; })()")
+
+
+def test_clicking_a_feature_map_shows_window_arithmetic(browser, digits_page):
+    page = browser(digits_page.as_uri(), ready=READY)
+    # the second conv layer (32 input channels): its 3x3x32 products plus the bias give the map's value
+    x, y = _centre(page, "#overview .col:nth-child(6) canvas.map:nth-child(5)")
+    page.click(x, y)
+    products, bias, shown, n = _window_sum(page)
+    assert n == 3 * 3 * 32
+    assert products + bias == pytest.approx(shown, abs=1e-9)
+    assert shown == pytest.approx(float(page.js("Number(document.getElementById('calc-value').dataset.v)")))
+    # stepping moves the window: a new value, still the sum of its products
+    before = shown
+    page.click(*_centre(page, "#step-next"))
+    products, bias, shown, _ = _window_sum(page)
+    assert products + bias == pytest.approx(shown, abs=1e-9)
+    assert shown != before
+    # a pooling map shows the winning window maximum
+    page.click(*_centre(page, "#overview .col:nth-child(5) canvas.map"))
+    win = page.js("[...document.querySelectorAll('#detail td.win')].map(td => Number(td.dataset.v))")
+    assert win and max(win) == pytest.approx(page.js("Number(document.getElementById('calc-activation').dataset.v)"))
+    # the softmax: e^{y_i} / sum_j e^{y_j}, computed from the logits, equals the page's probabilities
+    page.click(*_centre(page, "#overview .col:last-child .prob"))
+    rows = page.js("[...document.querySelectorAll('#detail table.soft tr')].slice(1).map(tr => "
+                   "[...tr.querySelectorAll('td')].slice(1).map(td => Number(td.dataset.v)))")
+    assert len(rows) == 10
+    total = sum(np.exp(r[0]) for r in rows)
+    for y_i, e_i, p_i, page_p in rows:
+        assert e_i == pytest.approx(np.exp(y_i)) and p_i == pytest.approx(np.exp(y_i) / total)
+        assert page_p == pytest.approx(p_i, abs=1e-12)
+    assert page.errors == []
+
+
+def test_drawing_changes_the_probabilities(browser, digits_page):
+    page = browser(digits_page.as_uri(), ready=READY)
+    probs = "[...document.querySelectorAll('#overview .prob')].map(r => Number(r.dataset.p))"
+    before = page.js(probs)
+    r = page.js("(() => { const e = document.getElementById('draw'); e.scrollIntoView({block: 'center'}); "
+                "const r = e.getBoundingClientRect(); return [r.x, r.y, r.width, r.height]; })()")
+    # a "1": a stroke down the middle of the canvas
+    page.drag([(r[0] + r[2] * 0.5, r[1] + r[3] * f) for f in np.linspace(0.1, 0.9, 12)])
+    page.js("new Promise(res => requestAnimationFrame(() => requestAnimationFrame(res)))")
+    after = page.js(probs)
+    assert len(after) == 10 and sum(after) == pytest.approx(1.0)
+    assert max(abs(a - b) for a, b in zip(after, before, strict=True)) > 1e-3
+    assert page.errors == []
+
+
+def test_deck_page_shows_the_courses_numbers(browser, tmp_path):
+    assert main(["explain", "conv", "--page", "--out", str(tmp_path)]) == 0
+    page = browser((tmp_path / "explain-conv.html").as_uri(), ready=READY)
+    assert _self_check(page) <= 1e-4
+    # f_2's map is the deck's "3 -3 7 / 3 -3 7 / 5 -5 9": click its window (2, 2) and read "= 9"
+    x, y = _centre(page, "#overview .col:nth-child(2) canvas.map:nth-child(3)")
+    page.click(x, y)
+    for _ in range(4):  # the click chose the middle window (1, 1); four steps on is (2, 2)
+        page.click(*_centre(page, "#step-next"))
+    assert page.js("Number(document.getElementById('calc-value').dataset.v)") == 9
+    assert "f_2" in page.js("document.querySelector('#detail p').textContent")
+    assert page.errors == []
