@@ -30,14 +30,29 @@ function colour(v, m) {
 }
 function maxAbs(d) { let m = 0; for (const v of d) m = Math.max(m, Math.abs(v)); return m; }
 
-function paint(canvas, d, offset, H, W, m) {
+// A map as pixels; a small one (the deck's 3x3 maps) as cells with their numbers written in.
+function paint(canvas, d, offset, H, W, m, numbers) {
+  const ctx = canvas.getContext("2d");
+  if (numbers && H <= 6 && W <= 6 && H > 1) {
+    const cell = 28;
+    canvas.width = W * cell; canvas.height = H * cell;
+    ctx.font = "9px monospace"; ctx.textAlign = "center"; ctx.textBaseline = "middle";
+    for (let i = 0; i < H * W; i++) {
+      const v = d[offset + i], [r, g, b] = colour(v, m), x = (i % W) * cell, y = Math.floor(i / W) * cell;
+      ctx.fillStyle = `rgb(${r},${g},${b})`; ctx.fillRect(x, y, cell, cell);
+      ctx.fillStyle = Math.abs(v) > 0.6 * m ? "#fff" : "#111";
+      ctx.fillText(String(Number(v.toPrecision(2))), x + cell / 2, y + cell / 2);  // 2 digits fit a cell
+    }
+    return cell;
+  }
   canvas.width = W; canvas.height = H;
-  const ctx = canvas.getContext("2d"), img = ctx.createImageData(W, H);
+  const img = ctx.createImageData(W, H);
   for (let i = 0; i < H * W; i++) {
     const [r, g, b] = colour(d[offset + i], m);
     img.data.set([r, g, b, 255], 4 * i);
   }
   ctx.putImageData(img, 0, 0);
+  return 1;
 }
 
 function inputOf(ex) {
@@ -62,7 +77,7 @@ function label(col, k) {
 function title(col) {
   if (col.kind === "input") return "input";
   const L = col.layer, extra = L && L.bn ? " + batch norm (folded)" : "";
-  return `${col.name} · ${col.kind}${extra}`;
+  return col.name === col.kind ? col.kind : `${col.name} · ${col.kind}${extra}`;
 }
 
 function renderOverview() {
@@ -84,11 +99,13 @@ function renderOverview() {
       });
     } else if (s) {
       const [C, H, W] = s, grid = el("div", { class: "maps" });
-      const scale = Math.max(1, Math.min(8, Math.floor(56 / Math.max(H, W))));
+      // a signal's maps are one row high: stretched to a readable strip
+      const sx = H === 1 ? Math.max(1, Math.min(6, Math.floor(200 / W))) : Math.max(1, Math.min(8, Math.floor(56 / Math.max(H, W))));
+      const sy = H === 1 ? 10 : sx;
       for (let c = 0; c < C; c++) {
         const cv = el("canvas", { class: "map", "data-col": ci, "data-ch": c, title: `${label(col, c)}` });
-        paint(cv, col.data, c * H * W, H, W, m);
-        cv.style.width = `${W * scale}px`; cv.style.height = `${H * scale}px`;
+        const cell = paint(cv, col.data, c * H * W, H, W, m, true);
+        cv.style.width = `${W * (cell > 1 ? cell : sx)}px`; cv.style.height = `${H * (cell > 1 ? cell : sy)}px`;
         cv.onclick = (e) => {
           const r = cv.getBoundingClientRect();
           select(ci, c, Math.floor((e.clientY - r.top) / r.height * H), Math.floor((e.clientX - r.left) / r.width * W));

@@ -5,7 +5,7 @@
 
 function select(ci, ch, p, q) {
   stopPlay();
-  state.sel = { ci, ch, p, q };
+  state.sel = { ci, ch, p: Math.max(0, p), q: Math.max(0, q) };
   renderDetail();
 }
 function stopPlay() {
@@ -45,7 +45,7 @@ function stepper(box, n, W) {
 function explainConv(box, col, prev) {
   const L = col.layer, [O, C, kh, kw] = L.shape, [, H, W] = prev.shape, [, Ho, Wo] = col.shape;
   const s = state.sel, o = s.ch, [sh, sw] = L.stride, [ph, pw] = L.pad;
-  s.p = Math.min(s.p, Ho - 1); s.q = Math.min(s.q, Wo - 1);
+  s.p = Math.max(0, Math.min(s.p, Ho - 1)); s.q = Math.max(0, Math.min(s.q, Wo - 1));
   box.append(el("p", {}, `Filter ${label(col, o)} of ${O}: ${kh}×${kw} over ${C} input channel(s), stride ${sh === sw ? sh : sh + "," + sw}, ` +
     `zero padding ${ph === pw ? ph : ph + "," + pw}${L.bn ? ", batch norm folded into W and b" : ""}: ` +
     `window (p, q) = (${s.p}, ${s.q}) of ${Ho}×${Wo}.`));
@@ -104,7 +104,7 @@ function paddedInput(d, H, W, ph, pw, kh, kw, r0, c0) {
 function explainPool(box, col, prev) {
   const L = col.layer, [, H, W] = prev.shape, [, Ho, Wo] = col.shape, [kh, kw] = L.k, [sh, sw] = L.stride;
   const s = state.sel, c = s.ch;
-  s.p = Math.min(s.p, Ho - 1); s.q = Math.min(s.q, Wo - 1);
+  s.p = Math.max(0, Math.min(s.p, Ho - 1)); s.q = Math.max(0, Math.min(s.q, Wo - 1));
   box.append(el("p", {}, `${L.kind === "maxpool" ? "Max" : "Average"} pooling, ${kh}×${kw} windows, stride ${sh}: ` +
     `channel ${c}, window (${s.p}, ${s.q}) of ${Ho}×${Wo}.`));
   stepper(box, Ho * Wo, Wo);
@@ -156,6 +156,9 @@ function explainSoftmax(box, col, prev) {
 function renderDetail() {
   const box = $("detail"), s = state.sel, col = state.cols[s.ci], prev = state.cols[s.ci - 1];
   box.replaceChildren(el("h2", {}, `${title(col)} · ${state.exampleName}`));
+  document.querySelectorAll("#overview .sel").forEach((e) => e.classList.remove("sel"));
+  const map = document.querySelector(`#overview canvas[data-col="${s.ci}"][data-ch="${s.ch}"]`);
+  if (map) map.classList.add("sel");
   if (!col.layer) {
     const m = shape3(col.shape), k = m ? (s.ch * m[1] + s.p) * m[2] + s.q : s.q;
     box.append(el("p", {}, col.kind === "input" ? "The input as the network gets it (before its normalization layer)."
