@@ -30,17 +30,14 @@ function conv(L, t) {
   const out = new Float64Array(O * Ho * Wo), x = t.data, w = L.w;
   for (let o = 0; o < O; o++) {
     for (let p = 0; p < Ho; p++) {
+      const r0 = p * sh - ph, i0 = Math.max(0, -r0), i1 = Math.min(kh, H - r0);  // rows inside the input
       for (let q = 0; q < Wo; q++) {
+        const c0 = q * sw - pw, j0 = Math.max(0, -c0), j1 = Math.min(kw, W - c0);  // zero padding adds nothing
         let s = L.b[o];
         for (let c = 0; c < C; c++) {
-          for (let i = 0; i < kh; i++) {
-            const r = p * sh + i - ph;
-            if (r < 0 || r >= H) continue;  // zero padding adds nothing
-            for (let j = 0; j < kw; j++) {
-              const col = q * sw + j - pw;
-              if (col < 0 || col >= W) continue;
-              s += w[((o * C + c) * kh + i) * kw + j] * x[(c * H + r) * W + col];
-            }
+          for (let i = i0; i < i1; i++) {
+            const wi = ((o * C + c) * kh + i) * kw, xi = (c * H + r0 + i) * W + c0;
+            for (let j = j0; j < j1; j++) s += w[wi + j] * x[xi + j];
           }
         }
         out[(o * Ho + p) * Wo + q] = s;
