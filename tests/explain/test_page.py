@@ -87,6 +87,18 @@ def test_unrunnable_model_falls_back_to_pytorchs_activations():
     assert data["examples"][1]["probs"] == pytest.approx(want[1].tolist())
 
 
+def test_recorded_activations_are_capped(monkeypatch):
+    import idealfit.explain.page as page
+
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.GELU(), nn.Flatten(), nn.Linear(2 * 4, 2))
+    x = np.zeros((3, 1, 4, 4), dtype=np.float32)
+    examples = [{"name": f"e{i}"} for i in range(3)]
+    assert len(page_data(model, x, labels=["a", "b"], examples=examples, draw=None, title="t")["examples"]) == 3
+    monkeypatch.setattr(page, "RECORDED_BUDGET", 200)  # one example: 8 + 8 + 8 + 2 floats, 139 base64 bytes
+    data = page_data(model, x, labels=["a", "b"], examples=examples, draw=None, title="t")
+    assert [e["name"] for e in data["examples"]] == ["e0"] and "1 of 3 shown" in data["note"]
+
+
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     return fit.train(data="digits", epochs=1, out=tmp_path_factory.mktemp("r") / "run", verbose=False,

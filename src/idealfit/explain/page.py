@@ -24,6 +24,7 @@ GALLERY_CORRECT = 10  # at most this many correct test examples (the most confid
 GALLERY_WRONG = 6  # and the most confidently wrong ones
 MAX_TEST = 1000  # test examples scored to pick the gallery (the first ones of the split)
 DRAW_MAX_SIDE = 64  # the drawing canvas is offered for one-channel images up to this side
+RECORDED_BUDGET = 8e6  # bytes of recorded activations at most, for a model the page cannot run itself
 
 
 def _asset(name: str) -> str:
@@ -99,6 +100,20 @@ def _draw_settings(x: np.ndarray) -> dict | None:
     return {"background": bg, "ink": hi if hi - bg >= bg - lo else lo}
 
 
+def _leaf_outputs_probe(model: torch.nn.Module, x1: torch.Tensor) -> list[torch.Tensor]:
+    """Every leaf layer's output for one example (to size the recorded activations)."""
+    outs: list[torch.Tensor] = []
+    leaves = [m for m in model.modules() if not list(m.children())]
+    handles = [m.register_forward_hook(lambda _m, _i, o: outs.append(o)) for m in leaves]
+    try:
+        with torch.no_grad():
+            model.eval()(x1)
+    finally:
+        for h in handles:
+            h.remove()
+    return [o for o in outs if isinstance(o, torch.Tensor)]
+
+
 def page_data(model: torch.nn.Module, x: np.ndarray, *, labels: list[str], examples: list[dict],
               draw: dict | None, title: str, note: str = "") -> dict:
     """The JSON the page reads: layers (or recorded columns), and the gallery with PyTorch's probabilities.
@@ -120,9 +135,15 @@ def page_data(model: torch.nn.Module, x: np.ndarray, *, labels: list[str], examp
         acts = None
     except NotRunnable as err:
         data["layers"], data["why"] = None, str(err)
-        data["columns"], acts = recorded_columns(model, xt)
         data["draw"] = None
-    for i, ex in enumerate(examples):
+        # every layer's output of every example goes into the file: keep the examples that fit the budget
+        per_example = sum(t.numel() for t in _leaf_outputs_probe(model, xt[:1])) * 4 * 4 / 3  # base64 bytes
+        keep = max(1, min(len(examples), int(RECORDED_BUDGET // max(per_example, 1))))
+        if keep < len(examples):
+            data["note"] += f"; {keep} of {len(examples)} shown: their recorded activations fill the page's budget"
+        examples, xt = examples[:keep], xt[:keep]
+        data["columns"], acts = recorded_columns(model, xt)
+    for i, ex in enumerate(examples):  # (fewer than given when the recorded activations were capped)
         item = {**ex, "x": b64(x[i]), "probs": [float(p) for p in probs[i]]}
         if acts is not None:
             item["acts"] = acts[i]
