@@ -2,12 +2,15 @@
 matches PyTorch, a clicked feature map's window arithmetic sums to the map's value, drawing changes the
 probabilities. (The browser fixture is in conftest.py.)"""
 
+import re
+
 import numpy as np
 import pytest
 from PIL import Image
 
 import idealfit as fit
 from idealfit.cli import main
+from idealfit.explain.conv import DECK_FILTERS, DECK_QUOTED
 
 READY = "document.getElementById('selfcheck').dataset.status !== undefined"
 
@@ -126,15 +129,43 @@ def test_drawing_changes_the_probabilities(browser, digits_page):
     assert page.errors == []
 
 
+def _windows(page, selector, n):
+    """Click the map at `selector`, then step through n windows: {(p, q): value the arithmetic gives}."""
+    page.click(*_centre(page, selector))
+    seen = {}
+    for _ in range(n):
+        text = page.js("document.querySelector('#detail p').textContent")
+        p, q = map(int, re.search(r"= \((\d+), (\d+)\) of", text).groups())
+        products, bias, shown, _ = _window_sum(page)
+        assert products + bias == pytest.approx(shown, abs=1e-9)
+        seen[(p, q)] = page.js("Number(document.getElementById('calc-value').dataset.v)")
+        page.click(*_centre(page, "#step-next"))
+    return seen
+
+
 def test_deck_page_shows_the_courses_numbers(browser, tmp_path):
     assert main(["explain", "conv", "--page", "--out", str(tmp_path)]) == 0
     page = browser((tmp_path / "explain-conv.html").as_uri(), ready=READY)
     assert _self_check(page) <= 1e-4
-    # f_2's map is the deck's "3 -3 7 / 3 -3 7 / 5 -5 9": click its window (2, 2) and read "= 9"
-    x, y = _centre(page, "#overview .col:nth-child(2) canvas.map:nth-child(3)")
-    page.click(x, y)
-    for _ in range(4):  # the click chose the middle window (1, 1); four steps on is (2, 2)
-        page.click(*_centre(page, "#step-next"))
-    assert page.js("Number(document.getElementById('calc-value').dataset.v)") == 9
-    assert "f_2" in page.js("document.querySelector('#detail p').textContent")
+    for k, name in enumerate(DECK_FILTERS, start=1):  # each filter's map: every window the deck quotes
+        seen = _windows(page, f"#overview .col:nth-child(2) canvas.map:nth-child({k})", 9)
+        assert len(seen) == 9 and name in page.js("document.querySelector('#detail p').textContent")
+        for pq, value in DECK_QUOTED[name].items():
+            assert seen[pq] == value, (name, pq)
+    assert page.errors == []
+
+
+def test_deck_page_with_stride_and_padding_shows_the_padded_window(browser, tmp_path):
+    out = tmp_path / "s2.html"
+    assert main(["explain", "conv", "--page", "--stride", "2", "--padding", "1", "--out", str(out)]) == 0
+    page = browser(out.as_uri(), ready=READY)
+    assert _self_check(page) <= 1e-4
+    seen = _windows(page, "#overview .col:nth-child(2) canvas.map", 9)  # 5x5, padding 1, stride 2: 3x3
+    assert sorted(seen) == [(p, q) for p in range(3) for q in range(3)]
+    page.click(*_centre(page, "#overview .col:nth-child(2) canvas.map"))  # the middle window (1, 1)
+    page.click(*_centre(page, "#step-prev"))  # (1, 0): its left column is padding
+    text = page.js("document.querySelector('#detail p').textContent")
+    assert "stride 2" in text and "zero padding 1" in text and "(1, 0)" in text
+    assert page.js("document.querySelectorAll('#detail table.x td.pad').length") == 3
+    assert page.js("document.querySelectorAll('#detail table.grid td.win').length") == 9
     assert page.errors == []
