@@ -169,3 +169,26 @@ def test_page_refuses_a_regression_run(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "classifier of images or signals" in err[0]
     assert not (run.dir / "explain.html").exists()
+
+
+def test_a_run_whose_image_folder_is_gone_shows_the_users_own_inputs(tmp_path, capsys):
+    import shutil
+
+    from PIL import Image
+
+    for cls in ("a", "b"):
+        (tmp_path / "pics" / cls).mkdir(parents=True)
+        for i in range(10):
+            Image.fromarray(np.full((6, 6), 40 + 150 * (cls == "b") + i, dtype=np.uint8)).save(
+                tmp_path / "pics" / cls / f"{i}.png")
+    run = fit.train(data=str(tmp_path / "pics"), epochs=1, out=tmp_path / "run", verbose=False,
+                    set={"train.progress": False, "model.widths": [2], "model.hidden": [4]})
+    keep = tmp_path / "mine.png"
+    shutil.copy(tmp_path / "pics" / "b" / "0.png", keep)
+    shutil.rmtree(tmp_path / "pics")
+    assert main(["explain", str(run.dir), "--page"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no longer exists" in err[0] and "--input" in err[0]
+    assert main(["explain", str(run.dir), "--page", "--input", str(keep)]) == 0
+    data = _page_json(run.dir / "explain.html")
+    assert [e["name"] for e in data["examples"]] == ["mine.png"] and data["draw"] is not None

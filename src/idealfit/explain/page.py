@@ -159,6 +159,19 @@ def check_page_run(run) -> None:
                         "`idealfit explain RUN --input FILE` for its saliency")
 
 
+def _test_or_none(run, extra) -> tuple[np.ndarray, np.ndarray]:
+    """The run's test examples; none when its data is gone and the user gave examples of their own."""
+    from idealfit.data.embedded import EMBEDDED
+
+    source = run.config.data.name
+    if source in EMBEDDED or Path(source).expanduser().exists():
+        return _test_examples(run)
+    if extra is None:
+        raise UserError(f"this run's data {source} no longer exists, so its test examples cannot be shown; "
+                        "put it back, or give your own examples with --input FILE")
+    return np.zeros((0, *np.asarray(extra[0]).shape[1:]), dtype=np.float32), np.zeros(0, dtype=np.int64)
+
+
 def run_page(run, *, extra: tuple[torch.Tensor, list[str]] | None = None) -> tuple[str, dict]:
     """(HTML, facts) of the page for a classification run on images or signals.
 
@@ -168,10 +181,14 @@ def run_page(run, *, extra: tuple[torch.Tensor, list[str]] | None = None) -> tup
             (default None: test examples only).
     """
     check_page_run(run)
-    x, y = _test_examples(run)
-    if not len(x):
+    source = run.config.data.name
+    x, y = _test_or_none(run, extra)
+    if not len(x) and extra is None:
         raise UserError(f"{run.dir} has an empty test split, so the page has no examples to show; retrain "
-                        "with data.test_fraction above 0")
+                        "with data.test_fraction above 0, or give your own examples with --input FILE")
+    if x.ndim not in (3, 4):
+        raise UserError(f"explain --page draws images and signals as the network sees them; this run's network "
+                        f"sees vectors of shape {x.shape[1:]} (data.pca?): use `idealfit explain RUN --input FILE`")
     with torch.no_grad():
         probs = torch.softmax(run.model.eval()(torch.from_numpy(x)), dim=1).numpy()
     labels = run.class_names or [str(k) for k in range(probs.shape[1])]
@@ -184,9 +201,10 @@ def run_page(run, *, extra: tuple[torch.Tensor, list[str]] | None = None) -> tup
         examples = [{"name": n, "group": "yours", "true": None} for n in extra[1]] + examples
         gallery = np.concatenate([mine, gallery])
     title = f"idealfit explain · {run.summary.get('data', '?')} · {run.summary.get('model', '?')}"
-    data = page_data(run.model, gallery, labels=labels, examples=examples, draw=_draw_settings(x), title=title,
-                     note=f"{len(chosen)} of {len(x)} test examples; accuracy on them "
-                     f"{float((probs.argmax(1) == y).mean()):.3f}")
+    note = (f"{len(chosen)} of {len(x)} test examples; accuracy on them {float((probs.argmax(1) == y).mean()):.3f}"
+            if len(x) else f"your {len(examples)} example(s): the run's data {source} is gone")
+    data = page_data(run.model, gallery, labels=labels, examples=examples,
+                     draw=_draw_settings(x if len(x) else gallery), title=title, note=note)
     return render_page(data, title=title), data
 
 
