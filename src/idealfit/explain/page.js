@@ -55,6 +55,20 @@ function paint(canvas, d, offset, H, W, m, numbers) {
   return 1;
 }
 
+// A gallery thumbnail as the picture it is: colour for 3 channels, else gray, stretched to its own range.
+function photo(canvas, x, [C, H, W]) {
+  canvas.width = W; canvas.height = H;
+  const ctx = canvas.getContext("2d"), img = ctx.createImageData(W, H), n = H * W;
+  let lo = Infinity, hi = -Infinity;
+  for (const v of x) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+  const g = (v) => (hi > lo ? (255 * (v - lo)) / (hi - lo) : 128);
+  for (let i = 0; i < n; i++) {
+    const rgb = C === 3 ? [x[i], x[n + i], x[2 * n + i]].map(g) : [g(x[i]), g(x[i]), g(x[i])];
+    img.data.set([...rgb, 255], 4 * i);
+  }
+  ctx.putImageData(img, 0, 0);
+}
+
 function inputOf(ex) {
   if (!ex._x) ex._x = { shape: DATA.input_shape, data: decodeF32(ex.x) };
   return ex._x;
@@ -145,8 +159,8 @@ function renderGallery() {
   for (const ex of DATA.examples) {
     const pred = ex.probs.indexOf(Math.max(...ex.probs));
     const b = el("button", { class: `thumb ${ex.group}`, "data-name": ex.name });
-    const s = shape3(DATA.input_shape), x = inputOf(ex).data, cv = el("canvas");
-    paint(cv, x, 0, s[1], s[2], maxAbs(x.slice(0, s[1] * s[2])));
+    const s = shape3(DATA.input_shape), cv = el("canvas");
+    photo(cv, inputOf(ex).data, s);
     cv.style.width = "48px"; cv.style.height = `${Math.max(8, Math.round(48 * s[1] / s[2]))}px`;
     const truth = ex.true === null || ex.true === undefined ? "" : `${DATA.labels[ex.true]} → `;
     b.append(cv, el("span", {}, `${truth}${DATA.labels[pred]} ${fmt(ex.probs[pred])}`));
