@@ -6,6 +6,7 @@ import re
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 import idealfit as fit
@@ -168,4 +169,41 @@ def test_deck_page_with_stride_and_padding_shows_the_padded_window(browser, tmp_
     assert "stride 2" in text and "zero padding 1" in text and "(1, 0)" in text
     assert page.js("document.querySelectorAll('#detail table.x td.pad').length") == 3
     assert page.js("document.querySelectorAll('#detail table.grid td.win').length") == 9
+    assert page.errors == []
+
+
+def _bn(n, dim):
+    bn = (torch.nn.BatchNorm1d if dim == 1 else torch.nn.BatchNorm2d)(n)
+    with torch.no_grad():
+        bn.running_mean.uniform_(-0.5, 0.5)
+        bn.running_var.uniform_(0.5, 2.0)
+        bn.weight.uniform_(0.5, 1.5)
+        bn.bias.uniform_(-0.3, 0.3)
+    return bn
+
+
+@pytest.mark.parametrize("dim", [1, 2])
+def test_every_operation_of_the_page_matches_torch(browser, tmp_path, dim):
+    """Conv1d/Conv2d with stride and padding, batch norm folded, every activation and both poolings, dense."""
+    from torch import nn
+
+    from idealfit.explain.page import page_data, render_page, write_page
+    from idealfit.models.blocks import Normalize
+
+    torch.manual_seed(dim)
+    conv, pool = (nn.Conv1d, nn.AvgPool1d) if dim == 1 else (nn.Conv2d, nn.AvgPool2d)
+    maxpool = nn.MaxPool1d if dim == 1 else nn.MaxPool2d
+    side = (12,) if dim == 1 else (12, 10)
+    model = nn.Sequential(
+        Normalize([0.2, -0.1], [1.5, 0.7]), conv(2, 4, 3, stride=2, padding=1), _bn(4, dim), nn.ELU(0.7),
+        conv(4, 3, 3, padding=2), nn.LeakyReLU(0.2), pool(2), nn.Tanh(), maxpool(2, stride=1),
+        nn.Flatten(), nn.LazyLinear(6), _bn(6, 1), nn.Sigmoid(), nn.Linear(6, 3),
+    )
+    x = torch.randn(4, 2, *side)
+    model.eval()(x)  # materialises the lazy layer
+    examples = [{"name": f"x{i}", "group": "correct", "true": 0} for i in range(4)]
+    data = page_data(model, x.numpy(), labels=["a", "b", "c"], examples=examples, draw=None, title="ops")
+    assert data["layers"] is not None, data["why"]
+    page = browser(write_page(render_page(data, title="ops"), tmp_path / "ops.html").as_uri(), ready=READY)
+    assert _self_check(page) <= 1e-6
     assert page.errors == []
