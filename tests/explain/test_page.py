@@ -156,8 +156,9 @@ def test_conv_page_carries_the_decks_filters(tmp_path):
 def test_page_mistakes_are_one_line(argv, words, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert main(argv) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and words in err[0]
+    out, err = capsys.readouterr()
+    assert len(err.strip().splitlines()) == 1 and words in err and out == ""  # said before any output
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_page_refuses_a_regression_run(tmp_path, capsys):

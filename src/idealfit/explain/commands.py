@@ -201,13 +201,15 @@ def _conv(args) -> int:
     result = worked_example(image, filters or DECK_FILTERS, stride=stride, padding=padding)
     n_windows = len(result.passes[0].conv_steps)
     limit = args.max_windows if args.max_windows is not None else (None if n_windows <= 36 else 9)
-    print(format_worked_example(result, max_windows=limit or None), end="")
-    if args.page:
+    if args.page:  # the page first: a mistake (filters of two sizes, a bad --out) is said before any output
         from idealfit.explain.page import deck_page, write_page
 
         html, _ = deck_page(result)
-        print(f"wrote {write_page(html, _page_path(args.out, Path('.'), 'explain-conv.html'))}")
+        path = _page_path(args.out, Path("."), "explain-conv.html")
+        print(format_worked_example(result, max_windows=limit or None), end="")
+        print(f"wrote {write_page(html, path)}")
         return 0
+    print(format_worked_example(result, max_windows=limit or None), end="")
     out = Path(args.out or ".")
     path = out if out.suffix.lower() == ".png" else out / "explain-conv.png"
     path.parent.mkdir(parents=True, exist_ok=True)
