@@ -103,6 +103,12 @@ def test_clicking_a_feature_map_shows_window_arithmetic(browser, digits_page):
     page.click(*_centre(page, "#overview .col:nth-child(5) canvas.map"))
     win = page.js("[...document.querySelectorAll('#detail td.win')].map(td => Number(td.dataset.v))")
     assert win and max(win) == pytest.approx(page.js("Number(document.getElementById('calc-activation').dataset.v)"))
+    # a dense unit (the logits, column 12): sum of W x over its 128 inputs plus b is the value it shows
+    page.click(*_centre(page, "#overview .col:nth-child(12) canvas.map"))
+    total, bias, shown = page.js("['calc-sum', 'calc-bias', 'calc-activation'].map(i => "
+                                 "Number(document.getElementById(i).dataset.v))")
+    assert total + bias == pytest.approx(shown, abs=1e-9) and "over 128 inputs" in page.js(
+        "document.querySelector('#detail p').textContent")
     # the softmax: e^{y_i} / sum_j e^{y_j}, computed from the logits, equals the page's probabilities
     page.click(*_centre(page, "#overview .col:last-child .prob"))
     rows = page.js("[...document.querySelectorAll('#detail table.soft tr')].slice(1).map(tr => "
