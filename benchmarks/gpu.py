@@ -90,14 +90,14 @@ def batch_flip_lr(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:  # (B, C
 
 
 def batch_crop(x: torch.Tensor, pad: int, g: torch.Generator) -> torch.Tensor:  # (B, C, H, W) -> same
-    """A random translation by up to `pad` pixels per image (reflect padding), as one gather."""
+    """A random translation by up to `pad` pixels per image (reflect padding), as one gather over (B, H, W, C):
+    channels_last out, as the model wants it."""
     b, c, h, w = x.shape
-    xp = F.pad(x, (pad,) * 4, mode="reflect")
+    xp = F.pad(x, (pad,) * 4, mode="reflect").permute(0, 2, 3, 1)  # (B, H + 2p, W + 2p, C)
     dy, dx = torch.randint(0, 2 * pad + 1, (2, b, 1), device=x.device, generator=g)
-    rows = (torch.arange(h, device=x.device) + dy)[:, None, :, None]  # (B, 1, H, 1)
-    cols = (torch.arange(w, device=x.device) + dx)[:, None, None, :]  # (B, 1, 1, W)
-    return xp[torch.arange(b, device=x.device)[:, None, None, None], torch.arange(c, device=x.device)[None, :, None, None],
-              rows, cols]
+    rows = (torch.arange(h, device=x.device) + dy)[:, :, None]  # (B, H, 1)
+    cols = (torch.arange(w, device=x.device) + dx)[:, None, :]  # (B, 1, W)
+    return xp[torch.arange(b, device=x.device)[:, None, None], rows, cols].permute(0, 3, 1, 2)
 
 
 class HandLoop:

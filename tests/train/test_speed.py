@@ -113,6 +113,27 @@ def test_channels_last_stores_in_memory_images_nhwc():
     assert s.x.is_contiguous()
 
 
+@pytest.mark.parametrize("mode", ["zeros", "reflect"])
+def test_augmentations_keep_channels_last_and_values(mode):
+    from idealfit.data.augment import Augment
+
+    x = torch.rand(6, 3, 8, 8)
+    specs = ["flip", {"name": "crop", "padding": 2, "mode": mode}]
+    plain = Augment(specs, generator=torch.Generator().manual_seed(0))(x)
+    nhwc = Augment(specs, generator=torch.Generator().manual_seed(0))(x.contiguous(memory_format=torch.channels_last))
+    assert nhwc.is_contiguous(memory_format=torch.channels_last) and plain.is_contiguous()
+    assert torch.equal(nhwc, plain)
+
+
+def test_augment_draws_stay_on_the_cpu_for_a_cpu_run():
+    from idealfit.data.augment import Augment
+
+    aug = Augment(["flip"], generator=torch.Generator().manual_seed(3))
+    gen = aug.generator
+    Speed.augment_on(aug, torch.device("cpu"))
+    assert aug.generator is gen  # moved only for a GPU (where a CPU draw would cost a copy and a sync per batch)
+
+
 @pytest.mark.parametrize("opts", [{"precision": "bf16"}, {"channels_last": True}])
 def test_resume_with_a_speed_option_equals_the_uninterrupted_run(tmp_path, opts):
     whole = _train(tmp_path / "whole", epochs=3, **opts)
@@ -128,7 +149,7 @@ def test_compile_matches_eager_resumes_and_saves_plain_names(tmp_path):
     epoch 1 and resumed compiled, against the eager run of the same seed. 320 training samples in batches of
     32: one training shape, so the test pays few compilations."""
     few = {"data.train_subset": 320, "batch_size": 32}
-    eager = _train(tmp_path / "eager", **few)
+    _train(tmp_path / "eager", **few)
     assert _train(tmp_path / "compiled", cut=1, compile=True, **few).summary["interrupted"]
     compiled = fit.train(resume=tmp_path / "compiled", epochs=2, verbose=False)
     assert compiled.config.train.compile and ", compiled" in format_summary(compiled)
