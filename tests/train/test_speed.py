@@ -134,6 +134,18 @@ def test_augment_draws_stay_on_the_cpu_for_a_cpu_run():
     assert aug.generator is gen  # moved only for a GPU (where a CPU draw would cost a copy and a sync per batch)
 
 
+def test_an_augmentation_state_from_another_device_is_left_out():
+    from idealfit.train.speed import restore_generator
+
+    gen = torch.Generator().manual_seed(5)
+    state = torch.Generator().manual_seed(9).get_state()
+    restore_generator(gen, state)
+    assert torch.equal(gen.get_state(), state)
+    before = gen.get_state()
+    restore_generator(gen, torch.zeros(16, dtype=torch.uint8))  # a CUDA generator's state (Philox: 16 bytes)
+    assert torch.equal(gen.get_state(), before)
+
+
 @pytest.mark.parametrize("opts", [{"precision": "bf16"}, {"channels_last": True}])
 def test_resume_with_a_speed_option_equals_the_uninterrupted_run(tmp_path, opts):
     whole = _train(tmp_path / "whole", epochs=3, **opts)

@@ -38,7 +38,7 @@ from idealfit.train.loop import fit
 from idealfit.train.regularizers import weight_sparsity
 from idealfit.train.rundir import RunLock, claim_run_dir, discard, only_lock, refuse_if_taken
 from idealfit.train.setup import Setup, build_setup, build_step, make_batches
-from idealfit.train.speed import speed_note
+from idealfit.train.speed import restore_generator, speed_note
 from idealfit.train.step import evaluate
 from idealfit.train.threads import num_threads
 
@@ -182,7 +182,7 @@ def _restore(state: FitState, ckpt: dict[str, Any], path: Path, *, generator: to
     torch.set_rng_state(ckpt["torch_rng"])
     generator.set_state(ckpt["order_rng"])
     if augment is not None and ckpt.get("augment_rng") is not None:
-        augment.generator.set_state(ckpt["augment_rng"])
+        restore_generator(augment.generator, ckpt["augment_rng"])  # drawn on the GPU in a GPU run (train/speed.py)
     if ckpt["cuda_rng"] and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(ckpt["cuda_rng"])
     if early is not None and ckpt["early"] is not None:

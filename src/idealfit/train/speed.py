@@ -101,6 +101,13 @@ class Speed:
         return {"precision": self.precision, "channels_last": self.channels_last, "compile": self.compile}
 
 
+def restore_generator(gen: torch.Generator, state: torch.Tensor) -> None:
+    """Set a checkpointed generator state; one saved on another device type (a CUDA run's augmentation draws,
+    resumed with train.device=cpu) has another size, and the generator then keeps its seed instead."""
+    if state.numel() == gen.get_state().numel():
+        gen.set_state(state)
+
+
 def speed_note(record: dict | None) -> str:
     """", bf16, channels_last, compiled" for the start line and the summary's time line ("" at the defaults)."""
     if not record:  # a run folder written before these options
