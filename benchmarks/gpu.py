@@ -108,6 +108,7 @@ class HandLoop:
         self.model, (self.x, self.y, self.xv, self.yv), self.args = model, data, args
         dev = self.x.device
         self.device = dev
+        torch.backends.cudnn.benchmark = True  # as airbench94.py (idealfit sets it for CUDA runs too)
         if args.channels_last:
             model.to(memory_format=torch.channels_last)
         self.forward = torch.compile(model) if args.compile else model
