@@ -66,6 +66,8 @@ def test_bf16_trains_close_to_fp32_and_is_in_effect(tmp_path):
     assert json.loads((tmp_path / "bf16" / "summary.json").read_text())["speed"]["precision"] == "bf16"
     assert "on cpu" in format_summary(half) and ", bf16" in format_summary(half)
     assert ", bf16" not in format_summary(ref)
+    assert "speed paths" in (tmp_path / "bf16" / "report.html").read_text()
+    assert "speed paths" not in (tmp_path / "fp32" / "report.html").read_text()
     assert {v.dtype for v in load_file(tmp_path / "bf16" / "model.safetensors").values()
             if v.is_floating_point()} == {torch.float32}
     x = np.random.default_rng(0).choice([-1.0, 1.0], size=(4, 1, 5, 5)).astype(np.float32)
