@@ -148,6 +148,7 @@ def _facts(summary: dict, run: RunFiles | None = None) -> str:
         "best epoch": summary.get("best_epoch"),
         "stopped early": summary.get("stopped_early"),
         "training time": f"{seconds:.1f} s" if isinstance(seconds, (int, float)) else None,
+        "speed paths": _speed_paths(summary.get("speed")),
         "training samples": summary.get("train_samples"),
         # the deck: "L1 leads to sparser weights" — the share of weights with |w| < 1e-3
         "weight sparsity": f"{100 * sparsity:.1f}%" if isinstance(sparsity := summary.get("sparsity"), float) else None,
@@ -157,6 +158,16 @@ def _facts(summary: dict, run: RunFiles | None = None) -> str:
         f"<div><dt>{escape(k)}</dt><dd>{_fmt(v)}</dd></div>" for k, v in facts.items() if v is not None
     )
     return f'<dl class="facts">{items}</dl>'
+
+
+def _speed_paths(speed: dict | None) -> str | None:
+    """"bf16, channels_last, compiled" (train/speed.py's options in effect), None at the defaults. Written out
+    here rather than imported from train.speed, which imports torch: building a report does not."""
+    if not isinstance(speed, dict):
+        return None
+    on = ([str(speed["precision"])] if speed.get("precision", "fp32") != "fp32" else []) + (
+        ["channels_last"] if speed.get("channels_last") else []) + (["compiled"] if speed.get("compile") else [])
+    return ", ".join(on) or None
 
 
 def badge(verdict: str) -> str:
