@@ -96,11 +96,13 @@ def mistakes_html(run_dir: Path, y_true, y_pred, proba, index, names: list[str],
         return (intro + '<div class="scroll"><table class="mistakes"><tr><th>row</th><th>true</th>'
                 f'<th>predicted</th><th>probability</th>{head}</tr>{"".join(body)}</table></div>')
     if ds.kind == "text":  # the text itself and the model's three most likely classes
+        from idealfit.data.text import text_cells
+
         body = []
         for p, row, (true, pred, _) in zip(pos, rows, label, strict=True):
             top = np.argsort(-np.asarray(proba[p]))[:3]
             tops = ", ".join(f"{escape(names[int(k)])} {float(proba[p][k]):.0%}" for k in top)
-            body.append(f'<tr><th>{row}</th><td class="text">{escape(str(ds.x[int(row)]))}</td><td class="text">'
+            body.append(f'<tr><th>{row}</th><td class="text">{escape(str(text_cells(ds.x)[int(row)]))}</td><td class="text">'
                         f'{escape(true)}</td><td class="text">{escape(pred)}</td><td class="text">{tops}</td></tr>')
         return (intro + '<div class="scroll"><table class="mistakes"><tr><th>row</th><th>text</th><th>true</th>'
                 f'<th>predicted</th><th>top-3 probabilities</th></tr>{"".join(body)}</table></div>')
