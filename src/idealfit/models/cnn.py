@@ -16,7 +16,8 @@ from idealfit.models.mlp import dense_stack
 
 
 def build_cnn(input_shape: tuple[int, ...], out_dim: int, cfg: ModelConfig) -> list[nn.Module]:
-    """Blocks of Conv (same padding) -> [BatchNorm] -> activation -> [2× pooling], then Flatten and dense."""
+    """Blocks of Conv (same padding) -> [BatchNorm] -> activation -> [2× pooling], then Flatten and dense; with
+    `cfg.wide`, beside a linear path from the flattened input to the output (models.mlp.WideDeep)."""
     if len(input_shape) not in (2, 3):
         raise UserError(f"model.name=cnn needs images (C, H, W) or signals (C, L); this data has shape "
                         f"{tuple(input_shape)}: use model.name=mlp")
@@ -34,4 +35,9 @@ def build_cnn(input_shape: tuple[int, ...], out_dim: int, cfg: ModelConfig) -> l
             layers.append(pool[cfg.pool](2))
             spatial = [s // 2 for s in spatial]
         channels = w
-    return [*layers, nn.Flatten(), *dense_stack(channels * math.prod(spatial), out_dim, cfg)]
+    layers = [*layers, nn.Flatten(), *dense_stack(channels * math.prod(spatial), out_dim, cfg)]
+    if cfg.wide:  # a linear path beside the convolutions (forecasting starts it at the AR fit: SERIES_DEFAULTS)
+        from idealfit.models.mlp import WideDeep
+
+        return [WideDeep(nn.Sequential(*layers), math.prod(input_shape), out_dim)]
+    return layers
