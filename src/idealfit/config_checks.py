@@ -145,6 +145,10 @@ def _check_monitor(cfg: RunConfig, ds: Dataset, task: Task) -> None:
 
 
 def _check_wide_init(cfg: RunConfig, ds: Dataset, task: Task) -> None:
+    if cfg.model.name == "cnn" and ds.kind != "series" and (cfg.model.wide or is_set(cfg, "model.wide_init")):
+        key = "model.wide" if cfg.model.wide else "model.wide_init"  # a cnn's linear path is forecasting's AR
+        raise UserError(f"{key} is an mlp option (and a cnn's on series, for forecasting), but this run trains "
+                        f"a cnn on {ds.kind} data; drop {key} or set model.name=mlp")
     if cfg.model.wide_init != "linear":
         return
     if not cfg.model.wide:
