@@ -198,7 +198,8 @@ def test_the_default_mlp_and_cnn_start_at_the_ridge_autoregression(tmp_path, nam
     cfg = resolve(overrides={"data.name": str(tmp_path / "s.csv"), "data.task": "forecasting", "data.window": 5,
                              "data.target": "units", "data.horizon": 2, "model.name": name})
     setup = build_setup(cfg)
-    assert (cfg.model.name, cfg.model.wide, cfg.model.wide_init, cfg.train.lr) == (family, True, "linear", 1e-3)
+    lr = 3e-4 if family == "cnn" else 1e-3  # config.CNN_SERIES_DEFAULTS, SERIES_DEFAULTS
+    assert (cfg.model.name, cfg.model.wide, cfg.model.wide_init, cfg.train.lr) == (family, True, "linear", lr)
     x, y = setup.prep.x["train"], setup.prep.y["train"]
     ridge = RidgeCV(alphas=np.logspace(-3, 3, 13)).fit(x.reshape(len(x), -1), y)
     with torch.no_grad():
