@@ -166,7 +166,7 @@ def load_text_csv(path, csv, *, target: str, text_column: str, task: str | None,
     With `others` (feature columns of numbers or categories, see data/text_table.py) the inputs are a `Table` of
     the text column first, then those columns; without, an (N,) object array of the texts.
     """
-    from idealfit.data.base import Dataset, encode_labels
+    from idealfit.data.base import Dataset, encode_labels, infer_task
 
     if target is None:
         raise UserError(f"{path} is a CSV: name the column to predict with --target COLUMN "
@@ -188,6 +188,10 @@ def load_text_csv(path, csv, *, target: str, text_column: str, task: str | None,
         raise UserError(f"{path}: target column '{target}' is empty on {int(bad.sum())} row(s) (first on line "
                         f"{csv.lines[np.flatnonzero(bad)[0]]}); drop or fill those rows")
     labels = y if y.dtype.kind == "f" else y.astype(str)
+    if task is None and infer_task(labels) == "regression":  # a class per distinct number would be nonsense
+        raise UserError(f"{path}: column '{text_column}' looks like free text, and text runs classify, but the "
+                        f"target '{target}' holds numbers (regression); leave the text out with --set "
+                        f"data.drop=[{text_column}], or pass --task classification if the numbers are classes")
     ids, names = encode_labels(labels)
     others = list(others)
     left = [c for c in csv.header if c not in (text_column, target, *others, *identifiers)]
