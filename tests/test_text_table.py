@@ -176,3 +176,17 @@ def test_the_mixed_run_reloads_and_evaluates_the_same(mixed_run):
     assert f"{count_params(run.model):,}" in summarize(run.model, tuple(run.state["input_shape"]))
     model_txt = (out / "model.txt").read_text()
     assert "0.text.embed" in model_txt and "0.head.1         Linear        (16,)" in model_txt  # 16 + 4 features in
+
+
+def test_the_reports_mistakes_show_the_table_cells_beside_the_text(mixed_run):
+    from idealfit.report.examples import mistakes_html
+    from idealfit.run import load_run
+
+    root, out = mixed_run
+    p = np.load(out / "predictions.npz")
+    wrong = (p["y_true"] + 1) % 4  # every test row "mistaken", with certainty, to fill the table
+    html = mistakes_html(out, p["y_true"], wrong, np.eye(4)[wrong], p["index"], load_run(out).class_names)
+    assert "<th>top-3 probabilities</th><th>price</th><th>shop</th></tr>" in html
+    row = int(p["index"][0])
+    price, shop = _rows()[row][2:4]
+    assert f"<td>{float(price):.4g}</td><td>{shop}</td></tr>" in html
