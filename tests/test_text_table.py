@@ -79,8 +79,9 @@ def test_two_free_text_columns_ask_which_one(tmp_path):
 def test_a_numeric_target_beside_free_text_is_refused_not_read_as_classes(tmp_path, cli_error):
     rows = [r[:4] + [f"{float(r[2]) * 1.5 + i:.3f}"] for i, r in enumerate(_rows(60))]
     data = _write(tmp_path / "reg.csv", rows, header=("id", "review", "price", "shop", "cost"))
-    cli_error(["train", "--data", str(data), "--target", "cost"], "holds numbers (regression)",
-              "data.drop=[review]")
+    cli_error(["train", "--data", str(data), "--target", "cost", "--out", str(tmp_path / "run")],
+              "holds numbers (regression)", "data.drop=[review]")
+    assert not (tmp_path / "run").exists()  # refused before any training
 
 
 def test_the_table_preprocessing_is_fitted_on_the_training_rows_only(tmp_path):
