@@ -6,9 +6,10 @@ every split with the run's metrics (accuracy; rmse, mae, r2 in the data's units)
     majority / mean   the training split's most frequent class / mean target (every kind of data)
     linear            LogisticRegression (C = 1) / RidgeCV (alpha from 1e-3..1e3 by leave-one-out)
     boosting          HistGradientBoostingClassifier / Regressor with scikit-learn's defaults
-    naive_bayes       text: multinomial naive Bayes on character 1-3-gram counts (instead of linear, boosting)
+    naive_bayes       text: multinomial naive Bayes on character 1-3-gram counts of the text alone (instead of
+                      linear and boosting, which text beside table columns gets too, on those columns alone)
 
-`linear` and `boosting` run on tables only. Above MAX_ROWS training rows they fit on a random
+`linear` and `boosting` run on tables only (and on the table columns beside a text). Above MAX_ROWS training rows they fit on a random
 subsample of MAX_ROWS rows, and say so in their entry's "note". Other tasks write their own baselines
 (`Task.baselines`: segmentation's per-pixel model, reconstruction's identity and PCA, translation's mean
 image); `NAMES` says which of each task's entries the diagnosis weighs the network against.
@@ -132,17 +133,22 @@ def _fit_all(prep, *, seed: int, max_rows: int) -> dict[str, dict[str, Any]]:
         const, name = float(y["train"].mean()), "mean"
     out[name] = {s: _scores(task, y[s], np.full(len(y[s]), const)) for s in SPLITS}
     out[name]["seconds"] = round(time.perf_counter() - t0, 3)
-    x = prep.x
+    x, note = prep.x, None
     if prep.dataset.kind == "text" and task == "classification":
         out["naive_bayes"] = naive_bayes(prep, y)
-        return out
-    if prep.dataset.kind != "table" or any(len(x[s]) != len(y[s]) for s in SPLITS):
+        features = int((prep.state.get("norm") or {}).get("table_features", 0))
+        if not features:
+            return out
+        # text beside table columns (data/text_table.py): linear and boosting on the table features alone, naive
+        # Bayes on the text alone; the network is the one that sees both
+        x, note = {s: x[s][:, :features] for s in SPLITS}, "on the table columns only (not the text)"
+    elif prep.dataset.kind != "table" or any(len(x[s]) != len(y[s]) for s in SPLITS):
         return out  # images and signals (or streamed folders): only the trivial baseline is cheap
-    xt, yt, note = x["train"], y["train"], None
+    xt, yt = x["train"], y["train"]
     if len(xt) > max_rows:
         pick = np.sort(np.random.default_rng(seed).choice(len(xt), size=max_rows, replace=False))
         xt, yt = xt[pick], yt[pick]
-        note = f"fitted on a random {max_rows:,} of the {len(x['train']):,} training rows"
+        note = "; ".join(filter(None, [note, f"fitted on a random {max_rows:,} of the {len(x['train']):,} training rows"]))
     if task == "classification" and len(np.unique(yt)) < 2:
         return out  # a subsample with one class: nothing to fit
     for key, model in _models(task, seed).items():
@@ -162,10 +168,10 @@ def naive_bayes(prep, y: dict[str, np.ndarray]) -> dict[str, Any]:
     from sklearn.naive_bayes import MultinomialNB
     from sklearn.pipeline import make_pipeline
 
-    from idealfit.data.text import as_texts
+    from idealfit.data.text import as_texts, text_cells
 
     t0 = time.perf_counter()
-    texts = {s: as_texts(prep.dataset.x[prep.indices[s]]) for s in SPLITS}
+    texts = {s: as_texts(text_cells(prep.dataset.x[prep.indices[s]])) for s in SPLITS}
     model = make_pipeline(CountVectorizer(analyzer="char_wb", ngram_range=(1, 3), lowercase=True), MultinomialNB())
     model.fit(texts["train"], y["train"])
     entry: dict[str, Any] = {s: _scores("classification", y[s], model.predict(texts[s])) for s in SPLITS}

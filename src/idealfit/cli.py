@@ -121,6 +121,10 @@ def _predict_text(run, args: argparse.Namespace):
     if run.state["kind"] != "text" or args.inputs:
         raise UserError("--text gives the inputs of a run trained on text; " + (
             "pass either --text or input files" if args.inputs else f"{run.dir} was trained on {run.state['kind']} data"))
+    others = run.state["columns"][1:]
+    if others:  # text beside table columns: a text alone is not a whole input
+        raise UserError(f"{run.dir} also reads the columns {', '.join(others)} beside its text; pass a CSV with "
+                        f"the columns {', '.join(run.state['columns'])} instead of --text")
     return run.predict_array(args.text)
 
 

@@ -29,7 +29,8 @@ from idealfit.tasks import Task
 # the shape options each model family reads (activation, dropout, batchnorm, init are not checked here)
 FAMILY_KEYS = {
     "mlp": ("model.hidden", "model.wide", "model.wide_init"),
-    "cnn": ("model.widths", "model.kernel_size", "model.pool", "model.hidden", "model.block_convs"),
+    "cnn": ("model.widths", "model.kernel_size", "model.pool", "model.hidden", "model.block_convs", "model.wide",
+            "model.wide_init"),
     "rnn": ("model.cell", "model.layers", "model.hidden_size", "model.bidirectional", "model.hidden", "model.embed_dim"),
     "unet": ("model.widths", "model.skip"),
     "autoencoder": ("model.latent", "model.widths", "model.hidden"),
@@ -145,6 +146,10 @@ def _check_monitor(cfg: RunConfig, ds: Dataset, task: Task) -> None:
 
 
 def _check_wide_init(cfg: RunConfig, ds: Dataset, task: Task) -> None:
+    if cfg.model.name == "cnn" and ds.kind != "series" and (cfg.model.wide or is_set(cfg, "model.wide_init")):
+        key = "model.wide" if cfg.model.wide else "model.wide_init"  # a cnn's linear path is forecasting's AR
+        raise UserError(f"{key} is an mlp option (and a cnn's on series, for forecasting), but this run trains "
+                        f"a cnn on {ds.kind} data; drop {key} or set model.name=mlp")
     if cfg.model.wide_init != "linear":
         return
     if not cfg.model.wide:

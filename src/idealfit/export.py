@@ -6,12 +6,15 @@ one) followed by the task's `decode` step as tensor operations:
 
     classification  probabilities (N, K)            softmax of the logits
     regression      value (N,)                      de-standardized: out · std + mean (preprocess.json "target")
+    forecasting     forecast (N, horizon)           the next data.horizon values, de-standardized likewise
     segmentation    mask (N, H, W) int64 class ids  argmax over classes (what predict writes as mask PNGs)
                     probabilities (N, K, H, W)      softmax over classes, for callers that threshold
     reconstruction  reconstruction (N, ...)         de-standardized per channel, in the data's units
     translation     image (N, C, H, W) in [0, 1]    the pix2pix generator alone (no discriminator)
 
-The first dimension is dynamic (any batch size). The preprocessing that is not part of the torch model
+Text runs take token ids (int64, padded to data.max_length), or, beside table columns, the table features then
+the ids (float32); their recurrent networks run on the padded ids (models/rnn._padded), giving the numbers that
+packed sequences give in predict. The first dimension is dynamic (any batch size). The preprocessing that is not part of the torch model
 (reading files, CSV cleaning, imputation, one-hot encoding, scaling of table columns, image resizing,
 pooling, PCA, an autoencoder's input standardization) stays outside the graph; `<path>.json`, written
 beside the graph, lists what a caller must apply. Before anything is written, onnxruntime runs the
@@ -49,7 +52,7 @@ CHECK_SAMPLES = 8  # test samples run through both torch and onnxruntime at expo
 TOLERANCE = 1e-4  # largest difference allowed, relative to the outputs' magnitude (at least 1)
 INPUT = "x"
 OUTPUTS = {"classification": ["probabilities"], "regression": ["value"], "segmentation": ["mask", "probabilities"],
-           "reconstruction": ["reconstruction"], "translation": ["image"]}
+           "reconstruction": ["reconstruction"], "translation": ["image"], "forecasting": ["forecast"]}
 NEEDED = ("onnx", "onnxruntime", "onnxscript")
 
 
@@ -88,6 +91,8 @@ class ServedModel(nn.Module):
             return torch.softmax(out, dim=1)  # (N, K)
         if self.task == "regression":
             return out.squeeze(-1) * self.std + self.mean  # (N,) in the target's units
+        if self.task == "forecasting":
+            return out * self.std + self.mean  # (N, horizon) in the target's units
         if self.task == "segmentation":
             return out.argmax(1), torch.softmax(out, dim=1)  # (N, H, W) int64, (N, K, H, W)
         if self.task == "reconstruction":  # as tasks.reconstruction.unstandardize: one value, or one per channel
@@ -140,12 +145,9 @@ def export_onnx(run: str | Path | Run, path: str | Path, *, echo=print) -> Expor
     if run.summary.get("interrupted"):
         raise UserError(f"{run_dir} was interrupted before it finished; finish it with "
                         f"`idealfit train --resume {run_dir}`, then export")
-    if run.state["kind"] == "text":  # packed variable-length sequences and the tokenizer are not in the graph
-        raise UserError(f"{run_dir} was trained on text, which ONNX export does not cover yet; use "
-                        "`idealfit predict RUN --text ...` or load_run(RUN).predict_array(texts)")
     onnx_path, spec_path = check_onnx_path(path, run_dir)
     x, checked_on = _check_inputs(run)
-    served = ServedModel(run.model, run.task, run.state.get("target")).eval()
+    served = ServedModel(exportable(run.model), run.task, run.state.get("target")).eval()
     graph = _to_onnx(served, x, OUTPUTS[run.task])
     diff = _compare(run, graph, x)
     spec = _spec(run, graph)
@@ -156,6 +158,49 @@ def export_onnx(run: str | Path | Run, path: str | Path, *, echo=print) -> Expor
     echo(f"wrote {onnx_path} and {spec_path.name}: {run.task}, outputs {', '.join(spec['outputs'])}; "
          f"onnxruntime matches predict on {checked_on} (max abs difference {diff:.2e})")
     return Exported(onnx_path, spec_path, diff, checked_on)
+
+
+def exportable(model: nn.Module) -> nn.Module:
+    """`model`, or a copy whose recurrent networks run on padded sequences (models/rnn._padded): the same numbers
+    as the packed sequences they train with, in operations the exporter traces (no PackedSequence, no shape
+    that depends on the data)."""
+    import copy
+
+    from idealfit.models.rnn import RecurrentNet
+
+    if not any(isinstance(m, RecurrentNet) for m in model.modules()):
+        return model
+    model = copy.deepcopy(model)
+    for m in model.modules():
+        if isinstance(m, RecurrentNet):
+            m.padded = True
+    return model
+
+
+def graph_input(state: dict[str, Any], x: np.ndarray) -> np.ndarray:
+    """Model-ready inputs as the graph takes them: float32, except a text run's token ids, int64 and padded with
+    <pad> to data.max_length tokens (predict pads each batch to its longest text, cut at data.max_length; more
+    padding changes nothing, and the graph's length is fixed); text beside table columns: float32 (N, F + L)."""
+    if state["kind"] != "text":
+        return np.ascontiguousarray(x, dtype=np.float32)
+    t, features = state["text"], int(state["norm"].get("table_features", 0))
+    width = features + int(t["max_length"])
+    pad = np.full((len(x), width - x.shape[1]), 0, dtype=x.dtype)  # <pad> is id 0 (data/text.PAD_ID)
+    return np.ascontiguousarray(np.concatenate([x, pad], axis=1), dtype=np.float32 if features else np.int64)
+
+
+def random_inputs(state: dict[str, Any], n: int, *, seed: int = 0) -> np.ndarray:
+    """`n` random model-ready inputs: standard normal values; for text, random token ids of random lengths (at
+    least one token, then <pad>), beside standard normal table features."""
+    rng = np.random.default_rng(seed)
+    if state["kind"] != "text":
+        return rng.standard_normal((n, *state["input_shape"])).astype(np.float32)
+    features, length = int(state["norm"].get("table_features", 0)), int(state["text"]["max_length"])
+    ids = rng.integers(1, int(state["norm"]["vocab_size"]), size=(n, length))
+    ids[np.arange(length)[None, :] >= rng.integers(1, length + 1, size=(n, 1))] = 0
+    if not features:
+        return ids.astype(np.int64)
+    return np.concatenate([rng.standard_normal((n, features)), ids], axis=1).astype(np.float32)
 
 
 def _check_inputs(run) -> tuple[np.ndarray, str]:
@@ -173,13 +218,11 @@ def _check_inputs(run) -> tuple[np.ndarray, str]:
         else:
             x = transform_inputs(run.state, ds.x[test])
         if len(x):
-            return np.ascontiguousarray(x, dtype=np.float32), f"{len(x)} test samples"
+            return graph_input(run.state, x), f"{len(x)} test samples"
         reason = "an empty test split"
     except UserError as err:
         reason = str(err).split(";")[0]
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((CHECK_SAMPLES, *run.state["input_shape"])).astype(np.float32)
-    return x, f"{CHECK_SAMPLES} random inputs ({reason})"
+    return random_inputs(run.state, CHECK_SAMPLES), f"{CHECK_SAMPLES} random inputs ({reason})"
 
 
 def _to_onnx(served: ServedModel, x: np.ndarray, outputs: list[str]) -> bytes:
@@ -259,6 +302,13 @@ def preprocessing_steps(state: dict[str, Any]) -> list[str]:
         steps.append(f"take the cells of the columns {', '.join(state['columns'])} in that order")
         steps.append(f"apply the table preprocessing fitted in preprocess.json 'table': {', '.join(parts)}; "
                      "idealfit's data.prepare.transform_inputs(state, rows) does exactly this")
+    elif kind == "text":
+        steps += _text_steps(state)
+    elif kind == "series":
+        info, c, w = state["meta"]["series"], *state["input_shape"]
+        steps.append(f"the last {w} values of the columns {', '.join(info['columns'])} on the run's time grid (gaps "
+                     f"filled as at training: data/series.py), as (C, window) = {c}×{w} float32 arrays")
+        steps.append("standardize each column with preprocess.json 'series' mean and std")
     else:
         a, meta = state["array"], state.get("meta") or {}
         shape = "×".join(map(str, a["raw_shape"]))
@@ -280,6 +330,24 @@ def preprocessing_steps(state: dict[str, Any]) -> list[str]:
                          "'array.pca' (components, after subtracting its mean)")
     if "reconstruction" in state:
         steps.append("standardize per channel with preprocess.json 'target' mean and std")
-    elif state.get("norm"):
+    elif state.get("norm") and kind != "text":
         steps.append("nothing else: the per-channel standardization is inside the graph")
+    return steps
+
+
+def _text_steps(state: dict[str, Any]) -> list[str]:
+    """A text run's steps: tokens, ids from the saved vocabulary, padding to the graph's fixed length."""
+    t, features = state["text"], int(state["norm"].get("table_features", 0))
+    how = "one per character" if t["tokens"] == "char" else "words and punctuation marks (regex \\w+|[^\\w\\s])"
+    steps = [f"lowercase the text of column {state['columns'][0]} and cut it into tokens, {how}",
+             "map each token to its id in preprocess.json 'text.itos' (its position; a token not there is "
+             "<unk>, id 1)",
+             f"cut at {t['max_length']} tokens and pad with <pad> (id 0) at the end to {t['max_length']}: "
+             + ("int64 ids (N, " + str(t["max_length"]) + ")" if not features else "the last columns of the input")]
+    if features:
+        steps.append(f"the table columns {', '.join(state['columns'][1:])}: apply the table preprocessing fitted in "
+                     f"preprocess.json 'text.table' ({features} features), and put them first: float32 "
+                     f"(N, {features} + {t['max_length']}), the ids as whole numbers")
+    steps.append("idealfit's data.prepare.transform_inputs(state, inputs) and export.graph_input do exactly this; "
+                 "the embedding and the recurrent network are inside the graph")
     return steps

@@ -75,7 +75,8 @@ class Run:
         Args:
             x: a table as a pandas DataFrame (columns by name), an (N, F) array or a list of N rows (numbers
                 or strings, columns in the training order `state["columns"]`); images as (N, C, H, W) (or (N, H, W) for one channel) in the
-                training data's units; signals as (N, C, L); text as a list of N strings (or one string).
+                training data's units; signals as (N, C, L); text as a list of N strings (or one string), or, for
+                text beside table columns, as a table (the text column first, as in `state["columns"]`).
 
         Returns:
             class probabilities (N, K) for classification, values in data units (N,) for regression.
@@ -83,7 +84,8 @@ class Run:
         from idealfit.data.prepare import raw_input_shape, transform_inputs
 
         want = raw_input_shape(self.state)
-        if self.state["kind"] == "table":
+        beside = self.state["kind"] == "text" and want[0] > 1  # text beside table columns: rows, as a table's
+        if self.state["kind"] == "table" or beside:
             if hasattr(x, "columns"):  # a pandas DataFrame: its columns by name, as for a CSV
                 missing = [c for c in self.state["columns"] if c not in x.columns]
                 if missing:

@@ -83,7 +83,8 @@ def test_monthly_dates_step_by_calendar_months():
     assert time_labels(grid, np.array([5])) == ["2021-06-30"]
 
 
-@pytest.mark.parametrize("name,steps,season", [("sunspots", 309, 11), ("co2", 2284, 52), ("elnino", 732, 12)])
+@pytest.mark.parametrize("name,steps,season", [("sunspots", 309, 11), ("sunspots_monthly", 3126, 132),
+                                               ("co2", 2284, 52), ("elnino", 732, 12)])
 def test_the_embedded_series_load_from_statsmodels_own_files(name, steps, season, monkeypatch):
     import socket
 
@@ -95,6 +96,11 @@ def test_the_embedded_series_load_from_statsmodels_own_files(name, steps, season
     info = ds.meta["series"]
     assert len(ds.values) == steps and info["season"] == season and ds.task == "forecasting"
     assert len(ds.y) == steps - DataConfig.window - DataConfig.horizon + 1
+    if name == "sunspots_monthly":  # the .dat table beside statsmodels' yearly CSV: calendar months
+        assert (info["unit"], info["size"]) == ("months", 1) and ds.values[0, 0] == 58.0 and ds.values[-1, 0] == 2.6
+        yearly = load_dataset(DataConfig(name="sunspots")).values[49:-1, 0]  # 1749-2007
+        monthly = ds.values[: 12 * len(yearly), 0].reshape(-1, 12).mean(1)
+        assert np.abs(monthly - yearly).max() < 1.0  # the yearly numbers are the months' means
     if name == "co2":  # weekly, with gaps filled and said
         assert info["empty_cells"] == 59 and info["unit"] == "days" and info["size"] == 7
         assert any("59 empty cells filled" in n for n in ds.meta["notes"])

@@ -187,16 +187,19 @@ def test_season_and_time_column_are_used(tmp_path):
     assert not np.allclose(load_dataset(replace(cfg, time_column=None)).values[:, 0], units.round(4))
 
 
-def test_the_default_mlp_starts_at_the_ridge_autoregression(tmp_path):
+@pytest.mark.parametrize("name,family", [("auto", "mlp"), ("cnn", "cnn")])
+def test_the_default_mlp_and_cnn_start_at_the_ridge_autoregression(tmp_path, name, family):
     from sklearn.linear_model import RidgeCV
 
     from idealfit.config import resolve
     from idealfit.train.setup import build_setup
 
-    write_csv(tmp_path / "s.csv")
-    cfg = resolve(overrides={"data.name": str(tmp_path / "s.csv"), "data.task": "forecasting", "data.window": 5})
+    write_csv(tmp_path / "s.csv", extra=True)  # two channels: the wide path reads the window flattened
+    cfg = resolve(overrides={"data.name": str(tmp_path / "s.csv"), "data.task": "forecasting", "data.window": 5,
+                             "data.target": "units", "data.horizon": 2, "model.name": name})
     setup = build_setup(cfg)
-    assert (cfg.model.name, cfg.model.wide, cfg.model.wide_init) == ("mlp", True, "linear")
+    lr = 3e-4 if family == "cnn" else 1e-3  # config.CNN_SERIES_DEFAULTS, SERIES_DEFAULTS
+    assert (cfg.model.name, cfg.model.wide, cfg.model.wide_init, cfg.train.lr) == (family, True, "linear", lr)
     x, y = setup.prep.x["train"], setup.prep.y["train"]
     ridge = RidgeCV(alphas=np.logspace(-3, 3, 13)).fit(x.reshape(len(x), -1), y)
     with torch.no_grad():

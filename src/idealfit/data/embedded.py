@@ -139,6 +139,8 @@ EMBEDDED: dict[str, tuple[Callable[[], Dataset], str]] = {
     "edges2shapes": (_edges2shapes, "edge maps -> the filled, textured shapes, 64×64, 2000 pairs, translation (generated)"),
     # time series (forecasting), the CSVs statsmodels ships; loaded with data.window / data.horizon (data/series.py)
     "sunspots": (lambda: _series("sunspots"), "yearly sunspot numbers 1700-2008, 309 steps, forecasting (statsmodels)"),
+    "sunspots_monthly": (lambda: _series("sunspots_monthly"), "monthly sunspot numbers 1749-2009, 3126 steps, "
+                         "forecasting (statsmodels)"),
     "co2": (lambda: _series("co2"), "weekly CO2 at Mauna Loa 1958-2001, 2284 steps with gaps, forecasting (statsmodels)"),
     "elnino": (lambda: _series("elnino"), "monthly El Niño sea surface temperature 1950-2010, 732 steps, forecasting "
                "(statsmodels)"),

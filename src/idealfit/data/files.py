@@ -41,22 +41,48 @@ def fingerprint(path: Path, files: list[Path] | None = None) -> str:
 
 def _text_column(csv, *, target: str | None, columns: list[str] | None, drop: list[str] | None,
                  text_column: str | None) -> str | None:
+    """The column of free text: `text_column` when named, else the one feature column that looks like free text
+    (`data.text.looks_like_text`), beside any others; two such columns are refused (name one)."""
     from idealfit.data.text import find_text_column, looks_like_text
 
     if text_column is not None:
         return find_text_column(csv.header, text_column=text_column, target=target, path=csv.path)
     features = [c for c in (columns or csv.header) if c != target and c not in (drop or []) and c in csv.header]
-    if len(features) == 1 and csv.column(features[0]).dtype == object and looks_like_text(csv.column(features[0])):
-        return features[0]
-    return None
+    texts = [c for c in features if csv.column(c).dtype == object and looks_like_text(csv.column(c))]
+    if len(texts) > 1:
+        raise UserError(f"{csv.path}: columns {', '.join(repr(c) for c in texts)} all look like free text, and a run "
+                        f"reads one; name it with --set data.text_column={texts[0]} and leave the others out with "
+                        f"data.drop")
+    return texts[0] if texts else None
+
+
+def _feature_columns(csv: CsvTable, *, target: str, columns: list[str] | None, drop: list[str] | None,
+                     skip: tuple[str, ...] = ()) -> tuple[list[int], list[str], list[str]]:
+    """(feature column indices, identifiers left out, one note per identifier): every column but the target,
+    `drop` and `skip`, or only `columns`; obvious identifiers (`identifier_reason`) are left out unless named."""
+    header = csv.header
+    t = header.index(target)
+    chosen = [i for i in range(len(header)) if i != t and header[i] not in (drop or []) and header[i] not in skip]
+    identifiers, notes = [], []
+    if columns is not None:
+        return [header.index(c) for c in columns if c not in (drop or []) and c not in skip], identifiers, notes
+    for i in list(chosen):
+        why = identifier_reason(header[i], csv.table.cols[i])
+        if why:
+            chosen.remove(i)
+            identifiers.append(header[i])
+            notes.append(f"column '{header[i]}' looks like an identifier ({why}): left out of the features; "
+                         "keep it with data.columns")
+    return chosen, identifiers, notes
 
 
 def load_csv(path: Path, *, target: str | None, task: str | None, columns: list[str] | None = None,
              drop: list[str] | None = None, encoding: str = "utf-8", text_column: str | None = None) -> Dataset:
     """A CSV with a header row; `target` names the column to predict, every other column is a feature.
 
-    A column of free text (named by `text_column`, or the only feature column when it looks like free text:
-    `data.text.looks_like_text`) makes it a text dataset of that column instead (`data.text.load_text_csv`).
+    A column of free text (named by `text_column`, or the one feature column that looks like free text:
+    `data.text.looks_like_text`) makes it a text dataset (`data.text.load_text_csv`): that column read as
+    tokens, beside the other feature columns (numbers and categories) when there are any.
 
     Obvious identifiers (see `identifier_reason`) are left out of the features unless `columns` names
     them; `meta["identifiers"]` lists them and `meta["notes"]` says so in one line each.
@@ -72,7 +98,16 @@ def load_csv(path: Path, *, target: str | None, task: str | None, columns: list[
     if text is not None:  # a column of free text (data/text.py)
         from idealfit.data.text import load_text_csv
 
-        return load_text_csv(path, csv, target=target, text_column=text, task=task)
+        others = ([], [], [])
+        if target in header:  # load_text_csv refuses a missing target with its own message
+            for key, names in (("data.columns", columns), ("data.drop", drop)):
+                for c in names or []:
+                    check_column_name(path, header, c, key)
+            others = _feature_columns(csv, target=target, columns=columns, drop=drop, skip=(text,))
+            for i in others[0]:
+                _check_column(csv, i)
+        return load_text_csv(path, csv, target=target, text_column=text, task=task,
+                             others=[header[i] for i in others[0]], identifiers=others[1], notes=others[2])
     if target is None:
         raise UserError(f"{path} is a CSV: name the column to predict with --target COLUMN "
                         f"(columns: {', '.join(header)})")
@@ -96,25 +131,8 @@ def load_csv(path: Path, *, target: str | None, task: str | None, columns: list[
     check_target_values(path, target, y_raw)
     if columns is not None and target in columns:
         raise UserError(f"{path}: data.columns names the target '{target}'; list only feature columns")
-    chosen = [i for i in range(len(header)) if i != t and header[i] not in (drop or [])]
-    identifiers, notes = [], []
-    if columns is not None:
-        chosen = [header.index(c) for c in columns if c not in (drop or [])]
-    else:
-        for i in list(chosen):
-            why = identifier_reason(header[i], csv.table.cols[i])
-            if why:
-                chosen.remove(i)
-                identifiers.append(header[i])
-                notes.append(f"column '{header[i]}' looks like an identifier ({why}): left out of the features; "
-                             "keep it with data.columns")
-    if not chosen:
-        from idealfit.data.text import looks_like_text
-
-        texts = [c for c in identifiers if looks_like_text(csv.column(c))]
-        if texts:  # unique long strings: free text rather than an identifier
-            raise UserError(f"{path}: column '{texts[0]}' looks like free text; train on it with --set "
-                            f"data.text_column={texts[0]}")
+    chosen, identifiers, notes = _feature_columns(csv, target=target, columns=columns, drop=drop)
+    if not chosen:  # (a column of free text among them was taken as the text column above)
         raise UserError(f"{path} has no feature columns besides the target '{target}'"
                         + (f" and the identifiers ({', '.join(identifiers)})" if identifiers else "")
                         + "; add feature columns" + ("" if not identifiers else " or name them with data.columns"))

@@ -6,7 +6,8 @@ raw sample. Tasks (tasks/) and model families (models/registry.py) are the other
     image   (C, H, W) and signal (C, L) arrays: pooling and PCA here; the per-channel scaling is the
             model's first layer (models.blocks.Normalize), so a saved model takes raw pixels
     series  windows (C, window) of a regular time series (data/series.py), scaled here on the training part
-    text    free text (data/text.py): tokens, a vocabulary fitted on the training part, padded token ids
+    text    free text (data/text.py): tokens, a vocabulary fitted on the training part, padded token ids;
+            with table columns beside it, their table preprocessing too (data/text_table.py)
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from idealfit.config import DataConfig
 from idealfit.data.base import Dataset
 from idealfit.data.preprocess import ArrayPreprocessor, TablePreprocessor, missing_rows
 from idealfit.data.series import fit_series, transform_series
-from idealfit.data.text import fit_text, transform_text
+from idealfit.data.text_table import fit_text_kind, raw_text_shape, transform_text_kind
 from idealfit.errors import UserError
 
 SPLITS = ("train", "val", "test")
@@ -109,5 +110,6 @@ KINDS: dict[str, Kind] = {
 # series (forecasting): windows (C, window) of a regular time series, scaled on the training part (data/series.py)
 KINDS["series"] = Kind(fit_series, transform_series, lambda state: tuple(state["input_shape"]), {"series": dict})
 
-# text: (N,) strings -> (N, L) padded token ids with the vocabulary of the training part (data/text.py)
-KINDS["text"] = Kind(fit_text, transform_text, lambda state: (1,), {"text": dict})
+# text: (N,) strings -> (N, L) padded token ids with the vocabulary of the training part (data/text.py); beside
+# table columns, (N, F + L) float32: the table preprocessing's features, then the ids (data/text_table.py)
+KINDS["text"] = Kind(fit_text_kind, transform_text_kind, raw_text_shape, {"text": dict})

@@ -230,10 +230,11 @@ def _check_options(ds: Dataset, cfg: DataConfig) -> None:
     for key, given in text_only.items():
         if given and ds.kind != "text":
             raise UserError(f"data.{key} works on text; {ds.name} is {ds.kind} data: drop data.{key}")
-    if ds.kind == "text" and (cfg.pca is not None or cfg.downsample != 1):
-        key = "pca" if cfg.pca is not None else "downsample"
+    beside = ds.kind == "text" and len(ds.columns or []) > 1  # text beside table columns: they get table options
+    if ds.kind == "text" and ((cfg.pca is not None and not beside) or cfg.downsample != 1):
+        key = "pca" if cfg.pca is not None and not beside else "downsample"
         raise UserError(f"data.{key} works on numbers; {ds.name} is text: drop data.{key}")
-    if ds.kind == "table":
+    if ds.kind == "table" or beside:
         if cfg.downsample != 1:
             raise UserError(f"data.downsample works on images and signals; {ds.name} is table data: "
                             "drop data.downsample")

@@ -225,6 +225,8 @@ def embedded_series(name: str, *, window: int, horizon: int, season: int | None)
     if name == "sunspots":  # yearly mean sunspot numbers 1700-2008; the ~11-year solar cycle as season
         df = _statsmodels("sunspots")
         frame, time_col, cols, season = df, "YEAR", ["SUNACTIVITY"], season or 11
+    elif name == "sunspots_monthly":  # monthly means 1749-2009: the ~11-year cycle is 132 months
+        frame, time_col, cols, season = sunspots_monthly(), "date", ["sunspots"], season or 132
     elif name == "co2":  # weekly CO2 at Mauna Loa 1958-2001, with gaps
         df = _statsmodels("co2")
         frame = pd.DataFrame({"date": df.index, "co2": df["co2"].to_numpy()})
@@ -240,7 +242,29 @@ def embedded_series(name: str, *, window: int, horizon: int, season: int | None)
                         season=season, notes=notes, extra={"embedded": "statsmodels"})
 
 
-SERIES_EMBEDDED = ("sunspots", "co2", "elnino")
+def sunspots_monthly():
+    """The monthly mean sunspot numbers that statsmodels ships beside its yearly CSV, as the plain-text table
+    src/sunspots_monthly.dat (a year per row, then its months; statsmodels' loader reads only the yearly file),
+    as a DataFrame (date, sunspots): January 1749 to June 2009."""
+    import importlib.resources
+
+    import pandas as pd
+
+    path = importlib.resources.files("statsmodels.datasets.sunspots") / "src" / "sunspots_monthly.dat"
+    if not path.is_file():
+        raise UserError(f"this statsmodels installation lacks {path}, the monthly sunspot numbers; use the yearly "
+                        "series, --data sunspots")
+    dates, values = [], []
+    for line in path.read_text(encoding="ascii").splitlines():
+        cells = line.split()
+        if len(cells) > 1 and len(cells[0]) == 4 and cells[0].isdigit():  # "1749   58.0  62.6 ..."
+            for m, v in enumerate(cells[1:13]):
+                dates.append(pd.Timestamp(int(cells[0]), m + 1, 1))
+                values.append(float(v))
+    return pd.DataFrame({"date": dates, "sunspots": values})
+
+
+SERIES_EMBEDDED = ("sunspots", "sunspots_monthly", "co2", "elnino")
 
 
 # --- the chronological split ---------------------------------------------------------------------------------

@@ -88,6 +88,14 @@ class Vocabulary:
         return v
 
 
+def text_cells(x):
+    """The texts of a text dataset's inputs: the (N,) array itself, or the first column of a `Table` that holds
+    the text column first and then table columns (a CSV with text beside numbers, data/text_table.py)."""
+    from idealfit.data.table import Table
+
+    return x.cols[0] if isinstance(x, Table) else x
+
+
 def as_texts(x, names: list[str] | None = None) -> list[str]:
     """Raw inputs as a list of strings: (N,) or (N, 1) cells; a missing cell is refused, naming its row."""
     if len(x) == 0:
@@ -111,12 +119,13 @@ def as_texts(x, names: list[str] | None = None) -> list[str]:
 def fit_text(ds, indices: dict, cfg, state: dict[str, Any]) -> tuple[dict, dict]:
     """The vocabulary from the training split's texts only; every split as padded ids."""
     vocab = Vocabulary(tokens=cfg.tokens, min_freq=cfg.min_freq, max_size=cfg.max_vocab)
-    vocab.fit(as_texts(ds.x[indices["train"]]))
+    vocab.fit(as_texts(text_cells(ds.x[indices["train"]])))
     if len(vocab) == 2:
         raise UserError(f"the training texts of {ds.name} have no token seen data.min_freq={cfg.min_freq} times; "
                         "lower data.min_freq")
     state["text"] = {**vocab.to_dict(), "max_length": cfg.max_length}
-    x = {s: vocab.encode(as_texts(ds.x[indices[s]]), max_length=cfg.max_length) for s in ("train", "val", "test")}
+    x = {s: vocab.encode(as_texts(text_cells(ds.x[indices[s]])), max_length=cfg.max_length)
+         for s in ("train", "val", "test")}
     state["input_shape"] = [int(x["train"].shape[1])]  # the longest training text, in tokens
     # the model's first layer: an embedding of this many ids, <pad> at PAD_ID (models/build.py)
     state["norm"] = {"vocab_size": len(vocab), "pad_id": PAD_ID}
@@ -150,9 +159,14 @@ def find_text_column(header: list[str], *, text_column: str, target: str | None,
     return text_column
 
 
-def load_text_csv(path, csv, *, target: str, text_column: str, task: str | None):
-    """A Dataset of kind text: the `text_column` of a parsed CSV (`data.table.CsvTable`) and its `target` classes."""
-    from idealfit.data.base import Dataset, encode_labels
+def load_text_csv(path, csv, *, target: str, text_column: str, task: str | None, others: list[str] = (),
+                  identifiers: list[str] = (), notes: list[str] = ()):
+    """A Dataset of kind text: the `text_column` of a parsed CSV (`data.table.CsvTable`) and its `target` classes.
+
+    With `others` (feature columns of numbers or categories, see data/text_table.py) the inputs are a `Table` of
+    the text column first, then those columns; without, an (N,) object array of the texts.
+    """
+    from idealfit.data.base import Dataset, encode_labels, infer_task
 
     if target is None:
         raise UserError(f"{path} is a CSV: name the column to predict with --target COLUMN "
@@ -174,14 +188,23 @@ def load_text_csv(path, csv, *, target: str, text_column: str, task: str | None)
         raise UserError(f"{path}: target column '{target}' is empty on {int(bad.sum())} row(s) (first on line "
                         f"{csv.lines[np.flatnonzero(bad)[0]]}); drop or fill those rows")
     labels = y if y.dtype.kind == "f" else y.astype(str)
+    if task is None and infer_task(labels) == "regression":  # a class per distinct number would be nonsense
+        raise UserError(f"{path}: column '{text_column}' looks like free text, and text runs classify, but the "
+                        f"target '{target}' holds numbers (regression); leave the text out with --set "
+                        f"data.drop=[{text_column}], or pass --task classification if the numbers are classes")
     ids, names = encode_labels(labels)
-    others = [c for c in csv.header if c not in (text_column, target)]
+    others = list(others)
+    left = [c for c in csv.header if c not in (text_column, target, *others, *identifiers)]
     notes = [f"{path.name}: the features are the text column '{text_column}'"
-             + (f"; other columns left out: {', '.join(others)}" if others else "")]
+             + (f" and the columns {', '.join(others)}" if others else "")
+             + (f"; other columns left out: {', '.join(left)}" if left else ""), *notes]
     from idealfit.data.files import fingerprint
 
-    x = np.empty(len(texts), dtype=object)
-    x[:] = list(texts)
-    return Dataset(path.stem, x, ids, "classification", "text", class_names=names, columns=[text_column],
+    if others:
+        x = csv.table[:, [csv.header.index(c) for c in (text_column, *others)]]
+    else:
+        x = np.empty(len(texts), dtype=object)
+        x[:] = list(texts)
+    return Dataset(path.stem, x, ids, "classification", "text", class_names=names, columns=[text_column, *others],
                    meta={"source": str(path), "target": target, "text_column": text_column, "notes": notes,
-                         "fingerprint": fingerprint(path)})
+                         "identifiers": list(identifiers), "fingerprint": fingerprint(path)})

@@ -23,7 +23,8 @@ def build_model(cfg: ModelConfig, *, input_shape: tuple[int, ...], out_dim: int,
         out_dim: the task's outputs per sample (or per pixel): `Task.out_dim`.
         norm: the fitted first layer: {"mean": [...], "std": [...]} per input channel (a `Normalize` layer),
             {"vocab_size": V, "pad_id": 0} for text (token ids through an embedding, models.rnn.TokenRecurrentNet;
-            input_shape is then (L,) tokens), or None for inputs already standardized.
+            input_shape is then (L,) tokens; with "table_features": F, (F + L,): table features, then tokens,
+            models.rnn.TextTableNet), or None for inputs already standardized.
     """
     if norm is not None and "vocab_size" in norm:
         return nn.Sequential(_token_model(cfg, input_shape=input_shape, out_dim=out_dim, text=norm))
@@ -34,11 +35,20 @@ def build_model(cfg: ModelConfig, *, input_shape: tuple[int, ...], out_dim: int,
 
 
 def _token_model(cfg: ModelConfig, *, input_shape: tuple[int, ...], out_dim: int, text: dict[str, Any]) -> nn.Module:
-    """Text: an embedding per token in front of the family's recurrent network (only rnn reads token ids)."""
+    """Text: an embedding per token in front of the family's recurrent network (only rnn reads token ids); with
+    table columns beside the text (`text["table_features"]` of them), a TextTableNet: the recurrent network's
+    final state and the table features side by side into the dense head (`model.hidden`)."""
     from idealfit.errors import UserError
-    from idealfit.models.rnn import RecurrentNet, TokenRecurrentNet
+    from idealfit.models.mlp import dense_stack
+    from idealfit.models.rnn import RecurrentNet, TextTableNet, TokenRecurrentNet
 
-    (net,) = FAMILIES[cfg.name].build((cfg.embed_dim, int(input_shape[0])), out_dim, cfg)
+    features = int(text.get("table_features", 0))
+    (net,) = FAMILIES[cfg.name].build((cfg.embed_dim, int(input_shape[0]) - features), out_dim, cfg)
     if not isinstance(net, RecurrentNet):
         raise UserError(f"model.name={cfg.name} cannot read text; use model.name=rnn (or auto)")
+    if features:
+        net.head = nn.Sequential()  # the final state goes to the joint head instead
+        width = (2 if cfg.bidirectional else 1) * cfg.hidden_size + features
+        tokens = TokenRecurrentNet(int(text["vocab_size"]), cfg.embed_dim, pad_id=int(text["pad_id"]), net=net)
+        return TextTableNet(features, tokens, head=dense_stack(width, out_dim, cfg))
     return TokenRecurrentNet(int(text["vocab_size"]), cfg.embed_dim, pad_id=int(text["pad_id"]), net=net)

@@ -16,7 +16,8 @@ from idealfit.models.mlp import dense_stack
 
 
 def build_cnn(input_shape: tuple[int, ...], out_dim: int, cfg: ModelConfig) -> list[nn.Module]:
-    """Blocks of Conv (same padding) -> [BatchNorm] -> activation -> [2× pooling], then Flatten and dense.
+    """Blocks of Conv (same padding) -> [BatchNorm] -> activation -> [2× pooling], then Flatten and dense; with
+    `cfg.wide`, beside a linear path from the flattened input to the output (models.mlp.WideDeep).
 
     With `model.block_convs` = n >= 2 a block is airbench94's ConvGroup: Conv -> pool -> [BN] -> act, then
     n - 1 × (Conv -> [BN] -> act) at the pooled size (pooling first makes the later convolutions 4× cheaper).
@@ -43,4 +44,9 @@ def build_cnn(input_shape: tuple[int, ...], out_dim: int, cfg: ModelConfig) -> l
                 layers.append(pool[cfg.pool](2))
             spatial = [s // 2 for s in spatial]
         channels = w
-    return [*layers, nn.Flatten(), *dense_stack(channels * math.prod(spatial), out_dim, cfg)]
+    layers = [*layers, nn.Flatten(), *dense_stack(channels * math.prod(spatial), out_dim, cfg)]
+    if cfg.wide:  # a linear path beside the convolutions (forecasting starts it at the AR fit: SERIES_DEFAULTS)
+        from idealfit.models.mlp import WideDeep
+
+        return [WideDeep(nn.Sequential(*layers), math.prod(input_shape), out_dim)]
+    return layers

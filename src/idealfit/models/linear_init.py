@@ -33,7 +33,8 @@ def init_wide_from_linear(model: nn.Sequential, x: np.ndarray, y: np.ndarray, *,
     """Set `model`'s wide path to the linear baseline fitted on (x, y) and its deep head to 0, in place.
 
     Args:
-        model: a built MLP with `model.wide` (its last module a `WideDeep`), on any device.
+        model: a built MLP (or a CNN on series windows) with `model.wide` (its last module a `WideDeep`), on any
+            device.
         x: (n, ...) training inputs as the model receives them; y: (n,) class ids, or standardized targets.
         task: "classification" (LogisticRegression, C = 1) or "regression" (RidgeCV); as `baselines.linear`.
         threads: CPU threads for scikit-learn (default None: torch's).
@@ -49,7 +50,7 @@ def init_wide_from_linear(model: nn.Sequential, x: np.ndarray, y: np.ndarray, *,
     head = [m for m in core.deep.modules() if isinstance(m, nn.Linear)][-1]
     with torch.no_grad():  # the features the wide path sees: x after the layers before it (normalize, flatten)
         device = head.weight.device
-        feats = model[:-1](torch.as_tensor(x, dtype=torch.float32, device=device)).cpu().double().numpy()
+        feats = model[:-1](torch.as_tensor(x, dtype=torch.float32, device=device)).flatten(1).cpu().double().numpy()
     if task == "classification" and len(np.unique(y)) < 2:
         raise UserError("model.wide_init=linear fits a logistic regression, and the training split holds one "
                         "class only; add rows of the other classes or drop model.wide_init")

@@ -42,7 +42,8 @@ class WideDeep(nn.Module):
     `model.wide_init=linear` starts it at the linear baseline's fit (models/linear_init.py).
 
     Args:
-        deep: the dense stack, (B, in_features) -> (B, out_dim).
+        deep: the dense stack, (B, in_features) -> (B, out_dim); or a CNN over a series window (B, C, L), whose
+            wide path then reads the window flattened (C · L features: the AR model's inputs).
         in_features, out_dim: sizes of the wide Linear layer.
     """
 
@@ -51,8 +52,8 @@ class WideDeep(nn.Module):
         self.deep = deep
         self.wide = nn.Linear(in_features, out_dim, bias=False)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, in_features) -> (B, out_dim)
-        return self.deep(x) + self.wide(x)
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, in_features) or (B, C, L) -> (B, out_dim)
+        return self.deep(x) + self.wide(x.flatten(1))  # a CNN's deep path reads the window unflattened
 
 
 def build_mlp(input_shape: tuple[int, ...], out_dim: int, cfg: ModelConfig) -> list[nn.Module]:

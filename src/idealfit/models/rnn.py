@@ -49,9 +49,14 @@ class RecurrentNet(nn.Module):
                                bidirectional=bidirectional, dropout=dropout if layers > 1 else 0.0)
         self.head = nn.Sequential(*head)
 
+    padded = False  # export.py sets it on a copy: the same numbers without packing (see `_padded`)
+
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         """(B, C, L) -> (B, out). `lengths`: (B,) real steps of each sequence (the rest is padding), or None."""
         seq = x.transpose(1, 2)  # (B, L, C): batch_first time steps
+        if self.padded:
+            full = torch.full((x.shape[0],), seq.shape[1], device=x.device) if lengths is None else lengths
+            return self.head(_padded(self.rnn, seq, full))
         if lengths is not None:
             seq = pack_padded_sequence(seq, lengths.cpu(), batch_first=True, enforce_sorted=False)
         _, h = self.rnn(seq)  # h: (layers · directions, B, H); an LSTM also returns its cell state
@@ -60,6 +65,46 @@ class RecurrentNet(nn.Module):
         directions = 2 if self.rnn.bidirectional else 1
         last = h[-directions:]  # (directions, B, H): the top layer, forward then backward
         return self.head(last.transpose(0, 1).reshape(x.shape[0], -1))  # (B, directions · H) -> (B, out)
+
+
+_FUNCTIONS = {nn.RNN: torch.rnn_tanh, nn.GRU: torch.gru}  # and nn.LSTM: torch.lstm, with its cell state
+
+
+def _one_way(rnn: nn.RNNBase, suffix: str, seq: torch.Tensor) -> torch.Tensor:
+    """One layer and direction of `rnn` (its weights ending in `suffix`, e.g. "_l0_reverse") run forwards over
+    `seq` (B, L, C) from a zero state -> outputs (B, L, H): the op torch.onnx exports as one ONNX RNN/GRU/LSTM node."""
+    params = [getattr(rnn, f"{n}{suffix}") for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+    h0 = seq.new_zeros(1, seq.shape[0], rnn.hidden_size)
+    # (input, state, params, has_biases, num_layers, dropout, train, bidirectional, batch_first)
+    if isinstance(rnn, nn.LSTM):
+        return torch.lstm(seq, (h0, h0), params, True, 1, 0.0, False, False, True)[0]
+    return _FUNCTIONS[type(rnn)](seq, h0, params, True, 1, 0.0, False, False, True)[0]
+
+
+def _padded(rnn: nn.RNNBase, seq: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """The top layer's final state (B, directions · H) of `rnn` (eval mode) over `seq` (B, L, C) padded at the
+    end, sequence b real for its first lengths[b] steps: what packing computes, without a PackedSequence or a
+    shape that depends on the data, so torch.onnx.export traces it (export of text runs, export.py).
+
+    Forwards, padding comes after the real steps, so the state at step lengths - 1 is the final one. Backwards,
+    each sequence is reversed within its own length (padding stays at the end), run forwards, and reversed back.
+    tests/models/test_rnn_export.py checks it against the packed forward.
+    """
+    b, steps, _ = seq.shape
+    t = torch.arange(steps, device=seq.device)[None, :]  # (1, L)
+    last = (lengths - 1)[:, None]  # (B, 1)
+    flip = torch.where(t <= last, last - t, t)  # (B, L): the within-length reversal (its own inverse)
+    at = lambda out, idx: torch.gather(out, 1, idx[:, :, None].expand(-1, -1, out.shape[2]))  # noqa: E731
+    inp, finals = seq, []
+    for layer in range(rnn.num_layers):  # dropout between layers is off in eval mode
+        fwd = _one_way(rnn, f"_l{layer}", inp)  # (B, L, H)
+        outs, finals = [fwd], [at(fwd, last)[:, 0]]
+        if rnn.bidirectional:
+            rev = _one_way(rnn, f"_l{layer}_reverse", at(inp, flip))  # step k of sequence b: its step len-1-k
+            outs.append(at(rev, flip))
+            finals.append(at(rev, last)[:, 0])  # the backward pass ends at step 0, after all real steps
+        inp = torch.cat(outs, dim=2)  # (B, L, directions · H): the next layer's input
+    return torch.cat(finals, dim=1)  # (B, directions · H): forward then backward, as `forward` orders them
 
 
 def build_rnn(input_shape: tuple[int, ...], out_dim: int, cfg: ModelConfig) -> list[nn.Module]:
@@ -104,5 +149,37 @@ class TokenRecurrentNet(nn.Module):
         if ids.is_floating_point():  # the dummy batches of the model summary and the thread probe: read as ids
             ids = ids.abs().long().clamp(max=self.embed.num_embeddings - 1)
         lengths = (ids != self.pad_id).sum(1).clamp(min=1)  # (B,); an empty text reads one <pad> step (zeros)
-        ids = ids[:, : int(lengths.max())]  # padded per batch: only as long as its longest text
+        if not self.net.padded:  # (the exported graph keeps its fixed L: no data-dependent shape)
+            ids = ids[:, : int(lengths.max())]  # padded per batch: only as long as its longest text
         return self.net(self.embed(ids).transpose(1, 2), lengths)  # (B, E, L) with lengths
+
+
+class TextTableNet(nn.Module):
+    """Text beside table columns: the recurrent network's summary of the text, concatenated with the table
+    features, then one dense head over both (so the head can weigh a number against a word).
+
+    Takes one (B, F + L) float tensor, as data/text_table.py builds it: F preprocessed table features, then L
+    token ids padded at the end (whole numbers in float32).
+
+    Args:
+        features: F, the table features (after one-hot encoding, indicators and PCA).
+        text: the token model; its `RecurrentNet`'s own head is empty, so it returns the (B, D · H) final state.
+        head: dense layers over the (B, D · H + F) concatenation, ending in the outputs.
+
+    Example:
+        >>> rnn = RecurrentNet(4, cell="gru", hidden_size=8, layers=1, bidirectional=False, dropout=0.0, head=[])
+        >>> net = TextTableNet(2, TokenRecurrentNet(10, 4, pad_id=0, net=rnn), head=[nn.Linear(8 + 2, 3)])
+        >>> net(torch.tensor([[0.5, -1.0, 2, 3, 0], [1.5, 0.0, 4, 0, 0]])).shape
+        torch.Size([2, 3])
+    """
+
+    def __init__(self, features: int, text: TokenRecurrentNet, *, head: list[nn.Module]):
+        super().__init__()
+        self.features = features
+        self.text = text
+        self.head = nn.Sequential(*head)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, F + L) -> (B, out)."""
+        table, ids = x[:, : self.features].float(), x[:, self.features :]  # (B, F), (B, L) ids as floats
+        return self.head(torch.cat([self.text(ids), table], dim=1))  # (B, D · H + F) -> (B, out)

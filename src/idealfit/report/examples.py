@@ -96,12 +96,17 @@ def mistakes_html(run_dir: Path, y_true, y_pred, proba, index, names: list[str],
         return (intro + '<div class="scroll"><table class="mistakes"><tr><th>row</th><th>true</th>'
                 f'<th>predicted</th><th>probability</th>{head}</tr>{"".join(body)}</table></div>')
     if ds.kind == "text":  # the text itself and the model's three most likely classes
+        from idealfit.data.text import text_cells
+
+        others = list(ds.columns or [])[1:]  # table columns beside the text (data/text_table.py): shown after it
         body = []
         for p, row, (true, pred, _) in zip(pos, rows, label, strict=True):
             top = np.argsort(-np.asarray(proba[p]))[:3]
             tops = ", ".join(f"{escape(names[int(k)])} {float(proba[p][k]):.0%}" for k in top)
-            body.append(f'<tr><th>{row}</th><td class="text">{escape(str(ds.x[int(row)]))}</td><td class="text">'
-                        f'{escape(true)}</td><td class="text">{escape(pred)}</td><td class="text">{tops}</td></tr>')
+            cells = "".join(f"<td>{fmt(ds.x.cols[j][int(row)])}</td>" for j in range(1, len(others) + 1))
+            body.append(f'<tr><th>{row}</th><td class="text">{escape(str(text_cells(ds.x)[int(row)]))}</td><td class="text">'
+                        f'{escape(true)}</td><td class="text">{escape(pred)}</td><td class="text">{tops}</td>{cells}</tr>')
+        head = "".join(f"<th>{escape(str(c))}</th>" for c in others)
         return (intro + '<div class="scroll"><table class="mistakes"><tr><th>row</th><th>text</th><th>true</th>'
-                f'<th>predicted</th><th>top-3 probabilities</th></tr>{"".join(body)}</table></div>')
+                f'<th>predicted</th><th>top-3 probabilities</th>{head}</tr>{"".join(body)}</table></div>')
     return intro + f'<p class="note">Rows {", ".join(map(str, rows))} of the dataset ({escape(ds.kind)} data).</p>'

@@ -12,7 +12,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from idealfit.config import SERIES_DEFAULTS, TABLE_DEFAULTS, TEXT_DEFAULTS, RunConfig, apply_defaults
+from idealfit.config import (
+    CNN_SERIES_DEFAULTS,
+    SERIES_DEFAULTS,
+    TABLE_DEFAULTS,
+    TEXT_DEFAULTS,
+    RunConfig,
+    apply_defaults,
+)
 from idealfit.config_checks import check_run_options
 from idealfit.data.augment import Augment
 from idealfit.data.base import Dataset
@@ -157,8 +164,8 @@ def build_setup(cfg: RunConfig) -> Setup:
         cfg.model.name = "mlp" if d.pca is not None and task.name != "segmentation" else "auto"
     auto = cfg.model.name == "auto"
     cfg.model.name = choose_family(cfg.model.name, kind=ds.kind, task=task.name)
-    if auto and ds.kind == "series":  # forecasting: the MLP starts at the linear AR fit (recorded in config.yaml)
-        apply_defaults(cfg, SERIES_DEFAULTS)
+    if ds.kind == "series" and (auto or cfg.model.name == "cnn"):  # forecasting: the MLP (or the CNN) starts at
+        apply_defaults(cfg, CNN_SERIES_DEFAULTS if cfg.model.name == "cnn" else SERIES_DEFAULTS)  # the AR fit
     if ds.kind == "text":  # recorded in config.yaml, like the others
         apply_defaults(cfg, TEXT_DEFAULTS)
     apply_defaults(cfg, FAMILIES[cfg.model.name].defaults)
