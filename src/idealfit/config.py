@@ -91,6 +91,10 @@ class DataConfig:
     min_freq: int = 1  # text: tokens seen fewer times in the training split are unknown (<unk>)
     max_vocab: int | None = None  # text: keep at most this many tokens, the most frequent (None = all)
     max_length: int = 200  # text: tokens read per text; longer texts are cut here
+    # audio (data/audio.py): WAV folders and spoken_digits, read as log-mel spectrograms (1, n_mels, frames)
+    sample_rate: int = 8000  # audio: every clip resampled to this rate, in Hz
+    clip_seconds: float = 1.0  # audio: clips cut (the start kept) or padded with silence to this length
+    n_mels: int = 40  # audio: mel bands of the log-mel spectrogram
 
 
 @dataclass

@@ -34,14 +34,21 @@ def read_images(state: dict[str, Any], paths: list[str | Path]) -> np.ndarray:
 
 def read_inputs(state: dict[str, Any], paths: list[Path]) -> tuple[np.ndarray, list[str]]:
     """Model-ready inputs and a name per sample from image files, one CSV or one NPZ."""
+    from idealfit.data.audio import AUDIO_SUFFIXES
     from idealfit.data.images import IMAGE_SUFFIXES
 
     if not paths:
-        raise UserError("no inputs given; pass image files, a CSV or an NPZ")
+        raise UserError("no inputs given; pass image files, WAV files, a CSV or an NPZ")
     for p in paths:
         if not p.is_file():
             raise UserError(f"input {p} does not exist; pass existing files")
     suffixes = {p.suffix.lower() for p in paths}
+    if state["kind"] == "audio" or suffixes <= AUDIO_SUFFIXES:  # WAV files (a non-WAV one is refused by name)
+        if state["kind"] != "audio":
+            raise UserError(f"this run was trained on {state['kind']} data; WAV recordings cannot be its input")
+        from idealfit.data.audio import read_audio_files
+
+        return read_audio_files(state, paths), [str(p) for p in paths]
     if suffixes <= IMAGE_SUFFIXES:
         if state["kind"] not in ("image", "image_pair"):
             raise UserError(f"this run was trained on {state['kind']} data; images cannot be its input")

@@ -14,7 +14,7 @@ import torch
 
 from idealfit.config import SERIES_DEFAULTS, TABLE_DEFAULTS, TEXT_DEFAULTS, RunConfig, apply_defaults
 from idealfit.config_checks import check_run_options
-from idealfit.data.augment import Augment
+from idealfit.data.augment import SPECTROGRAM_OPS, Augment
 from idealfit.data.base import Dataset
 from idealfit.data.batching import StreamBatches, TensorBatches
 from idealfit.data.prepare import Prepared, load_dataset, prepare, split_indices
@@ -92,6 +92,13 @@ def build_augmenter(cfg: RunConfig, ds) -> Augment | None:
         return None
     if ds.kind == "image_pair":
         return _pair_augmenter(cfg)
+    names = [a if isinstance(a, str) else str(a.get("name")) for a in cfg.data.augment]
+    wrong = [n for n in names if (n in SPECTROGRAM_OPS) != (ds.kind == "audio")]
+    if wrong:
+        valid = ", ".join(SPECTROGRAM_OPS) if ds.kind == "audio" else "flip, crop, contrast, tint"
+        raise UserError(f"data.augment={wrong[0]} does not apply to {ds.kind} data ({ds.name}); use {valid}")
+    if ds.kind == "audio":  # SpecAugment on the spectrograms (data.augment.band_mask)
+        return Augment(cfg.data.augment, generator=torch.Generator().manual_seed(cfg.train.seed + 1))
     if ds.kind != "image":
         raise UserError(f"data.augment works on images; {ds.name} is {ds.kind} data: drop data.augment")
     if ds.paths is None and (ds.x.min() < 0 or ds.x.max() > 1):
