@@ -196,6 +196,11 @@ SERIES_DEFAULTS = {"model.wide": True, "model.wide_init": "linear", "train.lr": 
 # from epoch 5), dropout 0.3 76.4% (27 epochs), bidirectional with dropout 0.3 76.1% at twice the time.
 TEXT_DEFAULTS = {"model.dropout": 0.3}
 
+# An audio run (model.name=auto: the rnn family over the spectrogram's frames) masks one band of frequencies
+# and one of frames in every training spectrogram (SpecAugment), for 20 epochs, unless set. Chosen on
+# spoken_digits (benchmarks/speech.py; the measured figures are in models/registry.py beside the rnn family).
+AUDIO_DEFAULTS = {"data.augment": ["freq_mask", "time_mask"], "train.epochs": 20}
+
 
 def apply_defaults(cfg: RunConfig, defaults: dict[str, Any]) -> list[str]:
     """Set `defaults` (e.g. TABLE_DEFAULTS, a model family's) on the fields of `cfg` nobody set (not in

@@ -106,7 +106,7 @@ AUTO: dict[tuple[str, str], str] = {
     ("image", "reconstruction"): "autoencoder",
     ("image_pair", "translation"): "pix2pix",
     ("text", "classification"): "rnn",
-    ("audio", "classification"): "cnn",  # chosen on spoken_digits (benchmarks/speech.py)
+    ("audio", "classification"): "rnn",  # chosen on spoken_digits (benchmarks/speech.py; see the rnn family)
 }
 
 # Forecasting (issue 11): a series window (C, window) is a signal to the dense (mlp: every value of the window),

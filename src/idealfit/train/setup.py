@@ -12,7 +12,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from idealfit.config import SERIES_DEFAULTS, TABLE_DEFAULTS, TEXT_DEFAULTS, RunConfig, apply_defaults
+from idealfit.config import (
+    AUDIO_DEFAULTS,
+    SERIES_DEFAULTS,
+    TABLE_DEFAULTS,
+    TEXT_DEFAULTS,
+    RunConfig,
+    apply_defaults,
+)
 from idealfit.config_checks import check_run_options
 from idealfit.data.augment import SPECTROGRAM_OPS, Augment
 from idealfit.data.base import Dataset
@@ -167,6 +174,8 @@ def build_setup(cfg: RunConfig) -> Setup:
         apply_defaults(cfg, SERIES_DEFAULTS)
     if ds.kind == "text":  # recorded in config.yaml, like the others
         apply_defaults(cfg, TEXT_DEFAULTS)
+    if ds.kind == "audio":
+        apply_defaults(cfg, AUDIO_DEFAULTS)
     apply_defaults(cfg, FAMILIES[cfg.model.name].defaults)
     check_run_options(cfg, ds, task=task)  # options that contradict each other or the data, before any work
     indices = split_indices(ds, val_fraction=d.val_fraction, test_fraction=d.test_fraction, seed=t.seed)
