@@ -74,6 +74,15 @@ def test_predict_on_wav_files_round_trips(audio_run, capsys):
     assert np.allclose(run.predict_array(waves), proba, atol=1e-5)  # raw waveforms (N, 1, samples) too
 
 
+def test_an_audio_run_reloads_and_evaluates_the_same(audio_run):
+    from idealfit.run import load_run
+
+    _, out = audio_run
+    run = load_run(out)
+    summary = json.loads((out / "summary.json").read_text())
+    assert run.evaluate()["accuracy"] == pytest.approx(summary["metrics"]["test"]["accuracy"])
+
+
 def test_audio_errors_are_one_line(audio_run, tmp_path, cli_error):
     data, out = audio_run
     bad = tmp_path / "clip.wav"
@@ -84,6 +93,8 @@ def test_audio_errors_are_one_line(audio_run, tmp_path, cli_error):
     cli_error(["predict", str(out), str(txt)], "notes.txt is not a readable WAV file")
     cli_error(["predict", "--out", str(tmp_path / "p.csv"), str(out), str(bad)], "clip.wav")
     assert not (tmp_path / "p.csv").exists()
+    cli_error(["export", str(out), "--onnx", str(tmp_path / "m.onnx")], "trained on audio", "idealfit predict")
+    assert not (tmp_path / "m.onnx").exists()
     cli_error(["train", "--data", "digits", "--set", "data.n_mels=20"], "data.n_mels works on audio")
     cli_error(["train", "--data", str(data), "--set", "data.augment=[flip]"], "flip does not apply to audio",
               "freq_mask, time_mask")

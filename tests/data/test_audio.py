@@ -119,3 +119,23 @@ def test_espeak_synthesizes_each_digit_in_each_voice():
     assert spec[voices == "en+f2", 300:].sum() / spec[voices == "en+f2"].sum() > \
         spec[voices == "en+m1", 300:].sum() / spec[voices == "en+m1"].sum()
     assert len(DIGITS) == 10
+
+
+def test_noise_is_added_at_the_drawn_signal_to_noise_ratio():
+    from idealfit.data.spoken_digits import SNR_DB, add_noise
+
+    x = np.sin(np.arange(8000) * 0.1)[None, None].repeat(50, 0).astype(np.float32)  # (50, 1, 8000)
+    noisy = add_noise(x, seed=0)
+    snr = 10 * np.log10(np.mean(x.astype(np.float64) ** 2, axis=-1) / np.mean((noisy - x).astype(np.float64) ** 2, axis=-1))
+    assert snr.min() > SNR_DB[0] - 0.5 and snr.max() < SNR_DB[1] + 0.5 and snr.std() > 2  # drawn per clip
+    assert np.array_equal(add_noise(x, seed=0), noisy)
+
+
+def test_accuracy_per_voice_group_is_counted_per_group_worst_first():
+    from idealfit.data.spoken_digits import voice_group
+    from idealfit.report.audio import group_accuracy
+
+    groups = [voice_group(v) for v in ["en+m1", "en+f2", "de+m1", "de+m1", "fr+klatt"]]
+    assert groups == ["en", "en", "de", "de", "fr"]
+    rows = group_accuracy(np.array(groups), [1, 2, 3, 4, 5], [1, 0, 3, 4, 0])
+    assert rows == [("fr", 1, 0.0), ("en", 2, 0.5), ("de", 2, 1.0)]

@@ -145,7 +145,11 @@ def _check_fingerprint(state: dict[str, Any], cfg: DataConfig) -> None:
     path = Path(cfg.name).expanduser()
     if not recorded or not path.exists():
         return
-    if fingerprint(path, scan_image_folder(path).files if path.is_dir() else None) != recorded:
+    if path.is_dir():
+        from idealfit.data.audio import is_audio_folder, scan_audio_folder
+
+        files = scan_audio_folder(path)[0] if is_audio_folder(path) else scan_image_folder(path).files
+    if fingerprint(path, files if path.is_dir() else None) != recorded:
         raise UserError(f"{cfg.name} changed since this run was trained (its fingerprint differs), so its test "
                         "split is no longer the same rows; evaluate on a labelled file with --data FILE instead")
 
