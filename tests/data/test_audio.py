@@ -139,3 +139,16 @@ def test_accuracy_per_voice_group_is_counted_per_group_worst_first():
     assert groups == ["en", "en", "de", "de", "fr"]
     rows = group_accuracy(np.array(groups), [1, 2, 3, 4, 5], [1, 0, 3, 4, 0])
     assert rows == [("fr", 1, 0.0), ("en", 2, 0.5), ("de", 2, 1.0)]
+
+
+def test_an_embedded_clip_set_is_conformed_to_the_run_rate_and_length():
+    from idealfit.data.audio import conform
+
+    x = _tone(440, 8000, seconds=1.0).astype(np.float32)[None, None].repeat(3, 0)  # (3, 1, 8000) at 8 kHz
+    ds = Dataset("tones", x, np.arange(3), "classification", "audio", class_names=["a", "b", "c"],
+                 meta={"sample_rate": 8000, "clip_seconds": 1.0})
+    same = conform(ds, sample_rate=8000, clip_seconds=1.0)
+    assert same.x is x
+    up = conform(ds, sample_rate=16000, clip_seconds=0.5)
+    assert up.x.shape == (3, 1, 8000) and up.meta["sample_rate"] == 16000 and up.meta["clip_seconds"] == 0.5
+    np.testing.assert_allclose(up.x[0, 0, 100:7900], _tone(440, 16000, seconds=0.5)[100:7900], atol=2e-3)
