@@ -71,8 +71,8 @@ FAMILIES: dict[str, Family] = {
     # On text, token ids go through an embedding first (models/build.py): `words` 76.4% / 75.2% test accuracy
     # (seeds 0/1; naive Bayes of the same runs 74.7% / 74.1%) in 81 / 63 s with config.TEXT_DEFAULTS (benchmarks/text.py).
     # On audio it reads the spectrogram's frames as time steps (mels features each), with config.AUDIO_DEFAULTS:
-    # spoken_digits 99.2% test accuracy on held-out voices (seeds 0 and 1) in 36-37 s; the CNN defaults ~93% validation
-    # accuracy at 3-5x the time per epoch (benchmarks/speech.py), so model.name=auto picks rnn for audio.
+    # spoken_digits 99.2% test accuracy on held-out voices (seeds 0 and 1) in 36-37 s; the CNN defaults with the same
+    # masks 95.8% in 228 s (benchmarks/speech.py), so model.name=auto picks rnn for audio.
     "rnn": Family(build_rnn, ("signal", "text", "audio"), ("classification", "regression")),
     # Chosen on `shapes` (benchmarks/segmentation.py): widths [8, 16, 32] train ~4x faster per epoch than
     # [16, 32, 64] for a similar Dice; the one-cycle schedule at lr 1e-2 reached test Dice 0.93 in 14 epochs
