@@ -12,17 +12,26 @@ thread it trains in ~58 s; train.threads now asks more of 2 threads for a recurr
 MLP 58.3% in 2 s; majority class 8.9%. Other sizes and cells: the comment beside the rnn family's defaults in
 src/idealfit/models/registry.py.
 
+    python benchmarks/sequences.py --targets       # issue 11's four targets, one line each (below)
     python benchmarks/sequences.py                 # GRU, CNN, MLP, seed 0
     python benchmarks/sequences.py --seeds 0 1 2   # the GRU's spread over seeds
-    python benchmarks/sequences.py --tiny          # seconds: 300 training signals, 2 epochs
+    python benchmarks/sequences.py --tiny          # seconds: 300 training signals, 2 epochs (and --targets tiny)
+
+`--targets` trains each of issue 11's four targets with the defaults (seed 0) through the benchmarks beside this
+one (text.py, speech.py, forecasting.py; reused, not copied) and prints accuracy or MAE, training time and the
+same run's baselines: mnist1d (GRU), words, spoken_digits, sunspots and elnino.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
+from pathlib import Path
 
 import idealfit as fit
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the other benchmarks, run as scripts beside this one
 
 TARGET = 0.94  # mnist1d test accuracy with the GRU's defaults
 MODELS = {  # name -> the settings beside the family's own defaults
@@ -45,12 +54,42 @@ def run_one(model: str, *, seed: int, tiny: bool, out: str) -> dict:
             "majority": s["baselines"]["majority"]["test"]["accuracy"]}
 
 
+def targets(*, tiny: bool) -> None:
+    """Issue 11's four targets with the defaults, seed 0: one line each, the verdict beside its baselines."""
+    import forecasting
+    import speech
+    import text
+
+    with tempfile.TemporaryDirectory() as d:
+        g = run_one("rnn", seed=0, tiny=tiny, out=f"{d}/mnist1d")
+        lines = [("mnist1d GRU", f"accuracy {g['accuracy']:.3f}", g["seconds"], f"majority {g['majority']:.3f}",
+                  g["accuracy"] >= TARGET)]
+        w = text.run_one(seed=0, tiny=tiny, out=f"{d}/words", settings={})
+        lines.append(("words", f"accuracy {w['accuracy']:.3f}", w["seconds"],
+                      f"naive Bayes {w['naive_bayes']:.3f}, majority {w['majority']:.3f}", w["accuracy"] > w["naive_bayes"]))
+        sp = speech.run_one(tiny=tiny, out=f"{d}/speech")
+        lines.append(("spoken_digits", f"accuracy {sp['accuracy']:.3f}", sp["seconds"], f"majority {sp['majority']:.3f}",
+                      sp["accuracy"] >= speech.TARGET))
+        for series in ("sunspots", "elnino"):
+            f = forecasting.run(series, f"{d}/{series}", seed=0, tiny=tiny, extra={})
+            b = f["baselines"]
+            lines.append((series, f"MAE {f['mae']:.4g}", f["train_s"], f"AR {b['ar']:.4g}, naive {b['naive']:.4g}, "
+                          f"seasonal naive {b['seasonal_naive']:.4g}", f["mae"] <= b["ar"]))
+    for name, score, seconds, baselines, ok in lines:
+        verdict = "tiny run" if tiny else ("met" if ok and seconds < 180 else "missed")
+        print(f"{name:<14} test {score:<16} {seconds:6.1f} s   baselines: {baselines}   target {verdict}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
+    ap.add_argument("--targets", action="store_true", help="issue 11's four targets with the defaults, seed 0")
     ap.add_argument("--tiny", action="store_true", help="300 training signals, 2 epochs: checks that it runs")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0], help="seeds of the GRU runs (others: the first)")
     ap.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
     args = ap.parse_args()
+    if args.targets:
+        targets(tiny=args.tiny)
+        return
     rows = []
     with tempfile.TemporaryDirectory() as d:
         for model in args.models:

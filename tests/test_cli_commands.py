@@ -43,7 +43,8 @@ def test_datasets_lists_every_embedded_dataset(capsys):
     out = capsys.readouterr().out
     listed = [line.split()[0] for line in out.splitlines()[1:] if line.startswith("  ")]
     assert listed == ["digits", "xo", "diabetes", "mnist1d", "shapes", "labels2shapes", "edges2shapes",
-                      "sunspots", "sunspots_monthly", "co2", "elnino", "words"] == list(EMBEDDED)
+                      "sunspots", "sunspots_monthly", "co2", "elnino", "words", "spoken_digits",
+                      "spoken_digits_noisy"] == list(EMBEDDED)
     for name, (_, description) in EMBEDDED.items():
         assert f"{name}" in out and description in out
     assert "--data FILE.csv --target COLUMN" in out

@@ -222,7 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--data", help="labelled data to evaluate on (same form as for train)")
     e.set_defaults(func=cmd_evaluate)
 
-    pr = sub.add_parser("predict", help="predict classes or values for image files, a folder of images, a CSV or an NPZ")
+    pr = sub.add_parser("predict", help="predict classes or values for image files, a folder of images, WAV files, a CSV or an NPZ")
     pr.add_argument("run_dir", metavar="RUN_DIR")
     pr.add_argument("inputs", nargs="*", metavar="INPUT")
     pr.add_argument("--text", action="append", help="text runs: a text to classify (repeatable), instead of a CSV")

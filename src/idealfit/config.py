@@ -92,6 +92,10 @@ class DataConfig:
     min_freq: int = 1  # text: tokens seen fewer times in the training split are unknown (<unk>)
     max_vocab: int | None = None  # text: keep at most this many tokens, the most frequent (None = all)
     max_length: int = 200  # text: tokens read per text; longer texts are cut here
+    # audio (data/audio.py): WAV folders and spoken_digits, read as log-mel spectrograms (1, n_mels, frames)
+    sample_rate: int = 8000  # audio: every clip resampled to this rate, in Hz
+    clip_seconds: float = 1.0  # audio: clips cut (the start kept) or padded with silence to this length
+    n_mels: int = 40  # audio: mel bands of the log-mel spectrogram
 
 
 @dataclass
@@ -209,6 +213,11 @@ CNN_SERIES_DEFAULTS = {**SERIES_DEFAULTS, "model.dropout": 0.3, "train.lr": 3e-4
 # character 1-3-gram naive Bayes, 74.7%): no dropout 73.4% (early stopping at epoch 13, validation loss rising
 # from epoch 5), dropout 0.3 76.4% (27 epochs), bidirectional with dropout 0.3 76.1% at twice the time.
 TEXT_DEFAULTS = {"model.dropout": 0.3}
+
+# An audio run (model.name=auto: the rnn family over the spectrogram's frames) masks one band of frequencies
+# and one of frames in every training spectrogram (SpecAugment), for 20 epochs, unless set. Chosen on
+# spoken_digits (benchmarks/speech.py; the measured figures are in models/registry.py beside the rnn family).
+AUDIO_DEFAULTS = {"data.augment": ["freq_mask", "time_mask"], "train.epochs": 20}
 
 
 def apply_defaults(cfg: RunConfig, defaults: dict[str, Any]) -> list[str]:

@@ -145,6 +145,9 @@ def export_onnx(run: str | Path | Run, path: str | Path, *, echo=print) -> Expor
     if run.summary.get("interrupted"):
         raise UserError(f"{run_dir} was interrupted before it finished; finish it with "
                         f"`idealfit train --resume {run_dir}`, then export")
+    if run.state["kind"] == "audio":  # the resampling and log-mel features run before the model, not in the graph
+        raise UserError(f"{run_dir} was trained on audio, which ONNX export does not cover yet; use "
+                        "`idealfit predict RUN clip.wav` or load_run(RUN).predict_array(waveforms)")
     onnx_path, spec_path = check_onnx_path(path, run_dir)
     x, checked_on = _check_inputs(run)
     served = ServedModel(exportable(run.model), run.task, run.state.get("target")).eval()

@@ -35,7 +35,8 @@ DECK_O = np.array([
 
 def test_registry_lists_every_embedded_dataset():
     assert list(EMBEDDED) == ["digits", "xo", "diabetes", "mnist1d", "shapes", "labels2shapes", "edges2shapes",
-                             "sunspots", "sunspots_monthly", "co2", "elnino", "words"]
+                             "sunspots", "sunspots_monthly", "co2", "elnino", "words", "spoken_digits",
+                             "spoken_digits_noisy"]
     for loader, description in EMBEDDED.values():
         assert callable(loader) and description
 

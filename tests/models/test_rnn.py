@@ -119,7 +119,7 @@ def test_bad_options_are_refused_with_one_line(overrides, needles):
      ["model.cell is an rnn option", "trains a cnn", "model.name=rnn"]),
     (["--data", "mnist1d", "--model", "mlp", "--set", "model.bidirectional=true"],
      ["model.bidirectional is an rnn option", "model.name=rnn"]),
-    (["--data", "digits", "--model", "rnn"], ["model.name=rnn needs signal or text or series data", "image data"]),
+    (["--data", "digits", "--model", "rnn"], ["model.name=rnn needs signal or text or audio or series data", "image data"]),
     (["--data", "mnist1d", "--model", "rnn", "--set", "model.widths=[8]"], ["model.widths", "trains an rnn"]),
 ])
 def test_options_that_do_not_apply_are_refused_by_the_cli(cli_error, tmp_path, argv, needles):

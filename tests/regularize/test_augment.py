@@ -248,4 +248,10 @@ def test_preview_figure_grid(x):
     assert isinstance(fig, Figure)
     assert len(fig.axes) == 2 * 5
     assert [ax.get_title() for ax in fig.axes[:5]] == ["Original", "Flip", "Random crop", "Contrast", "Tint"]
-    assert set(AUGMENTATIONS) == set(DECK_AUGMENTATIONS)
+    from idealfit.data.augment import SPECTROGRAM_OPS
+    from idealfit.data.augment_preview import TITLES
+
+    # every augmentation is on the deck's slide, or is SpecAugment's for spectrograms (audio runs); all have a title
+    assert set(AUGMENTATIONS) == set(DECK_AUGMENTATIONS) | set(SPECTROGRAM_OPS) == set(TITLES)
+    spec = preview_figure(torch.randn(2, 1, 40, 101), list(SPECTROGRAM_OPS))  # values outside [0, 1]: drawn
+    assert [ax.get_title() for ax in spec.axes[:3]] == ["Original", "Frequency mask", "Time mask"]

@@ -131,9 +131,10 @@ def _data(kind, task, rng):
 
 
 # series are forecast from CSV files or embedded series, not arrays: tests/tasks/test_forecasting.py runs them;
-# text comes from a CSV's text column or the embedded words: tests/test_text_cli.py runs the same checks on it
+# text comes from a CSV's text column or the embedded words: tests/test_text_cli.py runs the same checks on it;
+# audio from WAV folders or spoken_digits: tests/test_audio_cli.py
 TRIPLES = [(k, t, f) for f, fam in FAMILIES.items() for k in fam.kinds for t in fam.tasks
-           if accepts(f, kind=k, task=t) and k not in ("series", "text")]
+           if accepts(f, kind=k, task=t) and k not in ("series", "text", "audio")]
 
 
 @pytest.mark.parametrize("kind,task,family", TRIPLES, ids=["-".join(t) for t in TRIPLES])

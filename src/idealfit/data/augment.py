@@ -1,4 +1,5 @@
-"""The deck's data augmentations (Original / Flip / Random crop / Contrast / Tint) as batched tensor ops.
+"""The deck's data augmentations (Original / Flip / Random crop / Contrast / Tint) as batched tensor ops,
+and SpecAugment's frequency and time masks for spectrograms (`band_mask`).
 
 In the spirit of KellerJordan/cifar10-airbench (`batch_flip_lr`, `batch_crop`): every function takes a
 float batch `(B, C, H, W)` with values in [0, 1], draws fresh randomness *per sample* in one vectorised
@@ -220,6 +221,50 @@ def tint(x: torch.Tensor, *, strength: float = 0.1, generator=None) -> torch.Ten
     return (x + shift.to(x.dtype)[:, :, None, None]).clamp(0.0, 1.0)
 
 
+# --- SpecAugment (spectrograms) -------------------------------------------------------------------
+
+
+def _check_mask(width: Any, count: Any) -> None:
+    for key, v in (("width", width), ("count", count)):
+        if not isinstance(v, numbers.Integral) or isinstance(v, bool) or v < 0:
+            raise UserError(f"time_mask / freq_mask: {key} must be a whole number >= 0, got {v!r}")
+
+
+def band_mask(x: torch.Tensor, *, axis: int, width: int = 8, count: int = 1, generator=None) -> torch.Tensor:
+    """SpecAugment's masking (Park et al. 2019): zero `count` bands of each spectrogram along `axis`.
+
+    Each band's width w ~ U{0..width} and start ~ U{0..n - w} are drawn per sample (all samples at once);
+    masked values become 0, the mean of a per-file normalized spectrogram. Frequency masks take axis -2
+    (mel bands), time masks axis -1 (frames).
+
+    Args:
+        x: spectrograms (B, C, mels, frames), float.
+        axis: -2 (frequency) or -1 (time).
+        width: the widest band, in bands or frames (default 8).
+        count: bands masked per sample (default 1).
+        generator: optional torch.Generator for reproducible draws.
+    """
+    check_images(x)
+    _check_mask(width, count)
+    n = x.shape[axis]
+    pos = torch.arange(n, device=x.device)  # (n,)
+    keep = torch.ones(x.shape[0], n, dtype=torch.bool, device=x.device)
+    for _ in range(count):  # a few bands, each drawn for the whole batch at once
+        w = (_rand((x.shape[0],), like=x, generator=generator) * (min(width, n) + 1)).long()  # (B,)
+        start = (_rand((x.shape[0],), like=x, generator=generator) * (n - w + 1)).long()  # (B,)
+        keep &= ~((pos >= start[:, None]) & (pos < (start + w)[:, None]))  # (B, n)
+    shape = (x.shape[0], 1, n, 1) if axis in (-2, 2) else (x.shape[0], 1, 1, n)
+    return x * keep.view(shape).to(x.dtype)
+
+
+def _run_freq_mask(x, mask, generator, *, width, count):
+    return band_mask(x, axis=-2, width=width, count=count, generator=generator), mask
+
+
+def _run_time_mask(x, mask, generator, *, width, count):
+    return band_mask(x, axis=-1, width=width, count=count, generator=generator), mask
+
+
 # --- pipeline -------------------------------------------------------------------------------------
 
 
@@ -254,7 +299,11 @@ _OPS: dict[str, _Op] = {
     "crop": _Op({"padding": 2, "mode": "zeros"}, _check_crop, _run_crop),
     "contrast": _Op({"low": 0.7, "high": 1.3}, _check_contrast, _run_contrast),
     "tint": _Op({"strength": 0.1}, _check_tint, _run_tint),
+    # spectrograms (audio runs): SpecAugment's frequency and time masking
+    "freq_mask": _Op({"width": 8, "count": 1}, _check_mask, _run_freq_mask),
+    "time_mask": _Op({"width": 10, "count": 1}, _check_mask, _run_time_mask),
 }
+SPECTROGRAM_OPS = ("freq_mask", "time_mask")
 AUGMENTATIONS = tuple(_OPS)
 
 

@@ -24,7 +24,8 @@ if TYPE_CHECKING:  # matplotlib loads only for a preview: ~0.35 s that a trainin
 
 # The deck's slide, in its order; `preview` and `preview_figure` default to it.
 DECK_AUGMENTATIONS = ("flip", "crop", "contrast", "tint")
-TITLES = {"flip": "Flip", "crop": "Random crop", "contrast": "Contrast", "tint": "Tint"}  # column titles
+TITLES = {"flip": "Flip", "crop": "Random crop", "contrast": "Contrast", "tint": "Tint",  # column titles
+          "freq_mask": "Frequency mask", "time_mask": "Time mask"}
 
 
 def preview(images: torch.Tensor, specs=DECK_AUGMENTATIONS, *, seed: int = 0) -> torch.Tensor:
@@ -62,6 +63,9 @@ def preview_figure(images: torch.Tensor, specs=DECK_AUGMENTATIONS, *, seed: int 
     grid = preview(images, specs, seed=seed).detach().cpu()  # (N, K, C, H, W)
     titles = ["Original"] + [TITLES[s["name"]] for s in Augment(list(specs)).get_config()]
     n, k = grid.shape[:2]
+    # pixels in [0, 1] as they are; spectrograms (normalized per file, low bands at the bottom) over their range
+    image = float(grid.min()) >= 0.0 and float(grid.max()) <= 1.0
+    lo, hi = (0.0, 1.0) if image else (float(grid.min()), float(grid.max()))
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(1.6 * k, 1.6 * n + 0.3), layout="constrained")
@@ -71,7 +75,8 @@ def preview_figure(images: torch.Tensor, specs=DECK_AUGMENTATIONS, *, seed: int 
             img = grid[i, j]  # (C, H, W)
             ax = axes[i][j]
             if img.shape[0] == 1:
-                ax.imshow(img[0].numpy(), cmap="gray", vmin=0.0, vmax=1.0)
+                ax.imshow(img[0].numpy(), cmap="gray" if image else "magma", vmin=lo, vmax=hi,
+                          origin="upper" if image else "lower", aspect="equal" if image else "auto")
             else:
                 ax.imshow(img.permute(1, 2, 0).numpy().clip(0.0, 1.0))
             ax.set_xticks([])

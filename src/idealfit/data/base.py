@@ -21,13 +21,14 @@ class Dataset:
     x: np.ndarray
     y: np.ndarray
     task: str  # classification | regression
-    kind: str  # image | signal | table
+    kind: str  # image | signal | table | series | text | audio | image_pair
     class_names: list[str] | None = None
     columns: list[str] | None = None  # tables: feature column names
     fixed_test: np.ndarray | None = None  # indices of a dataset's own standard test split (mnist1d)
     paths: list[str] | None = None  # image folders that stream from disk: one file per sample
     meta: dict = field(default_factory=dict)  # loader facts worth recording (image size, source...)
     masks: np.ndarray | None = None  # image pairs: (N, H, W) class ids behind each input, for the FCN-score
+    groups: np.ndarray | None = None  # (N,) a group per sample (spoken_digits: its voice); a group stays in one split
 
     def __len__(self) -> int:
         return len(self.y)

@@ -146,7 +146,18 @@ EMBEDDED: dict[str, tuple[Callable[[], Dataset], str]] = {
                "(statsmodels)"),
     # text: which language is this word? (data/words.py)
     "words": (_words, "which language is this word? 8 languages' frequent words, about 30,000, text (wordfreq)"),
+    # audio: "zero" .. "nine" from 120 synthetic voices, split by voice (data/spoken_digits.py)
+    "spoken_digits": (lambda: _spoken(noisy=False), "\"zero\"..\"nine\" spoken by 120 eSpeak NG voices, 2400 clips "
+                      "of 1 s at 8 kHz, split by voice, audio (generated)"),
+    "spoken_digits_noisy": (lambda: _spoken(noisy=True), "spoken_digits with white noise at 5-20 dB SNR, audio "
+                            "(generated)"),
 }
+
+
+def _spoken(*, noisy: bool) -> Dataset:
+    from idealfit.data.spoken_digits import load_spoken_digits
+
+    return load_spoken_digits(noisy=noisy)
 
 
 def _series(name: str) -> Dataset:

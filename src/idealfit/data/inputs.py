@@ -34,14 +34,21 @@ def read_images(state: dict[str, Any], paths: list[str | Path]) -> np.ndarray:
 
 def read_inputs(state: dict[str, Any], paths: list[Path]) -> tuple[np.ndarray, list[str]]:
     """Model-ready inputs and a name per sample from image files, one CSV or one NPZ."""
+    from idealfit.data.audio import AUDIO_SUFFIXES
     from idealfit.data.images import IMAGE_SUFFIXES
 
     if not paths:
-        raise UserError("no inputs given; pass image files, a CSV or an NPZ")
+        raise UserError("no inputs given; pass image files, WAV files, a CSV or an NPZ")
     for p in paths:
         if not p.is_file():
             raise UserError(f"input {p} does not exist; pass existing files")
     suffixes = {p.suffix.lower() for p in paths}
+    if state["kind"] == "audio" or suffixes <= AUDIO_SUFFIXES:  # WAV files (a non-WAV one is refused by name)
+        if state["kind"] != "audio":
+            raise UserError(f"this run was trained on {state['kind']} data; WAV recordings cannot be its input")
+        from idealfit.data.audio import read_audio_files
+
+        return read_audio_files(state, paths), [str(p) for p in paths]
     if suffixes <= IMAGE_SUFFIXES:
         if state["kind"] not in ("image", "image_pair"):
             raise UserError(f"this run was trained on {state['kind']} data; images cannot be its input")
@@ -138,7 +145,11 @@ def _check_fingerprint(state: dict[str, Any], cfg: DataConfig) -> None:
     path = Path(cfg.name).expanduser()
     if not recorded or not path.exists():
         return
-    if fingerprint(path, scan_image_folder(path).files if path.is_dir() else None) != recorded:
+    if path.is_dir():
+        from idealfit.data.audio import is_audio_folder, scan_audio_folder
+
+        files = scan_audio_folder(path)[0] if is_audio_folder(path) else scan_image_folder(path).files
+    if fingerprint(path, files if path.is_dir() else None) != recorded:
         raise UserError(f"{cfg.name} changed since this run was trained (its fingerprint differs), so its test "
                         "split is no longer the same rows; evaluate on a labelled file with --data FILE instead")
 

@@ -8,6 +8,7 @@ raw sample. Tasks (tasks/) and model families (models/registry.py) are the other
     series  windows (C, window) of a regular time series (data/series.py), scaled here on the training part
     text    free text (data/text.py): tokens, a vocabulary fitted on the training part, padded token ids;
             with table columns beside it, their table preprocessing too (data/text_table.py)
+    audio   waveforms (1, samples) at one rate (data/audio.py): normalized log-mel spectrograms (1, mels, frames)
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from idealfit.config import DataConfig
+from idealfit.data.audio import fit_audio, transform_audio
 from idealfit.data.base import Dataset
 from idealfit.data.preprocess import ArrayPreprocessor, TablePreprocessor, missing_rows
 from idealfit.data.series import fit_series, transform_series
@@ -113,3 +115,6 @@ KINDS["series"] = Kind(fit_series, transform_series, lambda state: tuple(state["
 # text: (N,) strings -> (N, L) padded token ids with the vocabulary of the training part (data/text.py); beside
 # table columns, (N, F + L) float32: the table preprocessing's features, then the ids (data/text_table.py)
 KINDS["text"] = Kind(fit_text_kind, transform_text_kind, raw_text_shape, {"text": dict})
+
+# audio: (N, 1, samples) waveforms -> (N, 1, mels, frames) log-mel spectrograms, nothing fitted (data/audio.py)
+KINDS["audio"] = Kind(fit_audio, transform_audio, lambda state: (1, state["audio"]["clip_samples"]), {"audio": dict})

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from idealfit.config import CLIP_QUANTILES, DataConfig
+from idealfit.data.audio import AUDIO_SUFFIXES, is_audio_folder, load_audio_folder
 from idealfit.data.base import Dataset
 from idealfit.data.embedded import EMBEDDED
 from idealfit.data.files import load_csv, load_npz
@@ -40,6 +41,10 @@ def load_dataset(cfg: DataConfig) -> Dataset:
         ds = EMBEDDED[name][0]()
         if cfg.task and cfg.task != ds.task:
             raise UserError(f"dataset '{name}' is a {ds.task} dataset; drop data.task or set it to {ds.task}")
+        if ds.kind == "audio":  # at the run's sample rate and clip length
+            from idealfit.data.audio import conform
+
+            ds = conform(ds, sample_rate=cfg.sample_rate, clip_seconds=cfg.clip_seconds)
         return ds
     path = Path(name).expanduser()
     if not path.exists():
@@ -48,6 +53,10 @@ def load_dataset(cfg: DataConfig) -> Dataset:
         close = difflib.get_close_matches(name, list(EMBEDDED), n=1)
         hint = f"did you mean '{close[0]}'?" if close else f"embedded datasets: {', '.join(EMBEDDED)}"
         raise UserError(f"no dataset or path named '{name}'; {hint}")
+    if path.is_dir() and is_audio_folder(path):
+        if cfg.task not in (None, "classification"):
+            raise UserError(f"{path} is a folder of WAV files, which is a classification dataset; drop data.task")
+        return load_audio_folder(path, sample_rate=cfg.sample_rate, clip_seconds=cfg.clip_seconds)
     if path.is_dir() and (is_pair_folder(path) or cfg.pairs != "folders"):
         if cfg.task not in (None, "translation"):
             raise UserError(f"{path} holds paired images (A/ and B/, or side by side), a translation dataset; "
@@ -72,6 +81,8 @@ def load_dataset(cfg: DataConfig) -> Dataset:
         return load_npz(path, task=cfg.task)
     if suffix in IMAGE_SUFFIXES:
         raise UserError(f"{path} is a single image; pass a folder with one sub-folder of images per class")
+    if suffix in AUDIO_SUFFIXES:
+        raise UserError(f"{path} is a single recording; pass a folder with one sub-folder of WAV files per class")
     raise UserError(f"don't know how to read {path}; use an image folder, a .csv (.tsv, .csv.gz) or a .npz file")
 
 
@@ -103,6 +114,8 @@ def split_indices(ds: Dataset, *, val_fraction: float, test_fraction: float, see
         from idealfit.data.series import chronological_split
 
         return chronological_split(ds, val_fraction=val_fraction, test_fraction=test_fraction, seed=seed)
+    if ds.groups is not None:
+        return group_split(ds, val_fraction=val_fraction, test_fraction=test_fraction, seed=seed)
 
     n = len(ds)
     idx = np.arange(n)
@@ -133,6 +146,23 @@ def split_indices(ds: Dataset, *, val_fraction: float, test_fraction: float, see
     if len(train) == 0 or len(val) == 0 or len(test) == 0:
         raise too_few
     return {"train": train, "val": val, "test": test, "stratified": stratified, "seed": seed}
+
+
+def group_split(ds: Dataset, *, val_fraction: float, test_fraction: float, seed: int) -> dict[str, Any]:
+    """Whole groups (spoken_digits: voices) to each split, so no voice is heard in training and tested on.
+
+    The groups are shuffled with the seed and cut by the fractions of groups (at least one group each).
+    """
+    groups = np.unique(ds.groups)
+    if len(groups) < 3:
+        raise UserError(f"{ds.name} has {len(groups)} groups (voices), too few to keep each in one of train, "
+                        "validation and test; add data")
+    order = np.random.default_rng(seed).permutation(groups)
+    n_test = min(max(1, round(test_fraction * len(groups))), len(groups) - 2)
+    n_val = min(max(1, round(val_fraction * len(groups))), len(groups) - n_test - 1)
+    parts = {"test": order[:n_test], "val": order[n_test: n_test + n_val], "train": order[n_test + n_val:]}
+    out: dict[str, Any] = {s: np.flatnonzero(np.isin(ds.groups, parts[s])) for s in SPLITS}
+    return {**out, "stratified": False, "grouped": True, "seed": seed}
 
 
 @dataclass
@@ -230,10 +260,14 @@ def _check_options(ds: Dataset, cfg: DataConfig) -> None:
     for key, given in text_only.items():
         if given and ds.kind != "text":
             raise UserError(f"data.{key} works on text; {ds.name} is {ds.kind} data: drop data.{key}")
+    audio_only = {k: getattr(cfg, k) != getattr(DataConfig, k) for k in ("sample_rate", "clip_seconds", "n_mels")}
+    for key, given in audio_only.items():
+        if given and ds.kind != "audio":
+            raise UserError(f"data.{key} works on audio; {ds.name} is {ds.kind} data: drop data.{key}")
     beside = ds.kind == "text" and len(ds.columns or []) > 1  # text beside table columns: they get table options
-    if ds.kind == "text" and ((cfg.pca is not None and not beside) or cfg.downsample != 1):
+    if ds.kind in ("text", "audio") and ((cfg.pca is not None and not beside) or cfg.downsample != 1):
         key = "pca" if cfg.pca is not None and not beside else "downsample"
-        raise UserError(f"data.{key} works on numbers; {ds.name} is text: drop data.{key}")
+        raise UserError(f"data.{key} works on images, signals and tables; {ds.name} is {ds.kind} data: drop data.{key}")
     if ds.kind == "table" or beside:
         if cfg.downsample != 1:
             raise UserError(f"data.downsample works on images and signals; {ds.name} is table data: "

@@ -108,7 +108,11 @@ def _padded(rnn: nn.RNNBase, seq: torch.Tensor, lengths: torch.Tensor) -> torch.
 
 
 def build_rnn(input_shape: tuple[int, ...], out_dim: int, cfg: ModelConfig) -> list[nn.Module]:
-    """A recurrent network over the time steps of a signal (C, L), then the dense head (`model.hidden`)."""
+    """A recurrent network over the time steps of a signal (C, L), then the dense head (`model.hidden`).
+
+    A spectrogram (1, mels, frames) is read as frames time steps of mels features (one Flatten in front)."""
+    if len(input_shape) == 3 and input_shape[0] == 1:
+        return [nn.Flatten(1, 2), *build_rnn(tuple(input_shape[1:]), out_dim, cfg)]  # (B, 1, M, T) -> (B, M, T)
     if len(input_shape) != 2:
         raise UserError(f"model.name=rnn needs sequences (C features, L time steps); this data has shape "
                         f"{tuple(input_shape)}: use model.name=mlp or cnn")

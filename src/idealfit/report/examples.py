@@ -109,4 +109,11 @@ def mistakes_html(run_dir: Path, y_true, y_pred, proba, index, names: list[str],
         head = "".join(f"<th>{escape(str(c))}</th>" for c in others)
         return (intro + '<div class="scroll"><table class="mistakes"><tr><th>row</th><th>text</th><th>true</th>'
                 f'<th>predicted</th><th>top-3 probabilities</th>{head}</tr>{"".join(body)}</table></div>')
+    if ds.kind == "audio":  # waveform and spectrogram thumbnails (report/audio.py)
+        import json
+
+        from idealfit.report.audio import cards
+        from idealfit.run_files import read_text
+
+        return intro + cards(ds, json.loads(read_text(run_dir, "preprocess.json")), rows, label)
     return intro + f'<p class="note">Rows {", ".join(map(str, rows))} of the dataset ({escape(ds.kind)} data).</p>'

@@ -245,6 +245,10 @@ def _prediction_sections(run: RunFiles) -> list[tuple[str, str, str]]:
         caption = (f"ROC-AUC {auc:.3f}: the chance that a random '{names[1]}' test sample gets a higher "
                    f"'{names[1]}' probability than a random '{names[0]}' one (0.5 = guessing, 1 = perfect).")
         out.append(("roc", "ROC curve", svg_html(svg.roc_chart(fpr, tpr, auc=auc), "ROC curve", caption)))
+    if (run.preprocess or {}).get("kind") == "audio":  # waveforms and spectrograms, accuracy per voice group
+        from idealfit.report import audio
+
+        out += audio.sections(run, names)
     if run.proba is not None and run.index is not None and run.run_dir is not None:
         # Imported here: it loads the dataset, which only a classification run with predictions needs.
         from idealfit.report.examples import mistakes_html

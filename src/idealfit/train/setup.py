@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from idealfit.config import (
+    AUDIO_DEFAULTS,
     CNN_SERIES_DEFAULTS,
     SERIES_DEFAULTS,
     TABLE_DEFAULTS,
@@ -21,7 +22,7 @@ from idealfit.config import (
     apply_defaults,
 )
 from idealfit.config_checks import check_run_options
-from idealfit.data.augment import Augment
+from idealfit.data.augment import SPECTROGRAM_OPS, Augment
 from idealfit.data.base import Dataset
 from idealfit.data.batching import StreamBatches, TensorBatches
 from idealfit.data.prepare import Prepared, load_dataset, prepare, split_indices
@@ -100,6 +101,13 @@ def build_augmenter(cfg: RunConfig, ds) -> Augment | None:
         return None
     if ds.kind == "image_pair":
         return _pair_augmenter(cfg)
+    names = [a if isinstance(a, str) else str(a.get("name")) for a in cfg.data.augment]
+    wrong = [n for n in names if (n in SPECTROGRAM_OPS) != (ds.kind == "audio")]
+    if wrong:
+        valid = ", ".join(SPECTROGRAM_OPS) if ds.kind == "audio" else "flip, crop, contrast, tint"
+        raise UserError(f"data.augment={wrong[0]} does not apply to {ds.kind} data ({ds.name}); use {valid}")
+    if ds.kind == "audio":  # SpecAugment on the spectrograms (data.augment.band_mask)
+        return Augment(cfg.data.augment, generator=torch.Generator().manual_seed(cfg.train.seed + 1))
     if ds.kind != "image":
         raise UserError(f"data.augment works on images; {ds.name} is {ds.kind} data: drop data.augment")
     if ds.paths is None and (ds.x.min() < 0 or ds.x.max() > 1):
@@ -168,6 +176,8 @@ def build_setup(cfg: RunConfig) -> Setup:
         apply_defaults(cfg, CNN_SERIES_DEFAULTS if cfg.model.name == "cnn" else SERIES_DEFAULTS)  # the AR fit
     if ds.kind == "text":  # recorded in config.yaml, like the others
         apply_defaults(cfg, TEXT_DEFAULTS)
+    if ds.kind == "audio":
+        apply_defaults(cfg, AUDIO_DEFAULTS)
     apply_defaults(cfg, FAMILIES[cfg.model.name].defaults)
     check_run_options(cfg, ds, task=task)  # options that contradict each other or the data, before any work
     # speed paths (train/speed.py): refused here if they cannot apply; the runtime applies them to the step

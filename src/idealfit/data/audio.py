@@ -1,0 +1,152 @@
+"""Audio: WAV files read, resampled, cut or padded to one clip length; log-mel spectrogram features.
+
+    files       a folder with one sub-folder of .wav files per class (mono or stereo: averaged to mono;
+                8/16/32-bit integer or float; any sample rate), read with scipy.io.wavfile
+    rate        resampled to data.sample_rate (default 8000 Hz) by windowed-sinc interpolation (data/mel.py)
+    length      cut to data.clip_seconds (default 1 s; the start is kept) or padded with silence at the end
+    features    log-mel power (data/mel.MelSpec: 32 ms frames every 10 ms, data.n_mels bands on the HTK mel
+                scale), then per-file normalization (each spectrogram to mean 0, std 1): (1, mels, frames),
+                which the cnn family reads as a one-channel image and the rnn family as frames time steps.
+                Nothing is fitted, so preprocess.json ("audio") records only these settings.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from idealfit.data.base import Dataset
+from idealfit.data.mel import MelSpec, normalize_each, resample
+from idealfit.errors import UserError
+
+AUDIO_SUFFIXES = {".wav", ".wave"}
+FRAME_SECONDS, HOP_SECONDS = 0.032, 0.010  # STFT frame and hop, scaled to the sample rate
+
+
+def read_wav(path: Path) -> tuple[np.ndarray, int]:
+    """(L,) float32 mono samples in [-1, 1] and the file's sample rate; a corrupt or non-WAV file is refused."""
+    from scipy.io import wavfile
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", wavfile.WavFileWarning)  # unknown chunks (LIST, cue) are fine
+            rate, data = wavfile.read(path)
+    except Exception as err:  # noqa: BLE001 - scipy's parser fails in many ways on a broken file (ValueError,
+        # EOFError, even UnboundLocalError on a truncated header); each means the file, not our code, is wrong
+        raise UserError(f"{path} is not a readable WAV file ({str(err).strip() or type(err).__name__}); "
+                        "convert it to .wav (PCM) or remove it") from None
+    if data.ndim == 2:  # (L, channels): stereo and more are averaged to mono
+        data = data.astype(np.float64).mean(axis=1) if data.dtype.kind == "f" else data.mean(axis=1).astype(data.dtype)
+    if data.dtype == np.uint8:  # 8-bit WAV is unsigned, centred at 128
+        x = (data.astype(np.float32) - 128.0) / 128.0
+    elif data.dtype.kind == "i":
+        x = data.astype(np.float32) / float(np.iinfo(data.dtype).max)
+    else:
+        x = data.astype(np.float32)
+    if x.size == 0:
+        raise UserError(f"{path} holds no samples; remove it")
+    return x, int(rate)
+
+
+def fit_length(x: torch.Tensor, length: int) -> torch.Tensor:
+    """(B, L) -> (B, length): the first `length` samples, padded with zeros (silence) at the end."""
+    return x[:, :length] if x.shape[1] >= length else torch.nn.functional.pad(x, (0, length - x.shape[1]))
+
+
+def load_clip(path: Path, *, sample_rate: int, clip_samples: int) -> np.ndarray:
+    """One WAV file as (1, clip_samples) float32 at `sample_rate`."""
+    x, rate = read_wav(path)
+    wave = resample(torch.from_numpy(x)[None], rate, sample_rate)
+    return fit_length(wave, clip_samples).numpy()
+
+
+def scan_audio_folder(path: Path) -> tuple[list[Path], list[str]]:
+    """(wav files, their class = sub-folder name), sorted; [] when `path` has no sub-folders of .wav files."""
+    files = sorted(p for p in path.glob("*/*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
+    return files, [p.parent.name for p in files]
+
+
+def is_audio_folder(path: Path) -> bool:
+    return path.is_dir() and bool(scan_audio_folder(path)[0])
+
+
+def load_audio_folder(path: Path, *, sample_rate: int, clip_seconds: float) -> Dataset:
+    """A classification Dataset of kind audio: x (N, 1, clip samples) float32 waveforms, one class per sub-folder."""
+    from idealfit.data.base import encode_labels
+    from idealfit.data.files import fingerprint
+
+    files, labels = scan_audio_folder(path)
+    if len(set(labels)) < 2:
+        raise UserError(f"{path} has WAV files of {len(set(labels))} class; put each class's files in its own "
+                        "sub-folder (at least two)")
+    clip = round(sample_rate * clip_seconds)
+    x = np.stack([load_clip(p, sample_rate=sample_rate, clip_samples=clip) for p in files])
+    y, names = encode_labels(np.array(labels))
+    return Dataset(path.name, x, y, "classification", "audio", class_names=names,
+                   paths=None, meta={"source": str(path), "sample_rate": sample_rate, "clip_seconds": clip_seconds,
+                                     "files": [str(p.relative_to(path)) for p in files],
+                                     "fingerprint": fingerprint(path, files)})
+
+
+def conform(ds: Dataset, *, sample_rate: int, clip_seconds: float) -> Dataset:
+    """An embedded audio dataset at the run's rate and clip length (user folders are read that way already)."""
+    rate, clip = ds.meta["sample_rate"], round(sample_rate * clip_seconds)
+    if rate == sample_rate and ds.x.shape[-1] == clip:
+        return ds
+    x = fit_length(resample(torch.from_numpy(ds.x[:, 0]), rate, sample_rate), clip)
+    ds.x = x[:, None].numpy()
+    ds.meta = {**ds.meta, "sample_rate": sample_rate, "clip_seconds": clip_seconds}
+    return ds
+
+
+# --- the data kind ------------------------------------------------------------------------------------------------
+
+
+def mel_spec(settings: dict[str, Any]) -> MelSpec:
+    return MelSpec(sample_rate=settings["sample_rate"], n_fft=settings["n_fft"], hop=settings["hop"],
+                   n_mels=settings["n_mels"])
+
+
+def features(settings: dict[str, Any], waves: np.ndarray, *, batch: int = 512) -> np.ndarray:
+    """(N, 1, L) waveforms -> (N, 1, mels, frames) normalized log-mel spectrograms, float32."""
+    spec = mel_spec(settings)
+    waves = np.asarray(waves, dtype=np.float32)
+    out = [normalize_each(spec(torch.from_numpy(waves[i:i + batch, 0]))).numpy() for i in range(0, len(waves), batch)]
+    if not out:
+        return np.zeros((0, 1, spec.n_mels, spec.frames(waves.shape[-1])), np.float32)
+    return np.concatenate(out)
+
+
+def fit_audio(ds: Dataset, indices: dict, cfg, state: dict[str, Any]) -> tuple[dict, dict]:
+    """Log-mel features of every split; the settings (nothing fitted) recorded as state["audio"]."""
+    rate = int(ds.meta["sample_rate"])
+    n_fft = 1 << round(np.log2(FRAME_SECONDS * rate))  # 256 at 8 kHz, 512 at 16 kHz
+    settings = {"sample_rate": rate, "clip_samples": int(ds.x.shape[-1]), "n_fft": n_fft,
+                "hop": round(HOP_SECONDS * rate), "n_mels": cfg.n_mels}
+    if settings["n_mels"] > n_fft // 2:
+        raise UserError(f"data.n_mels={cfg.n_mels} is more bands than the {n_fft // 2 + 1} frequencies of a "
+                        f"{n_fft}-sample frame at {rate} Hz; use at most {n_fft // 4}")
+    state["audio"] = settings
+    x = {s: features(settings, ds.x[indices[s]]) for s in ("train", "val", "test")}
+    state["input_shape"] = list(x["train"].shape[1:])
+    state["norm"] = None  # normalized per file here
+    return x, indices
+
+
+def transform_audio(state: dict[str, Any], x: np.ndarray, names: list[str] | None = None) -> np.ndarray:
+    """(N, 1, clip samples) waveforms at the run's rate -> the model's (N, 1, mels, frames) features."""
+    want = (1, state["audio"]["clip_samples"])
+    if tuple(np.shape(x)[1:]) != want:
+        raise UserError(f"audio inputs must be waveforms of shape {want}; got {tuple(np.shape(x)[1:])}")
+    return features(state["audio"], x)
+
+
+def read_audio_files(state: dict[str, Any], paths: list[Path]) -> np.ndarray:
+    """WAV files at the run's sample rate and clip length, then its features: predict's inputs."""
+    a = state["audio"]
+    waves = np.stack([load_clip(p, sample_rate=a["sample_rate"], clip_samples=a["clip_samples"]) for p in paths])
+    return transform_audio(state, waves)

@@ -1,0 +1,106 @@
+"""A folder of WAV files, end to end: train, the report's clips, predict on WAV files round-trips, clear errors."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+from scipy.io import wavfile
+
+from idealfit.cli import main
+
+
+def _write_folder(root, *, n=10, rate=16000):
+    """Two classes of short 'words': a rising and a falling chirp, at several loudness levels and offsets."""
+    rng = np.random.default_rng(0)
+    for cls, (f0, f1) in (("rise", (300, 1800)), ("fall", (1800, 300))):
+        (root / cls).mkdir(parents=True)
+        for i in range(n):
+            t = np.arange(int(0.15 * rate)) / rate
+            phase = 2 * np.pi * np.cumsum(np.linspace(f0, f1, t.size)) / rate
+            x = np.zeros(int(0.25 * rate))
+            start = int(rng.integers(0, x.size - t.size))
+            x[start:start + t.size] = rng.uniform(0.2, 0.9) * np.sin(phase)
+            x += 0.01 * rng.standard_normal(x.size)
+            data = np.round(x * 32767).astype(np.int16)
+            wavfile.write(root / cls / f"{i}.wav", rate, np.stack([data, data], 1) if i % 2 else data)
+
+
+@pytest.fixture(scope="module")
+def audio_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("audio")
+    data = root / "chirps"
+    _write_folder(data)
+    out = root / "run"
+    assert main(["train", "--data", str(data), "--epochs", "4", "--out", str(out), "--no-progress",
+                 "--set", "data.clip_seconds=0.25", "--set", "data.n_mels=20",
+                 "--set", "data.augment=[freq_mask, {name: time_mask, width: 3}]"]) == 0
+    return data, out
+
+
+def test_a_wav_folder_trains_as_audio_with_its_settings(audio_run):
+    _, out = audio_run
+    state = json.loads((out / "preprocess.json").read_text())
+    assert state["kind"] == "audio" and state["input_shape"] == [1, 20, 26]
+    assert state["audio"] == {"sample_rate": 8000, "clip_samples": 2000, "n_fft": 256, "hop": 80, "n_mels": 20}
+    cfg = (out / "config.yaml").read_text()
+    assert "name: rnn" in cfg and "freq_mask" in cfg  # the audio defaults (config.AUDIO_DEFAULTS)
+    summary = json.loads((out / "summary.json").read_text())
+    assert "majority" in summary["baselines"]
+    html = (out / "report.html").read_text()
+    assert "Test clips" in html and "Confusion matrix" in html and "data:image/png;base64" in html
+    assert "Frequency mask" in html or (out / "augment.png").exists()
+
+
+def test_predict_on_wav_files_round_trips(audio_run, capsys):
+    from idealfit.data.audio import load_clip
+    from idealfit.run import load_run
+
+    data, out = audio_run
+    files = sorted(data.glob("*/*.wav"))
+    test = np.load(out / "split.npz")["test"]
+    stored = np.load(out / "predictions.npz")
+    picked = [files[i] for i in test]
+    assert main(["predict", str(out), *map(str, picked)]) == 0
+    rows = list(csv.reader(capsys.readouterr().out.splitlines()))
+    assert rows[0][:2] == ["input", "predicted"] and [r[0] for r in rows[1:]] == list(map(str, picked))
+    run = load_run(out)
+    order = np.argsort(stored["index"])  # predictions.npz rows follow the test indices
+    proba = np.asarray(stored["proba"])[order]
+    for r, p in zip(rows[1:], proba, strict=True):
+        assert [float(v) for v in r[2:]] == pytest.approx(p.tolist(), abs=1e-5)
+        assert r[1] == run.class_names[int(np.argmax(p))]
+    waves = np.stack([load_clip(f, sample_rate=8000, clip_samples=2000) for f in picked])
+    assert np.allclose(run.predict_array(waves), proba, atol=1e-5)  # raw waveforms (N, 1, samples) too
+
+
+def test_an_audio_run_reloads_and_evaluates_the_same(audio_run):
+    from idealfit.run import load_run
+
+    _, out = audio_run
+    run = load_run(out)
+    summary = json.loads((out / "summary.json").read_text())
+    assert run.evaluate()["accuracy"] == pytest.approx(summary["metrics"]["test"]["accuracy"])
+
+
+def test_audio_errors_are_one_line(audio_run, tmp_path, cli_error):
+    data, out = audio_run
+    bad = tmp_path / "clip.wav"
+    bad.write_bytes(b"RIFF....WAVEjunk")
+    cli_error(["predict", str(out), str(bad)], "clip.wav is not a readable WAV file")
+    txt = tmp_path / "notes.txt"
+    txt.write_text("hello")
+    cli_error(["predict", str(out), str(txt)], "notes.txt is not a readable WAV file")
+    cli_error(["predict", "--out", str(tmp_path / "p.csv"), str(out), str(bad)], "clip.wav")
+    assert not (tmp_path / "p.csv").exists()
+    cli_error(["export", str(out), "--onnx", str(tmp_path / "m.onnx")], "trained on audio", "idealfit predict")
+    assert not (tmp_path / "m.onnx").exists()
+    cli_error(["train", "--data", "digits", "--set", "data.n_mels=20"], "data.n_mels works on audio")
+    cli_error(["train", "--data", str(data), "--set", "data.augment=[flip]"], "flip does not apply to audio",
+              "freq_mask, time_mask")
+    cli_error(["train", "--data", "digits", "--set", "data.augment=[time_mask]"], "time_mask does not apply to image")
+    cli_error(["train", "--data", str(data / "rise" / "0.wav")], "single recording")
+    corrupt = tmp_path / "folder"
+    _write_folder(corrupt, n=2)
+    (corrupt / "rise" / "9.wav").write_bytes(b"not audio")
+    cli_error(["train", "--data", str(corrupt)], "9.wav is not a readable WAV file")
