@@ -123,7 +123,7 @@ def test_table_options_apply_to_the_columns_beside_the_text(tmp_path):
     assert dropped.state["text"]["table"]["options"]["scale"] == "minmax"
     pca = prepare(ds, dict(idx), cfg=DataConfig(pca=2))
     assert pca.state["norm"]["table_features"] == 2
-    with pytest.raises(UserError, match="data.downsample works on numbers"):
+    with pytest.raises(UserError, match="data.downsample works on images, signals and tables"):
         prepare(ds, dict(idx), cfg=DataConfig(downsample=2))
 
 
