@@ -154,6 +154,34 @@ def test_the_ranks_shards_make_up_one_process_batches(kw):
         np.testing.assert_allclose(per_batch, 1.0)
 
 
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_streamed_image_files_are_sharded_like_in_memory_data(tmp_path, shuffle):
+    """An image folder too large for memory: each rank's DataLoader reads its part of every batch of the
+    order one process's loader draws (the same sampler, the same generator)."""
+    from PIL import Image
+
+    from idealfit.data.batching import StreamBatches
+
+    paths = []
+    for i in range(13):
+        paths.append(str(tmp_path / f"{i}.png"))
+        Image.fromarray(np.full((4, 4), i * 10, np.uint8)).save(paths[-1])
+
+    def make():
+        return StreamBatches(paths, np.arange(13), size=4, channels=1, resize="crop", batch_size=5, shuffle=shuffle,
+                             generator=torch.Generator().manual_seed(3), device=torch.device("cpu"), workers=0)
+
+    whole = [v for _, y in make() for v in y.tolist()]
+    shards = [ShardedBatches(make(), rank=r, world_size=2) for r in range(2)]
+    parts = [[(x, y) for x, y in sb] for sb in shards]
+    assert shards[0].bounds == [(0, 5), (5, 13)]  # the last 3 cannot give both ranks 2: joined
+    assert [v for i in range(2) for p in parts for v in p[i][1].tolist()] == whole
+    x, y = parts[1][0]
+    np.testing.assert_allclose(x[:, 0, 0, 0].numpy(), y.numpy() * 10 / 255, atol=1e-6)  # the right files' pixels
+    val = _eval_shard(make(), rank=1, world_size=2)
+    assert [v for _, y in val for v in y.tolist()] == list(range(7, 13))  # contiguous, never shuffled
+
+
 def test_a_last_batch_too_small_for_every_rank_joins_the_one_before():
     sb = ShardedBatches(_batches(n=19, bs=8)(), rank=1, world_size=2)  # last batch of 3 < 2 per rank
     assert sb.bounds == [(0, 8), (8, 19)]

@@ -142,10 +142,6 @@ class DistributedRuntime(Runtime):
         return moved.to(t.device)
 
     def shard(self, batches, *, train: bool):
-        if not hasattr(batches, "x"):  # StreamBatches: a DataLoader over image files
-            raise UserError("training under torchrun reads in-memory data; this image folder is streamed "
-                            "from disk (too large for memory): train it in one process, or make it smaller "
-                            "(data.image_size) so it loads in memory")
         if train:
             return ShardedBatches(batches, rank=self.rank, world_size=self.world_size, share=self.share)
         return _eval_shard(batches, rank=self.rank, world_size=self.world_size)
@@ -201,19 +197,22 @@ def split_bounds(a: int, b: int, *, rank: int, world_size: int) -> tuple[int, in
 class ShardedBatches:
     """The training batches of one rank: each global batch of the shared shuffled order, split.
 
-    Draws the order exactly as `TensorBatches` does (same generator calls), so the union over ranks of
-    batch i is one process's batch i. A last global batch too small to give every rank 2 samples (batch
-    normalization needs 2) joins the one before it.
+    Draws the order exactly as one process does (in memory: `TensorBatches`' generator calls; streamed
+    image files: the DataLoader's own sampler), so the union over ranks of batch i is one process's
+    batch i. A last global batch too small to give every rank 2 samples (batch normalization needs 2)
+    joins the one before it.
     """
 
     def __init__(self, batches, *, rank: int, world_size: int, share: _Share | None = None):
         self.inner, self.rank, self.world_size = batches, rank, world_size
         self.share = share or _Share()
-        n = len(batches.y)
+        n = batches.num_samples
         if n < 2 * world_size:
             raise UserError(f"{n} training samples cannot give each of {world_size} processes 2; "
                             "use fewer processes or more data")
-        self.bounds = _fold_last(n, batches.batch_size, min_size=2 * world_size)
+        loader = getattr(batches, "loader", None)  # StreamBatches: a DataLoader over image files
+        self.bounds = _fold_last(n, loader.batch_size if loader else batches.batch_size, min_size=2 * world_size)
+        self.stream = None if loader is None else _rank_loader(loader, self.bounds, rank=rank, world_size=world_size)
 
     def __len__(self) -> int:
         return len(self.bounds)
@@ -227,6 +226,11 @@ class ShardedBatches:
         return self.inner.generator
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        if self.stream is not None:
+            for (a, e), (xb, yb) in zip(self.bounds, self.stream, strict=True):
+                self.share.weight = len(yb) / (e - a)
+                yield xb.to(self.inner.device, non_blocking=True), yb.to(self.inner.device, non_blocking=True)
+            return
         b = self.inner
         n = len(b.y)
         if b.weights is not None:  # the same draws as TensorBatches.__iter__
@@ -242,6 +246,31 @@ class ShardedBatches:
             yield b.x[idx], b.y[idx]
 
 
+class _RankBatchSampler(torch.utils.data.Sampler):
+    """Indices of this rank's part of each global batch, from one pass of the loader's sampler (random,
+    weighted or sequential: the draws of one process)."""
+
+    def __init__(self, sampler, bounds: list[tuple[int, int]], *, rank: int, world_size: int):
+        self.sampler, self.bounds, self.rank, self.world_size = sampler, bounds, rank, world_size
+
+    def __len__(self) -> int:
+        return len(self.bounds)
+
+    def __iter__(self) -> Iterator[list[int]]:
+        order = list(self.sampler)
+        for a, e in self.bounds:
+            lo, hi = split_bounds(a, e, rank=self.rank, world_size=self.world_size)
+            yield order[lo:hi]
+
+
+def _rank_loader(loader, bounds, *, rank: int, world_size: int) -> torch.utils.data.DataLoader:
+    """The loader's dataset, workers and generator, batched by `_RankBatchSampler`."""
+    return torch.utils.data.DataLoader(
+        loader.dataset, batch_sampler=_RankBatchSampler(loader.sampler, bounds, rank=rank, world_size=world_size),
+        num_workers=loader.num_workers, persistent_workers=loader.num_workers > 0,
+        generator=loader.generator)  # each epoch's worker seed drawn first, as one process's loader does
+
+
 def _fold_last(n: int, batch_size: int, *, min_size: int) -> list[tuple[int, int]]:
     bounds = [(a, min(a + batch_size, n)) for a in range(0, n, batch_size)]
     if len(bounds) > 1 and bounds[-1][1] - bounds[-1][0] < min_size:
@@ -254,11 +283,18 @@ def _eval_shard(batches, *, rank: int, world_size: int):
     ranks. Every rank must get a sample: a rank with none would skip the all-reduce the others wait in."""
     from idealfit.data.batching import TensorBatches
 
-    n = len(batches.y)
+    n = batches.num_samples
     if 0 < n < world_size:
         raise UserError(f"the validation split has {n} sample(s), fewer than the {world_size} processes; "
                         "raise data.val_fraction or use fewer processes")
     lo, hi = split_bounds(0, n, rank=rank, world_size=world_size)
+    if hasattr(batches, "loader"):  # streamed image files: the same loader over this rank's files
+        loader = batches.loader
+        part = torch.utils.data.Subset(loader.dataset, range(lo, hi))
+        batches.loader = torch.utils.data.DataLoader(part, batch_size=loader.batch_size, shuffle=False,
+                                                     num_workers=loader.num_workers,
+                                                     persistent_workers=loader.num_workers > 0)
+        return batches
     return TensorBatches(batches.x[lo:hi], batches.y[lo:hi], batch_size=batches.batch_size, shuffle=False)
 
 
