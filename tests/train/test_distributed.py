@@ -23,6 +23,7 @@ import idealfit
 from idealfit.data.batching import TensorBatches
 from idealfit.errors import UserError
 from idealfit.train.distributed import (
+    RankSeeds,
     ShardedBatches,
     _eval_shard,
     check_model,
@@ -239,3 +240,20 @@ def test_tune_api_is_refused_under_torchrun(monkeypatch, tmp_path):
     monkeypatch.setenv("WORLD_SIZE", "2")
     with pytest.raises(UserError, match="tune does not run under torchrun"):
         tune(space_file=tmp_path / "space.yaml", trials=1)
+
+
+def test_ranks_above_0_draw_their_own_dropout_and_augmentation_streams():
+    from types import SimpleNamespace
+
+    from idealfit.train.callbacks import FitState
+
+    def draws(rank, epoch):
+        torch.manual_seed(0)  # every rank starts from the run's seed
+        aug = SimpleNamespace(generator=torch.Generator().manual_seed(1))
+        RankSeeds(rank=rank, seed=0, augment=aug).on_fit_start(FitState(step=None, epochs=3, epoch=epoch))
+        return torch.rand(4).tolist(), torch.rand(4, generator=aug.generator).tolist()
+
+    assert draws(1, 0) == draws(1, 0)  # reproducible, also after a resume at the same epoch
+    assert draws(1, 0) != draws(2, 0) and draws(1, 0) != draws(1, 1)
+    torch.manual_seed(0)
+    assert draws(1, 0)[0] != torch.rand(4).tolist()  # not rank 0's stream
