@@ -112,6 +112,10 @@ class DistributedRuntime(Runtime):
             raise UserError("training under torchrun on Apple's MPS is not supported by PyTorch's process "
                             "groups; use --device cpu")
         if device.type == "cuda":
+            if device.index is not None and int(os.environ.get("LOCAL_WORLD_SIZE", "1")) > 1:
+                raise UserError(f"train.device={device_name} would put every process of this node on one GPU; "
+                                "under torchrun each process takes the GPU of its LOCAL_RANK: use --device cuda "
+                                "(or auto), and CUDA_VISIBLE_DEVICES to choose the GPUs")
             if device.index is None:  # one GPU per process on this node
                 if local >= torch.cuda.device_count():
                     raise UserError(f"torchrun started {local + 1}+ processes on a node with "
