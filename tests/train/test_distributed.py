@@ -257,3 +257,12 @@ def test_ranks_above_0_draw_their_own_dropout_and_augmentation_streams():
     assert draws(1, 0) != draws(2, 0) and draws(1, 0) != draws(1, 1)
     torch.manual_seed(0)
     assert draws(1, 0)[0] != torch.rand(4).tolist()  # not rank 0's stream
+
+
+@pytest.mark.parametrize("value", ["soon", "0", "-5"])
+def test_a_bad_timeout_is_one_line(value, monkeypatch):
+    from idealfit.train.distributed import _timeout_seconds
+
+    monkeypatch.setenv("IDEALFIT_DIST_TIMEOUT", value)
+    with pytest.raises(UserError, match="must be a number of seconds > 0"):
+        _timeout_seconds()

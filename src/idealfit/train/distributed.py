@@ -79,6 +79,17 @@ def check_model(model: torch.nn.Module) -> None:
                         "for the L1-only generator")
 
 
+def _timeout_seconds() -> float:
+    text = os.environ.get(TIMEOUT_ENV, str(DEFAULT_TIMEOUT_S))
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not seconds > 0:
+        raise UserError(f"{TIMEOUT_ENV}={text!r} must be a number of seconds > 0 (default {DEFAULT_TIMEOUT_S})")
+    return seconds
+
+
 @dataclass
 class _Share:
     """Rank r's part of the current global batch, read by the gradient hook."""
@@ -87,8 +98,13 @@ class _Share:
 
 
 def _weighted_allreduce(share, bucket):  # no annotations: DDP compares them to its classes, and ours are strings
-    """DDP comm hook (bucket: a dist.GradBucket; returns a Future of the reduced buffer): Σ_r (n_r / n) · g_r, the gradient of the global batch's mean loss (the default
-    hook's plain mean over ranks is that only when every rank holds the same number of samples)."""
+    """DDP comm hook: Σ_r (n_r / n) · g_r, the gradient of the global batch's mean loss. DDP's default
+    hook, the plain mean over ranks, is that only when every rank holds as many samples.
+
+    Args:
+        share: this rank's `_Share` of the current batch. bucket: a dist.GradBucket of gradients.
+    Returns: a Future of the reduced (flat) bucket.
+    """
     buf = bucket.buffer().mul_(share.weight)
     return dist.all_reduce(buf, async_op=True).get_future().then(lambda f: f.value()[0])
 
@@ -124,7 +140,7 @@ class DistributedRuntime(Runtime):
                 device = torch.device("cuda", local)
             torch.cuda.set_device(device)
         if not dist.is_initialized():
-            seconds = float(os.environ.get(TIMEOUT_ENV, DEFAULT_TIMEOUT_S))
+            seconds = _timeout_seconds()
             dist.init_process_group("nccl" if device.type == "cuda" else "gloo",
                                     timeout=dt.timedelta(seconds=seconds))
         return cls(device, rank=rank, world_size=world, local_rank=local, sync_batchnorm=sync_batchnorm)
@@ -183,7 +199,7 @@ class RankSeeds(Callback):
         self.rank, self.seed, self.augment = rank, seed, augment
 
     def on_fit_start(self, state: FitState) -> None:
-        mixed = (self.seed * 1_000_003 + self.rank) * 1_000_003 + state.epoch
+        mixed = ((self.seed * 1_000_003 + self.rank) * 1_000_003 + state.epoch) % 2**62  # manual_seed takes < 2**64
         torch.manual_seed(mixed)
         gen = getattr(self.augment, "generator", None)
         if gen is not None:
