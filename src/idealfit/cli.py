@@ -28,6 +28,7 @@ TRAIN_FLAGS = [  # flag, config key, type, help
     ("--schedule", "train.schedule", str, "constant, step, cosine or onecycle"),
     ("--seed", "train.seed", str, "seed for the split, the initial weights and the batch order"),
     ("--device", "train.device", str, "auto, cpu, cuda, cuda:N or mps"),
+    ("--precision", "train.precision", str, "fp32 or bf16 (autocast; also --set train.channels_last=true, train.compile=true)"),
     ("--out", "out", str, "run folder (default runs/<timestamp>-<data>-<model>)"),
 ]
 

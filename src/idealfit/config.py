@@ -32,6 +32,7 @@ FAMILIES = ("mlp", "cnn", "rnn", "unet", "pix2pix", "autoencoder")  # the names 
 LOSSES = ("auto", "ce", "dice", "ce+dice")  # train.loss; which apply depends on the task (tasks/)
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("constant", "step", "cosine", "onecycle")
+PRECISIONS = ("fp32", "bf16")  # train.precision (train/speed.py)
 ACTIVATIONS = ("relu", "gelu", "tanh", "sigmoid", "leaky_relu", "elu")
 POOLS = ("max", "avg", "none")
 IMPUTE = ("drop", "mean", "median", "most_frequent")
@@ -100,6 +101,9 @@ class ModelConfig:
     hidden: list[int] = field(default_factory=lambda: [128])  # widths of the dense layers before the head
     kernel_size: int = 3  # cnn: side of each square (or 1-D) filter
     pool: str = "max"  # cnn: pooling after each conv block: max | avg | none
+    # cnn: convolutions per block. 1: conv, [BN], act, pool. n >= 2: conv, pool, [BN], act, then n-1 × (conv, [BN],
+    # act) at the pooled size: airbench94's ConvGroup (2), the later convolutions costing a quarter as much
+    block_convs: int = 1
     activation: str = "relu"  # relu | gelu | tanh | sigmoid | leaky_relu | elu
     dropout: float = 0.0  # dropout probability before each dense layer (0 = off)
     batchnorm: bool = True  # batch normalization after each conv / dense layer (the deck: fewer epochs, stabler)
@@ -146,6 +150,10 @@ class TrainConfig:
     sync_batchnorm: bool = True  # under torchrun on CUDA: BatchNorm statistics over all processes (CPU: per process)
     threads: str = "auto"  # CPU threads: auto (timed at the start, recorded) or a whole number
     progress: bool = True  # live progress bar with loss and metric
+    # speed paths (train/speed.py): CPU and GPU alike; the saved weights stay plain fp32 either way
+    precision: str = "fp32"  # fp32 | bf16: forward pass and loss under torch.autocast in bfloat16 (no GradScaler needed)
+    channels_last: bool = False  # images: the model and the batches in NHWC memory layout (faster convolutions on GPUs)
+    compile: bool = False  # torch.compile the forward pass (inductor); the first batches pay the compilation
 
 
 @dataclass

@@ -29,7 +29,7 @@ from idealfit.tasks import Task
 # the shape options each model family reads (activation, dropout, batchnorm, init are not checked here)
 FAMILY_KEYS = {
     "mlp": ("model.hidden", "model.wide", "model.wide_init"),
-    "cnn": ("model.widths", "model.kernel_size", "model.pool", "model.hidden"),
+    "cnn": ("model.widths", "model.kernel_size", "model.pool", "model.hidden", "model.block_convs"),
     "rnn": ("model.cell", "model.layers", "model.hidden_size", "model.bidirectional", "model.hidden", "model.embed_dim"),
     "unet": ("model.widths", "model.skip"),
     "autoencoder": ("model.latent", "model.widths", "model.hidden"),

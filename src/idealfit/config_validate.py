@@ -16,6 +16,7 @@ from idealfit.config import (
     MAX_SEED,
     OPTIMIZERS,
     POOLS,
+    PRECISIONS,
     RESIZE,
     SCALES,
     SCHEDULES,
@@ -78,6 +79,8 @@ def validate(cfg: RunConfig) -> RunConfig:
     if m.name in ("cnn", "auto") and not m.widths:  # auto may pick a CNN: only an explicit mlp needs none
         raise UserError(f"model.widths must name at least one conv block for model.name={m.name}, e.g. [32,64]; "
                         "use model.name=mlp for a network without convolutions")
+    if not 1 <= m.block_convs <= 8:
+        raise UserError(f"model.block_convs must be a whole number from 1 to 8 (convolutions per block); got {m.block_convs}")
     if m.kernel_size < 1 or m.kernel_size % 2 == 0:
         raise UserError(f"model.kernel_size must be an odd number >= 1; got {m.kernel_size}")
     if not 0 <= m.dropout < 1:
@@ -112,6 +115,7 @@ def validate(cfg: RunConfig) -> RunConfig:
         raise UserError(f"train.seed must be a whole number from 0 to {MAX_SEED}; got {t.seed}")
     if t.threads != "auto" and not (t.threads.isdigit() and 1 <= int(t.threads) <= 1024):
         raise UserError(f"train.threads must be auto or a whole number from 1 to 1024; got '{t.threads}'")
+    _choice("train.precision", t.precision, PRECISIONS)
     dev = t.device
     if not (dev in ("auto", "cpu", "cuda", "mps") or (dev.startswith("cuda:") and dev[5:].isdigit())):
         raise UserError(f"train.device must be auto, cpu, cuda, cuda:N or mps; got '{dev}'")

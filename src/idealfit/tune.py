@@ -6,7 +6,7 @@ A study folder holds:
     trials/trial-NNNN/ one finished run folder per trial (report, diagnosis); pruned ones say so in summary.json
     trials.csv         one row per trial: number, state, value, parameters, run folder
     best.yaml          the best trial's configuration, ready for `idealfit train --config best.yaml`
-    report.html        optimization history, parameter importances, a slice plot per parameter, the best diagnosis
+    report.html        optimization history, parameter importances, parallel coordinates, slice plots, the best diagnosis
 
 The same command run again continues the study: `--trials N` asks for N more finished trials.
 
@@ -108,7 +108,10 @@ def open_storage(study_dir: Path, url: str | None, *, heartbeat: tuple[int, int]
                     url, heartbeat_interval=interval, grace_period=grace,
                     heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback())
         except Exception as exc:  # a bad URL, a missing driver, a server that does not answer
-            raise UserError(f"--storage {url}: {str(exc).splitlines()[0]}") from None
+            said = str(exc).splitlines()[0]
+            if url.startswith("postgresql") and "import" in said.lower():  # Optuna's words for a missing driver
+                said += " For PostgreSQL: pip install 'idealfit[postgres]' and a postgresql+psycopg:// URL."
+            raise UserError(f"--storage {url}: {said}") from None
     journal = optuna.storages.journal
     backend = getattr(journal, "JournalFileBackend", None) or optuna.storages.JournalFileStorage
     return optuna.storages.JournalStorage(backend(str(study_dir / JOURNAL)))
@@ -264,14 +267,17 @@ def tune(*, space_file: str | Path, trials: int, config_file: str | Path | None 
     job = dict(target=target, config_file=config_file, sets=sets, deadline=deadline, max_failures=max(3, trials), **opts)
     say(f"study '{name}' in {study_dir}: {trials} more trial{'s' if trials > 1 else ''} ({sampler} sampler, "
         f"{pruner} pruner, {workers} worker{'s' if workers > 1 else ''}), {direction} {cfg.train.monitor}")
+    failed = None
     if workers == 1:
         worker(study_dir, say=say, **job)
     else:
-        _run_workers(study_dir, workers, job)
+        failed = _run_workers(study_dir, workers, job)
     from idealfit.tune_report import write_outputs
 
     files = write_outputs(st, space, study_dir=study_dir, monitor=cfg.train.monitor, config_file=config_file,
-                          sets=sets, title=f"Tuning study · {name}")
+                          sets=sets, title=f"Tuning study · {name}")  # also after a worker died: what finished shows
+    if failed:
+        raise UserError(failed)
     best = _best(st)
     return TuneResult(study_dir, st, None if best is None else best.value,
                       {} if best is None else {k: space[k].value_of(v) for k, v in best.params.items() if k in space},
@@ -312,7 +318,8 @@ def _worker_main(study_dir: str, job: dict[str, Any]) -> None:
         sys.exit(2)
 
 
-def _run_workers(study_dir: Path, n: int, job: dict[str, Any]) -> None:
+def _run_workers(study_dir: Path, n: int, job: dict[str, Any]) -> str | None:
+    """Run `n` worker processes to the end; None, or the line saying which ended early."""
     import multiprocessing
 
     given = set(job["sets"]) | set(_config_keys(job["config_file"]))
@@ -325,10 +332,12 @@ def _run_workers(study_dir: Path, n: int, job: dict[str, Any]) -> None:
         p.start()
     for p in procs:
         p.join()
-    bad = [p.exitcode for p in procs if p.exitcode]
+    bad = [f"killed by signal {-p.exitcode}" if p.exitcode < 0 else f"exit code {p.exitcode}"
+           for p in procs if p.exitcode]
     if bad:
-        raise UserError(f"{len(bad)} of {n} workers ended with an error (exit codes {bad}); the lines above say "
-                        "why, and the same command continues the study")
+        return (f"{len(bad)} of {n} workers ended early ({', '.join(bad)}); the lines above say why, a trial it left "
+                "is retried, and the same command continues the study")
+    return None
 
 
 def _config_keys(config_file: str | None) -> list[str]:

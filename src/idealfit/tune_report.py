@@ -119,6 +119,59 @@ def slice_figure(study, space: dict[str, Param], monitor: str) -> Figure:
     return fig
 
 
+def parallel_figure(study, space: dict[str, Param], monitor: str) -> Figure | None:
+    """Parallel coordinates: one line per complete trial across every parameter's axis and the value's,
+    coloured by the value (best = yellow). Each axis spans its space's range (log for log-scaled ones; a
+    choice's options evenly spaced), so where good trials cross an axis shows the good range. None below
+    two complete trials. Drawn with matplotlib (Optuna's own plot needs plotly)."""
+    from matplotlib import cm
+    from optuna.trial import TrialState
+
+    done = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)) if set(space) <= set(t.params)]
+    if len(done) < 2:
+        return None
+    axes_ticks: list[tuple[list[float], list[str]]] = []
+    cols = []
+    for key, p in space.items():
+        if p.kind == "choice":
+            labels = [str(lab) for lab in p.labels()]
+            pos = np.array([labels.index(str(t.params[key])) for t in done], float)
+            span = max(len(labels) - 1, 1)
+            cols.append(pos / span)
+            axes_ticks.append(([i / span for i in range(len(labels))], labels))
+            continue
+        lo, hi = float(p.low), float(p.high)
+        xs = np.array([float(t.params[key]) for t in done])
+        log = (p.kind == "log_uniform" or p.log) and lo > 0
+        f = np.log10 if log else (lambda v: v)
+        a, b = f(lo), f(hi)
+        cols.append((f(xs) - a) / (b - a) if b > a else np.full(len(xs), 0.5))
+        axes_ticks.append(([0.0, 1.0], [_fmt(lo), _fmt(hi)]))
+    vals = np.array([t.value for t in done], float)
+    lo, hi = float(vals.min()), float(vals.max())
+    cols.append((vals - lo) / (hi - lo) if hi > lo else np.full(len(vals), 0.5))
+    axes_ticks.append(([0.0, 1.0], [f"{lo:.4g}", f"{hi:.4g}"]))
+    names = [*space, monitor]
+    good = vals if study.direction.name == "MAXIMIZE" else -vals  # higher = better = yellow
+    shade = (good - good.min()) / (np.ptp(good) or 1.0)
+    fig = Figure(figsize=(max(6.0, 1.9 * len(names)), 3.8), layout="constrained")
+    ax = fig.subplots()
+    ys = np.stack(cols, axis=1)
+    for i in np.argsort(shade):  # the best drawn last, on top
+        ax.plot(range(len(names)), ys[i], color=cm.viridis(shade[i]), alpha=0.8, lw=1.4)
+    for j, (ticks, labels) in enumerate(axes_ticks):
+        ax.axvline(j, color="0.3", lw=0.8)
+        for y, lab in zip(ticks, labels, strict=True):
+            ax.text(j + 0.04, y, lab, fontsize=7, va="center", color="0.25")
+    ax.set_xticks(range(len(names)), names, fontsize=8)
+    ax.set_yticks([])
+    ax.set_xlim(-0.2, len(names) - 0.6)
+    ax.set_ylim(-0.08, 1.08)
+    for side in ("left", "right", "top"):
+        ax.spines[side].set_visible(False)
+    return fig
+
+
 def importances(study) -> dict[str, float] | None:
     """optuna.importance's importances (its default evaluator), or None below 3 complete trials, where they say
     nothing (Optuna then warns and makes them all equal)."""
@@ -156,6 +209,11 @@ def report_html(study, space: dict[str, Param], rows: list[dict], *, monitor: st
                         "(optuna.importance's default evaluator).") if imp else
             '<p class="note">Importances need at least three complete trials.</p>')
     sections.append(("importance", "Parameter importances", body))
+    par = parallel_figure(study, space, monitor)
+    if par is not None:
+        sections.append(("parallel", "Parallel coordinates", figure_html(
+            par, "parallel", "One line per complete trial through each parameter's drawn value (axes span the "
+            "space) and its value; colour: the value, best = yellow.")))
     sections.append(("slices", "Slice plots", figure_html(slice_figure(study, space, monitor), "slices",
                                                           "Value against each parameter; colour: trial number (later = yellow).")))
     if best is not None:

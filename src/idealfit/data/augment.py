@@ -159,7 +159,9 @@ def _apply_crop(t: torch.Tensor, offsets, *, padding: int, mode: str) -> torch.T
     out = t.permute(0, 2, 3, 1)[b, rows[:, :, None], cols[:, None, :]]  # (B, H, W, C)
     if valid is not None:
         out = torch.where(valid[..., None], out, torch.zeros((), dtype=t.dtype, device=t.device))
-    return out.permute(0, 3, 1, 2).contiguous()  # (B, C, H, W)
+    # (B, C, H, W); channels_last in, channels_last out (the gather's own layout: no copy, train.channels_last)
+    nhwc = t.dim() == 4 and t.shape[1] > 1 and t.is_contiguous(memory_format=torch.channels_last)
+    return out.permute(0, 3, 1, 2).contiguous(memory_format=torch.channels_last if nhwc else torch.contiguous_format)
 
 
 def crop(x: torch.Tensor, *, padding: int = 2, mode: str = "zeros", generator=None) -> torch.Tensor:

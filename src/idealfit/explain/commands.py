@@ -22,13 +22,15 @@ examples:
   idealfit explain conv --filter "0,1,0;1,-4,1;0,1,0" --padding 1 --out figs/
   idealfit explain kernels --image photo.jpg --out kernels.png
   idealfit explain runs/cnn-001 --input cat.png --input dog.png
+  idealfit explain runs/cnn-001 --page                 interactive runs/cnn-001/explain.html (one offline file)
+  idealfit explain conv --page                         the deck's example in the same interactive viewer
 """
 
 # Which options each form reads; any other option given is a mistake we report instead of ignoring.
 _OPTIONS = {
-    "conv": {"image", "filters", "stride", "padding", "max_windows", "out"},
+    "conv": {"image", "filters", "stride", "padding", "max_windows", "out", "page"},
     "kernels": {"image", "out"},
-    "run": {"inputs", "out"},
+    "run": {"inputs", "out", "page"},
 }
 _FLAGS = {
     "image": "--image",
@@ -38,6 +40,7 @@ _FLAGS = {
     "max_windows": "--max-windows",
     "inputs": "--input",
     "out": "--out",
+    "page": "--page",
 }
 
 
@@ -83,7 +86,15 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument(
         "--out",
         help="conv: folder for explain-conv.png (default .); kernels: the PNG file "
-        "(default explain-kernels.png); RUN_DIR: folder (default RUN_DIR/explain)",
+        "(default explain-kernels.png); RUN_DIR: folder (default RUN_DIR/explain); "
+        "with --page: the .html file or its folder (default explain-conv.html, RUN_DIR/explain.html)",
+    )
+    p.add_argument(
+        "--page",
+        action="store_true",
+        default=None,
+        help="conv, RUN_DIR: write an interactive, self-contained explain.html instead (gallery, drawing, "
+        "every layer, the arithmetic of each map); RUN_DIR: --input files join its gallery",
     )
     p.set_defaults(func=handler)
     return p
@@ -190,6 +201,14 @@ def _conv(args) -> int:
     result = worked_example(image, filters or DECK_FILTERS, stride=stride, padding=padding)
     n_windows = len(result.passes[0].conv_steps)
     limit = args.max_windows if args.max_windows is not None else (None if n_windows <= 36 else 9)
+    if args.page:  # the page first: a mistake (filters of two sizes, a bad --out) is said before any output
+        from idealfit.explain.page import deck_page, write_page
+
+        html, _ = deck_page(result)
+        path = _page_path(args.out, Path("."), "explain-conv.html")
+        print(format_worked_example(result, max_windows=limit or None), end="")
+        print(f"wrote {write_page(html, path)}")
+        return 0
     print(format_worked_example(result, max_windows=limit or None), end="")
     out = Path(args.out or ".")
     path = out if out.suffix.lower() == ".png" else out / "explain-conv.png"
@@ -275,10 +294,46 @@ def _prediction_lines(run, x: torch.Tensor, names: list[str]) -> list[str]:
     return lines
 
 
+def _page_path(out: str | None, default_dir: Path, name: str) -> Path:
+    """--out for a page: a .html file, or a folder for `name` (default default_dir / name)."""
+    if out is None:
+        return default_dir / name
+    path = Path(out)
+    if path.suffix.lower() in (".html", ".htm"):
+        return path
+    if path.suffix and not path.is_dir():
+        raise UserError(f"--out {out}: give a file name ending in .html, or a folder")
+    return path / name
+
+
+def _run_page(run, args) -> int:
+    from idealfit.explain.page import check_page_run, run_page, write_page
+    from idealfit.report.html import build_run_report
+    from idealfit.run_files import run_file
+
+    check_page_run(run)
+    extra = _run_inputs(run, args.inputs)[:2] if args.inputs else None
+    html, data = run_page(run, extra=extra)
+    path = _page_path(args.out, Path(run.dir), "explain.html")
+    if args.out is None:
+        path = run_file(run.dir, "explain.html")  # refuses a link below the run folder
+    written = write_page(html, path)
+    runnable = "its own forward pass" if data["layers"] else f"PyTorch's recorded activations ({data['why']})"
+    print(f"wrote {written} ({written.stat().st_size / 1e6:.2f} MB, {len(data['examples'])} examples; "
+          f"the page runs {runnable})")
+    if written.resolve() == (Path(run.dir) / "explain.html").resolve():
+        print(f"report: {build_run_report(run.dir)}")
+    return 0
+
+
 def _run(args) -> int:
     run_dir = Path(args.target)
     if not run_dir.is_dir():
         raise UserError(f"{args.target!r} is not 'conv', 'kernels' or an existing run folder")
+    if args.page:
+        from idealfit.run import load_run
+
+        return _run_page(load_run(run_dir), args)
     if not args.inputs:
         raise UserError(f"explaining the run {run_dir} needs --input IMAGE (one or more files to explain)")
     from idealfit.explain.model import explain_model

@@ -24,7 +24,7 @@ from idealfit.report import svg
 # Reading the folder lives in run_folder.py; these names stay importable from here, where callers know them.
 from idealfit.report.run_folder import Extra, RunFiles, add_extra, load_run
 from idealfit.report.stats import roc_curve_points
-from idealfit.run_files import atomic_write, run_file
+from idealfit.run_files import atomic_write, is_file, run_file
 
 __all__ = ["Extra", "RunFiles", "add_extra", "badge", "build_run_report", "figure_html", "load_run",
            "render_report", "section_html"]
@@ -148,6 +148,7 @@ def _facts(summary: dict, run: RunFiles | None = None) -> str:
         "best epoch": summary.get("best_epoch"),
         "stopped early": summary.get("stopped_early"),
         "training time": f"{seconds:.1f} s" if isinstance(seconds, (int, float)) else None,
+        "speed paths": _speed_paths(summary.get("speed")),
         "training samples": summary.get("train_samples"),
         # the deck: "L1 leads to sparser weights" — the share of weights with |w| < 1e-3
         "weight sparsity": f"{100 * sparsity:.1f}%" if isinstance(sparsity := summary.get("sparsity"), float) else None,
@@ -157,6 +158,16 @@ def _facts(summary: dict, run: RunFiles | None = None) -> str:
         f"<div><dt>{escape(k)}</dt><dd>{_fmt(v)}</dd></div>" for k, v in facts.items() if v is not None
     )
     return f'<dl class="facts">{items}</dl>'
+
+
+def _speed_paths(speed: dict | None) -> str | None:
+    """"bf16, channels_last, compiled" (train/speed.py's options in effect), None at the defaults. Written out
+    here rather than imported from train.speed, which imports torch: building a report does not."""
+    if not isinstance(speed, dict):
+        return None
+    on = ([str(speed["precision"])] if speed.get("precision", "fp32") != "fp32" else []) + (
+        ["channels_last"] if speed.get("channels_last") else []) + (["compiled"] if speed.get("compile") else [])
+    return ", ".join(on) or None
 
 
 def badge(verdict: str) -> str:
@@ -295,6 +306,21 @@ def _extras_sections(extras: list[Extra]) -> list[tuple[str, str, str]]:
     return out
 
 
+def _explain_page(run: RunFiles) -> list[tuple[str, str, str]]:
+    """A link to explain.html (`idealfit explain RUN --page`) for a classifier of images or signals, or how to
+    make it."""
+    kind = (run.preprocess or {}).get("kind")
+    if run.run_dir is None or run.summary.get("task") != "classification" or kind not in ("image", "signal"):
+        return []
+    if is_file(run.run_dir, "explain.html"):
+        body = ('<p><a href="explain.html">explain.html</a>: this network layer by layer on test examples '
+                "(or your own drawing), with the arithmetic of every feature map.</p>")
+    else:
+        body = (f"<p>Run <code>idealfit explain {escape(str(run.run_dir))} --page</code> to write explain.html: "
+                "this network layer by layer, with the arithmetic of every feature map.</p>")
+    return [("explain-page", "Inside the network", body)]
+
+
 def render_report(run: RunFiles) -> str:
     """The whole report page as an HTML string (self-contained: CSS inline, figures as data URLs).
 
@@ -321,7 +347,7 @@ def render_report(run: RunFiles) -> str:
         sections.append(("model", "Model", f"<pre>{escape(run.model_text)}</pre>"))
     if run.config_text is not None:
         sections.append(("config", "Config", f"<pre>{escape(run.config_text)}</pre>"))
-    sections += _extras_sections(run.extras)
+    sections += _explain_page(run) + _extras_sections(run.extras)
 
     data, model = str(s.get("data", "?")), str(s.get("model", "?"))
     title_badge = badge(str(diagnosis.get("verdict", "unknown"))) if diagnosis else ""

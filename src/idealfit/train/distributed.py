@@ -148,10 +148,15 @@ class DistributedRuntime(Runtime):
     def wrap(self, model: torch.nn.Module) -> torch.nn.Module:
         from torch.nn.parallel import DistributedDataParallel
 
+        from idealfit.train.speed import Speed
+
         model = convert_batchnorm(model, device=self.device, sync=self.sync_batchnorm)
+        # the speed paths (train/speed.py): the layout changes before DDP lays out its gradient buckets,
+        # torch.compile wraps DDP (PyTorch's recommended order: its DDPOptimizer splits graphs at buckets)
+        Speed(channels_last=self.speed.channels_last).wrap(model)
         ddp = DistributedDataParallel(model, device_ids=[self.device] if self.device.type == "cuda" else None)
         ddp.register_comm_hook(self.share, _weighted_allreduce)
-        return ddp
+        return torch.compile(ddp) if self.speed.compile else ddp
 
     def all_reduce_sum(self, t: torch.Tensor) -> torch.Tensor:
         if self.alone:

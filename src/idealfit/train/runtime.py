@@ -7,12 +7,12 @@ plug in, with the shape of Lightning Fabric's small API: `device`, `wrap`, `auto
 
 from __future__ import annotations
 
-import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
 from idealfit.errors import UserError
+from idealfit.train.speed import Speed
 
 
 def pick_device(name: str) -> torch.device:
@@ -36,6 +36,7 @@ class Runtime:
     device: torch.device
     rank: int = 0
     world_size: int = 1
+    speed: Speed = field(default_factory=Speed)  # bf16 autocast, channels_last, torch.compile (train/speed.py)
 
     @classmethod
     def from_name(cls, name: str) -> Runtime:
@@ -48,10 +49,11 @@ class Runtime:
 
     def wrap(self, model: torch.nn.Module) -> torch.nn.Module:
         """The module the loop calls forward on (DDP / compile wrap here); the raw one is kept for saving."""
-        return model
+        return self.speed.wrap(model)
 
     def autocast(self):
-        return contextlib.nullcontext()
+        """The context of the forward pass and the loss: bf16 autocast under train.precision=bf16."""
+        return self.speed.autocast(self.device)
 
     def all_reduce_sum(self, t: torch.Tensor) -> torch.Tensor:
         return t

@@ -38,10 +38,13 @@ from idealfit.train.loop import fit
 from idealfit.train.regularizers import weight_sparsity
 from idealfit.train.rundir import RunLock, claim_run_dir, discard, only_lock, refuse_if_taken
 from idealfit.train.setup import Setup, build_setup, build_step, make_batches
+from idealfit.train.speed import restore_generator, speed_note
 from idealfit.train.step import evaluate
 from idealfit.train.threads import num_threads
 
-RESUMABLE_KEYS = {"train.epochs", "train.device", "train.progress", "train.threads"}  # what --resume may change
+# what --resume may change: how long and where it trains, not what (the speed paths are "where": train/speed.py)
+RESUMABLE_KEYS = {"train.epochs", "train.device", "train.progress", "train.threads", "train.precision",
+                  "train.channels_last", "train.compile"}
 EVAL_BATCH = 1024
 
 
@@ -176,7 +179,7 @@ def _train_in(run_dir: Path, cfg: RunConfig, setup: Setup, *, resume: bool, has_
         if cfg.data.augment and rt.is_main:
             _write_augment_preview(run_dir, prep, cfg.data.augment)
         echo(f"training {cfg.model.name} on {ds.name} ({ds.task}, {len(prep.indices['train'])} train / "
-             f"{len(prep.indices['val'])} val / {len(prep.indices['test'])} test) on {device}{_threads_note(device, setup.threads)}, "
+             f"{len(prep.indices['val'])} val / {len(prep.indices['test'])} test) on {device}{_threads_note(device, setup.threads)}{speed_note(setup.runtime.speed.record())}, "
              f"{count_params(model):,} params")
         for note in folder_notes(ds.meta):  # an image folder's skipped files, said once
             echo(note)
@@ -210,7 +213,7 @@ def _restore(state: FitState, ckpt: dict[str, Any], path: Path, *, generator: to
     torch.set_rng_state(ckpt["torch_rng"])
     generator.set_state(ckpt["order_rng"])
     if augment is not None and ckpt.get("augment_rng") is not None:
-        augment.generator.set_state(ckpt["augment_rng"])
+        restore_generator(augment.generator, ckpt["augment_rng"])  # drawn on the GPU in a GPU run (train/speed.py)
     if ckpt["cuda_rng"] and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(ckpt["cuda_rng"])
     if early is not None and ckpt["early"] is not None:
@@ -269,7 +272,7 @@ def _finish(run_dir: Path, cfg: RunConfig, prep: Prepared, state: FitState, *, e
         "seconds": round(sum(r["seconds"] for r in state.history), 3), "metric": task.metric,
         "class_names": prep.dataset.class_names, "device": str(step.runtime.device), "metrics": metrics,
         "sparsity": weight_sparsity(model), "train_samples": len(prep.indices["train"]), "threads": torch.get_num_threads(),
-        "versions": _versions(), "baselines": baselines, **task.history_facts(state.history),
+        "versions": _versions(), "baselines": baselines, "speed": step.runtime.speed.record(), **task.history_facts(state.history),
         "diagnosis": diagnose(state.history, task=task.name, metric=task.metric, final=metrics, kept_epoch=kept,
                               baselines=baselines,
                               context=_diagnosis_context(cfg, prep.dataset, stopped_early=state.stopped_early,
@@ -334,7 +337,8 @@ def format_summary(run: Run) -> str:
             else " (diverged)" if s.get("diverged") else "")
     lines += [f"{'epochs':>10}: {s['epochs_run']}{stop}, best epoch {s['best_epoch']}",
               f"{'time':>10}: {s['seconds']:.{2 if s['seconds'] < 1 else 1}f} s on {s['device']}"
-              + (f" ({s['threads']} thread{'s' if s['threads'] > 1 else ''})" if s.get("threads") and s["device"] == "cpu" else ""),
+              + (f" ({s['threads']} thread{'s' if s['threads'] > 1 else ''})" if s.get("threads") and s["device"] == "cpu" else "")
+              + speed_note(s.get("speed")),
               f"{'params':>10}: {s['params']:,}",
               *([format_baselines(s["baselines"], key, pct=pct)] if s.get("baselines") else []),
               f"{'run':>10}: {run.dir}  (report: {run.dir / 'report.html'})"]

@@ -26,6 +26,7 @@ from idealfit.tasks import Task, get_task
 from idealfit.train.optim import build_optimizer, build_scheduler
 from idealfit.train.regularizers import build_regularizers
 from idealfit.train.runtime import Runtime
+from idealfit.train.speed import Speed, check_speed
 from idealfit.train.step import SupervisedStep
 from idealfit.train.threads import choose_threads
 
@@ -165,6 +166,9 @@ def build_setup(cfg: RunConfig, *, distributed: bool = False) -> Setup:
         apply_defaults(cfg, TEXT_DEFAULTS)
     apply_defaults(cfg, FAMILIES[cfg.model.name].defaults)
     check_run_options(cfg, ds, task=task)  # options that contradict each other or the data, before any work
+    # speed paths (train/speed.py): refused here if they cannot apply; the runtime applies them to the step
+    check_speed(t, kind=ds.kind, gan=cfg.model.name == "pix2pix" and cfg.model.gan_weight > 0, device=device)
+    runtime.speed = Speed.from_config(t)
     indices = split_indices(ds, val_fraction=d.val_fraction, test_fraction=d.test_fraction, seed=t.seed)
     if d.train_subset is not None:
         indices["train"] = train_subset(ds, indices["train"], d.train_subset, seed=t.seed)
@@ -203,6 +207,8 @@ def build_setup(cfg: RunConfig, *, distributed: bool = False) -> Setup:
     generator = torch.Generator().manual_seed(t.seed)
     train_b = make_batches(prep, "train", device=device, batch_size=t.batch_size, shuffle=d.shuffle,
                            generator=generator, balanced=d.balanced)
+    runtime.speed.layout(train_b)  # channels_last: the in-memory images stored NHWC once
+    Speed.augment_on(augment, device)  # on a GPU, augmentations draw there (no copy, no sync per batch)
     train_b = runtime.shard(train_b, train=True)  # torchrun: this process's part of every batch
     regs = build_regularizers(l1=t.l1, l2=t.l2)
     penalty = (lambda m: sum(r(m) for r in regs)) if regs else None

@@ -46,7 +46,7 @@ class SupervisedStep:
                 xb = self.augment(xb)
         opt = self.optimizers["main"]
         with self.runtime.autocast():
-            out = self.forward(xb)
+            out = self.forward(xb).float()  # bf16 autocast: the loss and the metrics in float32
             loss = self.task.loss(out, yb)
         pen = self.penalty(self.model) if self.penalty is not None else None
         opt.zero_grad(set_to_none=True)
@@ -66,7 +66,7 @@ class SupervisedStep:
         """(statistics, outputs) of one batch; the caller puts the model in eval mode."""
         xb, yb = batch
         with self.runtime.autocast():
-            out = self.forward(xb)
+            out = self.forward(xb).float()  # bf16 autocast: metrics and saved predictions in float32
         return self.task.stats(out, yb, self.task.loss(out, yb)), out
 
     def lrs(self) -> dict[str, float]:
