@@ -44,6 +44,10 @@ def train(data: str | Path | tuple | Any = None, model: str | None = None, *, ep
         config: a YAML config file. set: any dotted config keys, e.g. {"model.dropout": 0.3}.
         resume: a run folder to continue from its last checkpoint.
         verbose: print the start line (the progress bar follows `train.progress`).
+
+    Under torchrun (`torchrun --nproc_per_node=N script.py`) every process calls this and they train
+    one model with DDP; rank 0 writes the run folder and gets the full Run, the others a Run whose
+    summary is None (README: "Several processes and machines").
     """
     from idealfit.train.session import train as run_training
 

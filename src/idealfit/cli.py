@@ -41,7 +41,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     overrides.update(parse_sets(args.set))
     if args.no_progress:
         overrides["train.progress"] = "false"
-    run = train(config_file=args.config, overrides=overrides, resume=args.resume)
+    try:
+        run = train(config_file=args.config, overrides=overrides, resume=args.resume)
+    finally:
+        from idealfit.train.distributed import end_process_group
+
+        end_process_group()
+    if run.summary is None:  # torchrun: a rank other than 0, which trained beside it and says nothing
+        return 0
     print(format_summary(run))
     if run.summary.get("interrupted"):  # Ctrl-C: the kept weights and report are written, the run is not done
         print(f"idealfit: interrupted; continue with: idealfit train --resume {run.dir}", file=sys.stderr)
@@ -256,10 +263,21 @@ def _register_optional(sub) -> None:
     register_tune(sub)
 
 
+def _refuse_under_torchrun(command: str) -> None:
+    from idealfit.train.distributed import refuse_under_torchrun
+
+    hint = ("run it without torchrun and spread trials over processes with --workers N, or over machines "
+            "with --storage URL" if command == "tune" else
+            f"only `idealfit train` trains over torchrun processes; run `idealfit {command}` without torchrun")
+    refuse_under_torchrun(command, hint)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        if args.command not in ("train", "datasets") and os.environ.get("WORLD_SIZE", "1") != "1":
+            _refuse_under_torchrun(args.command)
         return args.func(args)
     except UserError as exc:
         print(f"idealfit: error: {exc}", file=sys.stderr)

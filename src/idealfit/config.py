@@ -151,6 +151,7 @@ class TrainConfig:
     checkpoint_every: int = 1  # write checkpoint.pt every this many epochs, for --resume (0 = never)
     seed: int = 0  # one seed for the split, the initial weights and the batch order
     device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
+    sync_batchnorm: bool = True  # under torchrun on CUDA: BatchNorm statistics over all processes (CPU: per process)
     threads: str = "auto"  # CPU threads: auto (timed at the start, recorded) or a whole number
     progress: bool = True  # live progress bar with loss and metric
     # speed paths (train/speed.py): CPU and GPU alike; the saved weights stay plain fp32 either way

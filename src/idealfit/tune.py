@@ -239,6 +239,10 @@ def tune(*, space_file: str | Path, trials: int, config_file: str | Path | None 
         seed: the sampler's seed (default None: random).
         out: the study folder (default runs/tune-<study>).
     """
+    from idealfit.train.distributed import refuse_under_torchrun
+
+    refuse_under_torchrun("tune", "run it without torchrun and spread trials over processes with --workers N, "
+                          "or over machines with --storage URL")
     if trials < 1 or workers < 1:
         raise UserError(f"--trials and --workers must be at least 1; got {trials} and {workers}")
     if timeout is not None and timeout <= 0:

@@ -57,3 +57,19 @@ class Runtime:
 
     def all_reduce_sum(self, t: torch.Tensor) -> torch.Tensor:
         return t
+
+    # --- processes: train/distributed.py's DistributedRuntime (torchrun) overrides these; one process needs none ---
+    def shard(self, batches, *, train: bool):
+        """This process's part of a split's batches (training: of every global batch)."""
+        return batches
+
+    def agree(self, fn):
+        """`fn()` run once (by the main process), its result (or UserError) shared with every process."""
+        return fn()
+
+    def finish_alone(self, step) -> None:
+        """After the loop, the main process evaluates and writes without the others."""
+
+    def callbacks(self, *, seed: int, augment) -> list:
+        """Loop callbacks the processes need (per-rank random streams)."""
+        return []

@@ -97,40 +97,65 @@ def train(*, config_file: str | Path | None = None, overrides: dict[str, Any] | 
         resume: a run folder to continue from its last checkpoint.
         callbacks: extra callbacks for the loop.
         echo: where the start and end lines go (print, or a no-op for quiet use).
+
+    Under torchrun (several processes) every process calls this; they train one model with DDP and
+    only rank 0 writes the run folder and returns the full Run: the others return one whose summary
+    is None (see train/distributed.py).
     """
     overrides = dict(overrides or {})
     cfg, has_ckpt = _resume_config(resume, overrides) if resume else (resolve(config_file=config_file,
                                                                               overrides=overrides), False)
-    setup = build_setup(cfg)  # user-data errors surface here, before anything is written
+    setup = build_setup(cfg, distributed=True)  # user-data errors surface here, before anything is written
+    if not setup.runtime.is_main:  # torchrun: one process speaks for all
+        echo = _silent
     with num_threads(setup.threads):
         return _claim_and_train(cfg, setup, resume=resume, has_ckpt=has_ckpt, callbacks=callbacks, echo=echo)
 
 
+def _silent(*_args, **_kwargs) -> None:
+    pass
+
+
 def _claim_and_train(cfg: RunConfig, setup: Setup, *, resume, has_ckpt: bool, callbacks, echo) -> Run:
-    run_dir, created = (Path(cfg.out), False) if resume else claim_run_dir(cfg)
-    lock = RunLock(run_dir)
-    try:
+    claimed: dict[str, Any] = {}
+
+    def claim() -> Path:  # under torchrun on rank 0 only; the folder's name goes to the other processes
+        run_dir, created = (Path(cfg.out), False) if resume else claim_run_dir(cfg)
+        lock = RunLock(run_dir)
         if not resume and not created:  # another run may have filled it between our check and our lock
-            refuse_if_taken(run_dir)
+            try:
+                refuse_if_taken(run_dir)
+            except UserError:
+                lock.release()
+                raise
+        claimed.update(created=created, lock=lock)
+        return run_dir
+
+    run_dir = setup.runtime.agree(claim)
+    if not setup.runtime.is_main:  # torchrun: trains beside rank 0, writes nothing
+        return _train_in(run_dir, cfg, setup, resume=resume is not None, has_ckpt=has_ckpt,
+                         callbacks=callbacks, echo=echo)
+    try:
         try:
             return _train_in(run_dir, cfg, setup, resume=resume is not None, has_ckpt=has_ckpt,
                              callbacks=callbacks, echo=echo)
         except BaseException:
             if not resume and not (run_dir / "metrics.csv").exists():  # failed before its first epoch
-                discard(run_dir, created=created)
+                discard(run_dir, created=claimed["created"])
             raise
     finally:
-        lock.release()
+        claimed["lock"].release()
 
 
 def _train_in(run_dir: Path, cfg: RunConfig, setup: Setup, *, resume: bool, has_ckpt: bool,
               callbacks: list[Callback] | None, echo) -> Run:
-    """The run itself, in a claimed and locked folder."""
-    t = cfg.train
+    """The run itself, in a claimed and locked folder (under torchrun: by rank 0, which alone writes)."""
+    t, rt = cfg.train, setup.runtime
     ds, prep, model, device, augment, generator = (setup.dataset, setup.prep, setup.model, setup.runtime.device,
                                                    setup.augment, setup.generator)
     summary_text = summarize(model, prep.input_shape)
-    val_b = make_batches(prep, "val", device=device, batch_size=EVAL_BATCH, shuffle=False, generator=None)
+    val_b = rt.shard(make_batches(prep, "val", device=device, batch_size=EVAL_BATCH, shuffle=False, generator=None),
+                     train=False)
     state = FitState(build_step(setup, t), epochs=t.epochs)
     early = (EarlyStopping(monitor=t.monitor, patience=t.patience, min_delta=t.min_delta, task=setup.task)
              if t.early_stopping else None)
@@ -142,14 +167,16 @@ def _train_in(run_dir: Path, cfg: RunConfig, setup: Setup, *, resume: bool, has_
         if "train.epochs" in cfg.given and t.epochs <= state.epoch:
             raise UserError(f"{run_dir} has already trained {state.epoch} epochs; to train on, pass --epochs "
                             f"above {state.epoch}")
-        atomic_write_text(run_dir / "config.yaml", to_yaml(cfg))  # e.g. a raised train.epochs
+        if rt.is_main:
+            atomic_write_text(run_dir / "config.yaml", to_yaml(cfg))  # e.g. a raised train.epochs
         echo(f"resuming {run_dir} after epoch {state.epoch}/{t.epochs}")
     else:
         if resume:
             echo(f"{run_dir} has no checkpoint (it stopped before its first epoch): starting it again "
                  "from its recorded config")
-        _write_start(run_dir, cfg, prep, summary_text)
-        if cfg.data.augment:
+        if rt.is_main:
+            _write_start(run_dir, cfg, prep, summary_text)
+        if cfg.data.augment and rt.is_main:
             _write_augment_preview(run_dir, prep, cfg.data.augment)
         echo(f"training {cfg.model.name} on {ds.name} ({ds.task}, {len(prep.indices['train'])} train / "
              f"{len(prep.indices['val'])} val / {len(prep.indices['test'])} test) on {device}{_threads_note(device, setup.threads)}{speed_note(setup.runtime.speed.record())}, "
@@ -157,11 +184,15 @@ def _train_in(run_dir: Path, cfg: RunConfig, setup: Setup, *, resume: bool, has_
         for note in folder_notes(ds.meta):  # an image folder's skipped files, said once
             echo(note)
     guard = NonFiniteGuard(early=early)
-    cbs: list[Callback] = ([early] if early else []) + [guard, Checkpointer(run_dir, generator=generator, early=early,
-                                                                            augment=augment, every=t.checkpoint_every)]
-    cbs += setup.task.callbacks(run_dir, prep, device=device)  # e.g. translation's images, epoch by epoch
+    cbs: list[Callback] = ([early] if early else []) + [guard] + rt.callbacks(seed=t.seed, augment=augment)
+    if rt.is_main:
+        cbs.append(Checkpointer(run_dir, generator=generator, early=early, augment=augment, every=t.checkpoint_every))
+        cbs += setup.task.callbacks(run_dir, prep, device=device)  # e.g. translation's images, epoch by epoch
     fit(state, setup.train_batches, val_b, task=setup.task, targets=prep.state.get("target"),
-        callbacks=cbs + list(callbacks or []), progress=t.progress)
+        callbacks=cbs + list(callbacks or []), progress=t.progress and rt.is_main)
+    rt.finish_alone(state.step)  # torchrun: the other processes are done; rank 0 evaluates and writes
+    if not rt.is_main:
+        return Run(run_dir, cfg, None, state.history, model.cpu().eval(), prep.state)
     if guard.diverged is not None:
         echo(f"warning: {divergence_message(guard.diverged, lr=t.lr)}")
     summary = _finish(run_dir, cfg, prep, state, early=early, task=setup.task, diverged=guard.diverged)

@@ -159,10 +159,13 @@ class Setup:
     model_config: Any = None  # the resolved model section (a step may read its own options: pix2pix's weights)
 
 
-def build_setup(cfg: RunConfig) -> Setup:
-    """Data (split, subset, fitted preprocessing), the initialized model and the training batches."""
+def build_setup(cfg: RunConfig, *, distributed: bool = False) -> Setup:
+    """Data (split, subset, fitted preprocessing), the initialized model and the training batches.
+
+    `distributed`: under torchrun, join the other processes (train/distributed.py); `idealfit train` only.
+    """
     d, t = cfg.data, cfg.train
-    runtime = Runtime.from_name(t.device)
+    runtime = _runtime(t, distributed=distributed)
     device = runtime.device
     ds = load_dataset(d)
     task = get_task(ds.task, loss=t.loss)
@@ -207,6 +210,10 @@ def build_setup(cfg: RunConfig) -> Setup:
     model = build_model(cfg.model, input_shape=prep.input_shape, out_dim=prep.out_dim, norm=prep.state["norm"])
     init_weights(model, cfg.model.init, nonlinearity=cfg.model.activation)
     model = model.to(device)
+    if runtime.world_size > 1:  # torchrun: refuse what DDP cannot train, before a run folder exists
+        from idealfit.train.distributed import check_model
+
+        check_model(model)
     threads = choose_threads(t.threads, model=model, input_shape=prep.input_shape, batch_size=t.batch_size,
                              device=device)
     t.threads = str(threads)  # recorded in config.yaml, so --resume continues on the same count
@@ -219,9 +226,18 @@ def build_setup(cfg: RunConfig) -> Setup:
                            generator=generator, balanced=d.balanced)
     runtime.speed.layout(train_b)  # channels_last: the in-memory images stored NHWC once
     Speed.augment_on(augment, device)  # on a GPU, augmentations draw there (no copy, no sync per batch)
+    train_b = runtime.shard(train_b, train=True)  # torchrun: this process's part of every batch
     regs = build_regularizers(l1=t.l1, l2=t.l2)
     penalty = (lambda m: sum(r(m) for r in regs)) if regs else None
     return Setup(ds, prep, model, runtime, task, generator, train_b, augment, penalty, threads, cfg.model)
+
+
+def _runtime(t, *, distributed: bool) -> Runtime:
+    if not distributed:
+        return Runtime.from_name(t.device)
+    from idealfit.train.distributed import runtime_for
+
+    return runtime_for(t.device, sync_batchnorm=t.sync_batchnorm)
 
 
 def build_step(setup: Setup, t, *, schedule: bool = True) -> SupervisedStep:

@@ -1,0 +1,268 @@
+"""torchrun + DistributedDataParallel (train/distributed.py): real torchrun processes on the CPU (gloo).
+
+The reference is the one-process run: with no BatchNorm or dropout, N processes splitting each global
+batch must train the same weights (float tolerance) and write one run folder, once.
+"""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+
+import idealfit
+from idealfit.data.batching import TensorBatches
+from idealfit.errors import UserError
+from idealfit.train.distributed import (
+    RankSeeds,
+    ShardedBatches,
+    _eval_shard,
+    check_model,
+    convert_batchnorm,
+    split_bounds,
+)
+
+# digits, 301 training samples in batches of 32: the last global batch (13) splits 7 / 6 over two ranks,
+# so the gradient weighting of uneven shares is exercised too
+SETS = {"data.train_subset": 301, "model.dropout": 0, "model.batchnorm": False, "train.threads": "1",
+        "train.early_stopping": False, "train.schedule": "constant", "train.progress": False}
+ARGS = ["--data", "digits", "--model", "mlp", "--batch-size", "32", "--device", "cpu", "--no-progress",
+        *[a for k, v in SETS.items() if k != "train.progress" for a in ("--set", f"{k}={v}")]]
+
+
+def torchrun(cwd: Path, *args: str, nproc: int = 2) -> subprocess.CompletedProcess:
+    """`torchrun --standalone --nproc_per_node=N -m idealfit ...` (torchrun's module form: the venv may
+    not put the script on PATH); --standalone picks a free port, so parallel tests never collide."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
+           "-m", "idealfit", *args]
+    r = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-4000:]
+    return r
+
+
+def one_process(out: Path, epochs: int):
+    return idealfit.train(data="digits", model="mlp", epochs=epochs, batch_size=32, device="cpu", out=out,
+                          set=SETS, verbose=False)
+
+
+def assert_same_weights(a: Path, b: Path) -> None:
+    wa, wb = load_file(a / "model.safetensors"), load_file(b / "model.safetensors")
+    assert wa.keys() == wb.keys()
+    for k in wa:
+        torch.testing.assert_close(wa[k], wb[k], rtol=1e-5, atol=1e-6, msg=k)
+
+
+@pytest.fixture(scope="module")
+def two_process_run(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    """One 2-process run of 2 epochs under its default name, shared by the tests below (each torchrun
+    start imports torch twice: seconds)."""
+    cwd = tmp_path_factory.mktemp("ddp")
+    return cwd, torchrun(cwd, "train", *ARGS, "--epochs", "2")
+
+
+def test_two_processes_train_the_weights_of_one_and_write_one_folder_once(two_process_run, tmp_path):
+    cwd, r = two_process_run
+    folders = list((cwd / "runs").iterdir())  # the default name: a second writer would claim "...-2"
+    assert len(folders) == 1, folders
+    two = folders[0]
+    assert r.stdout.count("run: ") == 1 and r.stdout.count("training mlp on digits") == 1, r.stdout
+    assert sorted(p.name for p in two.iterdir()) == sorted(
+        [".lock", "checkpoint.pt", "config.yaml", "metrics.csv", "model.safetensors", "model.txt",
+         "predictions.npz", "preprocess.json", "report.html", "split.npz", "summary.json"])
+    summary = json.loads((two / "summary.json").read_text())
+    assert summary["epochs_run"] == 2 and summary["train_samples"] == 301
+
+    one = one_process(tmp_path / "one", epochs=2)
+    assert_same_weights(one.dir, two)
+    # the per-epoch metrics are sums over both ranks: the same numbers as one process's
+    h2 = np.genfromtxt(two / "metrics.csv", delimiter=",", names=True)
+    for col in ("train_loss", "train_accuracy", "val_loss", "val_accuracy"):
+        np.testing.assert_allclose(h2[col], [row[col] for row in one.history], rtol=1e-5)
+
+
+def test_resume_of_a_two_process_run_continues_it_exactly(two_process_run, tmp_path):
+    src = next((two_process_run[0] / "runs").iterdir())
+    shutil.copytree(src, tmp_path / "ddp", ignore=shutil.ignore_patterns(".lock"))
+    r = torchrun(tmp_path, "train", "--resume", "ddp", "--epochs", "3", "--no-progress")
+    assert r.stdout.count("resuming ddp after epoch 2/3") == 1, r.stdout
+    assert json.loads((tmp_path / "ddp" / "summary.json").read_text())["epochs_run"] == 3
+    one = one_process(tmp_path / "one", epochs=3)  # constant schedule: 2 + 1 epochs = 3 epochs straight
+    assert_same_weights(one.dir, tmp_path / "ddp")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_rank_killed_mid_run_does_not_hang_the_other(tmp_path):
+    """Started by hand (as on two machines, with no torchrun agent to stop the survivor): rank 1 is
+    killed once training runs, and rank 0 must fail instead of waiting for it for ever."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(_free_port()),
+           "WORLD_SIZE": "2", "IDEALFIT_DIST_TIMEOUT": "20", "MPLBACKEND": "Agg"}
+    cmd = [sys.executable, "-m", "idealfit", "train", *ARGS, "--epochs", "500", "--out", "run"]
+    procs = [subprocess.Popen(cmd, cwd=tmp_path, env={**env, "RANK": str(r), "LOCAL_RANK": str(r)},
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for r in (0, 1)]
+    try:
+        deadline = time.monotonic() + 300  # not a speed check: only so a broken test cannot hang CI
+        while not (tmp_path / "run" / "metrics.csv").exists():
+            assert procs[0].poll() is None and time.monotonic() < deadline, procs[0].communicate()[1][-3000:]
+            time.sleep(0.1)
+        procs[1].send_signal(signal.SIGKILL)
+        rc = procs[0].wait(timeout=240)
+        assert rc != 0
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+            p.communicate()
+
+
+def _batches(n=23, bs=8, **kw):
+    x = torch.arange(n, dtype=torch.float32).unsqueeze(1)
+    return lambda: TensorBatches(x, torch.arange(n), batch_size=bs, generator=torch.Generator().manual_seed(3), **kw)
+
+
+@pytest.mark.parametrize("kw", [{}, {"shuffle": False}, {"weights": torch.rand(23) + 0.1}])
+def test_the_ranks_shards_make_up_one_process_batches(kw):
+    """Same seed, same order: batch i of one process is the union, in rank order, of the ranks' batch i;
+    each rank's gradient weight is its share of that batch."""
+    make = _batches(**kw)
+    whole = [y.tolist() for _, y in make()]
+    for world in (2, 3):
+        parts, weights = [], []
+        for rank in range(world):
+            sb = ShardedBatches(make(), rank=rank, world_size=world)
+            assert len(sb) == len(whole)
+            got = []
+            for _, y in sb:
+                got.append(y.tolist())
+                weights.append(sb.share.weight)
+            parts.append(got)
+        assert [sum((p[i] for p in parts), []) for i in range(len(whole))] == whole
+        per_batch = np.array(weights).reshape(world, -1).sum(0)
+        np.testing.assert_allclose(per_batch, 1.0)
+
+
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_streamed_image_files_are_sharded_like_in_memory_data(tmp_path, shuffle):
+    """An image folder too large for memory: each rank's DataLoader reads its part of every batch of the
+    order one process's loader draws (the same sampler, the same generator)."""
+    from PIL import Image
+
+    from idealfit.data.batching import StreamBatches
+
+    paths = []
+    for i in range(13):
+        paths.append(str(tmp_path / f"{i}.png"))
+        Image.fromarray(np.full((4, 4), i * 10, np.uint8)).save(paths[-1])
+
+    def make():
+        return StreamBatches(paths, np.arange(13), size=4, channels=1, resize="crop", batch_size=5, shuffle=shuffle,
+                             generator=torch.Generator().manual_seed(3), device=torch.device("cpu"), workers=0)
+
+    whole = [v for _, y in make() for v in y.tolist()]
+    shards = [ShardedBatches(make(), rank=r, world_size=2) for r in range(2)]
+    parts = [[(x, y) for x, y in sb] for sb in shards]
+    assert shards[0].bounds == [(0, 5), (5, 13)]  # the last 3 cannot give both ranks 2: joined
+    assert [v for i in range(2) for p in parts for v in p[i][1].tolist()] == whole
+    x, y = parts[1][0]
+    np.testing.assert_allclose(x[:, 0, 0, 0].numpy(), y.numpy() * 10 / 255, atol=1e-6)  # the right files' pixels
+    val = _eval_shard(make(), rank=1, world_size=2)
+    assert [v for _, y in val for v in y.tolist()] == list(range(7, 13))  # contiguous, never shuffled
+
+
+def test_a_last_batch_too_small_for_every_rank_joins_the_one_before():
+    sb = ShardedBatches(_batches(n=19, bs=8)(), rank=1, world_size=2)  # last batch of 3 < 2 per rank
+    assert sb.bounds == [(0, 8), (8, 19)]
+    assert [len(y) for _, y in sb] == [4, 5]
+    with pytest.raises(UserError, match="cannot give each of 3 processes 2"):
+        ShardedBatches(_batches(n=5)(), rank=0, world_size=3)
+
+
+def test_split_bounds_cover_the_batch_in_near_equal_parts():
+    parts = [split_bounds(10, 23, rank=r, world_size=4) for r in range(4)]
+    assert parts == [(10, 14), (14, 17), (17, 20), (20, 23)]
+
+
+def test_evaluation_shards_are_contiguous_and_refuse_an_empty_rank():
+    b = TensorBatches(torch.zeros(5, 1), torch.arange(5), batch_size=2, shuffle=False)
+    assert [y.tolist() for r in range(2) for _, y in _eval_shard(b, rank=r, world_size=2)] == [[0, 1, 2], [3, 4]]  # rank 0: 3 samples, a last batch of 1 folded
+    with pytest.raises(UserError, match="validation split has 5 sample"):
+        _eval_shard(b, rank=0, world_size=6)
+
+
+def test_sync_batchnorm_on_cuda_only_and_only_when_asked():
+    def net():
+        return torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.BatchNorm2d(2))
+
+    def kinds(m):
+        return [type(x).__name__ for x in m.modules() if "BatchNorm" in type(x).__name__]
+
+    assert kinds(convert_batchnorm(net(), device=torch.device("cuda"), sync=True)) == ["SyncBatchNorm"]
+    assert kinds(convert_batchnorm(net(), device=torch.device("cuda"), sync=False)) == ["BatchNorm2d"]
+    assert kinds(convert_batchnorm(net(), device=torch.device("cpu"), sync=True)) == ["BatchNorm2d"]
+
+
+def test_pix2pix_is_refused_under_torchrun():
+    from idealfit.config import ModelConfig
+    from idealfit.models.build import build_model
+
+    model = build_model(ModelConfig(name="pix2pix"), input_shape=(3, 16, 16), out_dim=3, norm=None)
+    with pytest.raises(UserError, match="pix2pix trains two networks"):
+        check_model(model)
+    check_model(torch.nn.Sequential(torch.nn.Linear(2, 2)))  # an ordinary model passes
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["tune", "--space", "space.yaml", "--trials", "2"], "--workers N"),
+    (["lr-find", "--data", "digits"], "only `idealfit train` trains over torchrun"),
+])
+def test_other_commands_are_refused_under_torchrun(argv, needle, monkeypatch, cli_error):
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    cli_error(argv, f"idealfit {argv[0]} does not run under torchrun", needle)
+
+
+def test_tune_api_is_refused_under_torchrun(monkeypatch, tmp_path):
+    from idealfit.tune import tune
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    with pytest.raises(UserError, match="tune does not run under torchrun"):
+        tune(space_file=tmp_path / "space.yaml", trials=1)
+
+
+def test_ranks_above_0_draw_their_own_dropout_and_augmentation_streams():
+    from types import SimpleNamespace
+
+    from idealfit.train.callbacks import FitState
+
+    def draws(rank, epoch):
+        torch.manual_seed(0)  # every rank starts from the run's seed
+        aug = SimpleNamespace(generator=torch.Generator().manual_seed(1))
+        RankSeeds(rank=rank, seed=0, augment=aug).on_fit_start(FitState(step=None, epochs=3, epoch=epoch))
+        return torch.rand(4).tolist(), torch.rand(4, generator=aug.generator).tolist()
+
+    assert draws(1, 0) == draws(1, 0)  # reproducible, also after a resume at the same epoch
+    assert draws(1, 0) != draws(2, 0) and draws(1, 0) != draws(1, 1)
+    torch.manual_seed(0)
+    assert draws(1, 0)[0] != torch.rand(4).tolist()  # not rank 0's stream
+
+
+@pytest.mark.parametrize("value", ["soon", "0", "-5"])
+def test_a_bad_timeout_is_one_line(value, monkeypatch):
+    from idealfit.train.distributed import _timeout_seconds
+
+    monkeypatch.setenv("IDEALFIT_DIST_TIMEOUT", value)
+    with pytest.raises(UserError, match="must be a number of seconds > 0"):
+        _timeout_seconds()
