@@ -93,8 +93,6 @@ def test_audio_errors_are_one_line(audio_run, tmp_path, cli_error):
     cli_error(["predict", str(out), str(txt)], "notes.txt is not a readable WAV file")
     cli_error(["predict", "--out", str(tmp_path / "p.csv"), str(out), str(bad)], "clip.wav")
     assert not (tmp_path / "p.csv").exists()
-    cli_error(["export", str(out), "--onnx", str(tmp_path / "m.onnx")], "trained on audio", "idealfit predict")
-    assert not (tmp_path / "m.onnx").exists()
     cli_error(["train", "--data", "digits", "--set", "data.n_mels=20"], "data.n_mels works on audio")
     cli_error(["train", "--data", str(data), "--set", "data.augment=[flip]"], "flip does not apply to audio",
               "freq_mask, time_mask")
@@ -104,3 +102,26 @@ def test_audio_errors_are_one_line(audio_run, tmp_path, cli_error):
     _write_folder(corrupt, n=2)
     (corrupt / "rise" / "9.wav").write_bytes(b"not audio")
     cli_error(["train", "--data", str(corrupt)], "9.wav is not a readable WAV file")
+
+
+def test_onnx_export_of_an_audio_run_takes_the_log_mel_features(audio_run, tmp_path):
+    """The graph starts at the features (the spec says how to make them): onnxruntime on the features of WAV
+    files gives predict's probabilities for those files."""
+    ort = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnxscript")
+    from idealfit.data.audio import read_audio_files
+    from idealfit.run import load_run
+
+    data, out = audio_run
+    onnx_path = tmp_path / "m.onnx"
+    assert main(["export", str(out), "--onnx", str(onnx_path)]) == 0
+    spec = json.loads(onnx_path.with_name("m.onnx.json").read_text())
+    assert any("log-mel" in step and "data.audio.features" in step for step in spec["preprocessing"])
+    run = load_run(out)
+    files = sorted(data.glob("*/*.wav"))[::4]
+    x = read_audio_files(run.state, files)
+    assert spec["input"]["shape"][1:] == list(x.shape[1:])
+    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    got = session.run(None, {spec["input"]["name"]: x})[0]
+    _, want = run.predict(files)  # predict's own probabilities for those WAV files
+    np.testing.assert_allclose(got, want, atol=1e-5)

@@ -145,9 +145,6 @@ def export_onnx(run: str | Path | Run, path: str | Path, *, echo=print) -> Expor
     if run.summary.get("interrupted"):
         raise UserError(f"{run_dir} was interrupted before it finished; finish it with "
                         f"`idealfit train --resume {run_dir}`, then export")
-    if run.state["kind"] == "audio":  # the resampling and log-mel features run before the model, not in the graph
-        raise UserError(f"{run_dir} was trained on audio, which ONNX export does not cover yet; use "
-                        "`idealfit predict RUN clip.wav` or load_run(RUN).predict_array(waveforms)")
     onnx_path, spec_path = check_onnx_path(path, run_dir)
     x, checked_on = _check_inputs(run)
     served = ServedModel(exportable(run.model), run.task, run.state.get("target")).eval()
@@ -307,6 +304,14 @@ def preprocessing_steps(state: dict[str, Any]) -> list[str]:
                      "idealfit's data.prepare.transform_inputs(state, rows) does exactly this")
     elif kind == "text":
         steps += _text_steps(state)
+    elif kind == "audio":  # the graph takes the log-mel features; the spec says how to make them
+        a = state["audio"]
+        steps.append(f"mono waveforms at {a['sample_rate']} Hz (stereo averaged; other rates resampled), cut or "
+                     f"padded with zeros to {a['clip_samples']} samples: (1, {a['clip_samples']}) float32 in [-1, 1]")
+        steps.append(f"log-mel spectrogram: power STFT (n_fft {a['n_fft']}, hop {a['hop']}, periodic Hann window, "
+                     f"centred frames with reflect padding), {a['n_mels']} HTK mel bands, log(power + 1e-6), then "
+                     "each file standardized by its own mean and std; idealfit's "
+                     "data.audio.features(state['audio'], waves) does exactly this (data/mel.py)")
     elif kind == "series":
         info, c, w = state["meta"]["series"], *state["input_shape"]
         steps.append(f"the last {w} values of the columns {', '.join(info['columns'])} on the run's time grid (gaps "
