@@ -1,5 +1,8 @@
 """Shared test helpers."""
 
+import os
+import shutil
+
 import pytest
 
 from idealfit.cli import main
@@ -21,3 +24,14 @@ def cli_error(capsys):
         return lines[0]
 
     return check
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Debian's headless Chromium for the browser tests (the report, the explain page); CI installs it."""
+    exe = shutil.which("chromium")
+    if exe is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not on PATH; CI must install it (apt-get install chromium)")
+        pytest.skip("chromium is not on PATH (install Debian's `chromium` to run the browser tests)")
+    return exe

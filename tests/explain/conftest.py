@@ -6,8 +6,6 @@ collected. Skipped when `chromium` is not on PATH, except under CI, which instal
 """
 
 import json
-import os
-import shutil
 import subprocess
 import time
 import urllib.request
@@ -78,16 +76,6 @@ class Page:
         for p in points[1:]:
             self.mouse("mouseMoved", *p)
         self.mouse("mouseReleased", *points[-1], buttons=0)
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    exe = shutil.which("chromium")
-    if exe is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is not on PATH; CI must install it (apt-get install chromium)")
-        pytest.skip("chromium is not on PATH (install Debian's `chromium` to run the browser tests)")
-    return exe
 
 
 @pytest.fixture

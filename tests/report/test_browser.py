@@ -5,9 +5,7 @@ installs it and must not pass by skipping.
 """
 
 import json
-import os
 import re
-import shutil
 import subprocess
 
 import numpy as np
@@ -21,16 +19,6 @@ FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    exe = shutil.which("chromium")
-    if exe is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is not on PATH; CI must install it (apt-get install chromium)")
-        pytest.skip("chromium is not on PATH (install Debian's `chromium` to run the browser test)")
-    return exe
 
 
 @pytest.fixture(scope="module")
