@@ -81,6 +81,9 @@ def gan_study(*, data: str | Path = "labels2shapes", seeds: Sequence[int] = (0,)
         out: study folder (default runs/<timestamp>-study-gan).
         progress: called with one line per finished run (default print; None = silent).
     """
+    from idealfit.train.distributed import ONLY_TRAIN, refuse_under_torchrun
+
+    refuse_under_torchrun("study gan", ONLY_TRAIN)
     from idealfit.study import _check_seeds, _study_dir, _write_json, mean_std
 
     data, say = str(data), progress or (lambda *_: None)

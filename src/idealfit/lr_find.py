@@ -173,6 +173,9 @@ def lr_find(*, data: str | Path = "digits", model: str = "auto", start: float = 
         seed: seed of the split, the initial weights and the batch order (default 0).
         out: the plot's PNG path (default None: runs/<timestamp>-<data>-<model>-lr-find.png).
     """
+    from idealfit.train.distributed import ONLY_TRAIN, refuse_under_torchrun
+
+    refuse_under_torchrun("lr-find", ONLY_TRAIN)
     if not (isinstance(start, (int, float)) and isinstance(end, (int, float)) and 0 < start < end):
         raise UserError(f"the lr finder needs 0 < start < end; got start={start}, end={end}")
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 5:

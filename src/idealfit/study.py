@@ -268,6 +268,9 @@ def regularization_study(*, data: str | Path = "digits", subset: float = 0.1, se
         out: study folder (default runs/<timestamp>-study-regularization).
         progress: called with one line per finished run (default print; None = silent).
     """
+    from idealfit.train.distributed import ONLY_TRAIN, refuse_under_torchrun
+
+    refuse_under_torchrun("study regularization", ONLY_TRAIN)
     data = str(data)
     kind, augment = _dataset_kind(data, set)
     variants = regularization_variants(kind=kind, augment=augment, subset=subset, epochs=epochs, set=set)
@@ -323,6 +326,9 @@ def capacity_study(*, data: str | Path = "digits", sizes: Sequence[Sequence[int]
         out: study folder (default runs/<timestamp>-study-capacity).
         progress: called with one line per finished run (default print; None = silent).
     """
+    from idealfit.train.distributed import ONLY_TRAIN, refuse_under_torchrun
+
+    refuse_under_torchrun("study capacity", ONLY_TRAIN)
     data = str(data)
     if not sizes or any(not list(s) for s in sizes):
         raise UserError("sizes must be one or more lists of hidden widths, e.g. [[8], [32], [128, 128]]")

@@ -242,6 +242,23 @@ def test_tune_api_is_refused_under_torchrun(monkeypatch, tmp_path):
         tune(space_file=tmp_path / "space.yaml", trials=1)
 
 
+@pytest.mark.parametrize("where, name", [
+    ("idealfit.lr_find:lr_find", "lr-find"),
+    ("idealfit.study:regularization_study", "study regularization"),
+    ("idealfit.study:capacity_study", "study capacity"),
+    ("idealfit.gan_study:gan_study", "study gan"),
+])
+def test_the_python_apis_other_than_train_are_refused_under_torchrun(where, name, monkeypatch, tmp_path):
+    import importlib
+
+    module, func = where.split(":")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    with pytest.raises(UserError, match=f"{name} does not run under torchrun"):
+        getattr(importlib.import_module(module), func)(data="digits")
+    assert not any(tmp_path.iterdir())  # refused before anything is written
+
+
 def test_ranks_above_0_draw_their_own_dropout_and_augmentation_streams():
     from types import SimpleNamespace
 

@@ -55,6 +55,9 @@ def launched() -> bool:
     return world_size_from_env() > 1
 
 
+ONLY_TRAIN = "run it without torchrun: only `idealfit train` (fit.train) trains over torchrun processes"
+
+
 def refuse_under_torchrun(command: str, hint: str) -> None:
     """A UserError for commands that must not run once per torchrun process."""
     if launched():
