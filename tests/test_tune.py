@@ -336,3 +336,29 @@ def test_sampler_seed_repeats_the_draws_and_the_monitor_sets_the_direction(tmp_p
         ["minimize", "maximize", "minimize", "maximize"]
     with pytest.raises(UserError, match="no validation metric"):
         direction_of("train_loss")
+
+
+def test_the_history_has_a_tick_per_whole_trial_only():
+    from optuna.distributions import FloatDistribution
+
+    from idealfit.tune_report import history_figure
+
+    st = optuna.create_study()
+    for i, value in enumerate([0.5, 0.3]):
+        st.add_trial(optuna.trial.create_trial(params={"train.lr": 1e-3 * (i + 1)},
+                                               distributions={"train.lr": FloatDistribution(1e-4, 1e-1, log=True)},
+                                               value=value))
+    fig = history_figure(st, "val_loss")
+    fig.canvas.draw()
+    ticks = [t for t in fig.axes[0].get_xticks() if fig.axes[0].get_xlim()[0] <= t <= fig.axes[0].get_xlim()[1]]
+    assert ticks and all(float(t).is_integer() for t in ticks)
+
+
+def test_the_study_report_fits_a_1400_px_window(study, browser):
+    """Only the trials table may scroll sideways (in its own box); the best trial's evidence table wraps."""
+    res = study[0]
+    page = browser((res.dir / "report.html").as_uri())
+    wide = page.js("[...document.querySelectorAll('section')].filter(s => s.scrollWidth > s.clientWidth + 1)"
+                   ".map(s => s.id)")
+    assert wide == [] and page.errors == []
+    assert page.js("document.querySelector('table.trials').parentElement.classList.contains('scroll')")

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.ticker import NullFormatter
+from matplotlib.ticker import MaxNLocator, NullFormatter
 
 from idealfit.tune_space import Param
 
@@ -74,6 +74,7 @@ def history_figure(study, monitor: str) -> Figure:
         ax.plot([t.number for t in pruned], [t.intermediate_values[max(t.intermediate_values)] for t in pruned],
                 "o", mfc="none", color="0.5", label="pruned (last value)")
     ax.set_xlabel("trial")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # trials are whole numbers (no tick at 0.25)
     ax.set_ylabel(monitor)
     ax.grid(alpha=0.3)
     ax.legend(frameon=False, fontsize=8)
@@ -228,7 +229,7 @@ def report_html(study, space: dict[str, Param], rows: list[dict], *, monitor: st
     body = "\n".join(section_html(sid, t, html) for sid, t, html in sections)
     stamp = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     page = (f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
-            f"<style>{CSS} td {{ white-space: nowrap; }}</style></head><body><header><h1>{escape(title)}</h1>"
+            f"<style>{CSS} table.trials td {{ white-space: nowrap; }}</style></head><body><header><h1>{escape(title)}</h1>"
             f'<p class="meta">idealfit tune · {stamp}</p></header><main>{body}</main></body></html>\n')
     return page.encode("utf-8")
 
@@ -240,7 +241,7 @@ def _trials_table(rows: list[dict], space: dict[str, Param]) -> str:
         link = f'<a href="{escape(r["run_dir"])}/report.html">report</a>' if r["run_dir"] and r["state"] != "fail" else ""
         cells = [r["state"], _fmt(r["value"]), *(_fmt(r[k]) for k in space)]
         body.append(f"<tr><th>{r['number']}</th>" + "".join(f"<td>{escape(c)}</td>" for c in cells) + f"<td>{link}</td></tr>")
-    return f"<table><tr>{head}</tr>{''.join(body)}</table>"
+    return f'<div class="scroll"><table class="trials"><tr>{head}</tr>{"".join(body)}</table></div>'
 
 
 def _fmt(v: Any) -> str:
