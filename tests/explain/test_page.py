@@ -172,6 +172,17 @@ def test_page_refuses_a_regression_run(tmp_path, capsys):
     assert not (run.dir / "explain.html").exists()
 
 
+def test_a_forecasting_run_is_refused_with_what_shows_it_instead(tmp_path, cli_error):
+    run = fit.train(data="sunspots", epochs=1, out=tmp_path / "run", verbose=False, set={"train.progress": False})
+    line = cli_error(["explain", str(run.dir), "--page"], "forecasting run on series data", "report.html")
+    assert "--input" not in line  # explain --input cannot show a forecaster either: not suggested
+    (tmp_path / "recent.csv").write_text("x\n1\n")
+    line = cli_error(["explain", str(run.dir), "--input", str(tmp_path / "recent.csv")], "is a forecasting run",
+                     "idealfit predict RUN recent.csv")
+    assert "reconstruction" not in line
+    assert not (run.dir / "explain.html").exists() and not (run.dir / "explain").exists()
+
+
 def test_a_run_whose_image_folder_is_gone_shows_the_users_own_inputs(tmp_path, capsys):
     import shutil
 

@@ -343,8 +343,12 @@ def _run(args) -> int:
 
     run = load_run(run_dir)
     if run.task not in ("classification", "regression"):  # saliency and class probabilities need one output per input
-        show = ("test images with their true and predicted masks; `idealfit predict RUN IMAGE --out DIR --overlay` "
-                "draws a mask over any image" if run.task == "segmentation" else "test samples with their reconstructions")
+        show = {"segmentation": "test images with their true and predicted masks; `idealfit predict RUN IMAGE --out "
+                                "DIR --overlay` draws a mask over any image",
+                "forecasting": "the test period's history, truth and forecast and the error per horizon step; "
+                               "`idealfit predict RUN recent.csv` forecasts from any history",
+                "translation": "test inputs beside their real and generated images",
+                }.get(run.task, "test samples with their reconstructions")
         raise UserError(f"explain draws the filters, feature maps and saliency of a classifier or regressor; {run_dir} "
                         f"is a {run.task} run: its report.html shows {show}")
     x, names, features = _run_inputs(run, args.inputs)

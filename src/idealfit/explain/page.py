@@ -154,9 +154,10 @@ def page_data(model: torch.nn.Module, x: np.ndarray, *, labels: list[str], examp
 def check_page_run(run) -> None:
     """Refuse, with the reason and what to use instead, a run the page cannot show."""
     if run.task != "classification" or run.state.get("kind") not in ("image", "signal"):
+        saliency = run.task in ("classification", "regression")  # what `explain --input` can show for this run
         raise UserError(f"explain --page shows a classifier of images or signals layer by layer; {run.dir} is a "
-                        f"{run.task} run on {run.state.get('kind')} data: see its report.html, or "
-                        "`idealfit explain RUN --input FILE` for its saliency")
+                        f"{run.task} run on {run.state.get('kind')} data: see its report.html"
+                        + (", or `idealfit explain RUN --input FILE` for its saliency" if saliency else ""))
 
 
 def _test_or_none(run, extra) -> tuple[np.ndarray, np.ndarray]:
