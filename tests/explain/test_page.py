@@ -133,9 +133,11 @@ def test_run_page_writes_an_offline_file_and_links_it_from_the_report(tiny_run, 
     assert (tmp_path / "pages" / "explain.html").is_file()
 
 
-def test_conv_page_carries_the_decks_filters(tmp_path):
+def test_conv_page_carries_the_decks_filters(tmp_path, capsys):
     out = tmp_path / "deck.html"
     assert main(["explain", "conv", "--page", "--out", str(out)]) == 0
+    said = capsys.readouterr().out.strip().splitlines()
+    assert len(said) == 1 and said[0].startswith(f"wrote {out}") and "filters f_i0, f_i1, f_2" in said[0]
     data = _page_json(out)
     assert data["filter_names"] == ["f_i0", "f_i1", "f_2"]
     conv = data["layers"][0]

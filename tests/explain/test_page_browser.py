@@ -159,6 +159,14 @@ def test_deck_page_shows_the_courses_numbers(browser, tmp_path):
         assert len(seen) == 9 and name in page.js("document.querySelector('#detail p').textContent")
         for pq, value in DECK_QUOTED[name].items():
             assert seen[pq] == value, (name, pq)
+    assert "on 1 example against" in page.js("document.querySelector('#selfcheck').textContent")
+    # a small map's numbers fit their cells: the widest forms the 2 significant digits take, in the page's font
+    widest = page.js("(() => { const c = document.createElement('canvas').getContext('2d'); c.font = '9px monospace';"
+                     " return Math.max(...[-0.074, 0.082, -0.74, -12, -150, -9999, 0.0042, -0.0011, 0.0004, -123456]"
+                     ".map(v => c.measureText(cellText(v)).width)); })()")
+    cell = page.js("(() => { const m = document.querySelector('#overview .col:nth-child(2) canvas.map');"
+                   " return m.getBoundingClientRect().width / 3; })()")  # the 3x3 map drawn as cells
+    assert widest < cell - 2
     assert page.errors == []
 
 

@@ -206,8 +206,10 @@ def _conv(args) -> int:
 
         html, _ = deck_page(result)
         path = _page_path(args.out, Path("."), "explain-conv.html")
-        print(format_worked_example(result, max_windows=limit or None), end="")
-        print(f"wrote {write_page(html, path)}")
+        names = ", ".join(p.name for p in result.passes)
+        print(f"wrote {write_page(html, path)} ({image.shape[-2]}×{image.shape[-1]} image, filters {names}, stride "
+              f"{stride}, padding {padding}): open it in a browser; `idealfit explain conv` without --page prints "
+              "the same arithmetic here")
         return 0
     print(format_worked_example(result, max_windows=limit or None), end="")
     out = Path(args.out or ".")

@@ -30,18 +30,27 @@ function colour(v, m) {
 }
 function maxAbs(d) { let m = 0; for (const v of d) m = Math.max(m, Math.abs(v)); return m; }
 
+// A cell's number in at most 6 characters: 2 significant digits (the deck's 0.77, -0.11); below 0.01 and from
+// 1e4 on one digit and its power of ten (-3e-3, 2e+5); below 5e-4 "0". The detail panel shows every digit.
+function cellText(v) {
+  const a = Math.abs(v);
+  if (a < 5e-4) return "0";
+  if (a < 0.01 || a >= 1e4) return v.toExponential(0);
+  return String(Number(v.toPrecision(2)));
+}
+
 // A map as pixels; a small one (the deck's 3x3 maps) as cells with their numbers written in.
 function paint(canvas, d, offset, H, W, m, numbers) {
   const ctx = canvas.getContext("2d");
   if (numbers && H <= 6 && W <= 6 && H > 1) {
-    const cell = 28;
+    const cell = 36;  // "-0.074" (6 characters of 9 px monospace, 32 px) fits with a margin
     canvas.width = W * cell; canvas.height = H * cell;
     ctx.font = "9px monospace"; ctx.textAlign = "center"; ctx.textBaseline = "middle";
     for (let i = 0; i < H * W; i++) {
       const v = d[offset + i], [r, g, b] = colour(v, m), x = (i % W) * cell, y = Math.floor(i / W) * cell;
       ctx.fillStyle = `rgb(${r},${g},${b})`; ctx.fillRect(x, y, cell, cell);
       ctx.fillStyle = Math.abs(v) > 0.6 * m ? "#fff" : "#111";
-      ctx.fillText(String(Number(v.toPrecision(2))), x + cell / 2, y + cell / 2);  // 2 digits fit a cell
+      ctx.fillText(cellText(v), x + cell / 2, y + cell / 2);
     }
     return cell;
   }
@@ -223,7 +232,8 @@ function init() {
   } else {
     box.dataset.maxdiff = String(maxdiff);
     box.dataset.status = maxdiff <= 1e-4 ? "ok" : "fail";
-    box.textContent = `self-check: the page's own forward pass on ${DATA.examples.length} examples against ` +
+    const n = DATA.examples.length;
+    box.textContent = `self-check: the page's own forward pass on ${n} example${n === 1 ? "" : "s"} against ` +
       `PyTorch's: largest |Δ probability| = ${maxdiff.toExponential(2)} ` +
       (maxdiff <= 1e-4 ? "(agrees)" : "(DISAGREES: please report this)");
   }
