@@ -249,16 +249,19 @@ def baseline_does_as_well(ev: dict, metric: str, higher_better: bool, *, task: s
             f"{fmt.format(base)} vs {fmt.format(net)}): the network adds nothing here")
 
 
-def baseline_advice(ev: dict, c: dict[str, Any] | None, *, task: str | None = None, gan: bool = False) -> str:
+def baseline_advice(ev: dict, c: dict[str, Any] | None, *, task: str | None = None, gan: bool = False,
+                    steps_follow: bool = False) -> str:
     """The advice that goes with `baseline_does_as_well`: a tie with a fitted model favours the simpler model;
     a loss asks for more; against a constant (or the input itself) the network has learned nothing useful yet.
-    `gan`: a GAN run, which `idealfit lr-find` cannot sweep (it has two optimizers)."""
+    `gan`: a GAN run, which `idealfit lr-find` cannot sweep (it has two optimizers). `steps_follow`: the
+    underfitting advice follows, naming each step, so this line points to it instead of repeating it."""
     from idealfit.diagnose_advice import family_of, knobs
 
     c = c or {}
     name, rival = _words(task, ev["baseline"]), rivals(task)[ev["baseline"]]
     net, base = ev.get("final_val_metric"), ev.get("baseline_val_metric")
-    chance = (f"train longer (train.epochs, now {c.get('epochs', '?')}), "
+    chance = ("try the steps below" if steps_follow else
+              f"train longer (train.epochs, now {c.get('epochs', '?')}), "
               f"{knobs(family_of(c, task), c.get('kind'))[2]} and tune train.lr"
               + ("" if gan else " (`idealfit lr-find`)"))
     if not rival.fitted:

@@ -356,7 +356,8 @@ def diagnose(history: list[dict], *, task: str, metric: str, final: dict[str, di
     if as_well:
         reasons.append(as_well)
         # "keep this setup" would contradict "use the simpler model": drop the good-fit advice then
-        tips = [baseline_advice(ev, context, task=task, gan=gan)] + [a for a in tips if a not in GOOD_FIT_ADVICE]
+        steps = verdict == "underfitting"  # its own advice names each step (train longer, capacity, lr)
+        tips = [baseline_advice(ev, context, task=task, gan=gan, steps_follow=steps)] + [a for a in tips if a not in GOOD_FIT_ADVICE]
     if gan:
         reasons.append(_gan_note(history, task))
     if not ev["has_validation"]:

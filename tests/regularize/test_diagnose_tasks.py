@@ -271,7 +271,9 @@ def test_context_model_picks_the_classifier_family():
 def test_the_baseline_advice_widens_the_network_in_its_own_options():
     base = {"per_pixel": _entry("dice", 0.995, 0.995)}
     d = diagnose(_levelled_seg(), task="segmentation", metric="dice", baselines=base, context=CONTEXT)
-    assert "widen or deepen it (model.widths" in d["advice"][0] and "model.hidden" not in d["advice"][0]
+    assert d["verdict"] == "underfitting"  # so the widening is one of the steps below the baseline's line
+    assert "try the steps below" in d["advice"][0]
+    assert "(model.widths" in " ".join(d["advice"]) and "model.hidden" not in " ".join(d["advice"])
 
 
 @pytest.mark.parametrize("task,metric", [("segmentation", "dice"), ("reconstruction", "mse"), ("translation", "l1")])
@@ -280,3 +282,13 @@ def test_without_context_the_generic_advice_fits_the_task(task, metric):
     assert d["verdict"] == "overfitting"
     if task != "segmentation":  # an autoencoder's target would not move with its input; pairs take no contrast
         assert "contrast" not in d["advice"][0]
+
+
+def test_a_beaten_underfitting_network_gets_each_step_once():
+    """The baseline's line points to the underfitting steps below it instead of repeating them."""
+    base = {"per_pixel": _entry("dice", 0.995, 0.995)}
+    d = diagnose(_levelled_seg(), task="segmentation", metric="dice", baselines=base, context=CONTEXT)
+    assert d["verdict"] == "underfitting"
+    assert d["advice"][0].endswith("or give the network a better chance: try the steps below.")
+    advice = " ".join(d["advice"]).lower()
+    assert advice.count("train longer") == 1 and advice.count("lr-find") == 1 and advice.count("(model.widths") == 1
