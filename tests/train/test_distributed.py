@@ -315,3 +315,14 @@ def test_a_bad_timeout_is_one_line(value, monkeypatch):
     monkeypatch.setenv("IDEALFIT_DIST_TIMEOUT", value)
     with pytest.raises(UserError, match="must be a number of seconds > 0"):
         _timeout_seconds()
+
+
+def test_the_processes_note_names_count_nodes_and_backend():
+    from idealfit.train.distributed import processes_note
+    from idealfit.train.session import _threads_note
+
+    assert processes_note(None) == ""
+    assert processes_note({"processes": 2, "nodes": 1, "backend": "gloo"}) == "2 processes, gloo"
+    assert _threads_note("cuda:0", None, {"processes": 8, "nodes": 2, "backend": "nccl"}) == \
+        " (8 processes on 2 nodes, nccl)"
+    assert _threads_note("cpu", 2) == " (2 threads)"
