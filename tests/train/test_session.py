@@ -136,6 +136,8 @@ def test_a_run_stopped_while_writing_its_final_files_is_finished_by_resume(tmp_p
     weights = load_file(str(out / "model.safetensors"))
     for name in ("summary.json", "report.html", "model.safetensors", "predictions.npz"):
         (out / name).unlink()
+    assert main(["report", str(out)]) == 2  # the dead end's way out is named
+    assert "has not finished (no summary.json" in capsys.readouterr().err
     assert main(["train", "--resume", str(out), "--epochs", "1"]) == 2  # fewer epochs than it trained
     assert "already trained 2 epochs" in capsys.readouterr().err
     assert main(["train", "--resume", str(out), "--epochs", "2", "--no-progress"]) == 0
