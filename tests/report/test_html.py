@@ -280,3 +280,13 @@ def test_facts_show_sparsity_and_training_samples():
 
     html = _facts({"task": "classification", "params": 10, "sparsity": 0.4125, "train_samples": 126})
     assert "weight sparsity" in html and "41.2%" in html and "training samples" in html and "126" in html
+
+
+def test_facts_show_the_processes_of_a_torchrun_run_and_one_otherwise():
+    from idealfit.report.html import _facts
+
+    ddp = _facts({"task": "classification", "threads": 1,
+                  "distributed": {"processes": 4, "nodes": 2, "backend": "nccl"}})
+    assert "<dt>processes</dt><dd>4 on 2 nodes (nccl), 1 thread each</dd>" in ddp
+    assert "<dt>processes</dt><dd>1, 3 threads</dd>" in _facts({"task": "classification", "threads": 3,
+                                                                  "distributed": None})

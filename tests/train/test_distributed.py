@@ -81,6 +81,11 @@ def test_two_processes_train_the_weights_of_one_and_write_one_folder_once(two_pr
          "predictions.npz", "preprocess.json", "report.html", "split.npz", "summary.json"])
     summary = json.loads((two / "summary.json").read_text())
     assert summary["epochs_run"] == 2 and summary["train_samples"] == 301
+    # the processes are on record: summary.json, the start and time lines, the report's run facts
+    assert summary["distributed"] == {"processes": 2, "nodes": 1, "backend": "gloo"}
+    assert "on cpu (1 thread each, 2 processes, gloo)" in r.stdout.splitlines()[0], r.stdout
+    assert "s on cpu (1 thread each, 2 processes, gloo)" in r.stdout, r.stdout
+    assert "<dt>processes</dt><dd>2 (gloo), 1 thread each</dd>" in (two / "report.html").read_text()
 
     one = one_process(tmp_path / "one", epochs=2)
     assert_same_weights(one.dir, two)
@@ -98,6 +103,33 @@ def test_resume_of_a_two_process_run_continues_it_exactly(two_process_run, tmp_p
     assert json.loads((tmp_path / "ddp" / "summary.json").read_text())["epochs_run"] == 3
     one = one_process(tmp_path / "one", epochs=3)  # constant schedule: 2 + 1 epochs = 3 epochs straight
     assert_same_weights(one.dir, tmp_path / "ddp")
+
+
+RANK1_SEES = """
+import sys
+import idealfit as fit
+from idealfit.train.distributed import end_process_group
+run = fit.train(data="digits", model="mlp", epochs=1, device="cpu", out=sys.argv[1], verbose=False,
+                set={"data.train_subset": 64, "train.progress": False})
+if run.summary is None:  # rank 1: what rank 0 has written by the time train() returns here
+    print("rank1 saw", sorted(p.name for p in run.dir.iterdir()), flush=True)
+end_process_group()
+"""
+
+
+def test_no_rank_leaves_before_rank_0_has_written_the_run_folder(tmp_path):
+    """The exit race behind "terminate called without an active exception" (train/distributed.py): rank 1
+    tore the group down and exited while rank 0 still evaluated, and torchrun then killed rank 0 before
+    summary.json. Now train() returns on rank 1 only after rank 0 has written the report; 2 runs of the exit."""
+    (tmp_path / "rank1_sees.py").write_text(RANK1_SEES)
+    for i in range(2):
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
+        r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+                            "rank1_sees.py", f"run{i}"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                           timeout=600)
+        assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-4000:]
+        seen = next(line for line in r.stdout.splitlines() if line.startswith("rank1 saw"))
+        assert "'summary.json'" in seen and "'report.html'" in seen, seen
 
 
 def _free_port() -> int:
@@ -283,3 +315,14 @@ def test_a_bad_timeout_is_one_line(value, monkeypatch):
     monkeypatch.setenv("IDEALFIT_DIST_TIMEOUT", value)
     with pytest.raises(UserError, match="must be a number of seconds > 0"):
         _timeout_seconds()
+
+
+def test_the_processes_note_names_count_nodes_and_backend():
+    from idealfit.train.distributed import processes_note
+    from idealfit.train.session import _threads_note
+
+    assert processes_note(None) == ""
+    assert processes_note({"processes": 2, "nodes": 1, "backend": "gloo"}) == "2 processes, gloo"
+    assert _threads_note("cuda:0", None, {"processes": 8, "nodes": 2, "backend": "nccl"}) == \
+        " (8 processes on 2 nodes, nccl)"
+    assert _threads_note("cpu", 2) == " (2 threads)"

@@ -128,6 +128,30 @@ def test_resume_refuses_config_changes_and_non_runs(tmp_path, capsys):
     assert run.summary["epochs_run"] == 2
 
 
+def test_a_run_stopped_while_writing_its_final_files_is_finished_by_resume(tmp_path, capsys):
+    """Killed after its last epoch's checkpoint, before summary.json (as torchrun's exit race did): --resume
+    with the same --epochs evaluates the kept weights and writes the rest, rather than "already trained"."""
+    out = tmp_path / "r"
+    whole = fit.train(data="xo", epochs=2, out=out, set=QUICK, verbose=False)
+    weights = load_file(str(out / "model.safetensors"))
+    for name in ("summary.json", "report.html", "model.safetensors", "predictions.npz"):
+        (out / name).unlink()
+    assert main(["report", str(out)]) == 2  # the dead end's way out is named
+    assert "has not finished (no summary.json" in capsys.readouterr().err
+    assert main(["train", "--resume", str(out), "--epochs", "1"]) == 2  # fewer epochs than it trained
+    assert "already trained 2 epochs" in capsys.readouterr().err
+    assert main(["train", "--resume", str(out), "--epochs", "2", "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    assert f"finishing {out}: its 2 epochs were trained" in printed and "resuming" not in printed
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["epochs_run"] == 2 and summary["metrics"] == whole.summary["metrics"]
+    assert summary["distributed"] is None and (out / "report.html").is_file()
+    again = load_file(str(out / "model.safetensors"))
+    assert all(torch.equal(weights[k], again[k]) for k in weights)
+    assert main(["train", "--resume", str(out), "--epochs", "2"]) == 2  # now finished: refused as before
+    assert "already trained 2 epochs; to train on, pass --epochs above 2" in capsys.readouterr().err
+
+
 def test_cli_train_prints_summary_and_predict_writes_probabilities(tmp_path, capsys):
     out = tmp_path / "r"
     assert main(["train", "--data", "digits", "--epochs", "2", "--out", str(out), "--no-progress",

@@ -149,6 +149,7 @@ def _facts(summary: dict, run: RunFiles | None = None) -> str:
         "stopped early": summary.get("stopped_early"),
         "training time": f"{seconds:.1f} s" if isinstance(seconds, (int, float)) else None,
         "speed paths": _speed_paths(summary.get("speed")),
+        "processes": _processes(summary.get("distributed"), summary.get("threads")),
         "training samples": summary.get("train_samples"),
         # the deck: "L1 leads to sparser weights" — the share of weights with |w| < 1e-3
         "weight sparsity": f"{100 * sparsity:.1f}%" if isinstance(sparsity := summary.get("sparsity"), float) else None,
@@ -158,6 +159,16 @@ def _facts(summary: dict, run: RunFiles | None = None) -> str:
         f"<div><dt>{escape(k)}</dt><dd>{_fmt(v)}</dd></div>" for k, v in facts.items() if v is not None
     )
     return f'<dl class="facts">{items}</dl>'
+
+
+def _processes(dist: dict | None, threads: int | None) -> str:
+    """"2 (gloo), 1 thread each" under torchrun (train/distributed.py's record); "1" for one process."""
+    if not isinstance(dist, dict):
+        return "1" + (f", {threads} thread{'s' if threads > 1 else ''}" if isinstance(threads, int) else "")
+    nodes = dist.get("nodes")
+    on = f" on {nodes} nodes" if isinstance(nodes, int) and nodes > 1 else ""
+    each = f", {threads} thread{'s' if threads > 1 else ''} each" if isinstance(threads, int) else ""
+    return f"{dist.get('processes')}{on} ({dist.get('backend')}){each}"
 
 
 def _speed_paths(speed: dict | None) -> str | None:

@@ -201,6 +201,9 @@ def load_run(run_dir: str | Path) -> RunFiles:
     """
     run_dir = Path(run_dir)
     summary_path = run_dir / "summary.json"
+    if not is_file(run_dir, "summary.json") and is_file(run_dir, "config.yaml"):  # started, never finished
+        raise UserError(f"{run_dir} is a run that has not finished (no summary.json: it stopped before writing "
+                        f"its final files); finish or continue it with: idealfit train --resume {run_dir}")
     if not is_file(run_dir, "summary.json"):
         raise UserError(
             f"{run_dir} is not an idealfit run folder (no summary.json); pass the folder `idealfit train` printed"

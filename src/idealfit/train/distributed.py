@@ -17,6 +17,10 @@ CUDA. The choices, in one place:
 - Files: only rank 0 claims, locks and writes the run folder; the others write nothing.
 - BatchNorm: per rank on the CPU (SyncBatchNorm is CUDA-only in PyTorch), SyncBatchNorm on CUDA
   unless `train.sync_batchnorm=false`.
+- The end: every rank waits (`wait_for_main`) until rank 0 has written the whole run folder, then
+  all leave the process group together. A rank that tore its group down and exited while rank 0 still
+  evaluated made the exit race: 2 of 8 speech runs died with SIGABRT ("terminate called without an
+  active exception") and torchrun killed rank 0 before it wrote summary.json.
 - A rank that crashes: torchrun stops the others; a peer that vanishes otherwise (a node lost)
   makes the waiting collectives fail after IDEALFIT_DIST_TIMEOUT seconds (default 600) instead of
   hanging for ever.
@@ -39,6 +43,10 @@ from idealfit.train.runtime import Runtime, pick_device
 
 TIMEOUT_ENV = "IDEALFIT_DIST_TIMEOUT"
 DEFAULT_TIMEOUT_S = 600
+# The final wait, on a group of its own: rank 0 evaluates every split, fits the baselines and builds the
+# report alone, which on a big data set can outlast the collectives' timeout. A rank 0 that dies meanwhile
+# is stopped with the others by torchrun; one that raises still reaches the wait (session.py).
+FINAL_WAIT_S = 24 * 3600
 
 
 def world_size_from_env() -> int:
@@ -120,6 +128,8 @@ class DistributedRuntime(Runtime):
     sync_batchnorm: bool = True
     alone: bool = False  # after the loop: rank 0 evaluates and writes with no collective
     share: _Share = field(default_factory=_Share)
+    final_group: Any = None  # a gloo group with a long timeout, for `wait_for_main` only
+    backend: str = "gloo"
 
     @classmethod
     def from_env(cls, device_name: str, *, sync_batchnorm: bool = True) -> DistributedRuntime:
@@ -146,7 +156,9 @@ class DistributedRuntime(Runtime):
             seconds = _timeout_seconds()
             dist.init_process_group("nccl" if device.type == "cuda" else "gloo",
                                     timeout=dt.timedelta(seconds=seconds))
-        return cls(device, rank=rank, world_size=world, local_rank=local, sync_batchnorm=sync_batchnorm)
+        final = dist.new_group(backend="gloo", timeout=dt.timedelta(seconds=FINAL_WAIT_S))  # every rank calls it
+        return cls(device, rank=rank, world_size=world, local_rank=local, sync_batchnorm=sync_batchnorm,
+                   final_group=final, backend=str(dist.get_backend()))
 
     def wrap(self, model: torch.nn.Module) -> torch.nn.Module:
         from torch.nn.parallel import DistributedDataParallel
@@ -196,6 +208,28 @@ class DistributedRuntime(Runtime):
 
     def callbacks(self, *, seed: int, augment) -> list[Callback]:
         return [RankSeeds(rank=self.rank, seed=seed, augment=augment)] if self.rank else []
+
+    def wait_for_main(self) -> None:
+        """A barrier of every rank once rank 0 has written the run folder (or failed to): no rank tears the
+        process group down or exits while another still runs."""
+        dist.barrier(group=self.final_group)
+
+    def record(self) -> dict[str, Any]:
+        """{"processes", "nodes", "backend"}: torchrun sets GROUP_WORLD_SIZE (its nodes) and LOCAL_WORLD_SIZE."""
+        nodes = os.environ.get("GROUP_WORLD_SIZE")
+        local = os.environ.get("LOCAL_WORLD_SIZE")
+        if nodes is None and local:
+            nodes = str(max(1, self.world_size // max(1, int(local))))
+        return {"processes": self.world_size, "nodes": int(nodes) if nodes else None, "backend": self.backend}
+
+
+def processes_note(record: dict[str, Any] | None) -> str:
+    """"2 processes, gloo" or "4 processes on 2 nodes, nccl" for the start and time lines ("" for one)."""
+    if not record:
+        return ""
+    nodes = record.get("nodes")
+    where = f" on {nodes} nodes" if nodes and nodes > 1 else ""
+    return f"{record['processes']} processes{where}, {record.get('backend', '?')}"
 
 
 class RankSeeds(Callback):

@@ -73,3 +73,10 @@ class Runtime:
     def callbacks(self, *, seed: int, augment) -> list:
         """Loop callbacks the processes need (per-rank random streams)."""
         return []
+
+    def wait_for_main(self) -> None:
+        """Every process waits here until the main one has written the whole run folder."""
+
+    def record(self) -> dict | None:
+        """The processes a run used, for summary.json's "distributed" (None: one process)."""
+        return None

@@ -34,6 +34,7 @@ from idealfit.train.checkpoint import (
     write_json,
     write_npz,
 )
+from idealfit.train.distributed import processes_note
 from idealfit.train.loop import fit
 from idealfit.train.regularizers import weight_sparsity
 from idealfit.train.rundir import RunLock, claim_run_dir, discard, only_lock, refuse_if_taken
@@ -164,12 +165,12 @@ def _train_in(run_dir: Path, cfg: RunConfig, setup: Setup, *, resume: bool, has_
         echo(note)
     if has_ckpt:
         _restore(state, load_checkpoint(run_dir / "checkpoint.pt"), run_dir / "checkpoint.pt", generator=generator, early=early, augment=augment)
-        if "train.epochs" in cfg.given and t.epochs <= state.epoch:
-            raise UserError(f"{run_dir} has already trained {state.epoch} epochs; to train on, pass --epochs "
-                            f"above {state.epoch}")
+        unfinished = _check_epochs(run_dir, cfg, state)
         if rt.is_main:
             atomic_write_text(run_dir / "config.yaml", to_yaml(cfg))  # e.g. a raised train.epochs
-        echo(f"resuming {run_dir} after epoch {state.epoch}/{t.epochs}")
+        echo(f"finishing {run_dir}: its {state.epoch} epochs were trained but its final files were not "
+             "written; evaluating the kept weights" if unfinished else
+             f"resuming {run_dir} after epoch {state.epoch}/{t.epochs}")
     else:
         if resume:
             echo(f"{run_dir} has no checkpoint (it stopped before its first epoch): starting it again "
@@ -179,7 +180,7 @@ def _train_in(run_dir: Path, cfg: RunConfig, setup: Setup, *, resume: bool, has_
         if cfg.data.augment and rt.is_main:
             _write_augment_preview(run_dir, prep, cfg.data.augment)
         echo(f"training {cfg.model.name} on {ds.name} ({ds.task}, {len(prep.indices['train'])} train / "
-             f"{len(prep.indices['val'])} val / {len(prep.indices['test'])} test) on {device}{_threads_note(device, setup.threads)}{speed_note(setup.runtime.speed.record())}, "
+             f"{len(prep.indices['val'])} val / {len(prep.indices['test'])} test) on {device}{_threads_note(device, setup.threads, rt.record())}{speed_note(setup.runtime.speed.record())}, "
              f"{count_params(model):,} params")
         for note in folder_notes(ds.meta):  # an image folder's skipped files, said once
             echo(note)
@@ -192,11 +193,36 @@ def _train_in(run_dir: Path, cfg: RunConfig, setup: Setup, *, resume: bool, has_
         callbacks=cbs + list(callbacks or []), progress=t.progress and rt.is_main)
     rt.finish_alone(state.step)  # torchrun: the other processes are done; rank 0 evaluates and writes
     if not rt.is_main:
+        rt.wait_for_main()  # leaving now raced rank 0's writes at exit (train/distributed.py)
         return Run(run_dir, cfg, None, state.history, model.cpu().eval(), prep.state)
     if guard.diverged is not None:
         echo(f"warning: {divergence_message(guard.diverged, lr=t.lr)}")
-    summary = _finish(run_dir, cfg, prep, state, early=early, task=setup.task, diverged=guard.diverged)
+    try:
+        summary = _finish(run_dir, cfg, prep, state, early=early, task=setup.task, diverged=guard.diverged)
+    finally:  # a failure here still lets the others go, so the command ends with rank 0's error
+        rt.wait_for_main()
     return Run(run_dir, cfg, summary, state.history, model.cpu().eval(), prep.state)
+
+
+def _check_epochs(run_dir: Path, cfg: RunConfig, state: FitState) -> bool:
+    """Whether a resumed run trained all its epochs (or stopped) but its summary.json does not say so: it
+    was stopped while writing its final files (torchrun's exit, a kill), so resuming only evaluates the
+    kept weights and writes them. Asking a finished run, or any run, for fewer epochs than it trained is refused."""
+    finished = _summary_epochs(run_dir) == state.epoch
+    if "train.epochs" in cfg.given and cfg.train.epochs <= state.epoch and (finished or cfg.train.epochs < state.epoch):
+        raise UserError(f"{run_dir} has already trained {state.epoch} epochs; to train on, pass --epochs "
+                        f"above {state.epoch}")
+    return not finished and (state.stop or state.epoch >= cfg.train.epochs)
+
+
+def _summary_epochs(run_dir: Path) -> int | None:
+    """The epochs summary.json says were run (None: no readable summary, e.g. one cut off mid-write)."""
+    import json
+
+    try:
+        return int(json.loads((run_dir / "summary.json").read_text())["epochs_run"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def _restore(state: FitState, ckpt: dict[str, Any], path: Path, *, generator: torch.Generator, early: EarlyStopping | None,
@@ -272,6 +298,7 @@ def _finish(run_dir: Path, cfg: RunConfig, prep: Prepared, state: FitState, *, e
         "seconds": round(sum(r["seconds"] for r in state.history), 3), "metric": task.metric,
         "class_names": prep.dataset.class_names, "device": str(step.runtime.device), "metrics": metrics,
         "sparsity": weight_sparsity(model), "train_samples": len(prep.indices["train"]), "threads": torch.get_num_threads(),
+        "distributed": step.runtime.record(),  # torchrun: {"processes", "nodes", "backend"}; None for one process
         "versions": _versions(), "baselines": baselines, "speed": step.runtime.speed.record(), **task.history_facts(state.history),
         "diagnosis": diagnose(state.history, task=task.name, metric=task.metric, final=metrics, kept_epoch=kept,
                               baselines=baselines,
@@ -294,8 +321,12 @@ def _diagnosis_context(cfg: RunConfig, ds: Dataset, *, stopped_early: bool, val_
             "epochs": t.epochs, "lr": t.lr, "val_samples": val_samples}
 
 
-def _threads_note(device: torch.device, threads: int) -> str:
-    return f" ({threads} thread{'s' if threads > 1 else ''})" if device.type == "cpu" else ""
+def _threads_note(device: torch.device | str, threads: int | None, processes: dict | None = None) -> str:
+    """" (2 threads)" on the CPU; under torchrun " (1 thread each, 2 processes, gloo)" (" (2 processes, nccl)" on CUDA)."""
+    cpu = str(device) == "cpu" and threads
+    parts = [f"{threads} thread{'s' if threads > 1 else ''}{' each' if processes else ''}"] if cpu else []
+    parts += [processes_note(processes)] if processes else []
+    return f" ({', '.join(parts)})" if parts else ""
 
 
 def _versions() -> dict[str, str]:
@@ -337,8 +368,7 @@ def format_summary(run: Run) -> str:
             else " (diverged)" if s.get("diverged") else "")
     lines += [f"{'epochs':>10}: {s['epochs_run']}{stop}, best epoch {s['best_epoch']}",
               f"{'time':>10}: {s['seconds']:.{2 if s['seconds'] < 1 else 1}f} s on {s['device']}"
-              + (f" ({s['threads']} thread{'s' if s['threads'] > 1 else ''})" if s.get("threads") and s["device"] == "cpu" else "")
-              + speed_note(s.get("speed")),
+              + _threads_note(s["device"], s.get("threads"), s.get("distributed")) + speed_note(s.get("speed")),
               f"{'params':>10}: {s['params']:,}",
               *([format_baselines(s["baselines"], key, pct=pct)] if s.get("baselines") else []),
               f"{'run':>10}: {run.dir}  (report: {run.dir / 'report.html'})"]
