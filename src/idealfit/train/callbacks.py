@@ -84,9 +84,17 @@ class EarlyStopping(Callback):
         self.wait = 0
         self.best_weights: dict[str, torch.Tensor] | None = None
 
+    def start_from(self, value: float, model: torch.nn.Module) -> None:
+        """Make the untrained weights (scored `value` on `monitor`) epoch 0's candidate of a fresh fit, so
+        that they stay when no epoch beats them (e.g. a forecaster started at the AR fit)."""
+        self._start = (value, copy.deepcopy(model.state_dict()))
+
     def on_fit_start(self, state: FitState) -> None:
         if state.epoch == 0:  # a fresh fit; a resumed one keeps the state loaded from the checkpoint
             self.reset()
+            value, weights = getattr(self, "_start", (None, None))
+            if value is not None and math.isfinite(value):
+                self.best, self.best_weights = value, weights
 
     def improved(self, value: float) -> bool:
         return value > self.best + self.min_delta if self.higher else value < self.best - self.min_delta

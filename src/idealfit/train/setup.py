@@ -218,9 +218,12 @@ def build_setup(cfg: RunConfig, *, distributed: bool = False) -> Setup:
                              device=device)
     t.threads = str(threads)  # recorded in config.yaml, so --resume continues on the same count
     if cfg.model.wide_init == "linear":  # the wide path starts at baselines.linear's fit, the deep head at 0
-        from idealfit.models.linear_init import init_wide_from_linear
+        from idealfit.models.linear_init import init_wide_from_ar, init_wide_from_linear
 
-        init_wide_from_linear(model, prep.x["train"], prep.y["train"], task=task.name, threads=threads)
+        if task.name == "forecasting":  # exactly the AR baseline (the target's lags), not a ridge on every channel
+            init_wide_from_ar(model, prep)
+        else:
+            init_wide_from_linear(model, prep.x["train"], prep.y["train"], task=task.name, threads=threads)
     generator = torch.Generator().manual_seed(t.seed)
     train_b = make_batches(prep, "train", device=device, batch_size=t.batch_size, shuffle=d.shuffle,
                            generator=generator, balanced=d.balanced)
