@@ -138,6 +138,29 @@ def test_predict_forecasts_the_next_horizon_values_after_the_history(tmp_path, c
     assert "forecasts from the last 6 (data.window)" in capsys.readouterr().err
 
 
+def test_predict_names_the_runs_time_column_stamps_quarters_and_says_what_it_filled(tmp_path, capsys, cli_error):
+    import pandas as pd
+
+    write_csv(tmp_path / "m.csv")
+    df = pd.read_csv(tmp_path / "m.csv")
+    quarters = pd.PeriodIndex(pd.to_datetime(df["month"]), freq="Q")  # one row per quarter: 2000Q1 ...
+    df = df.assign(month=[str(q) for q in pd.period_range("2000Q1", periods=len(df), freq="Q")])
+    assert str(quarters[0]) == "2000Q1"
+    df.to_csv(tmp_path / "q.csv", index=False)
+    run = fit.train(data=str(tmp_path / "q.csv"), task="forecasting", out=tmp_path / "run", verbose=False,
+                    set={**FAST, "data.window": 4})
+    recent = df.tail(8)
+    recent.drop(columns="month").to_csv(tmp_path / "nodate.csv", index=False)
+    cli_error(["predict", str(run.dir), str(tmp_path / "nodate.csv")],
+              "no column 'month', the time column this run was trained on", "add it")
+    recent.drop(index=recent.index[-3]).assign(units=[*recent["units"][:-2], None]).to_csv(tmp_path / "r.csv",
+                                                                                          index=False)
+    assert main(["predict", str(run.dir), str(tmp_path / "r.csv")]) == 0
+    out = capsys.readouterr()
+    assert out.out.strip().splitlines()[1].startswith("2030Q1,1,")  # after 2029Q4, in the input's style
+    assert "1 missing time steps and 1 empty cells" in out.err and "last step's units copies" in out.err
+
+
 @pytest.mark.parametrize("case,needles", [
     ("no_time", ("has no time column", "data.time_column")),
     ("text_target", ("not numeric", "--target")),

@@ -91,7 +91,12 @@ def _grid(times) -> tuple[np.ndarray, dict[str, Any]]:
         step = _mode(np.diff(np.sort(t)))
         return np.rint((t - t.min()) / step).astype(np.int64), {"kind": "number", "start": float(t.min()),
                                                                "unit": "number", "size": float(step)}
-    dt = pd.to_datetime(times, errors="coerce", format="mixed")
+    style = _date_style(times)
+    if style == "quarter":  # "1959Q1": pandas' to_datetime reading of quarters is deprecated; a Period reads it
+        text = times.astype(str).str.replace(r"[\s-]", "", regex=True).str.upper()
+        dt = pd.PeriodIndex(text, freq="Q").to_timestamp()
+    else:
+        dt = pd.to_datetime(times, errors="coerce", format="mixed")
     if dt.isna().any():
         bad = times[dt.isna()].iloc[0]
         raise UserError(f"time stamp {bad!r} does not read as a date; fix it or drop that row")
@@ -103,7 +108,6 @@ def _grid(times) -> tuple[np.ndarray, dict[str, Any]]:
     if months:  # calendar steps: count months, then round to the grid by the remaining days
         m = (dt.year - start.year) * 12 + (dt.month - start.month) + np.rint((dt.day - start.day) / 30.4)
         grid = {"kind": "date", "start": start.isoformat(), "unit": "months", "size": months}
-        style = _date_style(times)
         return np.rint(np.asarray(m) / months).astype(np.int64), {**grid, **({"style": style} if style else {})}
     unit, size = ("days", days) if days >= 1 else ("hours", days * 24)
     return (np.rint(since / days).astype(np.int64),

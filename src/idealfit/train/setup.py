@@ -173,10 +173,10 @@ def build_setup(cfg: RunConfig, *, distributed: bool = False) -> Setup:
         if ds.kind == "table" and not task.targets_are_inputs:
             apply_defaults(cfg, TABLE_DEFAULTS)  # recorded in config.yaml (tuned for predicting a column)
         cfg.model.name = "mlp" if d.pca is not None and task.name != "segmentation" else "auto"
-    auto = cfg.model.name == "auto"
     cfg.model.name = choose_family(cfg.model.name, kind=ds.kind, task=task.name)
-    if ds.kind == "series" and (auto or cfg.model.name == "cnn"):  # forecasting: the MLP (or the CNN) starts at
-        apply_defaults(cfg, CNN_SERIES_DEFAULTS if cfg.model.name == "cnn" else SERIES_DEFAULTS)  # the AR fit
+    # forecasting: the MLP (auto, or named: --model mlp once trained without them) or the CNN starts at the AR fit
+    if ds.kind == "series" and cfg.model.name in ("mlp", "cnn"):
+        apply_defaults(cfg, CNN_SERIES_DEFAULTS if cfg.model.name == "cnn" else SERIES_DEFAULTS)
     if ds.kind == "text":  # recorded in config.yaml, like the others
         apply_defaults(cfg, TEXT_DEFAULTS)
     if ds.kind == "audio":
