@@ -76,6 +76,7 @@ class EarlyStopping(Callback):
         info = task.check_metric(monitor)
         self.monitor, self.patience, self.min_delta = monitor, patience, min_delta
         self.higher = info.higher_is_better
+        self._start: tuple[float, dict[str, torch.Tensor]] | None = None  # start_from's (score, weights)
         self.reset()
 
     def reset(self) -> None:
@@ -92,9 +93,8 @@ class EarlyStopping(Callback):
     def on_fit_start(self, state: FitState) -> None:
         if state.epoch == 0:  # a fresh fit; a resumed one keeps the state loaded from the checkpoint
             self.reset()
-            value, weights = getattr(self, "_start", (None, None))
-            if value is not None and math.isfinite(value):
-                self.best, self.best_weights = value, weights
+            if self._start is not None and math.isfinite(self._start[0]):
+                self.best, self.best_weights = self._start
 
     def improved(self, value: float) -> bool:
         return value > self.best + self.min_delta if self.higher else value < self.best - self.min_delta
