@@ -37,3 +37,14 @@ def test_sequences_prints_every_issue_11_target_in_tiny_mode(tmp_path):
     assert [line.split()[0] for line in lines] == ["mnist1d", "words", "spoken_digits", "sunspots", "elnino"]
     assert all("baselines:" in line for line in lines)
     assert "naive Bayes" in lines[1] and "AR" in lines[3] and "majority" in lines[2]
+
+
+def test_forecasting_macro_runs_a_target_with_extra_columns_in_tiny_mode(tmp_path):
+    """`forecasting.py --macro`: statsmodels' macrodata written as a 5-column CSV, realgdp and unemp forecast."""
+    script = next(p for p in BENCHMARKS if p.name == "forecasting.py")
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
+    r = subprocess.run([sys.executable, str(script), "--tiny", "--macro"], cwd=tmp_path, env=env,
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    names = [line.split()[0] for line in r.stdout.strip().splitlines()[1:]]
+    assert names == ["sunspots", "elnino", "macro:realgdp", "macro:unemp"]

@@ -358,6 +358,13 @@ def diagnose(history: list[dict], *, task: str, metric: str, final: dict[str, di
         # "keep this setup" would contradict "use the simpler model": drop the good-fit advice then
         steps = verdict == "underfitting"  # its own advice names each step (train longer, capacity, lr)
         tips = [baseline_advice(ev, context, task=task, gan=gan, steps_follow=steps)] + [a for a in tips if a not in GOOD_FIT_ADVICE]
+    if task == "forecasting":
+        from idealfit.diagnose_forecast import far_worse_than_naive
+
+        far = far_worse_than_naive(ev, baselines, metric, context)
+        if far:
+            reasons.append(far[0])
+            tips = [far[1]] + [a for a in tips if a != far[1]]
     if gan:
         reasons.append(_gan_note(history, task))
     if not ev["has_validation"]:

@@ -83,6 +83,24 @@ def test_monthly_dates_step_by_calendar_months():
     assert time_labels(grid, np.array([5])) == ["2021-06-30"]
 
 
+@pytest.mark.parametrize("stamps,want", [(["1959Q1", "1959Q2", "1959Q3", "1960Q1"], ["1960Q2", "2009Q4"]),
+                                         (["1959-Q1", "1959-Q2", "1959-Q3", "1960-Q1"], ["1960Q2", "2009Q4"]),
+                                         (["1959-01", "1959-04", "1959-07", "1960-01"], ["1960-04", "2009-10"])])
+def test_forecast_stamps_keep_the_input_style(stamps, want):
+    df = pd.DataFrame({"date": stamps, "v": [1.0, 2, 3, 5]})
+    values, grid, _ = regular_series(df, "date", ["v"], name="x")
+    np.testing.assert_allclose(values[:, 0], [1, 2, 3, 4, 5])  # 1959Q4 was missing: interpolated
+    assert (grid["unit"], grid["size"]) == ("months", 3)
+    assert time_labels(grid, np.array([5, 203])) == want
+
+
+def test_an_empty_last_value_is_said_to_copy_the_one_before():
+    df = pd.DataFrame({"date": ["2009-01-01", "2009-04-01", "2009-07-01"], "v": [1.0, 2.0, None]})
+    values, _, notes = regular_series(df, "date", ["v"], name="x")
+    assert values[-1, 0] == 2.0
+    assert any("1 empty cells" in n and "the last step's v copies the value before it" in n for n in notes)
+
+
 @pytest.mark.parametrize("name,steps,season", [("sunspots", 309, 11), ("sunspots_monthly", 3126, 132),
                                                ("co2", 2284, 52), ("elnino", 732, 12)])
 def test_the_embedded_series_load_from_statsmodels_own_files(name, steps, season, monkeypatch):

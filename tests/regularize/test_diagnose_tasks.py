@@ -292,3 +292,24 @@ def test_a_beaten_underfitting_network_gets_each_step_once():
     assert d["advice"][0].endswith("or give the network a better chance: try the steps below.")
     advice = " ".join(d["advice"]).lower()
     assert advice.count("train longer") == 1 and advice.count("lr-find") == 1 and advice.count("(model.widths") == 1
+
+
+def _forecast_baselines(naive, ar):
+    return {name: {s: {"mae": v, "mase": 1.0} for s in ("train", "val", "test")}
+            for name, v in (("naive", naive), ("seasonal_naive", naive), ("ar", ar))}
+
+
+@pytest.mark.parametrize("val_end,far", [(2300.0, True), (95.0, False)])
+def test_forecasts_far_worse_than_the_naive_baseline_point_to_the_ar_path(val_end, far):
+    # shaped on `--model rnn` on macrodata's realgdp: val MAE ~2300 against the naive baseline's ~86
+    train_m, val_m = _decay(4000, 150, N), _decay(6000, val_end, N)
+    rows = _rows(_decay(1.0, 0.01, N), _decay(2.0, 0.3, N), train_m, val_m, "mae")
+    context = {**CONTEXT, "kind": "series", "model": "rnn", "dropout": 0.3}
+    d = diagnose(rows, task="forecasting", metric="mae", context=context, baselines=_forecast_baselines(86.0, 54.0))
+    hit = [r for r in d["reasons"] if "x the naive baseline's" in r]
+    if not far:
+        assert not hit and not any("linear AR path" in a for a in d["advice"])
+        return
+    assert len(hit) == 1 and "trending series" in hit[0] and "training longer does not fix" in hit[0]
+    assert d["advice"][0].startswith("Use a model with the linear AR path (the rnn has none)")
+    assert "linear AR path" in format_diagnosis(d)

@@ -138,6 +138,29 @@ def test_predict_forecasts_the_next_horizon_values_after_the_history(tmp_path, c
     assert "forecasts from the last 6 (data.window)" in capsys.readouterr().err
 
 
+def test_predict_names_the_runs_time_column_stamps_quarters_and_says_what_it_filled(tmp_path, capsys, cli_error):
+    import pandas as pd
+
+    write_csv(tmp_path / "m.csv")
+    df = pd.read_csv(tmp_path / "m.csv")
+    quarters = pd.PeriodIndex(pd.to_datetime(df["month"]), freq="Q")  # one row per quarter: 2000Q1 ...
+    df = df.assign(month=[str(q) for q in pd.period_range("2000Q1", periods=len(df), freq="Q")])
+    assert str(quarters[0]) == "2000Q1"
+    df.to_csv(tmp_path / "q.csv", index=False)
+    run = fit.train(data=str(tmp_path / "q.csv"), task="forecasting", out=tmp_path / "run", verbose=False,
+                    set={**FAST, "data.window": 4})
+    recent = df.tail(8)
+    recent.drop(columns="month").to_csv(tmp_path / "nodate.csv", index=False)
+    cli_error(["predict", str(run.dir), str(tmp_path / "nodate.csv")],
+              "no column 'month', the time column this run was trained on", "add it")
+    recent.drop(index=recent.index[-3]).assign(units=[*recent["units"][:-2], None]).to_csv(tmp_path / "r.csv",
+                                                                                          index=False)
+    assert main(["predict", str(run.dir), str(tmp_path / "r.csv")]) == 0
+    out = capsys.readouterr()
+    assert out.out.strip().splitlines()[1].startswith("2030Q1,1,")  # after 2029Q4, in the input's style
+    assert "1 missing time steps and 1 empty cells" in out.err and "last step's units copies" in out.err
+
+
 @pytest.mark.parametrize("case,needles", [
     ("no_time", ("has no time column", "data.time_column")),
     ("text_target", ("not numeric", "--target")),
@@ -187,24 +210,33 @@ def test_season_and_time_column_are_used(tmp_path):
     assert not np.allclose(load_dataset(replace(cfg, time_column=None)).values[:, 0], units.round(4))
 
 
-@pytest.mark.parametrize("name,family", [("auto", "mlp"), ("cnn", "cnn")])
-def test_the_default_mlp_and_cnn_start_at_the_ridge_autoregression(tmp_path, name, family):
-    from sklearn.linear_model import RidgeCV
-
+@pytest.mark.parametrize("name,family,extra", [("auto", "mlp", True), ("cnn", "cnn", True), ("auto", "mlp", False)])
+def test_the_default_mlp_and_cnn_start_exactly_at_the_ar_baseline(tmp_path, name, family, extra):
     from idealfit.config import resolve
     from idealfit.train.setup import build_setup
 
-    write_csv(tmp_path / "s.csv", extra=True)  # two channels: the wide path reads the window flattened
+    write_csv(tmp_path / "s.csv", extra=extra)  # extra: two channels, the wide path reads the window flattened
     cfg = resolve(overrides={"data.name": str(tmp_path / "s.csv"), "data.task": "forecasting", "data.window": 5,
                              "data.target": "units", "data.horizon": 2, "model.name": name})
     setup = build_setup(cfg)
     lr = 3e-4 if family == "cnn" else 1e-3  # config.CNN_SERIES_DEFAULTS, SERIES_DEFAULTS
     assert (cfg.model.name, cfg.model.wide, cfg.model.wide_init, cfg.train.lr) == (family, True, "linear", lr)
-    x, y = setup.prep.x["train"], setup.prep.y["train"]
-    ridge = RidgeCV(alphas=np.logspace(-3, 3, 13)).fit(x.reshape(len(x), -1), y)
-    with torch.no_grad():
-        out = setup.model.eval()(torch.from_numpy(x)).numpy()
-    np.testing.assert_allclose(out, ridge.predict(x.reshape(len(x), -1)).reshape(out.shape), atol=1e-4)
+    prep, task = setup.prep, get_task("forecasting")
+    ar = baseline_forecasts(prep.dataset, prep.indices)["ar"]
+    for split in ("train", "val", "test"):  # the untrained network's forecasts, in the data's units, are AR's
+        with torch.no_grad():
+            out = setup.model.eval()(torch.from_numpy(prep.x[split]))
+        np.testing.assert_allclose(task.decode(out, prep.state["target"]), ar[split], rtol=1e-5, atol=1e-4)
+
+
+def test_early_stopping_keeps_the_ar_start_when_no_epoch_beats_it(tmp_path):
+    write_csv(tmp_path / "s.csv", extra=True)
+    # a learning rate far too high: every epoch is worse than the start, which must stay (best epoch 0)
+    run = fit.train(data=str(tmp_path / "s.csv"), task="forecasting", target="units", out=tmp_path / "run",
+                    verbose=False, set={**FAST, "data.window": 5, "train.lr": 5.0, "train.patience": 2})
+    assert run.summary["best_epoch"] == 0
+    ar = run.summary["baselines"]["ar"]
+    assert run.summary["metrics"]["test"]["mae"] == pytest.approx(ar["test"]["mae"], abs=1e-4)  # AR fits it exactly
 
 
 def test_the_regularization_study_knows_a_model_for_series():

@@ -58,14 +58,18 @@ def _is_time_column(name: str, col) -> bool:
     return bool(parsed.notna().mean() > 0.9)
 
 
-def read_frame(path: Path, *, time_column: str | None, encoding: str = "utf-8"):
-    """The CSV as a DataFrame and the name of its time column (given, or the first that reads as one)."""
+def _read_csv(path: Path, *, encoding: str):
     import pandas as pd
 
     try:
-        df = pd.read_csv(path, encoding=encoding)
+        return pd.read_csv(path, encoding=encoding)
     except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise UserError(f"{path} cannot be read as a CSV ({str(exc).splitlines()[0]}); check the file") from None
+
+
+def read_frame(path: Path, *, time_column: str | None, encoding: str = "utf-8"):
+    """The CSV as a DataFrame and the name of its time column (given, or the first that reads as one)."""
+    df = _read_csv(path, encoding=encoding)
     if time_column is not None:
         if time_column not in df.columns:
             raise UserError(f"data.time_column={time_column} is not a column of {path}; its columns are "
@@ -87,7 +91,12 @@ def _grid(times) -> tuple[np.ndarray, dict[str, Any]]:
         step = _mode(np.diff(np.sort(t)))
         return np.rint((t - t.min()) / step).astype(np.int64), {"kind": "number", "start": float(t.min()),
                                                                "unit": "number", "size": float(step)}
-    dt = pd.to_datetime(times, errors="coerce", format="mixed")
+    style = _date_style(times)
+    if style == "quarter":  # "1959Q1": pandas' to_datetime reading of quarters is deprecated; a Period reads it
+        text = times.astype(str).str.replace(r"[\s-]", "", regex=True).str.upper()
+        dt = pd.PeriodIndex(text, freq="Q").to_timestamp()
+    else:
+        dt = pd.to_datetime(times, errors="coerce", format="mixed")
     if dt.isna().any():
         bad = times[dt.isna()].iloc[0]
         raise UserError(f"time stamp {bad!r} does not read as a date; fix it or drop that row")
@@ -98,11 +107,22 @@ def _grid(times) -> tuple[np.ndarray, dict[str, Any]]:
     months = {28: 1, 29: 1, 30: 1, 31: 1, 89: 3, 90: 3, 91: 3, 92: 3, 365: 12, 366: 12}.get(int(round(days)))
     if months:  # calendar steps: count months, then round to the grid by the remaining days
         m = (dt.year - start.year) * 12 + (dt.month - start.month) + np.rint((dt.day - start.day) / 30.4)
-        return np.rint(np.asarray(m) / months).astype(np.int64), {"kind": "date", "start": start.isoformat(),
-                                                                 "unit": "months", "size": months}
+        grid = {"kind": "date", "start": start.isoformat(), "unit": "months", "size": months}
+        return np.rint(np.asarray(m) / months).astype(np.int64), {**grid, **({"style": style} if style else {})}
     unit, size = ("days", days) if days >= 1 else ("hours", days * 24)
     return (np.rint(since / days).astype(np.int64),
             {"kind": "date", "start": start.isoformat(), "unit": unit, "size": float(size)})
+
+
+def _date_style(times) -> str | None:
+    """How the input writes its time steps, when forecasts should be stamped the same way: "quarter"
+    (1959Q1, 1959-Q1: pandas reads these as the quarter's first day) or "month" (1959-01); else None."""
+    text = times.astype(str).str.strip()
+    if text.str.fullmatch(r"\d{4}\s*-?\s*[Qq][1-4]").all():
+        return "quarter"
+    if text.str.fullmatch(r"\d{4}-\d{1,2}").all():
+        return "month"
+    return None
 
 
 def _mode(diffs: np.ndarray) -> float:
@@ -125,6 +145,10 @@ def time_labels(grid: dict[str, Any], steps: np.ndarray) -> list[str]:
     start = pd.Timestamp(grid["start"])
     if grid["unit"] == "months":
         out = [start + pd.DateOffset(months=int(i) * grid["size"]) for i in steps]
+        if grid.get("style") == "quarter":  # the input's own style (data/series._date_style)
+            return [f"{t.year}Q{(t.month - 1) // 3 + 1}" for t in out]
+        if grid.get("style") == "month":
+            return [f"{t.year}-{t.month:02d}" for t in out]
     else:
         out = [start + pd.Timedelta(**{grid["unit"]: float(i) * grid["size"]}) for i in steps]
     return [str(t.date()) if t == t.normalize() else t.isoformat() for t in out]
@@ -151,8 +175,11 @@ def regular_series(df, time_col: str, columns: list[str], *, name: str) -> tuple
         notes.append(f"{name}: {merged} rows share a time step with another row (after moving each row to its "
                      "nearest step): each step keeps their mean")
     if empty_steps or empty_cells:
+        last = full.iloc[-1]
+        tail = (f"; the last step's {', '.join(str(columns[i]) for i in np.nonzero(last.isna().to_numpy())[0])} "
+                "copies the value before it") if last.isna().any() else ""
         notes.append(f"{name}: {empty_steps} missing time steps and {empty_cells} empty cells filled by linear "
-                     "interpolation between the nearest known values")
+                     f"interpolation between the nearest known values{tail}")
     grid.update(steps=steps, missing_steps=empty_steps, empty_cells=empty_cells, merged_rows=merged)
     return filled, grid, notes
 
@@ -331,13 +358,17 @@ def forecast(run, path: str | Path) -> tuple[list[str], np.ndarray]:
     if not path.is_file():
         raise UserError(f"{path} is not a file; pass a CSV of the recent history ({info['time_column']}, "
                         f"{', '.join(info['columns'])})")
-    df, time_col = read_frame(path, time_column=None, encoding=run.config.data.encoding)
-    need = [info["time_column"], *info["columns"]]
-    missing = [c for c in need if c not in df.columns]
+    time_col = info["time_column"]
+    # predict takes no --set: the time column is the one recorded in the run, looked up by name, not detected
+    df = _read_csv(path, encoding=run.config.data.encoding)
+    if time_col not in df.columns:
+        raise UserError(f"{path} has no column '{time_col}', the time column this run was trained on; add it "
+                        f"(the time stamps of the history, at the run's step) beside {', '.join(info['columns'])}")
+    missing = [c for c in info["columns"] if c not in df.columns]
     if missing:
         raise UserError(f"{path} lacks column '{missing[0]}' that this run was trained on; give it the columns "
-                        f"{', '.join(need)}")
-    values, grid, notes = regular_series(df, info["time_column"], info["columns"], name=path.name)
+                        f"{', '.join([time_col, *info['columns']])}")
+    values, grid, notes = regular_series(df, time_col, info["columns"], name=path.name)
     if (grid["unit"], grid["size"]) != (info["unit"], info["size"]) and len(values) > 1:
         raise UserError(f"{path} has a time step of {grid['size']:g} {grid['unit']}, and this run was trained on "
                         f"steps of {info['size']:g} {info['unit']}; give the history at the run's step")

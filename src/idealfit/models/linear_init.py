@@ -79,3 +79,38 @@ def _logits(lin, *, task: str, out_dim: int) -> tuple[np.ndarray, np.ndarray]:
     bias = np.full(out_dim, intercept.min() - ABSENT_LOGIT)  # classes the training split lacks
     weight[rows], bias[rows] = coef, intercept
     return weight, bias
+
+
+def init_wide_from_ar(model: nn.Module, prep) -> None:
+    """Set a forecasting network's wide path to the AR baseline's fit and its deep head to 0, in place: the
+    untrained network's forecasts then equal `ar` in `summary["baselines"]` (tasks/forecasting.py).
+
+    Written by hand rather than through `init_wide_from_linear`: that fits RidgeCV on every input channel
+    (standardized), which is another model than the AR baseline (the target's raw lags only, plain least
+    squares). With extra columns (macrodata's realgdp beside realcons, realinv ...) the ridge fit started the
+    network 37% above AR's validation error. Here the AR coefficients are mapped through the scalings instead:
+    x_s = (x - m) / s per column, ŷ = o · t_std + t_mean, so o_h = Σ_j a_jh s/t_std · x_s[target, j]
+    + (m Σ_j a_jh + b_h - t_mean) / t_std, and every other channel's weight is 0.
+
+    Args:
+        model: a built MLP or CNN on series windows whose last module is a `WideDeep`.
+        prep: the run's `Prepared` (its dataset, indices, state["series"] and state["target"]).
+    """
+    from idealfit.models.mlp import WideDeep
+    from idealfit.tasks.forecasting import ar_coefficients
+
+    core = model[-1]
+    if not isinstance(core, WideDeep):
+        raise UserError("model.wide_init=linear starts the wide path at the AR fit; add model.wide=true")
+    coef = ar_coefficients(prep.dataset, prep.indices)  # (window + 1, horizon): lags, then the intercept
+    lags, intercept = coef[:-1], coef[-1]
+    series, target = prep.state["series"], prep.state["target"]
+    m, s = series["mean"][0], series["std"][0]
+    weight = np.zeros((core.wide.out_features, core.wide.in_features))
+    weight[:, : len(lags)] = (lags * s / target["std"]).T  # the target is channel 0: features 0 ... window-1
+    bias = (m * lags.sum(0) + intercept - target["mean"]) / target["std"]
+    head = [mod for mod in core.deep.modules() if isinstance(mod, nn.Linear)][-1]
+    with torch.no_grad():
+        core.wide.weight.copy_(torch.as_tensor(weight, dtype=core.wide.weight.dtype))
+        head.weight.zero_()
+        head.bias.copy_(torch.as_tensor(bias, dtype=head.bias.dtype))

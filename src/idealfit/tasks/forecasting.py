@@ -101,6 +101,14 @@ class Forecasting(Task):
         write_figures(run_dir, prep, predictions)
 
 
+def ar_coefficients(ds, indices: dict[str, Any]) -> np.ndarray:
+    """(window + 1, horizon) least-squares coefficients of the AR baseline: the target's last `window` raw
+    values, then an intercept, fitted on the training samples (the network's wide path starts here)."""
+    train = indices["train"]
+    feats = np.c_[ds.x[train][:, 0].astype(np.float64), np.ones(len(train))]
+    return np.linalg.lstsq(feats, ds.y[train].astype(np.float64), rcond=None)[0]
+
+
 def baseline_forecasts(ds, indices: dict[str, Any]) -> dict[str, dict[str, np.ndarray]]:
     """{baseline: {split: forecasts (N, horizon)}} for naive, seasonal_naive and ar (see the module doc)."""
     info = ds.meta["series"]
@@ -110,7 +118,7 @@ def baseline_forecasts(ds, indices: dict[str, Any]) -> dict[str, dict[str, np.nd
     steps = np.arange(1, h + 1)
     lag = m * np.ceil(steps / m).astype(np.int64) - steps  # how far before the origin step h's seasonal value is
     feats = {s: np.c_[ds.x[indices[s]][:, 0].astype(np.float64), np.ones(len(indices[s]))] for s in SPLITS}
-    coef = np.linalg.lstsq(feats["train"], ds.y[indices["train"]].astype(np.float64), rcond=None)[0]  # (w + 1, h)
+    coef = ar_coefficients(ds, indices)  # (w + 1, h)
     for s in SPLITS:
         origin = indices[s] + w - 1  # the last step each sample sees
         last = series[origin][:, None]

@@ -76,6 +76,7 @@ class EarlyStopping(Callback):
         info = task.check_metric(monitor)
         self.monitor, self.patience, self.min_delta = monitor, patience, min_delta
         self.higher = info.higher_is_better
+        self._start: tuple[float, dict[str, torch.Tensor]] | None = None  # start_from's (score, weights)
         self.reset()
 
     def reset(self) -> None:
@@ -84,9 +85,16 @@ class EarlyStopping(Callback):
         self.wait = 0
         self.best_weights: dict[str, torch.Tensor] | None = None
 
+    def start_from(self, value: float, model: torch.nn.Module) -> None:
+        """Make the untrained weights (scored `value` on `monitor`) epoch 0's candidate of a fresh fit, so
+        that they stay when no epoch beats them (e.g. a forecaster started at the AR fit)."""
+        self._start = (value, copy.deepcopy(model.state_dict()))
+
     def on_fit_start(self, state: FitState) -> None:
         if state.epoch == 0:  # a fresh fit; a resumed one keeps the state loaded from the checkpoint
             self.reset()
+            if self._start is not None and math.isfinite(self._start[0]):
+                self.best, self.best_weights = self._start
 
     def improved(self, value: float) -> bool:
         return value > self.best + self.min_delta if self.higher else value < self.best - self.min_delta

@@ -35,7 +35,7 @@ from idealfit.train.checkpoint import (
     write_npz,
 )
 from idealfit.train.distributed import processes_note
-from idealfit.train.loop import fit
+from idealfit.train.loop import epoch_values, fit
 from idealfit.train.regularizers import weight_sparsity
 from idealfit.train.rundir import RunLock, claim_run_dir, discard, only_lock, refuse_if_taken
 from idealfit.train.setup import Setup, build_setup, build_step, make_batches
@@ -148,6 +148,16 @@ def _claim_and_train(cfg: RunConfig, setup: Setup, *, resume, has_ckpt: bool, ca
         claimed["lock"].release()
 
 
+def _score_start(early: EarlyStopping, state: FitState, val_b, task, targets) -> None:
+    """Score the untrained network on validation (a forecaster started at the AR fit *is* that fit), so early
+    stopping keeps it (best epoch 0) when no epoch beats it."""
+    if val_b is None:
+        return
+    row = epoch_values(task, evaluate(state.step, val_b).sums(), "val", targets)
+    if early.monitor in row:
+        early.start_from(row[early.monitor], state.step.model)
+
+
 def _train_in(run_dir: Path, cfg: RunConfig, setup: Setup, *, resume: bool, has_ckpt: bool,
               callbacks: list[Callback] | None, echo) -> Run:
     """The run itself, in a claimed and locked folder (under torchrun: by rank 0, which alone writes)."""
@@ -184,6 +194,8 @@ def _train_in(run_dir: Path, cfg: RunConfig, setup: Setup, *, resume: bool, has_
              f"{count_params(model):,} params")
         for note in folder_notes(ds.meta):  # an image folder's skipped files, said once
             echo(note)
+    if early and not has_ckpt and setup.task.name == "forecasting" and cfg.model.wide_init == "linear":
+        _score_start(early, state, val_b, setup.task, prep.state.get("target"))
     guard = NonFiniteGuard(early=early)
     cbs: list[Callback] = ([early] if early else []) + [guard] + rt.callbacks(seed=t.seed, augment=augment)
     if rt.is_main:

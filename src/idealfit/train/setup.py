@@ -173,10 +173,10 @@ def build_setup(cfg: RunConfig, *, distributed: bool = False) -> Setup:
         if ds.kind == "table" and not task.targets_are_inputs:
             apply_defaults(cfg, TABLE_DEFAULTS)  # recorded in config.yaml (tuned for predicting a column)
         cfg.model.name = "mlp" if d.pca is not None and task.name != "segmentation" else "auto"
-    auto = cfg.model.name == "auto"
     cfg.model.name = choose_family(cfg.model.name, kind=ds.kind, task=task.name)
-    if ds.kind == "series" and (auto or cfg.model.name == "cnn"):  # forecasting: the MLP (or the CNN) starts at
-        apply_defaults(cfg, CNN_SERIES_DEFAULTS if cfg.model.name == "cnn" else SERIES_DEFAULTS)  # the AR fit
+    # forecasting: the MLP (auto, or named: --model mlp once trained without them) or the CNN starts at the AR fit
+    if ds.kind == "series" and cfg.model.name in ("mlp", "cnn"):
+        apply_defaults(cfg, CNN_SERIES_DEFAULTS if cfg.model.name == "cnn" else SERIES_DEFAULTS)
     if ds.kind == "text":  # recorded in config.yaml, like the others
         apply_defaults(cfg, TEXT_DEFAULTS)
     if ds.kind == "audio":
@@ -218,9 +218,12 @@ def build_setup(cfg: RunConfig, *, distributed: bool = False) -> Setup:
                              device=device)
     t.threads = str(threads)  # recorded in config.yaml, so --resume continues on the same count
     if cfg.model.wide_init == "linear":  # the wide path starts at baselines.linear's fit, the deep head at 0
-        from idealfit.models.linear_init import init_wide_from_linear
+        from idealfit.models.linear_init import init_wide_from_ar, init_wide_from_linear
 
-        init_wide_from_linear(model, prep.x["train"], prep.y["train"], task=task.name, threads=threads)
+        if task.name == "forecasting":  # exactly the AR baseline (the target's lags), not a ridge on every channel
+            init_wide_from_ar(model, prep)
+        else:
+            init_wide_from_linear(model, prep.x["train"], prep.y["train"], task=task.name, threads=threads)
     generator = torch.Generator().manual_seed(t.seed)
     train_b = make_batches(prep, "train", device=device, batch_size=t.batch_size, shuffle=d.shuffle,
                            generator=generator, balanced=d.balanced)
