@@ -322,6 +322,7 @@ def test_a_silent_trial_in_a_database_is_failed_by_its_heartbeat_and_retried(tmp
         assert fail_stale(st, tmp_path, journal=False) == [1]
     states = [t.state.name for t in st.get_trials()]
     assert states == ["RUNNING", "FAIL", "WAITING"] and st.trials[2].params == st.trials[1].params
+    assert st.trials[2].user_attrs["retry_of"] == 1  # marked as a retry judged by its lock is
 
 
 def test_sampler_seed_repeats_the_draws_and_the_monitor_sets_the_direction(tmp_path):

@@ -38,7 +38,7 @@ from typing import Any
 from idealfit.config import resolve
 from idealfit.errors import UserError
 from idealfit.tune_space import Param, load_space
-from idealfit.tune_stale import HEARTBEAT, Heartbeat, counted, fail_stale, fcntl, locked
+from idealfit.tune_stale import HEARTBEAT, Heartbeat, counted, fail_stale, fcntl, locked, retry_stale
 
 SAMPLERS = ("tpe", "random", "grid")
 PRUNERS = ("median", "hyperband", "none")
@@ -104,9 +104,8 @@ def open_storage(study_dir: Path, url: str | None, *, heartbeat: tuple[int, int]
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # the heartbeat arguments
-                return optuna.storages.RDBStorage(
-                    url, heartbeat_interval=interval, grace_period=grace,
-                    heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback())
+                return optuna.storages.RDBStorage(url, heartbeat_interval=interval, grace_period=grace,
+                                                  heartbeat_stale_trial_callback=retry_stale)
         except Exception as exc:  # a bad URL, a missing driver, a server that does not answer
             said = str(exc).splitlines()[0]
             if url.startswith("postgresql") and "import" in said.lower():  # Optuna's words for a missing driver

@@ -6,8 +6,8 @@ Two mechanisms, one per storage:
   lost its worker. Workers claim trials under `locks/claim.lock`, so the check never races a claim.
 - an SQLAlchemy URL (workers on many machines): Optuna's heartbeat. A thread records the trial's heartbeat
   every HEARTBEAT[0] seconds; a trial silent for HEARTBEAT[1] seconds is failed by
-  `optuna.storages.fail_stale_trials` before the next claim, and its RetryHeartbeatStaleTrialCallback
-  queues its parameters again. (Optuna beats only inside `study.optimize`; our workers ask and tell,
+  `optuna.storages.fail_stale_trials` before the next claim, and queued again with its parameters (marked
+  `retry_of`, as a lock-judged one is). (Optuna beats only inside `study.optimize`; our workers ask and tell,
   so they beat themselves.)
 """
 
@@ -63,7 +63,7 @@ def fail_stale(study, study_dir: Path, *, journal: bool = True) -> list[int]:
     a RUNNING trial without a host is one whose claimer died between `ask` and recording its host."""
     from optuna.trial import TrialState
 
-    stale = _fail_by_heartbeat(study)  # already queued again by Optuna's retry callback
+    stale = _fail_by_heartbeat(study)  # queued again by retry_stale, which Optuna calls for each it failed
     for n in stale:
         _drop_unfinished(study_dir / "trials" / f"trial-{n:04d}")
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
@@ -77,6 +77,18 @@ def fail_stale(study, study_dir: Path, *, journal: bool = True) -> list[int]:
         study.enqueue_trial(dict(t.params), user_attrs={"retry_of": t.number})
         stale.append(t.number)
     return stale
+
+
+def retry_stale(study, trial) -> None:
+    """Optuna's stale-trial callback (RDB storages): queue the failed trial's parameters again, marked
+    `retry_of` as a lock-judged retry is. Optuna calls it only in the process whose check failed the trial,
+    so workers on two machines judging at once queue one retry, not two. (Optuna's own
+    RetryHeartbeatStaleTrialCallback marks its copies in system attributes instead.)"""
+    import optuna
+
+    study.add_trial(optuna.create_trial(  # as Optuna's callback does: the drawn values, asked again as they are
+        state=optuna.trial.TrialState.WAITING, params=trial.params, distributions=trial.distributions,
+        user_attrs={"retry_of": trial.number}, system_attrs={"failed_trial": trial.number}))
 
 
 def counted(study) -> int:
