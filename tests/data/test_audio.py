@@ -159,5 +159,7 @@ def test_features_name_the_shape_they_take_and_the_shortest_clip():
     with pytest.raises(UserError, match=r"waveforms of shape \(N, 1, samples\); got \(2, 129\)"):
         features(settings, np.zeros((2, 129), np.float32))
     assert features(settings, np.ones((2, 1, 129), np.float32)).shape == (2, 1, 20, 2)  # 129 = 256 // 2 + 1: enough
+    whole = features({"kind": "audio", "audio": settings}, np.ones((2, 1, 129), np.float32))  # a run's whole state
+    np.testing.assert_array_equal(whole, features(settings, np.ones((2, 1, 129), np.float32)))
     with pytest.raises(UserError, match="gives 128 samples at 8000 Hz; the log-mel frames need at least 129"):
         features(settings, np.ones((2, 1, 128), np.float32))

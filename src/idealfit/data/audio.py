@@ -151,7 +151,10 @@ def mel_spec(settings: dict[str, Any]) -> MelSpec:
 
 
 def features(settings: dict[str, Any], waves: np.ndarray, *, batch: int = 512) -> np.ndarray:
-    """(N, 1, L) waveforms -> (N, 1, mels, frames) normalized log-mel spectrograms, float32."""
+    """(N, 1, L) waveforms -> (N, 1, mels, frames) normalized log-mel spectrograms, float32.
+
+    `settings`: a run's state["audio"] (the whole preprocess.json state is taken too, for its "audio")."""
+    settings = settings.get("audio", settings)
     spec = mel_spec(settings)
     waves = np.asarray(waves, dtype=np.float32)
     if waves.ndim != 3 or waves.shape[1] != 1:
