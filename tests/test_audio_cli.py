@@ -88,9 +88,11 @@ def test_audio_errors_are_one_line(audio_run, tmp_path, cli_error):
     bad = tmp_path / "clip.wav"
     bad.write_bytes(b"RIFF....WAVEjunk")
     cli_error(["predict", str(out), str(bad)], "clip.wav is not a readable WAV file")
+    line = cli_error(["predict", str(out), str(bad)], "re-record or re-export it")
+    assert "convert" not in line
     txt = tmp_path / "notes.txt"
     txt.write_text("hello")
-    cli_error(["predict", str(out), str(txt)], "notes.txt is not a readable WAV file")
+    cli_error(["predict", str(out), str(txt)], "trained on audio; ", "notes.txt is not a .wav file")
     cli_error(["predict", "--out", str(tmp_path / "p.csv"), str(out), str(bad)], "clip.wav")
     assert not (tmp_path / "p.csv").exists()
     cli_error(["train", "--data", "digits", "--set", "data.n_mels=20"], "data.n_mels works on audio")
@@ -101,7 +103,7 @@ def test_audio_errors_are_one_line(audio_run, tmp_path, cli_error):
     corrupt = tmp_path / "folder"
     _write_folder(corrupt, n=2)
     (corrupt / "rise" / "9.wav").write_bytes(b"not audio")
-    cli_error(["train", "--data", str(corrupt)], "9.wav is not a readable WAV file")
+    cli_error(["train", "--data", str(corrupt)], "9.wav is not a readable WAV file", "data.skip_unreadable=true")
 
 
 def test_onnx_export_of_an_audio_run_takes_the_log_mel_features(audio_run, tmp_path):
@@ -125,3 +127,60 @@ def test_onnx_export_of_an_audio_run_takes_the_log_mel_features(audio_run, tmp_p
     got = session.run(None, {spec["input"]["name"]: x})[0]
     _, want = run.predict(files)  # predict's own probabilities for those WAV files
     np.testing.assert_allclose(got, want, atol=1e-5)
+
+
+def test_a_folder_of_wav_files_is_predicted_and_explained_file_by_file(audio_run, tmp_path, capsys, cli_error):
+    """A folder stands for every WAV under it (sub-folders too), sorted by the path inside it, as for images."""
+    data, out = audio_run
+    folder = tmp_path / "new"
+    (folder / "b").mkdir(parents=True)
+    (folder / "a.wav").write_bytes((data / "rise" / "1.wav").read_bytes())
+    (folder / "b" / "c.wav").write_bytes((data / "fall" / "2.wav").read_bytes())
+    (folder / "notes.txt").write_text("not a recording: left out")
+    assert main(["predict", str(out), str(folder)]) == 0
+    rows = list(csv.reader(capsys.readouterr().out.splitlines()))
+    assert [r[0] for r in rows[1:]] == [str(folder / "a.wav"), str(folder / "b" / "c.wav")]
+    assert main(["predict", str(out), str(data / "rise" / "1.wav"), str(data / "fall" / "2.wav")]) == 0
+    one_by_one = list(csv.reader(capsys.readouterr().out.splitlines()))
+    assert [r[1:] for r in rows[1:]] == [r[1:] for r in one_by_one[1:]]
+    assert main(["explain", str(out), "--input", str(folder), "--out", str(tmp_path / "ex")]) == 0
+    said = capsys.readouterr().out
+    assert said.startswith("a.wav: ") and "\nb/c.wav: " in said
+    assert (tmp_path / "ex" / "saliency_1.png").stat().st_size > 1000
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "x.png").write_bytes(b"an image, not a recording")
+    cli_error(["predict", str(out), str(tmp_path / "empty")], "holds no WAV files (.wav, .wave)",
+              "pass a folder of WAV files")
+
+
+@pytest.mark.parametrize("name", ["wine.csv", "photo.png", "arrays.npz"])
+def test_other_files_on_an_audio_run_say_it_takes_wav_files(audio_run, tmp_path, cli_error, name):
+    _, out = audio_run
+    (tmp_path / name).write_bytes(b"a,b\n1,2\n")
+    cli_error(["predict", str(out), str(tmp_path / name)], "this run was trained on audio",
+              f"{name} is not a .wav file", "give it .wav recordings")
+
+
+def test_skip_unreadable_leaves_out_a_corrupt_wav_lists_it_and_evaluates_the_same(tmp_path, capsys):
+    from idealfit.run import load_run
+
+    data = tmp_path / "chirps"
+    _write_folder(data, n=4)
+    (data / "rise" / "9.wav").write_bytes(b"RIFF....WAVEjunk")
+    out = tmp_path / "run"
+    assert main(["train", "--data", str(data), "--epochs", "1", "--out", str(out), "--no-progress",
+                 "--set", "data.clip_seconds=0.25", "--set", "data.skip_unreadable=true"]) == 0
+    assert "skipped 1 unreadable WAV file (data.skip_unreadable): rise/9.wav" in capsys.readouterr().out
+    state = json.loads((out / "preprocess.json").read_text())
+    assert state["meta"]["unreadable_files"] == ["rise/9.wav"] and len(state["meta"]["files"]) == 8
+    summary = json.loads((out / "summary.json").read_text())
+    got = load_run(out).evaluate()["loss"]  # the same file skipped again, the same test split
+    assert got == pytest.approx(summary["metrics"]["test"]["loss"], rel=1e-5)
+
+
+def test_a_clip_shorter_than_one_frame_is_refused_before_any_work(tmp_path, cli_error):
+    line = cli_error(["train", "--data", "spoken_digits", "--epochs", "1", "--out", str(tmp_path / "r"),
+                      "--set", "data.clip_seconds=0.01"],
+                     "data.clip_seconds=0.01 gives 80 samples at 8000 Hz", "at least 129",
+                     "use at least data.clip_seconds=0.017")
+    assert "Traceback" not in line and not (tmp_path / "r").exists()

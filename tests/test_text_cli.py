@@ -124,3 +124,9 @@ def test_text_column_picks_the_text_beside_other_columns(tmp_path):
                load_dataset(DataConfig(name=str(data), target="topic", text_column="review"))):
         assert ds.kind == "text" and ds.columns == ["review"] and ds.x[0] == _rows(30)[0][1]
         assert ds.meta["identifiers"] == ["id"] and "looks like an identifier" in ds.meta["notes"][1]
+
+
+def test_explain_refuses_a_text_run_in_one_line(text_run, cli_error):
+    root, out = text_run
+    cli_error(["explain", str(out), "--input", str(root / "reviews.csv")], "reads text as token ids",
+              "idealfit predict")

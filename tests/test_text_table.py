@@ -191,3 +191,31 @@ def test_the_reports_mistakes_show_the_table_cells_beside_the_text(mixed_run):
     row = int(p["index"][0])
     price, shop = _rows()[row][2:4]
     assert f"<td>{float(price):.4g}</td><td>{shop}</td></tr>" in html
+
+
+def test_explain_on_csv_rows_labels_the_bars_by_column_and_leaves_the_tokens_out(mixed_run, capsys):
+    """Each row explained; the bars name the table's features; the token ids, which have no gradient, are not
+    drawn as 'feature 0…' at zero."""
+    import torch
+
+    from idealfit.explain.commands import _run_inputs
+    from idealfit.explain.figures import saliency_figure
+    from idealfit.explain.model import saliency
+    from idealfit.run import load_run
+
+    root, out = mixed_run
+    rows = [["the goal and the match", f"{p}", "abc"[p % 3], "sport_low"] for p in range(10, 90, 8)]  # 10 rows
+    path = _write(root / "explain.csv", rows, header=("review", "price", "shop", "label"))
+    assert main(["explain", str(out), "--input", str(path), "--out", str(root / "ex")]) == 0
+    said = capsys.readouterr().out
+    assert "explaining the first 8 of 10 rows" in said and "the text column (review)" in said
+    assert sorted(p.name for p in (root / "ex").glob("saliency_*.png")) == [f"saliency_{i}.png" for i in range(8)]
+    run = load_run(out)
+    x, names, features = _run_inputs(run, [str(path)])
+    assert names[:2] == ["explain.csv:2", "explain.csv:3"] and len(features) == x.shape[1]
+    scored = [f for f in features if f is not None]
+    assert "price" in scored and any(f.startswith("shop=") for f in scored)
+    sal = saliency(run.model, x)
+    assert torch.count_nonzero(sal[:, len(scored):]) == 0  # why the tokens are left out: their gradient is zero
+    ax = saliency_figure(x[0], sal[0], feature_names=features).axes[0]
+    assert sorted(t.get_text() for t in ax.get_yticklabels()) == sorted(scored)

@@ -55,7 +55,7 @@ def predict_masks(run, inputs: list[str], *, out: str | None, overlay: bool = Fa
     from idealfit.run import _as_paths
 
     folder = _out_dir(out, run.dir)
-    x, names = read_inputs(run.state, _as_paths(inputs))  # checked before anything is written
+    x, names = read_inputs(run.state, _as_paths(inputs, kind=run.state["kind"]))  # checked before anything is written
     masks = run._predict_ready(x)  # (N, H, W) class ids
     folder.mkdir(exist_ok=True)
     k = len(run.class_names or []) or int(masks.max()) + 1
@@ -75,7 +75,7 @@ def reconstruction_errors(run, inputs: list[str]) -> tuple[list[str], np.ndarray
     from idealfit.data.inputs import read_inputs
     from idealfit.run import _as_paths
 
-    x, names = read_inputs(run.state, _as_paths(inputs))  # standardized, as the model's targets
+    x, names = read_inputs(run.state, _as_paths(inputs, kind=run.state["kind"]))  # standardized, as the model's targets
     out = run._forward(run._seen(x)).numpy()
     return names, ((out - x) ** 2).reshape(len(x), -1).mean(axis=1)
 
@@ -89,7 +89,7 @@ def predict_images(run, inputs: list[str], *, out: str | None, echo=print) -> in
     if not out:
         raise UserError("a translation run generates images: pass --out FOLDER for the PNGs")
     folder = _out_dir(out, run.dir)
-    x, names = read_inputs(run.state, _as_paths(inputs))  # checked before anything is written
+    x, names = read_inputs(run.state, _as_paths(inputs, kind=run.state["kind"]))  # checked before anything is written
     images = run._predict_ready(x)  # (N, C, H, W) in [0, 1]
     folder.mkdir(exist_ok=True)
     for stem, image in zip(_unique_stems(names), images, strict=True):

@@ -67,7 +67,7 @@ class Run:
 
     def load_inputs(self, paths: str | Path | list[str | Path]) -> torch.Tensor:
         """Image files, one CSV or one NPZ as a batch ready for `self.model`."""
-        return torch.from_numpy(read_inputs(self.state, _as_paths(paths))[0])
+        return torch.from_numpy(read_inputs(self.state, _as_paths(paths, kind=self.state["kind"]))[0])
 
     def predict_array(self, x: np.ndarray | list) -> np.ndarray:
         """Predictions for raw inputs, as the user has them: the run's fitted preprocessing is applied here.
@@ -136,11 +136,11 @@ class Run:
         if self.task == "forecasting":
             from idealfit.data.series import forecast
 
-            given = _as_paths(paths)
+            given = _as_paths(paths, kind=self.state["kind"])
             if len(given) != 1:
                 raise UserError(f"a forecasting run predicts from one CSV of recent history; got {len(given)} inputs")
             return forecast(self, given[0])
-        x, names = read_inputs(self.state, _as_paths(paths))
+        x, names = read_inputs(self.state, _as_paths(paths, kind=self.state["kind"]))
         return names, self._predict_ready(x)
 
     def export_onnx(self, path: str | Path, *, echo=print) -> Exported:
@@ -191,26 +191,11 @@ class Run:
         return task.finish(meter.sums(), targets)
 
 
-def _as_paths(paths: str | Path | list[str | Path]) -> list[Path]:
-    """One path or a list of them; a single string is one file, not a sequence of one-letter names.
+def _as_paths(paths: str | Path | list[str | Path], *, kind: str = "image") -> list[Path]:
+    """One path or a list of them, a folder standing for the run's `kind` of files under it (data.inputs)."""
+    from idealfit.data.inputs import expand_folders
 
-    A folder stands for every image under it, recursively (sub-folders too), sorted by the path inside
-    the folder; its other files (notes, .DS_Store) are left out, as in a training folder.
-    """
-    from idealfit.data.images import IMAGE_SUFFIXES, images_in
-
-    given = [Path(paths)] if isinstance(paths, (str, Path)) else [Path(p) for p in paths]
-    out: list[Path] = []
-    for p in given:
-        if p.is_dir():
-            images = images_in(p)[0]
-            if not images:
-                raise UserError(f"input folder {p} holds no image files ({', '.join(sorted(IMAGE_SUFFIXES))}); "
-                                "pass a folder of images, or the files themselves")
-            out += images
-        else:
-            out.append(p)
-    return out
+    return expand_folders(paths, kind=kind)
 
 
 def _align_labels(run: Run, ds: Dataset) -> np.ndarray:

@@ -152,3 +152,14 @@ def test_an_embedded_clip_set_is_conformed_to_the_run_rate_and_length():
     up = conform(ds, sample_rate=16000, clip_seconds=0.5)
     assert up.x.shape == (3, 1, 8000) and up.meta["sample_rate"] == 16000 and up.meta["clip_seconds"] == 0.5
     np.testing.assert_allclose(up.x[0, 0, 100:7900], _tone(440, 16000, seconds=0.5)[100:7900], atol=2e-3)
+
+
+def test_features_name_the_shape_they_take_and_the_shortest_clip():
+    settings = {"sample_rate": 8000, "clip_samples": 129, "n_fft": 256, "hop": 80, "n_mels": 20}
+    with pytest.raises(UserError, match=r"waveforms of shape \(N, 1, samples\); got \(2, 129\)"):
+        features(settings, np.zeros((2, 129), np.float32))
+    assert features(settings, np.ones((2, 1, 129), np.float32)).shape == (2, 1, 20, 2)  # 129 = 256 // 2 + 1: enough
+    whole = features({"kind": "audio", "audio": settings}, np.ones((2, 1, 129), np.float32))  # a run's whole state
+    np.testing.assert_array_equal(whole, features(settings, np.ones((2, 1, 129), np.float32)))
+    with pytest.raises(UserError, match="gives 128 samples at 8000 Hz; the log-mel frames need at least 129"):
+        features(settings, np.ones((2, 1, 128), np.float32))

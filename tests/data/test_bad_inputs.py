@@ -228,8 +228,8 @@ def test_bad_option_is_one_clear_line_and_writes_nothing(name, extra, expect, tm
 def test_image_folder_options_on_other_data_are_refused(key, tmp_path, cli_error):
     data = _csv(_good_csv(60))(tmp_path)
     cli_error(["train", "--data", str(data), "--target", "y", "--set", key, "--out", str(tmp_path / "r")],
-              f"{key.split('=')[0]} works on image folders", "drop " + key.split("=")[0])
-    cli_error(["train", "--data", "digits", "--set", key, "--out", str(tmp_path / "r")], "works on image folders")
+              f"{key.split('=')[0]} works on image", "drop " + key.split("=")[0])  # image (and WAV) folders
+    cli_error(["train", "--data", "digits", "--set", key, "--out", str(tmp_path / "r")], "works on image")
     assert not (tmp_path / "r").exists()
 
 

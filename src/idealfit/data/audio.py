@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 from pathlib import Path
 from typing import Any
@@ -27,8 +28,25 @@ AUDIO_SUFFIXES = {".wav", ".wave"}
 FRAME_SECONDS, HOP_SECONDS = 0.032, 0.010  # STFT frame and hop, scaled to the sample rate
 
 
-def read_wav(path: Path) -> tuple[np.ndarray, int]:
-    """(L,) float32 mono samples in [-1, 1] and the file's sample rate; a corrupt or non-WAV file is refused."""
+def frame_samples(rate: int) -> int:
+    """n_fft, the STFT frame in samples: FRAME_SECONDS rounded to a power of two (256 at 8 kHz, 512 at 16 kHz)."""
+    return 1 << round(np.log2(FRAME_SECONDS * rate))
+
+
+def check_clip(sample_rate: int, clip_seconds: float) -> None:
+    """A clip too short for one centred STFT frame is refused before any work: the reflect padding of
+    n_fft // 2 samples each side needs more samples than it pads (torch.stft would raise mid-run)."""
+    n_fft, samples = frame_samples(sample_rate), round(sample_rate * clip_seconds)
+    need = n_fft // 2 + 1
+    if samples < need:
+        raise UserError(f"data.clip_seconds={clip_seconds:g} gives {samples} samples at {sample_rate} Hz; the "
+                        f"log-mel frames need at least {need} (half the {n_fft}-sample frame, plus one): use at "
+                        f"least data.clip_seconds={math.ceil(need / sample_rate * 1000) / 1000:g}")
+
+
+def read_wav(path: Path, *, folder: bool = False) -> tuple[np.ndarray, int]:
+    """(L,) float32 mono samples in [-1, 1] and the file's sample rate; a corrupt or non-WAV file is refused
+    (`folder`: the file is part of a training folder, so the error offers data.skip_unreadable)."""
     from scipy.io import wavfile
 
     try:
@@ -37,8 +55,9 @@ def read_wav(path: Path) -> tuple[np.ndarray, int]:
             rate, data = wavfile.read(path)
     except Exception as err:  # noqa: BLE001 - scipy's parser fails in many ways on a broken file (ValueError,
         # EOFError, even UnboundLocalError on a truncated header); each means the file, not our code, is wrong
+        skip = ", or remove it (or set data.skip_unreadable=true to skip such files)" if folder else ""
         raise UserError(f"{path} is not a readable WAV file ({str(err).strip() or type(err).__name__}); "
-                        "convert it to .wav (PCM) or remove it") from None
+                        f"re-record or re-export it{skip}") from None
     if data.ndim == 2:  # (L, channels): stereo and more are averaged to mono
         data = data.astype(np.float64).mean(axis=1) if data.dtype.kind == "f" else data.mean(axis=1).astype(data.dtype)
     if data.dtype == np.uint8:  # 8-bit WAV is unsigned, centred at 128
@@ -48,7 +67,8 @@ def read_wav(path: Path) -> tuple[np.ndarray, int]:
     else:
         x = data.astype(np.float32)
     if x.size == 0:
-        raise UserError(f"{path} holds no samples; remove it")
+        skip = " (or set data.skip_unreadable=true to skip such files)" if folder else ""
+        raise UserError(f"{path} holds no samples; remove it{skip}")
     return x, int(rate)
 
 
@@ -57,9 +77,9 @@ def fit_length(x: torch.Tensor, length: int) -> torch.Tensor:
     return x[:, :length] if x.shape[1] >= length else torch.nn.functional.pad(x, (0, length - x.shape[1]))
 
 
-def load_clip(path: Path, *, sample_rate: int, clip_samples: int) -> np.ndarray:
-    """One WAV file as (1, clip_samples) float32 at `sample_rate`."""
-    x, rate = read_wav(path)
+def load_clip(path: Path, *, sample_rate: int, clip_samples: int, folder: bool = False) -> np.ndarray:
+    """One WAV file as (1, clip_samples) float32 at `sample_rate` (`folder`: as read_wav)."""
+    x, rate = read_wav(path, folder=folder)
     wave = resample(torch.from_numpy(x)[None], rate, sample_rate)
     return fit_length(wave, clip_samples).numpy()
 
@@ -74,22 +94,41 @@ def is_audio_folder(path: Path) -> bool:
     return path.is_dir() and bool(scan_audio_folder(path)[0])
 
 
-def load_audio_folder(path: Path, *, sample_rate: int, clip_seconds: float) -> Dataset:
-    """A classification Dataset of kind audio: x (N, 1, clip samples) float32 waveforms, one class per sub-folder."""
+def wavs_in(folder: Path) -> list[Path]:
+    """Every .wav under `folder`, recursively, sorted by its path inside `folder`; hidden folders are not
+    entered (predict's and explain's inputs, as images_in for images)."""
+    found = [p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES
+             and not any(d.startswith(".") for d in p.relative_to(folder).parts[:-1])]
+    return sorted(found, key=lambda q: q.relative_to(folder).as_posix())
+
+
+def load_audio_folder(path: Path, *, sample_rate: int, clip_seconds: float, skip_unreadable: bool = False) -> Dataset:
+    """A classification Dataset of kind audio: x (N, 1, clip samples) float32 waveforms, one class per sub-folder.
+
+    A corrupt WAV file stops loading with one line naming it, unless `skip_unreadable` (then it is left out and
+    listed in meta["unreadable_files"], which `idealfit train` prints).
+    """
     from idealfit.data.base import encode_labels
     from idealfit.data.files import fingerprint
+    from idealfit.data.images import _readable
 
     files, labels = scan_audio_folder(path)
+    every = list(files)  # the fingerprint covers the folder as it is, the unreadable files too (evaluate rescans it)
+    clip = round(sample_rate * clip_seconds)
+    read = lambda p: load_clip(p, sample_rate=sample_rate, clip_samples=clip, folder=True)  # noqa: E731
+    files, kept, clips, bad = _readable(files, np.arange(len(files)), read, skip=skip_unreadable)
+    labels = [labels[i] for i in kept]
+    if not files:
+        raise UserError(f"{path} has no readable WAV files; check the files or unset data.skip_unreadable")
     if len(set(labels)) < 2:
         raise UserError(f"{path} has WAV files of {len(set(labels))} class; put each class's files in its own "
                         "sub-folder (at least two)")
-    clip = round(sample_rate * clip_seconds)
-    x = np.stack([load_clip(p, sample_rate=sample_rate, clip_samples=clip) for p in files])
     y, names = encode_labels(np.array(labels))
-    return Dataset(path.name, x, y, "classification", "audio", class_names=names,
+    return Dataset(path.name, np.stack(clips), y, "classification", "audio", class_names=names,
                    paths=None, meta={"source": str(path), "sample_rate": sample_rate, "clip_seconds": clip_seconds,
-                                     "files": [str(p.relative_to(path)) for p in files],
-                                     "fingerprint": fingerprint(path, files)})
+                                     "files": [p.relative_to(path).as_posix() for p in files],
+                                     "unreadable_files": [p.relative_to(path).as_posix() for p in bad],
+                                     "fingerprint": fingerprint(path, every)})
 
 
 def conform(ds: Dataset, *, sample_rate: int, clip_seconds: float) -> Dataset:
@@ -112,9 +151,16 @@ def mel_spec(settings: dict[str, Any]) -> MelSpec:
 
 
 def features(settings: dict[str, Any], waves: np.ndarray, *, batch: int = 512) -> np.ndarray:
-    """(N, 1, L) waveforms -> (N, 1, mels, frames) normalized log-mel spectrograms, float32."""
+    """(N, 1, L) waveforms -> (N, 1, mels, frames) normalized log-mel spectrograms, float32.
+
+    `settings`: a run's state["audio"] (the whole preprocess.json state is taken too, for its "audio")."""
+    settings = settings.get("audio", settings)
     spec = mel_spec(settings)
     waves = np.asarray(waves, dtype=np.float32)
+    if waves.ndim != 3 or waves.shape[1] != 1:
+        raise UserError(f"audio features take waveforms of shape (N, 1, samples); got {waves.shape}: "
+                        "add the channel axis with waves[:, None]")
+    check_clip(spec.sample_rate, waves.shape[-1] / spec.sample_rate)
     out = [normalize_each(spec(torch.from_numpy(waves[i:i + batch, 0]))).numpy() for i in range(0, len(waves), batch)]
     if not out:
         return np.zeros((0, 1, spec.n_mels, spec.frames(waves.shape[-1])), np.float32)
@@ -124,7 +170,7 @@ def features(settings: dict[str, Any], waves: np.ndarray, *, batch: int = 512) -
 def fit_audio(ds: Dataset, indices: dict, cfg, state: dict[str, Any]) -> tuple[dict, dict]:
     """Log-mel features of every split; the settings (nothing fitted) recorded as state["audio"]."""
     rate = int(ds.meta["sample_rate"])
-    n_fft = 1 << round(np.log2(FRAME_SECONDS * rate))  # 256 at 8 kHz, 512 at 16 kHz
+    n_fft = frame_samples(rate)
     settings = {"sample_rate": rate, "clip_samples": int(ds.x.shape[-1]), "n_fft": n_fft,
                 "hop": round(HOP_SECONDS * rate), "n_mels": cfg.n_mels}
     if settings["n_mels"] > n_fft // 2:

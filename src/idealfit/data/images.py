@@ -204,7 +204,7 @@ def _listed(paths: list[str], limit: int = 5) -> str:
 
 
 def folder_notes(meta: dict) -> list[str]:
-    """The lines `idealfit train` prints about what an image folder's loader skipped (none: [])."""
+    """The lines `idealfit train` prints about what an image or WAV folder's loader skipped (none: [])."""
     notes = []
     if meta.get("skipped_files"):
         n = len(meta["skipped_files"])
@@ -215,7 +215,8 @@ def folder_notes(meta: dict) -> list[str]:
                      "move them into a class folder to train on them")
     if meta.get("unreadable_files"):
         n = len(meta["unreadable_files"])
-        notes.append(f"skipped {n} unreadable image{'s' * (n != 1)} (data.skip_unreadable): "
+        what = "WAV file" if "sample_rate" in meta else "image"  # an audio folder's meta records its rate
+        notes.append(f"skipped {n} unreadable {what}{'s' * (n != 1)} (data.skip_unreadable): "
                      f"{_listed(meta['unreadable_files'])}")
     return notes
 

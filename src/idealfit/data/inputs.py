@@ -32,6 +32,32 @@ def read_images(state: dict[str, Any], paths: list[str | Path]) -> np.ndarray:
     return transform_inputs(state, x, names=[str(p) for p in paths])
 
 
+def expand_folders(paths: str | Path | list[str | Path], *, kind: str) -> list[Path]:
+    """One path or a list of them; a single string is one file, not a sequence of one-letter names.
+
+    A folder stands for every input file of the run's `kind` under it (an audio run's .wav files, any other
+    run's images), recursively (sub-folders too), sorted by the path inside the folder; its other files
+    (notes, .DS_Store) are left out, as in a training folder.
+    """
+    from idealfit.data.audio import AUDIO_SUFFIXES, wavs_in
+    from idealfit.data.images import IMAGE_SUFFIXES, images_in
+
+    given = [Path(paths)] if isinstance(paths, (str, Path)) else [Path(p) for p in paths]
+    audio = kind == "audio"
+    what, plural, suffixes = ("WAV", "WAV files", AUDIO_SUFFIXES) if audio else ("image", "images", IMAGE_SUFFIXES)
+    out: list[Path] = []
+    for p in given:
+        if p.is_dir():
+            found = wavs_in(p) if audio else images_in(p)[0]
+            if not found:
+                raise UserError(f"input folder {p} holds no {what} files ({', '.join(sorted(suffixes))}); "
+                                f"pass a folder of {plural}, or the files themselves")
+            out += found
+        else:
+            out.append(p)
+    return out
+
+
 def read_inputs(state: dict[str, Any], paths: list[Path]) -> tuple[np.ndarray, list[str]]:
     """Model-ready inputs and a name per sample from image files, one CSV or one NPZ."""
     from idealfit.data.audio import AUDIO_SUFFIXES
@@ -44,6 +70,10 @@ def read_inputs(state: dict[str, Any], paths: list[Path]) -> tuple[np.ndarray, l
             raise UserError(f"input {p} does not exist; pass existing files")
     suffixes = {p.suffix.lower() for p in paths}
     if state["kind"] == "audio" or suffixes <= AUDIO_SUFFIXES:  # WAV files (a non-WAV one is refused by name)
+        other = [p for p in paths if p.suffix.lower() not in AUDIO_SUFFIXES]
+        if other:  # a CSV, an image or an NPZ: its kind is wrong, not the WAV file broken
+            raise UserError(f"this run was trained on audio; {other[0]} is not a .wav file: give it .wav recordings "
+                            "(or a folder of them)")
         if state["kind"] != "audio":
             raise UserError(f"this run was trained on {state['kind']} data; WAV recordings cannot be its input")
         from idealfit.data.audio import read_audio_files

@@ -56,7 +56,8 @@ def load_dataset(cfg: DataConfig) -> Dataset:
     if path.is_dir() and is_audio_folder(path):
         if cfg.task not in (None, "classification"):
             raise UserError(f"{path} is a folder of WAV files, which is a classification dataset; drop data.task")
-        return load_audio_folder(path, sample_rate=cfg.sample_rate, clip_seconds=cfg.clip_seconds)
+        return load_audio_folder(path, sample_rate=cfg.sample_rate, clip_seconds=cfg.clip_seconds,
+                                 skip_unreadable=cfg.skip_unreadable)
     if path.is_dir() and (is_pair_folder(path) or cfg.pairs != "folders"):
         if cfg.task not in (None, "translation"):
             raise UserError(f"{path} holds paired images (A/ and B/, or side by side), a translation dataset; "
@@ -245,10 +246,11 @@ def _check_options(ds: Dataset, cfg: DataConfig) -> None:
     for key, given in csv_only.items():
         if given and not is_csv_path(Path(str(ds.meta.get("source", "")))):
             raise UserError(f"data.{key} works on CSV files; {ds.name} is not one: drop data.{key}")
-    folder_only = {"resize": cfg.resize != DataConfig.resize, "skip_unreadable": cfg.skip_unreadable}
-    for key, given in folder_only.items():
-        if given and "image_size" not in ds.meta:  # only image folders record their side
-            raise UserError(f"data.{key} works on image folders; {ds.name} is not one: drop data.{key}")
+    if cfg.resize != DataConfig.resize and "image_size" not in ds.meta:  # only image folders record their side
+        raise UserError(f"data.resize works on image folders; {ds.name} is not one: drop data.resize")
+    if cfg.skip_unreadable and "unreadable_files" not in ds.meta:  # recorded by image and WAV folders only
+        raise UserError(f"data.skip_unreadable works on image and WAV folders; {ds.name} is not one: "
+                        "drop data.skip_unreadable")
     if ds.task != "reconstruction" and (cfg.noise or cfg.mask_prob):
         key = "noise" if cfg.noise else "mask_prob"
         raise UserError(f"data.{key} corrupts the inputs of a denoising autoencoder; add --task reconstruction "

@@ -246,21 +246,36 @@ def _kernels(args) -> int:
 MAX_INPUTS = 8  # explain at most this many images or CSV rows (a few PNGs each)
 
 
-def _run_inputs(run, inputs: list[str]) -> tuple[torch.Tensor, list[str], list[str] | None]:
-    """(model-ready inputs, a name per input, feature names for a table run's saliency bars).
+def _run_inputs(run, inputs: list[str]) -> tuple[torch.Tensor, list[str], list[str | None] | None]:
+    """(model-ready inputs, a name per input, feature names for a flat run's saliency bars).
 
-    Images are named by file name (a folder stands for its images, as for predict); a table's rows
-    by file:line, and its features by the run's fitted preprocessing (one-hot columns as
-    "colour=red", PCA as "pc1"). At most the first MAX_INPUTS are explained.
+    Images and WAV files are named by file name, or by their path inside a folder given (a folder stands
+    for the run's kind of files under it, as for predict); a table's rows by file:line, and its features by
+    the run's fitted preprocessing (one-hot columns as "colour=red", PCA as "pc1"). At most the first
+    MAX_INPUTS are explained.
+
+    Text: the saliency is |d score / d input|, and token ids reach the model through an embedding lookup,
+    which has no gradient in the id; so a text run is refused, and beside table columns only the table's
+    features are scored (its token ids get the name None: left out of the bars).
     """
-    if run.state["kind"] != "table":
-        from idealfit.data.images import images_in
+    kind = run.state["kind"]
+    beside = kind == "text" and "table" in run.state.get("text", {})
+    if kind == "text" and not beside:
+        raise UserError(f"explain scores inputs by their gradient, and {run.dir} reads text as token ids, which "
+                        "have none (an embedding looks them up); `idealfit predict RUN FILE.csv` gives its "
+                        "predictions and report.html its test examples")
+    if kind not in ("table", "text"):
+        from idealfit.data.inputs import expand_folders
 
-        paths = [q for p in map(Path, inputs) for q in (images_in(p)[0] if p.is_dir() else [p])]
-        if len(paths) > MAX_INPUTS:
-            print(f"explaining the first {MAX_INPUTS} of {len(paths)} images")
-        paths = paths[:MAX_INPUTS]
-        return run.load_inputs(paths), [p.name for p in paths], None
+        named: list[tuple[Path, str]] = []
+        for p in map(Path, inputs):  # a folder's files named by their path inside it, as predict names them
+            found = expand_folders(p, kind=kind)
+            named += [(q, q.relative_to(p).as_posix() if p.is_dir() else q.name) for q in found]
+        what = "WAV files" if kind == "audio" else "images"
+        if len(named) > MAX_INPUTS:
+            print(f"explaining the first {MAX_INPUTS} of {len(named)} {what}")
+        named = named[:MAX_INPUTS]
+        return run.load_inputs([q for q, _ in named]), [n for _, n in named], None
     import torch
 
     from idealfit.data.inputs import read_inputs
@@ -269,7 +284,12 @@ def _run_inputs(run, inputs: list[str]) -> tuple[torch.Tensor, list[str], list[s
     x, names = read_inputs(run.state, [Path(p) for p in inputs])
     if len(names) > MAX_INPUTS:
         print(f"explaining the first {MAX_INPUTS} of {len(names)} rows")
-    features = TablePreprocessor.from_dict(run.state["table"]).feature_names()
+    table = run.state["text"]["table"] if beside else run.state["table"]
+    features: list[str | None] = list(TablePreprocessor.from_dict(table).feature_names())
+    if beside:
+        features += [None] * (x.shape[1] - len(features))  # the token ids, after the table features
+        print(f"the saliency bars score the table columns; the text column ({run.state['columns'][0]}) is read "
+              "as token ids, which have no gradient, so its words are not scored")
     return torch.from_numpy(x[:MAX_INPUTS]), names[:MAX_INPUTS], features
 
 

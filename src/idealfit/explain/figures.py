@@ -126,14 +126,20 @@ def _top_bars(values: Tensor, names: list[str], *, top: int, color: str, size: t
 
 
 def _feature_saliency_figure(sal: Tensor, feature_names: list[str] | None, top: int):
-    """Horizontal bars of one flat sample's saliency, the `top` largest, labelled by feature name."""
+    """Horizontal bars of one flat sample's saliency, the `top` largest, labelled by feature name; a feature
+    named None is left out (a text run's token ids: their gradient is zero by construction, not by meaning)."""
 
     names = feature_names if feature_names is not None else [f"feature {i}" for i in range(len(sal))]
     if len(names) != len(sal):
         raise UserError(f"{len(names)} feature names for an input of {len(sal)} features; pass {len(sal)} names")
+    scored = [i for i, n in enumerate(names) if n is not None]  # None: a feature without a gradient (a token id)
+    unscored = len(sal) - len(scored)
+    sal, names = sal[scored], [names[i] for i in scored]
     fig, ax, order = _top_bars(sal, names, top=top, color="tab:red", size=(6, 0.3, 1.2))
     ax.set_xlabel("saliency |d score / d input|")
     hidden = _shown(len(order), len(sal), "features")
+    if unscored:
+        hidden = (f"{hidden}; " if hidden else "") + f"{unscored} token ids not scored (no gradient)"
     ax.set_title("features by saliency" + (f"\n{hidden}" if hidden else ""), fontsize=9)
     return fig
 
