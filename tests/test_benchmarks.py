@@ -17,22 +17,25 @@ def test_benchmarks_are_found():
     assert len(BENCHMARKS) >= 3
 
 
-@pytest.mark.parametrize("script", BENCHMARKS, ids=lambda p: p.name)
-def test_benchmark_runs_in_tiny_mode(script, tmp_path):
+def _run(name_or_script, *args, cwd):
+    """A benchmark script run in its tiny mode (one thread, no display); the finished process, checked ok."""
+    script = name_or_script if isinstance(name_or_script, Path) else next(p for p in BENCHMARKS if p.name == name_or_script)
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
-    r = subprocess.run([sys.executable, str(script), "--tiny"], cwd=tmp_path, env=env, capture_output=True,
+    r = subprocess.run([sys.executable, str(script), "--tiny", *args], cwd=cwd, env=env, capture_output=True,
                        text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
+    return r
+
+
+@pytest.mark.parametrize("script", BENCHMARKS, ids=lambda p: p.name)
+def test_benchmark_runs_in_tiny_mode(script, tmp_path):
+    r = _run(script, cwd=tmp_path)
     assert r.stdout.strip(), r.stderr[-2000:]  # each prints its comparison against its baseline
 
 
 def test_sequences_prints_every_issue_11_target_in_tiny_mode(tmp_path):
     """`sequences.py --targets` reuses text.py, speech.py and forecasting.py: one line per target, its baselines."""
-    script = next(p for p in BENCHMARKS if p.name == "sequences.py")
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
-    r = subprocess.run([sys.executable, str(script), "--targets", "--tiny"], cwd=tmp_path, env=env,
-                       capture_output=True, text=True, timeout=600)
-    assert r.returncode == 0, r.stderr[-3000:]
+    r = _run("sequences.py", "--targets", cwd=tmp_path)
     lines = r.stdout.strip().splitlines()
     assert [line.split()[0] for line in lines] == ["mnist1d", "words", "spoken_digits", "sunspots", "elnino"]
     assert all("baselines:" in line for line in lines)
@@ -41,10 +44,6 @@ def test_sequences_prints_every_issue_11_target_in_tiny_mode(tmp_path):
 
 def test_forecasting_macro_runs_a_target_with_extra_columns_in_tiny_mode(tmp_path):
     """`forecasting.py --macro`: statsmodels' macrodata written as a 5-column CSV, realgdp and unemp forecast."""
-    script = next(p for p in BENCHMARKS if p.name == "forecasting.py")
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
-    r = subprocess.run([sys.executable, str(script), "--tiny", "--macro"], cwd=tmp_path, env=env,
-                       capture_output=True, text=True, timeout=600)
-    assert r.returncode == 0, r.stderr[-3000:]
+    r = _run("forecasting.py", "--macro", cwd=tmp_path)
     names = [line.split()[0] for line in r.stdout.strip().splitlines()[1:]]
     assert names == ["sunspots", "elnino", "macro:realgdp", "macro:unemp"]
