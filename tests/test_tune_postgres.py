@@ -91,24 +91,25 @@ def test_two_workers_on_postgres_one_killed_mid_trial_lose_nothing(tmp_path, pos
             "--workers", "2", "--storage", postgres_url, "--study", "pg", "--out", str(study_dir), "--pruner", "none",
             "--seed", "0"]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    victim = None
-    for _ in range(1200):  # until a worker is mid-trial: its run folder has a first epoch
+    killed = None
+    for _ in range(12000):  # until a worker is mid-trial: its run folder has a first epoch and no summary yet
         if proc.poll() is not None:
             break
-        try:
-            running = [t for t in _trials(postgres_url, "pg") if t.state.name == "RUNNING" and "pid" in t.user_attrs]
-        except KeyError:  # the study is not created yet
-            running = []
-        mid = [t for t in running if (study_dir / t.user_attrs.get("run_dir", "-") / "metrics.csv").exists()
-               and not (study_dir / t.user_attrs["run_dir"] / "summary.json").exists()]  # mid-trial, not at its end
-        if mid:
-            victim = mid[0]
+        for run_dir in sorted((study_dir / "trials").glob("trial-*")):
+            lock = run_dir / ".lock"  # the training process's pid, written while it holds the folder's flock
+            if (run_dir / "metrics.csv").exists() and not (run_dir / "summary.json").exists() and lock.exists():
+                pid = lock.read_text().strip()
+                if pid.isdigit():
+                    os.kill(int(pid), signal.SIGKILL)
+                    killed = run_dir.relative_to(study_dir).as_posix()
+                    break
+        if killed:
             break
-        time.sleep(0.25)
-    assert victim is not None, "no worker was seen mid-trial:\n" + (proc.communicate()[0] if proc.poll() is not None else "")
-    os.kill(victim.user_attrs["pid"], signal.SIGKILL)
+        time.sleep(0.02)  # the file system, not the database: a quiet machine trains an epoch in ~0.1 s
+    assert killed is not None, "no worker was seen mid-trial:\n" + (proc.communicate()[0] if proc.poll() is not None else "")
     out, _ = proc.communicate(timeout=600)
     assert proc.returncode == 2, out  # one worker ended by a signal: said, and the same command continues
+    victim = next(t for t in _trials(postgres_url, "pg") if t.user_attrs.get("run_dir") == killed)
     assert "1 of 2 workers" in out and f"trial {victim.number}: its worker died mid-trial" in out
     trials = _trials(postgres_url, "pg")
     states = sorted(t.state.name for t in trials)
@@ -126,7 +127,6 @@ def test_two_workers_on_postgres_one_killed_mid_trial_lose_nothing(tmp_path, pos
     done = [t.user_attrs["run_dir"] for t in trials if t.state.name == "COMPLETE"]
     assert len(set(done)) == 4
     on_disk = {p.relative_to(study_dir).as_posix() for p in (study_dir / "trials").iterdir()}
-    killed = victim.user_attrs["run_dir"]
     assert on_disk >= set(done)  # every finished trial's run folder is there
     # the killed trial's folder is gone, unless the kill came after its run had finished (summary written, the
     # study not yet told): then it is a finished run folder and stays, as the journal's workers leave it too
