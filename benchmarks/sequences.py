@@ -90,15 +90,15 @@ def main() -> None:
     if args.targets:
         targets(tiny=args.tiny)
         return
+    from speech import row_line  # one format for the runs of both benchmarks
+
     rows = []
     with tempfile.TemporaryDirectory() as d:
         for model in args.models:
             for seed in args.seeds if model == "rnn" else args.seeds[:1]:
                 row = run_one(model, seed=seed, tiny=args.tiny, out=f"{d}/{model.replace(' ', '-')}-{seed}")
                 rows.append(row)
-                print(f"mnist1d {model:<9} seed {seed}  test accuracy {row['accuracy']:.3f}  {row['seconds']:6.1f} s "
-                      f"({row['epochs']} epochs, {row['params']:,} params, threads {row['threads']})  "
-                      f"baseline majority {row['majority']:.3f}", flush=True)
+                print(row_line("mnist1d", model, seed, row, width=9), flush=True)
     gru = [r for r in rows if r["model"] == "rnn"]
     if gru and not args.tiny:
         worst = min(r["accuracy"] for r in gru)

@@ -42,6 +42,14 @@ def run_one(*, model: str = "auto", seed: int = 0, tiny: bool, out: str, data: s
             "threads": r.config.train.threads, "majority": m["baselines"]["majority"]["test"]["accuracy"]}
 
 
+def row_line(data: str, model: str, seed: int, row: dict, *, width: int) -> str:
+    """One run's line: test accuracy, training time, epochs, size, threads, and the majority baseline
+    (sequences.py prints its runs the same way)."""
+    return (f"{data} {model:<{width}} seed {seed}  test accuracy {row['accuracy']:.3f}  {row['seconds']:6.1f} s "
+            f"({row['epochs']} epochs, {row['params']:,} params, threads {row['threads']})  "
+            f"baseline majority {row['majority']:.3f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--tiny", action="store_true", help="200 training clips, 2 epochs: checks that it runs")
@@ -59,9 +67,7 @@ def main() -> None:
                 row = run_one(model=model, seed=seed, tiny=args.tiny, out=f"{d}/{model}-{seed}", data=data,
                               settings=settings)
                 rows.append(row)
-                print(f"{data} {row['model']:<4} seed {seed}  test accuracy {row['accuracy']:.3f}  "
-                      f"{row['seconds']:6.1f} s ({row['epochs']} epochs, {row['params']:,} params, threads "
-                      f"{row['threads']})  baseline majority {row['majority']:.3f}", flush=True)
+                print(row_line(data, row["model"], seed, row, width=4), flush=True)
     default = [r for r in rows if r["model"] == "rnn"]
     if default and not args.tiny:
         met = all(r["accuracy"] >= TARGET and r["seconds"] < BUDGET_S for r in default)

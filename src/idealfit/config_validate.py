@@ -66,7 +66,7 @@ def validate(cfg: RunConfig) -> RunConfig:
     if d.sample_rate * d.clip_seconds > 10 * 48000:
         raise UserError(f"data.clip_seconds={d.clip_seconds:g} at data.sample_rate={d.sample_rate} is "
                         f"{d.sample_rate * d.clip_seconds:,.0f} samples per clip; clips up to 10 s at 48 kHz are read")
-    from idealfit.data.audio import check_clip  # lazy: torch is not needed to validate other configs
+    from idealfit.data.audio import check_clip  # lazy, as data.augment below: keeps `idealfit --help` light
 
     check_clip(d.sample_rate, d.clip_seconds)
     if d.max_vocab is not None:
