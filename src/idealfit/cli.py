@@ -41,12 +41,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     overrides.update(parse_sets(args.set))
     if args.no_progress:
         overrides["train.progress"] = "false"
-    try:
-        run = train(config_file=args.config, overrides=overrides, resume=args.resume)
-    finally:
-        from idealfit.train.distributed import end_process_group
-
-        end_process_group()
+    run = train(config_file=args.config, overrides=overrides, resume=args.resume)  # leaves torchrun's group
     if run.summary is None:  # torchrun: a rank other than 0, which trained beside it and says nothing
         return 0
     print(format_summary(run))
