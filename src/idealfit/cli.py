@@ -41,7 +41,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     overrides.update(parse_sets(args.set))
     if args.no_progress:
         overrides["train.progress"] = "false"
-    run = train(config_file=args.config, overrides=overrides, resume=args.resume)  # leaves torchrun's group
+    run = train(config_file=args.config, overrides=overrides, resume=args.resume)  # under torchrun: the group is left at exit
     if run.summary is None:  # torchrun: a rank other than 0, which trained beside it and says nothing
         return 0
     print(format_summary(run))

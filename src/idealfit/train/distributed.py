@@ -28,6 +28,7 @@ CUDA. The choices, in one place:
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import os
 from collections.abc import Callable, Iterator
@@ -156,6 +157,9 @@ class DistributedRuntime(Runtime):
             seconds = _timeout_seconds()
             dist.init_process_group("nccl" if device.type == "cuda" else "gloo",
                                     timeout=dt.timedelta(seconds=seconds))
+            # joined once per process and left at its exit: a script that calls fit.train again reuses the
+            # group (destroying it and joining again reuses torchrun's store keys, which races in PyTorch)
+            atexit.register(end_process_group)
         final = dist.new_group(backend="gloo", timeout=dt.timedelta(seconds=FINAL_WAIT_S))  # every rank calls it
         return cls(device, rank=rank, world_size=world, local_rank=local, sync_batchnorm=sync_batchnorm,
                    final_group=final, backend=str(dist.get_backend()))
@@ -368,6 +372,6 @@ def runtime_for(device_name: str, *, sync_batchnorm: bool = True) -> Runtime:
 
 
 def end_process_group() -> None:
-    """Leave the process group (a no-op when none): once per command, at its end."""
+    """Leave the process group (a no-op when none): at the exit of a process that joined it."""
     if dist.is_available() and dist.is_initialized():
         dist.destroy_process_group()

@@ -106,24 +106,11 @@ def train(*, config_file: str | Path | None = None, overrides: dict[str, Any] | 
     overrides = dict(overrides or {})
     cfg, has_ckpt = _resume_config(resume, overrides) if resume else (resolve(config_file=config_file,
                                                                               overrides=overrides), False)
-    joined = not _in_process_group()  # under torchrun: the group this call joins, it leaves (not a caller's own)
-    try:
-        setup = build_setup(cfg, distributed=True)  # user-data errors surface here, before anything is written
-        if not setup.runtime.is_main:  # torchrun: one process speaks for all
-            echo = _silent
-        with num_threads(setup.threads):
-            return _claim_and_train(cfg, setup, resume=resume, has_ckpt=has_ckpt, callbacks=callbacks, echo=echo)
-    finally:
-        if joined:  # every rank has passed the final barrier (or failed): a script may train again, or exit cleanly
-            from idealfit.train.distributed import end_process_group
-
-            end_process_group()
-
-
-def _in_process_group() -> bool:
-    import torch.distributed as dist
-
-    return dist.is_available() and dist.is_initialized()
+    setup = build_setup(cfg, distributed=True)  # user-data errors surface here, before anything is written
+    if not setup.runtime.is_main:  # torchrun: one process speaks for all
+        echo = _silent
+    with num_threads(setup.threads):
+        return _claim_and_train(cfg, setup, resume=resume, has_ckpt=has_ckpt, callbacks=callbacks, echo=echo)
 
 
 def _silent(*_args, **_kwargs) -> None:
