@@ -47,3 +47,15 @@ def test_forecasting_macro_runs_a_target_with_extra_columns_in_tiny_mode(tmp_pat
     r = _run("forecasting.py", "--macro", cwd=tmp_path)
     names = [line.split()[0] for line in r.stdout.strip().splitlines()[1:]]
     assert names == ["sunspots", "elnino", "macro:realgdp", "macro:unemp"]
+
+
+def test_tune_prints_the_median_of_repeated_runs(tmp_path):
+    """`tune.py --repeat 2`: each run's two shares, then their medians (the figures a noisy machine needs)."""
+    r = _run("tune.py", "--repeat", "2", cwd=tmp_path)
+    lines = r.stdout.strip().splitlines()
+    assert {line.split(":")[0] for line in lines[:-1]} == {"run 1", "run 2"}
+    shares = [float(line.split("%")[0].rsplit(" ", 1)[1]) for line in lines if "inside the trials" in line][:2]
+    last = lines[-1]
+    assert last.startswith("median of 2 runs: inside the trials") and "by hand / study" in last and "CPU time" in last
+    median = float(last.split("inside the trials ")[1].split("%")[0])
+    assert abs(median - sum(shares) / 2) <= 0.1  # the median of two is their mean (each printed to 0.1)

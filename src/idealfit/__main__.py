@@ -1,5 +1,5 @@
 """`python -m idealfit ...` runs the `idealfit` command."""
 
-from idealfit.cli import main
+from idealfit.cli import entry
 
-raise SystemExit(main())
+raise SystemExit(entry())

@@ -41,6 +41,8 @@ WIDE_INITS = ("random", "linear")  # model.wide_init
 CELLS = ("rnn", "lstm", "gru")  # model.cell, as models/rnn.CELLS
 TOKENS = ("char", "word")  # data.tokens, as data.text.TOKENIZERS
 RESIZE = ("crop", "squash", "pad")  # as data.images.RESIZE (kept here: config imports no image code)
+# model.init; models/init.py implements them (kept here: checking a config imports no torch)
+INIT_SCHEMES = ("glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "orthogonal", "torch_default")
 # data.clip_quantiles' default. Not [0.001, 0.999]: below ~1000 training rows those quantiles interpolate
 # toward the single largest value, so one typo in the training split stays nearly whole; [0.01, 0.99]
 # clips it from ~100 rows on (benchmarks/tables.py --outliers has the numbers).

@@ -12,6 +12,7 @@ from idealfit.config import (
     CELLS,
     FAMILIES,
     IMPUTE,
+    INIT_SCHEMES,
     LOSSES,
     MAX_SEED,
     OPTIMIZERS,
@@ -66,7 +67,8 @@ def validate(cfg: RunConfig) -> RunConfig:
     if d.sample_rate * d.clip_seconds > 10 * 48000:
         raise UserError(f"data.clip_seconds={d.clip_seconds:g} at data.sample_rate={d.sample_rate} is "
                         f"{d.sample_rate * d.clip_seconds:,.0f} samples per clip; clips up to 10 s at 48 kHz are read")
-    from idealfit.data.audio import check_clip  # lazy, as data.augment below: keeps `idealfit --help` light
+    # lazy, as data.augment_spec below: keeps `idealfit --help` light; both torch-free (checking needs no torch)
+    from idealfit.data.audio_frames import check_clip
 
     check_clip(d.sample_rate, d.clip_seconds)
     if d.max_vocab is not None:
@@ -75,8 +77,6 @@ def validate(cfg: RunConfig) -> RunConfig:
     _choice("model.name", m.name, (*FAMILIES, "auto"))
     if d.pca is not None and m.name == "cnn":  # caught here, before any data is loaded or file written
         raise UserError("data.pca turns images into vectors, which a CNN cannot take; use model.name=mlp")
-    from idealfit.models.init import INIT_SCHEMES
-
     _choice("model.init", m.init, INIT_SCHEMES)
     _choice("model.pool", m.pool, POOLS)
     _choice("model.wide_init", m.wide_init, WIDE_INITS)
@@ -132,9 +132,9 @@ def validate(cfg: RunConfig) -> RunConfig:
 
 
 def _validate_data_options(d: DataConfig) -> None:
-    from idealfit.data.augment import Augment
+    from idealfit.data.augment_spec import check_specs  # no torch: data/augment_spec.py says why
 
-    Augment(d.augment)  # raises with "did you mean" for unknown augmentations or parameters
+    check_specs(d.augment)  # raises with "did you mean" for unknown augmentations or parameters
     for key in ("window", "horizon"):  # time series (forecasting)
         _positive(f"data.{key}", getattr(d, key))
     if d.season is not None:

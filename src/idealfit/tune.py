@@ -57,6 +57,8 @@ class TuneResult:
 
 def direction_of(monitor: str) -> str:
     """"minimize" for losses and errors, "maximize" for scores (accuracy, Dice, R² ...)."""
+    if monitor == "val_loss":  # the default, without the task registry (it imports torch: the first trial's job)
+        return "minimize"
     from idealfit.tasks import METRIC_INFO
 
     metric = monitor.removeprefix("val_")
@@ -238,10 +240,12 @@ def tune(*, space_file: str | Path, trials: int, config_file: str | Path | None 
         seed: the sampler's seed (default None: random).
         out: the study folder (default runs/tune-<study>).
     """
-    from idealfit.train.distributed import refuse_under_torchrun
+    # As cli.main: only under torchrun, since train.distributed imports torch (the first trial imports it when it trains)
+    if os.environ.get("WORLD_SIZE", "1") != "1":
+        from idealfit.train.distributed import refuse_under_torchrun
 
-    refuse_under_torchrun("tune", "run it without torchrun and spread trials over processes with --workers N, "
-                          "or over machines with --storage URL")
+        refuse_under_torchrun("tune", "run it without torchrun and spread trials over processes with --workers N, "
+                              "or over machines with --storage URL")
     if trials < 1 or workers < 1:
         raise UserError(f"--trials and --workers must be at least 1; got {trials} and {workers}")
     if timeout is not None and timeout <= 0:
@@ -308,6 +312,7 @@ def _claim_study_dir(study_dir: Path, space_file: Path, space: dict[str, Param],
 
 def _worker_main(study_dir: str, job: dict[str, Any]) -> None:
     """A spawned worker process: one CPU thread per worker unless the config says otherwise."""
+    import gc
     import sys
 
     try:
@@ -315,6 +320,7 @@ def _worker_main(study_dir: str, job: dict[str, Any]) -> None:
     except UserError as exc:
         print(f"idealfit: error: {exc}", file=sys.stderr)
         sys.exit(2)
+    gc.freeze()  # a quick exit, as cli.entry's: the study waits for every worker to end
 
 
 def _run_workers(study_dir: Path, n: int, job: dict[str, Any]) -> str | None:

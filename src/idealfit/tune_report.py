@@ -9,15 +9,11 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import math
 from html import escape
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator, NullFormatter
-
+from idealfit.tune_charts import history_chart, importance_chart, parallel_chart, slice_chart
 from idealfit.tune_space import Param
 
 
@@ -56,123 +52,6 @@ def best_yaml(best, space: dict[str, Param], *, config_file: str | None, sets: d
     return (head + to_yaml(cfg)).encode("utf-8")
 
 
-def history_figure(study, monitor: str) -> Figure:
-    """Each finished trial's value (pruned: its last reported value, hollow) and the best so far."""
-    from optuna.trial import TrialState
-
-    fig = Figure(figsize=(8, 3.6), layout="constrained")
-    ax = fig.subplots()
-    done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-    pruned = [t for t in study.get_trials(deepcopy=False, states=(TrialState.PRUNED,)) if t.intermediate_values]
-    if done:
-        xs, ys = [t.number for t in done], [t.value for t in done]
-        ax.plot(xs, ys, "o", color="C0", label="complete")
-        better = max if study.direction.name == "MAXIMIZE" else min
-        best = [better(ys[: i + 1]) for i in range(len(ys))]
-        ax.step(xs, best, where="post", color="crimson", label="best so far")
-    if pruned:
-        ax.plot([t.number for t in pruned], [t.intermediate_values[max(t.intermediate_values)] for t in pruned],
-                "o", mfc="none", color="0.5", label="pruned (last value)")
-    ax.set_xlabel("trial")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # trials are whole numbers (no tick at 0.25)
-    ax.set_ylabel(monitor)
-    ax.grid(alpha=0.3)
-    ax.legend(frameon=False, fontsize=8)
-    return fig
-
-
-def importance_figure(importances: dict[str, float]) -> Figure:
-    fig = Figure(figsize=(7, 0.5 * len(importances) + 1.2), layout="constrained")
-    ax = fig.subplots()
-    names = list(importances)[::-1]
-    ax.barh(names, [importances[n] for n in names], color="C2")
-    ax.set_xlabel("importance (optuna.importance, sums to 1)")
-    ax.grid(axis="x", alpha=0.3)
-    return fig
-
-
-def slice_figure(study, space: dict[str, Param], monitor: str) -> Figure:
-    """One panel per parameter: the value of every complete trial against that parameter's drawn value."""
-    from optuna.trial import TrialState
-
-    done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-    n = len(space)
-    fig = Figure(figsize=(3.6 * min(n, 3), 3.2 * math.ceil(n / 3)), layout="constrained")
-    axes = np.atleast_1d(fig.subplots(math.ceil(n / 3), min(n, 3))).ravel()
-    for ax, (key, p) in zip(axes, space.items(), strict=False):
-        pts = [(t.params[key], t.value) for t in done if key in t.params]
-        if p.kind == "choice":
-            labels = [str(lab) for lab in p.labels()]
-            xs = [labels.index(str(x)) for x, _ in pts]
-            ax.set_xticks(range(len(labels)), labels, rotation=20, fontsize=8)
-            ax.set_xlim(-0.5, len(labels) - 0.5)  # every choice shown, tried or not
-        else:
-            xs = [x for x, _ in pts]
-            if p.kind == "log_uniform" or p.log:
-                ax.set_xscale("log")
-                ax.xaxis.set_minor_formatter(NullFormatter())  # labelled minor ticks overlap on short ranges
-        ax.scatter(xs, [v for _, v in pts], c=[t.number for t in done if key in t.params], cmap="viridis", s=22)
-        ax.set_xlabel(key)
-        ax.set_ylabel(monitor)
-        ax.grid(alpha=0.3)
-    for ax in axes[n:]:
-        ax.set_visible(False)
-    return fig
-
-
-def parallel_figure(study, space: dict[str, Param], monitor: str) -> Figure | None:
-    """Parallel coordinates: one line per complete trial across every parameter's axis and the value's,
-    coloured by the value (best = yellow). Each axis spans its space's range (log for log-scaled ones; a
-    choice's options evenly spaced), so where good trials cross an axis shows the good range. None below
-    two complete trials. Drawn with matplotlib (Optuna's own plot needs plotly)."""
-    from matplotlib import cm
-    from optuna.trial import TrialState
-
-    done = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)) if set(space) <= set(t.params)]
-    if len(done) < 2:
-        return None
-    axes_ticks: list[tuple[list[float], list[str]]] = []
-    cols = []
-    for key, p in space.items():
-        if p.kind == "choice":
-            labels = [str(lab) for lab in p.labels()]
-            pos = np.array([labels.index(str(t.params[key])) for t in done], float)
-            span = max(len(labels) - 1, 1)
-            cols.append(pos / span)
-            axes_ticks.append(([i / span for i in range(len(labels))], labels))
-            continue
-        lo, hi = float(p.low), float(p.high)
-        xs = np.array([float(t.params[key]) for t in done])
-        log = (p.kind == "log_uniform" or p.log) and lo > 0
-        f = np.log10 if log else (lambda v: v)
-        a, b = f(lo), f(hi)
-        cols.append((f(xs) - a) / (b - a) if b > a else np.full(len(xs), 0.5))
-        axes_ticks.append(([0.0, 1.0], [_fmt(lo), _fmt(hi)]))
-    vals = np.array([t.value for t in done], float)
-    lo, hi = float(vals.min()), float(vals.max())
-    cols.append((vals - lo) / (hi - lo) if hi > lo else np.full(len(vals), 0.5))
-    axes_ticks.append(([0.0, 1.0], [f"{lo:.4g}", f"{hi:.4g}"]))
-    names = [*space, monitor]
-    good = vals if study.direction.name == "MAXIMIZE" else -vals  # higher = better = yellow
-    shade = (good - good.min()) / (np.ptp(good) or 1.0)
-    fig = Figure(figsize=(max(6.0, 1.9 * len(names)), 3.8), layout="constrained")
-    ax = fig.subplots()
-    ys = np.stack(cols, axis=1)
-    for i in np.argsort(shade):  # the best drawn last, on top
-        ax.plot(range(len(names)), ys[i], color=cm.viridis(shade[i]), alpha=0.8, lw=1.4)
-    for j, (ticks, labels) in enumerate(axes_ticks):
-        ax.axvline(j, color="0.3", lw=0.8)
-        for y, lab in zip(ticks, labels, strict=True):
-            ax.text(j + 0.04, y, lab, fontsize=7, va="center", color="0.25")
-    ax.set_xticks(range(len(names)), names, fontsize=8)
-    ax.set_yticks([])
-    ax.set_xlim(-0.2, len(names) - 0.6)
-    ax.set_ylim(-0.08, 1.08)
-    for side in ("left", "right", "top"):
-        ax.spines[side].set_visible(False)
-    return fig
-
-
 def importances(study) -> dict[str, float] | None:
     """optuna.importance's importances (its default evaluator), or None below 3 complete trials, where they say
     nothing (Optuna then warns and makes them all equal)."""
@@ -192,7 +71,7 @@ def importances(study) -> dict[str, float] | None:
 
 
 def report_html(study, space: dict[str, Param], rows: list[dict], *, monitor: str, study_dir: Path, title: str) -> bytes:
-    from idealfit.report.html import CSS, _diagnosis, figure_html, section_html
+    from idealfit.report.html import CSS, _diagnosis, section_html, svg_html
     from idealfit.run import read_json_object
 
     counts = {s: sum(r["state"] == s for r in rows) for s in ("complete", "pruned", "fail")}
@@ -204,18 +83,18 @@ def report_html(study, space: dict[str, Param], rows: list[dict], *, monitor: st
         lead += f" Best: trial {best.number}, {best.value:.4g} ({shown}); its config is best.yaml."
     sections = [("summary", "Study", f"<p>{escape(lead)}</p>")]
     sections.append(("history", "Optimization history",
-                     figure_html(history_figure(study, monitor), "history", "Every trial's value; the line is the best so far.")))
+                     svg_html(history_chart(study, monitor), "history", "Every trial's value; the line is the best so far.")))
     imp = importances(study)
-    body = (figure_html(importance_figure(imp), "importances", "How much each parameter decides the value "
+    body = (svg_html(importance_chart(imp), "importances", "How much each parameter decides the value "
                         "(optuna.importance's default evaluator).") if imp else
             '<p class="note">Importances need at least three complete trials.</p>')
     sections.append(("importance", "Parameter importances", body))
-    par = parallel_figure(study, space, monitor)
+    par = parallel_chart(study, space, monitor)
     if par is not None:
-        sections.append(("parallel", "Parallel coordinates", figure_html(
+        sections.append(("parallel", "Parallel coordinates", svg_html(
             par, "parallel", "One line per complete trial through each parameter's drawn value (axes span the "
             "space) and its value; colour: the value, best = yellow.")))
-    sections.append(("slices", "Slice plots", figure_html(slice_figure(study, space, monitor), "slices",
+    sections.append(("slices", "Slice plots", svg_html(slice_chart(study, space, monitor), "slices",
                                                           "Value against each parameter; colour: trial number (later = yellow).")))
     if best is not None:
         run_dir = study_dir / best.user_attrs.get("run_dir", "")

@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import math
 import warnings
 from pathlib import Path
 from typing import Any
@@ -20,30 +19,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from idealfit.data.audio_frames import FRAME_SECONDS, HOP_SECONDS, check_clip, frame_samples  # noqa: F401 - re-exported
 from idealfit.data.base import Dataset
 from idealfit.data.mel import MelSpec, normalize_each, resample
 from idealfit.errors import UserError
 
 AUDIO_SUFFIXES = {".wav", ".wave"}
-FRAME_SECONDS, HOP_SECONDS = 0.032, 0.010  # STFT frame and hop, scaled to the sample rate
-
-
-def frame_samples(rate: int) -> int:
-    """n_fft, the STFT frame in samples: FRAME_SECONDS rounded to a power of two (256 at 8 kHz, 512 at 16 kHz)."""
-    return 1 << round(np.log2(FRAME_SECONDS * rate))
-
-
-def check_clip(sample_rate: int, clip_seconds: float) -> None:
-    """A clip too short for one centred STFT frame is refused before any work: the reflect padding of
-    n_fft // 2 samples each side needs more samples than it pads (torch.stft would raise mid-run)."""
-    n_fft, samples = frame_samples(sample_rate), round(sample_rate * clip_seconds)
-    need = n_fft // 2 + 1
-    if samples < need:
-        raise UserError(f"data.clip_seconds={clip_seconds:g} gives {samples} samples at {sample_rate} Hz; the "
-                        f"log-mel frames need at least {need} (half the {n_fft}-sample frame, plus one): use at "
-                        f"least data.clip_seconds={math.ceil(need / sample_rate * 1000) / 1000:g}")
-
-
 def read_wav(path: Path, *, folder: bool = False) -> tuple[np.ndarray, int]:
     """(L,) float32 mono samples in [-1, 1] and the file's sample rate; a corrupt or non-WAV file is refused
     (`folder`: the file is part of a training folder, so the error offers data.skip_unreadable)."""

@@ -15,19 +15,24 @@ Example:
 
 from __future__ import annotations
 
-import difflib
-import numbers
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import torch
 
+from idealfit.data.augment_spec import (  # noqa: F401 - the spec's names, re-exported where they were
+    AUGMENTATIONS,
+    CROP_MODES,
+    DIRECTIONS,
+    SPECTROGRAM_OPS,
+    check_contrast,
+    check_crop,
+    check_flip,
+    check_mask,
+    check_specs,
+    check_tint,
+)
 from idealfit.errors import UserError
-
-DIRECTIONS = ("horizontal", "vertical", "both")
-CROP_MODES = ("zeros", "reflect")
-
 
 # --- random draws ---------------------------------------------------------------------------------
 
@@ -48,41 +53,10 @@ def _randint(high: int, shape: tuple[int, ...], *, like: torch.Tensor, generator
     return torch.randint(0, high, shape, generator=generator, device=device).to(like.device)
 
 
-# --- argument checks (shared by the functions and by Augment.__init__) ----------------------------
-
-
-def _is_number(v: Any) -> bool:
-    return isinstance(v, numbers.Real) and not isinstance(v, bool)
-
-
 def check_images(x: Any) -> None:
     if not isinstance(x, torch.Tensor) or x.ndim != 4 or not x.is_floating_point():
         got = f"{tuple(x.shape)} {x.dtype}" if isinstance(x, torch.Tensor) else type(x).__name__
         raise UserError(f"augmentations need a float image batch of shape (B, C, H, W), got {got}")
-
-
-def _check_flip(p: Any, direction: Any) -> None:
-    if not _is_number(p) or not 0.0 <= p <= 1.0:
-        raise UserError(f"flip: p must be a probability in [0, 1], got {p!r}")
-    if direction not in DIRECTIONS:
-        raise UserError(f"flip: direction must be one of {', '.join(DIRECTIONS)}, got {direction!r}")
-
-
-def _check_crop(padding: Any, mode: Any) -> None:
-    if not isinstance(padding, numbers.Integral) or isinstance(padding, bool) or padding < 0:
-        raise UserError(f"crop: padding must be a whole number of pixels >= 0, got {padding!r}")
-    if mode not in CROP_MODES:
-        raise UserError(f"crop: mode must be one of {', '.join(CROP_MODES)}, got {mode!r}")
-
-
-def _check_contrast(low: Any, high: Any) -> None:
-    if not _is_number(low) or not _is_number(high) or not 0.0 <= low <= high:
-        raise UserError(f"contrast: need 0 <= low <= high (factors), got low={low!r}, high={high!r}")
-
-
-def _check_tint(strength: Any) -> None:
-    if not _is_number(strength) or not 0.0 <= strength <= 1.0:
-        raise UserError(f"tint: strength must be in [0, 1] (an additive shift), got {strength!r}")
 
 
 # --- flip -----------------------------------------------------------------------------------------
@@ -118,7 +92,7 @@ def flip(x: torch.Tensor, *, p: float = 0.5, direction: str = "horizontal", gene
         generator: optional torch.Generator for reproducible draws.
     """
     check_images(x)
-    _check_flip(p, direction)
+    check_flip(p, direction)
     return _apply_flip(x, _draw_flip(x, p=p, direction=direction, generator=generator))
 
 
@@ -178,7 +152,7 @@ def crop(x: torch.Tensor, *, padding: int = 2, mode: str = "zeros", generator=No
         generator: optional torch.Generator for reproducible draws.
     """
     check_images(x)
-    _check_crop(padding, mode)
+    check_crop(padding, mode)
     return _apply_crop(x, _draw_crop(x, padding=padding, generator=generator), padding=padding, mode=mode)
 
 
@@ -198,7 +172,7 @@ def contrast(x: torch.Tensor, *, low: float = 0.7, high: float = 1.3, generator=
         generator: optional torch.Generator for reproducible draws.
     """
     check_images(x)
-    _check_contrast(low, high)
+    check_contrast(low, high)
     f = low + (high - low) * _rand((x.shape[0],), like=x, generator=generator)  # (B,)
     mean = x.mean(dim=(1, 2, 3), keepdim=True)  # (B, 1, 1, 1)
     return ((x - mean) * f.to(x.dtype)[:, None, None, None] + mean).clamp(0.0, 1.0)
@@ -216,18 +190,12 @@ def tint(x: torch.Tensor, *, strength: float = 0.1, generator=None) -> torch.Ten
         generator: optional torch.Generator for reproducible draws.
     """
     check_images(x)
-    _check_tint(strength)
+    check_tint(strength)
     shift = (2.0 * _rand(tuple(x.shape[:2]), like=x, generator=generator) - 1.0) * strength  # (B, C)
     return (x + shift.to(x.dtype)[:, :, None, None]).clamp(0.0, 1.0)
 
 
 # --- SpecAugment (spectrograms) -------------------------------------------------------------------
-
-
-def _check_mask(width: Any, count: Any) -> None:
-    for key, v in (("width", width), ("count", count)):
-        if not isinstance(v, numbers.Integral) or isinstance(v, bool) or v < 0:
-            raise UserError(f"time_mask / freq_mask: {key} must be a whole number >= 0, got {v!r}")
 
 
 def band_mask(x: torch.Tensor, *, axis: int, width: int = 8, count: int = 1, generator=None) -> torch.Tensor:
@@ -245,7 +213,7 @@ def band_mask(x: torch.Tensor, *, axis: int, width: int = 8, count: int = 1, gen
         generator: optional torch.Generator for reproducible draws.
     """
     check_images(x)
-    _check_mask(width, count)
+    check_mask(width, count)
     n = x.shape[axis]
     pos = torch.arange(n, device=x.device)  # (n,)
     keep = torch.ones(x.shape[0], n, dtype=torch.bool, device=x.device)
@@ -287,52 +255,12 @@ def _run_tint(x, mask, generator, *, strength):
     return tint(x, strength=strength, generator=generator), mask
 
 
-@dataclass(frozen=True)
-class _Op:
-    defaults: dict[str, Any]  # every parameter with its default
-    check: Callable[..., None]  # raises UserError on bad values
-    run: Callable[..., tuple]  # (x, mask, generator, **params) -> (x, mask)
-
-
-_OPS: dict[str, _Op] = {
-    "flip": _Op({"p": 0.5, "direction": "horizontal"}, _check_flip, _run_flip),
-    "crop": _Op({"padding": 2, "mode": "zeros"}, _check_crop, _run_crop),
-    "contrast": _Op({"low": 0.7, "high": 1.3}, _check_contrast, _run_contrast),
-    "tint": _Op({"strength": 0.1}, _check_tint, _run_tint),
-    # spectrograms (audio runs): SpecAugment's frequency and time masking
-    "freq_mask": _Op({"width": 8, "count": 1}, _check_mask, _run_freq_mask),
-    "time_mask": _Op({"width": 10, "count": 1}, _check_mask, _run_time_mask),
+# Each augmentation's batched implementation; its parameters, defaults and checks: data/augment_spec.py.
+_RUN: dict[str, Callable[..., tuple]] = {  # (x, mask, generator, **params) -> (x, mask)
+    "flip": _run_flip, "crop": _run_crop, "contrast": _run_contrast, "tint": _run_tint,
+    "freq_mask": _run_freq_mask, "time_mask": _run_time_mask,
 }
-SPECTROGRAM_OPS = ("freq_mask", "time_mask")
-AUGMENTATIONS = tuple(_OPS)
-
-
-def _did_you_mean(word: str, choices) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
-def _normalise(item: Any, where: str) -> dict[str, Any]:
-    """One spec item (a name or a dict with "name") -> a dict with every parameter filled in."""
-    given = {"name": item} if isinstance(item, str) else item
-    if not isinstance(given, dict) or not isinstance(given.get("name"), str):
-        raise UserError(f"{where}: write an augmentation as a name or a dict with a 'name' key, got {item!r}")
-    name = given["name"]
-    if name not in _OPS:
-        raise UserError(
-            f"{where}: unknown augmentation {name!r}{_did_you_mean(name, _OPS)}; "
-            f"valid: {', '.join(AUGMENTATIONS)}"
-        )
-    op = _OPS[name]
-    for key in given:
-        if key != "name" and key not in op.defaults:
-            raise UserError(
-                f"{where}: {name} has no parameter {key!r}{_did_you_mean(key, op.defaults)}; "
-                f"valid: {', '.join(op.defaults)}"
-            )
-    params = {**op.defaults, **{k: v for k, v in given.items() if k != "name"}}
-    op.check(**params)
-    return {"name": name, **params}
+assert set(_RUN) == set(AUGMENTATIONS)
 
 
 def _mask_4d(mask: Any, x: torch.Tensor) -> torch.Tensor:
@@ -364,11 +292,9 @@ class Augment:
     """
 
     def __init__(self, specs: list, *, generator: torch.Generator | None = None):
-        if not isinstance(specs, (list, tuple)):
-            raise UserError(f"augment: expected a list of augmentations, got {type(specs).__name__}")
         self.specs = specs
         self.generator = generator
-        self._steps = [_normalise(item, f"augment[{i}]") for i, item in enumerate(specs)]
+        self._steps = check_specs(specs)
 
     def __call__(self, x: torch.Tensor, mask: torch.Tensor | None = None):
         """Augment `x` (B, C, H, W); with `mask` (B, H, W) or (B, 1, H, W) return (x, mask).
@@ -380,7 +306,7 @@ class Augment:
         m = None if mask is None else _mask_4d(mask, x)  # (B, 1, H, W)
         for step in self._steps:
             params = {k: v for k, v in step.items() if k != "name"}
-            x, m = _OPS[step["name"]].run(x, m, self.generator, **params)
+            x, m = _RUN[step["name"]](x, m, self.generator, **params)
         if mask is None:
             return x
         return x, (m[:, 0] if mask.ndim == 3 else m)

@@ -25,9 +25,9 @@ import difflib
 from torch import nn
 from torch.nn.parameter import UninitializedParameter
 
+from idealfit.config import INIT_SCHEMES  # noqa: F401 - re-exported; config.py keeps the names (no torch there)
 from idealfit.errors import UserError
 
-INIT_SCHEMES = ("glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "orthogonal", "torch_default")
 # Other names for the same schemes, only used to suggest the right one in error messages.
 _ALIASES = {
     "xavier_uniform": "glorot_uniform",
