@@ -90,6 +90,7 @@ def test_study_writes_trial_runs_trials_csv_best_yaml_and_report(study):
         assert config["train"]["lr"] == pytest.approx(float(r["train.lr"]))
         assert config["model"]["widths"] == json.loads(r["model.widths"])
         assert (res.dir / r["run_dir"] / "report.html").is_file()
+        assert int(r["epochs"]) == summary["epochs_run"] == 2  # filled without a pruner too
     best = min(rows, key=lambda r: float(r["value"]))
     assert res.best_value == pytest.approx(float(best["value"]))
     cfg = yaml.safe_load((res.dir / "best.yaml").read_text())
@@ -163,17 +164,38 @@ class _AlwaysPrune(optuna.pruners.BasePruner):
         return True
 
 
-def test_a_pruned_trial_is_pruned_in_the_study_with_a_finished_run_folder(tmp_path):
+@pytest.mark.parametrize("schedule, warmup, first", [("constant", 1.0, 1), ("cosine", 1.0, 2), ("cosine", 1.5, 3)])
+def test_a_pruned_trial_is_pruned_in_the_study_with_a_finished_run_folder(tmp_path, schedule, warmup, first):
+    """Pruned at the first epoch after the learning-rate warm-up (the cosine schedule's; none for constant)."""
     space = parse_space({"train.lr": {"log_uniform": [1e-3, 1e-1]}})
     st = optuna.create_study(pruner=_AlwaysPrune())
     trial = st.ask()
-    sets = {"data.train_subset": 60, "model.widths": [4], "model.hidden": [8], "train.epochs": 3, "train.threads": "1"}
+    sets = {"data.train_subset": 60, "model.widths": [4], "model.hidden": [8], "train.epochs": 4, "train.threads": "1",
+            "train.schedule": schedule, "train.warmup_epochs": warmup}
     state = run_trial(st, trial, space, study_dir=tmp_path, config_file=None, sets=sets, monitor="val_loss",
                       say=lambda *a: None)
     assert state == "pruned" and st.trials[0].state == optuna.trial.TrialState.PRUNED
-    assert st.trials[0].intermediate_values.keys() == {1}
+    assert st.trials[0].intermediate_values.keys() == set(range(1, first + 1))  # the warm-up's epochs reported
     summary = json.loads((tmp_path / "trials" / "trial-0000" / "summary.json").read_text())
-    assert summary["pruned"]["epoch"] == 1 and (tmp_path / "trials" / "trial-0000" / "report.html").is_file()
+    assert summary["pruned"]["epoch"] == first and (tmp_path / "trials" / "trial-0000" / "report.html").is_file()
+    assert st.trials[0].user_attrs["epochs"] == first
+
+
+def test_a_configuration_a_complete_trial_trained_is_not_trained_again(tmp_path):
+    space = parse_space({"model.widths": {"choice": [[4]]}})  # one point: the second trial draws it again
+    st = optuna.create_study()
+    sets = {"data.train_subset": 60, "model.hidden": [8], "train.epochs": 1, "train.threads": "1"}
+    lines = []
+    for _ in range(2):
+        run_trial(st, st.ask(), space, study_dir=tmp_path, config_file=None, sets=sets, monitor="val_loss",
+                  say=lines.append)
+    first, second = st.trials
+    assert second.state == optuna.trial.TrialState.COMPLETE and second.value == first.value
+    assert second.user_attrs["duplicate_of"] == 0 and second.user_attrs["run_dir"] == first.user_attrs["run_dir"]
+    assert not (tmp_path / "trials" / "trial-0001").exists() and "as trial 0 with the same configuration" in lines[1]
+    run_trial(st, st.ask(), space, study_dir=tmp_path, config_file=None, sets={**sets, "train.lr": 0.01},
+              monitor="val_loss", say=lines.append)  # another base config: trained
+    assert "duplicate_of" not in st.trials[2].user_attrs and (tmp_path / "trials" / "trial-0002").is_dir()
 
 
 def _states(study_dir):

@@ -26,6 +26,8 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import os
 import socket
@@ -35,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from idealfit.config import resolve
+from idealfit.config import RunConfig, resolve
 from idealfit.errors import UserError
 from idealfit.tune_space import Param, load_space
 from idealfit.tune_stale import HEARTBEAT, Heartbeat, counted, fail_stale, fcntl, locked, retry_stale
@@ -189,21 +191,33 @@ def run_trial(study, trial, space: dict[str, Param], *, study_dir: Path, config_
 
     params = {key: p.suggest(trial) for key, p in space.items()}
     out = study_dir / "trials" / f"trial-{trial.number:04d}"
-    trial.set_user_attr("run_dir", str(out.relative_to(study_dir)))
-    pruning = OptunaPruning(trial, monitor=monitor)
     overrides = {**sets, **params, "out": str(out), "train.progress": False, "train.checkpoint_every": 0}
     shown = ", ".join(f"{k}={_short(v)}" for k, v in params.items())
+    try:
+        cfg = resolve(config_file=config_file, overrides=overrides)
+    except UserError as exc:  # a drawn combination the config refuses: this trial fails, the study goes on
+        return _fail(study, trial, exc, shown, say)
+    digest = _config_digest(cfg)
+    same = _same_config(study, digest)
+    if same is not None:  # TPE redraws a finished configuration: training it again would give the same number
+        _set_attrs(trial, {"run_dir": same.user_attrs.get("run_dir", ""), "config": digest,
+                           "duplicate_of": same.number, "epochs": same.user_attrs.get("epochs")})
+        study.tell(trial, same.value)
+        say(f"trial {trial.number}: {monitor} {same.value:.4g}, as trial {same.number} with the same configuration "
+            f"(not trained again)  [{shown}]")
+        return "complete"
+    _set_attrs(trial, {"run_dir": str(out.relative_to(study_dir)), "config": digest})
+    # the pruner judges no epoch of the learning-rate warm-up: there val_loss measures the warm-up, not the trial
+    pruning = OptunaPruning(trial, monitor=monitor, judge_after=_warmup_epochs(cfg))
     try:
         run = train(config_file=config_file, overrides=overrides, callbacks=[pruning] if prune else [],
                     echo=lambda *a, **k: None)
     except UserError as exc:  # e.g. a drawn combination the data cannot take: this trial fails, the study goes on
-        trial.set_user_attr("error", str(exc))
-        study.tell(trial, state=TrialState.FAIL)
-        say(f"trial {trial.number}: failed ({exc})  [{shown}]")
-        return "fail"
+        return _fail(study, trial, exc, shown, say)
     except BaseException:
         study.tell(trial, state=TrialState.FAIL)
         raise
+    trial.set_user_attr("epochs", run.summary["epochs_run"])  # trials.csv's epochs, with or without a pruner
     value = run.summary["metrics"]["val"][monitor.removeprefix("val_")]
     if pruning.pruned_at is not None:
         study.tell(trial, state=TrialState.PRUNED)
@@ -216,6 +230,42 @@ def run_trial(study, trial, space: dict[str, Param], *, study_dir: Path, config_
     study.tell(trial, float(value))
     say(f"trial {trial.number}: {monitor} {value:.4g}  [{shown}]")
     return "complete"
+
+
+def _fail(study, trial, exc: UserError, shown: str, say) -> str:
+    from optuna.trial import TrialState
+
+    trial.set_user_attr("error", str(exc))
+    study.tell(trial, state=TrialState.FAIL)
+    say(f"trial {trial.number}: failed ({exc})  [{shown}]")
+    return "fail"
+
+
+def _set_attrs(trial, attrs: dict[str, Any]) -> None:
+    for key, value in attrs.items():
+        trial.set_user_attr(key, value)
+
+
+def _config_digest(cfg: RunConfig) -> str:
+    """A trial's whole resolved configuration but its run folder, hashed: equal for the same training."""
+    d = cfg.to_dict()
+    d.pop("out", None)
+    return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _same_config(study, digest: str):
+    """A complete trial of the study that trained this configuration, or None."""
+    from optuna.trial import TrialState
+
+    for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+        if t.user_attrs.get("config") == digest:
+            return t
+    return None
+
+
+def _warmup_epochs(cfg: RunConfig) -> int:
+    """Epochs of the learning-rate warm-up (the cosine schedule's), rounded up; 0 without one."""
+    return math.ceil(cfg.train.warmup_epochs) if cfg.train.schedule == "cosine" else 0
 
 
 def _short(v: Any) -> str:

@@ -22,7 +22,7 @@ def _rows(study, space: dict[str, Param]) -> list[dict[str, Any]]:
     for t in study.get_trials(deepcopy=False):
         seconds = (t.datetime_complete - t.datetime_start).total_seconds() if t.datetime_complete and t.datetime_start else None
         row = {"number": t.number, "state": t.state.name.lower(), "value": t.value,
-               "epochs": max(t.intermediate_values) if t.intermediate_values else None,
+               "epochs": t.user_attrs.get("epochs") or (max(t.intermediate_values) if t.intermediate_values else None),
                "seconds": None if seconds is None else round(seconds, 2), "run_dir": t.user_attrs.get("run_dir", "")}
         for key in space:  # a choice's label: the value itself, or its JSON text for a list ("[16, 32]")
             row[key] = t.params.get(key)

@@ -20,10 +20,11 @@ class OptunaPruning(Callback):
     Args:
         trial: an `optuna.trial.Trial`.
         monitor: the history column to report, e.g. "val_loss" (the run's train.monitor).
+        judge_after: epochs reported but never judged (the learning-rate warm-up's): pruning starts after them.
     """
 
-    def __init__(self, trial, *, monitor: str):
-        self.trial, self.monitor = trial, monitor
+    def __init__(self, trial, *, monitor: str, judge_after: int = 0):
+        self.trial, self.monitor, self.judge_after = trial, monitor, judge_after
         self.pruned_at: int | None = None
 
     def on_fit_start(self, state: FitState) -> None:
@@ -37,7 +38,7 @@ class OptunaPruning(Callback):
         if value is None or not math.isfinite(value):
             return
         self.trial.report(float(value), state.epoch)
-        if self.trial.should_prune():
+        if state.epoch > self.judge_after and self.trial.should_prune():
             self.pruned_at = state.epoch
             state.stop = True
             state.summary_extra["pruned"] = {"epoch": state.epoch, "value": float(value)}
