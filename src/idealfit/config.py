@@ -41,9 +41,10 @@ WIDE_INITS = ("random", "linear")  # model.wide_init
 CELLS = ("rnn", "lstm", "gru")  # model.cell, as models/rnn.CELLS
 TOKENS = ("char", "word")  # data.tokens, as data.text.TOKENIZERS
 RESIZE = ("crop", "squash", "pad")  # as data.images.RESIZE (kept here: config imports no image code)
-# data.clip_quantiles' default. Not [0.001, 0.999]: below ~1000 training rows those quantiles interpolate
-# toward the single largest value, so one typo in the training split stays nearly whole; [0.01, 0.99]
-# clips it from ~100 rows on (benchmarks/tables.py --outliers has the numbers).
+# data.clip_quantiles' default, chosen when the bounds were numpy's interpolated quantiles: then [0.001, 0.999]
+# below ~1000 training rows interpolated toward the single largest value, so one typo in the training split
+# stayed nearly whole (benchmarks/tables.py --outliers has the numbers). The bounds are now training values on
+# the inner side of each quantile (data/preprocess.py), so one typo is clipped whole at any size.
 CLIP_QUANTILES = (0.01, 0.99)
 
 
