@@ -191,7 +191,8 @@ TABLE_DEFAULTS = {"model.hidden": [64], "model.dropout": 0.2, "model.batchnorm":
 # tables least. `table_budget` raises epochs and patience to these many steps; tables of ~320 training rows and
 # more keep 200 / 20. Chosen by benchmarks/tables.py (4 tables x seeds 0-19): 2000 / 200 steps gave iris 500
 # epochs / patience 50 and cut the misses of issue 8's target 27 -> 26 of 80, iris' mean gap -.041 -> -.026,
-# wine's -.007 -> -.006; 4000 / 400 did worse on wine and breast cancer (its header has every variant).
+# wine's -.007 -> -.006, the other two unchanged; 3000 / 300 missed 24 but lost breast cancer a test row on two
+# seeds, 2000 / 400 and 4000 / 400 missed more (its header has every variant).
 TABLE_MIN_STEPS = 2000  # train.epochs: at least this many steps (epochs = max(200, ceil(S / steps per epoch)))
 TABLE_PATIENCE_STEPS = 200  # train.patience: at least this many steps without improvement (max(20, ceil(P / ...)))
 
