@@ -59,3 +59,20 @@ def test_tune_prints_the_median_of_repeated_runs(tmp_path):
     assert last.startswith("median of 2 runs: inside the trials") and "by hand / study" in last and "CPU time" in last
     median = float(last.split("inside the trials ")[1].split("%")[0])
     assert abs(median - sum(shares) / 2) <= 0.1  # the median of two is their mean (each printed to 0.1)
+
+
+def test_tables_reads_seed_ranges_and_prints_a_summary_per_dataset(tmp_path):
+    """`tables.py --seeds 0-19` (a range, a list or a count) and its summary: mean gaps and misses of the target."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("tables_bench", next(p for p in BENCHMARKS if p.name == "tables.py"))
+    tables = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tables)
+    assert tables.seed_list("0-19") == tuple(range(20)) and tables.seed_list("3,5") == (3, 5)
+    assert tables.seed_list("3") == (0, 1, 2)  # a count, as before
+    rows = [{"seed": 0, "metric": "accuracy", "net": 0.9, "linear": 0.95, "boosting": 0.9, "gap": -0.05, "epochs": 10},
+            {"seed": 1, "metric": "accuracy", "net": 1.0, "linear": 0.9, "boosting": 0.95, "gap": 0.05, "epochs": 20}]
+    line = tables.summary_line("wine", "default", rows)
+    assert "mean gap to the better baseline +0.0000, to linear +0.0250, misses 1 of 2 (seeds 0)" in line
+    r = _run("tables.py", cwd=tmp_path)
+    assert "summary wine (default, 1 seeds)" in r.stdout

@@ -108,7 +108,8 @@ def test_table_defaults_apply_to_auto_tables_only_and_never_over_a_given_value(t
     run = fit.train(data=str(table), target="y", epochs=2, out=tmp_path / "auto", set=quick, verbose=False)
     c = run.config
     assert c.model.name == "mlp" and c.model.hidden == TABLE_DEFAULTS["model.hidden"] == [64]
-    assert (c.model.dropout, c.model.batchnorm, c.train.lr, c.train.batch_size, c.train.patience) == (0.2, False, 1e-3, 32, 20)
+    assert (c.model.dropout, c.model.batchnorm, c.train.lr, c.train.batch_size) == (0.2, False, 1e-3, 32)
+    assert c.train.patience >= 20  # counted in steps on a small table (tests/train/test_table_budget.py)
     assert c.train.epochs == 2  # given: kept
     import yaml
 

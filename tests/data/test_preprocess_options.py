@@ -121,17 +121,30 @@ def test_clip_equals_np_clip_with_train_quantiles():
     ds, idx = numeric_table(missing=0.0)
     prep = prepare(ds, idx, cfg=DataConfig(clip_quantiles=[0.1, 0.9], scale="none"))
     train = as_float(ds, idx["train"])
-    lo, hi = np.quantile(train, 0.1, axis=0), np.quantile(train, 0.9, axis=0)
+    lo, hi = np.quantile(train, 0.1, axis=0, method="higher"), np.quantile(train, 0.9, axis=0, method="lower")
     for s in ("train", "val", "test"):
         np.testing.assert_allclose(prep.x[s], np.clip(as_float(ds, idx[s]), lo, hi), rtol=1e-6)
     assert np.abs(prep.x["val"]).max() <= np.abs(train).max()  # val's ×1000 outliers are tamed
+
+
+def test_clip_bounds_are_training_values_so_one_typo_in_100_rows_is_clipped_whole():
+    # iris-sized: 100 values and one typo 10^4 too large; numpy's interpolated 0.99 quantile sits 1% of the way to
+    # it (~100 here), which left the column squashed to a hundredth of its spread once scaled
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0.1, 2.5, size=(100, 1))
+    x[7, 0] = 25_000.0
+    ds = Dataset("t", x.astype(object), rng.normal(size=100).astype(np.float32), "regression", "table", columns=["w"])
+    prep = prepare(ds, {"train": np.arange(100), "val": np.arange(0), "test": np.arange(0)},
+                   cfg=DataConfig(clip_quantiles=[0.01, 0.99], scale="none"))
+    assert np.quantile(x, 0.99) > 200  # what the clip was before
+    assert prep.x["train"].max() == np.float32(np.sort(x[:, 0])[-2]) < 2.5  # the next largest value: the typo clipped whole
 
 
 def test_clip_comes_before_imputation_and_keeps_gaps_filled():
     ds, idx = numeric_table()
     prep = prepare(ds, idx, cfg=DataConfig(clip_quantiles=[0.2, 0.8], impute="mean", scale="none"))
     train = as_float(ds, idx["train"])
-    lo, hi = np.nanquantile(train, 0.2, axis=0), np.nanquantile(train, 0.8, axis=0)
+    lo, hi = np.nanquantile(train, 0.2, axis=0, method="higher"), np.nanquantile(train, 0.8, axis=0, method="lower")
     ref = SimpleImputer(strategy="mean").fit(np.clip(train, lo, hi))
     np.testing.assert_allclose(prep.x["val"], ref.transform(np.clip(as_float(ds, idx["val"]), lo, hi)), rtol=1e-6)
 

@@ -126,7 +126,12 @@ class TablePreprocessor:
         if self.missing_indicator:  # as SimpleImputer(add_indicator=True): columns with gaps in training
             self.indicator_ = np.flatnonzero(np.isnan(num).any(axis=0)).tolist()
         if self.clip_quantiles is not None:  # noise first, so outliers do not pull the fill values and scales
-            self.clip_ = np.nanquantile(num, self.clip_quantiles, axis=0).tolist()  # [[lows], [highs]]
+            # each bound taken at a training value on the inner side of its quantile, never interpolated toward
+            # the outer one: with ~100 values, numpy's default 0.99 quantile is 1% of the way to the largest,
+            # so a typo 10^4 times too large stays ~10^2 times too large and squashes the column when scaled
+            low, high = self.clip_quantiles
+            self.clip_ = [np.nanquantile(num, low, axis=0, method="higher").tolist(),
+                          np.nanquantile(num, high, axis=0, method="lower").tolist()]  # [[lows], [highs]]
             num = np.clip(num, *self.clip_)  # NaN stays NaN
         if self.impute != "drop":
             imp = SimpleImputer(strategy=self.impute).fit(num)

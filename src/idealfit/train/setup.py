@@ -20,6 +20,7 @@ from idealfit.config import (
     TEXT_DEFAULTS,
     RunConfig,
     apply_defaults,
+    table_budget,
 )
 from idealfit.config_checks import check_run_options
 from idealfit.data.augment import SPECTROGRAM_OPS, Augment
@@ -169,9 +170,10 @@ def build_setup(cfg: RunConfig, *, distributed: bool = False) -> Setup:
     device = runtime.device
     ds = load_dataset(d)
     task = get_task(ds.task, loss=t.loss)
+    table_defaulted = []  # the TABLE_DEFAULTS keys set here; epochs and patience are then counted in steps
     if cfg.model.name == "auto":  # resolved here, so config.yaml records the family actually trained
         if ds.kind == "table" and not task.targets_are_inputs:
-            apply_defaults(cfg, TABLE_DEFAULTS)  # recorded in config.yaml (tuned for predicting a column)
+            table_defaulted = apply_defaults(cfg, TABLE_DEFAULTS)  # recorded in config.yaml (tuned for predicting a column)
         cfg.model.name = "mlp" if d.pca is not None and task.name != "segmentation" else "auto"
     cfg.model.name = choose_family(cfg.model.name, kind=ds.kind, task=task.name)
     # forecasting: the MLP (auto, or named: --model mlp once trained without them) or the CNN starts at the AR fit
@@ -230,6 +232,7 @@ def build_setup(cfg: RunConfig, *, distributed: bool = False) -> Setup:
     runtime.speed.layout(train_b)  # channels_last: the in-memory images stored NHWC once
     Speed.augment_on(augment, device)  # on a GPU, augmentations draw there (no copy, no sync per batch)
     train_b = runtime.shard(train_b, train=True)  # torchrun: this process's part of every batch
+    table_budget(cfg, table_defaulted, steps_per_epoch=max(1, len(train_b)))  # before the schedule is built
     regs = build_regularizers(l1=t.l1, l2=t.l2)
     penalty = (lambda m: sum(r(m) for r in regs)) if regs else None
     return Setup(ds, prep, model, runtime, task, generator, train_b, augment, penalty, threads, cfg.model)
