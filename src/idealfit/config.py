@@ -85,6 +85,9 @@ class DataConfig:
     time_column: str | None = None  # the time column (None = the first that reads as dates or is named time, date, year ...)
     window: int = 12  # look-back: past time steps each forecast sees (24 did worse: see SERIES_DEFAULTS)
     horizon: int = 1  # steps ahead forecast at once
+    # series: the network reads the window's differences and forecasts the change from the last value, added
+    # back (models/difference.py: for trending series); the baselines stay on the levels
+    difference: bool = False
     season: int | None = None  # season length for the seasonal naive baseline (None = by the time step: 12 monthly, 52 weekly ...)
     # text (data/text.py): a column of free text, read as a sequence of tokens; the vocabulary is fitted on train only
     text_column: str | None = None  # CSV: the column of free text (None = detected: a column of long, mostly unique text)
@@ -208,6 +211,11 @@ SERIES_DEFAULTS = {"model.wide": True, "model.wide_init": "linear", "train.lr": 
 # `--model rnn` keeps its own defaults (2 GRU layers of 64, lr 3e-3, 30 epochs), already below AR: sunspots 0.813,
 # elnino 0.968 (seeds 0-2, 3 of 3 each); horizon 3: 0.909, 0.988 (3 of 3 each).
 CNN_SERIES_DEFAULTS = {**SERIES_DEFAULTS, "model.dropout": 0.3, "train.lr": 3e-4}
+
+# `--model rnn` on a series: the GRU beside the same linear path, started at the AR fit (its head at 0), with its
+# own training defaults otherwise (lr 3e-3, 30 epochs).
+RNN_SERIES_DEFAULTS = {"model.wide": True, "model.wide_init": "linear"}
+SERIES_FAMILY_DEFAULTS = {"mlp": SERIES_DEFAULTS, "cnn": CNN_SERIES_DEFAULTS, "rnn": RNN_SERIES_DEFAULTS}
 
 
 # A text run (the rnn family with a token embedding) trains with dropout 0.3 (between the GRU layers and before

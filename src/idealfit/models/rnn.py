@@ -10,6 +10,8 @@ step and no padding is ever read; tests/models/test_rnn.py checks that packed an
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
@@ -118,8 +120,13 @@ def build_rnn(input_shape: tuple[int, ...], out_dim: int, cfg: ModelConfig) -> l
                         f"{tuple(input_shape)}: use model.name=mlp or cnn")
     directions = 2 if cfg.bidirectional else 1
     head = dense_stack(directions * cfg.hidden_size, out_dim, cfg)
-    return [RecurrentNet(input_shape[0], cell=cfg.cell, hidden_size=cfg.hidden_size, layers=cfg.layers,
-                         bidirectional=cfg.bidirectional, dropout=cfg.dropout, head=head)]
+    net = RecurrentNet(input_shape[0], cell=cfg.cell, hidden_size=cfg.hidden_size, layers=cfg.layers,
+                       bidirectional=cfg.bidirectional, dropout=cfg.dropout, head=head)
+    if cfg.wide:  # forecasting: a linear path beside the recurrent layers, started at the AR fit (RNN_SERIES_DEFAULTS)
+        from idealfit.models.mlp import WideDeep
+
+        return [WideDeep(net, math.prod(input_shape), out_dim)]
+    return [net]
 
 
 class TokenRecurrentNet(nn.Module):
