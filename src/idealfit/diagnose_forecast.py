@@ -11,7 +11,22 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 FAR_WORSE = 2.0  # validation error at least this many times the naive baseline's
+
+
+def series_context(cfg, ds) -> dict[str, Any]:
+    """Forecasting runs: whether the network has the linear AR path (`wide`) and reads differences
+    (`difference`), and `val_beyond_train`, the share of the validation part's target values outside the
+    training part's range (a trend). {} for other runs."""
+    info = ds.meta.get("series") if ds.kind == "series" else None
+    if not info or "train_end" not in info:
+        return {}
+    target = ds.values[:, 0]
+    train, val = target[: info["train_end"]], target[info["train_end"] : info["val_end"]]
+    beyond = float(np.mean((val > train.max()) | (val < train.min()))) if len(val) else 0.0
+    return {"wide": bool(cfg.model.wide), "difference": bool(cfg.data.difference), "val_beyond_train": beyond}
 
 
 def far_worse_than_naive(ev: dict[str, Any], baselines: dict[str, dict] | None, metric: str,
@@ -26,9 +41,11 @@ def far_worse_than_naive(ev: dict[str, Any], baselines: dict[str, dict] | None, 
     reason = (f"validation {metric} {net:.4g} is {net / naive:.1f}x the naive baseline's ({naive:.4g}, the last value "
               "seen): the forecasts drift away from the series' recent level, as on a trending series whose later "
               "values lie outside the training range, which training longer does not fix")
-    wide = "" if family in ("mlp", "cnn") else f" (the {family} has none)" if family else ""
-    advice = (f"Use a model with the linear AR path{wide}, which follows a trend: the default "
-              "(--model mlp, started at the AR fit) or --model cnn, with model.wide=true and model.wide_init=linear "
-              "(their series defaults); or forecast the changes instead of the levels (difference the series "
-              "before training).")
+    if (context or {}).get("wide", family in ("mlp", "cnn")):
+        advice = ("Forecast the changes instead of the levels: data.difference=true (the network reads the window's "
+                  "differences and adds its forecast change to the last value seen).")
+    else:
+        advice = (f"Use the linear AR path{f' (this {family} has none)' if family else ''}, which follows a trend: "
+                  "model.wide=true and model.wide_init=linear (the mlp's, cnn's and rnn's series defaults); or "
+                  "forecast the changes instead of the levels (data.difference=true).")
     return reason, advice

@@ -304,12 +304,16 @@ def test_forecasts_far_worse_than_the_naive_baseline_point_to_the_ar_path(val_en
     # shaped on `--model rnn` on macrodata's realgdp: val MAE ~2300 against the naive baseline's ~86
     train_m, val_m = _decay(4000, 150, N), _decay(6000, val_end, N)
     rows = _rows(_decay(1.0, 0.01, N), _decay(2.0, 0.3, N), train_m, val_m, "mae")
-    context = {**CONTEXT, "kind": "series", "model": "rnn", "dropout": 0.3}
+    context = {**CONTEXT, "kind": "series", "model": "rnn", "dropout": 0.3, "wide": False}
     d = diagnose(rows, task="forecasting", metric="mae", context=context, baselines=_forecast_baselines(86.0, 54.0))
     hit = [r for r in d["reasons"] if "x the naive baseline's" in r]
     if not far:
         assert not hit and not any("linear AR path" in a for a in d["advice"])
         return
     assert len(hit) == 1 and "trending series" in hit[0] and "training longer does not fix" in hit[0]
-    assert d["advice"][0].startswith("Use a model with the linear AR path (the rnn has none)")
-    assert "linear AR path" in format_diagnosis(d)
+    assert d["advice"][0].startswith("Use the linear AR path (this rnn has none)")
+    assert "model.wide=true" in d["advice"][0] and "linear AR path" in format_diagnosis(d)
+    # with the path (the series default since it was given to the rnn too), the remedy left is differencing
+    d = diagnose(rows, task="forecasting", metric="mae", context={**context, "wide": True},
+                 baselines=_forecast_baselines(86.0, 54.0))
+    assert d["advice"][0].startswith("Forecast the changes instead of the levels: data.difference=true")
