@@ -63,9 +63,12 @@ def main() -> None:
     ap.add_argument("--co2", action="store_true", help="also the weekly co2 series (trend and gaps)")
     ap.add_argument("--monthly", action="store_true", help="also the monthly sunspots series (3126 steps)")
     ap.add_argument("--macro", action="store_true", help="also macrodata's realgdp and unemp (extra columns)")
+    ap.add_argument("--model", choices=("mlp", "cnn", "rnn"), help="the family (default: the default, an mlp)")
     ap.add_argument("--set", action="append", default=[], help="a config key=value for every run (a variant)")
     args = ap.parse_args()
     extra = dict(item.split("=", 1) for item in args.set)
+    if args.model:
+        extra["model.name"] = args.model
     datasets = ["sunspots", "elnino"] + (["co2"] if args.co2 else []) + (["sunspots_monthly"] if args.monthly else [])
     datasets += ["macro:realgdp", "macro:unemp"] if args.macro else []
     print(f"{'series':<16} {'seed':>4} {'model':<5} {'test mae':>9} {'mase':>6} {'ar':>8} {'naive':>8} "

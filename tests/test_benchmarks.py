@@ -47,3 +47,10 @@ def test_forecasting_macro_runs_a_target_with_extra_columns_in_tiny_mode(tmp_pat
     r = _run("forecasting.py", "--macro", cwd=tmp_path)
     names = [line.split()[0] for line in r.stdout.strip().splitlines()[1:]]
     assert names == ["sunspots", "elnino", "macro:realgdp", "macro:unemp"]
+
+
+def test_forecasting_runs_another_family_with_differencing_in_tiny_mode(tmp_path):
+    """`forecasting.py --model rnn --set data.difference=true`: every run trains the rnn, on differences."""
+    r = _run("forecasting.py", "--model", "rnn", "--set", "data.difference=true", cwd=tmp_path)
+    rows = [line.split() for line in r.stdout.strip().splitlines()[1:]]
+    assert [row[0] for row in rows] == ["sunspots", "elnino"] and all(row[2] == "rnn" for row in rows)
