@@ -14,6 +14,10 @@ from typing import Any
 import numpy as np
 
 FAR_WORSE = 2.0  # validation error at least this many times the naive baseline's
+BEYOND = 0.5  # a trend: at least this share of the validation part's target values outside the training range
+DIFFERENCE_ADVICE = ("Forecast the changes instead of the levels: data.difference=true (the network reads the window's "
+                     "differences, which stay in the range it trained on, and adds its forecast change to the last "
+                     "value seen).")
 
 
 def series_context(cfg, ds) -> dict[str, Any]:
@@ -42,10 +46,22 @@ def far_worse_than_naive(ev: dict[str, Any], baselines: dict[str, dict] | None, 
               "seen): the forecasts drift away from the series' recent level, as on a trending series whose later "
               "values lie outside the training range, which training longer does not fix")
     if (context or {}).get("wide", family in ("mlp", "cnn")):
-        advice = ("Forecast the changes instead of the levels: data.difference=true (the network reads the window's "
-                  "differences and adds its forecast change to the last value seen).")
+        advice = DIFFERENCE_ADVICE
     else:
         advice = (f"Use the linear AR path{f' (this {family} has none)' if family else ''}, which follows a trend: "
                   "model.wide=true and model.wide_init=linear (the mlp's, cnn's and rnn's series defaults); or "
                   "forecast the changes instead of the levels (data.difference=true).")
     return reason, advice
+
+
+def trend_beyond_training(context: dict[str, Any] | None) -> tuple[str, str] | None:
+    """(reason, advice) when most of the validation part lies outside the training range (a trend) and the
+    network reads levels (data.difference off), else None."""
+    ctx = context or {}
+    share = ctx.get("val_beyond_train", 0.0)
+    if ctx.get("difference") or share < BEYOND:
+        return None
+    reason = (f"{share:.0%} of the validation part's values lie outside the training range (the series trends): "
+              "the network reads levels it never saw there, its validation error jumps from epoch to epoch, and "
+              "the epoch early stopping keeps need not do as well on the later test steps")
+    return reason, DIFFERENCE_ADVICE

@@ -80,6 +80,13 @@ def test_a_run_reloads_with_its_differencing_and_predicts_the_same(tmp_path):
     ds = load_dataset(again.config.data)
     np.testing.assert_allclose(again.predict_array(ds.x[test]), np.load(run.dir / "predictions.npz")["y_pred"],
                                rtol=1e-5, atol=1e-4)
+    assert not any("outside the training range" in r for r in run.summary["diagnosis"]["reasons"])
+    levels = fit.train(data=str(tmp_path / "s.csv"), task="forecasting", target="level", out=tmp_path / "levels",
+                       verbose=False, set={"train.progress": False, "train.epochs": 2, "model.hidden": [8],
+                                           "data.window": 6})
+    said = [r for r in levels.summary["diagnosis"]["reasons"] if "outside the training range" in r]
+    assert said and said[0].startswith("100% of the validation part's values")  # the drift takes it above them all
+    assert "data.difference=true" in levels.summary["diagnosis"]["advice"][0]
     # the baselines stay on the levels: the AR on the raw window, scored against the raw targets
     from idealfit.tasks.forecasting import baseline_forecasts
 
