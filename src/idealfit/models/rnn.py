@@ -1,7 +1,9 @@
 """Recurrent networks (the deck's RNN, LSTM and GRU cells): a stack of recurrent layers, then a dense head.
 
 A signal (C, L) is read as L time steps of C features. The head sees the last layer's final hidden state
-(both directions' when bidirectional): the summary of the whole sequence, however long it is.
+(both directions' when bidirectional): the summary of the whole sequence, however long it is. Forecasting a
+series, `model.wide` adds a linear path beside it (models.mlp.WideDeep), started at the AR fit
+(config.RNN_SERIES_DEFAULTS).
 
 Variable-length batches (text, speech) pass `lengths`: the padded batch is packed
 (`torch.nn.utils.rnn.pack_padded_sequence`), so each sequence's final state is taken at its own last real
