@@ -210,7 +210,7 @@ SERIES_DEFAULTS = {"model.wide": True, "model.wide_init": "linear", "train.lr": 
 #   dropout 0.3, lr 3e-4 (before) 1.016 (1)   dropout 0.3, lr 1e-4 1.013 (2)   dropout 0.5, lr 1e-4 1.002 (4)
 #   dropout 0.5, lr 3e-4 1.014 (2)   dropout 0.3, lr 1e-3 0.985 (6)   dropout 0.5, lr 1e-3 0.981 (8)
 #   dropout 0.5, lr 3e-3 0.970 (8)   dropout 0.5, lr 1e-2 0.979 (6)   patience 10 (0.3, 3e-4) 1.001 (4)
-#   dropout 0.3, lr 3e-3 0.947 (9), but elnino 0.981 (10)
+#   dropout 0.3, lr 3e-3 0.947 (9), but elnino 0.981 (10) and co2 1.001 (6)
 # and with dropout 0.5, lr 3e-3: elnino 0.937 (10 of 10), co2 0.999 (8 of 10; several seeds keep the AR start),
 # sunspots_monthly 0.999 (5 of 10; 17-108 s of training each; the earlier dropout 0.3, lr 3e-4: 0.995, 7 of 10).
 # A small lr kept the network near its AR start (~1.00); a larger one with more dropout let the deep path learn the

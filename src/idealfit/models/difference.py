@@ -98,9 +98,10 @@ def init_wide_from_ar_differences(model: nn.Sequential, prep) -> None:
     wide = core.inner[-1]
     if not isinstance(wide, WideDeep):
         raise UserError("model.wide_init=linear starts the wide path at the AR fit; add model.wide=true")
-    with torch.no_grad():
-        feats = core.differences(torch.as_tensor(prep.x["train"]))[:, 0].double().numpy()  # (N, L - 1)
-        scale, gain, shift = core.scale.double().numpy(), float(core.gain), core.shift.double().numpy()
+    with torch.no_grad():  # the model may already be on its device (a GPU): the fit is done on the CPU
+        x = torch.as_tensor(prep.x["train"], device=core.diff_mean.device)
+        feats = core.differences(x)[:, 0].double().cpu().numpy()  # (N, L - 1)
+        scale, gain, shift = core.scale.double().cpu().numpy(), float(core.gain), core.shift.double().cpu().numpy()
     last = prep.x["train"][:, 0, -1:].astype(np.float64)
     z = (prep.y["train"].astype(np.float64) - gain * last - shift) / scale  # (N, horizon) standardized changes
     coef = np.linalg.lstsq(np.c_[feats, np.ones(len(feats))], z, rcond=None)[0]  # (L - 1 + 1, horizon)
