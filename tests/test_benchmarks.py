@@ -76,3 +76,10 @@ def test_tables_reads_seed_ranges_and_prints_a_summary_per_dataset(tmp_path):
     assert "mean gap to the better baseline +0.0000, to linear +0.0250, misses 1 of 2 (seeds 0)" in line
     r = _run("tables.py", cwd=tmp_path)
     assert "summary wine (default, 1 seeds)" in r.stdout
+
+
+def test_forecasting_runs_another_family_with_differencing_in_tiny_mode(tmp_path):
+    """`forecasting.py --model rnn --set data.difference=true`: every run trains the rnn, on differences."""
+    r = _run("forecasting.py", "--model", "rnn", "--set", "data.difference=true", cwd=tmp_path)
+    rows = [line.split() for line in r.stdout.strip().splitlines()[1:]]
+    assert [row[0] for row in rows] == ["sunspots", "elnino"] and all(row[2] == "rnn" for row in rows)

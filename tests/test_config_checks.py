@@ -29,6 +29,9 @@ from idealfit.tasks import get_task
         (["--data", "xo", "--model", "mlp", "--set", "model.pool=avg"], ["model.pool is a cnn option"]),
         (["--data", "xo", "--model", "cnn", "--set", "model.wide=true"],
          ["model.wide is an mlp option", "trains a cnn", "model.name=mlp"]),
+        (["--data", "mnist1d", "--model", "rnn", "--set", "model.wide=true"],  # a GRU's linear path: forecasting only
+         ["model.wide is an mlp option", "cnn's or rnn's on series", "trains an rnn", "model.name=mlp"]),
+        (["--data", "xo", "--set", "data.difference=true"], ["data.difference", "time series", "drop data.difference"]),
         (["--data", "diabetes", "--set", "model.pool=avg"], ["model.pool is a cnn option", "auto chose it for table"]),
         # momentum for optimizers without it
         (["--data", "xo", "--optimizer", "adam", "--set", "train.momentum=0.5"],

@@ -49,11 +49,15 @@ def runs(tmp_path_factory):
         fh.write("t,y\n" + "".join(f"{i},{np.sin(i / 4) + 0.01 * i:.4f}\n" for i in t))
     series = fit.train(data=str(root / "series.csv"), target="y", task="forecasting", model="rnn", epochs=1,
                        verbose=False, out=root / "series", set={**TINY, "data.window": 8, "data.horizon": 3})
+    # the rnn on the series (its linear path at the AR fit, the series default), and on its differences
+    differenced = fit.train(data=str(root / "series.csv"), target="y", task="forecasting", model="rnn", epochs=1,
+                            verbose=False, out=root / "differenced",
+                            set={**TINY, "data.window": 8, "data.horizon": 3, "data.difference": True})
     return {"rnn": (signals, root / "signals.npz"), "text": (text, root / "text.csv"),
-            "mixed": (mixed, root / "mixed.csv"), "series": (series, None)}
+            "mixed": (mixed, root / "mixed.csv"), "series": (series, None), "differenced": (differenced, None)}
 
 
-@pytest.mark.parametrize("name", ["rnn", "text", "mixed", "series"])
+@pytest.mark.parametrize("name", ["rnn", "text", "mixed", "series", "differenced"])
 def test_onnxruntime_gives_predicts_numbers(runs, name, tmp_path):
     run, raw = runs[name]
     res = run.export_onnx(tmp_path / "m.onnx", echo=lambda s: None)
@@ -77,7 +81,7 @@ def test_onnxruntime_gives_predicts_numbers(runs, name, tmp_path):
         f = run.state["norm"]["table_features"]
         assert spec["input"]["shape"] == ["batch", f + 8]
         assert any("price, shop" in s and "text.table" in s for s in spec["preprocessing"])
-    if name == "series":
+    if name in ("series", "differenced"):
         assert spec["outputs"]["forecast"]["shape"] == ["batch", 3]
         assert "standardize each column" in spec["preprocessing"][1]
 

@@ -31,7 +31,8 @@ FAMILY_KEYS = {
     "mlp": ("model.hidden", "model.wide", "model.wide_init"),
     "cnn": ("model.widths", "model.kernel_size", "model.pool", "model.hidden", "model.block_convs", "model.wide",
             "model.wide_init"),
-    "rnn": ("model.cell", "model.layers", "model.hidden_size", "model.bidirectional", "model.hidden", "model.embed_dim"),
+    "rnn": ("model.cell", "model.layers", "model.hidden_size", "model.bidirectional", "model.hidden", "model.embed_dim",
+            "model.wide", "model.wide_init"),
     "unet": ("model.widths", "model.skip"),
     "autoencoder": ("model.latent", "model.widths", "model.hidden"),
     "pix2pix": ("model.widths", "model.skip", "model.gan_weight", "model.l1_weight", "model.d_width"),
@@ -113,6 +114,12 @@ def _check_ignored(cfg: RunConfig, ds: Dataset, task: Task) -> None:
         raise UserError("data.augment does not apply to reconstruction runs: their target is the input itself, "
                         "which an augmentation would move away from it; drop data.augment, and corrupt the inputs "
                         "with data.noise or data.mask_prob to regularize the autoencoder")
+    if cfg.data.difference and ds.kind != "series":
+        raise UserError(f"data.difference forecasts the changes of a time series, and {ds.name} is {ds.kind} data; "
+                        "drop data.difference")
+    if cfg.data.difference and cfg.data.window < 2:
+        raise UserError("data.difference reads the steps between the window's values, and data.window=1 has none; "
+                        "raise data.window (default 12)")
     if family == "pix2pix":
         if cfg.model.gan_weight == 0 and cfg.model.l1_weight == 0:
             raise UserError("model.gan_weight=0 and model.l1_weight=0 leave the generator no loss to learn from; "
@@ -146,10 +153,11 @@ def _check_monitor(cfg: RunConfig, ds: Dataset, task: Task) -> None:
 
 
 def _check_wide_init(cfg: RunConfig, ds: Dataset, task: Task) -> None:
-    if cfg.model.name == "cnn" and ds.kind != "series" and (cfg.model.wide or is_set(cfg, "model.wide_init")):
-        key = "model.wide" if cfg.model.wide else "model.wide_init"  # a cnn's linear path is forecasting's AR
-        raise UserError(f"{key} is an mlp option (and a cnn's on series, for forecasting), but this run trains "
-                        f"a cnn on {ds.kind} data; drop {key} or set model.name=mlp")
+    family = cfg.model.name
+    if family in ("cnn", "rnn") and ds.kind != "series" and (cfg.model.wide or is_set(cfg, "model.wide_init")):
+        key = "model.wide" if cfg.model.wide else "model.wide_init"  # a cnn's or rnn's linear path is forecasting's AR
+        raise UserError(f"{key} is an mlp option (and a cnn's or rnn's on series, for forecasting), but this run "
+                        f"trains {_a(family)} on {ds.kind} data; drop {key} or set model.name=mlp")
     if cfg.model.wide_init != "linear":
         return
     if not cfg.model.wide:

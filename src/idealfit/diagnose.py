@@ -359,12 +359,12 @@ def diagnose(history: list[dict], *, task: str, metric: str, final: dict[str, di
         steps = verdict == "underfitting"  # its own advice names each step (train longer, capacity, lr)
         tips = [baseline_advice(ev, context, task=task, gan=gan, steps_follow=steps)] + [a for a in tips if a not in GOOD_FIT_ADVICE]
     if task == "forecasting":
-        from idealfit.diagnose_forecast import far_worse_than_naive
+        from idealfit.diagnose_forecast import far_worse_than_naive, trend_beyond_training
 
-        far = far_worse_than_naive(ev, baselines, metric, context)
-        if far:
-            reasons.append(far[0])
-            tips = [far[1]] + [a for a in tips if a != far[1]]
+        for rule in (trend_beyond_training(context), far_worse_than_naive(ev, baselines, metric, context)):
+            if rule:
+                reasons.append(rule[0])
+                tips = [rule[1]] + [a for a in tips if a != rule[1]]
     if gan:
         reasons.append(_gan_note(history, task))
     if not ev["has_validation"]:

@@ -241,7 +241,8 @@ def load_run(path: str | Path) -> Run:
         raise damaged(run_file(p, "summary.json"), f"its task {summary.get('task')!r} is not {state['task']!r}")
     out_dim = get_task(state["task"]).out_dim(num_classes=len(state.get("class_names") or []),
                                               input_shape=tuple(state["input_shape"]), targets=state.get("target"))
-    model = build_model(cfg.model, input_shape=tuple(state["input_shape"]), out_dim=out_dim, norm=state["norm"])
+    model = build_model(cfg.model, input_shape=tuple(state["input_shape"]), out_dim=out_dim, norm=state["norm"],
+                        difference=bool(state.get("series", {}).get("difference")))
     _load_weights(p, model)
     model.eval()
     return Run(p, cfg, summary, read_history(p / "metrics.csv"), model, state)

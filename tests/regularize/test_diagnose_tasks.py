@@ -304,12 +304,29 @@ def test_forecasts_far_worse_than_the_naive_baseline_point_to_the_ar_path(val_en
     # shaped on `--model rnn` on macrodata's realgdp: val MAE ~2300 against the naive baseline's ~86
     train_m, val_m = _decay(4000, 150, N), _decay(6000, val_end, N)
     rows = _rows(_decay(1.0, 0.01, N), _decay(2.0, 0.3, N), train_m, val_m, "mae")
-    context = {**CONTEXT, "kind": "series", "model": "rnn", "dropout": 0.3}
+    context = {**CONTEXT, "kind": "series", "model": "rnn", "dropout": 0.3, "wide": False}
     d = diagnose(rows, task="forecasting", metric="mae", context=context, baselines=_forecast_baselines(86.0, 54.0))
     hit = [r for r in d["reasons"] if "x the naive baseline's" in r]
     if not far:
         assert not hit and not any("linear AR path" in a for a in d["advice"])
         return
     assert len(hit) == 1 and "trending series" in hit[0] and "training longer does not fix" in hit[0]
-    assert d["advice"][0].startswith("Use a model with the linear AR path (the rnn has none)")
-    assert "linear AR path" in format_diagnosis(d)
+    assert d["advice"][0].startswith("Use the linear AR path (this rnn has none)")
+    assert "model.wide=true" in d["advice"][0] and "linear AR path" in format_diagnosis(d)
+    # with the path (the series default since it was given to the rnn too), the remedy left is differencing
+    d = diagnose(rows, task="forecasting", metric="mae", context={**context, "wide": True},
+                 baselines=_forecast_baselines(86.0, 54.0))
+    assert d["advice"][0].startswith("Forecast the changes instead of the levels: data.difference=true")
+
+
+@pytest.mark.parametrize("beyond,difference,fires", [(0.9, False, True), (0.9, True, False), (0.2, False, False)])
+def test_a_trend_beyond_the_training_range_points_to_differencing(beyond, difference, fires):
+    # shaped on the default mlp on macrodata's realgdp: every validation quarter above the training part
+    rows = _rows(_decay(1.0, 0.3, N), _decay(1.2, 0.4, N), _decay(60, 35, N), _decay(60, 45, N), "mae")
+    context = {**CONTEXT, "kind": "series", "model": "mlp", "wide": True, "difference": difference,
+               "val_beyond_train": beyond}
+    d = diagnose(rows, task="forecasting", metric="mae", context=context, baselines=_forecast_baselines(86.0, 46.0))
+    hit = [r for r in d["reasons"] if "outside the training range" in r]
+    assert bool(hit) == fires and any("data.difference=true" in a for a in d["advice"]) == fires
+    if fires:
+        assert hit[0].startswith("90% of the validation part's values") and "data.difference=true" in d["advice"][0]

@@ -210,17 +210,21 @@ def test_season_and_time_column_are_used(tmp_path):
     assert not np.allclose(load_dataset(replace(cfg, time_column=None)).values[:, 0], units.round(4))
 
 
-@pytest.mark.parametrize("name,family,extra", [("auto", "mlp", True), ("cnn", "cnn", True), ("auto", "mlp", False)])
-def test_the_default_mlp_and_cnn_start_exactly_at_the_ar_baseline(tmp_path, name, family, extra):
-    from idealfit.config import resolve
+@pytest.mark.parametrize("name,family,extra", [("auto", "mlp", True), ("cnn", "cnn", True), ("auto", "mlp", False),
+                                               ("rnn", "rnn", True)])
+def test_the_default_mlp_cnn_and_rnn_start_exactly_at_the_ar_baseline(tmp_path, name, family, extra):
+    from idealfit.config import SERIES_FAMILY_DEFAULTS, RunConfig, resolve
     from idealfit.train.setup import build_setup
 
     write_csv(tmp_path / "s.csv", extra=extra)  # extra: two channels, the wide path reads the window flattened
     cfg = resolve(overrides={"data.name": str(tmp_path / "s.csv"), "data.task": "forecasting", "data.window": 5,
-                             "data.target": "units", "data.horizon": 2, "model.name": name})
+                             "data.target": "units", "data.horizon": 2, "model.name": name,
+                             **{"rnn": {"model.hidden_size": 8}, "cnn": {"model.widths": [4, 8]}}.get(family, {})})
     setup = build_setup(cfg)
-    lr = 3e-4 if family == "cnn" else 1e-3  # config.CNN_SERIES_DEFAULTS, SERIES_DEFAULTS
+    defaults = SERIES_FAMILY_DEFAULTS[family]  # recorded in the resolved config (config.yaml), the rest generic
+    lr = defaults.get("train.lr", RunConfig().train.lr)
     assert (cfg.model.name, cfg.model.wide, cfg.model.wide_init, cfg.train.lr) == (family, True, "linear", lr)
+    assert cfg.model.dropout == defaults.get("model.dropout", 0.0)
     prep, task = setup.prep, get_task("forecasting")
     ar = baseline_forecasts(prep.dataset, prep.indices)["ar"]
     for split in ("train", "val", "test"):  # the untrained network's forecasts, in the data's units, are AR's

@@ -332,7 +332,8 @@ def fit_series(ds: SeriesDataset, indices: dict, cfg, state: dict[str, Any]) -> 
     mean, std = part.mean(0), part.std(0)
     std[std == 0] = 1.0
     state["series"] = {"mean": mean.tolist(), "std": std.tolist(),
-                       "naive_mae": float(np.abs(np.diff(part[:, 0])).mean())}
+                       "naive_mae": float(np.abs(np.diff(part[:, 0])).mean()),
+                       "difference": bool(cfg.difference)}  # the model reads differences
     state["input_shape"] = [len(mean), info["window"]]
     state["norm"] = None  # scaled here
     return {s: transform_series(state, ds.x[indices[s]]) for s in ("train", "val", "test")}, indices

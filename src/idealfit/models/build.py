@@ -12,7 +12,7 @@ from idealfit.models.registry import FAMILIES
 
 
 def build_model(cfg: ModelConfig, *, input_shape: tuple[int, ...], out_dim: int,
-                norm: dict[str, Any] | None = None) -> nn.Sequential:
+                norm: dict[str, Any] | None = None, difference: bool = False) -> nn.Sequential:
     """The network for `cfg.name`, with the fitted input normalization as its first layer.
 
     The head is linear: `out_dim` logits for classification (softmax lives in the cross-entropy loss
@@ -25,7 +25,15 @@ def build_model(cfg: ModelConfig, *, input_shape: tuple[int, ...], out_dim: int,
             {"vocab_size": V, "pad_id": 0} for text (token ids through an embedding, models.rnn.TokenRecurrentNet;
             input_shape is then (L,) tokens; with "table_features": F, (F + L,): table features, then tokens,
             models.rnn.TextTableNet), or None for inputs already standardized.
+        difference: series (C, window): the family's network reads the window's differences (C, window - 1) and
+            forecasts the change from the last value, added back (models.difference.Differenced).
     """
+    if difference:
+        from idealfit.models.difference import Differenced
+
+        channels, window = input_shape
+        inner = nn.Sequential(*FAMILIES[cfg.name].build((channels, window - 1), out_dim, cfg))
+        return nn.Sequential(Differenced(inner, channels=channels, horizon=out_dim))
     if norm is not None and "vocab_size" in norm:
         return nn.Sequential(_token_model(cfg, input_shape=input_shape, out_dim=out_dim, text=norm))
     layers = FAMILIES[cfg.name].build(tuple(input_shape), out_dim, cfg)

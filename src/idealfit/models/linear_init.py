@@ -93,7 +93,7 @@ def init_wide_from_ar(model: nn.Module, prep) -> None:
     + (m Σ_j a_jh + b_h - t_mean) / t_std, and every other channel's weight is 0.
 
     Args:
-        model: a built MLP or CNN on series windows whose last module is a `WideDeep`.
+        model: a built MLP, CNN or RNN on series windows whose last module is a `WideDeep`.
         prep: the run's `Prepared` (its dataset, indices, state["series"] and state["target"]).
     """
     from idealfit.models.mlp import WideDeep

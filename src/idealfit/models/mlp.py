@@ -42,8 +42,8 @@ class WideDeep(nn.Module):
     `model.wide_init=linear` starts it at the linear baseline's fit (models/linear_init.py).
 
     Args:
-        deep: the dense stack, (B, in_features) -> (B, out_dim); or a CNN over a series window (B, C, L), whose
-            wide path then reads the window flattened (C · L features: the AR model's inputs).
+        deep: the dense stack, (B, in_features) -> (B, out_dim); or a CNN or RNN over a series window (B, C, L),
+            whose wide path then reads the window flattened (C · L features: the AR model's inputs).
         in_features, out_dim: sizes of the wide Linear layer.
     """
 

@@ -1,7 +1,9 @@
 """Recurrent networks (the deck's RNN, LSTM and GRU cells): a stack of recurrent layers, then a dense head.
 
 A signal (C, L) is read as L time steps of C features. The head sees the last layer's final hidden state
-(both directions' when bidirectional): the summary of the whole sequence, however long it is.
+(both directions' when bidirectional): the summary of the whole sequence, however long it is. Forecasting a
+series, `model.wide` adds a linear path beside it (models.mlp.WideDeep), started at the AR fit
+(config.RNN_SERIES_DEFAULTS).
 
 Variable-length batches (text, speech) pass `lengths`: the padded batch is packed
 (`torch.nn.utils.rnn.pack_padded_sequence`), so each sequence's final state is taken at its own last real
@@ -9,6 +11,8 @@ step and no padding is ever read; tests/models/test_rnn.py checks that packed an
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 from torch import nn
@@ -118,8 +122,13 @@ def build_rnn(input_shape: tuple[int, ...], out_dim: int, cfg: ModelConfig) -> l
                         f"{tuple(input_shape)}: use model.name=mlp or cnn")
     directions = 2 if cfg.bidirectional else 1
     head = dense_stack(directions * cfg.hidden_size, out_dim, cfg)
-    return [RecurrentNet(input_shape[0], cell=cfg.cell, hidden_size=cfg.hidden_size, layers=cfg.layers,
-                         bidirectional=cfg.bidirectional, dropout=cfg.dropout, head=head)]
+    net = RecurrentNet(input_shape[0], cell=cfg.cell, hidden_size=cfg.hidden_size, layers=cfg.layers,
+                       bidirectional=cfg.bidirectional, dropout=cfg.dropout, head=head)
+    if cfg.wide:  # forecasting: a linear path beside the recurrent layers, started at the AR fit (RNN_SERIES_DEFAULTS)
+        from idealfit.models.mlp import WideDeep
+
+        return [WideDeep(net, math.prod(input_shape), out_dim)]
+    return [net]
 
 
 class TokenRecurrentNet(nn.Module):

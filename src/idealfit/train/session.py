@@ -20,6 +20,7 @@ from idealfit.data.base import Dataset
 from idealfit.data.images import folder_notes
 from idealfit.data.prepare import Prepared
 from idealfit.diagnose import diagnose, format_diagnosis
+from idealfit.diagnose_forecast import series_context
 from idealfit.errors import UserError
 from idealfit.metrics_csv import write_metrics_csv
 from idealfit.models.summary import count_params, summarize
@@ -330,7 +331,7 @@ def _diagnosis_context(cfg: RunConfig, ds: Dataset, *, stopped_early: bool, val_
     augment = [a if isinstance(a, str) else str(a.get("name", a)) for a in cfg.data.augment]
     return {"kind": ds.kind, "model": m.name, "augment": augment, "dropout": m.dropout, "batchnorm": m.batchnorm, "l1": t.l1,
             "l2": t.l2, "early_stopping": t.early_stopping, "stopped_early": stopped_early, "patience": t.patience,
-            "epochs": t.epochs, "lr": t.lr, "val_samples": val_samples}
+            "epochs": t.epochs, "lr": t.lr, "val_samples": val_samples, **series_context(cfg, ds)}
 
 
 def _threads_note(device: torch.device | str, threads: int | None, processes: dict | None = None) -> str:

@@ -14,8 +14,7 @@ import torch
 
 from idealfit.config import (
     AUDIO_DEFAULTS,
-    CNN_SERIES_DEFAULTS,
-    SERIES_DEFAULTS,
+    SERIES_FAMILY_DEFAULTS,
     TABLE_DEFAULTS,
     TEXT_DEFAULTS,
     RunConfig,
@@ -176,9 +175,10 @@ def build_setup(cfg: RunConfig, *, distributed: bool = False) -> Setup:
             table_defaulted = apply_defaults(cfg, TABLE_DEFAULTS)  # recorded in config.yaml (tuned for predicting a column)
         cfg.model.name = "mlp" if d.pca is not None and task.name != "segmentation" else "auto"
     cfg.model.name = choose_family(cfg.model.name, kind=ds.kind, task=task.name)
-    # forecasting: the MLP (auto, or named: --model mlp once trained without them) or the CNN starts at the AR fit
-    if ds.kind == "series" and cfg.model.name in ("mlp", "cnn"):
-        apply_defaults(cfg, CNN_SERIES_DEFAULTS if cfg.model.name == "cnn" else SERIES_DEFAULTS)
+    # forecasting: the MLP (auto, or named: --model mlp once trained without them), the CNN or the RNN starts at
+    # the AR fit
+    if ds.kind == "series" and cfg.model.name in SERIES_FAMILY_DEFAULTS:
+        apply_defaults(cfg, SERIES_FAMILY_DEFAULTS[cfg.model.name])
     if ds.kind == "text":  # recorded in config.yaml, like the others
         apply_defaults(cfg, TEXT_DEFAULTS)
     if ds.kind == "audio":
@@ -209,8 +209,14 @@ def build_setup(cfg: RunConfig, *, distributed: bool = False) -> Setup:
             augment = Corruption(noise=d.noise, mask_prob=d.mask_prob,
                                  generator=torch.Generator().manual_seed(t.seed + 1))
     torch.manual_seed(t.seed)
-    model = build_model(cfg.model, input_shape=prep.input_shape, out_dim=prep.out_dim, norm=prep.state["norm"])
+    difference = bool(prep.state.get("series", {}).get("difference"))
+    model = build_model(cfg.model, input_shape=prep.input_shape, out_dim=prep.out_dim, norm=prep.state["norm"],
+                        difference=difference)
     init_weights(model, cfg.model.init, nonlinearity=cfg.model.activation)
+    if difference:  # the differences' and changes' scales, from the training split (models/difference.py)
+        from idealfit.models.difference import fit_difference
+
+        fit_difference(model, prep)
     model = model.to(device)
     if runtime.world_size > 1:  # torchrun: refuse what DDP cannot train, before a run folder exists
         from idealfit.train.distributed import check_model
@@ -222,7 +228,11 @@ def build_setup(cfg: RunConfig, *, distributed: bool = False) -> Setup:
     if cfg.model.wide_init == "linear":  # the wide path starts at baselines.linear's fit, the deep head at 0
         from idealfit.models.linear_init import init_wide_from_ar, init_wide_from_linear
 
-        if task.name == "forecasting":  # exactly the AR baseline (the target's lags), not a ridge on every channel
+        if difference:  # the AR fit on the differences (an ARIMA(window-1, 1, 0)): the levels' AR is another model
+            from idealfit.models.difference import init_wide_from_ar_differences
+
+            init_wide_from_ar_differences(model, prep)
+        elif task.name == "forecasting":  # exactly the AR baseline (the target's lags), not a ridge on every channel
             init_wide_from_ar(model, prep)
         else:
             init_wide_from_linear(model, prep.x["train"], prep.y["train"], task=task.name, threads=threads)
