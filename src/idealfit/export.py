@@ -358,7 +358,8 @@ def image_file_steps(raw_shape: list[int], meta: dict[str, Any]) -> str:
             "resize is a triangle filter that widens with the shrink factor (it averages every source pixel "
             "under it, unlike torch's bilinear interpolate); then np.asarray(im, np.float32) / 255 "
             f"(float32), as (C, H, W) = {c}×{s}×{s}"
-            + (f", then x * {hi - lo:g} + {lo:g} (to [{lo:g}, {hi:g}])" if (lo, hi) != (0, 1) else "")
+            + (f", then x * {hi - lo:g}" + (f" {'+-'[lo < 0]} {abs(lo):g}" if lo else "") + f" (to [{lo:g}, {hi:g}])"
+               if (lo, hi) != (0, 1) else "")
             + ". A 16-bit gray file (mode I or I;16) is divided by 65535 into a float32 mode-F image before the "
             "resampling" + (" and copied into the 3 channels" if c == 3 else ""))
 
