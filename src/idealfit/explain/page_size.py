@@ -6,7 +6,7 @@ the first dense layer's 16384×128 weights as base64 float32 and 1.0 MB the 15 g
 - A dense layer with more than HALF_MIN weights travels as float16 (half the bytes), but only when the
   page's forward pass with those rounded weights (`layers_forward`, the same operations as page_forward.js
   in float64) still gives PyTorch's probabilities within HALF_TOL on every gallery example; otherwise it
-  stays float32. On that CNN the rounding moves a probability by 3.4e-6 (a random 400→200 layer: 1.9e-5),
+  stays float32. On that CNN the rounding moves a probability by 5.1e-6 (a random 400→200 layer: 1.9e-5),
   against the self-check's 1e-4.
   Convolution weights stay float32: rounding every layer moved a probability by 1.8e-4 there.
 - The gallery keeps at most EXAMPLE_BUDGET bytes of inputs (always at least one correct and one wrong).
