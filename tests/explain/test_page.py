@@ -236,3 +236,13 @@ def test_a_big_page_says_what_makes_it_big(tiny_run, capsys, monkeypatch):
     lines = capsys.readouterr().out.splitlines()
     note = [line for line in lines if line.startswith("note: the page is")]
     assert len(note) == 1 and "example inputs" in note[0] and "weights (float32)" in note[0], lines
+
+
+def test_the_note_says_when_only_the_first_test_examples_were_scored():
+    from idealfit.explain.page import _gallery_note
+
+    probs, y = np.eye(3)[[0, 1, 2, 0]], np.array([0, 1, 1, 1])
+    assert _gallery_note(probs, y, [(0, "correct"), (2, "wrong")], n_test=4) == \
+        "accuracy 0.500 on all 4 test examples (2 right); shown: 2 of them, 1 right and 1 wrong"
+    assert _gallery_note(probs, y, [(1, "correct")], n_test=1797).startswith(
+        "accuracy 0.500 on the first 4 of 1797 test examples (2 right); shown: 1 of them, 1 right and 0 wrong")

@@ -77,9 +77,9 @@ def _gallery(probs: np.ndarray, y: np.ndarray) -> list[tuple[int, str]]:
 def _gallery_note(probs: np.ndarray, y: np.ndarray, chosen: list[tuple[int, str]], *, n_test: int) -> str:
     """The accuracy over the scored test examples, then what the gallery shows of them (its own right/wrong)."""
     right = probs.argmax(1) == y
-    scored = f"{len(y)} test examples" if len(y) == n_test else f"the first {len(y)} of {n_test} test examples"
+    scored = f"all {len(y)} test examples" if len(y) == n_test else f"the first {len(y)} of {n_test} test examples"
     shown_right = sum(bool(right[i]) for i, _ in chosen)
-    return (f"accuracy {float(right.mean()):.3f} on all {scored} ({int(right.sum())} right); shown: "
+    return (f"accuracy {float(right.mean()):.3f} on {scored} ({int(right.sum())} right); shown: "
             f"{len(chosen)} of them, {shown_right} right and {len(chosen) - shown_right} wrong")
 
 
