@@ -204,7 +204,10 @@ def test_the_spec_lists_the_preprocessing_the_run_used():
     image = {"kind": "image", "norm": None, "reconstruction": {}, "meta": {"resize": "pad", "pixel_range": [0, 255]},
              "array": {"raw_shape": [1, 28, 28], "options": {"downsample": 2}, "pca": None}}
     steps = preprocessing_steps(image)
-    assert "make square 28×28" in steps[0] and "pad: long side" in steps[0] and "mapped to [0, 255]" in steps[0]
+    assert "pad: scale the long side to 28" in steps[0] and "(C, H, W) = 1×28×28, then x * 255 (to [0, 255])" in steps[0]
+    assert "im.convert('L')" in steps[0]
+    image["meta"]["pixel_range"] = [-1, 1]  # the embedded xo images' range
+    assert "then x * 2 - 1 (to [-1, 1])" in preprocessing_steps(image)[0]
     assert steps[1:] == ["average-pool each side by 2", "standardize per channel with preprocess.json 'target' mean and std"]
     npz = {"kind": "signal", "norm": {"mean": [0], "std": [1]}, "meta": {},
            "array": {"raw_shape": [2, 40], "options": {"downsample": 1}, "pca": None}}

@@ -321,13 +321,7 @@ def preprocessing_steps(state: dict[str, Any]) -> list[str]:
         a, meta = state["array"], state.get("meta") or {}
         shape = "×".join(map(str, a["raw_shape"]))
         if kind in ("image", "image_pair"):
-            lo, hi = meta.get("pixel_range", (0.0, 1.0))
-            rule = {"crop": "short side to the size, centre cut", "squash": "both sides to the size",
-                    "pad": "long side to the size, padded with 0"}.get(meta.get("resize"), meta.get("resize"))
-            side = "×".join(map(str, a["raw_shape"][1:]))
-            files = (f"; from image files: decode (EXIF orientation applied), convert to {a['raw_shape'][0]} "
-                     f"channel(s), make square {side} with bilinear sampling ({meta['resize']}: {rule}), pixels as values in [0, 1]"
-                     + (f" then mapped to [{lo:g}, {hi:g}]" if (lo, hi) != (0, 1) else "")) if "resize" in meta else ""
+            files = f"; from image files: {image_file_steps(a['raw_shape'], meta)}" if "resize" in meta else ""
             steps.append(f"images as (C, H, W) = {shape} float32 arrays in the training data's units{files}")
         else:
             steps.append(f"signals as (C, L) = {shape} float32 arrays in the training data's units")
@@ -341,6 +335,33 @@ def preprocessing_steps(state: dict[str, Any]) -> list[str]:
     elif state.get("norm") and kind != "text":
         steps.append("nothing else: the per-channel standardization is inside the graph")
     return steps
+
+
+def image_file_steps(raw_shape: list[int], meta: dict[str, Any]) -> str:
+    """The exact operations `idealfit predict` applies to an image file (data/images.py: open_image,
+    to_square), worded so that plain Pillow and numpy reproduce its input to 1e-6 (tests/test_export_images.py)."""
+    c, s = raw_shape[0], raw_shape[1]
+    mode, bil = ("L" if c == 1 else "RGB"), "Image.Resampling.BILINEAR"
+    rule = {
+        "crop": f"crop: cut the centred square of side m = min(W, H) from the W×H image, its box NOT rounded "
+                f"(left = (W - m) / 2, top = (H - m) / 2, floats), and resample that box to {s}×{s} in one step: "
+                f"im.resize(({s}, {s}), {bil}, box=(left, top, left + m, top + m)), which is "
+                f"ImageOps.fit(im, ({s}, {s}), {bil}); the cut comes before the resampling",
+        "squash": f"squash: im.resize(({s}, {s}), {bil}), each side scaled on its own",
+        "pad": f"pad: scale the long side to {s}, the short one to round(short / long * {s}) (Python's round, "
+               f"half to even), with im.resize(..., {bil}), then paste it onto a black {s}×{s} image at offset "
+               f"round(({s} - new short side) / 2) along the short side: ImageOps.pad(im, ({s}, {s}), {bil}, color=0)",
+    }.get(meta["resize"], meta["resize"])
+    lo, hi = meta.get("pixel_range", (0.0, 1.0))
+    return (f"open with Pillow, apply the EXIF orientation (ImageOps.exif_transpose), im.convert({mode!r}) (an alpha "
+            f"channel is dropped, not blended), then, unless it already is {s}×{s}, {rule}. Pillow's BILINEAR "
+            "resize is a triangle filter that widens with the shrink factor (it averages every source pixel "
+            "under it, unlike torch's bilinear interpolate); then np.asarray(im, np.float32) / 255 "
+            f"(float32), as (C, H, W) = {c}×{s}×{s}"
+            + (f", then x * {hi - lo:g}" + (f" {'+-'[lo < 0]} {abs(lo):g}" if lo else "") + f" (to [{lo:g}, {hi:g}])"
+               if (lo, hi) != (0, 1) else "")
+            + ". A 16-bit gray file (mode I or I;16) is divided by 65535 into a float32 mode-F image before the "
+            "resampling" + (" and copied into the 3 channels" if c == 3 else ""))
 
 
 def _text_steps(state: dict[str, Any]) -> list[str]:

@@ -206,3 +206,43 @@ def test_a_run_whose_image_folder_is_gone_shows_the_users_own_inputs(tmp_path, c
     assert main(["explain", str(run.dir), "--page", "--input", str(keep)]) == 0
     data = _page_json(run.dir / "explain.html")
     assert [e["name"] for e in data["examples"]] == ["mine.png"] and data["draw"] is not None
+
+
+def test_the_note_gives_the_test_accuracy_and_the_gallerys_own_count(tiny_run):
+    """The accuracy is over every scored test example (the run's test accuracy), and the gallery's right and
+    wrong are counted from the examples it shows (newcomer 2: 'accuracy on them 0.722' was 0.667 there)."""
+    from idealfit.explain.page import run_page
+    from idealfit.run import load_run
+
+    run = load_run(tiny_run.dir)
+    _, data = run_page(run)
+    m = re.fullmatch(r"accuracy (\S+) on all (\d+) test examples \((\d+) right\); shown: (\d+) of them, "
+                     r"(\d+) right and (\d+) wrong", data["note"])
+    assert m, data["note"]
+    acc, n, n_right, shown, shown_right, shown_wrong = float(m[1]), *map(int, m.groups()[1:])
+    assert acc == pytest.approx(run.summary["metrics"]["test"]["accuracy"], abs=5e-4) and n_right == round(acc * n)
+    right = [int(np.argmax(e["probs"]) == e["true"]) for e in data["examples"]]
+    assert shown == len(right) and shown_right == sum(right) and shown_wrong == len(right) - sum(right)
+    assert 0 < shown_wrong and shown_right / shown != pytest.approx(acc, abs=1e-3)  # two different numbers
+
+
+def test_a_big_page_says_what_makes_it_big(tiny_run, capsys, monkeypatch):
+    import idealfit.explain.page_size as page_size
+
+    assert main(["explain", str(tiny_run.dir), "--page"]) == 0
+    assert "note:" not in capsys.readouterr().out  # the digits page is far below 2 MB
+    monkeypatch.setattr(page_size, "NOTE_ABOVE", 1000)
+    assert main(["explain", str(tiny_run.dir), "--page"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    note = [line for line in lines if line.startswith("note: the page is")]
+    assert len(note) == 1 and "example inputs" in note[0] and "weights (float32)" in note[0], lines
+
+
+def test_the_note_says_when_only_the_first_test_examples_were_scored():
+    from idealfit.explain.page import _gallery_note
+
+    probs, y = np.eye(3)[[0, 1, 2, 0]], np.array([0, 1, 1, 1])
+    assert _gallery_note(probs, y, [(0, "correct"), (2, "wrong")], n_test=4) == \
+        "accuracy 0.500 on all 4 test examples (2 right); shown: 2 of them, 1 right and 1 wrong"
+    assert _gallery_note(probs, y, [(1, "correct")], n_test=1797).startswith(
+        "accuracy 0.500 on the first 4 of 1797 test examples (2 right); shown: 1 of them, 1 right and 0 wrong")

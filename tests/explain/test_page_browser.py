@@ -2,6 +2,7 @@
 matches PyTorch, a clicked feature map's window arithmetic sums to the map's value, drawing changes the
 probabilities. (The browser fixture is in conftest.py.)"""
 
+import base64
 import re
 
 import numpy as np
@@ -221,3 +222,28 @@ def test_every_operation_of_the_page_matches_torch(browser, tmp_path, dim):
     page = browser(write_page(render_page(data, title="ops"), tmp_path / "ops.html").as_uri(), ready=READY)
     assert _self_check(page) <= 1e-6
     assert page.errors == []
+
+
+def test_a_float16_dense_layer_decodes_in_the_page_and_agrees(browser, tmp_path):
+    """A dense layer above page_size.HALF_MIN weights travels as float16; the page decodes it by hand
+    (decodeF16) and its self-check still agrees with PyTorch's float32 network."""
+    from torch import nn
+
+    from idealfit.explain.page import page_data, render_page, write_page
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 20 * 20, 64),
+                          nn.ReLU(), nn.Linear(64, 3)).eval()  # 102,400 dense weights
+    x = np.random.default_rng(0).random((3, 1, 20, 20)).astype(np.float32)
+    examples = [{"name": f"x{i}", "group": "correct", "true": 0} for i in range(3)]
+    data = page_data(model, x, labels=["a", "b", "c"], examples=examples, draw=None, title="half")
+    assert "w16" in data["layers"][3]
+    page = browser(write_page(render_page(data, title="half"), tmp_path / "half.html").as_uri(), ready=READY)
+    assert _self_check(page) <= 1e-4
+    assert page.errors == []
+    titles = page.js("[...document.querySelectorAll('#overview .col h3')].map(h => h.textContent)")
+    assert any("dense (float16 weights)" in t for t in titles), titles
+    # the decoded weights are the float16 values exactly (the first 4000 hold subnormals: |w| < 6.1e-5)
+    w16 = np.frombuffer(base64.b64decode(data["layers"][3]["w16"]), "<f2")[:4000]
+    assert (np.abs(w16) < 6.1e-5).any()
+    assert page.js("Array.from(DATA.layers[3].w.slice(0, 4000))") == w16.astype(np.float64).tolist()

@@ -330,6 +330,7 @@ def _page_path(out: str | None, default_dir: Path, name: str) -> Path:
 
 def _run_page(run, args) -> int:
     from idealfit.explain.page import check_page_run, run_page, write_page
+    from idealfit.explain.page_size import size_note
     from idealfit.report.html import build_run_report
     from idealfit.run_files import run_file
 
@@ -343,6 +344,9 @@ def _run_page(run, args) -> int:
     runnable = "its own forward pass" if data["layers"] else f"PyTorch's recorded activations ({data['why']})"
     print(f"wrote {written} ({written.stat().st_size / 1e6:.2f} MB, {len(data['examples'])} examples; "
           f"the page runs {runnable})")
+    note = size_note(data, written.stat().st_size)
+    if note:
+        print(note)
     if written.resolve() == (Path(run.dir) / "explain.html").resolve():
         print(f"report: {build_run_report(run.dir)}")
     return 0

@@ -99,7 +99,7 @@ function label(col, k) {
 }
 function title(col) {
   if (col.kind === "input") return "input";
-  const L = col.layer, extra = L && L.bn ? " + batch norm (folded)" : "";
+  const L = col.layer, extra = (L && L.bn ? " + batch norm (folded)" : "") + (L && L.half ? " (float16 weights)" : "");
   return col.name === col.kind ? col.kind : `${col.name} · ${col.kind}${extra}`;
 }
 

@@ -19,6 +19,7 @@ import torch
 
 from idealfit.errors import UserError
 from idealfit.explain.page_layers import NotRunnable, b64, page_layers, recorded_columns
+from idealfit.explain.page_size import halve_big_dense, trim_gallery
 
 GALLERY_CORRECT = 10  # at most this many correct test examples (the most confident one per class first)
 GALLERY_WRONG = 6  # and the most confidently wrong ones
@@ -71,6 +72,15 @@ def _gallery(probs: np.ndarray, y: np.ndarray) -> list[tuple[int, str]]:
     picked = (firsts + [i for i in right if i not in firsts])[:GALLERY_CORRECT]
     wrong = [int(i) for i in np.argsort(-conf) if pred[i] != y[i]][:GALLERY_WRONG]
     return [(i, "correct") for i in picked] + [(i, "wrong") for i in wrong]
+
+
+def _gallery_note(probs: np.ndarray, y: np.ndarray, chosen: list[tuple[int, str]], *, n_test: int) -> str:
+    """The accuracy over the scored test examples, then what the gallery shows of them (its own right/wrong)."""
+    right = probs.argmax(1) == y
+    scored = f"all {len(y)} test examples" if len(y) == n_test else f"the first {len(y)} of {n_test} test examples"
+    shown_right = sum(bool(right[i]) for i, _ in chosen)
+    return (f"accuracy {float(right.mean()):.3f} on {scored} ({int(right.sum())} right); shown: "
+            f"{len(chosen)} of them, {shown_right} right and {len(chosen) - shown_right} wrong")
 
 
 def _test_examples(run) -> tuple[np.ndarray, np.ndarray]:
@@ -133,6 +143,9 @@ def page_data(model: torch.nn.Module, x: np.ndarray, *, labels: list[str], examp
     try:
         data["layers"], data["why"] = page_layers(model), None
         acts = None
+        halved = halve_big_dense(data["layers"], x, probs)  # the page's bytes are mostly a big dense layer's
+        if halved:
+            data["note"] += "; " + "; ".join(halved)
     except NotRunnable as err:
         data["layers"], data["why"] = None, str(err)
         data["draw"] = None
@@ -193,7 +206,7 @@ def run_page(run, *, extra: tuple[torch.Tensor, list[str]] | None = None) -> tup
     with torch.no_grad():
         probs = torch.softmax(run.model.eval()(torch.from_numpy(x)), dim=1).numpy()
     labels = run.class_names or [str(k) for k in range(probs.shape[1])]
-    chosen = _gallery(probs, y)
+    chosen = trim_gallery(_gallery(probs, y), per_example=len(b64(x[0])) if len(x) else 0)
     idx = [i for i, _ in chosen]
     examples = [{"name": f"test #{i}", "group": g, "true": int(y[i])} for i, g in chosen]
     gallery = x[idx]
@@ -202,8 +215,8 @@ def run_page(run, *, extra: tuple[torch.Tensor, list[str]] | None = None) -> tup
         examples = [{"name": n, "group": "yours", "true": None} for n in extra[1]] + examples
         gallery = np.concatenate([mine, gallery])
     title = f"idealfit explain · {run.summary.get('data', '?')} · {run.summary.get('model', '?')}"
-    note = (f"{len(chosen)} of {len(x)} test examples; accuracy on them {float((probs.argmax(1) == y).mean()):.3f}"
-            if len(x) else f"your {len(examples)} example(s): the run's data {source} is gone")
+    note = _gallery_note(probs, y, chosen, n_test=len(run._test_split())) if len(x) else \
+        f"your {len(examples)} example(s): the run's data {source} is gone"
     data = page_data(run.model, gallery, labels=labels, examples=examples,
                      draw=_draw_settings(x if len(x) else gallery), title=title, note=note)
     return render_page(data, title=title), data

@@ -10,9 +10,24 @@ function decodeF32(b64) {
   return Float64Array.from(new Float32Array(bytes.buffer));
 }
 
+// IEEE half-precision bytes (a big dense layer's weights, explain/page_size.py) as Float64Array.
+// By hand rather than Float16Array, which older browsers lack.
+function decodeF16(b64) {
+  const bin = atob(b64);
+  const bytes = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  const h = new Uint16Array(bytes.buffer), out = new Float64Array(h.length);
+  for (let i = 0; i < h.length; i++) {
+    const s = h[i] & 0x8000 ? -1 : 1, e = (h[i] >> 10) & 0x1f, m = h[i] & 0x3ff;
+    out[i] = e === 0 ? s * m * 2 ** -24 : e === 31 ? (m ? NaN : s * Infinity) : s * (1 + m / 1024) * 2 ** (e - 15);
+  }
+  return out;
+}
+
 // Decoded weights, once per layer.
 function prepareLayers(layers) {
   for (const L of layers || []) {
+    if (typeof L.w16 === "string") { L.w = decodeF16(L.w16); L.half = true; delete L.w16; }
     for (const key of ["w", "b", "mean", "std"]) {
       if (typeof L[key] === "string") L[key] = decodeF32(L[key]);
     }
