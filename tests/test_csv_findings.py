@@ -12,7 +12,7 @@ from idealfit.cli import main
 
 WORDS = [["goal", "match", "team", "score"], ["bread", "cheese", "soup", "oven"]]
 TINY = ["--epochs", "1", "--no-progress", "--set", "data.tokens=word", "--set", "model.hidden_size=8",
-        "--set", "model.embed_dim=4", "--set", "model.hidden=[8]"]
+        "--set", "model.embed_dim=4", "--set", "model.hidden=[8]", "--set", "data.max_length=8"]
 
 
 def _write(path, rows, header):
@@ -72,6 +72,25 @@ def test_empty_text_cells_train_as_empty_texts_with_one_note(holes):
     p = run.predict_array([["", 3.0], [None, 3.0], ["the goal", 3.0]])
     np.testing.assert_allclose(p[0], p[1], atol=1e-7)
     assert np.isfinite(p).all() and not np.allclose(p[0], p[2])
+
+
+def test_the_exported_padded_path_reads_an_empty_text_as_the_packed_one(holes):
+    """export.py traces `exportable(model)` (padded sequences) and checks it against onnxruntime
+    (tests/test_export_sequences.py feeds it an empty text too); here: padded == packed on empty texts."""
+    import torch
+
+    from idealfit.data.prepare import transform_inputs
+    from idealfit.export import exportable, graph_input
+    from idealfit.run import load_run
+
+    run = load_run(holes[1])
+    x = transform_inputs(run.state, np.array([["", 1.0], [None, 50.0], ["the soup", 9.0]], dtype=object))
+    padded = exportable(run.model).eval()
+    for batch in (x[:1], x):  # an empty text alone (one <pad> step), and beside a real one
+        with torch.inference_mode():
+            got = padded(torch.from_numpy(graph_input(run.state, batch))).numpy()
+            want = run.model(torch.from_numpy(batch)).numpy()
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
 
 
 def test_predict_reads_empty_text_cells_and_says_how_many(holes, capsys):
