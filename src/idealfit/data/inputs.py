@@ -198,8 +198,9 @@ def load_eval_dataset(state: dict[str, Any], cfg: DataConfig, data: str | None, 
             return _labelled_csv(state, cfg, path)
         if state["kind"] == "text":  # read as at training: load_csv finds the text column again
             target = (state.get("meta") or {}).get("target") or cfg.target
-            _check_eval_target(path, csv_header(path, _encoding(state)), target)
-            cfg = DataConfig(**{**cfg.__dict__, "decimal": _decimal(state), "encoding": _encoding(state)})
+            encoding = (state.get("meta") or {}).get("encoding", cfg.encoding)  # text runs record it since data.decimal
+            _check_eval_target(path, csv_header(path, encoding), target)
+            cfg = DataConfig(**{**cfg.__dict__, "decimal": _decimal(state), "encoding": encoding})
     return load_dataset(DataConfig(**{**cfg.__dict__, "name": data}))
 
 
