@@ -68,9 +68,13 @@ def test_load_csv_records_the_mark_and_says_so_in_one_note(tmp_path):
     assert as_text.columns == ["age", "kids", "share", "job"] and as_text.x[0].tolist() == ["17,500", 0.0, "-0,043", "a"]
 
 
-def test_data_decimal_is_checked_and_refused_where_it_cannot_apply(cli_error):
+def test_data_decimal_is_checked_and_refused_where_it_cannot_apply(tmp_path, cli_error):
     cli_error(["train", "--set", "data.decimal=;"], "data.decimal must be one of auto, ., ,")
     cli_error(["train", "--data", "digits", "--set", "data.decimal=,"], "data.decimal works on CSV files")
+    series = tmp_path / "s.csv"
+    series.write_text("t,v\n" + "".join(f"{i},{i % 7}.5\n" for i in range(40)))
+    cli_error(["train", "--data", str(series), "--task", "forecasting", "--target", "v", "--set", "data.decimal=,"],
+              "data.decimal works on table and text CSVs, not forecasting")
 
 
 def test_the_run_records_the_mark_and_predict_and_evaluate_use_it(tmp_path, capsys):
