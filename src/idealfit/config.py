@@ -57,6 +57,7 @@ class DataConfig:
     columns: list[str] | None = None  # CSV only: use only these feature columns (None = all but the target and identifiers)
     drop: list[str] = field(default_factory=list)  # CSV only: leave these columns out of the features
     encoding: str = "utf-8"  # CSV only: the file's text encoding, e.g. latin-1 or cp1252
+    decimal: str = "auto"  # CSV only: the numbers' decimal mark, . | , (auto: "," in a ';' file of "17,5" numbers)
     task: str | None = None  # classification | regression | segmentation | reconstruction | forecasting; None = inferred
     val_fraction: float = 0.15  # share of all samples held out for validation
     test_fraction: float = 0.15  # share of all samples held out for the final test

@@ -160,7 +160,7 @@ def _validate_data_options(d: DataConfig) -> None:
 
 
 def _validate_columns(d: DataConfig) -> None:
-    """data.columns / data.drop / data.encoding; names the CSV lacks are refused when it is read."""
+    """data.columns / data.drop / data.encoding / data.decimal; names the CSV lacks are refused when it is read."""
     import codecs
 
     if d.columns is not None and not d.columns:
@@ -174,6 +174,7 @@ def _validate_columns(d: DataConfig) -> None:
         raise UserError(f"column '{both[0]}' is in both data.columns and data.drop; keep it in one of them")
     if d.target is not None and d.target in d.drop:
         raise UserError(f"data.drop names the target '{d.target}'; the target is never a feature, drop it from data.drop")
+    _choice("data.decimal", d.decimal, ("auto", ".", ","))
     try:
         codecs.lookup(d.encoding)
     except LookupError:

@@ -368,7 +368,8 @@ def _text_steps(state: dict[str, Any]) -> list[str]:
     """A text run's steps: tokens, ids from the saved vocabulary, padding to the graph's fixed length."""
     t, features = state["text"], int(state["norm"].get("table_features", 0))
     how = "one per character" if t["tokens"] == "char" else "words and punctuation marks (regex \\w+|[^\\w\\s])"
-    steps = [f"lowercase the text of column {state['columns'][0]} and cut it into tokens, {how}",
+    steps = [f"lowercase the text of column {state['columns'][0]} and cut it into tokens, {how} (an empty or "
+             "missing cell: no token, so a row of <pad> only)",
              "map each token to its id in preprocess.json 'text.itos' (its position; a token not there is "
              "<unk>, id 1)",
              f"cut at {t['max_length']} tokens and pad with <pad> (id 0) at the end to {t['max_length']}: "

@@ -164,7 +164,7 @@ class Run:
         from idealfit.data.prepare import transform_inputs
 
         cfg = self.config.data
-        ds = load_eval_dataset(self.state, cfg, data)  # a changed source refused; CSV columns matched by name
+        ds = load_eval_dataset(self.state, cfg, data, run_dir=self.dir)  # a changed source refused; CSV columns matched by name
         if data is None:
             test = self._test_split()
             if len(test) and (test.min() < 0 or test.max() >= len(ds.y)):

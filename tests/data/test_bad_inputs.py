@@ -130,7 +130,7 @@ CASES = [
          "evaluate", "two columns named 'c'"),
     Case("evaluate: latin-1 csv", _csv(("a,b,c,y\n" + "1,2,3,\xe9\n").encode("latin-1")), "evaluate", "not a UTF-8"),
     Case("evaluate: text in numeric column", _csv(_good_csv(5) + "1,2,three,u\n"), "evaluate", "column 'c' holds the text 'three'"),
-    Case("evaluate: missing target", _csv("a,b,c\n1,2,3\n"), "evaluate", "no column 'y' to use as target"),
+    Case("evaluate: missing target", _csv("a,b,c\n1,2,3\n"), "evaluate", "has no 'y' column, the column this run predicts"),
 ]
 
 

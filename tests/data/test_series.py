@@ -63,7 +63,7 @@ def test_missing_steps_and_empty_cells_are_filled_by_linear_interpolation_and_re
     np.testing.assert_allclose(got[10], values[9] + (values[12] - values[9]) / 3)
     np.testing.assert_allclose(got[20], (values[19] + values[21]) / 2)
     assert ds.meta["series"]["missing_steps"] == 2 and ds.meta["series"]["empty_cells"] == 1
-    assert any("2 missing time steps and 1 empty cells filled by linear interpolation" in n
+    assert any("2 missing time steps and 1 empty cell filled by linear interpolation" in n
                for n in ds.meta["notes"])
 
 
@@ -72,6 +72,8 @@ def test_irregular_rows_move_to_their_nearest_step_and_share_it_by_their_mean():
     values, grid, notes = regular_series(df, "year", ["v"], name="x")
     np.testing.assert_allclose(values[:, 0], [1, 2, 3, 5, 6.5, 8])  # 2003 and 2003.2 -> 5; 2004 interpolated
     assert grid["unit"] == "number" and grid["size"] == 1 and grid["merged_rows"] == 1
+    assert notes[0].startswith("x: 1 row shares a time step with another row")  # one row: singular
+    assert "1 missing time step and 0 empty cells filled" in notes[1]
     assert time_labels(grid, np.array([0, 6])) == ["2000", "2006"]
 
 
@@ -98,7 +100,7 @@ def test_an_empty_last_value_is_said_to_copy_the_one_before():
     df = pd.DataFrame({"date": ["2009-01-01", "2009-04-01", "2009-07-01"], "v": [1.0, 2.0, None]})
     values, _, notes = regular_series(df, "date", ["v"], name="x")
     assert values[-1, 0] == 2.0
-    assert any("1 empty cells" in n and "the last step's v copies the value before it" in n for n in notes)
+    assert any("0 missing time steps and 1 empty cell filled" in n and "the last step's v copies the value before it" in n for n in notes)
 
 
 @pytest.mark.parametrize("name,steps,season", [("sunspots", 309, 11), ("sunspots_monthly", 3126, 132),

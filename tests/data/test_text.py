@@ -63,10 +63,10 @@ def test_vocabulary_round_trips_through_json():
     assert w.itos_ == v.itos_ and w.encode(["z q x"]).tolist() == v.encode(["z q x"]).tolist()
 
 
-def test_an_empty_cell_is_refused_with_its_row():
+def test_a_missing_cell_is_an_empty_text_a_row_of_padding():
     prep = prepare(_dataset(), dict(IDX), cfg=DataConfig())
-    with pytest.raises(UserError, match="row 1 has no text"):
-        transform_inputs(prep.state, _texts("ab", float("nan")))
+    got = transform_inputs(prep.state, _texts("ab", float("nan"), None, ""))
+    assert got.tolist() == [[3, 2], [PAD_ID, PAD_ID], [PAD_ID, PAD_ID], [PAD_ID, PAD_ID]]
 
 
 def test_text_options_on_other_data_are_refused():

@@ -158,7 +158,7 @@ def test_predict_names_the_runs_time_column_stamps_quarters_and_says_what_it_fil
     assert main(["predict", str(run.dir), str(tmp_path / "r.csv")]) == 0
     out = capsys.readouterr()
     assert out.out.strip().splitlines()[1].startswith("2030Q1,1,")  # after 2029Q4, in the input's style
-    assert "1 missing time steps and 1 empty cells" in out.err and "last step's units copies" in out.err
+    assert "1 missing time step and 1 empty cell filled" in out.err and "last step's units copies" in out.err
 
 
 @pytest.mark.parametrize("case,needles", [

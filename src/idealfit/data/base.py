@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from idealfit.errors import UserError
+
 
 @dataclass
 class Dataset:
@@ -52,9 +54,26 @@ def infer_task(y: np.ndarray) -> str:
     return "regression"
 
 
+def class_ids(y: np.ndarray, *, where: str) -> tuple[np.ndarray, list[str]]:
+    """`encode_labels` of a training target, refusing a single class (nothing to tell apart): the one check
+    of every training path (tables, text, text beside table columns, NPZ). `where` names the labels in the
+    message, e.g. "data.csv: target 'vote'". Evaluation data may hold one class: it uses `encode_labels`."""
+    ids, names = encode_labels(y)
+    if len(names) < 2:
+        numbers = y.dtype.kind in "iuf"
+        raise UserError(f"{where} holds only one class ({names[0] if names else 'none'}); classification needs at "
+                        "least 2" + (" (or use --task regression)" if numbers else ""))
+    return ids, names
+
+
 def encode_labels(y: np.ndarray) -> tuple[np.ndarray, list[str]]:
     """Map labels to 0..K-1 ids, sorted naturally (numbers by value, text alphabetically)."""
     values = np.unique(y)
     ids = np.searchsorted(values, y).astype(np.int64)
     names = [str(int(v)) if isinstance(v, (float, np.floating)) and float(v).is_integer() else str(v) for v in values]
     return ids, names
+
+
+def plural(n: int, word: str) -> str:
+    """ "1 row", "2 rows": a count and its noun (a regular plural: + s)."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from idealfit.data.base import Dataset, encode_labels, infer_task
+from idealfit.data.base import Dataset, class_ids, infer_task, plural
 from idealfit.data.table import CsvTable, Table, is_missing, read_csv_table
 from idealfit.errors import UserError
 
@@ -77,7 +77,8 @@ def _feature_columns(csv: CsvTable, *, target: str, columns: list[str] | None, d
 
 
 def load_csv(path: Path, *, target: str | None, task: str | None, columns: list[str] | None = None,
-             drop: list[str] | None = None, encoding: str = "utf-8", text_column: str | None = None) -> Dataset:
+             drop: list[str] | None = None, encoding: str = "utf-8", text_column: str | None = None,
+             decimal: str = "auto") -> Dataset:
     """A CSV with a header row; `target` names the column to predict, every other column is a feature.
 
     A column of free text (named by `text_column`, or the one feature column that looks like free text:
@@ -91,9 +92,12 @@ def load_csv(path: Path, *, target: str | None, task: str | None, columns: list[
         columns: use only these feature columns (default None: all but the target and identifiers).
         drop: leave these columns out (default none).
         encoding: the file's text encoding (default utf-8).
+        decimal: the decimal mark, "." or "," (default "auto": see `data.table.read_csv_table`).
     """
-    csv = read_csv_table(path, encoding=encoding)
+    csv = read_csv_table(path, encoding=encoding, decimal=decimal)
     header = csv.header
+    read = {"encoding": encoding, "decimal": csv.decimal}  # recorded: predict reads its CSVs the same way
+    notes = [decimal_note(csv)] if csv.comma_columns else []
     text = _text_column(csv, target=target, columns=columns, drop=drop, text_column=text_column)
     if text is not None:  # a column of free text (data/text.py)
         from idealfit.data.text import load_text_csv
@@ -106,11 +110,10 @@ def load_csv(path: Path, *, target: str | None, task: str | None, columns: list[
             others = _feature_columns(csv, target=target, columns=columns, drop=drop, skip=(text,))
             for i in others[0]:
                 _check_column(csv, i)
-        return load_text_csv(path, csv, target=target, text_column=text, task=task,
-                             others=[header[i] for i in others[0]], identifiers=others[1], notes=others[2])
+        return load_text_csv(path, csv, target=target, text_column=text, task=task, read=read,
+                             others=[header[i] for i in others[0]], identifiers=others[1], notes=notes + others[2])
     if target is None:
-        raise UserError(f"{path} is a CSV: name the column to predict with --target COLUMN "
-                        f"(columns: {', '.join(header)})")
+        raise UserError(target_hint(path, header))
     check_target(path, header, target)
     for key, names in (("data.columns", columns), ("data.drop", drop)):
         for c in names or []:
@@ -131,7 +134,8 @@ def load_csv(path: Path, *, target: str | None, task: str | None, columns: list[
     check_target_values(path, target, y_raw)
     if columns is not None and target in columns:
         raise UserError(f"{path}: data.columns names the target '{target}'; list only feature columns")
-    chosen, identifiers, notes = _feature_columns(csv, target=target, columns=columns, drop=drop)
+    chosen, identifiers, id_notes = _feature_columns(csv, target=target, columns=columns, drop=drop)
+    notes += id_notes
     if not chosen:  # (a column of free text among them was taken as the text column above)
         raise UserError(f"{path} has no feature columns besides the target '{target}'"
                         + (f" and the identifiers ({', '.join(identifiers)})" if identifiers else "")
@@ -140,18 +144,35 @@ def load_csv(path: Path, *, target: str | None, task: str | None, columns: list[
         _check_column(csv, i)
     numeric = y_raw.dtype.kind == "f"
     y_num = y_raw if numeric else y_raw.astype(str)
-    task = task or infer_task(y_num)
+    if task is None:
+        task = infer_task(y_num)
+        notes += [classes_note(path, target, y_num)] if numeric and task == "classification" else []
     if task == "regression":
         if not numeric:
             raise UserError(f"{path}: target '{target}' holds text, so it cannot be a regression target; "
                             "use --task classification")
         y, names = y_num.astype(np.float32), None
     else:
-        y, names = _class_ids(path, y_num, f"target '{target}'")
+        y, names = class_ids(y_num, where=f"{path}: target '{target}'")
     return Dataset(_stem(path), csv.table[:, chosen], y, task, "table", class_names=names,
                    columns=[header[i] for i in chosen],
                    meta={"source": str(path), "target": target, "fingerprint": fingerprint(path),
-                         "encoding": encoding, "identifiers": identifiers, "notes": notes})
+                         **read, "identifiers": identifiers, "notes": notes})
+
+
+def classes_note(path: Path, target: str, y: np.ndarray) -> str:
+    """One line saying that a target of few whole numbers was taken as classes, and how to choose regression."""
+    k = len(np.unique(y))
+    return (f"{path.name}: target '{target}' holds {k} distinct whole numbers, so they are read as {k} classes "
+            "(classification); pass --task regression (Python: task=) to predict them as numbers")
+
+
+def decimal_note(csv: CsvTable) -> str:
+    """One line saying that numbers were read with decimal commas, and how to read them otherwise."""
+    cols = csv.comma_columns
+    shown = ", ".join(cols[:6]) + (f" and {plural(len(cols) - 6, 'more column')}" if len(cols) > 6 else "")
+    return (f"{csv.path.name}: numbers written with decimal commas (17,5) in {shown}: read as numbers; "
+            "set data.decimal=. to read such cells as text")
 
 
 ID_NAME_CASED = re.compile(r"[a-z0-9](ID|Id)$")  # camelCase endings: patientID, customerId
@@ -217,6 +238,12 @@ def check_column_name(path: Path, header: list[str], name: str, key: str) -> Non
         raise UserError(f"{key} names '{name}', which {path} has no column of; {_closest(name, header)}")
 
 
+def target_hint(path: Path, header: list[str]) -> str:
+    """The message for a CSV given without a target (CLI flag and Python API argument both named)."""
+    return (f"{path} is a CSV: name the column to predict with --target COLUMN (Python: target=) "
+            f"(columns: {', '.join(header)})")
+
+
 def check_target(path: Path, header: list[str], target: str) -> None:
     """Refuse a target column the CSV lacks, suggesting the closest name (case-insensitive) and listing all."""
     if target not in header:
@@ -240,15 +267,6 @@ def _missing(col: np.ndarray) -> np.ndarray:
     if col.dtype.kind == "f":
         return np.isnan(col)
     return np.fromiter((is_missing(v) for v in col), bool, len(col))
-
-
-def _class_ids(path: Path, y: np.ndarray, what: str) -> tuple[np.ndarray, list[str]]:
-    """Class ids and names, refusing a single class (nothing to tell apart)."""
-    ids, names = encode_labels(y)
-    if len(names) < 2:
-        raise UserError(f"{path}: {what} holds only one class ({names[0]}); "
-                        "classification needs at least 2 (or use --task regression)")
-    return ids, names
 
 
 def _check_column(csv: CsvTable, j: int) -> None:
@@ -301,7 +319,7 @@ def load_npz(path: Path, *, task: str | None) -> Dataset:
     task = task or infer_task(y)
     meta = {"source": str(path), "fingerprint": fingerprint(path)}
     if task == "classification":
-        y, names = _class_ids(path, y, "y")
+        y, names = class_ids(y, where=f"{path}: y")
     else:
         y, names = y.astype(np.float32), None
     if kind == "table":

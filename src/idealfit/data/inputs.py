@@ -13,7 +13,7 @@ import numpy as np
 
 from idealfit.config import DataConfig
 from idealfit.data.base import Dataset, encode_labels
-from idealfit.data.table import CsvTable, Table, is_csv_path, read_csv_table
+from idealfit.data.table import CsvTable, Table, csv_header, is_csv_path, read_csv_table
 from idealfit.errors import UserError
 
 
@@ -90,9 +90,17 @@ def read_inputs(state: dict[str, Any], paths: list[Path]) -> tuple[np.ndarray, l
         return _read_npz(state, p)
     if is_csv_path(p):
         if state["kind"] not in ("table", "text"):  # text: the run's text column, by name
-            raise UserError(f"this run was trained on {state['kind']} data; a CSV cannot be its input")
+            raise UserError(f"this run was trained on {state['kind']} data; a CSV cannot be its input: "
+                            f"{_kind_fix(state['kind'])}")
         return read_table_csv(state, p)
     raise UserError(f"don't know how to read {p}; pass image files, a .csv (.tsv, .csv.gz) or a .npz")
+
+
+def _kind_fix(kind: str) -> str:
+    """What a run of this kind takes as input, said as the fix for giving it something else."""
+    return {"image": "give it image files (or a folder of them)", "image_pair": "give it image files (or a folder "
+            "of them)", "audio": "give it .wav recordings (or a folder of them)"}.get(kind, f"give it {kind} data "
+                                                                                     "in the form it was trained on")
 
 
 def _read_npz(state: dict[str, Any], p: Path) -> tuple[np.ndarray, list[str]]:
@@ -125,8 +133,10 @@ def read_table_csv(state: dict[str, Any], p: Path) -> tuple[np.ndarray, list[str
     CSV has it (the value of the first such column, e.g. "W017"), else file:line (the header is line 1)."""
     from idealfit.data.prepare import transform_inputs
 
-    csv = read_csv_table(p, encoding=_encoding(state))
+    csv = read_csv_table(p, encoding=_encoding(state), decimal=_decimal(state))
     names = [f"{p.name}:{line}" for line in csv.lines]
+    if state["kind"] == "text":
+        _note_empty_texts(state, csv)
     ids = [c for c in state.get("identifiers", []) if c in csv.header]
     if ids:
         names = [_id_text(v) or n for v, n in zip(csv.column(ids[0]), names, strict=True)]
@@ -144,7 +154,25 @@ def _encoding(state: dict[str, Any]) -> str:
     return (state.get("meta") or {}).get("encoding", "utf-8")
 
 
-def load_eval_dataset(state: dict[str, Any], cfg: DataConfig, data: str | None) -> Dataset:
+def _decimal(state: dict[str, Any]) -> str:
+    """The decimal mark the run's CSV was read with (runs from before data.decimal: ".")."""
+    return (state.get("meta") or {}).get("decimal", ".")
+
+
+def _note_empty_texts(state: dict[str, Any], csv: CsvTable) -> None:
+    """One note on stderr (stdout holds the predictions) counting the rows whose text cell is empty."""
+    import sys
+
+    from idealfit.data.text import empty_text_note, missing_texts
+
+    column = state["columns"][0]
+    if column in csv.header:  # a missing column is refused by _run_columns
+        empty = missing_texts(csv.column(column))
+        if empty.any():
+            print(empty_text_note(csv.path.name, column, empty, csv.lines), file=sys.stderr)
+
+
+def load_eval_dataset(state: dict[str, Any], cfg: DataConfig, data: str | None, *, run_dir=None) -> Dataset:
     """The labelled data `Run.evaluate` scores: the run's own source (checked unchanged by its
     fingerprint), or `data`, a path or embedded name (a CSV read by the run's column names)."""
     from idealfit.data.prepare import load_dataset
@@ -162,9 +190,31 @@ def load_eval_dataset(state: dict[str, Any], cfg: DataConfig, data: str | None) 
         _check_fingerprint(state, cfg)
         return load_dataset(cfg)
     path = Path(data).expanduser()
-    if state["kind"] == "table" and is_csv_path(path) and path.is_file():
-        return _labelled_csv(state, cfg, path)
+    if is_csv_path(path) and path.is_file():
+        if state["kind"] in _TRAINED_ON:
+            was, fix = _TRAINED_ON[state["kind"]]
+            raise UserError(f"{run_dir or 'this run'} was trained on {was}, and {data} is a CSV: pass {fix}")
+        if state["kind"] == "table":
+            return _labelled_csv(state, cfg, path)
+        if state["kind"] == "text":  # read as at training: load_csv finds the text column again
+            target = (state.get("meta") or {}).get("target") or cfg.target
+            encoding = (state.get("meta") or {}).get("encoding", cfg.encoding)  # text runs record it since data.decimal
+            _check_eval_target(path, csv_header(path, encoding), target)
+            cfg = DataConfig(**{**cfg.__dict__, "decimal": _decimal(state), "encoding": encoding})
     return load_dataset(DataConfig(**{**cfg.__dict__, "name": data}))
+
+
+# what a run of a folder kind was trained on, and what to pass instead of a CSV
+_TRAINED_ON = {"image": ("images (a folder)", "a folder of images"),
+               "image_pair": ("image pairs (a folder)", "a folder of image pairs"),
+               "audio": ("audio (a folder of WAV recordings)", "a folder of WAV recordings")}
+
+
+def _check_eval_target(path: Path, header: list[str], target: str | None) -> None:
+    """Labelled data for evaluate holds the run's target column (the user typed no --target: name the run's)."""
+    if target is not None and header and target not in header:
+        raise UserError(f"{path} has no '{target}' column, the column this run predicts; evaluate needs labelled "
+                        f"data: add the '{target}' column (its columns: {', '.join(header)})")
 
 
 def _check_fingerprint(state: dict[str, Any], cfg: DataConfig) -> None:
@@ -185,11 +235,9 @@ def _check_fingerprint(state: dict[str, Any], cfg: DataConfig) -> None:
 
 
 def _labelled_csv(state: dict[str, Any], cfg: DataConfig, path: Path) -> Dataset:
-    from idealfit.data.files import check_target
-
-    csv = read_csv_table(path, encoding=cfg.encoding)
+    csv = read_csv_table(path, encoding=_encoding(state), decimal=_decimal(state))
     target = cfg.target or (state.get("meta") or {}).get("target")
-    check_target(path, csv.header, target)
+    _check_eval_target(path, csv.header, target)
     y = csv.column(target)
     gaps = np.isnan(y) if y.dtype.kind == "f" else np.array([not isinstance(v, str) for v in y])
     if gaps.any():

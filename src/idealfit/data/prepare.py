@@ -77,7 +77,7 @@ def load_dataset(cfg: DataConfig) -> Dataset:
     suffix = path.suffix.lower()
     if is_csv_path(path):
         return load_csv(path, target=cfg.target, task=cfg.task, columns=cfg.columns, drop=cfg.drop,
-                        encoding=cfg.encoding, text_column=cfg.text_column)
+                        encoding=cfg.encoding, text_column=cfg.text_column, decimal=cfg.decimal)
     if suffix == ".npz":
         return load_npz(path, task=cfg.task)
     if suffix in IMAGE_SUFFIXES:
@@ -96,6 +96,9 @@ def _load_series(cfg: DataConfig) -> Dataset:
             raise UserError(f"dataset '{cfg.name}' is a forecasting dataset; drop data.task or set it to forecasting")
         return embedded_series(cfg.name, **opts)
     path = Path(cfg.name).expanduser()
+    if cfg.decimal != "auto":  # series CSVs are read by pandas' defaults: comma-delimited, "." decimals
+        raise UserError("data.decimal works on table and text CSVs, not forecasting; drop data.decimal (save the "
+                        "series with ',' between fields and '.' decimals)")
     if not (path.is_file() and is_csv_path(path)):
         raise UserError(f"forecasting reads a CSV file with a time column, or {', '.join(SERIES_EMBEDDED)}; "
                         f"{cfg.name} is neither: pass a .csv")
@@ -242,6 +245,7 @@ def _corruption(cfg: DataConfig):
 def _check_options(ds: Dataset, cfg: DataConfig) -> None:
     """An option that cannot apply to this data stops here, rather than being silently ignored."""
     csv_only = {"columns": cfg.columns is not None, "drop": bool(cfg.drop), "encoding": cfg.encoding != "utf-8",
+                "decimal": cfg.decimal != "auto",
                 "text_column": cfg.text_column is not None}
     for key, given in csv_only.items():
         if given and not is_csv_path(Path(str(ds.meta.get("source", "")))):

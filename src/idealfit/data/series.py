@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from idealfit.data.base import Dataset
+from idealfit.data.base import Dataset, plural
 from idealfit.errors import UserError
 
 TIME_NAMES = ("time", "date", "datetime", "timestamp", "year", "month", "week", "day", "period", "step", "t")
@@ -172,14 +172,15 @@ def regular_series(df, time_col: str, columns: list[str], *, name: str) -> tuple
     notes = []
     merged = len(idx) - len(frame)
     if merged:
-        notes.append(f"{name}: {merged} rows share a time step with another row (after moving each row to its "
+        shares = "row shares" if merged == 1 else "rows share"
+        notes.append(f"{name}: {merged} {shares} a time step with another row (after moving each row to its "
                      "nearest step): each step keeps their mean")
     if empty_steps or empty_cells:
         last = full.iloc[-1]
         tail = (f"; the last step's {', '.join(str(columns[i]) for i in np.nonzero(last.isna().to_numpy())[0])} "
                 "copies the value before it") if last.isna().any() else ""
-        notes.append(f"{name}: {empty_steps} missing time steps and {empty_cells} empty cells filled by linear "
-                     f"interpolation between the nearest known values{tail}")
+        notes.append(f"{name}: {plural(empty_steps, 'missing time step')} and {plural(empty_cells, 'empty cell')} "
+                     f"filled by linear interpolation between the nearest known values{tail}")
     grid.update(steps=steps, missing_steps=empty_steps, empty_cells=empty_cells, merged_rows=merged)
     return filled, grid, notes
 

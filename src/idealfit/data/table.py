@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import csv
 import itertools
+import re
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -113,6 +114,8 @@ class CsvTable:
     table: Table
     lines: np.ndarray  # (N,) int: each row's line number in the file, counting from 1 at the top
     mixed: dict[int, int]  # column -> line of its first text cell, for columns mixing numbers and text
+    decimal: str = "."  # the decimal mark its numbers were read with ("," for 17,5)
+    comma_columns: list[str] = field(default_factory=list)  # decimal ",": the columns that showed it (for the note)
 
     def column(self, name: str) -> np.ndarray:
         return self.table.cols[self.header.index(name)]
@@ -121,6 +124,9 @@ class CsvTable:
 CSV_SUFFIXES = (".csv", ".tsv", ".csv.gz", ".tsv.gz")
 DELIMITERS = (",", ";", "\t", "|")
 SNIFF_LINES = 50  # the delimiter is the one that splits the header and this many rows alike
+DECIMALS = ("auto", ".", ",")  # data.decimal
+# a number written with a decimal comma ("17,5", "-0,043", "1,5e3"), or a whole number beside them ("3")
+_COMMA_NUMBER = re.compile(r"[+-]?(\d+(,\d*)?|,\d+)([eE][+-]?\d+)?")
 
 
 def is_csv_path(path: Path) -> bool:
@@ -161,7 +167,19 @@ def sniff_delimiter(path: Path, encoding: str = "utf-8") -> str:
     return order[0]
 
 
-def read_csv_table(path: Path, *, encoding: str = "utf-8") -> CsvTable:
+def csv_header(path: Path, encoding: str = "utf-8") -> list[str]:
+    """The header row's names alone (the first non-blank row), without reading the rows; [] when unreadable
+    (reading the whole file then reports the problem with its own message)."""
+    sep = sniff_delimiter(path, encoding)
+    try:
+        with _open_text(path, encoding) as fh:
+            row = next((r for r in csv.reader(fh, delimiter=sep) if r and any(c.strip() for c in r)), [])
+    except (OSError, UnicodeDecodeError, EOFError, csv.Error):
+        return []
+    return [h.strip() for h in row]
+
+
+def read_csv_table(path: Path, *, encoding: str = "utf-8", decimal: str = "auto") -> CsvTable:
     """Read a CSV with a header row: numbers as float64 columns, anything else as text columns.
 
     The delimiter is sniffed (comma, semicolon, tab, bar); .tsv and gzipped files (.csv.gz, .tsv.gz)
@@ -170,6 +188,8 @@ def read_csv_table(path: Path, *, encoding: str = "utf-8") -> CsvTable:
 
     Args:
         encoding: the file's text encoding (default utf-8, with or without a byte-order mark), e.g. latin-1.
+        decimal: the decimal mark of its numbers: "." or ","; "auto" (default) reads "," when the file is not
+            comma-delimited and a text column holds only numbers written with decimal commas ("17,5").
     """
     try:
         import codecs
@@ -178,11 +198,22 @@ def read_csv_table(path: Path, *, encoding: str = "utf-8") -> CsvTable:
     except LookupError:
         raise UserError(f"data.encoding={encoding!r} is not a text encoding Python knows; use e.g. utf-8, "
                         "latin-1 or cp1252") from None
+    if decimal not in DECIMALS:  # the config refuses it first; a direct call lands here
+        raise UserError(f"data.decimal must be one of {', '.join(DECIMALS)}; got {decimal!r}")
     sep = sniff_delimiter(path, encoding)
+    if decimal == sep:
+        raise UserError(f"{path} is comma-delimited, so its numbers cannot have decimal commas; drop data.decimal "
+                        "(or save the file with ';' between fields)")
     header, lines, skip = _scan(path, sep, encoding)
     if len(lines) == 0:
         raise UserError(f"{path} has no data rows; a CSV needs a header row and at least one row per sample")
-    df = _parse(path, header, skip, sep, encoding)
+    df = _parse(path, header, skip, sep, encoding, decimal if decimal != "auto" else ".")
+    commas = []
+    if decimal == "auto":
+        commas = [header[j] for j in df if sep != "," and _comma_numbers(df[j])]
+        decimal = "," if commas else "."
+        if commas:  # the usual European spreadsheet export: read the whole file again with that mark
+            df = _parse(path, header, skip, sep, encoding, ",")
     keep = ~df.isna().to_numpy().all(axis=1)  # rows of empty cells only (",,,") carry nothing
     if len(df) != len(lines):
         raise RuntimeError(f"{path}: csv module saw {len(lines)} rows, pandas {len(df)}")
@@ -194,7 +225,15 @@ def read_csv_table(path: Path, *, encoding: str = "utf-8") -> CsvTable:
             mixed[j] = int(lines[first_text])
     del df
     lines = lines[keep]
-    return CsvTable(path, header, Table(cols, len(lines)), lines, mixed)
+    return CsvTable(path, header, Table(cols, len(lines)), lines, mixed, decimal, commas)
+
+
+def _comma_numbers(s) -> bool:
+    """A text column whose every present value is a number written with a decimal comma, one at least."""
+    if s.dtype.kind in "biufcmM":  # parsed already (pandas' text dtype is object, or str from pandas 3)
+        return False
+    values = [str(v).strip() for v in s.dropna().unique()]
+    return any("," in v for v in values) and all(_COMMA_NUMBER.fullmatch(v) for v in values)
 
 
 def _scan(path: Path, sep: str, encoding: str) -> tuple[list[str], np.ndarray, int]:
@@ -249,13 +288,13 @@ def _check_header(path: Path, row: list[str]) -> list[str]:
     return header
 
 
-def _parse(path: Path, header: list[str], skip: int, sep: str, encoding: str):
-    """All rows as a DataFrame with columns 0..F-1, parsed by pandas' C engine."""
+def _parse(path: Path, header: list[str], skip: int, sep: str, encoding: str, decimal: str):
+    """All rows as a DataFrame with columns 0..F-1, parsed by pandas' C engine with `decimal` as the decimal mark."""
     import pandas as pd
 
     opts = dict(header=None, names=list(range(len(header))), skiprows=skip, encoding=_codec(encoding),
                 sep=sep, compression="gzip" if path.name.lower().endswith(".gz") else None,
-                keep_default_na=False, na_values=NA_TOKENS, skipinitialspace=True, engine="c")
+                keep_default_na=False, na_values=NA_TOKENS, skipinitialspace=True, engine="c", decimal=decimal)
     with warnings.catch_warnings():  # a column typed differently across pandas' chunks: _column sorts it out
         warnings.simplefilter("ignore", pd.errors.DtypeWarning)
         df = pd.read_csv(path, **opts)  # our scan passed, so a pandas error here is our bug

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from idealfit.data.table import is_missing
 from idealfit.errors import UserError
 
 PAD, UNK = "<pad>", "<unk>"
@@ -96,21 +97,31 @@ def text_cells(x):
     return x.cols[0] if isinstance(x, Table) else x
 
 
-def as_texts(x, names: list[str] | None = None) -> list[str]:
-    """Raw inputs as a list of strings: (N,) or (N, 1) cells; a missing cell is refused, naming its row."""
+def as_texts(x) -> list[str]:
+    """Raw inputs as a list of strings: (N,) or (N, 1) cells; a missing cell (None, NaN) is an empty text.
+
+    An empty text is encoded as no token, i.e. a row of padding: the model reads one <pad> step for it (a zero
+    embedding, models/rnn.TokenRecurrentNet), packed or padded alike, so train, predict and ONNX agree.
+    """
     if len(x) == 0:
         return []
     cells = np.asarray(x, dtype=object).reshape(len(x), -1)
     if cells.shape[1] != 1:
         raise UserError(f"a text run takes one text per input; got {cells.shape[1]} cells per input")
-    out = []
-    for i, v in enumerate(cells[:, 0]):
-        if not isinstance(v, str):
-            if v is None or (isinstance(v, float) and v != v):
-                raise UserError(f"{names[i] if names else f'row {i}'} has no text (an empty cell); fill or drop it")
-            v = str(v)
-        out.append(v)
-    return out
+    return ["" if is_missing(v) else v if isinstance(v, str) else str(v) for v in cells[:, 0]]
+
+
+def missing_texts(texts) -> np.ndarray:
+    """(N,) bool: cells with no text at all (missing, or only spaces)."""
+    return np.array([not (isinstance(v, str) and v.strip()) for v in texts], dtype=bool)
+
+
+def empty_text_note(name: str, column: str, empty: np.ndarray, lines) -> str:
+    """One line: how many rows have an empty text cell, the first one's line, and how it is read."""
+    from idealfit.data.base import plural
+
+    return (f"{name}: text column '{column}' is empty on {plural(int(empty.sum()), 'row')} (first on line "
+            f"{lines[np.flatnonzero(empty)[0]]}): read as empty texts")
 
 
 # --- the data kind ------------------------------------------------------------------------------------------------
@@ -135,7 +146,7 @@ def fit_text(ds, indices: dict, cfg, state: dict[str, Any]) -> tuple[dict, dict]
 def transform_text(state: dict[str, Any], x, names: list[str] | None = None) -> np.ndarray:
     """Raw texts (N,) -> (N, L) padded ids with the run's vocabulary (unknown tokens -> UNK_ID)."""
     t = state["text"]
-    return Vocabulary.from_dict(t).encode(as_texts(x, names), max_length=t["max_length"])
+    return Vocabulary.from_dict(t).encode(as_texts(x), max_length=t["max_length"])
 
 
 # --- a CSV with a column of free text ----------------------------------------------------------------------------
@@ -160,29 +171,30 @@ def find_text_column(header: list[str], *, text_column: str, target: str | None,
 
 
 def load_text_csv(path, csv, *, target: str, text_column: str, task: str | None, others: list[str] = (),
-                  identifiers: list[str] = (), notes: list[str] = ()):
+                  identifiers: list[str] = (), notes: list[str] = (), read: dict | None = None):
     """A Dataset of kind text: the `text_column` of a parsed CSV (`data.table.CsvTable`) and its `target` classes.
 
     With `others` (feature columns of numbers or categories, see data/text_table.py) the inputs are a `Table` of
-    the text column first, then those columns; without, an (N,) object array of the texts.
+    the text column first, then those columns; without, an (N,) object array of the texts. An empty text cell
+    is an empty text (one note counts them); a text column empty on every row is refused. `read`: how the CSV
+    was read (encoding, decimal), recorded for predict.
     """
-    from idealfit.data.base import Dataset, encode_labels, infer_task
+    from idealfit.data.base import Dataset, class_ids, infer_task
+    from idealfit.data.files import check_target, target_hint
 
     if target is None:
-        raise UserError(f"{path} is a CSV: name the column to predict with --target COLUMN "
-                        f"(columns: {', '.join(csv.header)})")
-    if target not in csv.header:
-        raise UserError(f"--target {target} is not a column of {path}; its columns are {', '.join(csv.header)}")
+        raise UserError(target_hint(path, csv.header))
+    check_target(path, csv.header, target)
     if task not in (None, "classification"):
         raise UserError(f"a column of free text ({text_column}) is classified; drop data.task={task}")
     texts, y = csv.column(text_column), csv.column(target)
-    empty = np.array([not (isinstance(v, str) and v.strip()) for v in texts])
+    empty = missing_texts(texts)
     if empty.all():
         raise UserError(f"the text column '{text_column}' of {path} is empty; fill it, or name the text column "
                         "with data.text_column")
     if empty.any():
-        raise UserError(f"{path}: text column '{text_column}' is empty on {int(empty.sum())} row(s) (first on line "
-                        f"{csv.lines[np.flatnonzero(empty)[0]]}); fill or drop those rows")
+        notes = [*notes, empty_text_note(path.name, text_column, empty, csv.lines)]
+        texts = np.array(as_texts(texts), dtype=object)  # missing cells -> "" (and data.impute=drop keeps the rows)
     bad = np.array([v is None or (isinstance(v, float) and v != v) for v in y])
     if bad.any():
         raise UserError(f"{path}: target column '{target}' is empty on {int(bad.sum())} row(s) (first on line "
@@ -192,7 +204,7 @@ def load_text_csv(path, csv, *, target: str, text_column: str, task: str | None,
         raise UserError(f"{path}: column '{text_column}' looks like free text, and text runs classify, but the "
                         f"target '{target}' holds numbers (regression); leave the text out with --set "
                         f"data.drop=[{text_column}], or pass --task classification if the numbers are classes")
-    ids, names = encode_labels(labels)
+    ids, names = class_ids(labels, where=f"{path}: target '{target}'")
     others = list(others)
     left = [c for c in csv.header if c not in (text_column, target, *others, *identifiers)]
     notes = [f"{path.name}: the features are the text column '{text_column}'"
@@ -202,9 +214,10 @@ def load_text_csv(path, csv, *, target: str, text_column: str, task: str | None,
 
     if others:
         x = csv.table[:, [csv.header.index(c) for c in (text_column, *others)]]
+        x.cols[0] = texts
     else:
         x = np.empty(len(texts), dtype=object)
         x[:] = list(texts)
     return Dataset(path.stem, x, ids, "classification", "text", class_names=names, columns=[text_column, *others],
-                   meta={"source": str(path), "target": target, "text_column": text_column, "notes": notes,
+                   meta={"source": str(path), "target": target, "text_column": text_column, "notes": notes, **(read or {}),
                          "identifiers": list(identifiers), "fingerprint": fingerprint(path)})

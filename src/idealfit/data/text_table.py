@@ -40,7 +40,7 @@ def fit_text_kind(ds, indices: dict, cfg, state: dict[str, Any]) -> tuple[dict, 
     if cfg.impute == "drop":
         from idealfit.data.kinds import _drop_missing
 
-        indices = _drop_missing(ds, indices, state)  # the text column is never missing (load_text_csv refuses)
+        indices = _drop_missing(ds, indices, state)  # an empty text is "" (load_text_csv), never missing
     ids, indices = fit_text(ds, indices, cfg, state)
     cols = list(range(1, len(ds.columns)))
     pre = TablePreprocessor(others, impute=cfg.impute, missing_indicator=cfg.missing_indicator,
@@ -66,7 +66,7 @@ def transform_text_kind(state: dict[str, Any], x, names: list[str] | None = None
     if cells.shape[1] != want:
         raise UserError(f"this run reads rows of {want} cells ({', '.join(state['columns'])}); got rows of "
                         f"{cells.shape[1]}")
-    ids = Vocabulary.from_dict(t).encode(as_texts(cells.cols[0], names), max_length=t["max_length"])
+    ids = Vocabulary.from_dict(t).encode(as_texts(cells.cols[0]), max_length=t["max_length"])
     feats = TablePreprocessor.from_dict(t["table"]).transform(cells[:, list(range(1, want))], names=names)
     return np.concatenate([feats, ids.astype(np.float32)], axis=1)
 

@@ -58,7 +58,8 @@ def only_lock(path: Path) -> bool:
 def refuse_if_taken(out: Path) -> None:
     """An existing --out folder may hold nothing but (maybe) our lock file; anything else is another run's."""
     if not only_lock(out):
-        raise UserError(f"{out} already holds files; choose another --out, or continue it with --resume {out}")
+        raise UserError(f"{out} already holds files; choose another --out (Python: out=), or continue it with "
+                        f"--resume {out} (Python: resume=)")
 
 
 def claim_run_dir(cfg: RunConfig, *, root: str | Path = "runs") -> tuple[Path, bool]:
