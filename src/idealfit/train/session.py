@@ -40,7 +40,7 @@ from idealfit.train.loop import epoch_values, fit
 from idealfit.train.regularizers import weight_sparsity
 from idealfit.train.rundir import RunLock, claim_run_dir, discard, only_lock, refuse_if_taken
 from idealfit.train.setup import Setup, build_setup, build_step, make_batches, restart_schedules
-from idealfit.train.speed import restore_generator, speed_note
+from idealfit.train.speed import CompileClock, compile_note, restore_generator, speed_note
 from idealfit.train.step import evaluate
 from idealfit.train.threads import num_threads
 
@@ -224,7 +224,8 @@ def _train_in(run_dir: Path, cfg: RunConfig, setup: Setup, *, resume: bool, has_
     if early and not has_ckpt and setup.task.name == "forecasting" and cfg.model.wide_init == "linear":
         _score_start(early, state, val_b, setup.task, prep.state.get("target"))
     guard = NonFiniteGuard(early=early)
-    cbs: list[Callback] = ([early] if early else []) + [guard] + rt.callbacks(seed=t.seed, augment=augment)
+    cbs: list[Callback] = ([CompileClock()] if t.compile else [])  # first: before any callback reads the epoch's row
+    cbs += ([early] if early else []) + [guard] + rt.callbacks(seed=t.seed, augment=augment)
     if rt.is_main:
         cbs.append(Checkpointer(run_dir, generator=generator, early=early, augment=augment, every=t.checkpoint_every))
         cbs += setup.task.callbacks(run_dir, prep, device=device)  # e.g. translation's images, epoch by epoch
@@ -352,6 +353,7 @@ def _finish(run_dir: Path, cfg: RunConfig, prep: Prepared, state: FitState, *, e
         "epochs_run": state.epoch, "best_epoch": state.epoch if kept is None else kept,
         "stopped_early": state.stopped_early, "interrupted": state.interrupted, "diverged": diverged,
         "seconds": round(sum(r["seconds"] for r in state.history), 3), "metric": task.metric,
+        "compile_seconds": _compile_seconds(state.history),
         "class_names": prep.dataset.class_names, "device": str(step.runtime.device), "metrics": metrics,
         "sparsity": weight_sparsity(model), "train_samples": len(prep.indices["train"]), "threads": torch.get_num_threads(),
         "distributed": step.runtime.record(),  # torchrun: {"processes", "nodes", "backend"}; None for one process
@@ -366,6 +368,12 @@ def _finish(run_dir: Path, cfg: RunConfig, prep: Prepared, state: FitState, *, e
     write_metrics_csv(run_dir / "metrics.csv", state.history)
     _write_report(run_dir)
     return summary
+
+
+def _compile_seconds(history: list[dict[str, Any]]) -> float | None:
+    """train.compile: the seconds spent compiling (not in "seconds"); None for an eager run."""
+    spent = [r["compile_seconds"] for r in history if r.get("compile_seconds") is not None]
+    return round(sum(spent), 3) if spent else None
 
 
 def _diagnosis_context(cfg: RunConfig, ds: Dataset, *, stopped_early: bool, val_samples: int) -> dict[str, Any]:
@@ -424,7 +432,8 @@ def format_summary(run: Run) -> str:
             else " (diverged)" if s.get("diverged") else "")
     lines += [f"{'epochs':>10}: {s['epochs_run']}{stop}, best epoch {s['best_epoch']}",
               f"{'time':>10}: {s['seconds']:.{2 if s['seconds'] < 1 else 1}f} s on {s['device']}"
-              + _threads_note(s["device"], s.get("threads"), s.get("distributed")) + speed_note(s.get("speed")),
+              + _threads_note(s["device"], s.get("threads"), s.get("distributed")) + speed_note(s.get("speed"))
+              + compile_note(s.get("compile_seconds")),
               f"{'params':>10}: {s['params']:,}",
               *([format_baselines(s["baselines"], key, pct=pct)] if s.get("baselines") else []),
               f"{'run':>10}: {run.dir}  (report: {run.dir / 'report.html'})"]
