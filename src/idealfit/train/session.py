@@ -18,7 +18,7 @@ from idealfit.data.augment import Augment
 from idealfit.data.augment_preview import first_train_images, preview_figure
 from idealfit.data.base import Dataset
 from idealfit.data.images import folder_notes
-from idealfit.data.prepare import Prepared
+from idealfit.data.prepare import Prepared, small_class_note
 from idealfit.diagnose import diagnose, format_diagnosis
 from idealfit.errors import UserError
 from idealfit.metrics_csv import write_metrics_csv
@@ -221,6 +221,9 @@ def _train_in(run_dir: Path, cfg: RunConfig, setup: Setup, *, resume: bool, has_
              f"{count_params(model):,} params")
         for note in folder_notes(ds.meta):  # an image folder's skipped files, said once
             echo(note)
+        small = small_class_note(ds, prep.indices)
+        if small:
+            echo(small)
     if early and not has_ckpt and setup.task.name == "forecasting" and cfg.model.wide_init == "linear":
         _score_start(early, state, val_b, setup.task, prep.state.get("target"))
     guard = NonFiniteGuard(early=early)
