@@ -34,7 +34,7 @@ from idealfit.train.checkpoint import (
     write_json,
     write_npz,
 )
-from idealfit.train.distributed import processes_note
+from idealfit.train.distributed import lost_peer_error, peer_lost, processes_note
 from idealfit.train.extend import extend_finished
 from idealfit.train.loop import epoch_values, fit
 from idealfit.train.regularizers import weight_sparsity
@@ -149,10 +149,10 @@ def _claim_and_train(cfg: RunConfig, setup: Setup, *, resume, has_ckpt: bool, ca
         return run_dir
 
     run_dir = setup.runtime.agree(claim)
-    if not setup.runtime.is_main:  # torchrun: trains beside rank 0, writes nothing
-        return _train_in(run_dir, cfg, setup, resume=resume is not None, has_ckpt=has_ckpt,
-                         callbacks=callbacks, echo=echo, asked=asked)
     try:
+        if not setup.runtime.is_main:  # torchrun: trains beside rank 0, writes nothing
+            return _train_in(run_dir, cfg, setup, resume=resume is not None, has_ckpt=has_ckpt,
+                             callbacks=callbacks, echo=echo, asked=asked)
         try:
             return _train_in(run_dir, cfg, setup, resume=resume is not None, has_ckpt=has_ckpt,
                              callbacks=callbacks, echo=echo, asked=asked)
@@ -160,8 +160,13 @@ def _claim_and_train(cfg: RunConfig, setup: Setup, *, resume, has_ckpt: bool, ca
             if not resume and not (run_dir / "metrics.csv").exists():  # failed before its first epoch
                 discard(run_dir, created=claimed["created"])
             raise
-    finally:
-        claimed["lock"].release()
+        finally:
+            claimed["lock"].release()
+    except Exception as exc:  # torchrun: a lost peer is one line with the command that continues, not gloo's traceback
+        sign = peer_lost(exc) if setup.runtime.world_size > 1 else None
+        if sign is None:
+            raise
+        raise lost_peer_error(run_dir, sign) from None
 
 
 def _score_start(early: EarlyStopping, state: FitState, val_b, task, targets) -> None:
