@@ -15,6 +15,7 @@ An interrupted run (Ctrl-C, a kill) is not "ended": it resumes exactly where it 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,7 @@ def extend_finished(run_dir: Path, summary: dict[str, Any], cfg: RunConfig, stat
         restart: gives the step a new schedule cycle over that many epochs (train.setup.restart_schedules).
     """
     t, n = cfg.train, state.epoch
-    more_epochs = "train.epochs" in asked and t.epochs > n  # fewer or equal was refused before (session._check_epochs)
+    more_epochs = "train.epochs" in asked and t.epochs > n  # fewer or equal was refused before (check_epochs)
     if summary.get("diverged"):
         if more_epochs or "train.patience" in asked:
             raise UserError(f"{run_dir} ended because its loss diverged at epoch {n}; training on would start from "
@@ -72,3 +73,34 @@ def _schedule_note(cfg: RunConfig, state: FitState) -> str:
     was = f"; the old one had come down to lr {last:.3g}" if isinstance(last, float) else ""
     return (f", with a new {t.schedule} cycle over those epochs from train.lr={t.lr:g} (a warm restart, as in "
             f"SGDR{was})")
+
+
+def check_epochs(run_dir: Path, cfg: RunConfig, state: FitState, *, asked: frozenset[str]) -> bool:
+    """Whether a resumed run trained all its epochs (or stopped) but its summary.json does not say so: it
+    was stopped while writing its final files (torchrun's exit, a kill), so resuming only evaluates the
+    kept weights and writes them. Asking a finished run, or any run, for fewer epochs than it trained is refused."""
+    finished = _summary_epochs(run_dir) == state.epoch
+    if "train.epochs" in asked and cfg.train.epochs <= state.epoch and (finished or cfg.train.epochs < state.epoch):
+        raise UserError(f"{run_dir} has already trained {state.epoch} epochs; to train on, pass --epochs "
+                        f"above {state.epoch}")
+    return not finished and (state.stop or state.epoch >= cfg.train.epochs)
+
+
+def ended_summary(run_dir: Path, state: FitState) -> dict[str, Any] | None:
+    """summary.json of a run that had ended (its last epoch, early stopping, divergence) at the checkpoint's epoch;
+    None for one to continue (interrupted by Ctrl-C, or killed: no summary, or one of an earlier epoch)."""
+    try:
+        summary = json.loads((run_dir / "summary.json").read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(summary, dict) or summary.get("epochs_run") != state.epoch or summary.get("interrupted"):
+        return None
+    return summary
+
+
+def _summary_epochs(run_dir: Path) -> int | None:
+    """The epochs summary.json says were run (None: no readable summary, e.g. one cut off mid-write)."""
+    try:
+        return int(json.loads((run_dir / "summary.json").read_text())["epochs_run"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None

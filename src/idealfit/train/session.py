@@ -35,7 +35,7 @@ from idealfit.train.checkpoint import (
     write_npz,
 )
 from idealfit.train.distributed import lost_peer_error, peer_lost, processes_note
-from idealfit.train.extend import extend_finished
+from idealfit.train.extend import check_epochs, ended_summary, extend_finished
 from idealfit.train.loop import epoch_values, fit
 from idealfit.train.regularizers import weight_sparsity
 from idealfit.train.rundir import RunLock, claim_run_dir, discard, only_lock, refuse_if_taken
@@ -198,8 +198,8 @@ def _train_in(run_dir: Path, cfg: RunConfig, setup: Setup, *, resume: bool, has_
     if has_ckpt:
         _restore(state, load_checkpoint(run_dir / "checkpoint.pt"), run_dir / "checkpoint.pt", generator=generator, early=early,
                  augment=augment, restart=lambda epochs: restart_schedules(state.step, setup, t, epochs=epochs))
-        unfinished = _check_epochs(run_dir, cfg, state, asked=asked)
-        ended = None if unfinished else _ended(run_dir, state)
+        unfinished = check_epochs(run_dir, cfg, state, asked=asked)
+        ended = None if unfinished else ended_summary(run_dir, state)
         if ended is not None:  # a finished run: nothing to do, or train on as asked (train/extend.py)
             plan = extend_finished(run_dir, ended, cfg, state, early=early, asked=asked,
                                    restart=lambda epochs: restart_schedules(state.step, setup, t, epochs=epochs))
@@ -250,41 +250,6 @@ def _train_in(run_dir: Path, cfg: RunConfig, setup: Setup, *, resume: bool, has_
     finally:  # a failure here still lets the others go, so the command ends with rank 0's error
         rt.wait_for_main()
     return Run(run_dir, cfg, summary, state.history, model.cpu().eval(), prep.state)
-
-
-def _check_epochs(run_dir: Path, cfg: RunConfig, state: FitState, *, asked: frozenset[str]) -> bool:
-    """Whether a resumed run trained all its epochs (or stopped) but its summary.json does not say so: it
-    was stopped while writing its final files (torchrun's exit, a kill), so resuming only evaluates the
-    kept weights and writes them. Asking a finished run, or any run, for fewer epochs than it trained is refused."""
-    finished = _summary_epochs(run_dir) == state.epoch
-    if "train.epochs" in asked and cfg.train.epochs <= state.epoch and (finished or cfg.train.epochs < state.epoch):
-        raise UserError(f"{run_dir} has already trained {state.epoch} epochs; to train on, pass --epochs "
-                        f"above {state.epoch}")
-    return not finished and (state.stop or state.epoch >= cfg.train.epochs)
-
-
-def _ended(run_dir: Path, state: FitState) -> dict[str, Any] | None:
-    """summary.json of a run that had ended (its last epoch, early stopping, divergence) at the checkpoint's epoch;
-    None for one to continue (interrupted by Ctrl-C, or killed: no summary, or one of an earlier epoch)."""
-    import json
-
-    try:
-        summary = json.loads((run_dir / "summary.json").read_text())
-    except (OSError, ValueError):
-        return None
-    if not isinstance(summary, dict) or summary.get("epochs_run") != state.epoch or summary.get("interrupted"):
-        return None
-    return summary
-
-
-def _summary_epochs(run_dir: Path) -> int | None:
-    """The epochs summary.json says were run (None: no readable summary, e.g. one cut off mid-write)."""
-    import json
-
-    try:
-        return int(json.loads((run_dir / "summary.json").read_text())["epochs_run"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
 
 
 def _restore(state: FitState, ckpt: dict[str, Any], path: Path, *, generator: torch.Generator, early: EarlyStopping | None,
