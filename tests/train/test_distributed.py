@@ -99,7 +99,8 @@ def test_resume_of_a_two_process_run_continues_it_exactly(two_process_run, tmp_p
     src = next((two_process_run[0] / "runs").iterdir())
     shutil.copytree(src, tmp_path / "ddp", ignore=shutil.ignore_patterns(".lock"))
     r = torchrun(tmp_path, "train", "--resume", "ddp", "--epochs", "3", "--no-progress")
-    assert r.stdout.count("resuming ddp after epoch 2/3") == 1, r.stdout
+    # it had finished its 2 epochs: a new cycle of its (constant) schedule over the added one (train/extend.py)
+    assert r.stdout.count("ddp had finished its 2 epochs; training 1 more (to 3) at the constant train.lr") == 1, r.stdout
     assert json.loads((tmp_path / "ddp" / "summary.json").read_text())["epochs_run"] == 3
     one = one_process(tmp_path / "one", epochs=3)  # constant schedule: 2 + 1 epochs = 3 epochs straight
     assert_same_weights(one.dir, tmp_path / "ddp")
