@@ -96,6 +96,34 @@ def test_predict_with_a_corrupt_image(capsys, tmp_path, xo_run):
     one_error_line(capsys, ["predict", str(xo_run), str(bad)], "x.png", "not a readable image")
 
 
+def test_predict_skip_unreadable_predicts_the_rest_of_a_folder(capsys, tmp_path, xo_run):
+    from PIL import Image
+
+    folder = tmp_path / "imgs"
+    (folder / "sub").mkdir(parents=True)
+    for name in ("a.png", "sub/b.png"):
+        Image.fromarray(np.eye(5, dtype=np.uint8) * 255).save(folder / name)
+    (folder / "broken.png").write_bytes(np.random.default_rng(0).bytes(100))
+    truncated = folder / "sub" / "cut.png"  # a real PNG header, its pixels cut off: fails only when decoded
+    Image.fromarray(np.full((40, 40), 7, np.uint8)).save(truncated)
+    truncated.write_bytes(truncated.read_bytes()[:60])
+    # without the option: one line naming the file and the option predict does accept (not a --set it refuses)
+    line = one_error_line(capsys, ["predict", str(xo_run), str(folder)], "broken.png", "--skip-unreadable")
+    assert "data.skip_unreadable" not in line
+    assert main(["predict", str(xo_run), str(folder), "--skip-unreadable"]) == 0
+    out, err = capsys.readouterr()
+    rows = out.strip().splitlines()
+    assert rows[0] == "input,predicted,p_X,p_O"
+    assert [r.split(",")[0] for r in rows[1:]] == [str(folder / "a.png"), str(folder / "sub" / "b.png")]
+    assert err.startswith("skipped 2 unreadable files (--skip-unreadable): ")
+    assert "broken.png" in err and "cut.png" in err
+    (folder / "a.png").unlink()
+    (folder / "sub" / "b.png").unlink()
+    assert main(["predict", str(xo_run), str(folder), "--skip-unreadable"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.splitlines()[-1].startswith("idealfit: error: none of the 2 inputs is readable")
+
+
 def test_predict_with_the_wrong_kind_of_input(capsys, tmp_path, xo_run):
     table = tmp_path / "t.csv"
     table.write_text("a,b\n1,2\n")

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from idealfit.config import parse_sets
-from idealfit.errors import UserError
+from idealfit.errors import UnreadableFile, UserError
 
 TRAIN_FLAGS = [  # flag, config key, type, help
     ("--data", "data.name", str, "embedded dataset (see `idealfit datasets`) or a path: image folder, .csv, .npz"),
@@ -69,6 +69,30 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if not args.inputs and not args.text:
         raise UserError("pass the inputs to predict: files (images, a CSV, an NPZ), or --text TEXT for a text run")
     run = load_run(args.run_dir)
+    if args.skip_unreadable and args.inputs:
+        args.inputs = _readable_inputs(run, args.inputs)
+    try:
+        return _predict(run, args)
+    except UnreadableFile as err:  # the fix predict offers (data.skip_unreadable is a training option)
+        raise UserError(f"{err}; or pass --skip-unreadable to predict the other inputs (the skipped files "
+                        "are listed)") from None
+
+
+def _readable_inputs(run, inputs: list[str]) -> list:
+    """The inputs (folders expanded) less the image and WAV files that cannot be decoded, listed on stderr."""
+    from idealfit.data.inputs import expand_folders, split_readable
+
+    good, bad = split_readable(expand_folders(inputs, kind=run.state["kind"]))
+    if bad:
+        shown = ", ".join(str(p) for p in bad[:10]) + (f" and {len(bad) - 10} more" if len(bad) > 10 else "")
+        print(f"skipped {len(bad)} unreadable file{'s' * (len(bad) != 1)} (--skip-unreadable): {shown}",
+              file=sys.stderr)
+    if not good:
+        raise UserError(f"none of the {len(bad)} inputs is readable; check the files")
+    return good
+
+
+def _predict(run, args: argparse.Namespace) -> int:
     if run.task == "segmentation":
         from idealfit.predict_outputs import predict_masks
 
@@ -230,6 +254,8 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--text", action="append", help="text runs: a text to classify (repeatable), instead of a CSV")
     pr.add_argument("--out", help="write the CSV here instead of stdout (segmentation: the folder for the mask PNGs)")
     pr.add_argument("--overlay", action="store_true", help="segmentation: also write each input with its mask drawn over it")
+    pr.add_argument("--skip-unreadable", action="store_true",
+                    help="leave out image or WAV inputs that cannot be decoded (listed on stderr) instead of stopping")
     pr.set_defaults(func=cmd_predict)
 
     r = sub.add_parser("report", help="rebuild a run's report.html from its folder")

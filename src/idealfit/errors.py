@@ -7,3 +7,12 @@ its traceback.
 
 class UserError(Exception):
     """A problem the user can fix: the message says what was wrong and how to fix it."""
+
+
+class UnreadableFile(UserError):
+    """An input file that cannot be decoded (a corrupt image or WAV file); `path` names it, so a command that
+    can leave such files out (`predict --skip-unreadable`) can say so in its own words."""
+
+    def __init__(self, message: str, *, path) -> None:
+        super().__init__(message)
+        self.path = path

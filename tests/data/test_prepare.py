@@ -10,7 +10,7 @@ import torch
 from idealfit.config import DataConfig
 from idealfit.data.base import Dataset, encode_labels, infer_task
 from idealfit.data.batching import TensorBatches
-from idealfit.data.prepare import prepare, split_indices, transform_inputs
+from idealfit.data.prepare import prepare, small_class_note, split_indices, transform_inputs
 from idealfit.data.preprocess import TablePreprocessor, channel_stats
 from idealfit.errors import UserError
 
@@ -272,3 +272,27 @@ def test_no_shuffle_keeps_the_stored_order():
     # a last batch of one sample joins the one before it (batch normalization cannot train on one)
     b = TensorBatches(x[:7], y[:7], batch_size=3, shuffle=False)
     assert [yb.tolist() for _, yb in b] == [[0, 1, 2], [3, 4, 5, 6]] and len(b) == 2
+
+
+def test_a_class_too_small_for_every_split_is_warned_and_left_out_of_the_macro_average(tmp_path, capsys):
+    """2 images of a class beside 20 of two others: the stratified split leaves it no test sample."""
+    from PIL import Image
+
+    from idealfit.cli import main
+
+    rng = np.random.default_rng(0)
+    for name, n in (("big", 20), ("large", 20), ("tiny", 2)):
+        (tmp_path / "imgs" / name).mkdir(parents=True)
+        for i in range(n):
+            Image.fromarray(rng.integers(0, 255, (8, 8), dtype=np.uint8)).save(tmp_path / "imgs" / name / f"{i}.png")
+    out = tmp_path / "run"
+    assert main(["train", "--data", str(tmp_path / "imgs"), "--out", str(out), "--epochs", "1", "--no-progress",
+                 "--set", "model.widths=[4]", "--set", "model.hidden=[8]"]) == 0
+    warnings = [line for line in capsys.readouterr().out.splitlines() if line.startswith("warning:")]
+    assert warnings == ["warning: class 'tiny' (2 examples, none in val or test) is too small to appear in every split: its "
+                        "scores there are missing (the report leaves it out of the macro average); add examples, or "
+                        "merge or drop the class"]
+    assert "tiny has no test samples: n/a, and left out of the macro average." in (out / "report.html").read_text()
+    ds = Dataset("even", np.zeros((60, 1, 2, 2), np.float32), np.repeat([0, 1, 2], 20), "classification", "image",
+                 class_names=["a", "b", "c"])
+    assert small_class_note(ds, split_indices(ds, val_fraction=0.15, test_fraction=0.15, seed=0)) is None

@@ -70,6 +70,24 @@ def test_per_class_scores_match_sklearn(digits):
     np.testing.assert_allclose(rows[10][:3], [p.mean(), r.mean(), f.mean()], atol=5e-4)
 
 
+def test_a_class_without_test_samples_is_left_out_of_the_macro_average():
+    from idealfit.report.sections import per_class_table
+
+    y_true = np.array([0, 0, 1, 1, 1, 3])  # class 2 has no test samples, but is predicted once
+    y_pred = np.array([0, 2, 1, 1, 0, 3])
+    html = per_class_table(y_true, y_pred, ["a", "b", "c", "d"])
+    rows = table_numbers(html)
+    assert rows[2] == [0]  # c: n/a for precision, recall, F1; support 0
+    assert "<th>c</th><td>n/a</td><td>n/a</td><td>n/a</td><td>0</td>" in html
+    present = [0, 1, 3]  # the macro average over the classes with support, as scikit-learn's over those labels
+    p, r, f, _ = precision_recall_fscore_support(y_true, y_pred, labels=present, zero_division=0)
+    assert "macro average (3 of 4 classes)" in html
+    np.testing.assert_allclose(rows[4][:3], [p.mean(), r.mean(), f.mean()], atol=5e-4)
+    assert "c has no test samples: n/a, and left out of the macro average." in html
+    whole = per_class_table(np.array([0, 1, 2]), np.array([0, 1, 1]), ["a", "b", "c"])  # every class present
+    assert "<th>macro average</th>" in whole and "no test samples" not in whole and "n/a" not in whole
+
+
 def test_test_size_and_wilson_interval(digits):
     page = build_run_report(digits).read_text()
     pred = np.load(digits / "predictions.npz")

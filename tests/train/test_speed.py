@@ -163,10 +163,19 @@ def test_compile_matches_eager_resumes_and_saves_plain_names(tmp_path):
     epoch 1 and resumed compiled, against the eager run of the same seed. 320 training samples in batches of
     32: one training shape, so the test pays few compilations."""
     few = {"data.train_subset": 320, "batch_size": 32}
-    _train(tmp_path / "eager", **few)
+    eager = _train(tmp_path / "eager", **few)
     assert _train(tmp_path / "compiled", cut=1, compile=True, **few).summary["interrupted"]
     compiled = fit.train(resume=tmp_path / "compiled", epochs=2, verbose=False)
     assert compiled.config.train.compile and ", compiled" in format_summary(compiled)
+    # compiling is on record beside the training time, not inside it (summary, time line, metrics.csv)
+    s, rows = compiled.summary, compiled.history
+    assert rows[0]["compile_seconds"] > 0 and all("compile_seconds" in r for r in rows)
+    assert s["compile_seconds"] == round(sum(r["compile_seconds"] for r in rows), 3)
+    assert s["seconds"] == round(sum(r["seconds"] for r in rows), 3)
+    assert f"s on cpu (1 thread), compiled (+ {s['compile_seconds']:.1f} s compiling)" in format_summary(compiled)
+    assert "compile_seconds" in (tmp_path / "compiled" / "metrics.csv").read_text().splitlines()[0]
+    assert eager.summary["compile_seconds"] is None and "compiling" not in format_summary(eager)
+    assert not any("compile_seconds" in r for r in eager.history)
     weights = load_file(tmp_path / "compiled" / "model.safetensors")
     assert not any(k.startswith("_orig_mod.") for k in weights)
     assert set(weights) == set(load_file(tmp_path / "eager" / "model.safetensors"))

@@ -22,7 +22,7 @@ import torch
 from idealfit.data.audio_frames import FRAME_SECONDS, HOP_SECONDS, check_clip, frame_samples  # noqa: F401 - re-exported
 from idealfit.data.base import Dataset
 from idealfit.data.mel import MelSpec, normalize_each, resample
-from idealfit.errors import UserError
+from idealfit.errors import UnreadableFile, UserError
 
 AUDIO_SUFFIXES = {".wav", ".wave"}
 def read_wav(path: Path, *, folder: bool = False) -> tuple[np.ndarray, int]:
@@ -37,8 +37,8 @@ def read_wav(path: Path, *, folder: bool = False) -> tuple[np.ndarray, int]:
     except Exception as err:  # noqa: BLE001 - scipy's parser fails in many ways on a broken file (ValueError,
         # EOFError, even UnboundLocalError on a truncated header); each means the file, not our code, is wrong
         skip = ", or remove it (or set data.skip_unreadable=true to skip such files)" if folder else ""
-        raise UserError(f"{path} is not a readable WAV file ({str(err).strip() or type(err).__name__}); "
-                        f"re-record or re-export it{skip}") from None
+        raise UnreadableFile(f"{path} is not a readable WAV file ({str(err).strip() or type(err).__name__}); "
+                             f"re-record or re-export it{skip}", path=path) from None
     if data.ndim == 2:  # (L, channels): stereo and more are averaged to mono
         data = data.astype(np.float64).mean(axis=1) if data.dtype.kind == "f" else data.mean(axis=1).astype(data.dtype)
     if data.dtype == np.uint8:  # 8-bit WAV is unsigned, centred at 128
@@ -49,7 +49,7 @@ def read_wav(path: Path, *, folder: bool = False) -> tuple[np.ndarray, int]:
         x = data.astype(np.float32)
     if x.size == 0:
         skip = " (or set data.skip_unreadable=true to skip such files)" if folder else ""
-        raise UserError(f"{path} holds no samples; remove it{skip}")
+        raise UnreadableFile(f"{path} holds no samples; remove it{skip}", path=path)
     return x, int(rate)
 
 

@@ -25,7 +25,7 @@ import numpy as np
 
 from idealfit.data.base import Dataset
 from idealfit.data.files import fingerprint
-from idealfit.errors import UserError
+from idealfit.errors import UnreadableFile, UserError
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -65,10 +65,10 @@ def images_in(folder: Path) -> tuple[list[Path], list[Path]]:
     return images, other
 
 
-def _unreadable(path: Path, exc: Exception, *, folder: bool) -> UserError:
+def _unreadable(path: Path, exc: Exception, *, folder: bool) -> UnreadableFile:
     skip = " (or set data.skip_unreadable=true to skip such files)" if folder else ""
-    return UserError(f"{path} is not a readable image ({type(exc).__name__}); remove it or replace it "
-                     f"with a PNG or JPEG file{skip}")
+    return UnreadableFile(f"{path} is not a readable image ({type(exc).__name__}); remove it or replace it "
+                          f"with a PNG or JPEG file{skip}", path=path)
 
 
 @contextmanager
@@ -111,16 +111,16 @@ def to_square(im: Image.Image, size: int, resize: str, *, nearest: bool = False)
     raise ValueError(f"unknown resize rule {resize!r}; one of {RESIZE}")  # our bug: config validates it
 
 
-def open_image(path: Path, *, size: int, channels: int, resize: str = RESIZE[0]) -> np.ndarray:
+def open_image(path: Path, *, size: int, channels: int, resize: str = RESIZE[0], folder: bool = True) -> np.ndarray:
     """One image file as (C, size, size) float32 in [0, 1]; UserError names a corrupt file.
 
     EXIF orientation is applied (a phone photo comes out upright); 16-bit gray images are scaled by
     65535 rather than clipped to 8 bits (PIL's convert("L") would turn them all white). A non-square
-    image is made square by `resize` (crop | squash | pad, default crop).
+    image is made square by `resize` (crop | squash | pad, default crop). `folder`: as for `opened`.
     """
     from PIL import ImageOps
 
-    with opened(path) as im:
+    with opened(path, folder=folder) as im:
         im = ImageOps.exif_transpose(im)
         if im.mode.startswith("I") or im.mode == "F":
             gray = to_square(_deep_gray(path, im), size, resize)

@@ -14,7 +14,7 @@ import numpy as np
 from idealfit.config import DataConfig
 from idealfit.data.base import Dataset, encode_labels
 from idealfit.data.table import CsvTable, Table, csv_header, is_csv_path, read_csv_table
-from idealfit.errors import UserError
+from idealfit.errors import UnreadableFile, UserError
 
 
 def read_images(state: dict[str, Any], paths: list[str | Path]) -> np.ndarray:
@@ -26,7 +26,8 @@ def read_images(state: dict[str, Any], paths: list[str | Path]) -> np.ndarray:
     c, *spatial = raw_input_shape(state)
     size = meta.get("image_size", spatial[0])
     resize = meta.get("resize", OLD_RUN_RESIZE)  # the run's own rule, so predict sees what training saw
-    x = np.stack([open_image(Path(p), size=size, channels=c, resize=resize) for p in paths])
+    # folder=False: these are inputs to a saved run, where data.skip_unreadable (a training option) means nothing
+    x = np.stack([open_image(Path(p), size=size, channels=c, resize=resize, folder=False) for p in paths])
     lo, hi = meta.get("pixel_range", (0.0, 1.0))
     x = (x * (hi - lo) + lo).astype(np.float32)  # files are read as [0, 1]; match the training data's range
     return transform_inputs(state, x, names=[str(p) for p in paths])
@@ -56,6 +57,31 @@ def expand_folders(paths: str | Path | list[str | Path], *, kind: str) -> list[P
         else:
             out.append(p)
     return out
+
+
+def split_readable(paths: list[Path]) -> tuple[list[Path], list[Path]]:
+    """(readable, unreadable) among `paths`: each image or WAV file decoded once by the same readers predict
+    uses; other files (a CSV, an NPZ) count as readable here and are checked when read.
+
+    Decoding twice costs a second read of each file, only when asked (`predict --skip-unreadable`); it keeps
+    one reader per kind of file instead of a tolerant copy of each.
+    """
+    from idealfit.data.audio import AUDIO_SUFFIXES, read_wav
+    from idealfit.data.images import IMAGE_SUFFIXES, opened
+
+    good, bad = [], []
+    for p in paths:
+        try:
+            if p.suffix.lower() in IMAGE_SUFFIXES:
+                with opened(p, folder=False) as im:
+                    im.load()  # the pixels, not just the header: a truncated file fails here
+            elif p.suffix.lower() in AUDIO_SUFFIXES:
+                read_wav(p)
+        except UnreadableFile:
+            bad.append(p)
+            continue
+        good.append(p)
+    return good, bad
 
 
 def read_inputs(state: dict[str, Any], paths: list[Path]) -> tuple[np.ndarray, list[str]]:

@@ -152,6 +152,26 @@ def split_indices(ds: Dataset, *, val_fraction: float, test_fraction: float, see
     return {"train": train, "val": val, "test": test, "stratified": stratified, "seed": seed}
 
 
+def small_class_note(ds: Dataset, indices: dict[str, Any]) -> str | None:
+    """One warning line when a class has too few examples to appear in every split (its test metrics are then
+    missing: the report leaves it out of the macro average), else None."""
+    if not get_task(ds.task).stratify or ds.class_names is None or ds.kind == "series":
+        return None
+    y = np.asarray(ds.y)
+    short = []
+    for c, name in enumerate(ds.class_names):
+        missing = [split for split in ("train", "val", "test") if not np.any(y[indices[split]] == c)]
+        if missing:
+            n = int(np.sum(y == c))
+            short.append(f"'{name}' ({n} example{'s' * (n != 1)}, none in {' or '.join(missing)})")
+    if not short:
+        return None
+    one = len(short) == 1
+    return (f"warning: {'class' if one else 'classes'} {', '.join(short)} {'is' if one else 'are'} too small to "
+            f"appear in every split: {'its' if one else 'their'} scores there are missing (the report leaves "
+            f"{'it' if one else 'them'} out of the macro average); add examples, or merge or drop the class")
+
+
 def group_split(ds: Dataset, *, val_fraction: float, test_fraction: float, seed: int) -> dict[str, Any]:
     """Whole groups (spoken_digits: voices) to each split, so no voice is heard in training and tested on.
 

@@ -144,16 +144,25 @@ def confusion_table(y_true, y_pred, names: list[str]) -> str:
 
 
 def per_class_table(y_true, y_pred, names: list[str]) -> str:
-    """Precision, recall, F1 and support per class, then their unweighted (macro) mean."""
+    """Precision, recall, F1 and support per class, then their unweighted (macro) mean over the classes that have
+    test samples: a class with none (too few examples to reach every split) has no recall, and counting its
+    zeros would pull the average down for a reason that is not the model's (scikit-learn's macro average
+    likewise leaves out a label absent from both the truth and the predictions)."""
     s = per_class_scores(y_true, y_pred, len(names))
+    present = s["support"] > 0
     rows = [f"<tr><th>{escape(n)}</th><td>{s['precision'][i]:.3f}</td><td>{s['recall'][i]:.3f}</td>"
-            f"<td>{s['f1'][i]:.3f}</td><td>{int(s['support'][i]):,}</td></tr>" for i, n in enumerate(names)]
-    rows.append(f'<tr class="total"><th>macro average</th><td>{s["precision"].mean():.3f}</td>'
-                f'<td>{s["recall"].mean():.3f}</td><td>{s["f1"].mean():.3f}</td>'
+            f"<td>{s['f1'][i]:.3f}</td><td>{int(s['support'][i]):,}</td></tr>" if present[i] else
+            f"<tr><th>{escape(n)}</th><td>n/a</td><td>n/a</td><td>n/a</td><td>0</td></tr>" for i, n in enumerate(names)]
+    absent = [n for n, p in zip(names, present, strict=True) if not p]
+    label = "macro average" + (f" ({int(present.sum())} of {len(names)} classes)" if absent else "")
+    rows.append(f'<tr class="total"><th>{label}</th><td>{s["precision"][present].mean():.3f}</td>'
+                f'<td>{s["recall"][present].mean():.3f}</td><td>{s["f1"][present].mean():.3f}</td>'
                 f'<td>{int(s["support"].sum()):,}</td></tr>')
+    left_out = (f' {escape(", ".join(absent))} {"has" if len(absent) == 1 else "have"} no test samples: n/a, and '
+                "left out of the macro average.") if absent else ""
     return ('<p class="note">Precision: of the samples predicted as the class, the share that are. Recall: of '
-            "the samples of the class, the share found. F1: their harmonic mean. Support: test samples.</p>"
-            '<table class="per-class"><tr><th>class</th><th>precision</th><th>recall</th><th>F1</th>'
+            "the samples of the class, the share found. F1: their harmonic mean. Support: test samples."
+            f'{left_out}</p><table class="per-class"><tr><th>class</th><th>precision</th><th>recall</th><th>F1</th>'
             f'<th>support</th></tr>{"".join(rows)}</table>')
 
 

@@ -30,6 +30,7 @@ class FitState:
     stop: bool = False  # set by a callback to end training after this epoch
     stopped_early: bool = False
     interrupted: bool = False  # Ctrl-C: the loop ends cleanly, best weights restored, outputs written
+    restart_epoch: int = 0  # the epoch after which the schedule's current cycle began (a finished run extended)
     summary_extra: dict[str, Any] = field(default_factory=dict)  # facts a callback adds to summary.json (e.g. "pruned")
 
     @property

@@ -33,6 +33,7 @@ import datetime as dt
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -369,6 +370,34 @@ def runtime_for(device_name: str, *, sync_batchnorm: bool = True) -> Runtime:
     if launched():
         return DistributedRuntime.from_env(device_name, sync_batchnorm=sync_batchnorm)
     return Runtime.from_name(device_name)
+
+
+# What gloo and NCCL say when another process of the group is gone (killed, out of memory, its machine lost)
+PEER_LOST_SIGNS = ("Connection reset by peer", "Connection closed by peer", "Broken pipe", "Connection refused",
+                   "Timed out", "timed out", "Socket closed", "communicator was aborted", "failed to recv")
+
+
+def peer_lost(exc: BaseException) -> str | None:
+    """What says, in `exc` raised by a process of a group, that another process of it is gone: torch's own
+    distributed errors (DistError: backend, network and store failures, timeouts), or the RuntimeError that gloo
+    raises through DDP's gradient hook ("... gloo/transport/tcp/pair.cc:537] Read error ...: Connection reset by
+    peer"). None for anything else, which keeps its traceback (our bug, or the user's data)."""
+    text = str(exc)
+    sign = next((s for s in PEER_LOST_SIGNS if s in text), None)
+    if isinstance(exc, getattr(dist, "DistError", ())):
+        return sign or type(exc).__name__
+    backend = any(b in text for b in ("gloo", "NCCL", "nccl", "c10d", "ProcessGroup"))
+    return sign if isinstance(exc, RuntimeError) and backend and sign else None
+
+
+def lost_peer_error(run_dir, sign: str) -> UserError:
+    """The one line for a process lost mid-run: what happened, and the command that continues the run (a run lost
+    before its first checkpoint was removed, or starts again from its config, as any run: session.py)."""
+    lost = f"a process of this torchrun group was lost ({sign}), so training stopped"
+    if not (Path(run_dir) / "checkpoint.pt").is_file():
+        return UserError(f"{lost} before its first checkpoint; start the run again with the same torchrun command")
+    return UserError(f"{lost}; {run_dir} keeps its last checkpoint: continue with "
+                     f"`torchrun <the same options> -m idealfit train --resume {run_dir}`")
 
 
 def end_process_group() -> None:

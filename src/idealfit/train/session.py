@@ -18,13 +18,13 @@ from idealfit.data.augment import Augment
 from idealfit.data.augment_preview import first_train_images, preview_figure
 from idealfit.data.base import Dataset
 from idealfit.data.images import folder_notes
-from idealfit.data.prepare import Prepared
+from idealfit.data.prepare import Prepared, small_class_note
 from idealfit.diagnose import diagnose, format_diagnosis
 from idealfit.diagnose_forecast import series_context
 from idealfit.errors import UserError
 from idealfit.metrics_csv import write_metrics_csv
 from idealfit.models.summary import count_params, summarize
-from idealfit.run import WEIGHTS, Run, check_run_dir
+from idealfit.run import WEIGHTS, Run, check_run_dir, load_run
 from idealfit.tasks import Task, get_task
 from idealfit.train.callbacks import Callback, EarlyStopping, FitState, NonFiniteGuard, divergence_message
 from idealfit.train.checkpoint import (
@@ -35,18 +35,19 @@ from idealfit.train.checkpoint import (
     write_json,
     write_npz,
 )
-from idealfit.train.distributed import processes_note
+from idealfit.train.distributed import lost_peer_error, peer_lost, processes_note
+from idealfit.train.extend import check_epochs, ended_summary, extend_finished
 from idealfit.train.loop import epoch_values, fit
 from idealfit.train.regularizers import weight_sparsity
 from idealfit.train.rundir import RunLock, claim_run_dir, discard, only_lock, refuse_if_taken
-from idealfit.train.setup import Setup, build_setup, build_step, make_batches
-from idealfit.train.speed import restore_generator, speed_note
+from idealfit.train.setup import Setup, build_setup, build_step, make_batches, restart_schedules
+from idealfit.train.speed import CompileClock, compile_note, restore_generator, speed_note
 from idealfit.train.step import evaluate
 from idealfit.train.threads import num_threads
 
 # what --resume may change: how long and where it trains, not what (the speed paths are "where": train/speed.py)
-RESUMABLE_KEYS = {"train.epochs", "train.device", "train.progress", "train.threads", "train.precision",
-                  "train.channels_last", "train.compile"}
+RESUMABLE_KEYS = {"train.epochs", "train.patience", "train.device", "train.progress", "train.threads",
+                  "train.precision", "train.channels_last", "train.compile"}
 EVAL_BATCH = 1024
 
 
@@ -69,7 +70,7 @@ class Checkpointer(Callback):
             "augment_rng": self.aug_generator.get_state() if self.aug_generator is not None else None,
             "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
             "early": self.early.state_dict() if self.early else None, "stop": state.stop,
-            "stopped_early": state.stopped_early})
+            "stopped_early": state.stopped_early, "restart_epoch": state.restart_epoch})
 
 
 def _resume_config(resume: str | Path, overrides: dict[str, Any]) -> tuple[RunConfig, bool]:
@@ -111,14 +112,16 @@ def train(*, config_file: str | Path | None = None, overrides: dict[str, Any] | 
     if not setup.runtime.is_main:  # torchrun: one process speaks for all
         echo = _silent
     with num_threads(setup.threads):
-        return _claim_and_train(cfg, setup, resume=resume, has_ckpt=has_ckpt, callbacks=callbacks, echo=echo)
+        return _claim_and_train(cfg, setup, resume=resume, has_ckpt=has_ckpt, callbacks=callbacks, echo=echo,
+                                asked=frozenset(overrides))
 
 
 def _silent(*_args, **_kwargs) -> None:
     pass
 
 
-def _claim_and_train(cfg: RunConfig, setup: Setup, *, resume, has_ckpt: bool, callbacks, echo) -> Run:
+def _claim_and_train(cfg: RunConfig, setup: Setup, *, resume, has_ckpt: bool, callbacks, echo,
+                     asked: frozenset[str] = frozenset()) -> Run:
     claimed: dict[str, Any] = {}
 
     def claim() -> Path:  # under torchrun on rank 0 only; the folder's name goes to the other processes
@@ -134,19 +137,24 @@ def _claim_and_train(cfg: RunConfig, setup: Setup, *, resume, has_ckpt: bool, ca
         return run_dir
 
     run_dir = setup.runtime.agree(claim)
-    if not setup.runtime.is_main:  # torchrun: trains beside rank 0, writes nothing
-        return _train_in(run_dir, cfg, setup, resume=resume is not None, has_ckpt=has_ckpt,
-                         callbacks=callbacks, echo=echo)
     try:
+        if not setup.runtime.is_main:  # torchrun: trains beside rank 0, writes nothing
+            return _train_in(run_dir, cfg, setup, resume=resume is not None, has_ckpt=has_ckpt,
+                             callbacks=callbacks, echo=echo, asked=asked)
         try:
             return _train_in(run_dir, cfg, setup, resume=resume is not None, has_ckpt=has_ckpt,
-                             callbacks=callbacks, echo=echo)
+                             callbacks=callbacks, echo=echo, asked=asked)
         except BaseException:
             if not resume and not (run_dir / "metrics.csv").exists():  # failed before its first epoch
                 discard(run_dir, created=claimed["created"])
             raise
-    finally:
-        claimed["lock"].release()
+        finally:
+            claimed["lock"].release()
+    except Exception as exc:  # torchrun: a lost peer is one line with the command that continues, not gloo's traceback
+        sign = peer_lost(exc) if setup.runtime.world_size > 1 else None
+        if sign is None:
+            raise
+        raise lost_peer_error(run_dir, sign) from None
 
 
 def _score_start(early: EarlyStopping, state: FitState, val_b, task, targets) -> None:
@@ -160,8 +168,9 @@ def _score_start(early: EarlyStopping, state: FitState, val_b, task, targets) ->
 
 
 def _train_in(run_dir: Path, cfg: RunConfig, setup: Setup, *, resume: bool, has_ckpt: bool,
-              callbacks: list[Callback] | None, echo) -> Run:
-    """The run itself, in a claimed and locked folder (under torchrun: by rank 0, which alone writes)."""
+              callbacks: list[Callback] | None, echo, asked: frozenset[str] = frozenset()) -> Run:
+    """The run itself, in a claimed and locked folder (under torchrun: by rank 0, which alone writes).
+    `asked`: the config keys given on the command line (for --resume: what the user asked to change)."""
     t, rt = cfg.train, setup.runtime
     ds, prep, model, device, augment, generator = (setup.dataset, setup.prep, setup.model, setup.runtime.device,
                                                    setup.augment, setup.generator)
@@ -175,13 +184,23 @@ def _train_in(run_dir: Path, cfg: RunConfig, setup: Setup, *, resume: bool, has_
     for note in ds.meta.get("notes", []) if not has_ckpt else []:  # e.g. an identifier column left out
         echo(note)
     if has_ckpt:
-        _restore(state, load_checkpoint(run_dir / "checkpoint.pt"), run_dir / "checkpoint.pt", generator=generator, early=early, augment=augment)
-        unfinished = _check_epochs(run_dir, cfg, state)
+        _restore(state, load_checkpoint(run_dir / "checkpoint.pt"), run_dir / "checkpoint.pt", generator=generator, early=early,
+                 augment=augment, restart=lambda epochs: restart_schedules(state.step, setup, t, epochs=epochs))
+        unfinished = check_epochs(run_dir, cfg, state, asked=asked)
+        ended = None if unfinished else ended_summary(run_dir, state)
+        if ended is not None:  # a finished run: nothing to do, or train on as asked (train/extend.py)
+            plan = extend_finished(run_dir, ended, cfg, state, early=early, asked=asked,
+                                   restart=lambda epochs: restart_schedules(state.step, setup, t, epochs=epochs))
+            echo(plan)
+            if state.stop or state.epoch >= t.epochs:  # left as it was: no file rewritten
+                return load_run(run_dir) if rt.is_main else Run(run_dir, cfg, None, state.history, model.cpu().eval(),
+                                                                prep.state)
         if rt.is_main:
             atomic_write_text(run_dir / "config.yaml", to_yaml(cfg))  # e.g. a raised train.epochs
-        echo(f"finishing {run_dir}: its {state.epoch} epochs were trained but its final files were not "
-             "written; evaluating the kept weights" if unfinished else
-             f"resuming {run_dir} after epoch {state.epoch}/{t.epochs}")
+        if ended is None:
+            echo(f"finishing {run_dir}: its {state.epoch} epochs were trained but its final files were not "
+                 "written; evaluating the kept weights" if unfinished else
+                 f"resuming {run_dir} after epoch {state.epoch}/{t.epochs}")
     else:
         if resume:
             echo(f"{run_dir} has no checkpoint (it stopped before its first epoch): starting it again "
@@ -195,10 +214,14 @@ def _train_in(run_dir: Path, cfg: RunConfig, setup: Setup, *, resume: bool, has_
              f"{count_params(model):,} params")
         for note in folder_notes(ds.meta):  # an image folder's skipped files, said once
             echo(note)
+        small = small_class_note(ds, prep.indices)
+        if small:
+            echo(small)
     if early and not has_ckpt and setup.task.name == "forecasting" and cfg.model.wide_init == "linear":
         _score_start(early, state, val_b, setup.task, prep.state.get("target"))
     guard = NonFiniteGuard(early=early)
-    cbs: list[Callback] = ([early] if early else []) + [guard] + rt.callbacks(seed=t.seed, augment=augment)
+    cbs: list[Callback] = ([CompileClock()] if t.compile else [])  # first: before any callback reads the epoch's row
+    cbs += ([early] if early else []) + [guard] + rt.callbacks(seed=t.seed, augment=augment)
     if rt.is_main:
         cbs.append(Checkpointer(run_dir, generator=generator, early=early, augment=augment, every=t.checkpoint_every))
         cbs += setup.task.callbacks(run_dir, prep, device=device)  # e.g. translation's images, epoch by epoch
@@ -217,29 +240,11 @@ def _train_in(run_dir: Path, cfg: RunConfig, setup: Setup, *, resume: bool, has_
     return Run(run_dir, cfg, summary, state.history, model.cpu().eval(), prep.state)
 
 
-def _check_epochs(run_dir: Path, cfg: RunConfig, state: FitState) -> bool:
-    """Whether a resumed run trained all its epochs (or stopped) but its summary.json does not say so: it
-    was stopped while writing its final files (torchrun's exit, a kill), so resuming only evaluates the
-    kept weights and writes them. Asking a finished run, or any run, for fewer epochs than it trained is refused."""
-    finished = _summary_epochs(run_dir) == state.epoch
-    if "train.epochs" in cfg.given and cfg.train.epochs <= state.epoch and (finished or cfg.train.epochs < state.epoch):
-        raise UserError(f"{run_dir} has already trained {state.epoch} epochs; to train on, pass --epochs "
-                        f"above {state.epoch}")
-    return not finished and (state.stop or state.epoch >= cfg.train.epochs)
-
-
-def _summary_epochs(run_dir: Path) -> int | None:
-    """The epochs summary.json says were run (None: no readable summary, e.g. one cut off mid-write)."""
-    import json
-
-    try:
-        return int(json.loads((run_dir / "summary.json").read_text())["epochs_run"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-
-
 def _restore(state: FitState, ckpt: dict[str, Any], path: Path, *, generator: torch.Generator, early: EarlyStopping | None,
-             augment: Augment | None) -> None:
+             augment: Augment | None, restart=None) -> None:
+    state.restart_epoch = int(ckpt.get("restart_epoch") or 0)
+    if state.restart_epoch and restart is not None:  # an extended run: its schedule's cycle began there
+        restart(state.epochs - state.restart_epoch)
     try:
         state.step.load_state_dict(ckpt)
     except (RuntimeError, ValueError, KeyError) as exc:  # a checkpoint of another model or config
@@ -309,6 +314,7 @@ def _finish(run_dir: Path, cfg: RunConfig, prep: Prepared, state: FitState, *, e
         "epochs_run": state.epoch, "best_epoch": state.epoch if kept is None else kept,
         "stopped_early": state.stopped_early, "interrupted": state.interrupted, "diverged": diverged,
         "seconds": round(sum(r["seconds"] for r in state.history), 3), "metric": task.metric,
+        "compile_seconds": _compile_seconds(state.history),
         "class_names": prep.dataset.class_names, "device": str(step.runtime.device), "metrics": metrics,
         "sparsity": weight_sparsity(model), "train_samples": len(prep.indices["train"]), "threads": torch.get_num_threads(),
         "distributed": step.runtime.record(),  # torchrun: {"processes", "nodes", "backend"}; None for one process
@@ -323,6 +329,12 @@ def _finish(run_dir: Path, cfg: RunConfig, prep: Prepared, state: FitState, *, e
     write_metrics_csv(run_dir / "metrics.csv", state.history)
     _write_report(run_dir)
     return summary
+
+
+def _compile_seconds(history: list[dict[str, Any]]) -> float | None:
+    """train.compile: the seconds spent compiling (not in "seconds"); None for an eager run."""
+    spent = [r["compile_seconds"] for r in history if r.get("compile_seconds") is not None]
+    return round(sum(spent), 3) if spent else None
 
 
 def _diagnosis_context(cfg: RunConfig, ds: Dataset, *, stopped_early: bool, val_samples: int) -> dict[str, Any]:
@@ -381,7 +393,8 @@ def format_summary(run: Run) -> str:
             else " (diverged)" if s.get("diverged") else "")
     lines += [f"{'epochs':>10}: {s['epochs_run']}{stop}, best epoch {s['best_epoch']}",
               f"{'time':>10}: {s['seconds']:.{2 if s['seconds'] < 1 else 1}f} s on {s['device']}"
-              + _threads_note(s["device"], s.get("threads"), s.get("distributed")) + speed_note(s.get("speed")),
+              + _threads_note(s["device"], s.get("threads"), s.get("distributed")) + speed_note(s.get("speed"))
+              + compile_note(s.get("compile_seconds")),
               f"{'params':>10}: {s['params']:,}",
               *([format_baselines(s["baselines"], key, pct=pct)] if s.get("baselines") else []),
               f"{'run':>10}: {run.dir}  (report: {run.dir / 'report.html'})"]

@@ -270,6 +270,18 @@ def build_step(setup: Setup, t, *, schedule: bool = True) -> SupervisedStep:
                           augment=setup.augment, clip_grad=t.clip_grad, runtime=setup.runtime)
 
 
+def restart_schedules(step, setup: Setup, t, *, epochs: int) -> None:
+    """Give `step` a new cycle of the run's schedule over `epochs` epochs, from train.lr and without warm-up
+    (a warm restart, as SGDR's): what extending a finished run trains with. Re-planning its old schedule over the
+    longer run instead would start where cosine had ended, near 0, and the added epochs would barely move.
+    Each optimizer keeps its state (momentum, Adam's moments); only the learning-rate plan starts again."""
+    from dataclasses import replace
+
+    cycle = replace(t, epochs=epochs, warmup_epochs=0.0)
+    step.schedulers = {k: build_scheduler(step.optimizers[k], cycle, steps_per_epoch=len(setup.train_batches))
+                       for k in step.schedulers}
+
+
 def _pix2pix_step(setup: Setup, t, core, *, schedule: bool):
     from idealfit.train.gan_step import Pix2PixStep
 
