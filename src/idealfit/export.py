@@ -216,7 +216,7 @@ def _check_inputs(run) -> tuple[np.ndarray, str]:
         if ds.paths is not None:
             x = _read_images(run.state, [ds.paths[i] for i in test])
         else:
-            x = transform_inputs(run.state, ds.x[test])
+            x = transform_inputs(run.state, ds.x[test], lengths=None if ds.lengths is None else ds.lengths[test])
         if len(x):
             return graph_input(run.state, x), f"{len(x)} test samples"
         reason = "an empty test split"

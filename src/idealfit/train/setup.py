@@ -181,6 +181,8 @@ def build_setup(cfg: RunConfig, *, distributed: bool = False) -> Setup:
         apply_defaults(cfg, TEXT_DEFAULTS)
     if ds.kind == "audio":
         apply_defaults(cfg, AUDIO_DEFAULTS)
+        if d.clip_seconds is None:  # chosen by the loader from the clips' lengths: config.yaml records it
+            d.clip_seconds = float(ds.meta["clip_seconds"])
     apply_defaults(cfg, FAMILIES[cfg.model.name].defaults)
     check_run_options(cfg, ds, task=task)  # options that contradict each other or the data, before any work
     # speed paths (train/speed.py): refused here if they cannot apply; the runtime applies them to the step
