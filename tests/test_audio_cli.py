@@ -46,6 +46,7 @@ def test_a_wav_folder_trains_as_audio_with_its_settings(audio_run):
                               "padding": "masked"}
     cfg = (out / "config.yaml").read_text()
     assert "name: rnn" in cfg and "freq_mask" in cfg  # the audio defaults (config.AUDIO_DEFAULTS)
+    assert "batch_size: 16" in cfg  # 14 training clips: not one step of 64 an epoch (audio.few_clips_batch)
     summary = json.loads((out / "summary.json").read_text())
     assert "majority" in summary["baselines"]
     html = (out / "report.html").read_text()

@@ -8,7 +8,7 @@ import torch
 from scipy.io import wavfile
 
 from idealfit.config import ModelConfig
-from idealfit.data.audio import choose_clip_seconds, features, fit_length, load_audio_folder
+from idealfit.data.audio import choose_clip_seconds, features, few_clips_batch, fit_length, load_audio_folder
 from idealfit.data.augment import band_mask
 from idealfit.data.mel import normalize_each
 from idealfit.models.rnn import build_rnn
@@ -78,6 +78,12 @@ def test_time_masks_fall_on_real_frames_only():
     full = torch.randn(64, 1, 8, 50)  # unpadded clips: the same draws as before (full length)
     a = band_mask(full, axis=-1, width=6, generator=torch.Generator().manual_seed(3))
     assert ((a == 0).all(dim=2).sum(-1) <= 6).all()
+
+
+def test_few_clips_get_a_batch_size_that_makes_several_steps():
+    assert few_clips_batch(51, 64) == 16 and few_clips_batch(100, 64) == 25  # 1 and 2 steps at 64: 4 now
+    assert few_clips_batch(1680, 64) == 64 and few_clips_batch(200, 64) == 64  # 4 steps or more: unchanged
+    assert few_clips_batch(10, 64) == 16 and few_clips_batch(10, 8) == 8  # never below 16, never above the set one
 
 
 def test_the_clip_length_is_chosen_from_the_folder(tmp_path):

@@ -130,6 +130,16 @@ def wavs_in(folder: Path) -> list[Path]:
     return sorted(found, key=lambda q: q.relative_to(folder).as_posix())
 
 
+def few_clips_batch(n_train: int, batch_size: int) -> int:
+    """The batch size for `n_train` training clips when train.batch_size is not set: unchanged when it gives 4
+    or more steps an epoch, else max(16, n_train / 4). Measured on the newcomer's 51-clip folder (README,
+    "Measured"): batch 16 (4 steps) against 64 (1 step), seeds 0-2: test 100/100/100% against 100/90.9/100%,
+    new clips 6,5,5 of 6 against 5,5,5; the best epoch came earlier. spoken_digits (1680 clips) keeps 64."""
+    if math.ceil(n_train / batch_size) >= 4:
+        return batch_size
+    return min(batch_size, max(16, math.ceil(n_train / 4)))
+
+
 def load_audio_folder(path: Path, *, sample_rate: int, clip_seconds: float | None,
                       skip_unreadable: bool = False) -> Dataset:
     """A classification Dataset of kind audio: x (N, 1, clip samples) float32 waveforms, one class per sub-folder,

@@ -193,6 +193,16 @@ def build_setup(cfg: RunConfig, *, distributed: bool = False) -> Setup:
         indices["train"] = train_subset(ds, indices["train"], d.train_subset, seed=t.seed)
     if d.normal_classes is not None:
         indices = normal_only(ds, indices, d.normal_classes, task=task)
+    if ds.kind == "audio" and "train.batch_size" not in cfg.given:  # few clips: several steps an epoch
+        from idealfit.data.audio import few_clips_batch
+
+        n, batch = len(indices["train"]), few_clips_batch(len(indices["train"]), t.batch_size)
+        if batch != t.batch_size:
+            steps = -(-n // t.batch_size)
+            ds.meta.setdefault("notes", []).append(
+                f"train.batch_size={batch} (not set: {n} training clips would make {steps} step"
+                f"{'s' * (steps != 1)} an epoch at {t.batch_size}); set train.batch_size to choose")
+            t.batch_size = batch  # recorded in config.yaml
     if len(indices["train"]) < 2:  # one sample cannot be learned from (nor batch-normalized)
         raise UserError(f"{ds.name} has {len(ds)} samples, which leaves {len(indices['train'])} to train on after "
                         "the validation and test rows are held out; add data (tens of samples at least)")
