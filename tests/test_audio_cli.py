@@ -42,9 +42,11 @@ def test_a_wav_folder_trains_as_audio_with_its_settings(audio_run):
     _, out = audio_run
     state = json.loads((out / "preprocess.json").read_text())
     assert state["kind"] == "audio" and state["input_shape"] == [1, 20, 26]
-    assert state["audio"] == {"sample_rate": 8000, "clip_samples": 2000, "n_fft": 256, "hop": 80, "n_mels": 20}
+    assert state["audio"] == {"sample_rate": 8000, "clip_samples": 2000, "n_fft": 256, "hop": 80, "n_mels": 20,
+                              "padding": "masked"}
     cfg = (out / "config.yaml").read_text()
     assert "name: rnn" in cfg and "freq_mask" in cfg  # the audio defaults (config.AUDIO_DEFAULTS)
+    assert "batch_size: 16" in cfg  # 14 training clips: not one step of 64 an epoch (audio.few_clips_batch)
     summary = json.loads((out / "summary.json").read_text())
     assert "majority" in summary["baselines"]
     html = (out / "report.html").read_text()

@@ -101,7 +101,7 @@ class DataConfig:
     max_length: int = 200  # text: tokens read per text; longer texts are cut here
     # audio (data/audio.py): WAV folders and spoken_digits, read as log-mel spectrograms (1, n_mels, frames)
     sample_rate: int = 8000  # audio: every clip resampled to this rate, in Hz
-    clip_seconds: float = 1.0  # audio: clips cut (the start kept) or padded with silence to this length
+    clip_seconds: float | None = None  # audio: clips cut (the start kept) or padded with silence to this length (None = a folder's 95th percentile of clip lengths, an embedded dataset's own 1 s)
     n_mels: int = 40  # audio: mel bands of the log-mel spectrogram
 
 

@@ -62,15 +62,17 @@ def validate(cfg: RunConfig) -> RunConfig:
     _positive("data.min_freq", d.min_freq)
     _positive("data.max_length", d.max_length)
     _positive("data.sample_rate", d.sample_rate)
-    _positive("data.clip_seconds", d.clip_seconds)
     _positive("data.n_mels", d.n_mels)
-    if d.sample_rate * d.clip_seconds > 10 * 48000:
-        raise UserError(f"data.clip_seconds={d.clip_seconds:g} at data.sample_rate={d.sample_rate} is "
-                        f"{d.sample_rate * d.clip_seconds:,.0f} samples per clip; clips up to 10 s at 48 kHz are read")
-    # lazy, as data.augment_spec below: keeps `idealfit --help` light; both torch-free (checking needs no torch)
-    from idealfit.data.audio_frames import check_clip
+    if d.clip_seconds is not None:  # None: chosen from the data (data/audio.py choose_clip_seconds)
+        _positive("data.clip_seconds", d.clip_seconds)
+        if d.sample_rate * d.clip_seconds > 10 * 48000:
+            raise UserError(f"data.clip_seconds={d.clip_seconds:g} at data.sample_rate={d.sample_rate} is "
+                            f"{d.sample_rate * d.clip_seconds:,.0f} samples per clip; clips up to 10 s at 48 kHz "
+                            "are read")
+        # lazy, as data.augment_spec below: keeps `idealfit --help` light; both torch-free (checking needs no torch)
+        from idealfit.data.audio_frames import check_clip
 
-    check_clip(d.sample_rate, d.clip_seconds)
+        check_clip(d.sample_rate, d.clip_seconds)
     if d.max_vocab is not None:
         _positive("data.max_vocab", d.max_vocab)
     _validate_data_options(d)

@@ -216,7 +216,7 @@ def _check_inputs(run) -> tuple[np.ndarray, str]:
         if ds.paths is not None:
             x = _read_images(run.state, [ds.paths[i] for i in test])
         else:
-            x = transform_inputs(run.state, ds.x[test])
+            x = transform_inputs(run.state, ds.x[test], lengths=None if ds.lengths is None else ds.lengths[test])
         if len(x):
             return graph_input(run.state, x), f"{len(x)} test samples"
         reason = "an empty test split"
@@ -310,8 +310,11 @@ def preprocessing_steps(state: dict[str, Any]) -> list[str]:
                      f"padded with zeros to {a['clip_samples']} samples: (1, {a['clip_samples']}) float32 in [-1, 1]")
         steps.append(f"log-mel spectrogram: power STFT (n_fft {a['n_fft']}, hop {a['hop']}, periodic Hann window, "
                      f"centred frames with reflect padding), {a['n_mels']} HTK mel bands, log(power + 1e-6), then "
-                     "each file standardized by its own mean and std; idealfit's "
-                     "data.audio.features(state['audio'], waves) does exactly this (data/mel.py)")
+                     "each file standardized by its own mean and std" + (
+                         f" over its real frames only (a clip of n samples padded to {a['clip_samples']}: its first "
+                         f"n // {a['hop']} + 1 frames, computed as if the file ended at n), the padded frames set "
+                         "to 0" if a.get("padding") == "masked" else "") + "; idealfit's "
+                     "data.audio.features(state['audio'], waves, lengths) does exactly this (data/mel.py)")
     elif kind == "series":
         info, c, w = state["meta"]["series"], *state["input_shape"]
         steps.append(f"the last {w} values of the columns {', '.join(info['columns'])} on the run's time grid (gaps "

@@ -170,10 +170,12 @@ class Run:
             if len(test) and (test.min() < 0 or test.max() >= len(ds.y)):
                 raise damaged(self.dir / "split.npz", f"test index {test.max()} past the {len(ds.y)} samples")
             ds.x, ds.y = (ds.x[test] if ds.paths is None else ds.x), ds.y[test]
+            ds.lengths = None if ds.lengths is None else ds.lengths[test]  # audio clips' real lengths
             if ds.paths is not None:
                 ds.paths = [ds.paths[i] for i in test]
         y = _align_labels(self, ds)
-        x = transform_inputs(self.state, ds.x) if ds.paths is None else _read_images(self.state, ds.paths)
+        x = transform_inputs(self.state, ds.x, lengths=ds.lengths) if ds.paths is None else \
+            _read_images(self.state, ds.paths)
         if not len(x):
             raise UserError(f"{data} has no samples to evaluate")
         task, targets = get_task(self.task), self.state.get("target")

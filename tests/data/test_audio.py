@@ -152,6 +152,12 @@ def test_an_embedded_clip_set_is_conformed_to_the_run_rate_and_length():
     up = conform(ds, sample_rate=16000, clip_seconds=0.5)
     assert up.x.shape == (3, 1, 8000) and up.meta["sample_rate"] == 16000 and up.meta["clip_seconds"] == 0.5
     np.testing.assert_allclose(up.x[0, 0, 100:7900], _tone(440, 16000, seconds=0.5)[100:7900], atol=2e-3)
+    assert up.lengths.tolist() == [8000] * 3  # cut: every sample real
+    ds = Dataset("tones", x, np.arange(3), "classification", "audio", class_names=["a", "b", "c"],
+                 meta={"sample_rate": 8000, "clip_seconds": 1.0})
+    assert conform(ds, sample_rate=8000, clip_seconds=None).x is x  # unset: the dataset's own length
+    longer = conform(ds, sample_rate=8000, clip_seconds=2.0)  # padded: the real second recorded
+    assert longer.x.shape == (3, 1, 16000) and longer.lengths.tolist() == [8000] * 3
 
 
 def test_features_name_the_shape_they_take_and_the_shortest_clip():

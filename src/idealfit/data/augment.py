@@ -203,7 +203,8 @@ def band_mask(x: torch.Tensor, *, axis: int, width: int = 8, count: int = 1, gen
 
     Each band's width w ~ U{0..width} and start ~ U{0..n - w} are drawn per sample (all samples at once);
     masked values become 0, the mean of a per-file normalized spectrogram. Frequency masks take axis -2
-    (mel bands), time masks axis -1 (frames).
+    (mel bands), time masks axis -1 (frames). A clip padded with silence has all-zero frames after its end
+    (data/audio.py); time masks are drawn within its real frames, so none is wasted on padding.
 
     Args:
         x: spectrograms (B, C, mels, frames), float.
@@ -217,12 +218,19 @@ def band_mask(x: torch.Tensor, *, axis: int, width: int = 8, count: int = 1, gen
     n = x.shape[axis]
     pos = torch.arange(n, device=x.device)  # (n,)
     keep = torch.ones(x.shape[0], n, dtype=torch.bool, device=x.device)
+    real = torch.full((x.shape[0],), n, device=x.device) if axis in (-2, 2) else _real_frames(x)  # (B,)
     for _ in range(count):  # a few bands, each drawn for the whole batch at once
-        w = (_rand((x.shape[0],), like=x, generator=generator) * (min(width, n) + 1)).long()  # (B,)
-        start = (_rand((x.shape[0],), like=x, generator=generator) * (n - w + 1)).long()  # (B,)
+        w = (_rand((x.shape[0],), like=x, generator=generator) * (torch.clamp(real, max=width) + 1)).long()  # (B,)
+        start = (_rand((x.shape[0],), like=x, generator=generator) * (real - w + 1)).long()  # (B,)
         keep &= ~((pos >= start[:, None]) & (pos < (start + w)[:, None]))  # (B, n)
     shape = (x.shape[0], 1, n, 1) if axis in (-2, 2) else (x.shape[0], 1, 1, n)
     return x * keep.view(shape).to(x.dtype)
+
+
+def _real_frames(x: torch.Tensor) -> torch.Tensor:
+    """(B, C, mels, frames) -> (B,) frames up to the last one with a nonzero value (at least 1)."""
+    steps = torch.arange(1, x.shape[-1] + 1, device=x.device)
+    return ((x != 0).flatten(1, 2).any(dim=1) * steps).amax(dim=1).clamp(min=1)
 
 
 def _run_freq_mask(x, mask, generator, *, width, count):

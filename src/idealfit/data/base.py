@@ -31,6 +31,7 @@ class Dataset:
     meta: dict = field(default_factory=dict)  # loader facts worth recording (image size, source...)
     masks: np.ndarray | None = None  # image pairs: (N, H, W) class ids behind each input, for the FCN-score
     groups: np.ndarray | None = None  # (N,) a group per sample (spoken_digits: its voice); a group stays in one split
+    lengths: np.ndarray | None = None  # audio: (N,) real samples of each clip, the rest silence padding (None: all real)
 
     def __len__(self) -> int:
         return len(self.y)

@@ -90,12 +90,46 @@ class MelSpec:
         return torch.log(mel + LOG_FLOOR)[:, None]
 
 
-def normalize_each(spec: torch.Tensor) -> torch.Tensor:
+def normalize_each(spec: torch.Tensor, frames: torch.Tensor | None = None) -> torch.Tensor:
     """Per-file normalization: each (1, M, T) spectrogram to mean 0 and standard deviation 1 (a loud and a
-    quiet recording of the same word then look alike); a constant one (silence) becomes all zeros."""
-    mean = spec.mean(dim=(1, 2, 3), keepdim=True)
-    std = spec.std(dim=(1, 2, 3), keepdim=True)
-    return torch.where(std > 1e-3, (spec - mean) / std.clamp(min=1e-3), torch.zeros((), dtype=spec.dtype))
+    quiet recording of the same word then look alike); a constant one (silence) becomes all zeros.
+
+    `frames`: (B,) real frames of each spectrogram (the rest is silence padding), or None (all real). The mean
+    and std are taken over the real frames only and the padded frames set to 0, the normalized mean: padding
+    neither shifts a file's statistics nor looks like signal (speech toolkits' utterance-level CMVN over the
+    real frames; zero-padded frames would sit at log(1e-6) = -13.8 and swamp a short clip's statistics).
+    """
+    if frames is None:
+        mean = spec.mean(dim=(1, 2, 3), keepdim=True)
+        std = spec.std(dim=(1, 2, 3), keepdim=True)
+        return torch.where(std > 1e-3, (spec - mean) / std.clamp(min=1e-3), torch.zeros((), dtype=spec.dtype))
+    real = (torch.arange(spec.shape[-1], device=spec.device)[None, :] < frames[:, None].to(spec.device))  # (B, T)
+    real = real[:, None, None, :].to(spec.dtype)  # (B, 1, 1, T)
+    n = real.sum(dim=(1, 2, 3), keepdim=True) * spec.shape[2]  # values per file: real frames x mels
+    mean = (spec * real).sum(dim=(1, 2, 3), keepdim=True) / n
+    var = (((spec - mean) * real) ** 2).sum(dim=(1, 2, 3), keepdim=True) / (n - 1).clamp(min=1)  # as torch.std
+    std = var.sqrt()
+    out = torch.where(std > 1e-3, (spec - mean) / std.clamp(min=1e-3), torch.zeros((), dtype=spec.dtype))
+    return out * real
+
+
+def reflect_tail(wave: torch.Tensor, lengths: torch.Tensor, width: int) -> torch.Tensor:
+    """(B, L) waveforms, real for their first lengths[b] samples and zero after -> the same with the `width`
+    samples after each end replaced by the end's reflection (x[n-2], x[n-3], ...), as torch.stft's centred
+    frames pad a clip that ends there. So the spectrogram frames up to a clip's end are those of the clip
+    alone, whatever padding it got (none, 0.1 s or 10 s): the features do not depend on the clip length.
+    """
+    b, total = wave.shape
+    k = torch.arange(width, device=wave.device)[None, :]  # (1, W)
+    n = lengths.to(wave.device).long()[:, None]  # (B, 1)
+    dst = n + k  # (B, W) padded positions after each end
+    src = (n - 2 - k).clamp(min=0)  # their reflections (a clip shorter than `width` repeats its first sample)
+    src = torch.minimum(src, (n - 1).clamp(min=0))
+    inside = dst < total  # (B, W): only where there is padding to overwrite
+    out = wave.clone()
+    rows = torch.arange(b, device=wave.device)[:, None].expand_as(dst)
+    out[rows[inside], dst[inside]] = wave[rows[inside], src[inside]]
+    return out
 
 
 def resample(wave: torch.Tensor, orig: int, new: int) -> torch.Tensor:

@@ -313,7 +313,8 @@ def _check_options(ds: Dataset, cfg: DataConfig) -> None:
         raise UserError("data.augment works on images, and data.pca turns them into vectors; drop one of the two")
 
 
-def transform_inputs(state: dict[str, Any], x: np.ndarray, *, names: list[str] | None = None) -> np.ndarray:
+def transform_inputs(state: dict[str, Any], x: np.ndarray, *, names: list[str] | None = None,
+                     lengths: np.ndarray | None = None) -> np.ndarray:
     """Apply a saved run's fitted input preprocessing to raw inputs, for every kind of data.
 
     The one place that does so: training (through `prepare`), predict and evaluate all call it.
@@ -323,8 +324,14 @@ def transform_inputs(state: dict[str, Any], x: np.ndarray, *, names: list[str] |
     Args:
         state: the run's preprocess.json. x: raw inputs, (N, F) cells or (N, *raw_input_shape(state)).
         names: one name per sample for error messages (default: "row i").
+        lengths: audio: (N,) real samples of each clip (`Dataset.lengths`), the rest silence padding.
     """
-    x = KINDS[state["kind"]].transform(state, x, names)
+    if lengths is not None and state["kind"] == "audio":
+        from idealfit.data.audio import transform_audio
+
+        x = transform_audio(state, x, names, lengths=lengths)
+    else:
+        x = KINDS[state["kind"]].transform(state, x, names)
     if "reconstruction" in state:  # an autoencoder's inputs are standardized here, not by the model
         from idealfit.tasks.reconstruction import standardize
 

@@ -97,7 +97,7 @@ def _test_examples(run) -> tuple[np.ndarray, np.ndarray]:
         x = read_images(run.state, ds.paths)
     else:
         ds.x, ds.y = ds.x[test], ds.y[test]
-        x = transform_inputs(run.state, ds.x)
+        x = transform_inputs(run.state, ds.x, lengths=None if ds.lengths is None else ds.lengths[test])
     return np.ascontiguousarray(x, dtype=np.float32), _align_labels(run, ds)
 
 

@@ -5,9 +5,13 @@ A signal (C, L) is read as L time steps of C features. The head sees the last la
 series, `model.wide` adds a linear path beside it (models.mlp.WideDeep), started at the AR fit
 (config.RNN_SERIES_DEFAULTS).
 
-Variable-length batches (text, speech) pass `lengths`: the padded batch is packed
-(`torch.nn.utils.rnn.pack_padded_sequence`), so each sequence's final state is taken at its own last real
-step and no padding is ever read; tests/models/test_rnn.py checks that packed and padded batches agree.
+Variable-length batches (text, speech) pass `lengths`: each sequence's final state is taken at its own last
+real step (one direction: the output there; both: the batch is packed with
+`torch.nn.utils.rnn.pack_padded_sequence`), so no padding is ever learned from; tests/models/test_rnn.py
+checks that padded batches agree with each sequence run alone.
+A spectrogram's padded frames are exactly 0 after normalization (data/audio.py), so its lengths come from
+the frames themselves (`zero_padded`): a short clip's final state is its last real frame's, not a second
+of padding's.
 """
 
 from __future__ import annotations
@@ -54,14 +58,32 @@ class RecurrentNet(nn.Module):
         self.head = nn.Sequential(*head)
 
     padded = False  # export.py sets it on a copy: the same numbers without packing (see `_padded`)
+    zero_padded = False  # build_rnn sets it for spectrograms: trailing all-zero steps are padding
+
+    def frame_lengths(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C, L) -> (B,) steps up to the last one with any nonzero value (at least 1): a real frame of a
+        normalized spectrogram is never all 0 (a silent one sits below the mean), padding always is."""
+        steps = torch.arange(1, x.shape[2] + 1, device=x.device)  # (L,)
+        return ((x != 0).any(dim=1) * steps).amax(dim=1).clamp(min=1)  # (B,)
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         """(B, C, L) -> (B, out). `lengths`: (B,) real steps of each sequence (the rest is padding), or None."""
         seq = x.transpose(1, 2)  # (B, L, C): batch_first time steps
+        if lengths is None and self.zero_padded:
+            lengths = self.frame_lengths(x)
+            if not self.padded and bool((lengths == x.shape[2]).all()):
+                lengths = None  # no padding in this batch (spoken_digits' clips): no packing needed
         if self.padded:
             full = torch.full((x.shape[0],), seq.shape[1], device=x.device) if lengths is None else lengths
             return self.head(_padded(self.rnn, seq, full))
-        if lengths is not None:
+        if lengths is not None and not self.rnn.bidirectional:
+            # One direction: the top layer's output at a sequence's last real step is the final state packing
+            # gives (later steps cannot change it), and on CPU this is ~2.4x faster than a packed batch
+            # (2 GRU layers of 64 over (64, 101, 40), one thread: 0.47 s a step against 1.1 s).
+            out, _ = self.rnn(seq[:, : int(lengths.max())])  # (B, L', H): only as long as the longest
+            last = (lengths.to(out.device) - 1).view(-1, 1, 1).expand(-1, 1, out.shape[2])  # (B, 1, H)
+            return self.head(out.gather(1, last)[:, 0])  # (B, H) -> (B, out)
+        if lengths is not None:  # both directions: the backward pass must start at each sequence's own end
             seq = pack_padded_sequence(seq, lengths.cpu(), batch_first=True, enforce_sorted=False)
         _, h = self.rnn(seq)  # h: (layers · directions, B, H); an LSTM also returns its cell state
         if self.cell == "lstm":
@@ -116,7 +138,9 @@ def build_rnn(input_shape: tuple[int, ...], out_dim: int, cfg: ModelConfig) -> l
 
     A spectrogram (1, mels, frames) is read as frames time steps of mels features (one Flatten in front)."""
     if len(input_shape) == 3 and input_shape[0] == 1:
-        return [nn.Flatten(1, 2), *build_rnn(tuple(input_shape[1:]), out_dim, cfg)]  # (B, 1, M, T) -> (B, M, T)
+        layers = build_rnn(tuple(input_shape[1:]), out_dim, cfg)
+        layers[0].zero_padded = True  # a padded clip's frames are 0 (data/audio.py): read up to its last real one
+        return [nn.Flatten(1, 2), *layers]  # (B, 1, M, T) -> (B, M, T)
     if len(input_shape) != 2:
         raise UserError(f"model.name=rnn needs sequences (C features, L time steps); this data has shape "
                         f"{tuple(input_shape)}: use model.name=mlp or cnn")

@@ -43,7 +43,7 @@ def cards(ds, state: dict, rows, labels: list[tuple[str, str, float]]) -> str:
     from idealfit.data.audio import features
 
     rows = np.asarray(rows, dtype=np.int64)
-    specs = features(state["audio"], ds.x[rows])
+    specs = features(state["audio"], ds.x[rows], None if ds.lengths is None else ds.lengths[rows])
     out = []
     for row, spec, (true, pred, p) in zip(rows, specs, labels, strict=True):
         mark = "" if true == pred else ' class="wrong"'

@@ -183,6 +183,8 @@ def build_setup(cfg: RunConfig, *, distributed: bool = False) -> Setup:
         apply_defaults(cfg, TEXT_DEFAULTS)
     if ds.kind == "audio":
         apply_defaults(cfg, AUDIO_DEFAULTS)
+        if d.clip_seconds is None:  # chosen by the loader from the clips' lengths: config.yaml records it
+            d.clip_seconds = float(ds.meta["clip_seconds"])
     apply_defaults(cfg, FAMILIES[cfg.model.name].defaults)
     check_run_options(cfg, ds, task=task)  # options that contradict each other or the data, before any work
     # speed paths (train/speed.py): refused here if they cannot apply; the runtime applies them to the step
@@ -193,6 +195,16 @@ def build_setup(cfg: RunConfig, *, distributed: bool = False) -> Setup:
         indices["train"] = train_subset(ds, indices["train"], d.train_subset, seed=t.seed)
     if d.normal_classes is not None:
         indices = normal_only(ds, indices, d.normal_classes, task=task)
+    if ds.kind == "audio" and "train.batch_size" not in cfg.given:  # few clips: several steps an epoch
+        from idealfit.data.audio import few_clips_batch
+
+        n, batch = len(indices["train"]), few_clips_batch(len(indices["train"]), t.batch_size)
+        if batch != t.batch_size:
+            steps = -(-n // t.batch_size)
+            ds.meta.setdefault("notes", []).append(
+                f"train.batch_size={batch} (not set: {n} training clips would make {steps} step"
+                f"{'s' * (steps != 1)} an epoch at {t.batch_size}); set train.batch_size to choose")
+            t.batch_size = batch  # recorded in config.yaml
     if len(indices["train"]) < 2:  # one sample cannot be learned from (nor batch-normalized)
         raise UserError(f"{ds.name} has {len(ds)} samples, which leaves {len(indices['train'])} to train on after "
                         "the validation and test rows are held out; add data (tens of samples at least)")
