@@ -110,14 +110,16 @@ RANK1_SEES = """
 import atexit
 import sys
 import torch.distributed as dist
-atexit.register(lambda: print("group at exit:", dist.is_initialized(), flush=True))  # runs after idealfit's
+# one write per line: torchrun runs python -u, where print's separate writes of its arguments and its end
+# interleave between the two ranks' processes
+atexit.register(lambda: sys.stdout.write(f"group at exit: {dist.is_initialized()}\\n"))  # runs after idealfit's
 import idealfit as fit
 def train(out):
     return fit.train(data="digits", model="mlp", epochs=1, device="cpu", out=out, verbose=False,
                      set={"data.train_subset": 64, "train.progress": False})
 run = train(sys.argv[1])
 if run.summary is None:  # rank 1: what rank 0 has written by the time train() returns here
-    print("rank1 saw", sorted(p.name for p in run.dir.iterdir()), flush=True)
+    sys.stdout.write(f"rank1 saw {sorted(p.name for p in run.dir.iterdir())}\\n")
 train(sys.argv[1] + "-again")  # a second training in the same processes reuses their group
 """
 
