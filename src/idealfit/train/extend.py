@@ -89,11 +89,8 @@ def check_epochs(run_dir: Path, cfg: RunConfig, state: FitState, *, asked: froze
 def ended_summary(run_dir: Path, state: FitState) -> dict[str, Any] | None:
     """summary.json of a run that had ended (its last epoch, early stopping, divergence) at the checkpoint's epoch;
     None for one to continue (interrupted by Ctrl-C, or killed: no summary, or one of an earlier epoch)."""
-    try:
-        summary = json.loads((run_dir / "summary.json").read_text())
-    except (OSError, ValueError):
-        return None
-    if not isinstance(summary, dict) or summary.get("epochs_run") != state.epoch or summary.get("interrupted"):
+    summary = _read_summary(run_dir)
+    if summary is None or summary.get("epochs_run") != state.epoch or summary.get("interrupted"):
         return None
     return summary
 
@@ -101,6 +98,15 @@ def ended_summary(run_dir: Path, state: FitState) -> dict[str, Any] | None:
 def _summary_epochs(run_dir: Path) -> int | None:
     """The epochs summary.json says were run (None: no readable summary, e.g. one cut off mid-write)."""
     try:
-        return int(json.loads((run_dir / "summary.json").read_text())["epochs_run"])
-    except (OSError, ValueError, KeyError, TypeError):
+        return int(_read_summary(run_dir)["epochs_run"])
+    except (ValueError, KeyError, TypeError):
         return None
+
+
+def _read_summary(run_dir: Path) -> dict[str, Any] | None:
+    """summary.json as a dict; None when missing, unreadable or cut off mid-write."""
+    try:
+        summary = json.loads((run_dir / "summary.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return summary if isinstance(summary, dict) else None

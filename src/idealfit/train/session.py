@@ -184,13 +184,15 @@ def _train_in(run_dir: Path, cfg: RunConfig, setup: Setup, *, resume: bool, has_
     for note in ds.meta.get("notes", []) if not has_ckpt else []:  # e.g. an identifier column left out
         echo(note)
     if has_ckpt:
+        def restart(epochs: int) -> None:  # a new schedule cycle: an extended run's, restored or begun
+            restart_schedules(state.step, setup, t, epochs=epochs)
+
         _restore(state, load_checkpoint(run_dir / "checkpoint.pt"), run_dir / "checkpoint.pt", generator=generator, early=early,
-                 augment=augment, restart=lambda epochs: restart_schedules(state.step, setup, t, epochs=epochs))
+                 augment=augment, restart=restart)
         unfinished = check_epochs(run_dir, cfg, state, asked=asked)
         ended = None if unfinished else ended_summary(run_dir, state)
         if ended is not None:  # a finished run: nothing to do, or train on as asked (train/extend.py)
-            plan = extend_finished(run_dir, ended, cfg, state, early=early, asked=asked,
-                                   restart=lambda epochs: restart_schedules(state.step, setup, t, epochs=epochs))
+            plan = extend_finished(run_dir, ended, cfg, state, early=early, asked=asked, restart=restart)
             echo(plan)
             if state.stop or state.epoch >= t.epochs:  # left as it was: no file rewritten
                 return load_run(run_dir) if rt.is_main else Run(run_dir, cfg, None, state.history, model.cpu().eval(),
