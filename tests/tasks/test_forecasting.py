@@ -248,3 +248,25 @@ def test_the_regularization_study_knows_a_model_for_series():
 
     variants = regularization_variants(kind="series", augment=False, subset=1.0, epochs=2, set=None)
     assert variants[0][2]["model.name"] == "mlp" and variants[0][2]["model.hidden"] == [512, 512]
+
+
+def test_a_random_walk_the_network_cannot_beat_is_said_so_in_verdict_summary_and_report(tmp_path):
+    """A random walk's best forecast is the last value: the network (its AR start kept) loses to it on validation
+    and test, and neither the verdict, the printed summary nor the report may call that a good fit."""
+    import pandas as pd
+
+    from idealfit.train.session import format_summary
+
+    y = np.cumsum(np.random.default_rng(0).normal(size=120)).round(4)
+    pd.DataFrame({"t": np.arange(120), "y": y}).to_csv(tmp_path / "rw.csv", index=False)
+    run = fit.train(data=str(tmp_path / "rw.csv"), task="forecasting", out=tmp_path / "run", verbose=False,
+                    set={**FAST, "data.window": 5})
+    s = run.summary
+    naive = s["baselines"]["naive"]
+    assert s["metrics"]["val"]["mae"] > naive["val"]["mae"] and s["metrics"]["test"]["mae"] > naive["test"]["mae"]
+    assert s["diagnosis"]["verdict"] != "good fit"
+    assert any("does not beat the naive forecast" in r for r in s["diagnosis"]["reasons"])
+    printed = format_summary(run)
+    assert "  vs naive: on the test steps the network does not beat the naive forecast" in printed
+    assert "fits well" not in printed
+    assert "On the test steps the network does not beat the naive forecast" in (run.dir / "report.html").read_text()

@@ -20,7 +20,7 @@ from idealfit.data.base import Dataset
 from idealfit.data.images import folder_notes
 from idealfit.data.prepare import Prepared, small_class_note
 from idealfit.diagnose import diagnose, format_diagnosis
-from idealfit.diagnose_forecast import series_context
+from idealfit.diagnose_forecast import naive_on_test, series_context
 from idealfit.errors import UserError
 from idealfit.metrics_csv import write_metrics_csv
 from idealfit.models.summary import count_params, summarize
@@ -399,6 +399,7 @@ def format_summary(run: Run) -> str:
               + compile_note(s.get("compile_seconds")),
               f"{'params':>10}: {s['params']:,}",
               *([format_baselines(s["baselines"], key, pct=pct)] if s.get("baselines") else []),
+              *([f"{'vs naive':>10}: {note}"] if (note := naive_on_test(s)) else []),
               f"{'run':>10}: {run.dir}  (report: {run.dir / 'report.html'})"]
     if s.get("interrupted"):
         lines.append(f"{'continue':>10}: idealfit train --resume {run.dir}")
