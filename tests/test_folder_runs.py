@@ -92,3 +92,48 @@ def test_export_checks_the_graph_on_the_runs_own_folder(folder_runs, tmp_path, c
     assert "test samples" in printed and "changed since" not in printed, printed
     spec = json.loads((tmp_path / "m.onnx.json").read_text())
     assert spec["class_names"] == ["background", "bright"]
+
+
+def _wide_image(path, h=40, w=56):
+    """Gray noise with a bright block at the far left, outside the centre square a crop would keep."""
+    rng = np.random.default_rng(5)
+    img = rng.integers(0, 90, size=(h, w), dtype=np.uint8)
+    img[10:30, 0:10] = 240
+    Image.fromarray(img).save(path)
+    return path
+
+
+def test_segmentation_predict_writes_a_mask_of_the_whole_input_at_its_size(folder_runs, tmp_path, capsys):
+    from idealfit.data.whole import read_whole
+
+    run = fit.load_run(folder_runs["seg"].dir)
+    wide = _wide_image(tmp_path / "wide.png")
+    square = tmp_path / "square.png"
+    Image.open(run.dir.parent / "seg" / "images" / "03.png").save(square)
+    assert main(["predict", str(run.dir), str(wide), str(square), "--out", str(tmp_path / "m"), "--overlay"]) == 0
+    line = capsys.readouterr().out
+    assert "wrote 2 masks (each its input's size" in line and "shorter side resized to 32 px" in line, line
+    mask = np.asarray(Image.open(tmp_path / "m" / "wide.png"))
+    assert mask.shape == (40, 56) and Image.open(tmp_path / "m" / "wide-overlay.png").size == (56, 40)
+    # the reference: the network on the whole image, short side 32 (40x56 -> 32x45), nearest back to 40x56
+    x, size = read_whole(run.state, wide)
+    assert x.shape == (1, 1, 32, 45) and size == (56, 40)
+    small = run._predict_ready(x)[0]
+    expected = np.asarray(Image.fromarray(small).resize((56, 40), Image.Resampling.NEAREST))
+    assert (mask == expected).mean() > 0.97  # nearest sampling may round a boundary pixel the other way
+    # a training-sized input gives exactly the mask of the run's own S x S path
+    ref = run._predict_ready(run.load_inputs(square).numpy())[0]
+    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "m" / "square.png")), ref)
+
+
+def test_one_mask_is_singular_and_translation_output_has_the_inputs_size(folder_runs, tmp_path, capsys):
+    seg, pairs = folder_runs["seg"], folder_runs["pairs"]
+    square = tmp_path / "square.png"
+    Image.open(seg.dir.parent / "seg" / "images" / "03.png").save(square)
+    assert main(["predict", str(seg.dir), str(square), "--out", str(tmp_path / "m")]) == 0
+    assert "wrote 1 mask (32×32, pixel value" in capsys.readouterr().out  # no scaling note: nothing was scaled
+    wide = _wide_image(tmp_path / "wide.png")
+    assert main(["predict", str(pairs.dir), str(wide), "--out", str(tmp_path / "g")]) == 0
+    line = capsys.readouterr().out
+    assert "wrote 1 generated image (40×56;" in line and "resized back bilinearly" in line, line
+    assert Image.open(tmp_path / "g" / "wide.png").size == (56, 40)
