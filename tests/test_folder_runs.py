@@ -137,3 +137,21 @@ def test_one_mask_is_singular_and_translation_output_has_the_inputs_size(folder_
     line = capsys.readouterr().out
     assert "wrote 1 generated image (40×56;" in line and "resized back bilinearly" in line, line
     assert Image.open(tmp_path / "g" / "wide.png").size == (56, 40)
+
+
+def test_report_names_background_once_and_the_figure_titles_its_columns(folder_runs):
+    from idealfit.report.segmentation import per_class_table
+    from idealfit.report.sheets import GAP, TITLE_BAND
+
+    run = folder_runs["seg"]
+    table = per_class_table(run.summary)
+    assert "<th>background</th>" in table and "background (background)" not in table
+    named = per_class_table({**run.summary, "class_names": ["sky", "bird"]})
+    assert "<th>sky (background)</th>" in named  # a class 0 of another name is still marked as background
+    sheet = np.asarray(Image.open(run.dir / "segmentation.png").convert("L"))
+    scale, rows = 2, min(6, len(np.load(run.dir / "predictions.npz")["index"]))
+    assert sheet.shape == (TITLE_BAND + rows * (SIDE + GAP) * scale, (3 * SIDE + 2 * GAP) * scale)
+    band = sheet[:TITLE_BAND]
+    for col in range(3):  # dark text above each of image | truth | prediction
+        left = col * (SIDE + GAP) * scale
+        assert (band[:, left : left + SIDE * scale] < 100).sum() > 20
