@@ -119,3 +119,19 @@ def test_augment_shows_pairs_with_flip_and_crop_and_refuses_contrast(tmp_path, c
     cli_error(["augment", "--data", str(root), "--augment", "flip", "contrast", "--out", str(tmp_path / "q.png")],
               "flip, crop only", "drop contrast")
     assert not (tmp_path / "q.png").exists()
+
+
+def test_an_augmented_segmentation_runs_report_shows_the_masks_too(tmp_path):
+    import numpy as np
+
+    import idealfit as fit
+
+    rng = np.random.default_rng(0)
+    x = rng.random((24, 3, 12, 12)).astype(np.float32)
+    masks = (x[:, 0] > 0.6).astype(np.int64)
+    run = fit.train(data=(x, masks), model="unet", epochs=1, out=tmp_path / "run", verbose=False,
+                    set={"data.task": "segmentation", "data.augment": ["flip"], "train.batch_size": 8,
+                         "train.progress": False, "model.widths": [4, 8]})
+    w, h = Image.open(run.dir / "augment.png").size
+    assert h > 3 * w  # 4 images and their 4 masks in 8 rows of 2 tiles (4 rows alone: about 2 w)
+    assert "each mask or target below its image" in (run.dir / "report.html").read_text()

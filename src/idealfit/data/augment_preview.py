@@ -136,3 +136,11 @@ def first_train_images(prep: Prepared, n: int = 4) -> torch.Tensor:
     from idealfit.data.images import read_streamed
 
     return torch.from_numpy(read_streamed(prep.dataset, prep.indices["train"][:n]))
+
+
+def first_train_partners(prep: Prepared, n: int = 4) -> torch.Tensor | None:
+    """The masks (segmentation) or targets B (translation) of `first_train_images`, for the preview's row
+    below each image; None for other tasks and for folders streamed from disk."""
+    if prep.dataset.task not in ("segmentation", "translation") or prep.dataset.paths is not None:
+        return None
+    return torch.from_numpy(np.ascontiguousarray(prep.y["train"][:n]))
