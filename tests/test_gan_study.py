@@ -69,3 +69,17 @@ def test_the_claim_is_judged_both_ways():
     lost = judge([_row("L1", 0.2, 0.50), _row("L1+cGAN", 0.9, 0.50 * (1 - FCN_MARGIN) - 0.01)])
     assert not lost["fcn_within_margin"] and "more than 10% below" in lost["text"]
     assert judge([_row("L1", 0.2, 0.5)]) == {}
+
+
+def test_a_difference_within_noise_names_no_winner():
+    # the newcomer's one-seed study: every score equal to 3 digits, |1 - sharpness| 0.978 vs 0.979
+    tie = judge([_row("L1", 0.021, 0.50), _row("L1+cGAN", 0.022, 0.501)])
+    assert not tie["clear"] and not tie["sharper"]
+    assert tie["text"].startswith("no clear difference in sharpness at this budget") and "one seed" in tie["text"]
+    assert "closer to" not in tie["text"] and "level with the L1-only 0.500" in tie["text"]
+    # a difference inside the spread over seeds is no winner either, however large against 2%
+    spread = {"variant": "L1", "per_seed": [{}, {}], "sharpness_ratio": {"mean": 0.2, "std": 0.35}}
+    wide = judge([spread, {**spread, "variant": "L1+cGAN", "sharpness_ratio": {"mean": 0.5, "std": 0.1}}])
+    assert not wide["clear"] and "the spread over seeds" in wide["text"]
+    clear = judge([_row("L1", 0.2, 0.5), _row("L1+cGAN", 0.25, 0.5)])  # 0.80 vs 0.75 off real: 6%, one seed
+    assert clear["clear"] and clear["sharper"] and "closer to real sharpness" in clear["text"]

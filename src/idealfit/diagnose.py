@@ -355,8 +355,8 @@ def diagnose(history: list[dict], *, task: str, metric: str, final: dict[str, di
     if as_well and gan:  # a GAN is trained away from the blurry average an L1 score rewards: not a rival then
         reasons.append(f"{as_well.split(' (')[0]} by val {metric} ({ev['baseline_val_metric']:.4g} vs "
                        f"{ev['final_val_metric']:.4g}), as expected of a GAN: L1 rewards the blurry average of all "
-                       "plausible outputs, which the discriminator pushes the generator away from; compare "
-                       "sharpness_ratio and the FCN-score instead (idealfit study gan measures both against L1 alone)")
+                       "plausible outputs, which the discriminator pushes the generator away from; "
+                       f"{_gan_scores(final)}")
         as_well = None
     if as_well:
         reasons.append(as_well)
@@ -395,6 +395,16 @@ def _forecast_rules(verdict: str, ev: dict, reasons: list[str], tips: list[str],
 def _adversarial(history: list[dict]) -> bool:
     """Whether the run trained adversarially: its history logs a GAN's parts (train_g_adv, train_d_loss)."""
     return any(r.get(k) is not None for r in history for k in ("train_g_adv", "train_d_loss"))
+
+
+def _gan_scores(final: dict[str, dict] | None) -> str:
+    """Which of a GAN run's own scores to compare instead of L1: the FCN-score only where the run has one
+    (it needs the class maps behind the inputs: photos and edge maps have none)."""
+    fcn = any("fcn_miou" in (scores or {}) for scores in (final or {}).values())
+    if fcn:
+        return "compare sharpness_ratio and the FCN-score instead (idealfit study gan measures both against L1 alone)"
+    return ("compare sharpness_ratio instead (idealfit study gan measures it against L1 alone; this run has no "
+            "FCN-score: its inputs are not class maps)")
 
 
 def _gan_note(history: list[dict], task: str) -> str:

@@ -7,9 +7,10 @@ Segmentation: one class-index mask PNG per input image.
 
 Translation: one generated image PNG per input image.
 
-Masks have the size the model sees (the run's image side, after its resize rule), the pixel values
-are class ids (a palette PNG, so a viewer shows colours and a program reads ids), and with
-`--overlay` each input is also written with its predicted mask drawn over it.
+Masks and generated images have their input's size: the fully convolutional network sees the whole
+image at the run's scale (data/whole.py), and its answer is resized back. Mask pixel values are class
+ids (a palette PNG, so a viewer shows colours and a program reads ids), and with `--overlay` each
+input is also written with its predicted mask drawn over it.
 """
 
 from __future__ import annotations
@@ -49,23 +50,69 @@ def _unique_stems(paths: list[str]) -> list[str]:
     return out
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' * (n != 1)}"
+
+
+def _whole(run, paths: list[Path]) -> list[tuple[np.ndarray, tuple[int, int]]] | None:
+    """[(the network's answer at the run's scale, the input's (width, height))] for image files when the
+    run's model takes whole images (data/whole.py), else None (NPZ inputs, pooled or PCA runs: S x S).
+    Every input is read and predicted before anything is written."""
+    from idealfit.data.images import IMAGE_SUFFIXES
+    from idealfit.data.whole import predicts_whole, read_whole
+
+    if not paths or not predicts_whole(run.state) or any(p.suffix.lower() not in IMAGE_SUFFIXES for p in paths):
+        return None
+    for p in paths:
+        if not p.is_file():
+            raise UserError(f"input {p} does not exist; pass existing files")
+    out = []
+    for p in paths:  # one at a time: the images may all differ in size
+        x, size = read_whole(run.state, p)
+        out.append((run._predict_ready(x)[0], size))
+    return out
+
+
+def _sizes(shapes: list[tuple[int, int]]) -> str:
+    """"H×W" of the outputs (rows × columns, as numpy shapes print), or a phrase when they differ."""
+    return "×".join(map(str, shapes[0])) if len(set(shapes)) == 1 else "each its input's size"
+
+
+def _scaled(run, whole) -> bool:
+    """Whether some input was not already the run's S x S (so the line says how it was scaled)."""
+    side = run.state["meta"].get("image_size", run.state["input_shape"][-1])
+    return whole is not None and any(size != (side, side) for _, size in whole)
+
+
 def predict_masks(run, inputs: list[str], *, out: str | None, overlay: bool = False, echo=print) -> int:
+    """A segmentation run: the class-id mask PNG of every input image, at the input's size, as
+    `<stem>.png` in the folder `out` (and `<stem>-overlay.png` with `overlay`)."""
     from idealfit.data.inputs import read_inputs
     from idealfit.data.masks import write_mask_png, write_overlay_png
+    from idealfit.data.whole import read_original, scale_note, to_size
     from idealfit.run import _as_paths
 
     folder = _out_dir(out, run.dir)
-    x, names = read_inputs(run.state, _as_paths(inputs, kind=run.state["kind"]))  # checked before anything is written
-    masks = run._predict_ready(x)  # (N, H, W) class ids
+    paths = _as_paths(inputs, kind=run.state["kind"])
+    whole = _whole(run, paths)
+    if whole is None:  # model-sized inputs: masks at the run's side
+        x, names = read_inputs(run.state, paths)  # checked before anything is written
+        masks = list(run._predict_ready(x))  # (H, W) class ids each
+        images = [np.clip(image, 0, 1) for image in x]
+    else:
+        names = [str(p) for p in paths]
+        masks = [to_size(m, *size, nearest=True) for m, size in whole]
+        images = None
     folder.mkdir(exist_ok=True)
-    k = len(run.class_names or []) or int(masks.max()) + 1
-    for stem, image, mask in zip(_unique_stems(names), x, masks, strict=True):
+    k = len(run.class_names or []) or int(max(m.max() for m in masks)) + 1
+    for i, (stem, mask) in enumerate(zip(_unique_stems(names), masks, strict=True)):
         write_mask_png(folder / f"{stem}.png", mask, num_classes=k)
         if overlay:
-            write_overlay_png(folder / f"{stem}-overlay.png", np.clip(image, 0, 1), mask)
-    side = "×".join(str(s) for s in masks.shape[1:])
-    echo(f"wrote {len(names)} masks ({side}, pixel value = class id: "
-         f"{', '.join(f'{i} {n}' for i, n in enumerate(run.class_names or []))}) to {folder}"
+            image = images[i] if images is not None else read_original(run.state, paths[i])
+            write_overlay_png(folder / f"{stem}-overlay.png", image, mask)
+    how = f"; {scale_note(run.state)}, mask resized back with nearest-neighbour" if _scaled(run, whole) else ""
+    echo(f"wrote {_plural(len(names), 'mask')} ({_sizes([m.shape for m in masks])}, pixel value = class id: "
+         f"{', '.join(f'{i} {n}' for i, n in enumerate(run.class_names or []))}{how}) to {folder}"
          + (", with overlays" if overlay else ""))
     return 0
 
@@ -81,18 +128,28 @@ def reconstruction_errors(run, inputs: list[str]) -> tuple[list[str], np.ndarray
 
 
 def predict_images(run, inputs: list[str], *, out: str | None, echo=print) -> int:
-    """A translation run: the generated image of every input, as `<stem>.png` in the folder `out`."""
+    """A translation run: the generated image of every input, at the input's size, as `<stem>.png` in the
+    folder `out`."""
     from idealfit.data.inputs import read_inputs
     from idealfit.data.pairs import write_image_png
+    from idealfit.data.whole import scale_note, to_size
     from idealfit.run import _as_paths
 
     if not out:
         raise UserError("a translation run generates images: pass --out FOLDER for the PNGs")
     folder = _out_dir(out, run.dir)
-    x, names = read_inputs(run.state, _as_paths(inputs, kind=run.state["kind"]))  # checked before anything is written
-    images = run._predict_ready(x)  # (N, C, H, W) in [0, 1]
+    paths = _as_paths(inputs, kind=run.state["kind"])
+    whole = _whole(run, paths)
+    if whole is None:  # model-sized inputs: images at the run's side
+        x, names = read_inputs(run.state, paths)  # checked before anything is written
+        images = list(run._predict_ready(x))  # (C, H, W) in [0, 1] each
+    else:
+        names = [str(p) for p in paths]
+        images = [to_size(image, *size, nearest=False) for image, size in whole]
     folder.mkdir(exist_ok=True)
     for stem, image in zip(_unique_stems(names), images, strict=True):
         write_image_png(folder / f"{stem}.png", image)
-    echo(f"wrote {len(names)} generated images ({'×'.join(map(str, images.shape[2:]))}) to {folder}")
+    how = f"; {scale_note(run.state)}, output resized back bilinearly" if _scaled(run, whole) else ""
+    echo(f"wrote {_plural(len(names), 'generated image')} ({_sizes([im.shape[1:] for im in images])}{how}) "
+         f"to {folder}")
     return 0

@@ -57,14 +57,17 @@ def register(subparsers) -> None:
     lf.set_defaults(func=cmd_lr_find)
 
     au = subparsers.add_parser("augment", help="preview the augmentations on real samples (the deck's slide)")
-    au.add_argument("--data", default="digits", help="embedded image dataset or image folder (default digits)")
+    au.add_argument("--data", default="digits",
+                    help="embedded image dataset or image folder; images/+masks/ shows each mask below its image, "
+                         "A/+B/ each target below its input (default digits)")
     au.add_argument("--out", default="augment.png", help="the grid PNG (default augment.png)")
     au.add_argument("--n", type=int, default=None,
-                    help="number of samples, one per row, drawn from every class in turn and labelled with it "
-                         "(default: one per class, at least 6 and at most 12)")
+                    help="number of samples, one per row, drawn from every class in turn and labelled with it, "
+                         "or at random across the data (default: one per class, at least 6 and at most 12; "
+                         "4 for masks and pairs, 6 otherwise)")
     au.add_argument("--augment", nargs="+", metavar="AUG",
                     help='augmentations, each a name or YAML like "{name: crop, padding: 1}" '
-                         "(default: flip crop contrast tint)")
+                         "(default: flip crop contrast tint; flip crop for pairs)")
     au.add_argument("--seed", type=int, default=0, help="seed of the random draws (default 0)")
     au.set_defaults(func=cmd_augment)
 
@@ -173,11 +176,10 @@ def cmd_lr_find(args: argparse.Namespace) -> int:
     return 0
 
 
-def _augment_specs(items: list[str] | None) -> list:
+def _augment_specs(items: list[str] | None) -> list | None:
+    """The --augment items as `Augment` specs; None (nothing given) is each kind of data's default."""
     if not items:
-        from idealfit.data.augment_preview import DECK_AUGMENTATIONS
-
-        return list(DECK_AUGMENTATIONS)
+        return None
     specs = []
     for item in items:
         if item.lstrip().startswith("{"):
@@ -206,11 +208,20 @@ def _pick_per_class(y, n: int, seed: int) -> list[int]:
 
 
 def preview_samples(data: str, n: int | None, *, seed: int = 0):
-    """(images (n, C, H, W) float in [0, 1], a class name per image or None for regression data).
+    """(images (n, C, H, W) float in [0, 1], a class name per image or None for other data).
 
-    Classification data gives samples from every class in turn; `n` None means one per class, at
-    least 6 and at most 12. Streamed folders read only the picked files, with the folder's resize rule.
+    Classification data gives samples from every class in turn; other data samples picked at random
+    across it by `seed` (sorted), not its first files. `n` None means one per class, at least 6 and at
+    most 12 (classes), 4 (masks, pairs) or 6. Streamed folders read only the picked files, with the
+    folder's resize rule.
     """
+    images, labels, _ = _preview_data(data, n, seed)
+    return images, labels
+
+
+def _preview_data(data: str, n: int | None, seed: int):
+    """`preview_samples`, and the picked samples' partners: masks (n, H, W) of a segmentation dataset,
+    targets B (n, C_B, H, W) of paired images, or None."""
     import numpy as np
     import torch
 
@@ -220,11 +231,16 @@ def preview_samples(data: str, n: int | None, *, seed: int = 0):
     if n is not None and n < 1:
         raise UserError(f"--n must be at least 1; got {n}")
     ds = load_dataset(DataConfig(name=data))
-    if ds.kind != "image":
-        raise UserError(f"{data} holds {ds.kind} data; augmentations apply to images (try --data digits)")
+    if ds.kind not in ("image", "image_pair"):
+        raise UserError(f"{data} holds {ds.kind} data; augmentations apply to images, masks and image pairs "
+                        "(try --data digits)")
     classes = ds.task == "classification" and ds.class_names
-    n = n or (min(max(len(ds.class_names), 6), 12) if classes else 6)
-    pick = _pick_per_class(ds.y, n, seed) if classes else list(range(min(n, len(ds.y))))
+    partnered = ds.task == "segmentation" or ds.kind == "image_pair"
+    n = n or (min(max(len(ds.class_names), 6), 12) if classes else 4 if partnered else 6)
+    if classes:
+        pick = _pick_per_class(ds.y, n, seed)
+    else:  # across the whole data set: the first files are often all of one source
+        pick = sorted(np.random.default_rng(seed).choice(len(ds.y), size=min(n, len(ds.y)), replace=False).tolist())
     if ds.paths is not None:  # a folder too large for memory: read just the picked files
         from idealfit.data.images import read_streamed
 
@@ -235,19 +251,39 @@ def preview_samples(data: str, n: int | None, *, seed: int = 0):
     if lo < 0 or hi > 1:  # e.g. the deck's ±1 X/O images: shown rescaled to [0, 1]
         x = (x - lo) / (hi - lo or 1.0)
     labels = [ds.class_names[int(ds.y[i])] for i in pick] if classes else None
-    return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)), labels
+    partner = torch.from_numpy(np.ascontiguousarray(ds.y[pick])) if partnered else None
+    return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)), labels, partner
 
 
-def augment_figure(data: str, n: int | None, specs: list, *, seed: int = 0):
-    """The augmentation grid of `data`: a row per sample, its first tile labelled with its class."""
-    from idealfit.data.augment_preview import preview_figure
+def augment_figure(data: str, n: int | None, specs: list | None, *, seed: int = 0):
+    """(the augmentation grid of `data`, the images, their class names or None, a note on what the rows are).
 
-    images, labels = preview_samples(data, n, seed=seed)
-    fig = preview_figure(images, specs, seed=seed)
-    k = len(fig.axes) // len(images)  # original + one column per augmentation, row by row
+    A row per sample, its first tile labelled with its class; a segmentation dataset's mask, or a pair's
+    target B, in a row below its image, moved by the same draws. `specs` None: the deck's four
+    augmentations, or flip and crop for pairs (training refuses the others for pairs: this does too).
+    """
+    from idealfit.data.augment_preview import DECK_AUGMENTATIONS, preview_figure
+    from idealfit.train.setup import GEOMETRIC, check_pair_augment
+
+    images, labels, partner = _preview_data(data, n, seed)
+    pairs = partner is not None and partner.is_floating_point()
+    if specs is None:
+        specs = list(GEOMETRIC if pairs else DECK_AUGMENTATIONS)
+    if pairs:
+        check_pair_augment(specs)
+    fig = preview_figure(images, specs, seed=seed, partner=partner)
+    rows = len(images) * (1 if partner is None else 2)
+    k = len(fig.axes) // rows  # original + one column per augmentation, row by row
     for i, label in enumerate(labels or []):
         fig.axes[i * k].set_ylabel(label, fontsize=9)
-    return fig, images, labels
+    if partner is not None:
+        names = ("input A", "target B") if pairs else ("image", "mask")
+        for i in range(rows):
+            fig.axes[i * k].set_ylabel(names[i % 2], fontsize=9)
+    note = ("each input A above its target B, both moved by the same draw" if pairs else
+            "each image above its mask: flip and crop move the mask with the image, contrast and tint change "
+            "the image only" if partner is not None else "")
+    return fig, images, labels, note, specs
 
 
 def cmd_augment(args: argparse.Namespace) -> int:
@@ -255,10 +291,11 @@ def cmd_augment(args: argparse.Namespace) -> int:
     from idealfit.report.figures import save_png
 
     specs = _augment_specs(args.augment)
-    Augment(specs)  # bad names and parameters stop here, with "did you mean"
-    fig, images, labels = augment_figure(args.data, args.n, specs, seed=args.seed)
+    if specs is not None:
+        Augment(specs)  # bad names and parameters stop here, with "did you mean"
+    fig, images, labels, note, specs = augment_figure(args.data, args.n, specs, seed=args.seed)
     path = save_png(fig, args.out)
     names = [s if isinstance(s, str) else s.get("name", "?") for s in specs]
-    classes = f"; rows labelled by class, {len(set(labels))} classes" if labels else ""
-    print(f"wrote {path}: {len(images)} samples of {args.data}, original then {', '.join(map(str, names))}{classes}")
+    extra = f"; rows labelled by class, {len(set(labels))} classes" if labels else f"; {note}" if note else ""
+    print(f"wrote {path}: {len(images)} samples of {args.data}, original then {', '.join(map(str, names))}{extra}")
     return 0

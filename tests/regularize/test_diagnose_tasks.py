@@ -159,8 +159,12 @@ def test_a_generator_no_better_than_the_mean_image_is_named():
     d = diagnose(_p2p(l1=0.2), task="translation", metric="l1", baselines=base,
                  context={**CONTEXT, "kind": "image_pair"})
     assert "the training split's mean target image does better by val l1 (0.196 vs 0.21), as expected of a GAN" in _text(d)
-    assert "compare sharpness_ratio and the FCN-score instead" in _text(d)
+    assert "compare sharpness_ratio instead" in _text(d) and "FCN-score:" in _text(d)  # this run has none
     assert not any(a.startswith("The network does no better") for a in d["advice"])
+    final = {s: {"l1": 0.2, "fcn_miou": 0.5} for s in ("train", "val", "test")}  # a run that has one: named
+    with_fcn = diagnose(_p2p(l1=0.2), task="translation", metric="l1", baselines=base, final=final,
+                        context={**CONTEXT, "kind": "image_pair"})
+    assert "compare sharpness_ratio and the FCN-score instead" in _text(with_fcn)
     assert not any("lr-find" in a for a in d["advice"])  # a GAN run: the lr finder cannot sweep it
 
 

@@ -118,16 +118,29 @@ def open_image(path: Path, *, size: int, channels: int, resize: str = RESIZE[0],
     65535 rather than clipped to 8 bits (PIL's convert("L") would turn them all white). A non-square
     image is made square by `resize` (crop | squash | pad, default crop). `folder`: as for `opened`.
     """
+    return image_array(to_square(upright(path, channels=channels, folder=folder), size, resize), channels)
+
+
+def upright(path: Path, *, channels: int, folder: bool = True) -> Image.Image:
+    """An image file decoded upright (its EXIF turn applied) as mode L (channels 1) or RGB (3), or as mode F
+    in [0, 1] for 16-bit and float gray images; `image_array` turns it into the model's (C, H, W) array."""
     from PIL import ImageOps
 
     with opened(path, folder=folder) as im:
         im = ImageOps.exif_transpose(im)
         if im.mode.startswith("I") or im.mode == "F":
-            gray = to_square(_deep_gray(path, im), size, resize)
-            arr = np.asarray(gray, dtype=np.float32)[None]
-            return arr if channels == 1 else np.repeat(arr, 3, axis=0)
-        im = to_square(im.convert("L" if channels == 1 else "RGB"), size, resize)
-        arr = np.asarray(im, dtype=np.float32) / 255.0
+            return _deep_gray(path, im)
+        out = im.convert("L" if channels == 1 else "RGB")
+        out.load()
+        return out
+
+
+def image_array(im: Image.Image, channels: int) -> np.ndarray:
+    """(C, H, W) float32 in [0, 1] of an image from `upright` (resized or not)."""
+    if im.mode == "F":
+        arr = np.asarray(im, dtype=np.float32)[None]
+        return arr if channels == 1 else np.repeat(arr, 3, axis=0)
+    arr = np.asarray(im, dtype=np.float32) / 255.0
     return arr[None] if channels == 1 else arr.transpose(2, 0, 1)
 
 

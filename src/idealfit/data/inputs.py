@@ -245,19 +245,31 @@ def _check_eval_target(path: Path, header: list[str], target: str | None) -> Non
 
 def _check_fingerprint(state: dict[str, Any], cfg: DataConfig) -> None:
     from idealfit.data.files import fingerprint
-    from idealfit.data.images import scan_image_folder
 
     recorded = (state.get("meta") or {}).get("fingerprint")
     path = Path(cfg.name).expanduser()
     if not recorded or not path.exists():
         return
-    if path.is_dir():
-        from idealfit.data.audio import is_audio_folder, scan_audio_folder
-
-        files = scan_audio_folder(path)[0] if is_audio_folder(path) else scan_image_folder(path).files
-    if fingerprint(path, files if path.is_dir() else None) != recorded:
+    if fingerprint(path, _source_files(path, state, cfg) if path.is_dir() else None) != recorded:
         raise UserError(f"{cfg.name} changed since this run was trained (its fingerprint differs), so its test "
                         "split is no longer the same rows; evaluate on a labelled file with --data FILE instead")
+
+
+def _source_files(folder: Path, state: dict[str, Any], cfg: DataConfig) -> list[Path]:
+    """The files of a training folder that its fingerprint covered, found by the scan its run's loader used
+    (a WAV folder, A/ + B/ pairs, images/ + masks/, class folders): each kind fingerprints its own list."""
+    from idealfit.data.audio import scan_audio_folder
+    from idealfit.data.images import scan_image_folder
+    from idealfit.data.masks import mask_folder_files
+    from idealfit.data.pairs import pair_folder_files
+
+    if state["kind"] == "audio":
+        return scan_audio_folder(folder)[0]
+    if state["kind"] == "image_pair":
+        return pair_folder_files(folder, (state.get("meta") or {}).get("pairs", cfg.pairs))
+    if state.get("task") == "segmentation":
+        return mask_folder_files(folder)
+    return scan_image_folder(folder).files
 
 
 def _labelled_csv(state: dict[str, Any], cfg: DataConfig, path: Path) -> Dataset:

@@ -74,10 +74,19 @@ def load_mask_folder(root: Path, *, image_size: int | None = None, channels: int
         if len(names) < 2:
             raise UserError(f"every mask in {root / 'masks'} is all 0 (background); mark the objects with class "
                             "values 1, 2, ... in the masks")
-    files = [p for pair in pairs for p in pair]
     meta = {"source": str(root), "resize": resize, "image_size": size, "channels": channels,
-            "fingerprint": fingerprint(root, files), "skipped_files": skipped}
+            "fingerprint": fingerprint(root, _flat(pairs)), "skipped_files": skipped}
     return Dataset(root.name, np.stack(xs), y, "segmentation", "image", class_names=names, meta=meta)
+
+
+def mask_folder_files(root: Path) -> list[Path]:
+    """The files a segmentation folder's fingerprint covers (each image, then its mask, sorted by name):
+    evaluate rescans the folder with this to tell whether it still holds the training samples."""
+    return _flat(_pairs(Path(root))[0])
+
+
+def _flat(pairs: list[tuple[Path, Path]]) -> list[Path]:
+    return [p for pair in pairs for p in pair]
 
 
 def _pairs(root: Path) -> tuple[list[tuple[Path, Path]], list[str]]:

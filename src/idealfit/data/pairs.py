@@ -178,6 +178,15 @@ def load_pair_folder(root: Path, *, image_size: int | None = None, channels: int
                    masks=palette_masks(x))
 
 
+def pair_folder_files(root: Path, pairs: str = PAIRS[0]) -> list[Path]:
+    """The files a paired folder's fingerprint covers, in `load_pair_folder`'s order (folders: A then B of
+    each pair; side_by_side: each image): evaluate rescans the folder with this."""
+    root = Path(root)
+    if pairs == "folders":
+        return [p for pair in _folder_pairs(root)[0] for p in pair]
+    return _side_by_side_files(root)[0]
+
+
 def _geometry(first: tuple[int, int], colour: tuple[bool, bool], image_size: int | None,
               channels: int | None) -> tuple[int, int, int]:
     """(S, C_A, C_B): the side from the first pair's (width, height) unless given, channels from colour."""

@@ -12,6 +12,11 @@ from idealfit.run_files import is_file, read_bytes
 EXAMPLES = "segmentation.png"  # written by the segmentation task at the end of training
 
 
+def _background(name) -> str:
+    """" (background)" after class 0's name, unless the name says so itself."""
+    return "" if str(name).strip().lower() == "background" else " (background)"
+
+
 def per_class_table(summary: dict) -> str:
     """IoU and Dice of every class on the test split, from summary.json."""
     test = (summary.get("metrics") or {}).get("test") or {}
@@ -19,7 +24,7 @@ def per_class_table(summary: dict) -> str:
     iou, dice = test.get("iou_per_class") or [], test.get("dice_per_class") or []
     if not iou or len(iou) != len(names):
         return ""
-    rows = "".join(f"<tr><th>{escape(str(n))}{' (background)' if k == 0 else ''}</th><td>{tables.fmt(a)}</td>"
+    rows = "".join(f"<tr><th>{escape(str(n))}{_background(n) if k == 0 else ''}</th><td>{tables.fmt(a)}</td>"
                    f"<td>{tables.fmt(b)}</td></tr>" for k, (n, a, b) in enumerate(zip(names, iou, dice, strict=True)))
     note = ('<p class="note">IoU = overlap / union of the true and predicted pixels of a class; Dice = 2 × overlap / '
             "(true + predicted). The headline Dice and mean IoU average the foreground classes.</p>")

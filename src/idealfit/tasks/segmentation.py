@@ -162,4 +162,4 @@ def write_examples(path, images: np.ndarray, true: np.ndarray, pred: np.ndarray,
     from idealfit.report.sheets import to_rgb8, write_sheet
 
     write_sheet(path, [[to_rgb8(im), overlay(im, t), overlay(im, p)] for im, t, p in zip(images, true, pred, strict=True)],
-                scale=scale)
+                scale=scale, titles=["image", "truth", "prediction"])

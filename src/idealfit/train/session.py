@@ -15,7 +15,7 @@ import torch
 from idealfit.baselines import format_baselines
 from idealfit.config import RunConfig, resolve, to_yaml
 from idealfit.data.augment import Augment
-from idealfit.data.augment_preview import first_train_images, preview_figure
+from idealfit.data.augment_preview import first_train_images, first_train_partners, preview_figure
 from idealfit.data.base import Dataset
 from idealfit.data.images import folder_notes
 from idealfit.data.prepare import Prepared, small_class_note
@@ -281,8 +281,10 @@ def _write_augment_preview(run_dir: Path, prep: Prepared, specs: list) -> None:
     from idealfit.report.figures import save_png
     from idealfit.report.html import add_extra
 
-    save_png(preview_figure(first_train_images(prep), specs, seed=0), run_dir / "augment.png")
-    add_extra(run_dir, section="Data augmentation", caption="original, then each augmentation alone",
+    partner = first_train_partners(prep)  # a mask or target row below each image, moved by the same draws
+    save_png(preview_figure(first_train_images(prep), specs, seed=0, partner=partner), run_dir / "augment.png")
+    below = "" if partner is None else ", each mask or target below its image"
+    add_extra(run_dir, section="Data augmentation", caption=f"original, then each augmentation alone{below}",
               path="augment.png")
 
 

@@ -132,13 +132,18 @@ class PairAugment:
         return both[:, : a.shape[1]], both[:, a.shape[1] :]
 
 
-def _pair_augmenter(cfg: RunConfig) -> PairAugment:
-    names = [a if isinstance(a, str) else str(a.get("name")) for a in cfg.data.augment]
+def check_pair_augment(specs: list) -> None:
+    """Paired images take the geometric augmentations only (UserError naming the first other one)."""
+    names = [a if isinstance(a, str) else str(a.get("name")) for a in specs]
     other = [n for n in names if n not in GEOMETRIC]
     if other:
-        raise UserError(f"data.augment on paired images moves input and target together: {', '.join(GEOMETRIC)} "
+        raise UserError(f"augmenting paired images moves input and target together: {', '.join(GEOMETRIC)} "
                         f"only ({other[0]} would change an input's meaning, e.g. a label map's colours); "
                         f"drop {other[0]}")
+
+
+def _pair_augmenter(cfg: RunConfig) -> PairAugment:
+    check_pair_augment(cfg.data.augment)
     return PairAugment(Augment(cfg.data.augment, generator=torch.Generator().manual_seed(cfg.train.seed + 1)))
 
 

@@ -1,0 +1,157 @@
+"""Runs trained on a segmentation folder (images/ + masks/) and a paired folder (A/ + B/), as a user makes
+them: evaluate and export find their own untouched folder again, and predict's outputs are the input's size."""
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import idealfit as fit
+from idealfit.cli import main
+from idealfit.errors import UserError
+
+SIDE = 32  # pix2pix's PatchGAN needs room for its stride-2 layers
+
+
+def _mask_folder(root, n=24):
+    """root/images/<k>.png gray noise with a bright square, root/masks/<k>.png its square (class 1)."""
+    rng = np.random.default_rng(0)
+    (root / "images").mkdir(parents=True)
+    (root / "masks").mkdir()
+    for k in range(n):
+        img = rng.integers(0, 90, size=(SIDE, SIDE), dtype=np.uint8)
+        mask = np.zeros((SIDE, SIDE), np.uint8)
+        r, c = rng.integers(0, SIDE - 12, size=2)
+        mask[r : r + 12, c : c + 12] = 1
+        img[mask == 1] += 150
+        Image.fromarray(img).save(root / "images" / f"{k:02d}.png")
+        Image.fromarray(mask).save(root / "masks" / f"{k:02d}.png")
+    (root / "classes.txt").write_text("background\nbright\n")
+    return root
+
+
+def _pair_folder(root, n=24):
+    """root/A/<k>.png gray noise, root/B/<k>.png its negative."""
+    rng = np.random.default_rng(1)
+    (root / "A").mkdir(parents=True)
+    (root / "B").mkdir()
+    for k in range(n):
+        a = rng.integers(0, 256, size=(SIDE, SIDE), dtype=np.uint8)
+        Image.fromarray(a).save(root / "A" / f"{k:02d}.png")
+        Image.fromarray(255 - a).save(root / "B" / f"{k:02d}.png")
+    return root
+
+
+TINY = {"unet": {"model.widths": [4, 8]}, "pix2pix": {"model.widths": [4, 8], "model.d_width": 4}}
+
+
+@pytest.fixture(scope="module")
+def folder_runs(tmp_path_factory):
+    """{"seg": run, "pairs": run}: one 1-epoch run on each folder kind."""
+    root = tmp_path_factory.mktemp("folders")
+    out = {}
+    for name, make, family in (("seg", _mask_folder, "unet"), ("pairs", _pair_folder, "pix2pix")):
+        folder = make(root / name)
+        out[name] = fit.train(data=str(folder), model=family, epochs=1, out=root / f"run-{name}", verbose=False,
+                              set={"train.batch_size": 8, "train.progress": False, **TINY[family]})
+    return out
+
+
+def _scalars(metrics):
+    return {k: v for k, v in metrics.items() if isinstance(v, float)}
+
+
+@pytest.mark.parametrize("name", ["seg", "pairs"])
+def test_evaluate_finds_its_untouched_folder_and_notices_a_change(folder_runs, name):
+    run = fit.load_run(folder_runs[name].dir)
+    scores = _scalars(run.evaluate())  # the folder as it was trained on: its own test split again
+    assert len(scores) >= 3
+    assert scores == pytest.approx(_scalars(folder_runs[name].summary["metrics"]["test"]), rel=1e-4)
+    source = run.dir.parent / name
+    sub = "images" if name == "seg" else "A"
+    extra = source / sub / "zz.png"
+    Image.open(source / sub / "00.png").save(extra)
+    partner = source / ("masks" if name == "seg" else "B") / "zz.png"
+    Image.open(partner.with_name("00.png")).save(partner)
+    try:
+        with pytest.raises(UserError, match=f"{name} changed since this run was trained"):
+            fit.load_run(run.dir).evaluate()
+    finally:
+        extra.unlink()
+        partner.unlink()
+    assert _scalars(fit.load_run(run.dir).evaluate()) == pytest.approx(scores)  # put back: accepted again
+
+
+def test_export_checks_the_graph_on_the_runs_own_folder(folder_runs, tmp_path, capsys):
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnxscript")
+    run = folder_runs["seg"]
+    assert main(["export", str(run.dir), "--onnx", str(tmp_path / "m.onnx")]) == 0
+    printed = capsys.readouterr().out
+    assert "test samples" in printed and "changed since" not in printed, printed
+    spec = json.loads((tmp_path / "m.onnx.json").read_text())
+    assert spec["class_names"] == ["background", "bright"]
+
+
+def _wide_image(path, h=40, w=56):
+    """Gray noise with a bright block at the far left, outside the centre square a crop would keep."""
+    rng = np.random.default_rng(5)
+    img = rng.integers(0, 90, size=(h, w), dtype=np.uint8)
+    img[10:30, 0:10] = 240
+    Image.fromarray(img).save(path)
+    return path
+
+
+def test_segmentation_predict_writes_a_mask_of_the_whole_input_at_its_size(folder_runs, tmp_path, capsys):
+    from idealfit.data.whole import read_whole
+
+    run = fit.load_run(folder_runs["seg"].dir)
+    wide = _wide_image(tmp_path / "wide.png")
+    square = tmp_path / "square.png"
+    Image.open(run.dir.parent / "seg" / "images" / "03.png").save(square)
+    assert main(["predict", str(run.dir), str(wide), str(square), "--out", str(tmp_path / "m"), "--overlay"]) == 0
+    line = capsys.readouterr().out
+    assert "wrote 2 masks (each its input's size" in line and "shorter side resized to 32 px" in line, line
+    mask = np.asarray(Image.open(tmp_path / "m" / "wide.png"))
+    assert mask.shape == (40, 56) and Image.open(tmp_path / "m" / "wide-overlay.png").size == (56, 40)
+    # the reference: the network on the whole image, short side 32 (40x56 -> 32x45), nearest back to 40x56
+    x, size = read_whole(run.state, wide)
+    assert x.shape == (1, 1, 32, 45) and size == (56, 40)
+    small = run._predict_ready(x)[0]
+    expected = np.asarray(Image.fromarray(small).resize((56, 40), Image.Resampling.NEAREST))
+    assert (mask == expected).mean() > 0.97  # nearest sampling may round a boundary pixel the other way
+    # a training-sized input gives exactly the mask of the run's own S x S path
+    ref = run._predict_ready(run.load_inputs(square).numpy())[0]
+    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "m" / "square.png")), ref)
+
+
+def test_one_mask_is_singular_and_translation_output_has_the_inputs_size(folder_runs, tmp_path, capsys):
+    seg, pairs = folder_runs["seg"], folder_runs["pairs"]
+    square = tmp_path / "square.png"
+    Image.open(seg.dir.parent / "seg" / "images" / "03.png").save(square)
+    assert main(["predict", str(seg.dir), str(square), "--out", str(tmp_path / "m")]) == 0
+    assert "wrote 1 mask (32×32, pixel value" in capsys.readouterr().out  # no scaling note: nothing was scaled
+    wide = _wide_image(tmp_path / "wide.png")
+    assert main(["predict", str(pairs.dir), str(wide), "--out", str(tmp_path / "g")]) == 0
+    line = capsys.readouterr().out
+    assert "wrote 1 generated image (40×56;" in line and "resized back bilinearly" in line, line
+    assert Image.open(tmp_path / "g" / "wide.png").size == (56, 40)
+
+
+def test_report_names_background_once_and_the_figure_titles_its_columns(folder_runs):
+    from idealfit.report.segmentation import per_class_table
+    from idealfit.report.sheets import GAP, TITLE_BAND
+
+    run = folder_runs["seg"]
+    table = per_class_table(run.summary)
+    assert "<th>background</th>" in table and "background (background)" not in table
+    named = per_class_table({**run.summary, "class_names": ["sky", "bird"]})
+    assert "<th>sky (background)</th>" in named  # a class 0 of another name is still marked as background
+    sheet = np.asarray(Image.open(run.dir / "segmentation.png").convert("L"))
+    scale, rows = 2, min(6, len(np.load(run.dir / "predictions.npz")["index"]))
+    assert sheet.shape == (TITLE_BAND + rows * (SIDE + GAP) * scale, (3 * SIDE + 2 * GAP) * scale)
+    band = sheet[:TITLE_BAND]
+    for col in range(3):  # dark text above each of image | truth | prediction
+        left = col * (SIDE + GAP) * scale
+        assert (band[:, left : left + SIDE * scale] < 100).sum() > 20
