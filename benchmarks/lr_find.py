@@ -69,8 +69,10 @@ def main(argv: list[str] | None = None) -> int:
                 sets["train.epochs"] = 3
             res = lr_find(data=data, set=sets, out=Path(tmp) / f"{name}.png")
             rules = {"before": suggest_lr(res.lrs, res.losses, window=0.0), "now": res.suggestion}
-            print(f"{name}: suggested lr before {rules['before']:.2e}, now {rules['now']:.2e}", flush=True)
-            for label, lr in {"default": None, **rules}.items():
+            shown = {k: "none (no clear descent)" if v is None else f"{v:.2e}" for k, v in rules.items()}
+            print(f"{name}: suggested lr before {shown['before']}, now {shown['now']}", flush=True)
+            # a sweep without a clear descent suggests nothing: the command keeps the default, so no run for it
+            for label, lr in {"default": None, **{k: v for k, v in rules.items() if v is not None}}.items():
                 scores = []
                 for seed in seeds:
                     extra = dict(sets) if lr is None else {**sets, "train.lr": lr}
