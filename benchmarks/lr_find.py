@@ -70,7 +70,8 @@ def main(argv: list[str] | None = None) -> int:
             res = lr_find(data=data, set=sets, out=Path(tmp) / f"{name}.png")
             rules = {"before": suggest_lr(res.lrs, res.losses, window=0.0), "now": res.suggestion}
             shown = {k: "none (no clear descent)" if v is None else f"{v:.2e}" for k, v in rules.items()}
-            print(f"{name}: suggested lr before {shown['before']}, now {shown['now']}", flush=True)
+            print(f"{name}: suggested lr before {shown['before']}, now {shown['now']} (descent: "
+                  f"{res.clarity:.1f} standard errors)", flush=True)
             # a sweep without a clear descent suggests nothing: the command keeps the default, so no run for it
             for label, lr in {"default": None, **{k: v for k, v in rules.items() if v is not None}}.items():
                 scores = []

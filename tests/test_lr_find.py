@@ -7,7 +7,16 @@ import pytest
 
 from idealfit import study_commands
 from idealfit.errors import UserError
-from idealfit.lr_find import DIVERGE, format_lr, local_slopes, lr_find, lr_schedule, smooth, suggest_lr
+from idealfit.lr_find import (
+    DIVERGE,
+    descent_clarity,
+    format_lr,
+    local_slopes,
+    lr_find,
+    lr_schedule,
+    smooth,
+    suggest_lr,
+)
 
 TINY = {"model.hidden": [16], "train.batch_size": 32}
 
@@ -97,6 +106,7 @@ def test_a_flat_noisy_sweep_suggests_nothing_and_a_noisy_descent_still_a_rate():
         raw = (1.2 - 0.6 / (1 + np.exp(-(i - 60) / 6))) * noise  # the same noise over a real descent
         descended += suggest_lr(lrs, smooth(list(raw)), raw=raw) is not None
     assert flat >= 48 and descended == 50  # the rule's 3 standard errors: ~1% of pure-noise sweeps pass
+    assert descent_clarity(lrs, smooth(list(raw)), raw=raw) > 5 * descent_clarity(lrs, smooth(list(noise)), raw=noise)
     rising_noise = np.r_[[1.0] * 10, [0.9, 0.95], 1.0 + 0.01 * np.random.default_rng(0).normal(size=88)]
     assert suggest_lr(lrs, rising_noise) is None  # a minimum right after the skip, then flat: no fallback
 
@@ -188,7 +198,7 @@ def test_lr_find_command_on_a_flat_sweep_keeps_the_default_lr(tmp_path, capsys):
                    "--set", "train.threads=1", "--steps", "40", "--out", str(tmp_path / "lr.png")])
     assert args.func(args) == 0
     text = capsys.readouterr().out
-    assert "no clear descent" in text and "keep the default lr 0.001" in text
+    assert "no clear descent" in text and "keep the default lr 0.001" in text and "(3 needed)" in text
     assert "suggested learning rate" not in text
     assert "--lr" not in text and (tmp_path / "lr.png").is_file()
 

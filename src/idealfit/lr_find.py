@@ -73,6 +73,7 @@ class LRFindResult:
     suggestion: float | None  # the suggested learning rate (rule in the module doc); None: no clear descent
     figure_path: Path  # the PNG written
     diverged: bool  # True when the sweep stopped before `end` because the loss blew up
+    clarity: float  # standard errors the loss falls by to its minimum (`descent_clarity`; under CLEAR: flat)
     default_lr: float  # the rate `idealfit train` would use on this data (kept when there is no suggestion)
     threads: int  # CPU threads the sweep ran on (train.threads, resolved as train resolves it)
 
@@ -114,20 +115,38 @@ def suggest_lr(lrs, losses, *, raw=None, skip: float = SKIP, window: float = WIN
         raise UserError(f"the lr finder recorded only {n} steps; raise --steps or lower --start")
     k = min(int(round(skip * n)), n - 3)
     i_min = k + int(np.argmin(losses[k:]))
-    logs, steps = np.log10(lrs), np.arange(n)  # rule 4 compares losses over WINDOW decades, whatever `window` is
+    logs = np.log10(lrs)  # rule 4 compares losses over WINDOW decades, whatever `window` is
     if i_min - k < 2:  # no descent after the skip: fastai's fallback, if the loss then clearly rises
         at_min = fitted[np.abs(logs - logs[i_min]) <= WINDOW / 2 + 1e-12]
         after = fitted[logs > logs[i_min] + WINDOW / 2]
         return float(max(lrs[0], lrs[i_min] / 10)) if _clear_drop(after, at_min) >= CLEAR else None
-    start = fitted[k:][logs[k:] <= logs[k] + WINDOW + 1e-12]  # the first decade after the skip
-    before_min = fitted[(logs >= logs[i_min] - WINDOW - 1e-12) & (steps <= i_min)]  # past it: the divergence
-    if _clear_drop(start, before_min) < CLEAR:  # flat: the minimum is a dip of the noise
+    if descent_clarity(lrs, losses, raw=raw, skip=skip) < CLEAR:  # flat: the minimum is a dip of the noise
         return None
     x = np.log10(lrs[k:])
     slope = local_slopes(x, fitted[k:], window=window)  # the skipped start is in no line
     # only lines with their whole left half after the skip: a half-window line rests on half the points
     first = min(int(np.searchsorted(x, x[0] + window / 2 - 1e-12)), i_min - k)
     return float(lrs[k + first + int(np.argmin(slope[first:i_min - k + 1]))])
+
+
+def descent_clarity(lrs, losses, *, raw=None, skip: float = SKIP) -> float:
+    """How clearly the sweep descends (rule 4 in the module doc): the standard errors by which the minibatch
+    losses of the decade up to the smoothed minimum lie below those of the first decade after the skip.
+
+    Args: as for `suggest_lr`. Returns 0.0 when the minimum is within 2 steps of the skip.
+    """
+    lrs, losses = np.asarray(lrs, dtype=float), np.asarray(losses, dtype=float)
+    fitted = losses if raw is None else np.asarray(raw, dtype=float)
+    n = len(losses)
+    k = max(0, min(int(round(skip * n)), n - 3))
+    i_min = k + int(np.argmin(losses[k:]))
+    if i_min - k < 2:
+        return 0.0
+    logs = np.log10(lrs)
+    start = fitted[k:][logs[k:] <= logs[k] + WINDOW + 1e-12]  # the first decade after the skip
+    # the decade up to the minimum; the losses past it belong to the divergence
+    before_min = fitted[(logs >= logs[i_min] - WINDOW - 1e-12) & (np.arange(n) <= i_min)]
+    return _clear_drop(start, before_min)
 
 
 def _clear_drop(high: np.ndarray, low: np.ndarray) -> float:
@@ -236,11 +255,12 @@ def lr_find(*, data: str | Path = "digits", model: str = "auto", start: float = 
     with num_threads(threads):  # as `idealfit train` does: --set train.threads=1 pins the sweep too
         raw, diverged = _sweep(step, batches, lrs)
     lrs, smoothed = lrs[:len(raw)], smooth(raw)
-    suggestion = suggest_lr(lrs, smoothed, raw=raw)
+    suggestion, clarity = suggest_lr(lrs, smoothed, raw=raw), descent_clarity(lrs, smoothed, raw=raw)
     from idealfit.report.figures import save_png
 
     path = save_png(lr_find_figure(lrs, smoothed, raw=raw, suggestion=suggestion), out or _default_out(data, model))
-    return LRFindResult([float(v) for v in lrs], smoothed, raw, suggestion, path, diverged, default_lr, threads)
+    return LRFindResult([float(v) for v in lrs], smoothed, raw, suggestion, path, diverged, clarity, default_lr,
+                        threads)
 
 
 def _default_out(data: str | Path, model: str) -> Path:
@@ -273,8 +293,7 @@ def lr_find_figure(lrs, losses, *, raw=None, suggestion: float | None, skip: flo
     ax.set_xscale("log")
     ax.set_xlabel("learning rate (log scale)")
     ax.set_ylabel("training loss")
-    ax.set_title("Learning-rate finder" + ("" if suggestion is not None else
-                                           ": no clear descent, no rate suggested (keep the default)"))
+    ax.set_title("Learning-rate finder" + ("" if suggestion is not None else ": no clear descent, no suggestion"))
     ax.grid(alpha=0.3)
     ax.legend(frameon=False)
     return fig

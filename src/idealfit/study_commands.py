@@ -158,7 +158,7 @@ def cmd_study_gan(args: argparse.Namespace) -> int:
 def cmd_lr_find(args: argparse.Namespace) -> int:
     import shlex
 
-    from idealfit.lr_find import format_lr, lr_find
+    from idealfit.lr_find import CLEAR, format_lr, lr_find
 
     res = lr_find(data=args.data, model=args.model, start=args.start, end=args.end, steps=args.steps,
                   set=_sets(args), seed=args.seed, out=args.out)
@@ -170,9 +170,9 @@ def cmd_lr_find(args: argparse.Namespace) -> int:
         keep += ["--seed", str(args.seed)]
     cmd = ["idealfit", "train", "--data", args.data, "--model", args.model, *keep]
     if res.suggestion is None:
-        print(f"no clear descent: the loss is as low at the first rates as at its minimum (within the noise of "
-              f"the minibatch losses), so no rate is suggested; keep the default lr {format_lr(res.default_lr)}   "
-              f"(plot: {res.figure_path})")
+        print(f"no clear descent: near its minimum the loss is {res.clarity:.1f} standard errors below its level at "
+              f"the first rates ({CLEAR:g} needed), a dip of the minibatch noise, so no rate is suggested; keep the "
+              f"default lr {format_lr(res.default_lr)}   (plot: {res.figure_path})")
         print(f"train with it: {shlex.join(cmd)}")
         return 0
     shown = format_lr(res.suggestion)  # one string for both lines: the command uses the number it suggests
