@@ -106,6 +106,7 @@ def test_a_flat_noisy_sweep_suggests_nothing_and_a_noisy_descent_still_a_rate():
         raw = (1.2 - 0.6 / (1 + np.exp(-(i - 60) / 6))) * noise  # the same noise over a real descent
         descended += suggest_lr(lrs, smooth(list(raw)), raw=raw) is not None
     assert flat >= 48 and descended == 50  # the rule's 3 standard errors: ~1% of pure-noise sweeps pass
+    assert suggest_lr(lrs, smooth(list(noise)), raw=noise, clear=0.0) is not None  # rule off: a noise dip's rate
     assert descent_clarity(lrs, smooth(list(raw)), raw=raw) > 5 * descent_clarity(lrs, smooth(list(noise)), raw=noise)
     rising_noise = np.r_[[1.0] * 10, [0.9, 0.95], 1.0 + 0.01 * np.random.default_rng(0).normal(size=88)]
     assert suggest_lr(lrs, rising_noise) is None  # a minimum right after the skip, then flat: no fallback
