@@ -30,7 +30,7 @@ Measured (2-core shared CPU, torch CPU; test split; wine = scikit-learn's wine w
   the sweeps' descent in standard errors, printed per dataset above and, for forecasting runs (they start
   at their AR fit, so their sweep is flat) and for pure noise, by `flat_sweeps` below. Measured 2026-11-28,
   same machine, 1 thread, load average ~4: wine 38.9, diabetes 5.0, digits 95, mnist1d 34 (all suggest
-  a rate); sunspots 0.6, elnino 0.8, daily sales (a GRU, newcomer 3's CSV) 0.0: no suggestion, where
+  a rate); sunspots 0.6, elnino 0.8, daily sales (newcomer 3's CSV) 0.0: no suggestion, where
   the rule before read a noise dip (sunspots 5.3e-06, elnino 5.0e-05); pure noise (25% minibatch noise): 4 of 400
   sweeps reach 3.
 

@@ -26,7 +26,7 @@ The suggestion rule ("steepest descent before the minimum", robust to early spik
    losses past the minimum belong to the divergence and are left out). A forecasting run starts at its
    AR fit, so its sweep is flat: its "minimum" is a dip of the noise (daily sales: 2.85e-05, 0.0
    standard errors below the start), and a rate read off it is arbitrary; the command then says so and
-   keeps the default rate. Measured, default sweeps on 1 thread: flat 0.0 (daily sales, a GRU) and 0.6
+   keeps the default rate. Measured, default sweeps on 1 thread: flat 0.0 (a daily-sales CSV) and 0.6
    (sunspots); descents 53 (digits mlp), 95 (digits cnn), 34 (mnist1d), 39 (wine), 5.0 (diabetes), 4.7
    (a 3-class text CSV), 4.0 (digits mlp, plain SGD from 1e-3, a test's sweep); pure noise (25% minibatch
    noise) reaches 3 in 4 of 400 simulated sweeps, a 50% descent under that noise in all of 200

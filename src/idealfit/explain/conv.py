@@ -129,7 +129,7 @@ def _check_int(value, name: str, low: int) -> int:
 
 
 def conv2d_steps(image, kernel, *, stride: int = 1, padding: int = 0, bias: float = 0.0):
-    """Slide `kernel` over `image` and record every window: sum_ij W_ij X_(i+p, j+q) + b.
+    """Slide `kernel` over `image` and record every window: sum_ij W_ij X_(i+s·p, j+s·q) + b, s the stride.
 
     The deck's formula is a cross-correlation (the kernel is not flipped), exactly like torch's conv2d.
 
