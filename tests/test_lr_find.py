@@ -112,6 +112,13 @@ def test_a_flat_noisy_sweep_suggests_nothing_and_a_noisy_descent_still_a_rate():
     assert suggest_lr(lrs, rising_noise) is None  # a minimum right after the skip, then flat: no fallback
 
 
+def test_a_short_sweep_compares_at_least_three_steps_each_side():
+    """10 steps over 6 decades: fewer than 3 per decade, so each side of the comparison takes 3 steps."""
+    lrs = lr_schedule(1e-6, 1.0, 10)
+    losses = np.array([2.3, 2.3, 2.3, 2.2, 1.8, 1.0, 0.5, 0.4, 0.45, 3.0])
+    assert descent_clarity(lrs, losses) > 3 and lrs[3] <= suggest_lr(lrs, losses) <= lrs[7]
+
+
 def test_lr_find_on_a_small_problem(tmp_path):
     res = lr_find(data="digits", model="mlp", start=1e-4, end=1.0, steps=30, set=TINY, out=tmp_path / "f.png")
     lrs = np.asarray(res.lrs)

@@ -147,9 +147,10 @@ def descent_clarity(lrs, losses, *, raw=None, skip: float = SKIP) -> float:
     if i_min - k < 2:
         return 0.0
     logs = np.log10(lrs)
-    start = fitted[k:][logs[k:] <= logs[k] + WINDOW + 1e-12]  # the first decade after the skip
-    # the decade up to the minimum; the losses past it belong to the divergence
-    before_min = fitted[(logs >= logs[i_min] - WINDOW - 1e-12) & (np.arange(n) <= i_min)]
+    # the first decade after the skip, and the decade up to the minimum (the losses past it belong to the
+    # divergence); at least 3 steps each, as a short sweep (--steps 10 over 6 decades) has fewer per decade
+    start = fitted[k:max(k + 3, int(np.searchsorted(logs, logs[k] + WINDOW + 1e-12, side="right")))]
+    before_min = fitted[min(i_min - 2, int(np.searchsorted(logs, logs[i_min] - WINDOW - 1e-12))):i_min + 1]
     return _clear_drop(start, before_min)
 
 
