@@ -7,7 +7,16 @@ import pytest
 
 from idealfit import study_commands
 from idealfit.errors import UserError
-from idealfit.lr_find import DIVERGE, local_slopes, lr_find, lr_schedule, smooth, suggest_lr
+from idealfit.lr_find import (
+    DIVERGE,
+    descent_clarity,
+    format_lr,
+    local_slopes,
+    lr_find,
+    lr_schedule,
+    smooth,
+    suggest_lr,
+)
 
 TINY = {"model.hidden": [16], "train.batch_size": 32}
 
@@ -86,6 +95,30 @@ def test_suggestion_without_descent_is_a_tenth_of_the_minimum():
     assert suggest_lr(lrs, dip_right_after_the_skip) == pytest.approx(lrs[5] / 10)
 
 
+def test_a_flat_noisy_sweep_suggests_nothing_and_a_noisy_descent_still_a_rate():
+    """A forecasting run starts at its AR fit: its sweep is flat minibatch noise, and the smoothed curve's
+    minimum is a dip of that noise (newcomer 3: 2.85e-05 on daily sales). No rate is read off it."""
+    lrs, i = lr_schedule(1e-6, 1.0, 100), np.arange(100)
+    flat = descended = 0
+    for seed in range(50):
+        noise = np.exp(np.random.default_rng(seed).normal(0, 0.25, 100))  # 25% minibatch noise, as there
+        flat += suggest_lr(lrs, smooth(list(0.065 * noise)), raw=0.065 * noise) is None
+        raw = (1.2 - 0.6 / (1 + np.exp(-(i - 60) / 6))) * noise  # the same noise over a real descent
+        descended += suggest_lr(lrs, smooth(list(raw)), raw=raw) is not None
+    assert flat >= 48 and descended == 50  # the rule's 3 standard errors: ~1% of pure-noise sweeps pass
+    assert suggest_lr(lrs, smooth(list(noise)), raw=noise, clear=0.0) is not None  # rule off: a noise dip's rate
+    assert descent_clarity(lrs, smooth(list(raw)), raw=raw) > 5 * descent_clarity(lrs, smooth(list(noise)), raw=noise)
+    rising_noise = np.r_[[1.0] * 10, [0.9, 0.95], 1.0 + 0.01 * np.random.default_rng(0).normal(size=88)]
+    assert suggest_lr(lrs, rising_noise) is None  # a minimum right after the skip, then flat: no fallback
+
+
+def test_a_short_sweep_compares_at_least_three_steps_each_side():
+    """10 steps over 6 decades: fewer than 3 per decade, so each side of the comparison takes 3 steps."""
+    lrs = lr_schedule(1e-6, 1.0, 10)
+    losses = np.array([2.3, 2.3, 2.3, 2.2, 1.8, 1.0, 0.5, 0.4, 0.45, 3.0])
+    assert descent_clarity(lrs, losses) > 3 and lrs[3] <= suggest_lr(lrs, losses) <= lrs[7]
+
+
 def test_lr_find_on_a_small_problem(tmp_path):
     res = lr_find(data="digits", model="mlp", start=1e-4, end=1.0, steps=30, set=TINY, out=tmp_path / "f.png")
     lrs = np.asarray(res.lrs)
@@ -95,6 +128,22 @@ def test_lr_find_on_a_small_problem(tmp_path):
     assert 1e-4 <= res.suggestion <= 1.0
     assert res.suggestion <= lrs[int(np.argmin(res.losses))]  # at or before the minimum, below divergence
     assert res.figure_path == tmp_path / "f.png" and res.figure_path.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_train_threads_pins_the_sweep_as_it_pins_training(tmp_path):
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        res = lr_find(data="digits", model="mlp", start=1e-4, end=1.0, steps=6, out=tmp_path / "f.png",
+                      set={**TINY, "train.threads": 1})
+        assert res.threads == 1 and torch.get_num_threads() == 2  # the sweep ran on 1, then restored
+        two = lr_find(data="digits", model="mlp", start=1e-4, end=1.0, steps=6, out=tmp_path / "g.png",
+                      set={**TINY, "train.threads": 2})
+        assert two.threads == 2
+    finally:
+        torch.set_num_threads(before)
 
 
 def test_lr_find_stops_when_the_loss_diverges(tmp_path, monkeypatch):
@@ -133,9 +182,33 @@ def test_lr_find_command_prints_the_suggestion(tmp_path, capsys):
     assert args.func(args) == 0
     text = capsys.readouterr().out
     line = next(t for t in text.splitlines() if t.startswith("suggested learning rate: "))
-    assert 1e-4 <= float(line.split()[3]) <= 1.0 and out.is_file()
-    # the command to use it keeps every --set (the sweep ran with them)
-    assert "idealfit train --data digits --model mlp --set 'model.hidden=[16]' --set train.batch_size=32 --lr " in text
+    shown = line.split()[3]
+    assert 1e-4 <= float(shown) <= 1.0 and out.is_file()
+    # the command to use it keeps every --set (the sweep ran with them) and gives the very number suggested
+    assert (f"idealfit train --data digits --model mlp --set 'model.hidden=[16]' --set train.batch_size=32 "
+            f"--lr {shown}\n") in text
+    assert "on 1 thread" in text or "on 2 threads" in text
+
+
+def test_format_lr_rounds_to_the_digits_it_shows():
+    assert format_lr(2.848e-3) == "0.00285" and format_lr(2.848e-5) == "2.85e-05"  # it printed 0.0028 before
+    assert float(format_lr(2.848e-3)) == pytest.approx(2.848e-3, rel=2e-3)
+
+
+def test_lr_find_command_on_a_flat_sweep_keeps_the_default_lr(tmp_path, capsys):
+    """A forecasting run (it starts at the AR fit): the sweep is flat, so the command suggests no rate."""
+    t = np.arange(300)
+    sales = 50 + 10 * np.sin(2 * np.pi * t / 7) + np.random.default_rng(0).normal(0, 1, 300)
+    csv = tmp_path / "daily.csv"
+    csv.write_text("date,sales\n" + "".join(f"2024-01-01,{v:.3f}\n".replace("2024-01-01", str(
+        np.datetime64("2024-01-01") + int(i))) for i, v in enumerate(sales)))
+    args = _parse(["lr-find", "--data", str(csv), "--target", "sales", "--set", "data.task=forecasting",
+                   "--set", "train.threads=1", "--steps", "40", "--out", str(tmp_path / "lr.png")])
+    assert args.func(args) == 0
+    text = capsys.readouterr().out
+    assert "no clear descent" in text and "keep the default lr 0.001" in text and "(3 needed)" in text
+    assert "suggested learning rate" not in text
+    assert "--lr" not in text and (tmp_path / "lr.png").is_file()
 
 
 def test_lr_find_command_rejects_bad_input(tmp_path):

@@ -52,6 +52,28 @@ def test_every_notebook_has_expectations_and_a_readme_line():
         assert path.name in readme, f"notebooks/README.md does not mention {path.name}"
 
 
+def test_the_readmes_headless_command_runs_from_the_venv_and_fails_on_a_bad_cell(tmp_path):
+    """notebooks/README.md's one-liner (`.venv/bin/jupyter execute NOTEBOOK`) works in the environment plain
+    `make` creates (nbclient, not nbconvert: newcomer 3 found `jupyter nbconvert` missing there), run on
+    two one-cell notebooks so it takes seconds: one that imports idealfit, one whose cell raises."""
+    import subprocess
+    import sys
+
+    readme = (NOTEBOOK_DIR / "README.md").read_text(encoding="utf-8")
+    command = re.search(r"^\.venv/bin/(jupyter execute) notebooks/01_tensors\.ipynb$", readme, re.MULTILINE)
+    assert command, "notebooks/README.md lost its headless command"
+    jupyter = Path(sys.executable).parent / "jupyter"  # the venv's bin/, as .venv/bin/jupyter in the README
+    for name, code, status in (("ok", "import idealfit\nprint(idealfit.__version__)", 0), ("bad", "1 / 0", 1)):
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nbformat.write(nb, tmp_path / f"{name}.ipynb")
+        done = subprocess.run([str(jupyter), *command.group(1).split()[1:], str(tmp_path / f"{name}.ipynb")],
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == status, done.stderr
+    assert "ZeroDivisionError" in done.stderr + done.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.ipynb", "ok.ipynb"]  # nothing written beside them
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids)
 def test_committed_without_outputs(path: Path):
     nb = nbformat.read(path, as_version=4)

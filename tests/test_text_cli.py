@@ -130,3 +130,4 @@ def test_explain_refuses_a_text_run_in_one_line(text_run, cli_error):
     root, out = text_run
     cli_error(["explain", str(out), "--input", str(root / "reviews.csv")], "reads text as token ids",
               "idealfit predict")
+    cli_error(["explain", str(out)], "reads text as token ids", "idealfit predict")  # not "needs --input"

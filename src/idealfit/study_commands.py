@@ -161,18 +161,26 @@ def cmd_study_gan(args: argparse.Namespace) -> int:
 def cmd_lr_find(args: argparse.Namespace) -> int:
     import shlex
 
-    from idealfit.lr_find import lr_find
+    from idealfit.lr_find import CLEAR, format_lr, lr_find
 
     res = lr_find(data=args.data, model=args.model, start=args.start, end=args.end, steps=args.steps,
                   set=_sets(args), seed=args.seed, out=args.out)
     stop = "stopped when the loss diverged" if res.diverged else "reached the end rate"
-    print(f"swept {len(res.lrs)} steps from {res.lrs[0]:.1e} to {res.lrs[-1]:.1e} ({stop})")
-    print(f"suggested learning rate: {res.suggestion:.2e}   (plot: {res.figure_path})")
+    on = f"{res.threads} thread{'s' if res.threads > 1 else ''}"
+    print(f"swept {len(res.lrs)} steps from {res.lrs[0]:.1e} to {res.lrs[-1]:.1e} on {on} ({stop})")
     keep = [*(["--target", args.target] if args.target is not None else []), *(a for s in args.set for a in ("--set", s))]
     if args.seed:
         keep += ["--seed", str(args.seed)]
-    cmd = ["idealfit", "train", "--data", args.data, "--model", args.model, *keep, "--lr", f"{res.suggestion:.2g}"]
-    print(f"use it: {shlex.join(cmd)}")
+    cmd = ["idealfit", "train", "--data", args.data, "--model", args.model, *keep]
+    if res.suggestion is None:
+        print(f"no clear descent: near its minimum the loss is {res.clarity:.1f} standard errors below its level at "
+              f"the first rates ({CLEAR:g} needed), a dip of the minibatch noise, so no rate is suggested; keep the "
+              f"default lr {format_lr(res.default_lr)}   (plot: {res.figure_path})")
+        print(f"train with it: {shlex.join(cmd)}")
+        return 0
+    shown = format_lr(res.suggestion)  # one string for both lines: the command uses the number it suggests
+    print(f"suggested learning rate: {shown}   (plot: {res.figure_path})")
+    print(f"use it: {shlex.join([*cmd, '--lr', shown])}")
     return 0
 
 

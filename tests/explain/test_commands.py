@@ -149,6 +149,6 @@ def test_run_dir_out_outside_the_run_is_not_added_to_the_report(tmp_path, capsys
     assert (tmp_path / "elsewhere" / "saliency_0.png").is_file()
 
 
-def test_run_dir_needs_input(tmp_path):
-    with pytest.raises(UserError, match="--input"):
+def test_a_folder_that_is_no_run_is_said_before_asking_for_input(tmp_path):
+    with pytest.raises(UserError, match="is not an idealfit run folder"):  # --input would not help it
         _run(["explain", str(tmp_path)])

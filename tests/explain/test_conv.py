@@ -320,4 +320,5 @@ def test_format_max_windows_and_deformed_notes():
 def test_draw_worked_example_has_a_panel_per_step():
     fig = draw_worked_example(worked_example())
     assert isinstance(fig, Figure)
-    assert len(fig.axes) == 3 * 4  # rows: filters, feature maps, pooled maps; columns: image + 3 filters
+    # rows: filters, feature maps, pooled maps; columns: image + 3 filters; and the maps' one colour bar
+    assert len(fig.axes) == 3 * 4 + 1

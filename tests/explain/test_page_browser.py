@@ -184,6 +184,8 @@ def test_deck_page_with_stride_and_padding_shows_the_padded_window(browser, tmp_
     assert "stride 2" in text and "zero padding 1" in text and "(1, 0)" in text
     assert page.js("document.querySelectorAll('#detail table.x td.pad').length") == 3
     assert page.js("document.querySelectorAll('#detail table.grid td.win').length") == 9
+    # the formula carries the stride: window (1, 0) starts at row 2 of the padded input, not row 1
+    assert "X<sub>i+2p,j+2q</sub>" in page.js("document.querySelector('#detail p.formula').innerHTML")
     assert page.errors == []
 
 

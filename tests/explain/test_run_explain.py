@@ -33,6 +33,15 @@ def test_explain_bad_run_dir_and_missing_input(tmp_path, capsys):
     assert len(err) == 1 and err[0].startswith("idealfit: error:")
 
 
+def test_explain_without_input_names_the_files_the_run_takes(tmp_path, cli_error):
+    rng = np.random.default_rng(0)
+    data = tmp_path / "t.csv"
+    data.write_text("a,b,y\n" + "".join(f"{a:.3f},{b:.3f},{int(a > b)}\n" for a, b in rng.normal(size=(60, 2))))
+    run = fit.train(data=str(data), target="y", epochs=1, out=tmp_path / "run", set={"train.progress": False},
+                    verbose=False)
+    cli_error(["explain", str(run.dir)], "needs --input FILE.csv")
+
+
 def test_explain_a_regression_run_shows_predicted_values_not_probabilities(tmp_path, capsys):
     """A regressor's one output is a value: `explain` prints it in the data's units, and draws no softmax."""
     rng = np.random.default_rng(0)

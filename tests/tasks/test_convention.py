@@ -177,6 +177,8 @@ def test_explain_refuses_a_run_without_one_output_per_input(tmp_path, task, cli_
     run = fit.train(data=(x, y), epochs=1, out=tmp_path / "run", verbose=False,
                     set={"train.batch_size": 16, "train.progress": False, "model.widths": [4, 8], "data.task": task})
     cli_error(["explain", str(run.dir), "--input", "x.png"], f"is a {task} run", "report.html")
+    # without --input the run's kind is checked first: no input would make it explainable (newcomer 3)
+    cli_error(["explain", str(run.dir)], f"is a {task} run", "report.html")
     assert not (run.dir / "explain").exists()
 
 

@@ -261,9 +261,7 @@ def _run_inputs(run, inputs: list[str]) -> tuple[torch.Tensor, list[str], list[s
     kind = run.state["kind"]
     beside = kind == "text" and "table" in run.state.get("text", {})
     if kind == "text" and not beside:
-        raise UserError(f"explain scores inputs by their gradient, and {run.dir} reads text as token ids, which "
-                        "have none (an embedding looks them up); `idealfit predict RUN FILE.csv` gives its "
-                        "predictions and report.html its test examples")
+        _refuse_unexplainable(run)
     if kind not in ("table", "text"):
         from idealfit.data.inputs import expand_folders
 
@@ -352,6 +350,24 @@ def _run_page(run, args) -> int:
     return 0
 
 
+def _refuse_unexplainable(run) -> None:
+    """A run whose kind explain cannot show (a task without one output per input, a text run) is one
+    error that says where its results are shown instead."""
+    if run.task not in ("classification", "regression"):  # saliency and class probabilities need one output per input
+        show = {"segmentation": "test images with their true and predicted masks; `idealfit predict RUN IMAGE --out "
+                                "DIR --overlay` draws a mask over any image",
+                "forecasting": "the test period's history, truth and forecast and the error per horizon step; "
+                               "`idealfit predict RUN recent.csv` forecasts from any history",
+                "translation": "test inputs beside their real and generated images",
+                }.get(run.task, "test samples with their reconstructions")
+        raise UserError(f"explain draws the filters, feature maps and saliency of a classifier or regressor; {run.dir} "
+                        f"is a {run.task} run: its report.html shows {show}")
+    if run.state["kind"] == "text" and "table" not in run.state.get("text", {}):
+        raise UserError(f"explain scores inputs by their gradient, and {run.dir} reads text as token ids, which "
+                        "have none (an embedding looks them up); `idealfit predict RUN FILE.csv` gives its "
+                        "predictions and report.html its test examples")
+
+
 def _run(args) -> int:
     run_dir = Path(args.target)
     if not run_dir.is_dir():
@@ -360,23 +376,16 @@ def _run(args) -> int:
         from idealfit.run import load_run
 
         return _run_page(load_run(run_dir), args)
-    if not args.inputs:
-        raise UserError(f"explaining the run {run_dir} needs --input IMAGE (one or more files to explain)")
     from idealfit.explain.model import explain_model
     from idealfit.report.html import add_extra, build_run_report
     from idealfit.run import load_run
     from idealfit.run_files import run_subdir
 
     run = load_run(run_dir)
-    if run.task not in ("classification", "regression"):  # saliency and class probabilities need one output per input
-        show = {"segmentation": "test images with their true and predicted masks; `idealfit predict RUN IMAGE --out "
-                                "DIR --overlay` draws a mask over any image",
-                "forecasting": "the test period's history, truth and forecast and the error per horizon step; "
-                               "`idealfit predict RUN recent.csv` forecasts from any history",
-                "translation": "test inputs beside their real and generated images",
-                }.get(run.task, "test samples with their reconstructions")
-        raise UserError(f"explain draws the filters, feature maps and saliency of a classifier or regressor; {run_dir} "
-                        f"is a {run.task} run: its report.html shows {show}")
+    _refuse_unexplainable(run)  # before asking for --input: no input would make such a run explainable
+    if not args.inputs:
+        what = {"table": "FILE.csv", "text": "FILE.csv", "audio": "FILE.wav", "image": "IMAGE"}.get(run.state["kind"], "FILE")
+        raise UserError(f"explaining the run {run_dir} needs --input {what} (one or more files to explain)")
     x, names, features = _run_inputs(run, args.inputs)
     # created without following a link: a linked explain/ would send the PNGs anywhere on the machine
     out_dir = Path(args.out) if args.out else run_subdir(run.dir, "explain")

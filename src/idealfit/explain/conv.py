@@ -129,7 +129,7 @@ def _check_int(value, name: str, low: int) -> int:
 
 
 def conv2d_steps(image, kernel, *, stride: int = 1, padding: int = 0, bias: float = 0.0):
-    """Slide `kernel` over `image` and record every window: sum_ij W_ij X_(i+p, j+q) + b.
+    """Slide `kernel` over `image` and record every window: sum_ij W_ij X_(i+s·p, j+s·q) + b, s the stride.
 
     The deck's formula is a cross-correlation (the kernel is not flipped), exactly like torch's conv2d.
 
@@ -206,7 +206,7 @@ def flatten(x) -> Tensor:
 
 
 def linear(x, weight, bias=None) -> Tensor:
-    """Fully connected layer y = W x + b: (..., in) with weight (out, in) -> (..., out)."""
+    """Fully connected layer z = W x + b (the logits): (..., in) with weight (out, in) -> (..., out)."""
     x, weight = torch.as_tensor(x, dtype=torch.float64), torch.as_tensor(weight, dtype=torch.float64)
     y = x @ weight.T
     return y if bias is None else y + torch.as_tensor(bias, dtype=torch.float64)
@@ -266,8 +266,8 @@ class WorkedExample:
     flat: Tensor  # (n,) pooled maps flattened and concatenated
     fc_weight: Tensor  # (K, n) fully connected weights (seeded, not trained)
     fc_bias: Tensor  # (K,)
-    logits: Tensor  # (K,) y = W x + b
-    probs: Tensor  # (K,) softmax(y)
+    logits: Tensor  # (K,) z = W x + b
+    probs: Tensor  # (K,) y_hat = softmax(z)
     class_names: list[str]  # K names
     target: int  # true class index for the loss
     loss: float  # -log probs[target]

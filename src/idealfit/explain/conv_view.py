@@ -11,6 +11,10 @@ from torch import Tensor
 
 from idealfit.explain.conv import ConvStep, FilterPass, WorkedExample
 
+NOTATION_NOTE = ("The deck writes softmax(y_i) = e^{y_i} / sum_j e^{y_j} for the fully connected outputs and "
+                 "J = sum y log y_hat with y the label; we write z for those outputs (the logits), so y is "
+                 "only the one-hot label.")
+
 # ---- printing -------------------------------------------------------------------------------------------
 
 
@@ -39,8 +43,18 @@ def _side_by_side(blocks: list[list[str]], joiners: list[str], indent: str = "  
     return lines
 
 
-def _window_lines(step: ConvStep, kernel: Tensor, quoted: dict) -> list[str]:
-    lines = [f"window (p={step.p}, q={step.q}):"]
+def _conv_formula(stride: int) -> str:
+    """The deck's sum_ij W_ij X(i+p, j+q) + b; with stride s, window (p, q) starts at row s·p, column s·q."""
+    if stride == 1:
+        return "sum_ij W_ij X(i+p, j+q) + b"
+    return f"sum_ij W_ij X(i+{stride}p, j+{stride}q) + b (stride {stride}: window (p, q) starts at row {stride}p, column {stride}q)"
+
+
+def _window_lines(step: ConvStep, kernel: Tensor, quoted: dict, stride: int) -> list[str]:
+    kh, kw = kernel.shape
+    r, c = step.p * stride, step.q * stride
+    where = "" if stride == 1 else f", rows {r}-{r + kh - 1}, columns {c}-{c + kw - 1}"
+    lines = [f"window (p={step.p}, q={step.q}){where}:"]
     lines += _side_by_side([_grid(step.patch), _grid(kernel), _grid(step.products)], ["  x  ", "  =  "])
     terms = [float(v) for v in step.products.reshape(-1)]
     expanded = "+".join(f"({_num(t)})" if t < 0 else _num(t) for t in terms) if len(terms) <= 9 else "sum"
@@ -55,13 +69,14 @@ def _window_lines(step: ConvStep, kernel: Tensor, quoted: dict) -> list[str]:
     return lines + [line]
 
 
-def _filter_lines(fp: FilterPass, max_windows: int | None) -> list[str]:
+def _filter_lines(fp: FilterPass, max_windows: int | None, *, stride: int, padding: int) -> list[str]:
     kh, kw = fp.kernel.shape
     lines = [f"== Filter {fp.name} ==", *_side_by_side([_grid(fp.kernel)], [])]
-    lines.append(f"Convolution, sum_ij W_ij X(i+p, j+q) + b, one {kh}x{kw} window at a time:")
+    padded = f" (X: the image zero-padded by {padding} on every side)" if padding else ""
+    lines.append(f"Convolution, {_conv_formula(stride)}, one {kh}x{kw} window at a time{padded}:")
     shown = fp.conv_steps if max_windows is None else fp.conv_steps[:max_windows]
     for step in shown:
-        lines += _window_lines(step, fp.kernel, fp.quoted)
+        lines += _window_lines(step, fp.kernel, fp.quoted, stride)
     if len(shown) < len(fp.conv_steps):
         lines.append(
             f"  ... {len(fp.conv_steps) - len(shown)} more windows (all are in the feature map below)"
@@ -87,21 +102,27 @@ def format_worked_example(result: WorkedExample, *, max_windows: int | None = No
     lines = [f"Image {h}x{w} (stride {result.stride}, padding {result.padding}):"]
     lines += [*_side_by_side([_grid(result.image)], []), ""]
     for fp in result.passes:
-        lines += _filter_lines(fp, max_windows)
-    lines += [f"== Flatten: pooled maps -> {len(result.flat)} values ==", _row(result.flat), ""]
-    lines += ["== Fully connected: y = W x + b ==", "W ="]
+        lines += _filter_lines(fp, max_windows, stride=result.stride, padding=result.padding)
+    n = len(result.flat)
+    lines += [f"== Flatten: pooled maps -> {n} value{'' if n == 1 else 's'} ==", _row(result.flat), ""]
+    # z for the logits: the deck writes softmax(y_i) for them but y for the one-hot label in its loss;
+    # one letter for two things invites plugging the logits into J (NOTATION_NOTE says so to the reader).
+    lines += ["== Fully connected: z = W x + b (z: the logits, one score per class) ==", "W ="]
     lines += [f"  {_row(row)}" for row in result.fc_weight]
-    lines += [f"b = {_row(result.fc_bias)}", f"y = {_row(result.logits)}", ""]
-    lines.append("== Softmax: softmax(y_i) = e^{y_i} / sum_j e^{y_j} ==")
-    denominator = " + ".join(f"e^{_num(round(float(y), 2))}" for y in result.logits)
-    for name, y, p in zip(result.class_names, result.logits, result.probs, strict=True):
-        lines.append(f"  {name}: e^{_num(round(float(y), 2))} / ({denominator}) = {float(p):.4f}")
+    lines += [f"b = {_row(result.fc_bias)}", f"z = {_row(result.logits)}", ""]
+    lines.append("== Softmax: y_hat_i = softmax(z_i) = e^{z_i} / sum_j e^{z_j} ==")
+    denominator = " + ".join(f"e^{_num(round(float(z), 2))}" for z in result.logits)
+    for name, z, p in zip(result.class_names, result.logits, result.probs, strict=True):
+        lines.append(f"  {name}: e^{_num(round(float(z), 2))} / ({denominator}) = {float(p):.4f}")
     truth = result.class_names[result.target]
-    lines += ["", "== Cross-entropy: J = -sum_i y_i log(y_hat_i) (y one-hot) =="]
+    one_hot = _row(torch.nn.functional.one_hot(torch.tensor(result.target), len(result.class_names)))
+    lines += ["", "== Cross-entropy: J = -sum_i y_i log(y_hat_i) (y: the one-hot true label) =="]
+    lines.append(f"  the deck gives its image no label: we take {truth!r} as the true class (y = {one_hot}); "
+                 "the weights are untrained, so whether it scores high is chance")
     lines.append(
         f"  true class {truth!r}: J = -log({float(result.probs[result.target]):.4f}) = {result.loss:.4f}"
     )
-    lines += ["", "Notes:", *[f"  - {note}" for note in result.notes]]
+    lines += ["", "Notes:", *[f"  - {note}" for note in [NOTATION_NOTE, *result.notes]]]
     return "\n".join(lines) + "\n"
 
 
@@ -112,8 +133,9 @@ def _row(v: Tensor) -> str:
 # ---- drawing --------------------------------------------------------------------------------------------
 
 
-def _draw_matrix(ax, m: Tensor, title: str, *, pixels: bool = False) -> None:
-    """+-1 pixels as the deck draws them (light blue circle = -1, black circle = 1), numbers as heatmaps."""
+def _draw_matrix(ax, m: Tensor, title: str, *, pixels: bool = False, limit: float | None = None):
+    """+-1 pixels as the deck draws them (light blue circle = -1, black circle = 1), numbers as heatmaps on
+    the colour scale -limit..limit (default None: the matrix's own largest |value|); returns the heatmap."""
     m = m.detach().double()
     h, w = m.shape
     ax.set_title(title, fontsize=9)
@@ -128,9 +150,9 @@ def _draw_matrix(ax, m: Tensor, title: str, *, pixels: bool = False) -> None:
         ax.scatter(
             cols.reshape(-1), rows.reshape(-1), c=colors, s=min(300.0, 2400.0 / max(h, w)), edgecolors="gray"
         )
-        return
-    limit = float(m.abs().max()) or 1.0
-    ax.imshow(m.numpy(), cmap="RdBu_r", vmin=-limit, vmax=limit)
+        return None
+    limit = limit or float(m.abs().max()) or 1.0
+    image = ax.imshow(m.numpy(), cmap="RdBu_r", vmin=-limit, vmax=limit)
     if h * w <= 144:  # small enough to print every number
         for (r, c), v in zip(
             torch.cartesian_prod(torch.arange(h), torch.arange(w)).tolist(), m.reshape(-1), strict=True
@@ -144,6 +166,7 @@ def _draw_matrix(ax, m: Tensor, title: str, *, pixels: bool = False) -> None:
                 fontsize=8,
                 color="white" if abs(float(v)) > 0.6 * limit else "black",
             )
+    return image
 
 
 def draw_worked_example(result: WorkedExample):
@@ -158,16 +181,31 @@ def draw_worked_example(result: WorkedExample):
     fig = Figure(figsize=(2.4 * (n + 1), 7.2), layout="constrained")
     axes = fig.subplots(3, n + 1, squeeze=False)
     _draw_matrix(axes[0, 0], result.image, "image\n(light blue = -1, black = 1)", pixels=True)
+    # One colour scale for every map: on each map's own scale a pooled map of 1s was as dark as one of 9s.
+    limit = max(float(m.abs().max()) for fp in result.passes for m in (fp.feature_map, fp.pooled)) or 1.0
+    heatmap = None
     for i, fp in enumerate(result.passes, start=1):
         _draw_matrix(axes[0, i], fp.kernel, f"filter {fp.name}", pixels=True)
-        _draw_matrix(axes[1, i], fp.feature_map, "feature map")
-        _draw_matrix(axes[2, i], fp.pooled, "ReLU, 2x2 max pool")
+        heatmap = _draw_matrix(axes[1, i], fp.feature_map, "feature map", limit=limit) or heatmap
+        heatmap = _draw_matrix(axes[2, i], fp.pooled, "ReLU, 2x2 max pool", limit=limit) or heatmap
+    if heatmap is not None:
+        fig.colorbar(heatmap, ax=axes[1:, 1:].ravel().tolist(), shrink=0.8, label="value (one scale for all maps)")
     axes[1, 0].axis("off")
     axes[1, 0].text(0.0, 0.5, "flatten -> FC\n-> softmax", fontsize=9, va="center")
-    ax = axes[2, 0]
+    _draw_probabilities(axes[2, 0], result)
+    return fig
+
+
+def _draw_probabilities(ax, result: WorkedExample) -> None:
+    """Softmax bars, the true class green; the legend says that class is our pick (the deck gives no label)."""
+    from matplotlib.patches import Patch
+
     colors = ["tab:green" if i == result.target else "tab:gray" for i in range(len(result.probs))]
     ax.barh(result.class_names, result.probs.numpy(), color=colors)
     ax.set_xlim(0, 1)
     ax.invert_yaxis()
     ax.set_title(f"softmax (loss {result.loss:.3f})", fontsize=9)
-    return fig
+    truth = result.class_names[result.target]
+    handles = [Patch(color="tab:green", label=f"true class ({truth}: our pick)"),
+               Patch(color="tab:gray", label="other classes")]
+    ax.legend(handles=handles, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.15), frameon=False)

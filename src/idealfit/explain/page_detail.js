@@ -76,7 +76,9 @@ function explainConv(box, col, prev) {
   box.append(blocks);
   const value = total + L.b[o], shown = col.data[(o * Ho + s.p) * Wo + s.q];
   const f = el("p", { class: "formula" });
-  f.innerHTML = `Σ W<sub>ij</sub> X<sub>i+p,j+q</sub> + b = `;
+  // the course's X_{i+p,j+q} holds for stride 1 only; with stride s window (p, q) starts at row s·p
+  const xi = sh > 1 ? `i+${sh}p` : "i+p", xj = sw > 1 ? `j+${sw}q` : "j+q";
+  f.innerHTML = `Σ W<sub>ij</sub> X<sub>${xi},${xj}</sub> + b = `;
   f.append(el("span", { id: "calc-sum", "data-v": total }, fmt(total)), " + ",
     el("span", { id: "calc-bias", "data-v": L.b[o] }, fmt(L.b[o])), " = ",
     el("span", { id: "calc-value", "data-v": value }, fmt(value)), " — the map shows ",
