@@ -156,8 +156,9 @@ def _predict_text(run, args: argparse.Namespace):
 
 def _predict_forecast(run, args: argparse.Namespace) -> int:
     times, pred = run.predict(args.inputs)
-    target = run.state["meta"]["series"]["target"]
-    rows = [["time", "steps_ahead", csv_text(f"predicted_{target}")]]
+    info = run.state["meta"]["series"]
+    # the stamps column keeps the name of the input's time column ('date'), so the output lines up with it
+    rows = [[csv_text(info["time_column"]), "steps_ahead", csv_text(f"predicted_{info['target']}")]]
     rows += [[t, str(h), f"{float(v):.6g}"] for h, (t, v) in enumerate(zip(times, pred, strict=True), start=1)]
     text = "".join(",".join(r) + "\n" for r in rows)
     if args.out:
