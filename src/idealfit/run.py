@@ -17,6 +17,7 @@ Layout of `runs/<timestamp>-<data>-<model>/`:
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -201,7 +202,14 @@ class Run:
 
         cfg = self.config.data
         ds = load_eval_dataset(self.state, cfg, data, run_dir=self.dir)  # a changed source refused; CSV columns matched by name
-        if data is None:
+        if data is not None:  # the training source itself: its score is no test score, so say how much it trained on
+            from idealfit.data.overlap import training_rows_note
+
+            split = read_npz(self.dir, "split.npz", ("train", "val", "test"))
+            note = training_rows_note(self.state, cfg.name, data, split, len(ds.y))
+            if note:
+                print(note, file=sys.stderr)
+        else:
             test = self._test_split()
             if len(test) and (test.min() < 0 or test.max() >= len(ds.y)):
                 raise damaged(self.dir / "split.npz", f"test index {test.max()} past the {len(ds.y)} samples")
