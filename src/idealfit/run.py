@@ -106,6 +106,11 @@ class Run:
                 raise UserError(f"predict_array takes a table of rows of {want[0]} cells "
                                 f"({', '.join(self.state['columns'])}); got shape {arr.shape}")
         elif self.state["kind"] == "text":
+            if hasattr(x, "columns"):  # a DataFrame: its text column by name (list(frame) is its column names)
+                col = self.state["columns"][0]
+                if col not in x.columns:
+                    raise UserError(f"the DataFrame lacks the text column '{col}' that this run was trained on")
+                x = x[col]
             arr = np.asarray([x] if isinstance(x, str) else list(x), dtype=object)  # one text per sample
         else:
             arr = np.asarray(x, dtype=np.float32)
