@@ -25,6 +25,10 @@ def test_numpy_arrays_train_and_evaluate_again(tmp_path, wine):
         np.testing.assert_array_equal(f["x"], x)
         np.testing.assert_array_equal(f["y"], y)
     assert run.summary["task"] == "classification" and run.summary["train_samples"] == 124
+    names, probs = run.predict(x[:3])  # an array, as trained on: predict_array's numbers, named by row
+    assert names == ["0", "1", "2"] and probs.shape == (3, 3)
+    np.testing.assert_allclose(probs, run.predict_array(x[:3]), rtol=1e-6)
+    assert run.predict(x[:3].tolist())[1] == pytest.approx(probs)  # a list of rows too
     again = fit.load_run(run.dir).evaluate()
     assert again["accuracy"] == pytest.approx(run.summary["metrics"]["test"]["accuracy"])
     # the same arrays again: the same file, not a second copy
@@ -38,6 +42,10 @@ def test_a_dataframe_with_a_target_column(tmp_path, wine):
     assert run.config.data.name.endswith(".csv") and run.config.data.target == "kind"
     assert run.state["identifiers"] == ["sample_id"] and "sample_id" not in run.state["columns"]
     assert run.class_names == ["a", "b", "c"]
+    names, probs = run.predict(frame.drop(columns="kind").iloc[5:8])  # not its column names as file names
+    assert names == ["6", "7", "8"]  # the rows' sample_id, as predict names a CSV's rows
+    np.testing.assert_allclose(probs, run.predict_array(frame.iloc[5:8]), rtol=1e-6)
+    assert run.predict(wine[0].iloc[5:8])[0] == ["5", "6", "7"]  # no identifier column: the index
     assert fit.load_run(run.dir).evaluate()["accuracy"] == pytest.approx(run.summary["metrics"]["test"]["accuracy"])
     resumed = fit.train(resume=run.dir, epochs=3, verbose=False)
     assert resumed.summary["epochs_run"] >= run.summary["epochs_run"]

@@ -41,13 +41,16 @@ def xo_run(tmp_path_factory):
 def test_datasets_lists_every_embedded_dataset(capsys):
     assert main(["datasets"]) == 0
     out = capsys.readouterr().out
-    listed = [line.split()[0] for line in out.splitlines()[1:] if line.startswith("  ")]
+    embedded = out.split("your own data")[0]
+    listed = [line.split()[0] for line in embedded.splitlines()[1:] if line.startswith("  ")]
     assert listed == ["digits", "xo", "diabetes", "mnist1d", "shapes", "labels2shapes", "edges2shapes",
                       "sunspots", "sunspots_monthly", "co2", "elnino", "words", "spoken_digits",
                       "spoken_digits_noisy"] == list(EMBEDDED)
-    for name, (_, description) in EMBEDDED.items():
-        assert f"{name}" in out and description in out
-    assert "--data FILE.csv --target COLUMN" in out
+    width = max(map(len, EMBEDDED))
+    for name, (_, description) in EMBEDDED.items():  # every description starts in one column, after a gap
+        assert f"  {name.ljust(width)}  {description}\n" in embedded
+    for kind in ("--data FILE.csv --target COL", "images/ and masks/", "A/ and B/", "--task forecasting", ".wav"):
+        assert kind in out.split("your own data")[1], kind
 
 
 @pytest.mark.parametrize("command", ["evaluate", "predict"])

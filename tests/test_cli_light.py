@@ -1,5 +1,6 @@
 """`idealfit --help` answers without importing torch (or numpy): the sub-commands import them when they run."""
 
+import argparse
 import subprocess
 import sys
 
@@ -78,3 +79,19 @@ print(code, gc.get_freeze_count() > 0)
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.stdout.split() == ["2", "True"] and "train.epochs" in out.stderr
+
+
+def test_train_help_and_the_api_docstring_name_every_task_and_kind_of_data():
+    import idealfit as fit
+    from idealfit.cli import build_parser
+    from idealfit.config import FAMILIES, TASKS
+
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    text = " ".join(sub.choices["train"].format_help().split("options:")[1].split())  # wrapping undone
+    doc = " ".join(fit.train.__doc__.split())
+    for task in TASKS:  # the newcomer found only classification and regression in both
+        assert task in text.split("--task TASK")[1].split("--model")[0] and f'"{task}"' in doc, task
+    for kind in ("images/ and masks/", "A/ and B/", ".wav", "--task forecasting", "examples:"):
+        assert kind in text, kind
+    for family in FAMILIES:
+        assert family in text.split("--model NAME")[1].split("--epochs")[0], family

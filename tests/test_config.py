@@ -412,3 +412,20 @@ def test_error_lines_show_at_most_a_short_value():
     with pytest.raises(UserError) as err:
         resolve(overrides={"train.lr": "x" * 100_000})
     assert len(str(err.value)) < 200
+
+
+def test_yaml_duplicate_key_is_refused_naming_key_and_lines(tmp_path):
+    # PyYAML keeps the last of two equal keys; the newcomer's `window: 28` then `window: 14` trained silently
+    cfg = tmp_path / "dup.yaml"
+    cfg.write_text("data:\n  name: digits\n  window: 28\n  window: 14\ntrain:\n  epochs: 2\n")
+    with pytest.raises(UserError) as err:
+        resolve(config_file=cfg)
+    msg = str(err.value)
+    assert "duplicate key 'window' at line 4 (first at line 3)" in msg and str(cfg) in msg
+    assert "\n" not in msg
+    cfg.write_text("data: {name: digits}\ntrain: {epochs: 2}\ndata: {window: 14}\n")  # a whole section twice
+    with pytest.raises(UserError, match="duplicate key 'data' at line 3 .first at line 1."):
+        resolve(config_file=cfg)
+    cfg.write_text("data:\n  window: 28\ntrain:\n  window: 14\n")  # the same name in two sections is no duplicate
+    with pytest.raises(UserError, match="unknown config key 'train.window'"):
+        resolve(config_file=cfg)

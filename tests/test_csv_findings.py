@@ -161,3 +161,25 @@ def test_api_errors_name_the_api_argument_beside_the_flag(tmp_path):
         fit.train(data=df, target="y", out=out, epochs=1, progress=False, verbose=False)
     with pytest.raises(UserError, match=r"--target COLUMN \(Python: target=\)"):
         fit.train(data=str(_write(tmp_path / "d.csv", [[1, 2]] * 5, ("a", "b"))), out=tmp_path / "x", verbose=False)
+
+
+def test_a_column_of_repeated_sentences_read_as_a_category_is_said_with_the_fix(tmp_path, cli_error):
+    # the newcomer's texts.csv: 600 template sentences, 260 distinct, so not "mostly unique" free text
+    from idealfit.config import DataConfig
+    from idealfit.data.prepare import load_dataset
+
+    sentences = [f"the {w} was {a} today" for w in ("soup", "match", "rain", "goal") for a in ("great", "bad", "odd")]
+    rows = [[sentences[i % 12], ("red", "green")[i % 2], f"{i % 7}", ("a", "b")[i % 3 == 0]] for i in range(60)]
+    data = _write(tmp_path / "t.csv", rows, ("text", "colour", "n", "label"))
+    ds = load_dataset(DataConfig(name=str(data), target="label"))
+    assert ds.kind == "table" and ds.meta["sentence_columns"] == ["text"]  # read as a category, as before
+    said = [n for n in ds.meta["notes"] if "'text'" in n]
+    assert said == ["t.csv: column 'text' (12 distinct values, 23 characters on average) looks like text but is "
+                    "read as a category (one-hot, as it repeats); to read it as text: --set data.text_column=text"]
+    assert not any("colour" in n for n in ds.meta["notes"])  # short categories are categories
+    cli_error(["train", "--data", str(data), "--target", "label", "--out", str(tmp_path / "run"),
+               "--set", "data.tokens=word"],
+              "data.tokens works on text; t is table data: read the column 'text' as text with "
+              "--set data.text_column=text")
+    assert main(["train", "--data", str(data), "--target", "label", "--set", "data.text_column=text",
+                 "--out", str(tmp_path / "run"), *TINY]) == 0  # the fix it names works

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from idealfit.cli import main
+from idealfit.errors import UserError
 
 SPORT = ["goal", "match", "team", "score", "referee", "league", "striker", "penalty"]
 FOOD = ["bread", "cheese", "soup", "recipe", "oven", "butter", "garlic", "salad"]
@@ -71,6 +72,13 @@ def test_predict_text_round_trips(text_run, capsys):
     names, from_csv = run.predict(path)
     assert names == ["new.csv:2", "new.csv:3"] and np.allclose(from_csv, proba, atol=1e-6)
     assert np.allclose(run.predict_array(texts[0]), proba[:1], atol=1e-6)  # one string is one text
+    import pandas as pd
+
+    frame = pd.DataFrame({"id": ["a", "b", "c"], "review": [*texts, texts[0]]}, index=[7, 8, 9])
+    names, from_frame = run.predict(frame)  # its text column by name, not its column names as texts
+    assert names == ["7", "8", "9"] and np.allclose(from_frame, [*proba, proba[0]], atol=1e-6)
+    with pytest.raises(UserError, match="lacks the text column 'review'"):
+        run.predict_array(frame.rename(columns={"review": "text"}))
 
 
 def test_text_column_errors_are_one_line(tmp_path, cli_error):

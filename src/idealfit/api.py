@@ -32,14 +32,18 @@ def train(data: str | Path | tuple | Any = None, model: str | None = None, *, ep
     """Train a model and write its run folder; every argument left None keeps the config's value.
 
     Args:
-        data: embedded dataset name (`idealfit datasets`) or a path (image folder, .csv, .npz); or in-memory
+        data: embedded dataset name (`idealfit datasets`) or a path: a folder of class sub-folders of images
+            or .wav recordings, a folder with images/ and masks/ (segmentation) or A/ and B/ (image pairs), a
+            .csv (a table, text, or a time series with task="forecasting") or a .npz; or in-memory
             data: `(x, y)` numpy arrays (x of shape (N, F), (N, C, L) or (N, C, H, W)), a pandas DataFrame
             with `target` naming its label column, or `(DataFrame, labels)`. In-memory data is saved once
             under `<runs>/data/` (see `save_in_memory`) and the run records that file as data.name, so
             `evaluate RUN`, `predict` and `--resume` work as for any file. Default "digits".
-        model: "cnn", "mlp", "rnn" (signals, text), ... or "auto" (default: cnn for images and signals, mlp for tables).
+        model: "cnn", "mlp", "rnn" (signals, text, time series), "unet", "autoencoder", "pix2pix" or "auto"
+            (default: cnn for images and signals, mlp for tables).
         epochs, batch_size, lr, optimizer, schedule, seed, device: the matching `train.*` fields.
-        target, task: CSV target column; "classification" or "regression" to override inference.
+        target, task: CSV target column; "classification", "regression", "reconstruction" (autoencoder),
+            "forecasting" (a CSV with a time column), "segmentation" or "translation" to override inference.
         out: run folder (default runs/<timestamp>-<data>-<model>).
         config: a YAML config file. set: any dotted config keys, e.g. {"model.dropout": 0.3}.
         resume: a run folder to continue from its last checkpoint.

@@ -17,10 +17,14 @@ from idealfit.config import parse_sets
 from idealfit.errors import UnreadableFile, UserError
 
 TRAIN_FLAGS = [  # flag, config key, type, help
-    ("--data", "data.name", str, "embedded dataset (see `idealfit datasets`) or a path: image folder, .csv, .npz"),
+    ("--data", "data.name", str, "embedded dataset (see `idealfit datasets`) or a path: a folder of class "
+     "sub-folders of images or of .wav recordings, a folder with images/ and masks/ (segmentation) or A/ and B/ "
+     "(image pairs), a .csv (a table, text, or a time series with --task forecasting) or a .npz"),
     ("--target", "data.target", str, "CSV: the column to predict"),
-    ("--task", "data.task", str, "classification or regression (default: inferred from the target)"),
-    ("--model", "model.name", str, "cnn, mlp, rnn (signals), unet, autoencoder, pix2pix or auto (default: by the data)"),
+    ("--task", "data.task", str, "classification, regression, reconstruction (autoencoder), forecasting (a CSV "
+     "with a time column), segmentation or translation (default: inferred from the data and the target)"),
+    ("--model", "model.name", str, "cnn, mlp, rnn (signals, text, time series), unet, autoencoder, pix2pix or auto "
+     "(default: by the data)"),
     ("--epochs", "train.epochs", str, "maximum epochs (early stopping may end sooner)"),
     ("--batch-size", "train.batch_size", str, "samples per step"),
     ("--lr", "train.lr", str, "peak learning rate"),
@@ -156,8 +160,9 @@ def _predict_text(run, args: argparse.Namespace):
 
 def _predict_forecast(run, args: argparse.Namespace) -> int:
     times, pred = run.predict(args.inputs)
-    target = run.state["meta"]["series"]["target"]
-    rows = [["time", "steps_ahead", csv_text(f"predicted_{target}")]]
+    info = run.state["meta"]["series"]
+    # the stamps column keeps the name of the input's time column ('date'), so the output lines up with it
+    rows = [[csv_text(info["time_column"]), "steps_ahead", csv_text(f"predicted_{info['target']}")]]
     rows += [[t, str(h), f"{float(v):.6g}"] for h, (t, v) in enumerate(zip(times, pred, strict=True), start=1)]
     text = "".join(",".join(r) + "\n" for r in rows)
     if args.out:
@@ -218,11 +223,30 @@ def cmd_datasets(args: argparse.Namespace) -> int:
     from idealfit.data.embedded import EMBEDDED
 
     print("embedded datasets (use with --data NAME):")
+    width = max(map(len, EMBEDDED))  # the longest name sets the column, so no name runs into its description
     for name, (_, desc) in EMBEDDED.items():
-        print(f"  {name:<10} {desc}")
-    print("your own data: --data FOLDER (one sub-folder of images per class), --data FILE.csv --target COLUMN, "
-          "or --data FILE.npz (arrays x and y)")
+        print(f"  {name:<{width}}  {desc}")
+    print("your own data:\n"
+          "  --data FOLDER                one sub-folder of images (or of .wav recordings) per class\n"
+          "  --data FOLDER                images/ and masks/ (segmentation), or A/ and B/ (image pairs, pix2pix)\n"
+          "  --data FILE.csv --target COL a table or a text column; add --task forecasting for a time series\n"
+          "  --data FILE.npz              arrays x and y")
     return 0
+
+
+_TRAIN_EPILOG = """\
+examples:
+  idealfit train                                          a small CNN on the embedded digits
+  idealfit train --data photos/ --epochs 20               photos/<class>/*.png: image classes
+  idealfit train --data houses.csv --target price         a table: values or classes
+  idealfit train --data reviews.csv --target label --set data.text_column=review     text
+  idealfit train --data sales.csv --target units --task forecasting                  a time series
+  idealfit train --data recordings/                       recordings/<class>/*.wav: speech
+  idealfit train --data my_masks/                         images/ + masks/: segmentation
+  idealfit train --data my_pairs/                         A/ + B/: image-to-image (pix2pix)
+  idealfit train --data digits --task reconstruction --set data.noise=0.5            denoising
+  idealfit train --config run.yaml --set model.dropout=0.3
+"""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -232,7 +256,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"idealfit {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    t = sub.add_parser("train", help="train a model (default: a small CNN on the digits)")
+    t = sub.add_parser("train", help="train a model (default: a small CNN on the digits)", epilog=_TRAIN_EPILOG,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     t.add_argument("--config", metavar="YAML", help="a YAML config file (sections data, model, train)")
     t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="set any config field, e.g. --set model.dropout=0.3 (repeatable)")

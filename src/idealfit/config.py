@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from idealfit.config_yaml import safe_yaml, show, yaml_problem
+from idealfit.config_yaml import DuplicateKey, safe_yaml, show, yaml_problem
 from idealfit.errors import UserError
 
 TASKS = ("classification", "regression", "segmentation", "reconstruction", "translation", "forecasting")  # the names of tasks/TASKS (torch-free here)
@@ -426,6 +426,8 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
         raise UserError(f"config file {p} is not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
     try:
         raw = safe_yaml(text) or {}
+    except DuplicateKey as exc:
+        raise UserError(f"config file {p} has a {exc}") from None
     except yaml.YAMLError as exc:
         raise UserError(f"config file {p} is not valid YAML ({yaml_problem(exc)}); fix the syntax") from None
     if not isinstance(raw, dict):

@@ -17,6 +17,7 @@ Layout of `runs/<timestamp>-<data>-<model>/`:
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -74,15 +75,24 @@ class Run:
 
         Args:
             x: a table as a pandas DataFrame (columns by name), an (N, F) array or a list of N rows (numbers
-                or strings, columns in the training order `state["columns"]`); images as (N, C, H, W) (or (N, H, W) for one channel) in the
-                training data's units; signals as (N, C, L); text as a list of N strings (or one string), or, for
-                text beside table columns, as a table (the text column first, as in `state["columns"]`).
+                or strings, columns in the training order `state["columns"]`); images as (N, C, H, W) (or (N, H, W)
+                for one channel) in the training data's units; signals as (N, C, L); text as a list of N strings
+                (or one string), or, for text beside table columns, as a table (the text column first, as in
+                `state["columns"]`). A forecasting run takes a recent history: a DataFrame of its value columns
+                (its time column too, if you have it: gaps are then filled as at training) or an array (T, C) of
+                the value columns, one row per time step (T >= data.window); or windows (N, C, data.window).
 
         Returns:
-            class probabilities (N, K) for classification, values in data units (N,) for regression.
+            class probabilities (N, K) for classification, their columns in the order of `run.class_names`;
+            values in data units (N,) for regression; for a forecasting run, the next data.horizon values of
+            the target (horizon,) after the end of a history, or (N, horizon) for N windows.
         """
         from idealfit.data.prepare import raw_input_shape, transform_inputs
 
+        if self.task == "forecasting" and not (isinstance(x, np.ndarray) and x.ndim == 3):
+            from idealfit.data.forecast_input import forecast_values
+
+            return forecast_values(self, x)
         want = raw_input_shape(self.state)
         beside = self.state["kind"] == "text" and want[0] > 1  # text beside table columns: rows, as a table's
         if self.state["kind"] == "table" or beside:
@@ -96,6 +106,11 @@ class Run:
                 raise UserError(f"predict_array takes a table of rows of {want[0]} cells "
                                 f"({', '.join(self.state['columns'])}); got shape {arr.shape}")
         elif self.state["kind"] == "text":
+            if hasattr(x, "columns"):  # a DataFrame: its text column by name (list(frame) is its column names)
+                col = self.state["columns"][0]
+                if col not in x.columns:
+                    raise UserError(f"the DataFrame lacks the text column '{col}' that this run was trained on")
+                x = x[col]
             arr = np.asarray([x] if isinstance(x, str) else list(x), dtype=object)  # one text per sample
         else:
             arr = np.asarray(x, dtype=np.float32)
@@ -130,11 +145,18 @@ class Run:
             outs = [self.model(xt[i : i + BATCH]) for i in range(0, len(xt), BATCH)]
         return torch.cat(outs) if outs else torch.empty(0)
 
-    def predict(self, paths: str | Path | list[str | Path]) -> tuple[list[str], np.ndarray]:
+    def predict(self, paths: str | Path | list[str | Path] | Any) -> tuple[list[str], np.ndarray]:
         """(input names, predictions) for image files, a CSV or an NPZ (one path or a list of them); a forecasting
-        run: (time stamps, the next data.horizon values) after one CSV of recent history."""
+        run: (time stamps, the next data.horizon values) after one CSV of recent history.
+
+        In-memory inputs work too: a pandas DataFrame or a numpy array (or a list of rows) goes through
+        `predict_array`, named by the DataFrame's index or by row number; a forecasting run takes a DataFrame
+        with its time column (the stamps come from it) in place of the CSV.
+        """
+        if not _is_paths(paths):
+            return self._predict_in_memory(paths)
         if self.task == "forecasting":
-            from idealfit.data.series import forecast
+            from idealfit.data.forecast_input import forecast
 
             given = _as_paths(paths, kind=self.state["kind"])
             if len(given) != 1:
@@ -142,6 +164,26 @@ class Run:
             return forecast(self, given[0])
         x, names = read_inputs(self.state, _as_paths(paths, kind=self.state["kind"]))
         return names, self._predict_ready(x)
+
+    def _predict_in_memory(self, x: Any) -> tuple[list[str], np.ndarray]:
+        """`predict` for a DataFrame, an array or a list of rows: names from the index or the row number."""
+        if self.task == "forecasting":
+            info = self.state["meta"]["series"]
+            if not hasattr(x, "columns") or info["time_column"] not in x.columns:
+                raise UserError(f"predict stamps a forecast with the history's time column '{info['time_column']}'; "
+                                "pass a DataFrame that has it, or use run.predict_array(history) for the values alone")
+            from idealfit.data.forecast_input import forecast
+
+            return forecast(self, x)
+        pred = self.predict_array(x)
+        names = [str(i) for i in range(len(pred))]
+        if hasattr(x, "columns"):  # a DataFrame: its identifier column if the run recorded one (as for a CSV), else its index
+            from idealfit.data.inputs import _id_text
+
+            ids = [c for c in self.state.get("identifiers", []) if c in x.columns]
+            names = [_id_text(v) or str(i) for v, i in zip(x[ids[0]], x.index, strict=True)] if ids else \
+                [str(i) for i in x.index]
+        return names, pred
 
     def export_onnx(self, path: str | Path, *, echo=print) -> Exported:
         """This run's model and prediction head as an ONNX graph at `path` (spec at `path` + ".json"),
@@ -165,7 +207,14 @@ class Run:
 
         cfg = self.config.data
         ds = load_eval_dataset(self.state, cfg, data, run_dir=self.dir)  # a changed source refused; CSV columns matched by name
-        if data is None:
+        if data is not None:  # the training source itself: its score is no test score, so say how much it trained on
+            from idealfit.data.overlap import training_rows_note
+
+            split = read_npz(self.dir, "split.npz", ("train", "val", "test"))
+            note = training_rows_note(self.state, cfg.name, data, split, len(ds.y))
+            if note:
+                print(note, file=sys.stderr)
+        else:
             test = self._test_split()
             if len(test) and (test.min() < 0 or test.max() >= len(ds.y)):
                 raise damaged(self.dir / "split.npz", f"test index {test.max()} past the {len(ds.y)} samples")
@@ -191,6 +240,13 @@ class Run:
             o, t = out[i : i + BATCH], yt[i : i + BATCH]
             meter.add(task.stats(o, t, task.loss(o, t)))
         return task.finish(meter.sums(), targets)
+
+
+def _is_paths(paths: Any) -> bool:
+    """Whether `predict` got file names (a path, or a list of them) rather than in-memory inputs."""
+    if isinstance(paths, (str, Path)):
+        return True
+    return isinstance(paths, (list, tuple)) and all(isinstance(p, (str, Path)) for p in paths)
 
 
 def _as_paths(paths: str | Path | list[str | Path], *, kind: str = "image") -> list[Path]:

@@ -140,7 +140,7 @@ def test_predict_forecasts_the_next_horizon_values_after_the_history(tmp_path, c
     recent.to_csv(tmp_path / "recent.csv", index=False)
     assert main(["predict", str(run.dir), str(tmp_path / "recent.csv")]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
-    assert lines[0] == "time,steps_ahead,predicted_units"
+    assert lines[0] == "month,steps_ahead,predicted_units"  # the input's own time column name
     assert [ln.split(",")[:2] for ln in lines[1:]] == [["2010-01-01", "1"], ["2010-02-01", "2"]]  # after 2009-12
     # the same numbers as the model on the last window, through the run's scaling
     x = recent["units"].to_numpy(np.float32)[-6:][None, None]
@@ -153,6 +153,32 @@ def test_predict_forecasts_the_next_horizon_values_after_the_history(tmp_path, c
     recent.tail(3).to_csv(tmp_path / "short.csv", index=False)
     assert main(["predict", str(run.dir), str(tmp_path / "short.csv")]) == 2
     assert "forecasts from the last 6 (data.window)" in capsys.readouterr().err
+
+
+def test_the_python_api_forecasts_from_a_history_frame_or_array(tmp_path):
+    import pandas as pd
+
+    write_csv(tmp_path / "sales.csv", extra=True)
+    run = fit.train(data=str(tmp_path / "sales.csv"), target="units", task="forecasting", out=tmp_path / "run",
+                    verbose=False, set={**FAST, "data.window": 6, "data.horizon": 2})
+    recent = pd.read_csv(tmp_path / "sales.csv").tail(30)
+    want = run.predict_array(recent[["units", "price"]].to_numpy(np.float32)[-6:].T[None])[0]  # one window
+    # the frame as trained on (its time column 'month' too), the value columns alone, an array (T, C)
+    np.testing.assert_allclose(run.predict_array(recent), want, rtol=1e-5)
+    np.testing.assert_allclose(run.predict_array(recent[["price", "units"]]), want, rtol=1e-5)  # by name
+    np.testing.assert_allclose(run.predict_array(recent[["units", "price"]].to_numpy()), want, rtol=1e-5)
+    times, values = run.predict(recent)  # predict takes the frame as it takes the CSV
+    assert times == ["2010-01-01", "2010-02-01"] and values == pytest.approx(want, rel=1e-5)
+    with pytest.raises(fit.UserError, match="time column 'month'.*predict_array"):
+        run.predict(recent[["units", "price"]])
+    with pytest.raises(fit.UserError, match="as numbers.*DataFrame to give the time column 'month'"):
+        run.predict_array(recent.to_numpy())  # the dates as strings in an array
+    with pytest.raises(fit.UserError, match=r"history of shape \(T, 2\).*got shape \(30, 3\)"):
+        run.predict_array(np.c_[recent[["units", "price"]].to_numpy(), np.ones(30)])
+    with pytest.raises(fit.UserError, match="holds 4 time steps; this run forecasts from the last 6"):
+        run.predict_array(recent.tail(4))
+    with pytest.raises(fit.UserError, match="lacks column 'price'"):
+        run.predict_array(recent[["month", "units"]])
 
 
 def test_predict_names_the_runs_time_column_stamps_quarters_and_says_what_it_filled(tmp_path, capsys, cli_error):

@@ -142,6 +142,10 @@ def load_csv(path: Path, *, target: str | None, task: str | None, columns: list[
                         + "; add feature columns" + ("" if not identifiers else " or name them with data.columns"))
     for i in chosen:
         _check_column(csv, i)
+    from idealfit.data.text import sentence_columns
+
+    sentences = sentence_columns(csv, [header[i] for i in chosen])  # read as categories: said, so a user can choose text
+    notes += [note for _, note in sentences]
     numeric = y_raw.dtype.kind == "f"
     y_num = y_raw if numeric else y_raw.astype(str)
     if task is None:
@@ -157,7 +161,8 @@ def load_csv(path: Path, *, target: str | None, task: str | None, columns: list[
     return Dataset(_stem(path), csv.table[:, chosen], y, task, "table", class_names=names,
                    columns=[header[i] for i in chosen],
                    meta={"source": str(path), "target": target, "fingerprint": fingerprint(path),
-                         **read, "identifiers": identifiers, "notes": notes})
+                         **read, "identifiers": identifiers, "notes": notes,
+                         "sentence_columns": [c for c, _ in sentences]})
 
 
 def classes_note(path: Path, target: str, y: np.ndarray) -> str:

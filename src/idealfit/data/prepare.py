@@ -285,7 +285,10 @@ def _check_options(ds: Dataset, cfg: DataConfig) -> None:
     text_only = {k: getattr(cfg, k) != getattr(DataConfig, k) for k in ("tokens", "min_freq", "max_vocab", "max_length")}
     for key, given in text_only.items():
         if given and ds.kind != "text":
-            raise UserError(f"data.{key} works on text; {ds.name} is {ds.kind} data: drop data.{key}")
+            texts = ds.meta.get("sentence_columns") or []  # a column of sentences read as a category: the user wants text
+            fix = f"read the column '{texts[0]}' as text with --set data.text_column={texts[0]}" if texts else \
+                f"drop data.{key}"
+            raise UserError(f"data.{key} works on text; {ds.name} is {ds.kind} data: {fix}")
     audio_only = {k: getattr(cfg, k) != getattr(DataConfig, k) for k in ("sample_rate", "clip_seconds", "n_mels")}
     for key, given in audio_only.items():
         if given and ds.kind != "audio":

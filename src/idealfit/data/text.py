@@ -160,6 +160,25 @@ def looks_like_text(col: np.ndarray) -> bool:
     return len(set(cells)) > 0.5 * len(cells) and float(np.mean([len(v) for v in cells])) >= 20
 
 
+def sentence_columns(csv, columns: list[str]) -> list[tuple[str, str]]:
+    """(name, note) for each string column among `columns` that looks like sentences (at least 20 characters
+    on average, most cells with a space) but repeats too much to pass `looks_like_text`, so it is read as a
+    category (one-hot): a column of 600 texts with 260 distinct ones is still text to its owner, and only
+    they can say so."""
+    out = []
+    for c in columns:
+        col = csv.column(c)
+        cells = [v for v in col if isinstance(v, str)]
+        if col.dtype != object or len(cells) < max(2, 0.9 * len(col)) or looks_like_text(col):
+            continue
+        mean = float(np.mean([len(v) for v in cells]))
+        if mean >= 20 and sum(" " in v.strip() for v in cells) > 0.5 * len(cells):
+            out.append((c, f"{csv.path.name}: column '{c}' ({len(set(cells))} distinct values, {mean:.0f} characters "
+                           f"on average) looks like text but is read as a category (one-hot, as it repeats); "
+                           f"to read it as text: --set data.text_column={c}"))
+    return out
+
+
 def find_text_column(header: list[str], *, text_column: str, target: str | None, path) -> str:
     """`text_column` checked against the CSV's header and its target."""
     if text_column not in header:

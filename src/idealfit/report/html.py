@@ -350,6 +350,8 @@ def render_report(run: RunFiles) -> str:
         results += f'<p class="note warn">{escape(note[0].upper() + note[1:])}.</p>'
     if run.y_true is not None and np.asarray(run.y_true).size:
         results += tables.interval_note(s["task"], len(run.y_true))
+    if isinstance(s.get("test_copies"), dict):  # test inputs that are copies of training ones (data/overlap.py)
+        results += f'<p class="note">{escape(str(s["test_copies"].get("note", "")))}.</p>'
     sections = [("results", "Results", results)]  # (id, title, body html)
     diagnosis = s.get("diagnosis") if isinstance(s.get("diagnosis"), dict) else None
     if diagnosis:

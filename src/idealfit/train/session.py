@@ -18,6 +18,7 @@ from idealfit.data.augment import Augment
 from idealfit.data.augment_preview import first_train_images, first_train_partners, preview_figure
 from idealfit.data.base import Dataset
 from idealfit.data.images import folder_notes
+from idealfit.data.overlap import copies_in_test
 from idealfit.data.prepare import Prepared, small_class_note
 from idealfit.diagnose import diagnose, format_diagnosis
 from idealfit.diagnose_forecast import naive_on_test, series_context
@@ -217,9 +218,9 @@ def _train_in(run_dir: Path, cfg: RunConfig, setup: Setup, *, resume: bool, has_
              f"{count_params(model):,} params")
         for note in folder_notes(ds.meta):  # an image folder's skipped files, said once
             echo(note)
-        small = small_class_note(ds, prep.indices)
-        if small:
-            echo(small)
+        copies = copies_in_test(ds, prep.indices)  # test inputs that are copies of training ones
+        for note in filter(None, (small_class_note(ds, prep.indices), copies and copies["note"])):
+            echo(note)
     if early and not has_ckpt and setup.task.name == "forecasting" and cfg.model.wide_init == "linear":
         _score_start(early, state, val_b, setup.task, prep.state.get("target"))
     guard = NonFiniteGuard(early=early)
@@ -328,6 +329,7 @@ def _finish(run_dir: Path, cfg: RunConfig, prep: Prepared, state: FitState, *, e
                               baselines=baselines,
                               context=_diagnosis_context(cfg, prep.dataset, stopped_early=state.stopped_early,
                                                          val_samples=len(prep.indices["val"]))),
+        "test_copies": copies_in_test(prep.dataset, prep.indices),  # {"rows", "of", "note"} or None
         **state.summary_extra,  # e.g. {"pruned": {...}} from a tuning trial: written once, with the rest
     }
     write_json(run_dir / "summary.json", summary)
