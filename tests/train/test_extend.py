@@ -87,9 +87,11 @@ def test_an_extended_run_interrupted_resumes_on_its_restarted_schedule(finished,
 
 
 def test_an_early_stopped_run_is_finished_unless_more_is_asked(tmp_path, capsys):
-    # min_delta so large that only the first epoch counts as an improvement: patience 1 stops at epoch 2
+    # min_delta so large that only the first epoch counts as an improvement: patience 1 stops at epoch 2 (no
+    # warm-up, whose epochs early stopping would not judge: tests/train/test_warmup.py)
     out = tmp_path / "es"
-    fit.train(data="xo", epochs=6, out=out, set={**QUICK, "train.patience": 1, "train.min_delta": 1e9}, verbose=False)
+    fit.train(data="xo", epochs=6, out=out, set={**QUICK, "train.patience": 1, "train.min_delta": 1e9,
+                                                 "train.warmup_epochs": 0}, verbose=False)
     before = _snapshot(out)
     assert main(["train", "--resume", str(out)]) == 0
     printed = capsys.readouterr().out
