@@ -139,7 +139,8 @@ def _facts(summary: dict, run: RunFiles | None = None) -> str:
     test = {}
     if run is not None and run.y_true is not None and np.asarray(run.y_true).size:
         metric, estimate, ci = tables.interval(summary["task"], run.y_true, run.y_pred,
-                                               n_classes=len(summary.get("class_names") or []))
+                                               n_classes=len(summary.get("class_names") or []),
+                                               target=(run.preprocess or {}).get("target"))
         test = {"test samples": len(run.y_true), f"test {metric}": estimate, f"test {metric}, 95% interval": ci}
     facts = {
         "task": summary.get("task"),
@@ -343,7 +344,8 @@ def render_report(run: RunFiles) -> str:
         run: the run folder's content, from `load_run`.
     """
     s = run.summary
-    results = _facts(s, run) + _metrics_table(s) + tables.baselines_table(s, _METRIC_ORDER)
+    results = (_facts(s, run) + _metrics_table(s) + tables.baselines_table(s, _METRIC_ORDER)
+               + tables.units_note(s, run.preprocess, run.y_true, run.y_pred))
     if run.y_true is not None and np.asarray(run.y_true).size:
         results += tables.interval_note(s["task"], len(run.y_true))
     sections = [("results", "Results", results)]  # (id, title, body html)

@@ -392,7 +392,8 @@ def format_summary(run: Run) -> str:
     key = s["metric"]
     pct = get_task(s["task"]).metrics[key].bounded
     fmt = (lambda v: f"{100 * v:.2f}%") if pct else (lambda v: f"{v:.4g}")
-    lines = [f"{key:>10}: train {fmt(m['train'][key])}  val {fmt(m['val'][key])}  test {fmt(m['test'][key])}"]
+    units = "  (standardized units, as the baselines)" if s["task"] == "reconstruction" else ""
+    lines = [f"{key:>10}: train {fmt(m['train'][key])}  val {fmt(m['val'][key])}  test {fmt(m['test'][key])}{units}"]
     if "r2" in m["test"]:
         lines.append(f"{'r2':>10}: train {m['train']['r2']:.3f}  val {m['val']['r2']:.3f}  test {m['test']['r2']:.3f}")
     if "fcn_miou" in m["test"]:
