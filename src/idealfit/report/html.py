@@ -131,7 +131,14 @@ def _metrics_table(summary: dict) -> str:
         cls = ' class="key"' if name == summary.get("metric") else ""
         cells = "".join(f"<td>{_fmt(s.get(name))}</td>" for s in splits.values())
         rows.append(f"<tr{cls}><th>{escape(name)}</th>{cells}</tr>")
-    return f'<table class="metrics"><tr><th>metric</th>{head}</tr>{"".join(rows)}</table>'
+    best = summary.get("best_epoch")
+    kept = f" (epoch {best})" if isinstance(best, int) and best else ""
+    # one run reported three "training losses" (this table's, and the diagnosis's final and lowest epoch means)
+    # with nothing saying why they differ: each is labelled where it appears
+    note = (f'<p class="note">Kept weights{kept}, evaluated: every split measured after training in eval mode '
+            "(no dropout, no augmentation). The learning curves and the diagnosis's losses &ldquo;during "
+            "training&rdquo; are each epoch's running mean in train mode, so they differ.</p>")
+    return f'<table class="metrics"><tr><th>metric</th>{head}</tr>{"".join(rows)}</table>{note}'
 
 
 def _facts(summary: dict, run: RunFiles | None = None) -> str:

@@ -7,11 +7,12 @@ Every function returns an HTML fragment with all text escaped.
 
 from __future__ import annotations
 
+import math
 from html import escape
 
 import numpy as np
 
-from idealfit.report.evidence import describe
+from idealfit.report.evidence import RELATIVE, describe
 from idealfit.report.stats import (
     bootstrap_dice_interval,
     bootstrap_mean_interval,
@@ -42,7 +43,9 @@ def evidence_table(evidence: dict) -> str:
     rows = []
     for key, value in evidence.items():
         name, meaning = describe(str(key))
-        rows.append(f'<tr><th>{escape(name)}<br><code>{escape(str(key))}</code></th><td>{fmt(value)}</td>'
+        shown = f"{100 * value:.1f}%" if key in RELATIVE and isinstance(value, float) and math.isfinite(value) \
+            else fmt(value)
+        rows.append(f'<tr><th>{escape(name)}<br><code>{escape(str(key))}</code></th><td>{shown}</td>'
                     f'<td class="meaning">{escape(meaning)}</td></tr>')
     return ('<table class="evidence"><tr><th>evidence</th><th>value</th><th>what it means</th></tr>'
             f'{"".join(rows)}</table>')
