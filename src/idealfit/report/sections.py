@@ -205,8 +205,14 @@ def _numeric_treatment(table: dict, k: int) -> str:
     if table.get("clip"):
         lows, highs = table["clip"]
         parts.append(f"clipped to [{lows[k]:.4g}, {highs[k]:.4g}] (training quantiles {opts.get('clip_quantiles')})")
-    if table.get("fill") is not None:
-        parts.append(f"missing values filled with {table['fill'][k]:.4g} (the training {opts.get('impute', 'median')})")
+    missing = table.get("missing")  # per column, in training (None: a run from before it was recorded)
+    if table.get("fill") is not None and missing is not None and not missing[k]:
+        parts.append(f"no missing values in training (one at predict time would get {table['fill'][k]:.4g}, the "
+                     f"training {opts.get('impute', 'median')})")
+    elif table.get("fill") is not None:
+        count = f"{missing[k]:,} " if missing is not None else ""
+        parts.append(f"{count}missing values filled with {table['fill'][k]:.4g} (the training "
+                     f"{opts.get('impute', 'median')})")
     elif opts.get("impute") == "drop":
         parts.append("rows with a missing value dropped")
     if table.get("scales") is not None:
