@@ -306,3 +306,13 @@ def test_each_loss_says_how_it_was_measured_and_relative_rises_are_percentages(t
     assert "<tr><th>Final validation loss, last epoch<br><code>final_val_loss</code>" in page
     results = page[page.index('id="results"'):page.index('id="diagnosis"')]
     assert "Kept weights (epoch 2), evaluated: every split measured after training in eval mode" in results
+
+
+def test_facts_show_the_warm_up_that_early_stopping_did_not_judge(tmp_path):
+    run = make_run(tmp_path, optional=False)
+    summary = json.loads((run / "summary.json").read_text())
+    (run / "summary.json").write_text(json.dumps({**summary, "warmup_epochs": 18}))
+    page = build_run_report(run).read_text()
+    assert "<dt>learning-rate warm-up, not judged by early stopping</dt><dd>epochs 1–18</dd>" in page
+    (run / "summary.json").write_text(json.dumps({**summary, "warmup_epochs": 0}))
+    assert "warm-up" not in build_run_report(run).read_text()

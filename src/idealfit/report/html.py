@@ -155,6 +155,7 @@ def _facts(summary: dict, run: RunFiles | None = None) -> str:
         "epochs run": summary.get("epochs_run"),
         "best epoch": summary.get("best_epoch"),
         "stopped early": summary.get("stopped_early"),
+        "learning-rate warm-up, not judged by early stopping": _warmup(summary.get("warmup_epochs")),
         "training time": f"{seconds:.1f} s" if isinstance(seconds, (int, float)) else None,
         "speed paths": _speed_paths(summary.get("speed")),
         "processes": _processes(summary.get("distributed"), summary.get("threads")),
@@ -167,6 +168,13 @@ def _facts(summary: dict, run: RunFiles | None = None) -> str:
         f"<div><dt>{escape(k)}</dt><dd>{_fmt(v)}</dd></div>" for k, v in facts.items() if v is not None
     )
     return f'<dl class="facts">{items}</dl>'
+
+
+def _warmup(end) -> str | None:
+    """"epochs 1–18" (summary.json's warmup_epochs: train.optim.warmup_epochs); None without one."""
+    if not isinstance(end, int) or isinstance(end, bool) or end < 1:
+        return None
+    return "epoch 1" if end == 1 else f"epochs 1–{end}"
 
 
 def _processes(dist: dict | None, threads: int | None) -> str:
