@@ -94,7 +94,7 @@ def main() -> None:
                 ratios.append(m["mae"] / b["ar"])
                 verdict = "at or below AR" if m["mae"] <= b["ar"] else f"{m['mae'] / b['ar'] - 1:.1%} above AR"
                 print(f"{data:<16} {seed:>4} {m['model']:<5} {m['mae']:>9.4g} {m['mase']:>6.3f} {b['ar']:>8.4g} "
-                      f"{b['naive']:>8.4g} {b['seasonal_naive']:>8.4g} {m['epochs']:>6} {m['train_s']:>7.1f} "
+                      f"{b['naive']:>8.4g} {b.get('seasonal_naive', b['naive']):>8.4g} {m['epochs']:>6} {m['train_s']:>7.1f} "
                       f"{m['wall_s']:>6.1f}  {verdict} ({m['threads']} threads)")
             if args.seeds > 1:
                 print(f"{data:<16} mean test MAE / AR's over {args.seeds} seeds: {statistics.mean(ratios):.3f} "

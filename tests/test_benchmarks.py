@@ -74,6 +74,7 @@ def test_tables_reads_seed_ranges_and_prints_a_summary_per_dataset(tmp_path):
             {"seed": 1, "metric": "accuracy", "net": 1.0, "linear": 0.9, "boosting": 0.95, "gap": 0.05, "epochs": 20}]
     line = tables.summary_line("wine", "default", rows)
     assert "mean gap to the better baseline +0.0000, to linear +0.0250, misses 1 of 2 (seeds 0)" in line
+    assert line.endswith("the same target missed by linear 1, by boosting 1")  # each is .05 short on one seed
     r = _run("tables.py", cwd=tmp_path)
     assert "summary wine (default, 1 seeds)" in r.stdout
 

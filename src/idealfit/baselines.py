@@ -262,7 +262,7 @@ def baseline_advice(ev: dict, c: dict[str, Any] | None, *, task: str | None = No
     net, base = ev.get("final_val_metric"), ev.get("baseline_val_metric")
     chance = ("try the steps below" if steps_follow else
               f"train longer (train.epochs, now {c.get('epochs', '?')}), "
-              f"{knobs(family_of(c, task), c.get('kind'))[2]} and tune train.lr"
+              f"{knobs(family_of(c, task), c.get('kind'), c.get('cell'))[2]} and tune train.lr"
               + ("" if gan else " (`idealfit lr-find`)"))
     if not rival.fitted:
         return f"The network does no better than {name}, which involves no learning at all: {chance}."

@@ -46,6 +46,9 @@ does not show the network fits its data, so the fixed thresholds still apply the
 verdict, a rival that does as well on validation is named as a reason, with advice: the network adds
 nothing there.
 
+A forecasting run whose validation error is no lower than the naive or seasonal naive forecast's (no learning at
+all) is underfitting whatever its curves show, with the forecasting remedies (`idealfit.diagnose_forecast`).
+
 A GAN run (the history logs train_g_adv / train_d_loss) is judged on its L1 curves alone: adversarial
 losses have no under/overfitting U-shape. The reasons say so, and translation's advice asks for the
 images to be judged by eye.
@@ -357,6 +360,8 @@ def diagnose(history: list[dict], *, task: str, metric: str, final: dict[str, di
     gan = _adversarial(history)
     tips = advice(verdict, ev, reasons, context, task=task, gan=gan)
     as_well = baseline_does_as_well(ev, metric, higher_better, task=task) if ev["has_validation"] else None
+    if as_well and task == "forecasting" and ev["baseline"] in ("naive", "seasonal_naive"):
+        as_well = None  # _forecast_rules says it, with the forecasting remedies
     if as_well and gan:  # a GAN is trained away from the blurry average an L1 score rewards: not a rival then
         reasons.append(f"{as_well.split(' (')[0]} by val {metric} ({ev['baseline_val_metric']:.4g} vs "
                        f"{ev['final_val_metric']:.4g}), as expected of a GAN: L1 rewards the blurry average of all "
@@ -369,17 +374,32 @@ def diagnose(history: list[dict], *, task: str, metric: str, final: dict[str, di
         steps = verdict == "underfitting"  # its own advice names each step (train longer, capacity, lr)
         tips = [baseline_advice(ev, context, task=task, gan=gan, steps_follow=steps)] + [a for a in tips if a not in GOOD_FIT_ADVICE]
     if task == "forecasting":
-        from idealfit.diagnose_forecast import far_worse_than_naive, trend_beyond_training
-
-        for rule in (trend_beyond_training(context), far_worse_than_naive(ev, baselines, metric, context)):
-            if rule:
-                reasons.append(rule[0])
-                tips = [rule[1]] + [a for a in tips if a != rule[1]]
+        verdict, reasons, tips = _forecast_rules(verdict, ev, reasons, tips, baselines, metric, context)
     if gan:
         reasons.append(_gan_note(history, task))
     if not ev["has_validation"]:
         reasons.append("there is no validation data, so overfitting cannot be judged")
     return {"verdict": verdict, "evidence": ev, "reasons": reasons, "advice": tips}
+
+
+def _forecast_rules(verdict: str, ev: dict, reasons: list[str], tips: list[str], baselines: dict | None,
+                    metric: str, context: dict | None) -> tuple[str, list[str], list[str]]:
+    """The forecasting rules (idealfit.diagnose_forecast) on top of the curves' verdict. Forecasts far worse than
+    the last value, or simply no better than it, on validation are never a good fit: the verdict becomes
+    underfitting (the network has not learned what copying the last value gives), whatever the curves show."""
+    from idealfit.diagnose_forecast import far_worse_than_naive, no_better_than_naive, trend_beyond_training
+
+    far = far_worse_than_naive(ev, baselines, metric, context)
+    # far worse implies no better: one reason, the stronger one
+    naive = None if far else no_better_than_naive(ev, baselines, metric, context)
+    if (far or naive) and verdict == "good fit":
+        verdict, reasons = "underfitting", [r for r in reasons if not r.startswith("training has levelled off")]
+        tips = [a for a in tips if a not in GOOD_FIT_ADVICE]
+    for rule in (trend_beyond_training(context), far, naive):
+        if rule:
+            reasons.append(rule[0])
+            tips = [rule[1]] + [a for a in tips if a != rule[1]]
+    return verdict, reasons, tips
 
 
 def _adversarial(history: list[dict]) -> bool:

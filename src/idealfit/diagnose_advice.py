@@ -50,9 +50,7 @@ _KNOBS = {
             "widen it (--set model.hidden=[256,256])"),
     "cnn": ("more or wider convolution blocks (model.widths) and dense layers (model.hidden)",
             "fewer or narrower layers: model.widths, model.hidden", "widen it (model.widths, model.hidden)"),
-    "rnn": ("a gated cell if it is the plain rnn (model.cell=gru or lstm: the plain one's gradient vanishes over "
-            "long sequences), a wider or deeper recurrent network (model.hidden_size, model.layers) or a wider "
-            "head (model.hidden)",
+    "rnn": ("a wider or deeper recurrent network (model.hidden_size, model.layers) or a wider head (model.hidden)",
             "a narrower recurrent network or head: model.hidden_size, model.layers, model.hidden",
             "widen it (--set model.hidden_size=128)"),
     "unet": ("wider or deeper levels (model.widths, e.g. --set model.widths=[16,32,64,128]; keep model.skip=true, "
@@ -75,8 +73,16 @@ def family_of(context: dict[str, Any] | None, task: str | None) -> str | None:
     return owners[0] if len(owners) == 1 else None
 
 
-def knobs(family: str | None, kind: str | None) -> tuple[str, str, str]:
-    """(more capacity, smaller model, widen for the baseline advice) in the options of `family`."""
+# the plain (Elman) cell's gradient vanishes over long sequences: advised only to a run that uses it
+PLAIN_RNN_CAPACITY = "a gated cell (model.cell=gru or lstm: the plain rnn's gradient vanishes over long sequences), "
+
+
+def knobs(family: str | None, kind: str | None, cell: str | None = None) -> tuple[str, str, str]:
+    """(more capacity, smaller model, widen for the baseline advice) in the options of `family`; `cell`: the
+    recurrent family's model.cell (the gated-cell advice goes to the plain rnn alone)."""
+    if family == "rnn" and cell == "rnn":
+        more, smaller, widen = _KNOBS["rnn"]
+        return PLAIN_RNN_CAPACITY + more, smaller, widen
     if family == "autoencoder":
         layers = "model.hidden" if kind == "table" else "model.widths"  # dense on tables, convolutional otherwise
         return (f"a wider code (model.latent) or wider layers ({layers})",
@@ -168,7 +174,7 @@ def _overfit_advice_for(ev: dict, c: dict[str, Any], task: str | None, fam: str 
                       "--set train.early_stopping=true.")
     if not c.get("batchnorm"):
         advice.append("Add batch normalization: --set model.batchnorm=true.")
-    advice.append(f"Use a smaller model ({knobs(fam, c.get('kind'))[1]}).")
+    advice.append(f"Use a smaller model ({knobs(fam, c.get('kind'), c.get('cell'))[1]}).")
     return advice
 
 
@@ -177,7 +183,7 @@ def _underfit_advice_for(reasons: list[str], c: dict[str, Any], fam: str | None,
     longer = (f"Train longer: early stopping ended the run; raise train.patience (now {c.get('patience')}) "
               "or train.min_delta." if c.get("stopped_early")
               else f"Train longer: raise train.epochs (now {c.get('epochs')}).")
-    advice = [f"Give the model more capacity: {knobs(fam, c.get('kind'))[0]}.", longer,
+    advice = [f"Give the model more capacity: {knobs(fam, c.get('kind'), c.get('cell'))[0]}.", longer,
               f"Tune the learning rate (now train.lr={c.get('lr', 0):g}): try 3x larger and 3x smaller"
               + ("." if gan else " (`idealfit lr-find` suggests one).")]  # lr-find sweeps one optimizer, not a GAN's two
     if gan:

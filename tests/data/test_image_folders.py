@@ -227,3 +227,48 @@ def test_the_augment_preview_of_a_streamed_folder_shows_its_first_training_image
         firsts.append(first_train_images(prep, n=3))
     assert firsts[0].shape == (3, 3, 16, 16)
     torch.testing.assert_close(firsts[0], firsts[1])
+
+
+def test_config_yaml_records_the_size_and_channels_decided_from_the_data(tmp_path, photos):
+    """data.image_size and data.channels left out are decided from the first images (the 96x48 tile: side 64,
+    colour): config.yaml says so; a run folder saved before (null there) still loads, evaluates and resumes."""
+    import yaml
+
+    root = photo_folder(tmp_path / "pics", photos)
+    train(root, tmp_path / "run")
+    saved = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())["data"]
+    assert (saved["image_size"], saved["channels"]) == (64, 3)
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    # an old run folder: null, the meaning "from the data", which decides the same again
+    text = (tmp_path / "run" / "config.yaml").read_text()
+    assert "  image_size: 64\n" in text and "  channels: 3\n" in text
+    (tmp_path / "run" / "config.yaml").write_text(text.replace("  image_size: 64\n", "  image_size: null\n")
+                                                  .replace("  channels: 3\n", "  channels: null\n"))
+    run = fit.load_run(tmp_path / "run")
+    assert (run.config.data.image_size, run.config.data.channels) == (None, None)
+    assert run.evaluate()["loss"] == pytest.approx(summary["metrics"]["test"]["loss"], rel=1e-5)
+    assert run.load_inputs(str(root / "china" / "0.png")).shape == (1, 3, 64, 64)
+    assert main(["train", "--resume", str(tmp_path / "run"), "--epochs", "2", "--no-progress"]) == 0
+    saved = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())["data"]
+    assert (saved["image_size"], saved["channels"]) == (64, 3)  # the resumed run records them too
+
+
+def test_only_what_the_data_decided_is_written_into_the_config(tmp_path):
+    from idealfit.data.pairs import load_pair_folder
+    from idealfit.train.setup import record_image_geometry
+
+    rng = np.random.default_rng(0)
+    gray, rgb = rng.integers(0, 256, (8, 8), dtype=np.uint8), rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)
+    for side, pixels in (("A", gray), ("B", rgb)):
+        (tmp_path / side).mkdir()
+        Image.fromarray(pixels).save(tmp_path / side / "a.png")
+    d = DataConfig(name=str(tmp_path))
+    record_image_geometry(d, load_pair_folder(tmp_path))
+    # grey inputs, colour targets: one channel count would force both sides to it, so None stays
+    assert (d.image_size, d.channels) == (8, None)
+    d = DataConfig(name=str(tmp_path), image_size=6, channels=1)  # the user's own values are kept
+    record_image_geometry(d, load_pair_folder(tmp_path, image_size=6, channels=1))
+    assert (d.image_size, d.channels) == (6, 1)
+    d = DataConfig(name="digits")  # embedded images come at their own size: nothing to record
+    record_image_geometry(d, load_dataset(d))
+    assert (d.image_size, d.channels) == (None, None)

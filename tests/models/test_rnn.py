@@ -188,6 +188,22 @@ def test_explain_shows_the_saliency_of_an_rnn_run(tiny_run, tmp_path, capsys):
 def test_the_diagnosis_advises_the_recurrent_options():
     from idealfit.diagnose_advice import knobs
 
-    more, fewer, widen = knobs("rnn", "signal")
+    more, fewer, widen = knobs("rnn", "signal", "rnn")
     assert "model.cell=gru" in more and "model.hidden_size" in more and "model.layers" in fewer
     assert "model.hidden_size" in widen and "model.widths" not in more + fewer + widen  # not a cnn option here
+
+
+@pytest.mark.parametrize("cell", ["gru", "lstm", None])
+def test_a_gated_cell_is_advised_to_the_plain_rnn_alone(cell):
+    # a newcomer's GRU run was told "a gated cell if it is the plain rnn": the run knows its cell
+    from idealfit.diagnose import diagnose
+    from idealfit.diagnose_advice import knobs
+
+    more, _, _ = knobs("rnn", "series", cell)
+    assert "model.cell" not in more and "model.hidden_size" in more
+    history = [{"epoch": e, "train_loss": 2.0 - 0.01 * e, "val_loss": 2.0 - 0.01 * e, "train_accuracy": 0.3,
+                "val_accuracy": 0.3} for e in range(1, 6)]
+    context = {"model": "rnn", "cell": cell, "kind": "signal", "early_stopping": True, "epochs": 5}
+    d = diagnose(history, task="classification", metric="accuracy", context=context)
+    assert d["verdict"] == "underfitting" and "model.hidden_size" in " ".join(d["advice"])
+    assert "gated cell" not in " ".join(d["advice"])

@@ -332,6 +332,60 @@ def test_a_trend_beyond_the_training_range_points_to_differencing(beyond, differ
         assert hit[0].startswith("90% of the validation part's values") and "data.difference=true" in d["advice"][0]
 
 
+def _naive_only_on_val(naive):
+    """Baselines worse than the network on its training data (rule 2b stays quiet), naive `naive` on validation."""
+    base = _forecast_baselines(naive, 60.0)
+    for entry in base.values():
+        entry["train"] = {"mae": 90.0, "mase": 1.0}
+    return base
+
+
+@pytest.mark.parametrize("naive,verdict", [(40.0, "underfitting"), (50.0, "good fit")])
+def test_a_forecaster_no_better_than_the_last_value_is_never_a_good_fit(naive, verdict):
+    # levelled, close curves (the rules alone say "good fit"), val MAE 45: the naive baseline's 40 beats it
+    rows = _rows(_decay(1.0, 0.3, N), _decay(1.1, 0.32, N), _decay(80, 44, N), _decay(80, 45, N), "mae")
+    context = {**CONTEXT, "kind": "series", "model": "mlp", "wide": True, "difference": False, "horizon": 4,
+               "window": 12}
+    base = _naive_only_on_val(naive)
+    d = diagnose(rows, task="forecasting", metric="mae", context=context, baselines=base)
+    assert d["verdict"] == verdict
+    hit = [r for r in d["reasons"] if "does not beat the naive forecast" in r]
+    if verdict == "good fit":
+        assert not hit and "data.difference" not in _text(d)
+        return
+    assert len(hit) == 1 and "(mae 45 vs 40)" in hit[0] and not format_diagnosis(d).startswith("This run fits well")
+    first = d["advice"][0]
+    assert "data.difference=true" in first and "data.horizon, now 4" in first and "data.window, now 12" in first
+    assert not any(a.startswith("Keep this setup") for a in d["advice"])
+    assert not any("adds nothing here" in r for r in d["reasons"])  # said once, by the forecasting rule
+    # a run that already forecasts the changes, one step ahead, is not told to do either
+    d = diagnose(rows, task="forecasting", metric="mae", baselines=base,
+                 context={**context, "difference": True, "horizon": 1})
+    assert "data.difference" not in d["advice"][0] and "data.horizon" not in d["advice"][0]
+
+
+def test_far_worse_than_naive_is_not_a_good_fit_either():
+    rows = _rows(_decay(1.0, 0.3, N), _decay(1.1, 0.32, N), _decay(80, 44, N), _decay(80, 45, N), "mae")
+    context = {**CONTEXT, "kind": "series", "model": "mlp", "wide": True}
+    d = diagnose(rows, task="forecasting", metric="mae", context=context, baselines=_naive_only_on_val(20.0))
+    assert d["verdict"] == "underfitting"
+    assert sum("naive" in r for r in d["reasons"]) == 1 and "x the naive baseline's" in " ".join(d["reasons"])
+
+
+def test_the_test_split_beside_the_naive_forecast_is_reported_not_judged():
+    from idealfit.diagnose_forecast import naive_on_test
+
+    base = {"naive": {"val": {"mae": 1.0}, "test": {"mae": 2.0}}}
+    s = {"task": "forecasting", "metric": "mae", "baselines": base,
+         "metrics": {"val": {"mae": 0.8}, "test": {"mae": 2.4}}}
+    note = naive_on_test(s)
+    assert note.startswith("on the test steps the network does not beat the naive forecast")
+    assert "test mae 2.4 vs 2" in note and "it did on validation" in note
+    assert naive_on_test({**s, "metrics": {"val": {"mae": 1.2}, "test": {"mae": 2.4}}}).endswith("vs 2")
+    assert naive_on_test({**s, "metrics": {"val": {"mae": 0.8}, "test": {"mae": 1.9}}}) is None
+    assert naive_on_test({**s, "task": "regression"}) is None
+
+
 def test_a_model_worse_than_the_baselines_on_its_training_data_underfits_whatever_its_gap():
     """The newcomer's autoencoder kept at epoch 1 (early stopping inside the one-cycle ramp): validation 1.35x
     training looked like overfitting, but training mse 1.089 is worse than the mean (1.0) and 5x PCA's."""

@@ -86,6 +86,23 @@ def test_seasonal_naive_falls_back_to_the_last_value_before_the_series_starts():
     assert pred[0] == 1 and pred[3] == 1  # sample 3: origin 4, step 5 <- step 1
 
 
+def test_a_season_of_one_step_lists_the_naive_forecast_once():
+    """With data.season=1 (yearly data, or a step with no season) the seasonal naive forecast is the naive one:
+    it is not listed twice (once under another name), and the naive entry says it stands for both."""
+    from idealfit.tasks.forecasting import forecast_baselines
+
+    values = [1, 3, 2, 5, 4, 6, 8, 7, 9, 12]
+    idx = np.arange(6)
+    one = forecast_baselines(short_series(values, window=3, horizon=2, season=1), {s: idx for s in ("train", "val", "test")},
+                             naive_mae=1.0)
+    assert list(one) == ["naive", "ar"]
+    assert one["naive"]["note"].endswith("(data.season=1: also the seasonal naive forecast)")
+    two = forecast_baselines(short_series(values, window=3, horizon=2, season=2), {s: idx for s in ("train", "val", "test")},
+                             naive_mae=1.0)
+    assert list(two) == ["naive", "seasonal_naive", "ar"] and two["naive"]["note"] == "the last value seen, for every step ahead"
+    assert one["naive"]["test"] == two["naive"]["test"] and one["ar"]["test"] == two["ar"]["test"]
+
+
 @pytest.mark.parametrize("family", ["mlp", "cnn", "rnn"])  # dense on the window, 1-D convolution, a GRU over it
 def test_a_csv_run_trains_reloads_and_scores_its_own_test_split_again(tmp_path, family):
     write_csv(tmp_path / "sales.csv", extra=True)
@@ -248,3 +265,27 @@ def test_the_regularization_study_knows_a_model_for_series():
 
     variants = regularization_variants(kind="series", augment=False, subset=1.0, epochs=2, set=None)
     assert variants[0][2]["model.name"] == "mlp" and variants[0][2]["model.hidden"] == [512, 512]
+
+
+def test_a_random_walk_the_network_cannot_beat_is_said_so_in_verdict_summary_and_report(tmp_path):
+    """A random walk's best forecast is the last value: the network (its AR start kept) loses to it on validation
+    and test, and neither the verdict, the printed summary nor the report may call that a good fit."""
+    import pandas as pd
+
+    from idealfit.train.session import format_summary
+
+    y = np.cumsum(np.random.default_rng(0).normal(size=120)).round(4)
+    pd.DataFrame({"t": np.arange(120), "y": y}).to_csv(tmp_path / "rw.csv", index=False)
+    run = fit.train(data=str(tmp_path / "rw.csv"), task="forecasting", out=tmp_path / "run", verbose=False,
+                    set={**FAST, "data.window": 5})
+    s = run.summary
+    naive = s["baselines"]["naive"]
+    assert s["metrics"]["val"]["mae"] > naive["val"]["mae"] and s["metrics"]["test"]["mae"] > naive["test"]["mae"]
+    assert s["diagnosis"]["verdict"] != "good fit"
+    assert any("does not beat the naive forecast" in r for r in s["diagnosis"]["reasons"])
+    printed = format_summary(run)
+    # numbered steps have no season (data.season=1): the naive forecast is listed once, here and in the report
+    assert list(s["baselines"]) == ["naive", "ar"] and "seasonal" not in printed
+    assert "  vs naive: on the test steps the network does not beat the naive forecast" in printed
+    assert "fits well" not in printed
+    assert "On the test steps the network does not beat the naive forecast" in (run.dir / "report.html").read_text()

@@ -112,3 +112,32 @@ def test_an_early_stopped_run_is_finished_unless_more_is_asked(tmp_path, capsys)
     n = math.ceil(json.loads((out / "summary.json").read_text())["train_samples"] / 64)  # steps per epoch
     assert lrs[2:] == pytest.approx([3e-3 * 0.5 * (1 + math.cos(math.pi * (k * n - 1) / (4 * n))) for k in (1, 2)],
                                     rel=1e-4)
+
+
+@pytest.mark.parametrize("schedule", ["onecycle", "cosine"])
+def test_an_interrupted_run_resumed_with_more_epochs_replans_its_schedule(schedule, tmp_path, capsys):
+    """Ctrl-C at epoch 2 of 6, then --resume --epochs 10: the schedule is planned over 10 epochs and continues from
+    the step reached, so epochs 3-10 train at the learning rates of a 10-epoch run (a one-cycle once raised
+    "Tried to step 121 times" past its old total, 6 epochs' steps)."""
+    settings = {**QUICK, "train.schedule": schedule, "train.early_stopping": False}
+    whole = tmp_path / "whole"
+    fit.train(data="xo", epochs=10, lr=0.01, out=whole, set=settings, verbose=False)
+    out = tmp_path / "cut"
+    run = fit.train(data="xo", epochs=6, lr=0.01, out=out, set=settings, callbacks=[_CtrlC(2)], verbose=False)
+    assert run.summary["interrupted"] and run.summary["epochs_run"] == 2
+    capsys.readouterr()
+    assert main(["train", "--resume", str(out), "--epochs", "10"]) == 0
+    printed = capsys.readouterr().out
+    assert (f"resuming {out} after epoch 2/10; its {schedule} schedule, planned over 6 epochs, is planned again "
+            "over 10 and continues from the step it had reached") in printed
+    lrs = _lrs(out)
+    assert len(lrs) == 10 and lrs[2:] == pytest.approx(_lrs(whole)[2:], rel=1e-9)
+    assert lrs[1] != pytest.approx(_lrs(whole)[1])  # epoch 2 ran on the 6-epoch plan
+
+
+def test_the_onecycle_plan_keys_are_what_torch_saves():
+    """keep_plan drops these keys of OneCycleLR's saved state: a torch that renames them fails here, not in a resume."""
+    from idealfit.train.step import ONECYCLE_PLAN
+
+    opt = torch.optim.SGD(torch.nn.Linear(1, 1).parameters(), lr=0.1)
+    assert set(ONECYCLE_PLAN) <= set(torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=4).state_dict())

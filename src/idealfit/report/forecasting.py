@@ -40,7 +40,8 @@ def write_figures(run_dir: Path, prep, predictions: dict[str, np.ndarray]) -> No
               caption=f"test period: truth, the model's and the linear AR baseline's forecasts {_ahead(1)}"
                       + (f" and {_ahead(h)}" if h > 1 else "") + f" (target {info['target']})")
     add_extra(run_dir, section="Forecasts", path=STEPS,
-              caption="test MAE per horizon step: the model beside the naive, seasonal naive and AR baselines")
+              caption="test MAE per horizon step: the model beside the "
+                      + ("naive, seasonal naive" if "seasonal_naive" in base else "naive") + " and AR baselines")
 
 
 def _ahead(h: int) -> str:

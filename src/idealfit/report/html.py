@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from idealfit.diagnose_forecast import naive_on_test
 from idealfit.report import sections as tables
 from idealfit.report import svg
 
@@ -45,6 +46,7 @@ h1 .sep { color: var(--muted); font-weight: 400; }
 h2 { font-size: 1.25rem; margin: 0 0 .8rem; padding-bottom: .3rem; border-bottom: 1px solid var(--line); }
 h3 { font-size: 1rem; margin: 1rem 0 .4rem; }
 .meta, .note, figcaption { color: var(--muted); font-size: .9rem; }
+.note.warn { color: inherit; border-left: 3px solid #bf8700; padding-left: .5rem; }
 nav { display: flex; flex-wrap: wrap; gap: .4rem; margin: .8rem 0 0; }
 nav a { color: var(--accent); text-decoration: none; border: 1px solid var(--line); background: #fff;
         border-radius: 999px; padding: .1rem .75rem; font-size: .85rem; }
@@ -361,6 +363,8 @@ def render_report(run: RunFiles) -> str:
     s = run.summary
     results = (_facts(s, run) + _metrics_table(s) + tables.baselines_table(s, _METRIC_ORDER)
                + tables.units_note(s, run.preprocess, run.y_true, run.y_pred))
+    if note := naive_on_test(s):  # reported only: the test split chose nothing, but must not be left unsaid
+        results += f'<p class="note warn">{escape(note[0].upper() + note[1:])}.</p>'
     if run.y_true is not None and np.asarray(run.y_true).size:
         results += tables.interval_note(s["task"], len(run.y_true))
     sections = [("results", "Results", results)]  # (id, title, body html)

@@ -11,7 +11,8 @@ Trained with MSE on standardized targets; scored in the data's units:
 Baselines on the same samples (`summary["baselines"]`), from the raw series:
     naive           every step ahead = the last value seen (persistence)
     seasonal_naive  step h = the value one season before it, y(t + h - m·⌈h/m⌉), m = data.season (where that
-                    lies before the series' start, the last value seen)
+                    lies before the series' start, the last value seen); only for a season of more than one step:
+                    with m = 1 it is the naive forecast itself, listed once (yearly data, or a step with no season)
     ar              a linear autoregressive model: least squares on the training samples' window of the target
                     (plus an intercept), one set of coefficients per horizon step (the direct strategy)
 """
@@ -110,11 +111,12 @@ def ar_coefficients(ds, indices: dict[str, Any]) -> np.ndarray:
 
 
 def baseline_forecasts(ds, indices: dict[str, Any]) -> dict[str, dict[str, np.ndarray]]:
-    """{baseline: {split: forecasts (N, horizon)}} for naive, seasonal_naive and ar (see the module doc)."""
+    """{baseline: {split: forecasts (N, horizon)}} for naive, seasonal_naive (a season above 1 step) and ar (see
+    the module doc)."""
     info = ds.meta["series"]
     w, h, m = info["window"], info["horizon"], max(1, int(info["season"]))
     series = ds.values[:, 0]
-    out: dict[str, dict[str, np.ndarray]] = {"naive": {}, "seasonal_naive": {}, "ar": {}}
+    out: dict[str, dict[str, np.ndarray]] = {"naive": {}, **({"seasonal_naive": {}} if m > 1 else {}), "ar": {}}
     steps = np.arange(1, h + 1)
     lag = m * np.ceil(steps / m).astype(np.int64) - steps  # how far before the origin step h's seasonal value is
     feats = {s: np.c_[ds.x[indices[s]][:, 0].astype(np.float64), np.ones(len(indices[s]))] for s in SPLITS}
@@ -124,7 +126,8 @@ def baseline_forecasts(ds, indices: dict[str, Any]) -> dict[str, dict[str, np.nd
         last = series[origin][:, None]
         out["naive"][s] = np.repeat(last, h, axis=1)
         seas_idx = origin[:, None] - lag[None, :]
-        out["seasonal_naive"][s] = np.where(seas_idx >= 0, series[np.maximum(seas_idx, 0)], last)
+        if m > 1:
+            out["seasonal_naive"][s] = np.where(seas_idx >= 0, series[np.maximum(seas_idx, 0)], last)
         out["ar"][s] = feats[s] @ coef
     return out
 
@@ -138,6 +141,8 @@ def forecast_baselines(ds, indices: dict[str, Any], *, naive_mae: float) -> dict
              "seasonal_naive": f"the value one season (data.season={info['season']} steps) before",
              "ar": f"least squares on the last {info['window']} values (data.window) and an intercept, fitted on "
                    "the training samples"}
+    if "seasonal_naive" not in preds:  # a season of one step: the seasonal naive forecast is this one
+        notes["naive"] += f" (data.season={info['season']}: also the seasonal naive forecast)"
     out = {}
     for name, per in preds.items():
         out[name] = {s: scores(ds.y[indices[s]], per[s], naive_mae=naive_mae) for s in SPLITS}

@@ -75,6 +75,20 @@ def _schedule_note(cfg: RunConfig, state: FitState) -> str:
             f"SGDR{was})")
 
 
+def replan_note(run_dir: Path, cfg: RunConfig) -> str:
+    """For an interrupted run resumed with other --epochs: how its schedule goes on (read before config.yaml is
+    rewritten). A cosine or one-cycle plan spans the run's epochs: it is planned again over the new count and
+    continues from the step the run had reached (train/step.py keep_plan), so the learning rate moves to the new
+    plan's value there (a one-cycle with more epochs may be back in its warm-up)."""
+    from idealfit.config import resolve
+
+    t, was = cfg.train, resolve(config_file=run_dir / "config.yaml").train.epochs
+    if t.schedule not in ("cosine", "onecycle") or was == t.epochs:
+        return ""
+    return (f"; its {t.schedule} schedule, planned over {was} epochs, is planned again over {t.epochs} and "
+            "continues from the step it had reached")
+
+
 def check_epochs(run_dir: Path, cfg: RunConfig, state: FitState, *, asked: frozenset[str]) -> bool:
     """Whether a resumed run trained all its epochs (or stopped) but its summary.json does not say so: it
     was stopped while writing its final files (torchrun's exit, a kill), so resuming only evaluates the

@@ -20,7 +20,7 @@ from idealfit.data.base import Dataset
 from idealfit.data.images import folder_notes
 from idealfit.data.prepare import Prepared, small_class_note
 from idealfit.diagnose import diagnose, format_diagnosis
-from idealfit.diagnose_forecast import series_context
+from idealfit.diagnose_forecast import naive_on_test, series_context
 from idealfit.errors import UserError
 from idealfit.metrics_csv import write_metrics_csv
 from idealfit.models.summary import count_params, summarize
@@ -43,7 +43,7 @@ from idealfit.train.checkpoint import (
     write_npz,
 )
 from idealfit.train.distributed import lost_peer_error, peer_lost, processes_note
-from idealfit.train.extend import check_epochs, ended_summary, extend_finished
+from idealfit.train.extend import check_epochs, ended_summary, extend_finished, replan_note
 from idealfit.train.loop import epoch_values, fit
 from idealfit.train.regularizers import weight_sparsity
 from idealfit.train.rundir import RunLock, claim_run_dir, discard, only_lock, refuse_if_taken
@@ -204,12 +204,13 @@ def _train_in(run_dir: Path, cfg: RunConfig, setup: Setup, *, resume: bool, has_
             if state.stop or state.epoch >= t.epochs:  # left as it was: no file rewritten
                 return load_run(run_dir) if rt.is_main else Run(run_dir, cfg, None, state.history, model.cpu().eval(),
                                                                 prep.state)
+        replanned = replan_note(run_dir, cfg) if ended is None and not unfinished and "train.epochs" in asked else ""
         if rt.is_main:
             atomic_write_text(run_dir / "config.yaml", to_yaml(cfg))  # e.g. a raised train.epochs
         if ended is None:
             echo(f"finishing {run_dir}: its {state.epoch} epochs were trained but its final files were not "
                  "written; evaluating the kept weights" if unfinished else
-                 f"resuming {run_dir} after epoch {state.epoch}/{t.epochs}")
+                 f"resuming {run_dir} after epoch {state.epoch}/{t.epochs}{replanned}")
     else:
         if resume:
             echo(f"{run_dir} has no checkpoint (it stopped before its first epoch): starting it again "
@@ -357,7 +358,7 @@ def _diagnosis_context(cfg: RunConfig, ds: Dataset, *, stopped_early: bool, val_
     augment = [a if isinstance(a, str) else str(a.get("name", a)) for a in cfg.data.augment]
     return {"kind": ds.kind, "model": m.name, "augment": augment, "dropout": m.dropout, "batchnorm": m.batchnorm, "l1": t.l1,
             "l2": t.l2, "early_stopping": t.early_stopping, "stopped_early": stopped_early, "patience": t.patience,
-            "epochs": t.epochs, "lr": t.lr, "val_samples": val_samples, **series_context(cfg, ds)}
+            "epochs": t.epochs, "lr": t.lr, "val_samples": val_samples, "cell": m.cell, **series_context(cfg, ds)}
 
 
 def _threads_note(device: torch.device | str, threads: int | None, processes: dict | None = None) -> str:
@@ -412,6 +413,7 @@ def format_summary(run: Run) -> str:
               + compile_note(s.get("compile_seconds")),
               f"{'params':>10}: {s['params']:,}",
               *([format_baselines(s["baselines"], key, pct=pct)] if s.get("baselines") else []),
+              *([f"{'vs naive':>10}: {note}"] if (note := naive_on_test(s)) else []),
               f"{'run':>10}: {run.dir}  (report: {run.dir / 'report.html'})"]
     if s.get("interrupted"):
         lines.append(f"{'continue':>10}: idealfit train --resume {run.dir}")

@@ -159,6 +159,19 @@ class Setup:
     model_config: Any = None  # the resolved model section (a step may read its own options: pix2pix's weights)
 
 
+def record_image_geometry(d, ds: Dataset) -> None:
+    """An image folder's side and channel count, decided from its first images when data.image_size or
+    data.channels is None, written into the config so config.yaml records what the run trained on (a resume or
+    a reader sees 28 and 1, not null). A paired folder whose two sides differ in colour keeps data.channels=None:
+    one number would force both sides to it, and None is what decides each side on its own."""
+    if "image_size" not in ds.meta or ds.meta.get("source") is None:  # embedded images come at their own size
+        return
+    if d.image_size is None:
+        d.image_size = int(ds.meta["image_size"])
+    if d.channels is None and ds.meta.get("target_channels", ds.meta["channels"]) == ds.meta["channels"]:
+        d.channels = int(ds.meta["channels"])
+
+
 def build_setup(cfg: RunConfig, *, distributed: bool = False) -> Setup:
     """Data (split, subset, fitted preprocessing), the initialized model and the training batches.
 
@@ -168,6 +181,7 @@ def build_setup(cfg: RunConfig, *, distributed: bool = False) -> Setup:
     runtime = _runtime(t, distributed=distributed)
     device = runtime.device
     ds = load_dataset(d)
+    record_image_geometry(d, ds)
     task = get_task(ds.task, loss=t.loss)
     table_defaulted = []  # the TABLE_DEFAULTS keys set here; epochs and patience are then counted in steps
     if cfg.model.name == "auto":  # resolved here, so config.yaml records the family actually trained

@@ -97,7 +97,21 @@ class SupervisedStep:
         for k, o in self.optimizers.items():
             o.load_state_dict(d["optimizers"][k])
         for k, s in self.schedulers.items():
-            s.load_state_dict(d["schedulers"][k])
+            s.load_state_dict(keep_plan(s, d["schedulers"][k]))
+
+
+# OneCycleLR saves its plan (the total step count and the phases' end steps) in its state; a cosine schedule's
+# plan is its lambda, which is never saved. A resumed run (`--resume RUN --epochs N`) keeps the plan it was
+# built with for its own epochs, and the step count it reached: both schedules then continue over the new total
+# from the current step, and a one-cycle asked for more epochs does not raise past its old total.
+ONECYCLE_PLAN = ("total_steps", "_schedule_phases")
+
+
+def keep_plan(sched, saved: dict[str, Any]) -> dict[str, Any]:
+    """`saved` (a scheduler's state) without the keys that would replace `sched`'s own plan (ONECYCLE_PLAN)."""
+    if isinstance(sched, torch.optim.lr_scheduler.OneCycleLR):
+        return {k: v for k, v in saved.items() if k not in ONECYCLE_PLAN}
+    return saved
 
 
 @torch.no_grad()
