@@ -73,7 +73,7 @@ def _setup(path, **sets):
 def test_the_option_sets_the_runs_starting_weights(tmp_path):
     path = _csv(tmp_path)
     linear = _setup(path, **{"model.wide": "true", "model.wide_init": "linear"})
-    random = _setup(path, **{"model.wide": "true"})
+    random = _setup(path, **{"model.wide": "true", "model.wide_init": "random"})  # linear is the table default
     prep = linear.prep
     ref = LogisticRegression(C=1.0, max_iter=2000).fit(prep.x["train"].astype(np.float64), prep.y["train"])
     x = torch.from_numpy(prep.x["test"])
@@ -86,7 +86,7 @@ def test_the_option_sets_the_runs_starting_weights(tmp_path):
 
 
 @pytest.mark.parametrize("sets, words", [
-    ({"model.wide_init": "linear"}, "add model.wide=true"),
+    ({"model.wide_init": "linear", "model.wide": "false"}, "add model.wide=true"),
     ({"model.wide_init": "ridge", "model.wide": "true"}, "model.wide_init"),
 ])
 def test_wrong_uses_are_refused_before_training(tmp_path, sets, words):
@@ -98,3 +98,19 @@ def test_images_are_refused():
     with pytest.raises(UserError, match="tables"):
         build_setup(resolve(overrides={"data.name": "xo", "model.name": "mlp", "model.wide": "true",
                                        "model.wide_init": "linear", "train.threads": "1"}))
+
+
+def test_a_table_run_starts_at_the_linear_fit_by_default_and_records_it(tmp_path):
+    """TABLE_DEFAULTS: wide & deep started at the linear baseline (benchmarks/tables.py halved issue 8's misses)."""
+    path = _csv(tmp_path)
+    setup = _setup(path)
+    prep = setup.prep
+    ref = LogisticRegression(C=1.0, max_iter=2000).fit(prep.x["train"].astype(np.float64), prep.y["train"])
+    probs = torch.softmax(setup.model.eval()(torch.from_numpy(prep.x["test"])), 1).detach().numpy()
+    assert np.allclose(probs, ref.predict_proba(prep.x["test"].astype(np.float64)), atol=1e-5)
+    run = fit.train(data=path, target="y", epochs=2, out=tmp_path / "r", verbose=False, progress=False)
+    text = (run.dir / "config.yaml").read_text()
+    assert "wide: true" in text and "wide_init: linear" in text
+    cfg = resolve(overrides={"data.name": path, "data.target": "y", "train.threads": "1", "model.wide": "false"})
+    build_setup(cfg)  # the user's choice wins over the table default...
+    assert cfg.model.wide is False and cfg.model.wide_init == "random"  # ...and the start follows it

@@ -200,6 +200,8 @@ def build_setup(cfg: RunConfig, *, distributed: bool = False) -> Setup:
         if d.clip_seconds is None:  # chosen by the loader from the clips' lengths: config.yaml records it
             d.clip_seconds = float(ds.meta["clip_seconds"])
     apply_defaults(cfg, FAMILIES[cfg.model.name].defaults)
+    if not cfg.model.wide and cfg.model.wide_init == "linear" and "model.wide_init" not in cfg.given:
+        cfg.model.wide_init = "random"  # a table or series default that follows model.wide=false, set by the user
     check_run_options(cfg, ds, task=task)  # options that contradict each other or the data, before any work
     # speed paths (train/speed.py): refused here if they cannot apply; the runtime applies them to the step
     check_speed(t, kind=ds.kind, gan=cfg.model.name == "pix2pix" and cfg.model.gan_weight > 0, device=device)
