@@ -164,9 +164,10 @@ class _AlwaysPrune(optuna.pruners.BasePruner):
         return True
 
 
-@pytest.mark.parametrize("schedule, warmup, first", [("constant", 1.0, 1), ("cosine", 1.0, 2), ("cosine", 1.5, 3)])
+@pytest.mark.parametrize("schedule, warmup, first", [("constant", 1.0, 1), ("cosine", 1.0, 2), ("cosine", 1.5, 3),
+                                                    ("onecycle", 1.0, 3)])
 def test_a_pruned_trial_is_pruned_in_the_study_with_a_finished_run_folder(tmp_path, schedule, warmup, first):
-    """Pruned at the first epoch after the learning-rate warm-up (the cosine schedule's; none for constant)."""
+    """Pruned at the first epoch after the learning-rate warm-up (cosine's, onecycle's ramp; none for constant)."""
     space = parse_space({"train.lr": {"log_uniform": [1e-3, 1e-1]}})
     st = optuna.create_study(pruner=_AlwaysPrune())
     trial = st.ask()

@@ -144,7 +144,9 @@ class TrainConfig:
     nesterov: bool = False  # sgd only: Nesterov momentum
     weight_decay: float = 0.0  # decoupled (adamw) or coupled (sgd, adam) weight decay
     schedule: str = "cosine"  # constant | step | cosine (with warm-up) | onecycle
-    warmup_epochs: float = 1.0  # cosine: linear warm-up length in epochs
+    # cosine: linear warm-up length in epochs (onecycle ramps up over its first 30% instead, step and constant
+    # not at all); early stopping and tune's pruner judge no epoch of either warm-up (summary.json's warmup_epochs)
+    warmup_epochs: float = 1.0
     step_every: int = 10  # step: decay the rate every this many epochs
     step_gamma: float = 0.1  # step: multiply the rate by this
     early_stopping: bool = True  # stop when `monitor` has not improved for `patience` epochs

@@ -24,6 +24,11 @@ it and the deck's remedies. The rules, checked in this order:
    e. the run had one epoch: one point is no curve, and "levelled off" cannot be seen.
 3. Good fit otherwise: both curves levelled off, close together.
 
+Rule 2b with baselines (below) comes before rule 1: a model that fits its own training data clearly worse
+than a simple baseline has not learned yet, whatever its validation gap, and "use a smaller model" would
+be the wrong remedy (a denoising autoencoder kept at epoch 1: training mse 1.089, worse than predicting
+the mean and 5x PCA's 0.200, was called overfitting because validation was 1.35x training).
+
 Rule 1b gives way to rule 2d: while validation loss is still at its best and falling at the last epoch
 the run has not reached the bottom of the U, so a train-validation gap then is noted (to be judged once
 validation levels off) and the verdict is "train longer" (a 3-epoch mnist1d run: gap 0.063, validation
@@ -332,7 +337,12 @@ def diagnose(history: list[dict], *, task: str, metric: str, final: dict[str, di
                   baseline_val_metric=best[1]["val"][metric])
     verdict, reasons = "good fit", []
     held = []  # a train-validation gap while validation still improves: judged once it levels off
-    if ev["has_validation"]:
+    # worse than a simple baseline on its own training data: untrained, whatever the gap (rule 2b first)
+    untrained = "baseline_train_metric" in ev and bool(baseline_underfit(ev, task, metric))
+    if ev["has_validation"] and untrained:
+        held = [f"{r}; that gap is no sign of overfitting while the model fits its own training data worse "
+                "than a simple baseline" for r in _overfit_reasons(ev, task, metric)]
+    elif ev["has_validation"]:
         reasons = _overfit_reasons(ev, task, metric)
         if reasons and _val_still_improving(ev):  # only the gap rule can fire at a still-falling best epoch
             held, reasons = reasons, []
@@ -340,7 +350,7 @@ def diagnose(history: list[dict], *, task: str, metric: str, final: dict[str, di
     if not reasons:
         reasons = _underfit_reasons(ev, task, metric)
         verdict = "underfitting" if reasons else verdict
-        reasons += [f"{r}; judge that gap once validation loss has levelled off" for r in held]
+        reasons += held if untrained else [f"{r}; judge that gap once validation loss has levelled off" for r in held]
     if not reasons:
         close = " and validation stays close to it" if ev["has_validation"] else ""
         reasons = [f"training has levelled off{close}"]

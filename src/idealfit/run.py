@@ -126,13 +126,14 @@ class Run:
 
     def _seen(self, x: np.ndarray) -> np.ndarray:
         """Model-ready inputs as the model sees them when evaluated: a denoising run's one fixed corruption
-        (its validation and test inputs had the same), anything else unchanged."""
+        (its test inputs had the same draw), anything else unchanged."""
         c = self.state.get("reconstruction")
         if c is None:
             return x
-        from idealfit.tasks.reconstruction import Corruption
+        from idealfit.tasks.reconstruction import CORRUPTION_SEED, Corruption
 
-        return Corruption(noise=c["noise"], mask_prob=c["mask_prob"]).fixed(np.asarray(x, dtype=np.float32))
+        seed = c.get("test_seed", CORRUPTION_SEED)  # a run from before test had its own draw: the one it used
+        return Corruption(noise=c["noise"], mask_prob=c["mask_prob"]).fixed(np.asarray(x, dtype=np.float32), seed=seed)
 
     def _forward(self, x: np.ndarray) -> torch.Tensor:
         """The model's outputs for model-ready inputs, BATCH samples at a time without autograd.

@@ -207,8 +207,9 @@ def run_trial(study, trial, space: dict[str, Param], *, study_dir: Path, config_
             f"(not trained again)  [{shown}]")
         return "complete"
     _set_attrs(trial, {"run_dir": str(out.relative_to(study_dir)), "config": digest})
-    # the pruner judges no epoch of the learning-rate warm-up: there val_loss measures the warm-up, not the trial
-    pruning = OptunaPruning(trial, monitor=monitor, judge_after=_warmup_epochs(cfg))
+    # the pruner judges no epoch of the learning-rate warm-up (cosine's, onecycle's ramp: the run's own
+    # FitState.warmup_epochs): there val_loss measures the warm-up, not the trial
+    pruning = OptunaPruning(trial, monitor=monitor)
     try:
         run = train(config_file=config_file, overrides=overrides, callbacks=[pruning] if prune else [],
                     echo=lambda *a, **k: None)
@@ -261,11 +262,6 @@ def _same_config(study, digest: str):
         if t.user_attrs.get("config") == digest:
             return t
     return None
-
-
-def _warmup_epochs(cfg: RunConfig) -> int:
-    """Epochs of the learning-rate warm-up (the cosine schedule's), rounded up; 0 without one."""
-    return math.ceil(cfg.train.warmup_epochs) if cfg.train.schedule == "cosine" else 0
 
 
 def _short(v: Any) -> str:

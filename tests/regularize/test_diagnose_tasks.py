@@ -388,3 +388,25 @@ def test_the_test_split_beside_the_naive_forecast_is_reported_not_judged():
     assert naive_on_test({**s, "metrics": {"val": {"mae": 1.2}, "test": {"mae": 2.4}}}).endswith("vs 2")
     assert naive_on_test({**s, "metrics": {"val": {"mae": 0.8}, "test": {"mae": 1.9}}}) is None
     assert naive_on_test({**s, "task": "regression"}) is None
+
+
+def test_a_model_worse_than_the_baselines_on_its_training_data_underfits_whatever_its_gap():
+    """The newcomer's autoencoder kept at epoch 1 (early stopping inside the one-cycle ramp): validation 1.35x
+    training looked like overfitting, but training mse 1.089 is worse than the mean (1.0) and 5x PCA's."""
+    history = _rows([2.279, 2.159, 2.039, 1.907, 1.732, 1.516, 1.302, 1.136, 1.003],
+                    [1.476, 1.477, 1.479, 1.485, 1.514, 1.663, 2.206, 3.260, 3.768],
+                    [2.279, 2.159, 2.039, 1.907, 1.732, 1.516, 1.302, 1.136, 1.003],
+                    [1.476, 1.477, 1.479, 1.485, 1.514, 1.663, 2.206, 3.260, 3.768], "mse")
+    base = {"identity": _entry("mse", 0.2502, 0.2489), "pca": _entry("mse", 0.1999, 0.2247)}
+    final = {"train": {"mse": 1.089}, "val": {"mse": 1.476}}
+    d = diagnose(history, task="reconstruction", metric="mse", final=final, kept_epoch=1, baselines=base,
+                 context={**CONTEXT, "model": "autoencoder"})
+    assert d["verdict"] == "underfitting"
+    assert "the model's training mse 1.089 is 5.45x that of PCA with as many components as the code" in _text(d)
+    assert ("validation mse 1.476 is 1.36x the training mse 1.089 (more than 1.25x); that gap is no sign of "
+            "overfitting while the model fits its own training data worse than a simple baseline") in _text(d)
+    assert "smaller model" not in _text(d)
+    # the same curves with a network that fits its training data as well as PCA: the gap is overfitting again
+    d = diagnose(history, task="reconstruction", metric="mse", final={"train": {"mse": 0.15}, "val": {"mse": 0.25}},
+                 kept_epoch=1, baselines=base, context={**CONTEXT, "model": "autoencoder"})
+    assert d["verdict"] == "overfitting"

@@ -290,3 +290,29 @@ def test_facts_show_the_processes_of_a_torchrun_run_and_one_otherwise():
     assert "<dt>processes</dt><dd>4 on 2 nodes (nccl), 1 thread each</dd>" in ddp
     assert "<dt>processes</dt><dd>1, 3 threads</dd>" in _facts({"task": "classification", "threads": 3,
                                                                   "distributed": None})
+
+
+def test_each_loss_says_how_it_was_measured_and_relative_rises_are_percentages(tmp_path):
+    """A learner met three different "training losses" in one report, and a relative rise of 0.09804 with no %."""
+    evidence = {"final_train_loss": 0.03927, "best_train_loss": 0.03213, "final_val_loss": 0.03412,
+                "val_loss_rise_discarded": 0.09804, "train_loss_drop": 0.5597, "loss_gap": 0.2}
+    page = build_run_report(make_run(tmp_path, diagnosis={"verdict": "good fit", "evidence": evidence})).read_text()
+    assert ("<tr><th>Validation loss rise after the kept epoch, relative — discarded by early stopping<br>"
+            "<code>val_loss_rise_discarded</code></th><td>9.8%</td>") in page
+    assert "<code>train_loss_drop</code></th><td>56.0%</td>" in page
+    assert "<code>loss_gap</code></th><td>0.2</td>" in page  # a difference, not a share: left as it is
+    assert "<tr><th>Final training loss, during training (train mode)<br><code>final_train_loss</code></th><td>0.03927" in page
+    assert "<tr><th>Lowest training loss, during training (train mode)<br><code>best_train_loss</code>" in page
+    assert "<tr><th>Final validation loss, last epoch<br><code>final_val_loss</code>" in page
+    results = page[page.index('id="results"'):page.index('id="diagnosis"')]
+    assert "Kept weights (epoch 2), evaluated: every split measured after training in eval mode" in results
+
+
+def test_facts_show_the_warm_up_that_early_stopping_did_not_judge(tmp_path):
+    run = make_run(tmp_path, optional=False)
+    summary = json.loads((run / "summary.json").read_text())
+    (run / "summary.json").write_text(json.dumps({**summary, "warmup_epochs": 18}))
+    page = build_run_report(run).read_text()
+    assert "<dt>learning-rate warm-up, not judged by early stopping</dt><dd>epochs 1–18</dd>" in page
+    (run / "summary.json").write_text(json.dumps({**summary, "warmup_epochs": 0}))
+    assert "warm-up" not in build_run_report(run).read_text()

@@ -153,8 +153,8 @@ def test_regression_interval_and_columns(tmp_path_factory):
     for k, name in enumerate(state["columns"]):
         fill, mean, scale = state["fill"][k], state["offsets"][k], state["scales"][k]
         assert (f'<tr><th>{name}</th><td class="text">numeric</td><td class="text">clipped to '
-                f"[{lows[k]:.4g}, {highs[k]:.4g}] (training quantiles {quantiles}); missing values filled with "
-                f"{fill:.4g} (the training median); standardised: (x {'+' if mean < 0 else '−'} {abs(mean):.4g}) "
+                f"[{lows[k]:.4g}, {highs[k]:.4g}] (training quantiles {quantiles}); no missing values in training "
+                f"(one at predict time would get {fill:.4g}, the training median); standardised: (x {'+' if mean < 0 else '−'} {abs(mean):.4g}) "
                 f"/ {scale:.4g}</td></tr>"
                 ) in columns
     assert "mistakes" not in page and 'id="roc"' not in page
@@ -190,6 +190,15 @@ def test_table_mistakes_rows_columns_and_source_gone(csv_run):
     page = build_run_report(run).read_text()
     columns = section(page, "columns")
     assert "one-hot: 3 categories (blue, green, red)" in columns and "size" in columns and "weight" in columns
+    # only the column with gaps in training says it was filled, with how many (every 17th weight is empty)
+    state = json.loads((run / "preprocess.json").read_text())["table"]
+    train_rows = np.load(run / "split.npz")["train"]
+    gaps = int(np.sum(train_rows % 17 == 0))
+    fill = state["fill"][state["numeric"].index(2)]  # weight: the third column
+    weight_row = columns[columns.index("<th>weight</th>"):].split("</tr>")[0]
+    size_row = columns[columns.index("<th>size</th>"):].split("</tr>")[0]
+    assert f"{gaps:,} missing values filled with {fill:.4g} (the training median)" in weight_row
+    assert "no missing values in training (one at predict time would get" in size_row and "filled" not in size_row
     pred = np.load(run / "predictions.npz")
     body = section(page, "mistakes")
     if np.any(pred["y_true"] != pred["y_pred"]):

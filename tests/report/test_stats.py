@@ -89,7 +89,8 @@ def test_every_diagnosis_key_has_plain_words():
     missing = sorted(set(evidence) - set(EVIDENCE))
     assert not missing, f"add plain names for {missing} to report/evidence.py"
     name, meaning = describe("val_loss_rise_discarded")
-    assert "discarded by early stopping" in name and meaning == "how much worse validation got after the weights we kept"
+    assert "relative — discarded by early stopping" in name
+    assert meaning == "how much worse validation got after the weights we kept (10% = 10% worse)"
 
 
 def test_unknown_evidence_key_is_readable():

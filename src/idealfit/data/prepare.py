@@ -242,8 +242,8 @@ def prepare(ds: Dataset, indices: dict[str, Any], *, cfg: DataConfig | None = No
 
 
 def _reconstruction_arrays(ds: Dataset, x: dict, cfg: DataConfig, state: dict[str, Any]) -> tuple[dict, dict]:
-    """Autoencoders: standardized inputs as targets; validation and test inputs corrupted once (seeded),
-    training inputs corrupted per batch by the training step."""
+    """Autoencoders: standardized inputs as targets; validation and test inputs corrupted once (seeded, each
+    split its own draw), training inputs corrupted per batch by the training step."""
     from idealfit.tasks.reconstruction import standardize
 
     if ds.paths is not None:
@@ -251,8 +251,12 @@ def _reconstruction_arrays(ds: Dataset, x: dict, cfg: DataConfig, state: dict[st
                         f"data.max_memory_mb above {cfg.max_memory_mb:g}")
     clean, state["target"] = standardize(x, state.get("norm"), ds.kind)
     state["norm"] = None  # standardized here, so the model sees (and returns) standardized values
-    state["reconstruction"] = {"noise": cfg.noise, "mask_prob": cfg.mask_prob}
-    inputs = {s: (v if s == "train" else _corruption(cfg).fixed(v)) for s, v in clean.items()}
+    from idealfit.tasks.reconstruction import CORRUPTION_SEED, TEST_CORRUPTION_SEED
+
+    # test_seed: the test split's draw, which `evaluate RUN` repeats (runs without it used CORRUPTION_SEED)
+    state["reconstruction"] = {"noise": cfg.noise, "mask_prob": cfg.mask_prob, "test_seed": TEST_CORRUPTION_SEED}
+    seeds = {"val": CORRUPTION_SEED, "test": TEST_CORRUPTION_SEED}
+    inputs = {s: (v if s == "train" else _corruption(cfg).fixed(v, seed=seeds[s])) for s, v in clean.items()}
     return inputs, clean
 
 

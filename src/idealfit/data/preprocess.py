@@ -102,7 +102,7 @@ class TablePreprocessor:
                                 "use data.impute=median (or mean, most_frequent)")
         self.numeric_ = [i for i, c in enumerate(x.cols) if _is_numeric(c)]
         self.categorical_ = [i for i in range(x.shape[1]) if i not in self.numeric_]
-        self.fill_ = self.clip_ = self.offsets_ = self.scales_ = self.pca_ = None
+        self.fill_ = self.clip_ = self.offsets_ = self.scales_ = self.pca_ = self.missing_ = None
         self.indicator_: list[int] = []  # positions in numeric_ of the columns that get a 0/1 indicator
         if self.numeric_:
             self._fit_numeric(self._numbers(x))
@@ -123,6 +123,7 @@ class TablePreprocessor:
         if empty.any():
             col = self.columns[self.numeric_[int(empty.argmax())]]
             raise UserError(f"column '{col}' has no values in the training split; drop the column")
+        self.missing_ = np.isnan(num).sum(axis=0).astype(int).tolist()  # per column: what the report says was filled
         if self.missing_indicator:  # as SimpleImputer(add_indicator=True): columns with gaps in training
             self.indicator_ = np.flatnonzero(np.isnan(num).any(axis=0)).tolist()
         if self.clip_quantiles is not None:  # noise first, so outliers do not pull the fill values and scales
@@ -220,7 +221,7 @@ class TablePreprocessor:
         return {"columns": self.columns,
                 "options": {"impute": self.impute, "missing_indicator": self.missing_indicator,
                             "clip_quantiles": self.clip_quantiles, "scale": self.scale, "pca": self.pca},
-                "numeric": self.numeric_, "categorical": self.categorical_, "fill": self.fill_,
+                "numeric": self.numeric_, "categorical": self.categorical_, "fill": self.fill_, "missing": self.missing_,
                 "indicator": self.indicator_, "clip": self.clip_, "offsets": self.offsets_, "scales": self.scales_,
                 "categories": self.categories_, "pca": self.pca_}
 
@@ -230,6 +231,7 @@ class TablePreprocessor:
         self.numeric_, self.categorical_, self.categories_ = d["numeric"], d["categorical"], d["categories"]
         self.fill_, self.indicator_, self.clip_ = d["fill"], d["indicator"], d["clip"]
         self.offsets_, self.scales_, self.pca_ = d["offsets"], d["scales"], d["pca"]
+        self.missing_ = d.get("missing")  # None in runs from before it was recorded
         return self
 
 

@@ -133,7 +133,14 @@ def _metrics_table(summary: dict) -> str:
         cls = ' class="key"' if name == summary.get("metric") else ""
         cells = "".join(f"<td>{_fmt(s.get(name))}</td>" for s in splits.values())
         rows.append(f"<tr{cls}><th>{escape(name)}</th>{cells}</tr>")
-    return f'<table class="metrics"><tr><th>metric</th>{head}</tr>{"".join(rows)}</table>'
+    best = summary.get("best_epoch")
+    kept = f" (epoch {best})" if isinstance(best, int) and best else ""
+    # one run reported three "training losses" (this table's, and the diagnosis's final and lowest epoch means)
+    # with nothing saying why they differ: each is labelled where it appears
+    note = (f'<p class="note">Kept weights{kept}, evaluated: every split measured after training in eval mode '
+            "(no dropout, no augmentation). The learning curves and the diagnosis's losses &ldquo;during "
+            "training&rdquo; are each epoch's running mean in train mode, so they differ.</p>")
+    return f'<table class="metrics"><tr><th>metric</th>{head}</tr>{"".join(rows)}</table>{note}'
 
 
 def _facts(summary: dict, run: RunFiles | None = None) -> str:
@@ -141,7 +148,8 @@ def _facts(summary: dict, run: RunFiles | None = None) -> str:
     test = {}
     if run is not None and run.y_true is not None and np.asarray(run.y_true).size:
         metric, estimate, ci = tables.interval(summary["task"], run.y_true, run.y_pred,
-                                               n_classes=len(summary.get("class_names") or []))
+                                               n_classes=len(summary.get("class_names") or []),
+                                               target=(run.preprocess or {}).get("target"))
         test = {"test samples": len(run.y_true), f"test {metric}": estimate, f"test {metric}, 95% interval": ci}
     facts = {
         "task": summary.get("task"),
@@ -149,6 +157,7 @@ def _facts(summary: dict, run: RunFiles | None = None) -> str:
         "epochs run": summary.get("epochs_run"),
         "best epoch": summary.get("best_epoch"),
         "stopped early": summary.get("stopped_early"),
+        "learning-rate warm-up, not judged by early stopping": _warmup(summary.get("warmup_epochs")),
         "training time": f"{seconds:.1f} s" if isinstance(seconds, (int, float)) else None,
         "speed paths": _speed_paths(summary.get("speed")),
         "processes": _processes(summary.get("distributed"), summary.get("threads")),
@@ -161,6 +170,13 @@ def _facts(summary: dict, run: RunFiles | None = None) -> str:
         f"<div><dt>{escape(k)}</dt><dd>{_fmt(v)}</dd></div>" for k, v in facts.items() if v is not None
     )
     return f'<dl class="facts">{items}</dl>'
+
+
+def _warmup(end) -> str | None:
+    """"epochs 1–18" (summary.json's warmup_epochs: train.optim.warmup_epochs); None without one."""
+    if not isinstance(end, int) or isinstance(end, bool) or end < 1:
+        return None
+    return "epoch 1" if end == 1 else f"epochs 1–{end}"
 
 
 def _processes(dist: dict | None, threads: int | None) -> str:
@@ -345,7 +361,8 @@ def render_report(run: RunFiles) -> str:
         run: the run folder's content, from `load_run`.
     """
     s = run.summary
-    results = _facts(s, run) + _metrics_table(s) + tables.baselines_table(s, _METRIC_ORDER)
+    results = (_facts(s, run) + _metrics_table(s) + tables.baselines_table(s, _METRIC_ORDER)
+               + tables.units_note(s, run.preprocess, run.y_true, run.y_pred))
     if note := naive_on_test(s):  # reported only: the test split chose nothing, but must not be left unsaid
         results += f'<p class="note warn">{escape(note[0].upper() + note[1:])}.</p>'
     if run.y_true is not None and np.asarray(run.y_true).size:

@@ -7,11 +7,12 @@ Every function returns an HTML fragment with all text escaped.
 
 from __future__ import annotations
 
+import math
 from html import escape
 
 import numpy as np
 
-from idealfit.report.evidence import describe
+from idealfit.report.evidence import RELATIVE, describe
 from idealfit.report.stats import (
     bootstrap_dice_interval,
     bootstrap_mean_interval,
@@ -42,15 +43,21 @@ def evidence_table(evidence: dict) -> str:
     rows = []
     for key, value in evidence.items():
         name, meaning = describe(str(key))
-        rows.append(f'<tr><th>{escape(name)}<br><code>{escape(str(key))}</code></th><td>{fmt(value)}</td>'
+        shown = f"{100 * value:.1f}%" if key in RELATIVE and isinstance(value, float) and math.isfinite(value) \
+            else fmt(value)
+        rows.append(f'<tr><th>{escape(name)}<br><code>{escape(str(key))}</code></th><td>{shown}</td>'
                     f'<td class="meaning">{escape(meaning)}</td></tr>')
     return ('<table class="evidence"><tr><th>evidence</th><th>value</th><th>what it means</th></tr>'
             f'{"".join(rows)}</table>')
 
 
-def interval(task: str, y_true, y_pred, *, n_classes: int = 0) -> tuple[str, str, str]:
+def interval(task: str, y_true, y_pred, *, n_classes: int = 0, target: dict | None = None) -> tuple[str, str, str]:
     """(metric, estimate, 95% interval) on the test split, as text: Wilson for accuracy, bootstrap for RMSE
-    (over test pairs) and Dice (over test images)."""
+    (over test pairs) and Dice (over test images).
+
+    `target`: a reconstruction run's {"mean", "std"} per channel (preprocess.json): its predictions.npz is
+    in data units, its metrics and baselines in standardized ones; the headline is put in the latter, or
+    it read 0.065 beside an identity baseline of 0.249 for a model 4x *worse* than that baseline."""
     if task == "segmentation":
         t, p, i = (c.sum(axis=0) for c in per_image_counts(y_true, y_pred, n_classes))
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -59,9 +66,12 @@ def interval(task: str, y_true, y_pred, *, n_classes: int = 0) -> tuple[str, str
         return "dice", f"{dice:.1%}", f"{lo:.1%} – {hi:.1%}"
     if task in ("reconstruction", "translation", "forecasting"):  # bootstrap per sample, not per value
         t, p = np.asarray(y_true, dtype=float), np.asarray(y_pred, dtype=float)
-        err = (p - t) ** 2 if task == "reconstruction" else np.abs(p - t)
+        standardized = task == "reconstruction" and target is not None
+        err = ((p - t) / _channel_std(target, p)) ** 2 if standardized else (p - t) ** 2 if task == "reconstruction" \
+            else np.abs(p - t)
         per_sample = err.reshape(len(t), -1).mean(axis=1)
-        name = {"reconstruction": "mse (data units)", "translation": "l1", "forecasting": "mae"}[task]
+        name = {"reconstruction": f"mse ({'standardized' if standardized else 'data'} units)", "translation": "l1",
+                "forecasting": "mae"}[task]
         lo, hi = bootstrap_mean_interval(per_sample)
         return name, f"{per_sample.mean():.4g}", f"{lo:.4g} – {hi:.4g}"
     y_true, y_pred = np.asarray(y_true).ravel(), np.asarray(y_pred).ravel()
@@ -72,6 +82,29 @@ def interval(task: str, y_true, y_pred, *, n_classes: int = 0) -> tuple[str, str
     rmse = float(np.sqrt(np.mean((y_pred.astype(float) - y_true.astype(float)) ** 2)))
     lo, hi = bootstrap_rmse_interval(y_true, y_pred)
     return "rmse", f"{rmse:.4g}", f"{lo:.4g} – {hi:.4g}"
+
+
+def _channel_std(target: dict, x: np.ndarray) -> np.ndarray:
+    """The training split's std per channel, shaped to broadcast over x (N, C, ...); a scalar for one."""
+    std = np.asarray(target["std"], dtype=float)
+    return std.reshape(()) if std.size == 1 else std.reshape((1, -1) + (1,) * (x.ndim - 2))
+
+
+def units_note(summary: dict, preprocess: dict | None, y_true, y_pred) -> str:
+    """A reconstruction run's units, said once under its tables: standardized, with the data units' test mse
+    beside it (named as such) for a learner who thinks in pixel values."""
+    target = (preprocess or {}).get("target")
+    if summary.get("task") != "reconstruction" or not isinstance(target, dict):
+        return ""
+    noise = ((preprocess or {}).get("reconstruction") or {}).get("noise") or 0.0
+    ident = f", returning the noisy input about data.noise² = {noise ** 2:.4g}" if noise else ""
+    raw = ""  # a table comes standardized from its preprocessor: no other units to give
+    if preprocess.get("kind") != "table" and y_true is not None and np.asarray(y_true).size:
+        mse = float(np.mean((np.asarray(y_pred, dtype=float) - np.asarray(y_true, dtype=float)) ** 2))
+        raw = f" In the data's own units (e.g. pixel values) the test mse is {mse:.4g}, not comparable with the numbers above."
+    return ('<p class="note">Units: the headline, the table and the baselines give mse and mae in standardized '
+            "units (each channel scaled to mean 0 and std 1 on the training split), so predicting the mean "
+            f"scores about 1{ident}.{raw}</p>")
 
 
 def interval_note(task: str, n: int) -> str:
@@ -172,8 +205,14 @@ def _numeric_treatment(table: dict, k: int) -> str:
     if table.get("clip"):
         lows, highs = table["clip"]
         parts.append(f"clipped to [{lows[k]:.4g}, {highs[k]:.4g}] (training quantiles {opts.get('clip_quantiles')})")
-    if table.get("fill") is not None:
-        parts.append(f"missing values filled with {table['fill'][k]:.4g} (the training {opts.get('impute', 'median')})")
+    missing = table.get("missing")  # per column, in training (None: a run from before it was recorded)
+    if table.get("fill") is not None and missing is not None and not missing[k]:
+        parts.append(f"no missing values in training (one at predict time would get {table['fill'][k]:.4g}, the "
+                     f"training {opts.get('impute', 'median')})")
+    elif table.get("fill") is not None:
+        count = f"{missing[k]:,} " if missing is not None else ""
+        parts.append(f"{count}missing values filled with {table['fill'][k]:.4g} (the training "
+                     f"{opts.get('impute', 'median')})")
     elif opts.get("impute") == "drop":
         parts.append("rows with a missing value dropped")
     if table.get("scales") is not None:

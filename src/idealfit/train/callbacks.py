@@ -31,6 +31,9 @@ class FitState:
     stopped_early: bool = False
     interrupted: bool = False  # Ctrl-C: the loop ends cleanly, best weights restored, outputs written
     restart_epoch: int = 0  # the epoch after which the schedule's current cycle began (a finished run extended)
+    # the last epoch of the learning-rate warm-up (cosine's, onecycle's ramp; train.optim.warmup_epochs), 0 for
+    # none: early stopping and tune's pruner judge no epoch up to it, where the metric measures the warm-up
+    warmup_epochs: int = 0
     summary_extra: dict[str, Any] = field(default_factory=dict)  # facts a callback adds to summary.json (e.g. "pruned")
 
     @property
@@ -57,6 +60,10 @@ class EarlyStopping(Callback):
     """Stop when `monitor` has not improved by `min_delta` for `patience` epochs; restore the best weights.
 
     The best weights come back at the end *whatever* ended training: patience, the last epoch or Ctrl-C.
+    Epochs of the learning-rate warm-up (up to `state.warmup_epochs`) are not judged: they neither count
+    towards patience nor become the best (as Keras' `start_from_epoch`). One-cycle's 18-epoch ramp of a
+    60-epoch run otherwise ended it at epoch 9 and kept epoch 1's weights, a 3.4x worse model. A run
+    that ends inside the warm-up keeps its last weights (or `start_from`'s, which are no warm-up epoch's).
 
     Args:
         monitor: a history column, e.g. "val_loss" (lower is better) or "val_accuracy" (higher is better).
@@ -104,6 +111,8 @@ class EarlyStopping(Callback):
         row = state.history[-1]
         if self.monitor not in row:
             raise UserError(f"train.monitor '{self.monitor}' is not logged; logged columns: {', '.join(row)}")
+        if state.epoch <= state.warmup_epochs:
+            return
         value = row[self.monitor]
         if value is not None and math.isfinite(value) and self.improved(value):
             self.best, self.best_epoch, self.wait = value, state.epoch, 0
@@ -124,15 +133,27 @@ class EarlyStopping(Callback):
         self.best, self.best_epoch, self.wait, self.best_weights = d["best"], d["best_epoch"], d["wait"], d["best_weights"]
 
 
+def warmup_note(state: FitState, *, schedule: str) -> str | None:
+    """The line saying which epochs early stopping judges, when the warm-up still ahead is longer than one
+    epoch (cosine's default single epoch goes unsaid; summary.json records it either way)."""
+    end = state.warmup_epochs
+    if end - state.epoch <= 1:
+        return None
+    ramp = "the one-cycle schedule's ramp" if schedule == "onecycle" else f"the {schedule} schedule's warm-up"
+    return (f"early stopping judges epochs {end + 1}-{state.epochs} only: the learning rate rises until epoch {end} "
+            f"({ramp}), where the validation score measures the warm-up, not the model")
+
+
 class NonFiniteGuard(Callback):
     """Stop at the first epoch whose loss is NaN, infinite or exploded (above EXPLODED), and keep the
     last good weights. Also, after Ctrl-C mid-epoch, keep the weights of the last completed epoch
     (not a half-trained one that no metrics row describes) when early stopping has none to restore.
 
     Without it a diverged run trained on for `patience` more NaN epochs and could keep NaN weights.
-    With early stopping on, its best epoch (always a finite one) is what stays; without it, this
-    callback keeps a copy of the weights after every finite epoch (one state_dict, as early
-    stopping keeps on each improvement) and restores the last one. Put it after `early` and before
+    With early stopping on, its best epoch (always a finite one) is what stays; without it (or while it
+    has none yet: the learning-rate warm-up's epochs are not its candidates), this callback keeps a copy
+    of the weights after every finite epoch (one state_dict, as early stopping keeps on each
+    improvement) and restores the last one. Put it after `early` and before
     the checkpointer, so the checkpoint of the diverged epoch is already marked stopped.
 
     Args:
@@ -162,7 +183,7 @@ class NonFiniteGuard(Callback):
             shown = str(value) if not math.isfinite(value) else f"{value:.3g} (exploded)"
             self.diverged = {"epoch": state.epoch, "column": bad[0], "value": shown}
             state.stop = True
-        elif self.early is None:
+        elif self.early is None or self.early.best_weights is None:
             self.weights, self.kept_epoch = _copy_weights(state.model), state.epoch
 
     def on_fit_end(self, state: FitState) -> None:

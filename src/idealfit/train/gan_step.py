@@ -49,8 +49,7 @@ class Pix2PixStep(SupervisedStep):
         if self.clip_grad is not None:
             torch.nn.utils.clip_grad_norm_(g.parameters(), self.clip_grad)
         opt_g.step()
-        for sched in self.schedulers.values():
-            sched.step()
+        self.step_schedules()
         stats = self.task.stats(fake.detach(), b, l1.detach())  # "loss" is the L1 part: comparable to L1-only
         stats["g_adv"] = adv.detach() * stats["n"]
         stats["d_loss"] = loss_d.detach() * stats["n"]

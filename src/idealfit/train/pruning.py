@@ -20,7 +20,8 @@ class OptunaPruning(Callback):
     Args:
         trial: an `optuna.trial.Trial`.
         monitor: the history column to report, e.g. "val_loss" (the run's train.monitor).
-        judge_after: epochs reported but never judged (the learning-rate warm-up's): pruning starts after them.
+        judge_after: epochs reported but never judged; the learning-rate warm-up's (`state.warmup_epochs`:
+            cosine's, onecycle's ramp) are never judged either: pruning starts after both.
     """
 
     def __init__(self, trial, *, monitor: str, judge_after: int = 0):
@@ -38,7 +39,7 @@ class OptunaPruning(Callback):
         if value is None or not math.isfinite(value):
             return
         self.trial.report(float(value), state.epoch)
-        if state.epoch > self.judge_after and self.trial.should_prune():
+        if state.epoch > max(self.judge_after, state.warmup_epochs) and self.trial.should_prune():
             self.pruned_at = state.epoch
             state.stop = True
             state.summary_extra["pruned"] = {"epoch": state.epoch, "value": float(value)}

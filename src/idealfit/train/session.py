@@ -27,7 +27,14 @@ from idealfit.metrics_csv import write_metrics_csv
 from idealfit.models.summary import count_params, summarize
 from idealfit.run import WEIGHTS, Run, check_run_dir, load_run
 from idealfit.tasks import Task, get_task
-from idealfit.train.callbacks import Callback, EarlyStopping, FitState, NonFiniteGuard, divergence_message
+from idealfit.train.callbacks import (
+    Callback,
+    EarlyStopping,
+    FitState,
+    NonFiniteGuard,
+    divergence_message,
+    warmup_note,
+)
 from idealfit.train.checkpoint import (
     atomic_write_bytes,
     atomic_write_text,
@@ -41,7 +48,7 @@ from idealfit.train.extend import check_epochs, ended_summary, extend_finished, 
 from idealfit.train.loop import epoch_values, fit
 from idealfit.train.regularizers import weight_sparsity
 from idealfit.train.rundir import RunLock, claim_run_dir, discard, only_lock, refuse_if_taken
-from idealfit.train.setup import Setup, build_setup, build_step, make_batches, restart_schedules
+from idealfit.train.setup import Setup, build_setup, build_step, make_batches, restart_schedules, warmup_end
 from idealfit.train.speed import CompileClock, compile_note, restore_generator, speed_note
 from idealfit.train.step import evaluate
 from idealfit.train.threads import num_threads
@@ -223,6 +230,10 @@ def _train_in(run_dir: Path, cfg: RunConfig, setup: Setup, *, resume: bool, has_
             echo(note)
     if early and not has_ckpt and setup.task.name == "forecasting" and cfg.model.wide_init == "linear":
         _score_start(early, state, val_b, setup.task, prep.state.get("target"))
+    state.warmup_epochs = warmup_end(setup, t, restart_epoch=state.restart_epoch)
+    note = warmup_note(state, schedule=t.schedule) if early else None
+    if note:
+        echo(note)
     guard = NonFiniteGuard(early=early)
     cbs: list[Callback] = ([CompileClock()] if t.compile else [])  # first: before any callback reads the epoch's row
     cbs += ([early] if early else []) + [guard] + rt.callbacks(seed=t.seed, augment=augment)
@@ -318,6 +329,7 @@ def _finish(run_dir: Path, cfg: RunConfig, prep: Prepared, state: FitState, *, e
     summary = {
         "task": task.name, "data": cfg.data.name, "model": cfg.model.name, "params": count_params(model),
         "epochs_run": state.epoch, "best_epoch": state.epoch if kept is None else kept,
+        "warmup_epochs": state.warmup_epochs,  # not judged by early stopping (train.optim.warmup_epochs)
         "stopped_early": state.stopped_early, "interrupted": state.interrupted, "diverged": diverged,
         "seconds": round(sum(r["seconds"] for r in state.history), 3), "metric": task.metric,
         "compile_seconds": _compile_seconds(state.history),
@@ -385,7 +397,8 @@ def format_summary(run: Run) -> str:
     key = s["metric"]
     pct = get_task(s["task"]).metrics[key].bounded
     fmt = (lambda v: f"{100 * v:.2f}%") if pct else (lambda v: f"{v:.4g}")
-    lines = [f"{key:>10}: train {fmt(m['train'][key])}  val {fmt(m['val'][key])}  test {fmt(m['test'][key])}"]
+    units = "  (standardized units, as the baselines)" if s["task"] == "reconstruction" else ""
+    lines = [f"{key:>10}: train {fmt(m['train'][key])}  val {fmt(m['val'][key])}  test {fmt(m['test'][key])}{units}"]
     if "r2" in m["test"]:
         lines.append(f"{'r2':>10}: train {m['train']['r2']:.3f}  val {m['val']['r2']:.3f}  test {m['test']['r2']:.3f}")
     if "fcn_miou" in m["test"]:

@@ -31,7 +31,7 @@ from idealfit.models.build import build_model
 from idealfit.models.init import init_weights
 from idealfit.models.registry import FAMILIES, choose_family
 from idealfit.tasks import Task, get_task
-from idealfit.train.optim import build_optimizer, build_scheduler
+from idealfit.train.optim import build_optimizer, build_scheduler, warmup_epochs
 from idealfit.train.regularizers import build_regularizers
 from idealfit.train.runtime import Runtime
 from idealfit.train.speed import Speed, check_speed
@@ -308,11 +308,22 @@ def restart_schedules(step, setup: Setup, t, *, epochs: int) -> None:
     (a warm restart, as SGDR's): what extending a finished run trains with. Re-planning its old schedule over the
     longer run instead would start where cosine had ended, near 0, and the added epochs would barely move.
     Each optimizer keeps its state (momentum, Adam's moments); only the learning-rate plan starts again."""
-    from dataclasses import replace
-
-    cycle = replace(t, epochs=epochs, warmup_epochs=0.0)
+    cycle = _restart_cycle(t, epochs)
     step.schedulers = {k: build_scheduler(step.optimizers[k], cycle, steps_per_epoch=len(setup.train_batches))
                        for k in step.schedulers}
+
+
+def _restart_cycle(t, epochs: int):
+    from dataclasses import replace
+
+    return replace(t, epochs=epochs, warmup_epochs=0.0)
+
+
+def warmup_end(setup: Setup, t, *, restart_epoch: int = 0) -> int:
+    """The last epoch (1-based) of the learning-rate warm-up that the run trains under (0: none); for an
+    extended run, of its new cycle (`restart_schedules`: cosine without warm-up, onecycle with a new ramp)."""
+    cycle = _restart_cycle(t, t.epochs - restart_epoch) if restart_epoch else t
+    return restart_epoch + warmup_epochs(cycle, steps_per_epoch=len(setup.train_batches))
 
 
 def _pix2pix_step(setup: Setup, t, core, *, schedule: bool):

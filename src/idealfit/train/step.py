@@ -36,6 +36,7 @@ class SupervisedStep:
         self.task, self.penalty, self.augment, self.clip_grad = task, penalty, augment, clip_grad
         self.runtime = runtime or Runtime(next(model.parameters()).device)
         self.forward = self.runtime.wrap(model)
+        self._used_lrs: dict[str, float] | None = None  # the rates of the latest optimizer step (`lrs`)
 
     def train(self, batch: tuple[torch.Tensor, torch.Tensor]) -> dict[str, torch.Tensor]:
         xb, yb = batch
@@ -54,8 +55,7 @@ class SupervisedStep:
         if self.clip_grad is not None:
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.clip_grad)
         opt.step()
-        for sched in self.schedulers.values():
-            sched.step()
+        self.step_schedules()
         stats = self.task.stats(out.detach(), yb, loss)
         if pen is not None:
             stats["penalty"] = pen.detach() * stats["n"]
@@ -69,8 +69,20 @@ class SupervisedStep:
             out = self.forward(xb).float()  # bf16 autocast: metrics and saved predictions in float32
         return self.task.stats(out, yb, self.task.loss(out, yb)), out
 
+    def step_schedules(self) -> None:
+        """After the optimizer steps: note the rates they just used, then advance every schedule."""
+        self._used_lrs = self._current_lrs()
+        for sched in self.schedulers.values():
+            sched.step()
+
     def lrs(self) -> dict[str, float]:
-        """The current learning rate of each optimizer: "lr" for a single one, "lr_<name>" otherwise."""
+        """The learning rate of each optimizer's latest step ("lr" for a single one, "lr_<name>" otherwise): a
+        metrics.csv row's rate is its epoch's last one, for every schedule. The rate the schedules set for the
+        *next* step instead ended cosine at 0 (never used) and repeated one-cycle's previous row at the end
+        (OneCycleLR past its last step), so a plotted one-cycle curve never came down."""
+        return dict(self._used_lrs) if self._used_lrs is not None else self._current_lrs()
+
+    def _current_lrs(self) -> dict[str, float]:
         if len(self.optimizers) == 1:
             return {"lr": next(iter(self.optimizers.values())).param_groups[0]["lr"]}
         return {f"lr_{k}": o.param_groups[0]["lr"] for k, o in self.optimizers.items()}
