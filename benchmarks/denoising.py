@@ -9,7 +9,10 @@ Measured (2-core CPU, torch 2.13 CPU, 2026-11-27): test MSE 0.119 / 0.119 / 0.12
 (60 epochs); identity 0.248, PCA-32 0.204 (a 16-wide code: PCA-16 0.171, the autoencoder ~0.16), moving
 average 0.143. Since the test split has its own noise draw (not validation's), 2026-11-28, shared CPU at load
 6.3-7.4: test MSE 0.1200 / 0.1204 / 0.1207 (52-60 s), identity 0.252, PCA-32 0.208, moving average 0.144:
-the new draw is a little harsher for every model (identity +1.7%).
+the new draw is a little harsher for every model (identity +1.7%); the same figures again at a quieter moment
+in 12-15 s. Tried, not kept: 90 and 120 epochs (seeds 0-2: test .1185 .1273 .1191 and .1263 .1282 .1183):
+early stopping, which waits out the one-cycle ramp, then stops some seeds at epochs 50-54 in the high-lr
+middle of the longer cycle and keeps a worse model.
 
     python benchmarks/denoising.py          # the defaults
     python benchmarks/denoising.py --tiny   # seconds: 2 epochs
