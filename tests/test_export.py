@@ -213,3 +213,21 @@ def test_the_spec_lists_the_preprocessing_the_run_used():
            "array": {"raw_shape": [2, 40], "options": {"downsample": 1}, "pca": None}}
     assert preprocessing_steps(npz) == ["signals as (C, L) = 2×40 float32 arrays in the training data's units",
                                         "nothing else: the per-channel standardization is inside the graph"]
+
+
+def test_the_spec_names_the_rule_predict_scales_other_sizes_by():
+    from idealfit.data.whole import other_sizes_note, scaled_size
+
+    state = {"meta": {"resize": "crop", "image_size": 64}, "input_shape": [3, 64, 64]}
+    note = other_sizes_note(state, "segmentation")
+    assert "(batch, C, 64, 64), its H and W fixed at export" in note and "data.resize=crop" in note
+    rule = "with m = min(W, H), w = round(W * (64 / m)) and h = round(H * (64 / m))"
+    assert rule in note and "nearest-neighbour" in note and "min(floor((r + 0.5) * h / H), h - 1)" in note
+    W, H = 384, 303  # the README's photo: the rule as written gives what predict computes
+    m = min(W, H)
+    assert (round(W * (64 / m)), round(H * (64 / m))) == scaled_size(W, H, size=64, resize="crop") == (81, 64)
+    state["meta"]["resize"] = "pad"
+    assert "the longer side becomes 64: with m = max(W, H)" in other_sizes_note(state, "translation")
+    assert "bilinearly" in other_sizes_note(state, "translation")
+    state["meta"] = {}  # a run from before data.resize: squash, as predict reads it
+    assert "this graph does exactly that" in other_sizes_note(state, "segmentation")

@@ -92,6 +92,10 @@ def test_export_checks_the_graph_on_the_runs_own_folder(folder_runs, tmp_path, c
     assert "test samples" in printed and "changed since" not in printed, printed
     spec = json.loads((tmp_path / "m.onnx.json").read_text())
     assert spec["class_names"] == ["background", "bright"]
+    assert spec["input"]["shape"][1:] == [1, SIDE, SIDE]  # the graph takes the run's square only, and says so
+    note = spec["other_sizes"]
+    assert f"(batch, C, {SIDE}, {SIDE}), its H and W fixed" in note and "data.resize=crop" in note, note
+    assert f"the shorter side becomes {SIDE}" in note and "nearest-neighbour" in note, note
 
 
 def _wide_image(path, h=40, w=56):
@@ -124,6 +128,30 @@ def test_segmentation_predict_writes_a_mask_of_the_whole_input_at_its_size(folde
     # a training-sized input gives exactly the mask of the run's own S x S path
     ref = run._predict_ready(run.load_inputs(square).numpy())[0]
     np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "m" / "square.png")), ref)
+
+
+def test_the_python_api_predicts_what_the_cli_writes(folder_runs, tmp_path):
+    run = fit.load_run(folder_runs["seg"].dir)
+    wide = _wide_image(tmp_path / "wide.png")
+    square = tmp_path / "square.png"
+    Image.open(run.dir.parent / "seg" / "images" / "03.png").save(square)
+    assert main(["predict", str(run.dir), str(wide), str(square), "--out", str(tmp_path / "m")]) == 0
+    names, masks = run.predict([wide, square])
+    assert names == [str(wide), str(square)] and isinstance(masks, list)  # two sizes: one array each
+    assert masks[0].shape == (40, 56)  # the whole wide image, not its centre square
+    np.testing.assert_array_equal(masks[0], np.asarray(Image.open(tmp_path / "m" / "wide.png")))
+    old = run._predict_ready(run.load_inputs(square).numpy())[0]  # the run's S x S path, as predict was
+    np.testing.assert_array_equal(masks[1], old)
+    np.testing.assert_array_equal(masks[1], np.asarray(Image.open(tmp_path / "m" / "square.png")))
+    _, same = run.predict([square, square])  # inputs of one size: one (N, H, W) array, as before
+    assert isinstance(same, np.ndarray) and same.shape == (2, SIDE, SIDE)
+    np.testing.assert_array_equal(same[0], old)
+    pairs = fit.load_run(folder_runs["pairs"].dir)
+    assert main(["predict", str(pairs.dir), str(wide), "--out", str(tmp_path / "g")]) == 0
+    _, images = pairs.predict(str(wide))
+    assert images.shape == (1, 1, 40, 56)
+    written = np.asarray(Image.open(tmp_path / "g" / "wide.png"), dtype=np.float32) / 255
+    np.testing.assert_allclose(images[0, 0], written, atol=0.5 / 255 + 1e-6)  # the PNG rounds to 8 bits
 
 
 def test_one_mask_is_singular_and_translation_output_has_the_inputs_size(folder_runs, tmp_path, capsys):

@@ -17,7 +17,9 @@ the ids (float32); their recurrent networks run on the padded ids (models/rnn._p
 packed sequences give in predict. The first dimension is dynamic (any batch size). The preprocessing that is not part of the torch model
 (reading files, CSV cleaning, imputation, one-hot encoding, scaling of table columns, image resizing,
 pooling, PCA, an autoencoder's input standardization) stays outside the graph; `<path>.json`, written
-beside the graph, lists what a caller must apply. Before anything is written, onnxruntime runs the
+beside the graph, lists what a caller must apply; for a segmentation or translation run its "other_sizes"
+says that the graph takes the run's square only and how predict scales an image of another size whole
+(data/whole.py). Before anything is written, onnxruntime runs the
 graph on a few of the run's own test samples and must agree with `Run.predict` (else: our bug, raised).
 
 Exporter: `torch.onnx.export(..., dynamo=True)`, torch's default since 2.9 (the TorchScript exporter is
@@ -279,13 +281,18 @@ def _spec(run, graph: bytes) -> dict[str, Any]:
     model = onnx.load_from_string(graph)
     dims = lambda t: [d.dim_param or d.dim_value for d in t.type.tensor_type.shape.dim]  # noqa: E731
     dtype = lambda t: onnx.helper.tensor_dtype_to_np_dtype(t.type.tensor_type.elem_type).name  # noqa: E731
-    return {
+    spec = {
         "run": str(run.dir), "task": run.task, "opset": model.opset_import[0].version,
         "input": {"name": INPUT, "shape": dims(model.graph.input[0]), "dtype": dtype(model.graph.input[0])},
         "outputs": {o.name: {"shape": dims(o), "dtype": dtype(o)} for o in model.graph.output},
         "class_names": run.class_names,
         "preprocessing": preprocessing_steps(run.state),
     }
+    from idealfit.data.whole import other_sizes_note, predicts_whole
+
+    if run.task in ("segmentation", "translation") and predicts_whole(run.state):
+        spec["other_sizes"] = other_sizes_note(run.state, run.task)  # predict scales whole images; the graph cannot
+    return spec
 
 
 def preprocessing_steps(state: dict[str, Any]) -> list[str]:

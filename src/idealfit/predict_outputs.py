@@ -73,6 +73,24 @@ def _whole(run, paths: list[Path]) -> list[tuple[np.ndarray, tuple[int, int]]] |
     return out
 
 
+def at_input_size(run, whole: list[tuple[np.ndarray, tuple[int, int]]]) -> list[np.ndarray]:
+    """`_whole`'s answers resized back to each input's (width, height): a mask (H, W) of class ids with
+    nearest-neighbour, a generated image (C, H, W) in [0, 1] bilinearly (data/whole.to_size)."""
+    from idealfit.data.whole import to_size
+
+    return [to_size(out, *size, nearest=run.task == "segmentation") for out, size in whole]
+
+
+def predict_whole(run, paths: list[Path]) -> list[np.ndarray] | None:
+    """What `idealfit predict` writes for these inputs of a segmentation or translation run, as arrays (the
+    Python API's `Run.predict`): each at its input's size, or None where the run's S x S path applies
+    (NPZ inputs, pooled or PCA runs, other tasks)."""
+    if run.task not in ("segmentation", "translation"):
+        return None
+    whole = _whole(run, paths)
+    return None if whole is None else at_input_size(run, whole)
+
+
 def _sizes(shapes: list[tuple[int, int]]) -> str:
     """"H×W" of the outputs (rows × columns, as numpy shapes print), or a phrase when they differ."""
     return "×".join(map(str, shapes[0])) if len(set(shapes)) == 1 else "each its input's size"
@@ -89,7 +107,7 @@ def predict_masks(run, inputs: list[str], *, out: str | None, overlay: bool = Fa
     `<stem>.png` in the folder `out` (and `<stem>-overlay.png` with `overlay`)."""
     from idealfit.data.inputs import read_inputs
     from idealfit.data.masks import write_mask_png, write_overlay_png
-    from idealfit.data.whole import read_original, scale_note, to_size
+    from idealfit.data.whole import read_original, scale_note
     from idealfit.run import _as_paths
 
     folder = _out_dir(out, run.dir)
@@ -101,7 +119,7 @@ def predict_masks(run, inputs: list[str], *, out: str | None, overlay: bool = Fa
         images = [np.clip(image, 0, 1) for image in x]
     else:
         names = [str(p) for p in paths]
-        masks = [to_size(m, *size, nearest=True) for m, size in whole]
+        masks = at_input_size(run, whole)
         images = None
     folder.mkdir(exist_ok=True)
     k = len(run.class_names or []) or int(max(m.max() for m in masks)) + 1
@@ -132,7 +150,7 @@ def predict_images(run, inputs: list[str], *, out: str | None, echo=print) -> in
     folder `out`."""
     from idealfit.data.inputs import read_inputs
     from idealfit.data.pairs import write_image_png
-    from idealfit.data.whole import scale_note, to_size
+    from idealfit.data.whole import scale_note
     from idealfit.run import _as_paths
 
     if not out:
@@ -145,7 +163,7 @@ def predict_images(run, inputs: list[str], *, out: str | None, echo=print) -> in
         images = list(run._predict_ready(x))  # (C, H, W) in [0, 1] each
     else:
         names = [str(p) for p in paths]
-        images = [to_size(image, *size, nearest=False) for image, size in whole]
+        images = at_input_size(run, whole)
     folder.mkdir(exist_ok=True)
     for stem, image in zip(_unique_stems(names), images, strict=True):
         write_image_png(folder / f"{stem}.png", image)

@@ -146,13 +146,18 @@ class Run:
             outs = [self.model(xt[i : i + BATCH]) for i in range(0, len(xt), BATCH)]
         return torch.cat(outs) if outs else torch.empty(0)
 
-    def predict(self, paths: str | Path | list[str | Path] | Any) -> tuple[list[str], np.ndarray]:
+    def predict(self, paths: str | Path | list[str | Path] | Any) -> tuple[list[str], np.ndarray | list[np.ndarray]]:
         """(input names, predictions) for image files, a CSV or an NPZ (one path or a list of them); a forecasting
         run: (time stamps, the next data.horizon values) after one CSV of recent history.
 
         In-memory inputs work too: a pandas DataFrame or a numpy array (or a list of rows) goes through
         `predict_array`, named by the DataFrame's index or by row number; a forecasting run takes a DataFrame
         with its time column (the stamps come from it) in place of the CSV.
+
+        A segmentation or translation run predicts image files as `idealfit predict` writes them: each whole
+        image at the run's scale (data/whole.py), its mask (H, W) of class ids or generated image (C, H, W)
+        resized back to the input's size; (N, ...) as one array when the inputs share a size, else a list
+        of N arrays. NPZ inputs are arrays at the run's side, as in training.
         """
         if not _is_paths(paths):
             return self._predict_in_memory(paths)
@@ -163,7 +168,14 @@ class Run:
             if len(given) != 1:
                 raise UserError(f"a forecasting run predicts from one CSV of recent history; got {len(given)} inputs")
             return forecast(self, given[0])
-        x, names = read_inputs(self.state, _as_paths(paths, kind=self.state["kind"]))
+        given = _as_paths(paths, kind=self.state["kind"])
+        from idealfit.predict_outputs import predict_whole
+
+        whole = predict_whole(self, given)  # a segmentation or translation run: the CLI's whole-image path
+        if whole is not None:  # one array when the inputs share a size (as the S x S path gives), else a list
+            same = len({out.shape for out in whole}) == 1
+            return [str(p) for p in given], np.stack(whole) if same else whole
+        x, names = read_inputs(self.state, given)
         return names, self._predict_ready(x)
 
     def _predict_in_memory(self, x: Any) -> tuple[list[str], np.ndarray]:
