@@ -48,6 +48,10 @@ nothing there.
 
 A forecasting run whose validation error is no lower than the naive or seasonal naive forecast's (no learning at
 all) is underfitting whatever its curves show, with the forecasting remedies (`idealfit.diagnose_forecast`).
+The same holds for the other tasks' constant baseline (`idealfit.baselines.CONSTANTS`: the majority class,
+the training mean, the per-pixel majority, the mean target image): a network no better than it on validation
+(a tie counts, as for "does as well") is never a good fit but underfitting, with the remedies first; a fitted
+rival no better than the constant is then not recommended either. Not for a GAN (below).
 
 A GAN run (the history logs train_g_adv / train_d_loss) is judged on its L1 curves alone: adversarial
 losses have no under/overfitting U-shape. The reasons say so, and translation's advice asks for the
