@@ -274,6 +274,8 @@ def constant_does_as_well(ev: dict, baselines: dict[str, dict[str, Any]] | None,
         return None
     if base < net if higher_better else base > net:
         return None
+    if base == (1.0 if higher_better else 0.0):
+        return None  # a perfect constant (validation holds one class, or a constant target): nothing to beat
     fmt = "{:.3f}" if higher_better else "{:.4g}"
     reason = (f"the network does no better than {words} on validation (val {metric} {fmt.format(base)} vs "
               f"{fmt.format(net)}): it has learned nothing beyond a constant")

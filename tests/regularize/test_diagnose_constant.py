@@ -112,6 +112,16 @@ def test_a_gan_is_not_held_to_the_mean_image():
     assert d["verdict"] == "good fit" and "as expected of a GAN" in " ".join(d["reasons"])
 
 
+def test_a_constant_perfect_on_validation_is_nothing_to_beat():
+    # a tiny validation split that holds one class: the majority class scores 1.0 there, and so does a good network
+    d = diagnose(_levelled("accuracy", 1.0, 1.0), task="classification", metric="accuracy", context=CONTEXT,
+                 baselines=_const("majority", "accuracy", 1.0))
+    assert d["verdict"] == "good fit"
+    d = diagnose(_levelled("accuracy", 1.0, 0.999), task="classification", metric="accuracy", context=CONTEXT,
+                 baselines=_const("majority", "accuracy", 0.999))
+    assert d["verdict"] == "underfitting"
+
+
 def test_without_validation_the_rule_cannot_run():
     rows = [{k: v for k, v in r.items() if not k.startswith("val_")} for r in _levelled("accuracy", 0.95, 0.95)]
     d = diagnose(rows, task="classification", metric="accuracy", context=CONTEXT,
