@@ -401,10 +401,11 @@ def diagnose(history: list[dict], *, task: str, metric: str, final: dict[str, di
 def _constant_rule(verdict: str, ev: dict, reasons: list[str], baselines: dict | None, metric: str,
                    higher_better: bool, *, task: str, gan: bool,
                    as_well: str | None) -> tuple[str, list[str], tuple[str, float] | None]:
-    """(verdict, reasons, (advice line, the constant's validation score) or None): a network no better than its task's constant baseline on validation (the
-    majority class, the training mean, the mean target image: idealfit.baselines.CONSTANTS) has learned nothing,
-    so a "good fit" becomes underfitting, the same shape as the forecasting rule against the last value. Not for a
-    GAN: L1 rewards the blurry mean image, which the discriminator pushes the generator away from."""
+    """A network no better than its task's constant baseline on validation (the majority class, the training mean,
+    the mean target image: idealfit.baselines.CONSTANTS) has learned nothing, so a "good fit" becomes underfitting,
+    the same shape as the forecasting rule against the last value. Not for a GAN: L1 rewards the blurry mean image,
+    which the discriminator pushes the generator away from. Returns (verdict, reasons, (advice line, the
+    constant's validation score) or None when the rule does not fire)."""
     const = None
     if ev["has_validation"] and not gan:
         const = constant_does_as_well(ev, baselines, metric, higher_better, task=task)
