@@ -76,6 +76,18 @@ NAMES: dict[str, dict[str, Rival]] = {
 }
 
 
+# Per task, the constant baseline (no learning at all) that the network must beat on validation: a network no
+# better than it has learned nothing, so the diagnosis never calls that run a good fit (`constant_does_as_well`).
+# Forecasting has its own rule (the naive forecasts: idealfit.diagnose_forecast); reconstruction's identity is the
+# input itself, not a constant.
+CONSTANTS: dict[str, tuple[str, str]] = {
+    "classification": ("majority", "the majority class (the training split's most frequent class, always)"),
+    "regression": ("mean", "the training mean (the same value for every row)"),
+    "segmentation": ("majority", NAMES["segmentation"]["majority"].words),
+    "translation": ("mean", NAMES["translation"]["mean"].words),
+}
+
+
 def _scores(task: str, y_true: np.ndarray, pred: np.ndarray) -> dict[str, float]:
     """The run's metrics for predicted classes (classification) or values in the data's units."""
     if task == "classification":
@@ -247,6 +259,30 @@ def baseline_does_as_well(ev: dict, metric: str, higher_better: bool, *, task: s
     much = (base - net if higher_better else net / base - 1 if base > 0 else 0.0) > 0.02
     return (f"{_words(task, ev['baseline'])} does {'better' if much else 'as well'} (val {metric} "
             f"{fmt.format(base)} vs {fmt.format(net)}): the network adds nothing here")
+
+
+def constant_does_as_well(ev: dict, baselines: dict[str, dict[str, Any]] | None, metric: str, higher_better: bool, *,
+                          task: str) -> tuple[str, str, float] | None:
+    """(reason, advice, the constant's validation `metric`) when the network's validation `metric` is no better than the task's constant baseline's
+    (CONSTANTS; a tie counts, as in `baseline_does_as_well`), else None. Validation only: the verdict reads nothing
+    else."""
+    key, words = CONSTANTS.get(task, (None, ""))
+    entry = (baselines or {}).get(key) if key else None
+    base = entry.get("val", {}).get(metric) if isinstance(entry, dict) else None
+    net = ev.get("final_val_metric")
+    if net is None or isinstance(base, bool) or not isinstance(base, numbers.Real) or not math.isfinite(base):
+        return None
+    if base < net if higher_better else base > net:
+        return None
+    if base == (1.0 if higher_better else 0.0):
+        return None  # a perfect constant (validation holds one class, or a constant target): nothing to beat
+    fmt = "{:.3f}" if higher_better else "{:.4g}"
+    reason = (f"the network does no better than {words} on validation (val {metric} {fmt.format(base)} vs "
+              f"{fmt.format(net)}): it has learned nothing beyond a constant")
+    advice = (f"The network does no better than {words}, which involves no learning at all: try the steps below, "
+              "and check that the targets belong to their inputs (a target that is noise, or rows shuffled apart "
+              "from their labels, leaves nothing to learn).")
+    return reason, advice, float(base)
 
 
 def baseline_advice(ev: dict, c: dict[str, Any] | None, *, task: str | None = None, gan: bool = False,

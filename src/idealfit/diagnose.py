@@ -48,6 +48,10 @@ nothing there.
 
 A forecasting run whose validation error is no lower than the naive or seasonal naive forecast's (no learning at
 all) is underfitting whatever its curves show, with the forecasting remedies (`idealfit.diagnose_forecast`).
+The same holds for the other tasks' constant baseline (`idealfit.baselines.CONSTANTS`: the majority class,
+the training mean, the per-pixel majority, the mean target image): a network no better than it on validation
+(a tie counts, as for "does as well") is never a good fit but underfitting, with the remedies first; a fitted
+rival no better than the constant is then not recommended either. Not for a GAN (below).
 
 A GAN run (the history logs train_g_adv / train_d_loss) is judged on its L1 curves alone: adversarial
 losses have no under/overfitting U-shape. The reasons say so, and translation's advice asks for the
@@ -82,7 +86,9 @@ from idealfit.baselines import (  # noqa: F401 - the thresholds are part of the 
     baseline_does_as_well,
     baseline_underfit,
     best_baseline,
+    constant_does_as_well,
     is_reference,
+    rivals,
 )
 from idealfit.diagnose_advice import GAN_NOTE, GOOD_FIT_ADVICE, advice
 from idealfit.errors import UserError
@@ -358,8 +364,17 @@ def diagnose(history: list[dict], *, task: str, metric: str, final: dict[str, di
             reasons.append(f"early stopping kept epoch {ev['kept_epoch']}, before validation loss rose "
                            f"{100 * ev['val_loss_rise_discarded']:.0f}%")
     gan = _adversarial(history)
-    tips = advice(verdict, ev, reasons, context, task=task, gan=gan)
     as_well = baseline_does_as_well(ev, metric, higher_better, task=task) if ev["has_validation"] else None
+    verdict, reasons, const_tip = _constant_rule(verdict, ev, reasons, baselines, metric, higher_better, task=task,
+                                                 gan=gan, as_well=as_well)
+    tips = advice(verdict, ev, reasons, context, task=task, gan=gan)
+    if const_tip:
+        tips = [const_tip[0]] + [a for a in tips if a not in GOOD_FIT_ADVICE]
+        # the constant is the best rival (_constant_rule said it, once), or a rival no better than the constant
+        # either: "prefer the linear model" would recommend another model that learned nothing
+        if as_well and (not rivals(task)[ev["baseline"]].fitted or not _beats(ev["baseline_val_metric"],
+                                                                               const_tip[1], higher_better)):
+            as_well = None
     if as_well and task == "forecasting" and ev["baseline"] in ("naive", "seasonal_naive"):
         as_well = None  # _forecast_rules says it, with the forecasting remedies
     if as_well and gan:  # a GAN is trained away from the blurry average an L1 score rewards: not a rival then
@@ -372,7 +387,8 @@ def diagnose(history: list[dict], *, task: str, metric: str, final: dict[str, di
         reasons.append(as_well)
         # "keep this setup" would contradict "use the simpler model": drop the good-fit advice then
         steps = verdict == "underfitting"  # its own advice names each step (train longer, capacity, lr)
-        tips = [baseline_advice(ev, context, task=task, gan=gan, steps_follow=steps)] + [a for a in tips if a not in GOOD_FIT_ADVICE]
+        line = baseline_advice(ev, context, task=task, gan=gan, steps_follow=steps)
+        tips = tips[:1] + [line] + tips[1:] if const_tip else [line] + [a for a in tips if a not in GOOD_FIT_ADVICE]
     if task == "forecasting":
         verdict, reasons, tips = _forecast_rules(verdict, ev, reasons, tips, baselines, metric, context)
     if gan:
@@ -380,6 +396,31 @@ def diagnose(history: list[dict], *, task: str, metric: str, final: dict[str, di
     if not ev["has_validation"]:
         reasons.append("there is no validation data, so overfitting cannot be judged")
     return {"verdict": verdict, "evidence": ev, "reasons": reasons, "advice": tips}
+
+
+def _constant_rule(verdict: str, ev: dict, reasons: list[str], baselines: dict | None, metric: str,
+                   higher_better: bool, *, task: str, gan: bool,
+                   as_well: str | None) -> tuple[str, list[str], tuple[str, float] | None]:
+    """A network no better than its task's constant baseline on validation (the majority class, the training mean,
+    the mean target image: idealfit.baselines.CONSTANTS) has learned nothing, so a "good fit" becomes underfitting,
+    the same shape as the forecasting rule against the last value. Not for a GAN: L1 rewards the blurry mean image,
+    which the discriminator pushes the generator away from. Returns (verdict, reasons, (advice line, the
+    constant's validation score) or None when the rule does not fire)."""
+    const = None
+    if ev["has_validation"] and not gan:
+        const = constant_does_as_well(ev, baselines, metric, higher_better, task=task)
+    if const is None:
+        return verdict, reasons, None
+    if verdict == "good fit":
+        verdict, reasons = "underfitting", [r for r in reasons if not r.startswith("training has levelled off")]
+    # when the constant is also the best rival, its "does as well" line says it (once), in the rivals' words
+    named = as_well is not None and not rivals(task)[ev["baseline"]].fitted
+    return verdict, reasons + [as_well if named else const[0]], const[1:]
+
+
+def _beats(score: float, other: float, higher_better: bool) -> bool:
+    """Whether `score` is strictly better than `other`."""
+    return score > other if higher_better else score < other
 
 
 def _forecast_rules(verdict: str, ev: dict, reasons: list[str], tips: list[str], baselines: dict | None,

@@ -78,7 +78,10 @@ def test_a_network_no_better_than_the_majority_class_is_named():
     base = {"majority": _entry("dice", 0.0, 0.0), "per_pixel": _entry("dice", 0.0, 0.0)}
     d = diagnose(_levelled_seg(0.0, 0.0), task="segmentation", metric="dice", baselines=base, context=CONTEXT)
     assert d["evidence"]["baseline"] == "per_pixel"  # a tie goes to the fitted model
-    assert "does as well (val dice 0.000 vs 0.000)" in _text(d)
+    # ... but a fitted model no better than the constant is not recommended: the constant is named, once
+    assert ("the network does no better than the majority class at every pixel on validation (val dice 0.000 vs "
+            "0.000): it has learned nothing beyond a constant") in d["reasons"]
+    assert "per-pixel" not in _text(d) and d["verdict"] == "underfitting"
 
 
 def test_segmentation_still_improving_after_two_epochs_says_train_longer_first():
