@@ -64,7 +64,8 @@ def read_original(state: dict[str, Any], path: Path) -> np.ndarray:
     """The image at its own size, (C, H, W) in [0, 1], in the run's channels (for overlays)."""
     from idealfit.data.prepare import raw_input_shape
 
-    return image_array(upright(Path(path), channels=raw_input_shape(state)[0], folder=False), raw_input_shape(state)[0])
+    channels = raw_input_shape(state)[0]
+    return image_array(upright(Path(path), channels=channels, folder=False), channels)
 
 
 def scale_note(state: dict[str, Any]) -> str:
