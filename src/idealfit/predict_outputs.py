@@ -95,7 +95,9 @@ def _sizes(shapes: list[tuple[int, int]]) -> str:
 
 def _scaled(run, whole) -> bool:
     """Whether some input was not already the run's S x S (so the line says how it was scaled)."""
-    side = run.state["meta"].get("image_size", run.state["input_shape"][-1])
+    from idealfit.data.whole import run_scale
+
+    side = run_scale(run.state)[0]
     return whole is not None and any(size != (side, side) for _, size in whole)
 
 
