@@ -85,6 +85,7 @@ from idealfit.baselines import (  # noqa: F401 - the thresholds are part of the 
     baseline_advice,
     baseline_does_as_well,
     baseline_underfit,
+    beats,
     best_baseline,
     constant_does_as_well,
     is_reference,
@@ -372,8 +373,8 @@ def diagnose(history: list[dict], *, task: str, metric: str, final: dict[str, di
         tips = [const_tip[0]] + [a for a in tips if a not in GOOD_FIT_ADVICE]
         # the constant is the best rival (_constant_rule said it, once), or a rival no better than the constant
         # either: "prefer the linear model" would recommend another model that learned nothing
-        if as_well and (not rivals(task)[ev["baseline"]].fitted or not _beats(ev["baseline_val_metric"],
-                                                                               const_tip[1], higher_better)):
+        if as_well and (not rivals(task)[ev["baseline"]].fitted or not beats(ev["baseline_val_metric"],
+                                                                              const_tip[1], higher_better)):
             as_well = None
     if as_well and task == "forecasting" and ev["baseline"] in ("naive", "seasonal_naive"):
         as_well = None  # _forecast_rules says it, with the forecasting remedies
@@ -423,11 +424,6 @@ def _not_good_fit(verdict: str, reasons: list[str]) -> tuple[str, list[str]]:
     if verdict != "good fit":
         return verdict, reasons
     return "underfitting", [r for r in reasons if not r.startswith("training has levelled off")]
-
-
-def _beats(score: float, other: float, higher_better: bool) -> bool:
-    """Whether `score` is strictly better than `other`."""
-    return score > other if higher_better else score < other
 
 
 def _forecast_rules(verdict: str, ev: dict, reasons: list[str], tips: list[str], baselines: dict | None,
