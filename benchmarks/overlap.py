@@ -2,16 +2,19 @@
 the smallest real run on the same data (`fit.train`, 1 epoch, one thread, the default model), on embedded
 datasets of each kind.
 
-A run counts twice (the note at the start, summary.json at the end), so the printed cost is two counts.
+A run counts once (the note at the start; summary.json at the end records that count; a resumed run counts
+at the end instead).
 
 Run: python benchmarks/overlap.py [--repeats 3] [--tiny]
-Measured 2026-11-28 on the 2-core shared CPU machine (load average 4.5-5.4, other engineers' tests running),
-best of 3 counts, one run each (whose time includes its own two counts):
-    digits          1797 samples  two counts 0.009 s  1-epoch run  3.5 s  share 0.3%
-    mnist1d         5000 samples  two counts 0.023 s  1-epoch run  1.1 s  share 2.1%
-    words          28807 samples  two counts 0.185 s  1-epoch run 12.3 s  share 1.5%
-    spoken_digits   2400 samples  two counts 0.254 s  1-epoch run  9.9 s  share 2.6%
-    shapes          3000 samples  two counts 0.592 s  1-epoch run 75.4 s  share 0.8%
+Measured 2026-11-28 on the 2-core shared CPU machine (load average 0.6-0.9), best of 3 counts, one run each
+(whose time includes its own count):
+    digits          1797 samples  one count 0.002 s  1-epoch run  1.6 s  share 0.1%
+    mnist1d         5000 samples  one count 0.005 s  1-epoch run  0.4 s  share 1.2%
+    words          28807 samples  one count 0.057 s  1-epoch run  4.9 s  share 1.1%
+    spoken_digits   2400 samples  one count 0.075 s  1-epoch run  3.9 s  share 1.9%
+    shapes          3000 samples  one count 0.144 s  1-epoch run 35.5 s  share 0.4%
+(Before, a run counted twice, the start's note and summary.json each: at load 4.5-5.4, two counts took
+digits 0.009 s, mnist1d 0.023, words 0.185, spoken_digits 0.254, shapes 0.592.)
 A default run trains 20-60 epochs, so its share is a tenth of these or less.
 """
 
@@ -47,14 +50,14 @@ def main() -> None:
     for name in names:
         ds = EMBEDDED[name][0]()
         ind = split_indices(ds, val_fraction=0.15, test_fraction=0.15, seed=0)
-        count = best(lambda: (copies_in_test(ds, ind), copies_in_test(ds, ind)), repeats)  # noqa: B023
+        count = best(lambda: copies_in_test(ds, ind), repeats)  # noqa: B023
         with tempfile.TemporaryDirectory() as tmp:  # the baseline: one epoch of a real run, loading included
             t0 = time.perf_counter()
             fit.train(data=name, epochs=1, out=Path(tmp) / "run", verbose=False,
                       set={"train.threads": 1, "train.progress": False})
             base = time.perf_counter() - t0
         found = copies_in_test(ds, ind)
-        print(f"{name:<14} {len(ds.y):>6} samples  two counts {count:.3f} s  1-epoch run {base:.1f} s  "
+        print(f"{name:<14} {len(ds.y):>6} samples  one count {count:.3f} s  1-epoch run {base:.1f} s  "
               f"share {100 * count / base:.1f}%  copies: {found['rows'] if found else 0}")
 
 

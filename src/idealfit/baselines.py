@@ -250,10 +250,15 @@ def baseline_underfit(ev: dict, task: str, metric: str) -> list[str]:
     return []
 
 
+def beats(score: float, other: float, higher_better: bool) -> bool:
+    """Whether `score` is strictly better than `other` (a tie is no win)."""
+    return score > other if higher_better else score < other
+
+
 def baseline_does_as_well(ev: dict, metric: str, higher_better: bool, *, task: str | None = None) -> str | None:
     """The reason when the better baseline scores at least as well as the network on validation."""
     net, base = ev.get("final_val_metric"), ev.get("baseline_val_metric")
-    if net is None or base is None or (base < net if higher_better else base > net):
+    if net is None or base is None or beats(net, base, higher_better):
         return None
     fmt = "{:.3f}" if higher_better else "{:.4g}"
     much = (base - net if higher_better else net / base - 1 if base > 0 else 0.0) > 0.02
@@ -272,7 +277,7 @@ def constant_does_as_well(ev: dict, baselines: dict[str, dict[str, Any]] | None,
     net = ev.get("final_val_metric")
     if net is None or isinstance(base, bool) or not isinstance(base, numbers.Real) or not math.isfinite(base):
         return None
-    if base < net if higher_better else base > net:
+    if beats(net, base, higher_better):
         return None
     if base == (1.0 if higher_better else 0.0):
         return None  # a perfect constant (validation holds one class, or a constant target): nothing to beat

@@ -85,6 +85,7 @@ from idealfit.baselines import (  # noqa: F401 - the thresholds are part of the 
     baseline_advice,
     baseline_does_as_well,
     baseline_underfit,
+    beats,
     best_baseline,
     constant_does_as_well,
     is_reference,
@@ -372,8 +373,8 @@ def diagnose(history: list[dict], *, task: str, metric: str, final: dict[str, di
         tips = [const_tip[0]] + [a for a in tips if a not in GOOD_FIT_ADVICE]
         # the constant is the best rival (_constant_rule said it, once), or a rival no better than the constant
         # either: "prefer the linear model" would recommend another model that learned nothing
-        if as_well and (not rivals(task)[ev["baseline"]].fitted or not _beats(ev["baseline_val_metric"],
-                                                                               const_tip[1], higher_better)):
+        if as_well and (not rivals(task)[ev["baseline"]].fitted or not beats(ev["baseline_val_metric"],
+                                                                              const_tip[1], higher_better)):
             as_well = None
     if as_well and task == "forecasting" and ev["baseline"] in ("naive", "seasonal_naive"):
         as_well = None  # _forecast_rules says it, with the forecasting remedies
@@ -411,16 +412,18 @@ def _constant_rule(verdict: str, ev: dict, reasons: list[str], baselines: dict |
         const = constant_does_as_well(ev, baselines, metric, higher_better, task=task)
     if const is None:
         return verdict, reasons, None
-    if verdict == "good fit":
-        verdict, reasons = "underfitting", [r for r in reasons if not r.startswith("training has levelled off")]
+    verdict, reasons = _not_good_fit(verdict, reasons)
     # when the constant is also the best rival, its "does as well" line says it (once), in the rivals' words
     named = as_well is not None and not rivals(task)[ev["baseline"]].fitted
     return verdict, reasons + [as_well if named else const[0]], const[1:]
 
 
-def _beats(score: float, other: float, higher_better: bool) -> bool:
-    """Whether `score` is strictly better than `other`."""
-    return score > other if higher_better else score < other
+def _not_good_fit(verdict: str, reasons: list[str]) -> tuple[str, list[str]]:
+    """A "good fit" turned into underfitting, without its "training has levelled off" reason, for a network no
+    better than a baseline that involves no learning (_constant_rule, _forecast_rules); another verdict as is."""
+    if verdict != "good fit":
+        return verdict, reasons
+    return "underfitting", [r for r in reasons if not r.startswith("training has levelled off")]
 
 
 def _forecast_rules(verdict: str, ev: dict, reasons: list[str], tips: list[str], baselines: dict | None,
@@ -434,7 +437,7 @@ def _forecast_rules(verdict: str, ev: dict, reasons: list[str], tips: list[str],
     # far worse implies no better: one reason, the stronger one
     naive = None if far else no_better_than_naive(ev, baselines, metric, context)
     if (far or naive) and verdict == "good fit":
-        verdict, reasons = "underfitting", [r for r in reasons if not r.startswith("training has levelled off")]
+        verdict, reasons = _not_good_fit(verdict, reasons)
         tips = [a for a in tips if a not in GOOD_FIT_ADVICE]
     for rule in (trend_beyond_training(context), far, naive):
         if rule:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from idealfit.data.base import plural
 from idealfit.errors import UserError
 
 
@@ -48,10 +49,6 @@ def _unique_stems(paths: list[str]) -> list[str]:
         seen[stem] = seen.get(stem, 0) + 1
         out.append(stem if seen[stem] == 1 else f"{stem}-{seen[stem]}")
     return out
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'s' * (n != 1)}"
 
 
 def _whole(run, paths: list[Path]) -> list[tuple[np.ndarray, tuple[int, int]]] | None:
@@ -98,7 +95,9 @@ def _sizes(shapes: list[tuple[int, int]]) -> str:
 
 def _scaled(run, whole) -> bool:
     """Whether some input was not already the run's S x S (so the line says how it was scaled)."""
-    side = run.state["meta"].get("image_size", run.state["input_shape"][-1])
+    from idealfit.data.whole import run_scale
+
+    side = run_scale(run.state)[0]
     return whole is not None and any(size != (side, side) for _, size in whole)
 
 
@@ -129,7 +128,7 @@ def predict_masks(run, inputs: list[str], *, out: str | None, overlay: bool = Fa
             image = images[i] if images is not None else read_original(run.state, paths[i])
             write_overlay_png(folder / f"{stem}-overlay.png", image, mask)
     how = f"; {scale_note(run.state)}, mask resized back with nearest-neighbour" if _scaled(run, whole) else ""
-    echo(f"wrote {_plural(len(names), 'mask')} ({_sizes([m.shape for m in masks])}, pixel value = class id: "
+    echo(f"wrote {plural(len(names), 'mask')} ({_sizes([m.shape for m in masks])}, pixel value = class id: "
          f"{', '.join(f'{i} {n}' for i, n in enumerate(run.class_names or []))}{how}) to {folder}"
          + (", with overlays" if overlay else ""))
     return 0
@@ -168,6 +167,6 @@ def predict_images(run, inputs: list[str], *, out: str | None, echo=print) -> in
     for stem, image in zip(_unique_stems(names), images, strict=True):
         write_image_png(folder / f"{stem}.png", image)
     how = f"; {scale_note(run.state)}, output resized back bilinearly" if _scaled(run, whole) else ""
-    echo(f"wrote {_plural(len(names), 'generated image')} ({_sizes([im.shape[1:] for im in images])}{how}) "
+    echo(f"wrote {plural(len(names), 'generated image')} ({_sizes([im.shape[1:] for im in images])}{how}) "
          f"to {folder}")
     return 0

@@ -161,14 +161,13 @@ class Run:
         """
         if not _is_paths(paths):
             return self._predict_in_memory(paths)
+        given = _as_paths(paths, kind=self.state["kind"])
         if self.task == "forecasting":
             from idealfit.data.forecast_input import forecast
 
-            given = _as_paths(paths, kind=self.state["kind"])
             if len(given) != 1:
                 raise UserError(f"a forecasting run predicts from one CSV of recent history; got {len(given)} inputs")
             return forecast(self, given[0])
-        given = _as_paths(paths, kind=self.state["kind"])
         from idealfit.predict_outputs import predict_whole
 
         whole = predict_whole(self, given)  # a segmentation or translation run: the CLI's whole-image path

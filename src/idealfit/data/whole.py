@@ -64,13 +64,19 @@ def read_original(state: dict[str, Any], path: Path) -> np.ndarray:
     """The image at its own size, (C, H, W) in [0, 1], in the run's channels (for overlays)."""
     from idealfit.data.prepare import raw_input_shape
 
-    return image_array(upright(Path(path), channels=raw_input_shape(state)[0], folder=False), raw_input_shape(state)[0])
+    channels = raw_input_shape(state)[0]
+    return image_array(upright(Path(path), channels=channels, folder=False), channels)
+
+
+def run_scale(state: dict[str, Any]) -> tuple[int, str]:
+    """(S, the resize rule) a run's training images were made S x S with, as its meta records them."""
+    meta = state["meta"]
+    return meta.get("image_size", state["input_shape"][-1]), meta.get("resize", OLD_RUN_RESIZE)
 
 
 def scale_note(state: dict[str, Any]) -> str:
     """How `read_whole` scaled the inputs, in words for predict's summary line."""
-    meta = state["meta"]
-    size, resize = meta.get("image_size", state["input_shape"][-1]), meta.get("resize", OLD_RUN_RESIZE)
+    size, resize = run_scale(state)
     rule = {"crop": f"its shorter side resized to {size} px", "pad": f"its longer side resized to {size} px",
             "squash": f"squashed to {size}×{size} px"}[resize]
     return f"each image predicted whole at the run's scale ({rule}, as data.resize={resize} did in training)"
@@ -95,8 +101,7 @@ def to_size(out: np.ndarray, width: int, height: int, *, nearest: bool) -> np.nd
 def other_sizes_note(state: dict[str, Any], task: str) -> str:
     """For the ONNX spec (export.py): the graph takes the run's S x S square only; how predict handles an image
     file of another size, worded so that a caller can reproduce the scaling and the resize back."""
-    meta = state["meta"]
-    s, resize = meta.get("image_size", state["input_shape"][-1]), meta.get("resize", OLD_RUN_RESIZE)
+    s, resize = run_scale(state)
     rule = {"crop": f"the shorter side becomes {s}: with m = min(W, H), w = round(W * ({s} / m)) and "
                     f"h = round(H * ({s} / m))",
             "pad": f"the longer side becomes {s}: with m = max(W, H), w = round(W * ({s} / m)) and "

@@ -86,8 +86,9 @@ def interval(task: str, y_true, y_pred, *, n_classes: int = 0, target: dict | No
 
 def _channel_std(target: dict, x: np.ndarray) -> np.ndarray:
     """The training split's std per channel, shaped to broadcast over x (N, C, ...); a scalar for one."""
-    std = np.asarray(target["std"], dtype=float)
-    return std.reshape(()) if std.size == 1 else std.reshape((1, -1) + (1,) * (x.ndim - 2))
+    from idealfit.tasks.reconstruction import per_channel  # the shaping test_metrics uses (in float64 here)
+
+    return per_channel(np.asarray(target["std"], dtype=float), x)
 
 
 def units_note(summary: dict, preprocess: dict | None, y_true, y_pred) -> str:

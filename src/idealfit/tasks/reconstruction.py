@@ -97,7 +97,7 @@ class Reconstruction(Task):
         anomaly = ~np.isin(labels, [names.index(c) for c in normal])
         std = np.asarray(prep.state["target"]["std"], np.float32)
         diff = predictions["y_pred"] - predictions["y_true"]
-        err = diff / (std.reshape(_channel_shape(diff)) if std.size > 1 else std.reshape(()))
+        err = diff / per_channel(std, diff)
         score = (err ** 2).reshape(len(err), -1).mean(axis=1)
         if anomaly.all() or not anomaly.any():
             return {}
@@ -108,6 +108,11 @@ class Reconstruction(Task):
 
         write_examples(run_dir, prep, predictions)
         write_latent(run_dir, prep, model)
+
+
+def per_channel(v: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """A per-channel vector `v` (the target's std) shaped to broadcast over x (N, C, ...); a scalar for one."""
+    return v.reshape(_channel_shape(x)) if v.size > 1 else v.reshape(())
 
 
 def _channel_shape(x: np.ndarray) -> tuple[int, ...]:

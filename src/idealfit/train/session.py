@@ -249,7 +249,10 @@ def _train_in(run_dir: Path, cfg: RunConfig, setup: Setup, *, resume: bool, has_
     if guard.diverged is not None:
         echo(f"warning: {divergence_message(guard.diverged, lr=t.lr)}")
     try:
-        summary = _finish(run_dir, cfg, prep, state, early=early, task=setup.task, diverged=guard.diverged)
+        if has_ckpt:  # a fresh run counted them above (every input hashed, image files read): not again
+            copies = copies_in_test(prep.dataset, prep.indices)
+        summary = _finish(run_dir, cfg, prep, state, early=early, task=setup.task, diverged=guard.diverged,
+                          test_copies=copies)
     finally:  # a failure here still lets the others go, so the command ends with rank 0's error
         rt.wait_for_main()
     return Run(run_dir, cfg, summary, state.history, model.cpu().eval(), prep.state)
@@ -301,8 +304,10 @@ def _write_augment_preview(run_dir: Path, prep: Prepared, specs: list) -> None:
 
 
 def _finish(run_dir: Path, cfg: RunConfig, prep: Prepared, state: FitState, *, early: EarlyStopping | None,
-            task: Task, diverged: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Final metrics on every split with the kept weights; weights, predictions, summary, report."""
+            task: Task, diverged: dict[str, Any] | None = None,
+            test_copies: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Final metrics on every split with the kept weights; weights, predictions, summary, report.
+    `test_copies`: `copies_in_test` of the run's split, recorded in summary.json."""
     from safetensors.torch import save
 
     model, step, targets = state.model, state.step, prep.state.get("target")
@@ -341,7 +346,7 @@ def _finish(run_dir: Path, cfg: RunConfig, prep: Prepared, state: FitState, *, e
                               baselines=baselines,
                               context=_diagnosis_context(cfg, prep.dataset, stopped_early=state.stopped_early,
                                                          val_samples=len(prep.indices["val"]))),
-        "test_copies": copies_in_test(prep.dataset, prep.indices),  # {"rows", "of", "note"} or None
+        "test_copies": test_copies,  # {"rows", "of", "note"} or None
         **state.summary_extra,  # e.g. {"pruned": {...}} from a tuning trial: written once, with the rest
     }
     write_json(run_dir / "summary.json", summary)
