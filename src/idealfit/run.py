@@ -240,6 +240,7 @@ class Run:
         if not len(x):
             raise UserError(f"{data} has no samples to evaluate")
         task, targets = get_task(self.task), self.state.get("target")
+        labels = y
         if task.targets_are_inputs:  # the clean inputs are the targets; the model sees them corrupted
             y = x.astype(np.float32)
         elif targets is not None:
@@ -251,7 +252,13 @@ class Run:
         for i in range(0, len(yt), BATCH):  # the task's statistics summed batch by batch, as in training
             o, t = out[i : i + BATCH], yt[i : i + BATCH]
             meter.add(task.stats(o, t, task.loss(o, t)))
-        return task.finish(meter.sums(), targets)
+        metrics = task.finish(meter.sums(), targets)
+        if task.name == "reconstruction" and cfg.normal_classes:  # anomaly detection: rank the others, as training did
+            from idealfit.tasks.reconstruction import rank_anomalies
+
+            auroc = rank_anomalies(labels, ds.class_names, cfg.normal_classes, out.float().numpy() - y)
+            metrics.update({} if auroc is None else {"anomaly_auroc": auroc})
+        return metrics
 
 
 def _is_paths(paths: Any) -> bool:
