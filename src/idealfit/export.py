@@ -17,10 +17,11 @@ the ids (float32); their recurrent networks run on the padded ids (models/rnn._p
 packed sequences give in predict. The first dimension is dynamic (any batch size). The preprocessing that is not part of the torch model
 (reading files, CSV cleaning, imputation, one-hot encoding, scaling of table columns, image resizing,
 pooling, PCA, an autoencoder's input standardization) stays outside the graph; `<path>.json`, written
-beside the graph, lists what a caller must apply; for a segmentation or translation run its "other_sizes"
-says that the graph takes the run's square only and how predict scales an image of another size whole
-(data/whole.py). Before anything is written, onnxruntime runs the
-graph on a few of the run's own test samples and must agree with `Run.predict` (else: our bug, raised).
+beside the graph, lists what a caller must apply. A segmentation or translation run's graph takes any H × W
+(dynamic, at least the U-Net's pooling multiple), as predict feeds it whole images; its "other_sizes" says how
+predict scales an image file of another size and resizes the answer back (data/whole.py). Before anything is
+written, onnxruntime runs the graph on a few of the run's own test samples (and, with a dynamic H × W, on two
+of them resized to a non-square size) and must agree with `Run.predict` (else: our bug, raised).
 
 Exporter: `torch.onnx.export(..., dynamo=True)`, torch's default since 2.9 (the TorchScript exporter is
 deprecated there). It needs the packages onnx, onnxruntime and onnxscript: `pip install idealfit[export]`.
@@ -150,8 +151,13 @@ def export_onnx(run: str | Path | Run, path: str | Path, *, echo=print) -> Expor
     onnx_path, spec_path = check_onnx_path(path, run_dir)
     x, checked_on = _check_inputs(run)
     served = ServedModel(exportable(run.model), run.task, run.state.get("target")).eval()
-    graph = _to_onnx(served, x, OUTPUTS[run.task])
+    least = any_size(run)
+    graph = _to_onnx(served, x, OUTPUTS[run.task], least_side=least)
     diff = _compare(run, graph, x)
+    if least:  # the same graph on an input of another, non-square size, as predict feeds a whole image
+        other = _other_size(x[:2], least)
+        diff = max(diff, _compare(run, graph, other))
+        checked_on += f" and {len(other)} of them resized to {other.shape[-1]}×{other.shape[-2]}"
     spec = _spec(run, graph)
     from idealfit.run_files import atomic_write
 
@@ -227,9 +233,34 @@ def _check_inputs(run) -> tuple[np.ndarray, str]:
     return random_inputs(run.state, CHECK_SAMPLES), f"{CHECK_SAMPLES} random inputs ({reason})"
 
 
-def _to_onnx(served: ServedModel, x: np.ndarray, outputs: list[str]) -> bytes:
-    """The serialized ONNX model of `served`, its first dimension dynamic, weights inside the file."""
+def any_size(run) -> int | None:
+    """The least side a segmentation or translation run's U-Net takes, when its graph can take any H × W (the
+    network is fully convolutional and no pooling or PCA fixes the input's shape: data/whole.predicts_whole);
+    else None (the graph keeps the run's input shape)."""
+    from idealfit.data.whole import predicts_whole
+    from idealfit.models.unet import UNet
+
+    if run.task not in ("segmentation", "translation") or not predicts_whole(run.state):
+        return None
+    unet = next((m for m in run.model.modules() if isinstance(m, UNet)), None)
+    return None if unet is None else unet.multiple
+
+
+def _other_size(x: np.ndarray, least: int) -> np.ndarray:
+    """`x` (N, C, S, S) resized to a non-square size that is no multiple of the U-Net's pooling (so the graph's
+    padding and crop back run): about 3/4 S high, S + 5 wide, each side at least `least`."""
+    s = x.shape[-1]
+    size = (max(least, 3 * s // 4 + 1), max(least, s + 5))
+    return torch.nn.functional.interpolate(torch.from_numpy(x), size=size, mode="bilinear").numpy()
+
+
+def _to_onnx(served: ServedModel, x: np.ndarray, outputs: list[str], *, least_side: int | None = None) -> bytes:
+    """The serialized ONNX model of `served`, its first dimension dynamic (with `least_side`, its H and W too,
+    each at least that), weights inside the file."""
     example = torch.from_numpy(x[:2] if len(x) >= 2 else np.concatenate([x, x]))  # batch 1 would be specialized
+    dims = {0: torch.export.Dim("batch")}
+    if least_side:
+        dims |= {2: torch.export.Dim("height", min=least_side), 3: torch.export.Dim("width", min=least_side)}
     quiet = logging.getLogger("torch.onnx")  # "torchvision is not installed" warnings: nothing of ours uses it
     level = quiet.level
     quiet.setLevel(logging.ERROR)
@@ -237,7 +268,7 @@ def _to_onnx(served: ServedModel, x: np.ndarray, outputs: list[str]) -> bytes:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)  # torch's own deprecations inside torch.export
             program = torch.onnx.export(served, (example,), dynamo=True, input_names=[INPUT], output_names=outputs,
-                                        dynamic_shapes=({0: torch.export.Dim("batch")},), verbose=False)
+                                        dynamic_shapes=(dims,), verbose=False)
     finally:
         quiet.setLevel(level)
     return program.model_proto.SerializeToString()
@@ -288,10 +319,10 @@ def _spec(run, graph: bytes) -> dict[str, Any]:
         "class_names": run.class_names,
         "preprocessing": preprocessing_steps(run.state),
     }
-    from idealfit.data.whole import other_sizes_note, predicts_whole
+    from idealfit.data.whole import other_sizes_note
 
-    if run.task in ("segmentation", "translation") and predicts_whole(run.state):
-        spec["other_sizes"] = other_sizes_note(run.state, run.task)  # predict scales whole images; the graph cannot
+    if least := any_size(run):
+        spec["other_sizes"] = other_sizes_note(run.state, run.task, least_side=least)  # how predict scales images
     return spec
 
 
