@@ -91,7 +91,7 @@ from idealfit.baselines import (  # noqa: F401 - the thresholds are part of the 
     is_reference,
     rivals,
 )
-from idealfit.diagnose_advice import GAN_NOTE, GOOD_FIT_ADVICE, advice
+from idealfit.diagnose_advice import GAN_NOTE, GOOD_FIT_ADVICE, advice, cycle_cut_short
 from idealfit.errors import UserError
 from idealfit.tasks import TASKS, is_score
 
@@ -394,6 +394,8 @@ def diagnose(history: list[dict], *, task: str, metric: str, final: dict[str, di
         verdict, reasons, tips = _forecast_rules(verdict, ev, reasons, tips, baselines, metric, context)
     if gan:
         reasons.append(_gan_note(history, task))
+    if cut := cycle_cut_short(history, context):  # "keep this setup" would keep the cut-short cycle
+        tips = [a for a in tips if a not in GOOD_FIT_ADVICE] + [cut]
     if not ev["has_validation"]:
         reasons.append("there is no validation data, so overfitting cannot be judged")
     return {"verdict": verdict, "evidence": ev, "reasons": reasons, "advice": tips}
