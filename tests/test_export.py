@@ -65,9 +65,13 @@ def _session(path):
 def test_onnxruntime_gives_predicts_numbers_at_batch_1_and_5(runs, family, tmp_path):
     run, npz = runs[family]
     res = run.export_onnx(tmp_path / "m.onnx", echo=lambda s: None)
-    assert res.max_abs_diff < 1e-5 and res.checked_on.endswith("test samples")
+    whole = run.task in ("segmentation", "translation")  # a U-Net: the graph takes any height and width
+    assert res.max_abs_diff < 1e-5
+    side = run.state["input_shape"][-1]
+    assert res.checked_on.endswith(f" and 2 of them resized to {side + 5}×{3 * side // 4 + 1}" if whole else "test samples")
     spec = json.loads((tmp_path / "m.onnx.json").read_text())
-    assert spec["input"]["shape"][0] == "batch" and spec["input"]["shape"][1:] == run.state["input_shape"]
+    shape = [run.state["input_shape"][0], "height", "width"] if whole else run.state["input_shape"]
+    assert spec["input"]["shape"] == ["batch", *shape]
     session = _session(tmp_path / "m.onnx")
     assert [o.name for o in session.get_outputs()] == list(spec["outputs"])
     x = run.load_inputs(npz).numpy()  # model-ready: the run's preprocessing applied outside the graph
@@ -81,6 +85,11 @@ def test_onnxruntime_gives_predicts_numbers_at_batch_1_and_5(runs, family, tmp_p
     noise = np.random.default_rng(1).standard_normal((5, *run.state["input_shape"])).astype(np.float32)
     got, want_noise = session.run(None, {"x": noise})[0], run._predict_ready(noise)  # any model-ready input
     np.testing.assert_allclose(got, want_noise, rtol=1e-5, atol=1e-5)
+    if whole:  # another size, as predict feeds a whole image: odd sides, so the U-Net pads and crops back
+        other = np.random.default_rng(2).standard_normal((2, shape[0], 13, 21)).astype(np.float32)
+        got = session.run(None, {"x": other})[0]
+        assert got.shape[-2:] == (13, 21)
+        np.testing.assert_allclose(got, run._predict_ready(other), rtol=1e-5, atol=1e-5)
     if run.task == "segmentation":
         probs = session.run(["probabilities"], {"x": x})[0]  # (N, K, H, W), sums to 1 over the classes
         np.testing.assert_allclose(probs.sum(1), 1, atol=1e-5)
@@ -219,8 +228,9 @@ def test_the_spec_names_the_rule_predict_scales_other_sizes_by():
     from idealfit.data.whole import other_sizes_note, scaled_size
 
     state = {"meta": {"resize": "crop", "image_size": 64}, "input_shape": [3, 64, 64]}
-    note = other_sizes_note(state, "segmentation")
-    assert "(batch, C, 64, 64), its H and W fixed at export" in note and "data.resize=crop" in note
+    note = other_sizes_note(state, "segmentation", least_side=4)
+    assert "any height and width of at least 4 (x is (batch, C, height, width); training used 64×64)" in note
+    assert "data.resize=crop" in note
     rule = "with m = min(W, H), w = round(W * (64 / m)) and h = round(H * (64 / m))"
     assert rule in note and "nearest-neighbour" in note and "min(floor((r + 0.5) * h / H), h - 1)" in note
     W, H = 384, 303  # the README's photo: the rule as written gives what predict computes
@@ -230,4 +240,4 @@ def test_the_spec_names_the_rule_predict_scales_other_sizes_by():
     assert "the longer side becomes 64: with m = max(W, H)" in other_sizes_note(state, "translation")
     assert "bilinearly" in other_sizes_note(state, "translation")
     state["meta"] = {}  # a run from before data.resize: squash, as predict reads it
-    assert "this graph does exactly that" in other_sizes_note(state, "segmentation")
+    assert "squashed to w = h = 64, as in training" in other_sizes_note(state, "segmentation")

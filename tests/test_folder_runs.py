@@ -92,9 +92,10 @@ def test_export_checks_the_graph_on_the_runs_own_folder(folder_runs, tmp_path, c
     assert "test samples" in printed and "changed since" not in printed, printed
     spec = json.loads((tmp_path / "m.onnx.json").read_text())
     assert spec["class_names"] == ["background", "bright"]
-    assert spec["input"]["shape"][1:] == [1, SIDE, SIDE]  # the graph takes the run's square only, and says so
+    assert spec["input"]["shape"] == ["batch", 1, "height", "width"]  # whole images of any size, as predict
+    assert "and 2 of them resized to " in printed  # checked on a non-square size too
     note = spec["other_sizes"]
-    assert f"(batch, C, {SIDE}, {SIDE}), its H and W fixed" in note and "data.resize=crop" in note, note
+    assert f"training used {SIDE}×{SIDE}" in note and "data.resize=crop" in note, note
     assert f"the shorter side becomes {SIDE}" in note and "nearest-neighbour" in note, note
 
 

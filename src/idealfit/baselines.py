@@ -67,7 +67,8 @@ NAMES: dict[str, dict[str, Rival]] = {
     # a copy and no rival: an autoencoder's point is then its bottleneck.
     "reconstruction": {"pca": Rival("PCA with as many components as the code", fitted=True,
                                     reference=True),
-                       "identity": Rival("the corrupted input returned unchanged", fitted=False)},
+                       "identity": Rival("the corrupted input returned unchanged", fitted=False),
+                       "mean": Rival("the training split's mean (the same output for every input)", fitted=False)},
     "translation": {"mean": Rival("the training split's mean target image", fitted=False)},
     "forecasting": {"ar": Rival("a linear autoregressive model (least squares on the training windows)", fitted=True,
                           reference=True),
@@ -79,12 +80,13 @@ NAMES: dict[str, dict[str, Rival]] = {
 # Per task, the constant baseline (no learning at all) that the network must beat on validation: a network no
 # better than it has learned nothing, so the diagnosis never calls that run a good fit (`constant_does_as_well`).
 # Forecasting has its own rule (the naive forecasts: idealfit.diagnose_forecast); reconstruction's identity is the
-# input itself, not a constant.
+# input itself, not a constant: its constant is the mean target (about 1 in its standardized units).
 CONSTANTS: dict[str, tuple[str, str]] = {
     "classification": ("majority", "the majority class (the training split's most frequent class, always)"),
     "regression": ("mean", "the training mean (the same value for every row)"),
     "segmentation": ("majority", NAMES["segmentation"]["majority"].words),
     "translation": ("mean", NAMES["translation"]["mean"].words),
+    "reconstruction": ("mean", NAMES["reconstruction"]["mean"].words),
 }
 
 

@@ -201,3 +201,22 @@ def _underfit_advice_for(reasons: list[str], c: dict[str, Any], fam: str | None,
     elif any(_not_done(r) for r in reasons):
         advice.insert(0, advice.pop(1))  # "not done yet" among the reasons: train longer comes first
     return advice
+
+
+CYCLE_CUT = 0.1  # early stopping at a one-cycle learning rate above this share of its peak cut the cycle short
+
+
+def cycle_cut_short(history: list[dict], c: dict[str, Any] | None) -> str | None:
+    """Advice when early stopping ended a one-cycle run (train.schedule=onecycle) while its learning rate was still
+    high: the cycle's last, low-learning-rate epochs (where it usually finds its best weights) never ran. None
+    otherwise, or when the history has no `lr` column (a run from before it was recorded)."""
+    if not c or c.get("schedule") != "onecycle" or not c.get("stopped_early"):
+        return None
+    lrs = [r["lr"] for r in history if isinstance(r.get("lr"), (int, float))]
+    if not lrs or max(lrs) <= 0 or lrs[-1] <= CYCLE_CUT * max(lrs):
+        return None
+    return (f"Early stopping ended this one-cycle run at epoch {history[-1]['epoch']} of {c.get('epochs')}, with the "
+            f"learning rate still at {100 * lrs[-1] / max(lrs):.0f}% of its peak: the cycle's last epochs, where "
+            "the learning rate falls to near 0 and one-cycle usually finds its best weights, never ran. With "
+            "train.schedule=onecycle, turn early stopping off (--set train.early_stopping=false) and pick "
+            "train.epochs (the cycle's length) by the best epoch of this run, or raise train.patience.")

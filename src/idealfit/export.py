@@ -17,10 +17,11 @@ the ids (float32); their recurrent networks run on the padded ids (models/rnn._p
 packed sequences give in predict. The first dimension is dynamic (any batch size). The preprocessing that is not part of the torch model
 (reading files, CSV cleaning, imputation, one-hot encoding, scaling of table columns, image resizing,
 pooling, PCA, an autoencoder's input standardization) stays outside the graph; `<path>.json`, written
-beside the graph, lists what a caller must apply; for a segmentation or translation run its "other_sizes"
-says that the graph takes the run's square only and how predict scales an image of another size whole
-(data/whole.py). Before anything is written, onnxruntime runs the
-graph on a few of the run's own test samples and must agree with `Run.predict` (else: our bug, raised).
+beside the graph, lists what a caller must apply. A segmentation or translation run's graph takes any H × W
+(dynamic, at least the U-Net's pooling multiple), as predict feeds it whole images; its "other_sizes" says how
+predict scales an image file of another size and resizes the answer back (data/whole.py). Before anything is
+written, onnxruntime runs the graph on a few of the run's own test samples (and, with a dynamic H × W, on two
+of them resized to a non-square size) and must agree with `Run.predict` (else: our bug, raised).
 
 Exporter: `torch.onnx.export(..., dynamo=True)`, torch's default since 2.9 (the TorchScript exporter is
 deprecated there). It needs the packages onnx, onnxruntime and onnxscript: `pip install idealfit[export]`.
@@ -45,6 +46,7 @@ import torch
 from torch import nn
 
 from idealfit.errors import UserError
+from idealfit.export_steps import preprocessing_steps  # noqa: F401 - tests and callers import it from here
 from idealfit.run_files import writable_parent
 
 if TYPE_CHECKING:
@@ -150,8 +152,13 @@ def export_onnx(run: str | Path | Run, path: str | Path, *, echo=print) -> Expor
     onnx_path, spec_path = check_onnx_path(path, run_dir)
     x, checked_on = _check_inputs(run)
     served = ServedModel(exportable(run.model), run.task, run.state.get("target")).eval()
-    graph = _to_onnx(served, x, OUTPUTS[run.task])
+    least = any_size(run)
+    graph = _to_onnx(served, x, OUTPUTS[run.task], least_side=least)
     diff = _compare(run, graph, x)
+    if least:  # the same graph on an input of another, non-square size, as predict feeds a whole image
+        other = _other_size(x[:2], least)
+        diff = max(diff, _compare(run, graph, other))
+        checked_on += f" and {len(other)} of them resized to {other.shape[-1]}×{other.shape[-2]}"
     spec = _spec(run, graph)
     from idealfit.run_files import atomic_write
 
@@ -227,9 +234,34 @@ def _check_inputs(run) -> tuple[np.ndarray, str]:
     return random_inputs(run.state, CHECK_SAMPLES), f"{CHECK_SAMPLES} random inputs ({reason})"
 
 
-def _to_onnx(served: ServedModel, x: np.ndarray, outputs: list[str]) -> bytes:
-    """The serialized ONNX model of `served`, its first dimension dynamic, weights inside the file."""
+def any_size(run) -> int | None:
+    """The least side a segmentation or translation run's U-Net takes, when its graph can take any H × W (the
+    network is fully convolutional and no pooling or PCA fixes the input's shape: data/whole.predicts_whole);
+    else None (the graph keeps the run's input shape)."""
+    from idealfit.data.whole import predicts_whole
+    from idealfit.models.unet import UNet
+
+    if run.task not in ("segmentation", "translation") or not predicts_whole(run.state):
+        return None
+    unet = next((m for m in run.model.modules() if isinstance(m, UNet)), None)
+    return None if unet is None else unet.multiple
+
+
+def _other_size(x: np.ndarray, least: int) -> np.ndarray:
+    """`x` (N, C, S, S) resized to a non-square size that is no multiple of the U-Net's pooling (so the graph's
+    padding and crop back run): about 3/4 S high, S + 5 wide, each side at least `least`."""
+    s = x.shape[-1]
+    size = (max(least, 3 * s // 4 + 1), max(least, s + 5))
+    return torch.nn.functional.interpolate(torch.from_numpy(x), size=size, mode="bilinear").numpy()
+
+
+def _to_onnx(served: ServedModel, x: np.ndarray, outputs: list[str], *, least_side: int | None = None) -> bytes:
+    """The serialized ONNX model of `served`, its first dimension dynamic (with `least_side`, its H and W too,
+    each at least that), weights inside the file."""
     example = torch.from_numpy(x[:2] if len(x) >= 2 else np.concatenate([x, x]))  # batch 1 would be specialized
+    dims = {0: torch.export.Dim("batch")}
+    if least_side:
+        dims |= {2: torch.export.Dim("height", min=least_side), 3: torch.export.Dim("width", min=least_side)}
     quiet = logging.getLogger("torch.onnx")  # "torchvision is not installed" warnings: nothing of ours uses it
     level = quiet.level
     quiet.setLevel(logging.ERROR)
@@ -237,7 +269,7 @@ def _to_onnx(served: ServedModel, x: np.ndarray, outputs: list[str]) -> bytes:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)  # torch's own deprecations inside torch.export
             program = torch.onnx.export(served, (example,), dynamo=True, input_names=[INPUT], output_names=outputs,
-                                        dynamic_shapes=({0: torch.export.Dim("batch")},), verbose=False)
+                                        dynamic_shapes=(dims,), verbose=False)
     finally:
         quiet.setLevel(level)
     return program.model_proto.SerializeToString()
@@ -288,106 +320,8 @@ def _spec(run, graph: bytes) -> dict[str, Any]:
         "class_names": run.class_names,
         "preprocessing": preprocessing_steps(run.state),
     }
-    from idealfit.data.whole import other_sizes_note, predicts_whole
+    from idealfit.data.whole import other_sizes_note
 
-    if run.task in ("segmentation", "translation") and predicts_whole(run.state):
-        spec["other_sizes"] = other_sizes_note(run.state, run.task)  # predict scales whole images; the graph cannot
+    if least := any_size(run):
+        spec["other_sizes"] = other_sizes_note(run.state, run.task, least_side=least)  # how predict scales images
     return spec
-
-
-def preprocessing_steps(state: dict[str, Any]) -> list[str]:
-    """What a caller must do to a raw sample before the graph, in order (the graph does the rest)."""
-    kind, steps = state["kind"], []
-    if kind == "table":
-        t, o = state["table"], state["table"]["options"]
-        parts = ([f"clip to the training quantiles {o['clip_quantiles']}"] if t.get("clip") else []) + \
-                [f"fill missing values ({o['impute']})"] + \
-                (["add missing-value indicators"] if o.get("missing_indicator") else []) + \
-                [f"scale ({o['scale']})"] + \
-                ([f"one-hot encode {', '.join(str(t['columns'][i]) for i in t['categorical'])}"] if t.get("categorical") else []) + \
-                (["project on the PCA components"] if t.get("pca") else [])
-        steps.append(f"take the cells of the columns {', '.join(state['columns'])} in that order")
-        steps.append(f"apply the table preprocessing fitted in preprocess.json 'table': {', '.join(parts)}; "
-                     "idealfit's data.prepare.transform_inputs(state, rows) does exactly this")
-    elif kind == "text":
-        steps += _text_steps(state)
-    elif kind == "audio":  # the graph takes the log-mel features; the spec says how to make them
-        a = state["audio"]
-        steps.append(f"mono waveforms at {a['sample_rate']} Hz (stereo averaged; other rates resampled), cut or "
-                     f"padded with zeros to {a['clip_samples']} samples: (1, {a['clip_samples']}) float32 in [-1, 1]")
-        steps.append(f"log-mel spectrogram: power STFT (n_fft {a['n_fft']}, hop {a['hop']}, periodic Hann window, "
-                     f"centred frames with reflect padding), {a['n_mels']} HTK mel bands, log(power + 1e-6), then "
-                     "each file standardized by its own mean and std" + (
-                         f" over its real frames only (a clip of n samples padded to {a['clip_samples']}: its first "
-                         f"n // {a['hop']} + 1 frames, computed as if the file ended at n), the padded frames set "
-                         "to 0" if a.get("padding") == "masked" else "") + "; idealfit's "
-                     "data.audio.features(state['audio'], waves, lengths) does exactly this (data/mel.py)")
-    elif kind == "series":
-        info, c, w = state["meta"]["series"], *state["input_shape"]
-        steps.append(f"the last {w} values of the columns {', '.join(info['columns'])} on the run's time grid (gaps "
-                     f"filled as at training: data/series.py), as (C, window) = {c}×{w} float32 arrays")
-        steps.append("standardize each column with preprocess.json 'series' mean and std")
-    else:
-        a, meta = state["array"], state.get("meta") or {}
-        shape = "×".join(map(str, a["raw_shape"]))
-        if kind in ("image", "image_pair"):
-            files = f"; from image files: {image_file_steps(a['raw_shape'], meta)}" if "resize" in meta else ""
-            steps.append(f"images as (C, H, W) = {shape} float32 arrays in the training data's units{files}")
-        else:
-            steps.append(f"signals as (C, L) = {shape} float32 arrays in the training data's units")
-        if a["options"].get("downsample", 1) > 1:
-            steps.append(f"average-pool each side by {a['options']['downsample']}")
-        if a.get("pca"):
-            steps.append("standardize per channel with preprocess.json 'array.norm', flatten, and project on "
-                         "'array.pca' (components, after subtracting its mean)")
-    if "reconstruction" in state:
-        steps.append("standardize per channel with preprocess.json 'target' mean and std")
-    elif state.get("norm") and kind != "text":
-        steps.append("nothing else: the per-channel standardization is inside the graph")
-    return steps
-
-
-def image_file_steps(raw_shape: list[int], meta: dict[str, Any]) -> str:
-    """The exact operations `idealfit predict` applies to an image file (data/images.py: open_image,
-    to_square), worded so that plain Pillow and numpy reproduce its input to 1e-6 (tests/test_export_images.py)."""
-    c, s = raw_shape[0], raw_shape[1]
-    mode, bil = ("L" if c == 1 else "RGB"), "Image.Resampling.BILINEAR"
-    rule = {
-        "crop": f"crop: cut the centred square of side m = min(W, H) from the W×H image, its box NOT rounded "
-                f"(left = (W - m) / 2, top = (H - m) / 2, floats), and resample that box to {s}×{s} in one step: "
-                f"im.resize(({s}, {s}), {bil}, box=(left, top, left + m, top + m)), which is "
-                f"ImageOps.fit(im, ({s}, {s}), {bil}); the cut comes before the resampling",
-        "squash": f"squash: im.resize(({s}, {s}), {bil}), each side scaled on its own",
-        "pad": f"pad: scale the long side to {s}, the short one to round(short / long * {s}) (Python's round, "
-               f"half to even), with im.resize(..., {bil}), then paste it onto a black {s}×{s} image at offset "
-               f"round(({s} - new short side) / 2) along the short side: ImageOps.pad(im, ({s}, {s}), {bil}, color=0)",
-    }.get(meta["resize"], meta["resize"])
-    lo, hi = meta.get("pixel_range", (0.0, 1.0))
-    return (f"open with Pillow, apply the EXIF orientation (ImageOps.exif_transpose), im.convert({mode!r}) (an alpha "
-            f"channel is dropped, not blended), then, unless it already is {s}×{s}, {rule}. Pillow's BILINEAR "
-            "resize is a triangle filter that widens with the shrink factor (it averages every source pixel "
-            "under it, unlike torch's bilinear interpolate); then np.asarray(im, np.float32) / 255 "
-            f"(float32), as (C, H, W) = {c}×{s}×{s}"
-            + (f", then x * {hi - lo:g}" + (f" {'+-'[lo < 0]} {abs(lo):g}" if lo else "") + f" (to [{lo:g}, {hi:g}])"
-               if (lo, hi) != (0, 1) else "")
-            + ". A 16-bit gray file (mode I or I;16) is divided by 65535 into a float32 mode-F image before the "
-            "resampling" + (" and copied into the 3 channels" if c == 3 else ""))
-
-
-def _text_steps(state: dict[str, Any]) -> list[str]:
-    """A text run's steps: tokens, ids from the saved vocabulary, padding to the graph's fixed length."""
-    t, features = state["text"], int(state["norm"].get("table_features", 0))
-    how = "one per character" if t["tokens"] == "char" else "words and punctuation marks (regex \\w+|[^\\w\\s])"
-    steps = [f"lowercase the text of column {state['columns'][0]} and cut it into tokens, {how} (an empty or "
-             "missing cell: no token, so a row of <pad> only)",
-             "map each token to its id in preprocess.json 'text.itos' (its position; a token not there is "
-             "<unk>, id 1)",
-             f"cut at {t['max_length']} tokens and pad with <pad> (id 0) at the end to {t['max_length']}: "
-             + ("int64 ids (N, " + str(t["max_length"]) + ")" if not features else "the last columns of the input")]
-    if features:
-        steps.append(f"the table columns {', '.join(state['columns'][1:])}: apply the table preprocessing fitted in "
-                     f"preprocess.json 'text.table' ({features} features), and put them first: float32 "
-                     f"(N, {features} + {t['max_length']}), the ids as whole numbers")
-    steps.append("idealfit's data.prepare.transform_inputs(state, inputs) and export.graph_input do exactly this; "
-                 "the embedding and the recurrent network are inside the graph")
-    return steps

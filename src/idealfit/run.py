@@ -240,6 +240,7 @@ class Run:
         if not len(x):
             raise UserError(f"{data} has no samples to evaluate")
         task, targets = get_task(self.task), self.state.get("target")
+        labels = y
         if task.targets_are_inputs:  # the clean inputs are the targets; the model sees them corrupted
             y = x.astype(np.float32)
         elif targets is not None:
@@ -251,7 +252,25 @@ class Run:
         for i in range(0, len(yt), BATCH):  # the task's statistics summed batch by batch, as in training
             o, t = out[i : i + BATCH], yt[i : i + BATCH]
             meter.add(task.stats(o, t, task.loss(o, t)))
-        return task.finish(meter.sums(), targets)
+        return {**task.finish(meter.sums(), targets), **_per_sample_metrics(task, cfg, targets, ds, labels, out, yt)}
+
+
+def _per_sample_metrics(task, cfg, targets: dict | None, ds: Dataset, labels: np.ndarray, out: torch.Tensor,
+                        y: torch.Tensor) -> dict[str, float]:
+    """The test metrics that training adds from each sample (Task.test_metrics) rather than from sums, again:
+    a forecast's smape, an anomaly detector's anomaly_auroc (labels: the samples' class ids in `ds`). Not the
+    FCN-score of a translation run, which needs a segmenter trained on the run's training split."""
+    if task.name == "forecasting":
+        from idealfit.tasks.forecasting import scores
+
+        arrays = task.prediction_arrays(out, y, targets)
+        return {"smape": scores(arrays["y_true"], arrays["y_pred"], naive_mae=targets["naive_mae"])["smape"]}
+    if task.name == "reconstruction" and cfg.normal_classes:  # anomaly detection: rank the others, as training did
+        from idealfit.tasks.reconstruction import rank_anomalies
+
+        auroc = rank_anomalies(labels, ds.class_names, cfg.normal_classes, (out.float() - y).numpy())
+        return {} if auroc is None else {"anomaly_auroc": auroc}
+    return {}
 
 
 def _is_paths(paths: Any) -> bool:

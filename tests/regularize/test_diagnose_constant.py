@@ -36,7 +36,8 @@ def _const(key, metric, val, train=None, test=None):
 CASES = [("classification", "accuracy", "majority", 0.95, 0.95, 0.949),
          ("regression", "rmse", "mean", 2.0, 2.0, 2.01),
          ("segmentation", "dice", "majority", 0.93, 0.93, 0.92),
-         ("translation", "l1", "mean", 0.1, 0.1, 0.11)]
+         ("translation", "l1", "mean", 0.1, 0.1, 0.11),
+         ("reconstruction", "mse", "mean", 0.5, 0.5, 0.51)]
 
 
 @pytest.mark.parametrize("task,metric,key,net,tie,beaten", CASES)

@@ -74,3 +74,28 @@ def test_reconstruction_baselines_are_fitted_on_the_clean_training_split_only():
     x2 = dict(x, val=noisy["val"] * 0 + 5, test=noisy["test"] * 0 - 5)
     b = reconstruction_baselines(_prep(ds, x2, clean, state, {"train": noisy["train"]}), seed=0)
     assert a["pca"]["train"] == b["pca"]["train"] and a["identity"]["train"] == b["identity"]["train"]
+    # the constant: each value's training mean, whatever the inputs
+    expect = float(((clean["test"] - clean["train"].astype(np.float64).mean(axis=0)) ** 2).mean())
+    assert a["mean"]["test"]["mse"] == pytest.approx(expect, rel=1e-5)
+    assert a["mean"] == {**b["mean"], "seconds": a["mean"]["seconds"]}
+    assert a["pca"]["test"]["mse"] < a["mean"]["test"]["mse"]
+    assert "anomaly_auroc" not in a["pca"]["test"]  # no data.normal_classes: no anomalies to rank
+
+
+def test_pca_scores_anomalies_by_its_own_reconstruction_error():
+    """data.normal_classes: PCA fitted on the normal classes' subspace ranks samples off it as anomalies."""
+    rng = np.random.default_rng(2)
+    basis, other = rng.normal(size=(3, 20)), rng.normal(size=(3, 20))
+    label = {"train": np.zeros(60, int), "val": np.zeros(20, int), "test": np.repeat([0, 1], 20)}
+    clean = {s: np.where((lab == 0)[:, None], rng.normal(size=(len(lab), 3)) @ basis,
+                         rng.normal(size=(len(lab), 3)) @ other).astype(np.float32)[:, None]
+             for s, lab in label.items()}
+    state = {"reconstruction": {"noise": 0.0, "mask_prob": 0.0, "latent": 3}, "target": {"mean": [0.0], "std": [1.0]}}
+    ds = Dataset("t", clean["test"], label["test"], "reconstruction", "signal", class_names=["ok", "odd"],
+                 meta={"normal_classes": ["ok"]})
+    a = reconstruction_baselines(_prep(ds, clean, clean, state), seed=0)
+    assert a["pca"]["test"]["anomaly_auroc"] == pytest.approx(1.0)  # the normal subspace is exact: error 0 vs > 0
+    ds.y = np.repeat([1, 0], 20)  # the same samples with the labels swapped: the normal ones rank highest
+    assert reconstruction_baselines(_prep(ds, clean, clean, state), seed=0)["pca"]["test"]["anomaly_auroc"] == 0.0
+    ds.y = np.zeros(40, int)  # no anomaly in the test split: nothing to rank
+    assert "anomaly_auroc" not in reconstruction_baselines(_prep(ds, clean, clean, state), seed=0)["pca"]["test"]

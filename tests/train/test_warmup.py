@@ -102,3 +102,36 @@ def test_an_extended_run_waits_out_its_new_cycles_ramp_only():
     assert warmup_end(setup, onecycle) == 9 and warmup_end(setup, cosine) == 1
     # extended after epoch 10: a new one-cycle over epochs 11-30 ramps for 6 of them; cosine restarts without one
     assert warmup_end(setup, onecycle, restart_epoch=10) == 16 and warmup_end(setup, cosine, restart_epoch=10) == 10
+
+
+def _cycle_rows(lrs):
+    return [{"epoch": i + 1, "lr": lr, "train_loss": 1.0 / (i + 1), "val_loss": 1.1 / (i + 1),
+             "train_accuracy": 0.99, "val_accuracy": 0.97} for i, lr in enumerate(lrs)]
+
+
+def test_a_one_cycle_run_cut_short_by_early_stopping_is_told_so():
+    from idealfit.diagnose import diagnose
+
+    ctx = {"kind": "table", "schedule": "onecycle", "early_stopping": True, "stopped_early": True, "epochs": 60,
+           "patience": 3, "lr": 1e-3}
+    high = _cycle_rows([0.2, 0.6, 1.0, 0.95, 0.87])  # stopped at 87% of the peak, epoch 5 of 60
+    tips = diagnose(high, task="classification", metric="accuracy", context=ctx)["advice"]
+    assert tips[-1].startswith("Early stopping ended this one-cycle run at epoch 5 of 60, with the learning rate "
+                               "still at 87% of its peak") and "train.early_stopping=false" in tips[-1]
+    assert not any(t.startswith("Keep this setup") for t in tips)
+    for rows, changed in [(_cycle_rows([0.2, 1.0, 0.5, 0.1, 0.05]), {}),  # the cycle had annealed: nothing to say
+                          (high, {"schedule": "cosine"}), (high, {"stopped_early": False}),
+                          ([{k: v for k, v in r.items() if k != "lr"} for r in high], {})]:  # no lr recorded
+        tips = diagnose(rows, task="classification", metric="accuracy", context={**ctx, **changed})["advice"]
+        assert not any("one-cycle run" in t for t in tips)
+
+
+def test_a_real_one_cycle_run_stopped_early_gets_the_advice(tmp_path):
+    import idealfit as fit
+
+    run = fit.train(data="digits", model="mlp", epochs=60, out=tmp_path / "oc", verbose=False,
+                    set={"train.schedule": "onecycle", "train.patience": 2, "train.threads": "1",
+                         "train.progress": False, "model.hidden": [16]})
+    s = run.summary
+    assert s["stopped_early"] and s["epochs_run"] < 40  # stopped long before the cycle's end
+    assert any("one-cycle run at epoch" in a for a in s["diagnosis"]["advice"])

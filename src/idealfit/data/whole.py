@@ -98,9 +98,9 @@ def to_size(out: np.ndarray, width: int, height: int, *, nearest: bool) -> np.nd
                      for c in out]).astype(np.float32)
 
 
-def other_sizes_note(state: dict[str, Any], task: str) -> str:
-    """For the ONNX spec (export.py): the graph takes the run's S x S square only; how predict handles an image
-    file of another size, worded so that a caller can reproduce the scaling and the resize back."""
+def other_sizes_note(state: dict[str, Any], task: str, *, least_side: int = 1) -> str:
+    """For the ONNX spec (export.py): the graph takes any H x W (at least `least_side`); how predict handles an
+    image file of another size, worded so that a caller can reproduce the scaling and the resize back."""
     s, resize = run_scale(state)
     rule = {"crop": f"the shorter side becomes {s}: with m = min(W, H), w = round(W * ({s} / m)) and "
                     f"h = round(H * ({s} / m))",
@@ -110,13 +110,9 @@ def other_sizes_note(state: dict[str, Any], task: str) -> str:
     back = ("with nearest-neighbour (output row r takes the network's row min(floor((r + 0.5) * h / H), h - 1), "
             "columns likewise), so the mask holds class ids only" if task == "segmentation" else
             "bilinearly (Pillow BILINEAR, each channel as a float32 image)")
-    then = ("so with data.resize=squash this graph does exactly that: squash, run, resize back"
-            if resize == "squash" else
-            f"this graph's H and W are fixed at {s}, so it cannot take a w×h image other than {s}×{s}: "
-            "for such an image feed the square the 'preprocessing' steps make and get the answer on that "
-            "square, or use idealfit (`idealfit predict`, Run.predict) for the whole image")
-    return (f"the graph takes the run's square only: x is (batch, C, {s}, {s}), its H and W fixed at export. "
-            f"`idealfit predict` and Run.predict handle an image file of any other W×H by scaling the whole "
-            f"image, nothing cut off, by the run's data.resize={resize} rule: {rule} (Pillow BILINEAR resize, "
-            "then the pixel steps of 'preprocessing'); the fully convolutional network runs on that w×h "
-            f"image, and its answer is resized back to W×H {back}; {then}")
+    return (f"the graph takes any height and width of at least {least_side} (x is (batch, C, height, width); "
+            f"training used {s}×{s}). `idealfit predict` and Run.predict handle an image file of W×H by scaling "
+            f"the whole image, nothing cut off, by the run's data.resize={resize} rule: {rule} (Pillow BILINEAR "
+            "resize, then the pixel steps of 'preprocessing'); the network runs on that w×h image, as this graph "
+            f"does, and its answer is resized back to W×H {back}. Feed the graph the scaled image to get what "
+            "predict gets.")

@@ -56,6 +56,12 @@ class UpBlock(nn.Module):
         return self.conv(x)  # (B, C_out, 2h, 2w)
 
 
+def _exporting() -> bool:
+    """Whether torch.export is tracing (torch.compiler.is_exporting, torch >= 2.5; earlier torch cannot export)."""
+    check = getattr(torch.compiler, "is_exporting", None)
+    return bool(check and check())
+
+
 class UNet(nn.Module):
     """Encoder-decoder segmentation network: (B, C, H, W) -> (B, num_classes, H, W) logits, any H, W.
 
@@ -101,7 +107,7 @@ class UNet(nn.Module):
     def _pad(self, x: torch.Tensor) -> torch.Tensor:
         H, W = x.shape[-2:]
         ph, pw = -H % self.multiple, -W % self.multiple
-        if not ph and not pw:
+        if not ph and not pw and not _exporting():  # an exported graph (export.py) pads any H x W, so it keeps the pad
             return x
         # Reflection keeps textures continuous at the border; it needs the pad smaller than the map.
         mode = "reflect" if ph < H and pw < W else "replicate"

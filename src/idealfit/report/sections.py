@@ -104,8 +104,9 @@ def units_note(summary: dict, preprocess: dict | None, y_true, y_pred) -> str:
         mse = float(np.mean((np.asarray(y_pred, dtype=float) - np.asarray(y_true, dtype=float)) ** 2))
         raw = f" In the data's own units (e.g. pixel values) the test mse is {mse:.4g}, not comparable with the numbers above."
     return ('<p class="note">Units: the headline, the table and the baselines give mse and mae in standardized '
-            "units (each channel scaled to mean 0 and std 1 on the training split), so predicting the mean "
-            f"scores about 1{ident}.{raw}</p>")
+            "units (each channel scaled to mean 0 and std 1 on the training split), so predicting each channel's "
+            "mean scores about 1, and the baseline <code>mean</code> (each value's training mean: the mean image) "
+            f"at most that{ident}.{raw}</p>")
 
 
 def interval_note(task: str, n: int) -> str:

@@ -87,27 +87,40 @@ class Reconstruction(Task):
     def test_metrics(self, prep, predictions: dict[str, np.ndarray]) -> dict[str, float]:
         """anomaly_auroc (data.normal_classes): how well the reconstruction error ranks the test samples of the
         other classes above the normal ones (0.5 = chance, 1 = perfect)."""
-        normal = prep.dataset.meta.get("normal_classes")
-        if not normal:
-            return {}
-        from sklearn.metrics import roc_auc_score
-
-        names = prep.dataset.class_names
-        labels = prep.dataset.y[prep.indices["test"]]
-        anomaly = ~np.isin(labels, [names.index(c) for c in normal])
         std = np.asarray(prep.state["target"]["std"], np.float32)
         diff = predictions["y_pred"] - predictions["y_true"]
-        err = diff / per_channel(std, diff)
-        score = (err ** 2).reshape(len(err), -1).mean(axis=1)
-        if anomaly.all() or not anomaly.any():
-            return {}
-        return {"anomaly_auroc": float(roc_auc_score(anomaly, score))}
+        auroc = anomaly_auroc(prep, diff / per_channel(std, diff))
+        return {} if auroc is None else {"anomaly_auroc": auroc}
 
     def figures(self, run_dir, prep, predictions, model) -> None:
         from idealfit.report.reconstruction import write_examples, write_latent
 
         write_examples(run_dir, prep, predictions)
         write_latent(run_dir, prep, model)
+
+
+def anomaly_auroc(prep, err: np.ndarray) -> float | None:
+    """ROC AUC of each test sample's mean squared reconstruction error `err` (test split, standardized units)
+    at telling the classes outside data.normal_classes from those inside; None without normal_classes, or when
+    the test split holds only one of the two kinds."""
+    ds = prep.dataset
+    return rank_anomalies(ds.y[prep.indices["test"]], ds.class_names, ds.meta.get("normal_classes"), err)
+
+
+def rank_anomalies(labels: np.ndarray, class_names: list[str] | None, normal: list | None,
+                   err: np.ndarray) -> float | None:
+    """ROC AUC of the per-sample mean squared `err` (N, ...) at ranking samples whose label (ids into
+    `class_names`) is not one of the `normal` class names above those that are; None when there is nothing
+    to rank (no normal classes given, or the samples hold one kind only)."""
+    if not normal or not class_names:
+        return None
+    from sklearn.metrics import roc_auc_score
+
+    ids = [class_names.index(str(c)) for c in normal if str(c) in class_names]
+    anomaly = ~np.isin(labels, ids)
+    if anomaly.all() or not anomaly.any():
+        return None
+    return float(roc_auc_score(anomaly, (err.astype(np.float64) ** 2).reshape(len(err), -1).mean(axis=1)))
 
 
 def per_channel(v: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -140,8 +153,10 @@ def unstandardize(x: np.ndarray, state: dict[str, Any]) -> np.ndarray:
 
 
 def reconstruction_baselines(prep, *, seed: int) -> dict[str, dict[str, Any]]:
-    """identity: the corrupted input returned as it is (MSE ≈ σ² + erased share); pca: the clean
-    training split's first `latent` principal components, applied to the corrupted inputs."""
+    """identity: the corrupted input returned as it is (MSE ≈ σ² + erased share); mean: the training split's
+    mean target for every sample (about 1: no learning at all); pca: the clean training split's first `latent`
+    principal components, applied to the corrupted inputs (with data.normal_classes, also its test
+    anomaly_auroc: its reconstruction error as the anomaly score)."""
     import time
 
     from sklearn.decomposition import PCA
@@ -161,11 +176,18 @@ def reconstruction_baselines(prep, *, seed: int) -> dict[str, dict[str, Any]]:
     out = {"identity": scores(inputs)}
     out["identity"]["seconds"] = round(time.perf_counter() - t0, 3)
     t0 = time.perf_counter()
+    mean = y["train"].astype(np.float64).mean(axis=0)  # the training split's mean target: the constant to beat
+    out["mean"] = scores({s: np.broadcast_to(mean, y[s].shape).astype(np.float32) for s in SPLITS})
+    out["mean"]["seconds"] = round(time.perf_counter() - t0, 3)
+    t0 = time.perf_counter()
     flat = {s: v.reshape(len(v), -1).astype(np.float64) for s, v in inputs.items()}
     k = min(cfg["latent"], *flat["train"].shape)
     pca = PCA(n_components=k, random_state=seed).fit(y["train"].reshape(len(y["train"]), -1))
-    out["pca"] = scores({s: pca.inverse_transform(pca.transform(v)).reshape(y[s].shape).astype(np.float32)
-                         for s, v in flat.items()})
+    recon = {s: pca.inverse_transform(pca.transform(v)).reshape(y[s].shape).astype(np.float32) for s, v in flat.items()}
+    out["pca"] = scores(recon)
+    # anomaly detection's classic baseline: PCA's reconstruction error as the anomaly score, on the same test split
+    if (auroc := anomaly_auroc(prep, recon["test"] - y["test"])) is not None:
+        out["pca"]["test"]["anomaly_auroc"] = auroc
     out["pca"]["seconds"] = round(time.perf_counter() - t0, 3)
     out["pca"]["note"] = f"{k} components (model.latent), fitted on the clean training split"
     return out

@@ -367,7 +367,7 @@ def _diagnosis_context(cfg: RunConfig, ds: Dataset, *, stopped_early: bool, val_
     augment = [a if isinstance(a, str) else str(a.get("name", a)) for a in cfg.data.augment]
     return {"kind": ds.kind, "model": m.name, "augment": augment, "dropout": m.dropout, "batchnorm": m.batchnorm, "l1": t.l1,
             "l2": t.l2, "early_stopping": t.early_stopping, "stopped_early": stopped_early, "patience": t.patience,
-            "epochs": t.epochs, "lr": t.lr, "val_samples": val_samples, "cell": m.cell, **series_context(cfg, ds)}
+            "epochs": t.epochs, "lr": t.lr, "schedule": t.schedule, "val_samples": val_samples, "cell": m.cell, **series_context(cfg, ds)}
 
 
 def _threads_note(device: torch.device | str, threads: int | None, processes: dict | None = None) -> str:
@@ -412,8 +412,10 @@ def format_summary(run: Run) -> str:
                      f"{m['test']['fcn_miou']:.3f} (real images: {real.get('fcn_pixel_accuracy', float('nan')):.3f}, "
                      f"{real.get('fcn_miou', float('nan')):.3f}; a segmenter of real images reads the generated ones)")
     if "anomaly_auroc" in m["test"]:
+        pca = (s.get("baselines") or {}).get("pca", {}).get("test", {}).get("anomaly_auroc")
+        vs = f"; PCA's error: {pca:.3f}" if pca is not None else ""
         lines.append(f"{'anomalies':>10}: ROC AUC {m['test']['anomaly_auroc']:.3f} on test (classes other than "
-                     "data.normal_classes, ranked by reconstruction error; 0.5 = chance)")
+                     f"data.normal_classes, ranked by reconstruction error; 0.5 = chance{vs})")
     stop = (" (stopped early)" if s["stopped_early"] else " (interrupted)" if s.get("interrupted")
             else " (diverged)" if s.get("diverged") else "")
     lines += [f"{'epochs':>10}: {s['epochs_run']}{stop}, best epoch {s['best_epoch']}",
