@@ -63,6 +63,10 @@ def test_rgb_filters_are_one_colour_tile_titled_by_filter_index():
     np.testing.assert_allclose(rgb, scaled.permute(1, 2, 0).numpy(), atol=1e-6)
     assert "colour = weights on R, G, B" in fig._suptitle.get_text()
     assert "red > 0 > blue" not in fig._suptitle.get_text()
+    assert "inputs" not in fig._suptitle.get_text()  # each tile shows all 3 channels: none hidden
+    many = filters_figure(torch.randn(40, 3, 3, 3), rgb=True)  # only the filters are cut
+    assert many._suptitle.get_text().endswith("\nshowing 32 of 40 filters (8 hidden)")
+    assert "inputs" not in many._suptitle.get_text()
     later = filters_figure(w, rgb=False)  # 3 input channels deep in a network are not colours
     assert [ax.get_title() for ax in later.axes if ax.images][:4] == ["0<-0", "0<-1", "0<-2", "1<-0"]
 
