@@ -302,13 +302,14 @@ def augment_figure(data: str, n: int | None, specs: list | None, *, seed: int = 
 
 def cmd_augment(args: argparse.Namespace) -> int:
     from idealfit.data.augment import Augment
-    from idealfit.report.figures import save_png
+    from idealfit.report.figures import png_path, save_png
 
+    out = png_path(args.out)
     specs = _augment_specs(args.augment)
     if specs is not None:
         Augment(specs)  # bad names and parameters stop here, with "did you mean"
     fig, images, labels, note, specs = augment_figure(args.data, args.n, specs, seed=args.seed, sets=parse_sets(args.set))
-    path = save_png(fig, args.out)
+    path = save_png(fig, out)
     names = [s if isinstance(s, str) else s.get("name", "?") for s in specs]
     extra = f"; rows labelled by class, {len(set(labels))} classes" if labels else f"; {note}" if note else ""
     print(f"wrote {path}: {len(images)} samples of {args.data}, original then {', '.join(map(str, names))}{extra}")

@@ -244,6 +244,22 @@ def to_png(fig: Figure, *, dpi: int = 100, palette: bool = False) -> bytes:
     return out.getvalue()
 
 
+OTHER_FORMATS = {".jpg", ".jpeg", ".svg", ".pdf", ".gif", ".webp", ".tif", ".tiff", ".bmp", ".eps", ".html"}
+
+
+def png_path(path: str | Path, *, flag: str = "--out") -> Path:
+    """The PNG file a command writes at `path`: a name without ".png" gets it (`--out runs/lrf` writes
+    runs/lrf.png); another image or document format's suffix is refused (the bytes are a PNG whatever the name)."""
+    p = Path(path)
+    if p.suffix.lower() == ".png":
+        return p
+    if p.suffix.lower() in OTHER_FORMATS:
+        raise UserError(f"{flag} {path}: this writes a PNG image; give a name ending in .png, e.g. {p.with_suffix('.png')}")
+    if p.is_dir():
+        raise UserError(f"{flag} {path} is a folder; give a file name such as {p / 'plot.png'}")
+    return p.with_name(p.name + ".png")
+
+
 def save_png(fig: Figure, path: str | Path, *, dpi: int = 100) -> Path:
     """Save the figure as a PNG file atomically (temporary file, then rename); returns the path.
 
