@@ -204,6 +204,9 @@ def main() -> None:
         print(f"{name:>24}: median {med:.3f} s  ratio {med / base:.3f}x")
     if not args.no_end_to_end:
         end_to_end(repeats=args.repeats, epochs=args.e2e_epochs)
+    if args.tiny:
+        print("--tiny: a smoke test (one repeat, one epoch) that checks the script runs; its figures are no "
+              "measurement (run it without --tiny for those)")
 
 
 if __name__ == "__main__":

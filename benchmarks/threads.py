@@ -70,6 +70,9 @@ def main() -> None:
                  if name == "auto" else "")
         print(f"{name:>9} {i:8.2f} {b:8.2f} {b / i:9.2f}x {i / auto_idle:16.2f}x  {chose}")
     print("ratio busy/idle <= 2 for auto is the target; idle / auto idle > 1 means auto is faster")
+    if args.tiny:
+        print("--tiny: a smoke test (one repeat, one epoch) that checks the script runs; its figures are no "
+              "measurement (run it without --tiny for those)")
 
 
 if __name__ == "__main__":

@@ -135,3 +135,17 @@ def test_an_augmented_segmentation_runs_report_shows_the_masks_too(tmp_path):
     w, h = Image.open(run.dir / "augment.png").size
     assert h > 3 * w  # 4 images and their 4 masks in 8 rows of 2 tiles (4 rows alone: about 2 w)
     assert "each mask or target below its image" in (run.dir / "report.html").read_text()
+
+
+def test_augment_takes_the_data_options_its_error_suggests(tmp_path, capsys, cli_error):
+    root = _folder(tmp_path / "pics")
+    (root / "china" / "broken.png").write_bytes(b"not a png")
+    out = tmp_path / "aug.png"
+    msg = cli_error(["augment", "--data", str(root), "--out", str(out)])
+    assert "data.skip_unreadable=true" in msg and not out.exists()
+    assert main(["augment", "--data", str(root), "--out", str(out), "--set", "data.skip_unreadable=true"]) == 0
+    assert out.is_file() and "6 samples" in capsys.readouterr().out
+    _, images, _, _, _ = augment_figure(str(root), 3, ["flip"], sets={"data.skip_unreadable": "true",
+                                                                      "data.image_size": "16"})
+    assert images.shape[-2:] == (16, 16)  # read as training would read the folder with these options
+    assert "data options only; --set model.dropout" in cli_error(["augment", "--data", str(root), "--set", "model.dropout=0.1"])

@@ -232,3 +232,19 @@ def test_lr_find_refuses_a_learning_rate(cli_error, tmp_path, monkeypatch):
     assert not (tmp_path / "x.png").exists() and not (tmp_path / "runs").exists()
     with pytest.raises(UserError, match="takes no train.lr"):
         lr_find(set={"train.lr": 0.1})
+
+
+def test_a_plot_name_without_png_gets_it_and_another_format_is_refused_before_the_sweep(tmp_path, capsys, cli_error):
+    from idealfit.report.figures import png_path
+
+    args = _parse(["lr-find", "--model", "mlp", "--set", "model.hidden=[8]", "--steps", "10", "--out",
+                   str(tmp_path / "lrf")])
+    assert args.func(args) == 0
+    assert (tmp_path / "lrf.png").is_file() and not (tmp_path / "lrf").exists()
+    assert f"{tmp_path / 'lrf.png'}" in capsys.readouterr().out
+    msg = cli_error(["lr-find", "--steps", "10", "--out", str(tmp_path / "lr.jpg")], "writes a PNG image", "lr.png")
+    assert not (tmp_path / "lr.jpg").exists() and "sweep" not in msg
+    assert png_path("runs/run.v2") == png_path("runs/run.v2.png")  # a dot in a name is no format
+    cli_error(["augment", "--out", str(tmp_path / "grid.svg")], "--out", "writes a PNG image")
+    (tmp_path / "plots").mkdir()
+    cli_error(["augment", "--out", str(tmp_path / "plots")], "is a folder")

@@ -198,9 +198,9 @@ def test_explain_on_csv_rows_labels_the_bars_by_column_and_leaves_the_tokens_out
     drawn as 'feature 0…' at zero."""
     import torch
 
-    from idealfit.explain.commands import _run_inputs
     from idealfit.explain.figures import saliency_figure
     from idealfit.explain.model import saliency
+    from idealfit.explain.run_inputs import run_inputs
     from idealfit.run import load_run
 
     root, out = mixed_run
@@ -211,7 +211,7 @@ def test_explain_on_csv_rows_labels_the_bars_by_column_and_leaves_the_tokens_out
     assert "explaining the first 8 of 10 rows" in said and "the text column (review)" in said
     assert sorted(p.name for p in (root / "ex").glob("saliency_*.png")) == [f"saliency_{i}.png" for i in range(8)]
     run = load_run(out)
-    x, names, features = _run_inputs(run, [str(path)])
+    x, names, features = run_inputs(run, [str(path)])
     assert names[:2] == ["explain.csv:2", "explain.csv:3"] and len(features) == x.shape[1]
     scored = [f for f in features if f is not None]
     assert "price" in scored and any(f.startswith("shop=") for f in scored)

@@ -246,6 +246,9 @@ def lr_find(*, data: str | Path = "digits", model: str = "auto", start: float = 
         raise UserError(f"the lr finder needs 0 < start < end; got start={start}, end={end}")
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 5:
         raise UserError(f"the lr finder needs at least 5 steps; got {steps}")
+    from idealfit.report.figures import png_path, save_png
+
+    out = png_path(out) if out is not None else None  # before the sweep: a name it cannot write stops it first
     if "train.lr" in (set or {}):
         raise UserError("the lr finder sweeps the learning rate itself (from --start to --end), so it takes no "
                         "train.lr; drop it, and set the range with --start and --end")
@@ -261,8 +264,6 @@ def lr_find(*, data: str | Path = "digits", model: str = "auto", start: float = 
         raw, diverged = _sweep(step, batches, lrs)
     lrs, smoothed = lrs[:len(raw)], smooth(raw)
     suggestion, clarity = suggest_lr(lrs, smoothed, raw=raw), descent_clarity(lrs, smoothed, raw=raw)
-    from idealfit.report.figures import save_png
-
     path = save_png(lr_find_figure(lrs, smoothed, raw=raw, suggestion=suggestion), out or _default_out(data, model))
     return LRFindResult([float(v) for v in lrs], smoothed, raw, suggestion, path, diverged, clarity, default_lr,
                         threads)

@@ -69,6 +69,9 @@ def register(subparsers) -> None:
                     help='augmentations, each a name or YAML like "{name: crop, padding: 1}" '
                          "(default: flip crop contrast tint; flip crop for pairs)")
     au.add_argument("--seed", type=int, default=0, help="seed of the random draws (default 0)")
+    au.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="a data option as training reads the folder, e.g. --set data.skip_unreadable=true or "
+                         "--set data.resize=pad (repeatable; data.* keys only)")
     au.set_defaults(func=cmd_augment)
 
 
@@ -227,18 +230,21 @@ def preview_samples(data: str, n: int | None, *, seed: int = 0):
     return images, labels
 
 
-def _preview_data(data: str, n: int | None, seed: int):
+def _preview_data(data: str, n: int | None, seed: int, sets: dict[str, str] | None = None):
     """`preview_samples`, and the picked samples' partners: masks (n, H, W) of a segmentation dataset,
-    targets B (n, C_B, H, W) of paired images, or None."""
+    targets B (n, C_B, H, W) of paired images, or None. `sets`: data.* options (--set), as training reads them."""
     import numpy as np
     import torch
 
-    from idealfit.config import DataConfig
+    from idealfit.config import resolve
     from idealfit.data.prepare import load_dataset
 
     if n is not None and n < 1:
         raise UserError(f"--n must be at least 1; got {n}")
-    ds = load_dataset(DataConfig(name=data))
+    other = [k for k in sets or {} if not k.startswith("data.")]
+    if other:
+        raise UserError(f"augment reads data options only; --set {other[0]} is not one (e.g. --set data.resize=pad)")
+    ds = load_dataset(resolve(overrides={**(sets or {}), "data.name": data}).data)
     if ds.kind not in ("image", "image_pair"):
         raise UserError(f"{data} holds {ds.kind} data; augmentations apply to images, masks and image pairs "
                         "(try --data digits)")
@@ -263,7 +269,7 @@ def _preview_data(data: str, n: int | None, seed: int):
     return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)), labels, partner
 
 
-def augment_figure(data: str, n: int | None, specs: list | None, *, seed: int = 0):
+def augment_figure(data: str, n: int | None, specs: list | None, *, seed: int = 0, sets: dict[str, str] | None = None):
     """(the augmentation grid of `data`, the images, their class names or None, a note on what the rows are).
 
     A row per sample, its first tile labelled with its class; a segmentation dataset's mask, or a pair's
@@ -273,7 +279,7 @@ def augment_figure(data: str, n: int | None, specs: list | None, *, seed: int = 
     from idealfit.data.augment_preview import DECK_AUGMENTATIONS, preview_figure
     from idealfit.train.setup import GEOMETRIC, check_pair_augment
 
-    images, labels, partner = _preview_data(data, n, seed)
+    images, labels, partner = _preview_data(data, n, seed, sets)
     pairs = partner is not None and partner.is_floating_point()
     if specs is None:
         specs = list(GEOMETRIC if pairs else DECK_AUGMENTATIONS)
@@ -296,13 +302,14 @@ def augment_figure(data: str, n: int | None, specs: list | None, *, seed: int = 
 
 def cmd_augment(args: argparse.Namespace) -> int:
     from idealfit.data.augment import Augment
-    from idealfit.report.figures import save_png
+    from idealfit.report.figures import png_path, save_png
 
+    out = png_path(args.out)
     specs = _augment_specs(args.augment)
     if specs is not None:
         Augment(specs)  # bad names and parameters stop here, with "did you mean"
-    fig, images, labels, note, specs = augment_figure(args.data, args.n, specs, seed=args.seed)
-    path = save_png(fig, args.out)
+    fig, images, labels, note, specs = augment_figure(args.data, args.n, specs, seed=args.seed, sets=parse_sets(args.set))
+    path = save_png(fig, out)
     names = [s if isinstance(s, str) else s.get("name", "?") for s in specs]
     extra = f"; rows labelled by class, {len(set(labels))} classes" if labels else f"; {note}" if note else ""
     print(f"wrote {path}: {len(images)} samples of {args.data}, original then {', '.join(map(str, names))}{extra}")

@@ -63,6 +63,10 @@ def test_rgb_filters_are_one_colour_tile_titled_by_filter_index():
     np.testing.assert_allclose(rgb, scaled.permute(1, 2, 0).numpy(), atol=1e-6)
     assert "colour = weights on R, G, B" in fig._suptitle.get_text()
     assert "red > 0 > blue" not in fig._suptitle.get_text()
+    assert "inputs" not in fig._suptitle.get_text()  # each tile shows all 3 channels: none hidden
+    many = filters_figure(torch.randn(40, 3, 3, 3), rgb=True)  # only the filters are cut
+    assert many._suptitle.get_text().endswith("\nshowing 32 of 40 filters (8 hidden)")
+    assert "inputs" not in many._suptitle.get_text()
     later = filters_figure(w, rgb=False)  # 3 input channels deep in a network are not colours
     assert [ax.get_title() for ax in later.axes if ax.images][:4] == ["0<-0", "0<-1", "0<-2", "1<-0"]
 
@@ -82,6 +86,31 @@ def test_explain_a_folder_explains_its_first_images(tmp_path, capsys):
     assert "0.png: " in out and "5.png: " in out and "explaining the first" not in out
     assert main(["explain", str(tmp_path / "run"), "--input", str(tmp_path / "pics")]) == 0
     assert "explaining the first 8 of 12 images" in capsys.readouterr().out
+    # no --input: the run's own first 2 test images, named by file and true class
+    run = fit.load_run(tmp_path / "run")
+    test = np.load(tmp_path / "run" / "split.npz")["test"][:2]
+    classes = ["china"] * 6 + ["flower"] * 6  # the folder's files in the order the run read them
+    assert main(["explain", str(tmp_path / "run"), "--out", str(tmp_path / "own")]) == 0
+    out = capsys.readouterr().out
+    named = [f"test sample {k} (true: {classes[i]})" for k, i in enumerate(test)]
+    assert f"explaining the run's first 2 test samples (no --input given): {', '.join(named)}" in out
+    assert (tmp_path / "own" / "saliency_1.png").is_file() and not (tmp_path / "own" / "saliency_2.png").exists()
+    assert len(run.class_names) == 2
+
+
+def test_grids_of_maps_are_stored_with_a_palette_close_to_full_colour(tmp_path):
+    from idealfit.report.figures import to_png
+
+    torch.manual_seed(0)  # smooth maps, as a first conv layer gives: what a full-colour PNG stores poorly
+    maps = torch.nn.functional.interpolate(torch.randn(1, 32, 8, 8), size=(64, 64), mode="bicubic")[0]
+    full, small = to_png(feature_maps_figure(maps)), to_png(feature_maps_figure(maps), palette=True)
+    a, b = Image.open(io.BytesIO(full)), Image.open(io.BytesIO(small))
+    assert a.mode == "RGBA" and b.mode == "P" and len(small) < len(full) / 3
+    err = np.abs(np.asarray(a.convert("RGB"), float) - np.asarray(b.convert("RGB"), float))
+    assert err.max() <= 20 and err.mean() < 3  # of 255: the colours a reader sees
+    explain_model(_wide_rgb_cnn(), torch.rand(1, 3, 16, 16), out_dir=tmp_path / "x")
+    assert Image.open(tmp_path / "x" / "maps_0_0.png").mode == "P"  # explain stores its grids so
+    assert Image.open(tmp_path / "x" / "saliency_0.png").mode == "RGBA"  # bars and a heat map: full colour
 
 
 def _table_csv(path, n=60):

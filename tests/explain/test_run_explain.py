@@ -33,13 +33,20 @@ def test_explain_bad_run_dir_and_missing_input(tmp_path, capsys):
     assert len(err) == 1 and err[0].startswith("idealfit: error:")
 
 
-def test_explain_without_input_names_the_files_the_run_takes(tmp_path, cli_error):
+def test_explain_without_input_explains_the_first_test_rows_or_names_the_files_it_takes(tmp_path, capsys, cli_error):
     rng = np.random.default_rng(0)
     data = tmp_path / "t.csv"
     data.write_text("a,b,y\n" + "".join(f"{a:.3f},{b:.3f},{int(a > b)}\n" for a, b in rng.normal(size=(60, 2))))
     run = fit.train(data=str(data), target="y", epochs=1, out=tmp_path / "run", set={"train.progress": False},
                     verbose=False)
-    cli_error(["explain", str(run.dir)], "needs --input FILE.csv")
+    assert main(["explain", str(run.dir)]) == 0  # the run's own first 2 test rows, with their true class
+    out = capsys.readouterr().out
+    y = [line.split(",")[2] for line in data.read_text().splitlines()[1:]]
+    test = np.load(run.dir / "split.npz")["test"][:2]
+    assert f"(no --input given): test sample 0 (true: {y[test[0]]}), test sample 1 (true: {y[test[1]]})" in out
+    assert (run.dir / "explain" / "saliency_1.png").is_file()
+    data.unlink()  # the source is gone: the files it takes are named instead
+    cli_error(["explain", str(run.dir)], "cannot be read again", "pass --input FILE.csv")
 
 
 def test_explain_a_regression_run_shows_predicted_values_not_probabilities(tmp_path, capsys):

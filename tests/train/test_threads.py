@@ -72,3 +72,31 @@ def test_a_recurrent_model_needs_more_threads_to_win_clearly(monkeypatch):
     assert choose_threads("auto", model=dense, input_shape=(1, 40), batch_size=8, device=cpu) == 2
     assert choose_threads("auto", model=gru, input_shape=(1, 40), batch_size=8, device=cpu) == 1
     assert pick({1: 1.0, 2: 0.6}, tolerance=threads.RECURRENT_TOLERANCE) == 2  # still taken when clearly faster
+
+
+class _Recorder(torch.nn.Module):
+    """A linear layer that records the batch size of every forward pass."""
+
+    def __init__(self):
+        super().__init__()
+        self.lin, self.seen = torch.nn.Linear(4, 2), []
+
+    def forward(self, x):
+        self.seen.append(len(x))
+        return self.lin(x)
+
+
+def test_a_big_models_probe_times_a_cut_batch_after_one_full_warm_up_step(monkeypatch):
+    import importlib
+
+    threads = importlib.import_module("idealfit.train.threads")
+    model = _Recorder()
+    monkeypatch.setattr(threads.copy, "deepcopy", lambda m: m)  # see the probe's own passes
+    monkeypatch.setattr(threads, "BIG_STEP", 0.0)  # every step counts as big
+    times = threads._probe(model, (4,), 64, [1, 2])
+    assert set(times) == {1, 2} and all(t > 0 for t in times.values())
+    assert model.seen[0] == 64 and set(model.seen[1:]) == {2}  # the warm-up on the run's batch, then 2 samples
+    model.seen.clear()
+    monkeypatch.setattr(threads, "BIG_STEP", 1e9)  # a small model: the whole batch throughout
+    threads._probe(model, (4,), 64, [1, 2])
+    assert set(model.seen) == {64}

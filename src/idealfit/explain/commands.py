@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from idealfit.errors import UserError
+from idealfit.explain.run_inputs import run_inputs, test_inputs
 
 if TYPE_CHECKING:  # numpy and torch are imported where used: `idealfit --help` must not load torch
     import torch
@@ -81,7 +82,7 @@ def register(subparsers) -> argparse.ArgumentParser:
         action="extend",
         nargs="+",
         metavar="IMAGE",
-        help="RUN_DIR: input file(s) to explain, preprocessed as in training",
+        help="RUN_DIR: input file(s) to explain, preprocessed as in training (default: the run's first 2 test samples)",
     )
     p.add_argument(
         "--out",
@@ -243,54 +244,6 @@ def _kernels(args) -> int:
 
 # ---- explain RUN_DIR ------------------------------------------------------------------------------------
 
-MAX_INPUTS = 8  # explain at most this many images or CSV rows (a few PNGs each)
-
-
-def _run_inputs(run, inputs: list[str]) -> tuple[torch.Tensor, list[str], list[str | None] | None]:
-    """(model-ready inputs, a name per input, feature names for a flat run's saliency bars).
-
-    Images and WAV files are named by file name, or by their path inside a folder given (a folder stands
-    for the run's kind of files under it, as for predict); a table's rows by file:line, and its features by
-    the run's fitted preprocessing (one-hot columns as "colour=red", PCA as "pc1"). At most the first
-    MAX_INPUTS are explained.
-
-    Text: the saliency is |d score / d input|, and token ids reach the model through an embedding lookup,
-    which has no gradient in the id; so a text run is refused, and beside table columns only the table's
-    features are scored (its token ids get the name None: left out of the bars).
-    """
-    kind = run.state["kind"]
-    beside = kind == "text" and "table" in run.state.get("text", {})
-    if kind == "text" and not beside:
-        _refuse_unexplainable(run)
-    if kind not in ("table", "text"):
-        from idealfit.data.inputs import expand_folders
-
-        named: list[tuple[Path, str]] = []
-        for p in map(Path, inputs):  # a folder's files named by their path inside it, as predict names them
-            found = expand_folders(p, kind=kind)
-            named += [(q, q.relative_to(p).as_posix() if p.is_dir() else q.name) for q in found]
-        what = "WAV files" if kind == "audio" else "images"
-        if len(named) > MAX_INPUTS:
-            print(f"explaining the first {MAX_INPUTS} of {len(named)} {what}")
-        named = named[:MAX_INPUTS]
-        return run.load_inputs([q for q, _ in named]), [n for _, n in named], None
-    import torch
-
-    from idealfit.data.inputs import read_inputs
-    from idealfit.data.preprocess import TablePreprocessor
-
-    x, names = read_inputs(run.state, [Path(p) for p in inputs])
-    if len(names) > MAX_INPUTS:
-        print(f"explaining the first {MAX_INPUTS} of {len(names)} rows")
-    table = run.state["text"]["table"] if beside else run.state["table"]
-    features: list[str | None] = list(TablePreprocessor.from_dict(table).feature_names())
-    if beside:
-        features += [None] * (x.shape[1] - len(features))  # the token ids, after the table features
-        print(f"the saliency bars score the table columns; the text column ({run.state['columns'][0]}) is read "
-              "as token ids, which have no gradient, so its words are not scored")
-    return torch.from_numpy(x[:MAX_INPUTS]), names[:MAX_INPUTS], features
-
-
 def _prediction_lines(run, x: torch.Tensor, names: list[str]) -> list[str]:
     """Per input, its 3 likeliest classes with their probabilities; for a regression run, its predicted
     value in the data's units (a regressor has no probabilities)."""
@@ -333,7 +286,7 @@ def _run_page(run, args) -> int:
     from idealfit.run_files import run_file
 
     check_page_run(run)
-    extra = _run_inputs(run, args.inputs)[:2] if args.inputs else None
+    extra = run_inputs(run, args.inputs)[:2] if args.inputs else None
     html, data = run_page(run, extra=extra)
     path = _page_path(args.out, Path(run.dir), "explain.html")
     if args.out is None:
@@ -350,7 +303,7 @@ def _run_page(run, args) -> int:
     return 0
 
 
-def _refuse_unexplainable(run) -> None:
+def refuse_unexplainable(run) -> None:
     """A run whose kind explain cannot show (a task without one output per input, a text run) is one
     error that says where its results are shown instead."""
     if run.task not in ("classification", "regression"):  # saliency and class probabilities need one output per input
@@ -382,11 +335,8 @@ def _run(args) -> int:
     from idealfit.run_files import run_subdir
 
     run = load_run(run_dir)
-    _refuse_unexplainable(run)  # before asking for --input: no input would make such a run explainable
-    if not args.inputs:
-        what = {"table": "FILE.csv", "text": "FILE.csv", "audio": "FILE.wav", "image": "IMAGE"}.get(run.state["kind"], "FILE")
-        raise UserError(f"explaining the run {run_dir} needs --input {what} (one or more files to explain)")
-    x, names, features = _run_inputs(run, args.inputs)
+    refuse_unexplainable(run)  # before asking for --input: no input would make such a run explainable
+    x, names, features = run_inputs(run, args.inputs) if args.inputs else test_inputs(run)
     # created without following a link: a linked explain/ would send the PNGs anywhere on the machine
     out_dir = Path(args.out) if args.out else run_subdir(run.dir, "explain")
     written = explain_model(run.model, x, out_dir=out_dir, class_names=run.class_names, input_names=names,

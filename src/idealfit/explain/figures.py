@@ -71,7 +71,8 @@ def filters_figure(weight: Tensor, *, title: str = "filters", rgb: bool | None =
             ax.imshow(w[i // n_in, i % n_in].numpy(), cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto")
             ax.set_title(f"{i // n_in}" if n_in == 1 else f"{i // n_in}<-{i % n_in}", fontsize=7)
         key = "red > 0 > blue"
-    hidden = [s for s in (_shown(len(w), n_out, "filters"), _shown(n_in, n_in_all, "inputs")) if s]
+    # an RGB tile shows all three input channels at once: no input is hidden then
+    hidden = [s for s in (_shown(len(w), n_out, "filters"), "" if rgb else _shown(n_in, n_in_all, "inputs")) if s]
     fig.suptitle("\n".join([f"{title}  {tuple(weight.shape)}  ({key})", *([", ".join(hidden)] if hidden else [])]),
                  fontsize=9)
     return fig

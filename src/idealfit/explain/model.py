@@ -241,23 +241,23 @@ def explain_model(
     from idealfit.report.figures import to_png
     from idealfit.run_files import atomic_write
 
-    def save(caption: str, fig, filename: str) -> None:
+    def save(caption: str, fig, filename: str, *, palette: bool = False) -> None:
         # rendered, then renamed into place: a link already at `path` is replaced, never written through
-        written[caption] = atomic_write(out_dir / filename, to_png(fig))
+        written[caption] = atomic_write(out_dir / filename, to_png(fig, palette=palette))
 
     filters = conv_filters(model)
     for k, (name, w) in enumerate(filters):  # each layer once; only the first one's inputs are colours
         title = f"{name} ({kinds[name]})"
         caption = f"filters of the first conv layer {title}" if k == 0 else f"filters of {title}"
         fig = filters_figure(w, title=title, rgb=k == 0 and w.shape[1] == 3)
-        save(caption, fig, "filters_first_layer.png" if k == 0 else f"filters_{_safe(name)}.png")
+        save(caption, fig, "filters_first_layer.png" if k == 0 else f"filters_{_safe(name)}.png", palette=True)
     probs, sal = predict_proba(model, xb), saliency(model, xb)  # saliency of a regressor: of its value
     for i in range(len(xb)):
         if filters:
             for name, maps in feature_maps(model, xb[i : i + 1]):
                 title = f"{name} ({kinds[name.split('#')[0]]})"
                 fig = feature_maps_figure(maps[0], title=f"{names[i]}: {title}")
-                save(f"{names[i]}: feature maps of {title}", fig, f"maps_{i}_{_safe(name)}.png")
+                save(f"{names[i]}: feature maps of {title}", fig, f"maps_{i}_{_safe(name)}.png", palette=True)
         if task == "classification":
             fig = probabilities_figure(probs[i], class_names=class_names)
             save(f"{names[i]}: class probabilities", fig, f"probabilities_{i}.png")

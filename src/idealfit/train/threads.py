@@ -8,7 +8,8 @@ default digits run took 15.6 s of training on 2 threads against 1.1 s on 1; idle
 of a throw-away copy of the model on each candidate count (1, half the cores, all cores; rounds
 alternate so that a passing load hits all alike) and keeps the fastest, preferring fewer threads
 when they are within 10%. The probe uses its own random inputs and a forked RNG, so it changes
-nothing in the run; it costs a few hundredths of a second on small models and stops early on big ones.
+nothing in the run; it costs a few hundredths of a second on small models, and on big ones one full step
+plus a few on a smaller batch (`_probe`).
 
 The choice is recorded in config.yaml (like model.name=auto), so `--resume` continues on the same
 count: results are bit-for-bit reproducible for a given thread count, not across counts.
@@ -33,7 +34,9 @@ TOLERANCE = 1.10  # fewer threads win unless more threads are at least this much
 # more threads must win by this much.
 RECURRENT_TOLERANCE = 1.5
 PROBE_SECONDS = 0.015  # per candidate and round: several steps of a small model, little of a run
-ROUNDS = 2  # the best of two: the first round also pays one-off warm-up costs
+ROUNDS = 2  # at most: a second round when the first is close, so that a passing load cannot decide it
+BIG_STEP = 0.05  # seconds: a bigger model's probe times steps on a batch cut to about this long
+CLEAR = 1.3  # a first round whose slowest candidate is this much slower than the fastest needs no second
 
 
 def available_cores() -> int:
@@ -87,25 +90,44 @@ def pick(times: dict[int, float], *, tolerance: float = TOLERANCE) -> int:
 
 def _probe(model: torch.nn.Module, input_shape: tuple[int, ...], batch_size: int,
            candidates: list[int]) -> dict[int, float]:
-    """Seconds per forward + backward step of a copy of `model`, the best round of each candidate."""
+    """Seconds per forward + backward step of a copy of `model`, the best round of each candidate.
+
+    One step first pays the one-off costs (allocations, first calls), which would otherwise count against
+    the first candidate; when it takes over BIG_STEP, the timed steps use a batch cut to about BIG_STEP's
+    worth (at least 2 samples), since what is measured is how the threads share the machine, not the
+    run's speed. Beside a busy process the probe of a 2.1 M-parameter CNN at batch 64 (0.4-0.8 s steps) took
+    a median of 3.4 s before; see the README's Measured table for after. A second round runs only when the
+    first is close (within CLEAR)."""
     probe = copy.deepcopy(model).train()
     gen = torch.Generator().manual_seed(0)
     x = torch.randn((max(2, min(batch_size, 256)), *input_shape), generator=gen)  # BatchNorm needs 2
     best: dict[int, float] = {n: float("inf") for n in candidates}
     with torch.random.fork_rng(devices=[]):  # dropout in the probe must not move the run's RNG
+        with num_threads(candidates[0]):
+            t0 = time.perf_counter()
+            _step(probe, x)  # the warm-up
+            first = time.perf_counter() - t0
+        if first > BIG_STEP:
+            x = x[: max(2, int(len(x) * BIG_STEP / first))]
         for _ in range(ROUNDS):
             for n in candidates:
                 with num_threads(n):
                     best[n] = min(best[n], _time_steps(probe, x, limit=3 * min(best.values())))
+            if max(best.values()) >= CLEAR * min(best.values()):
+                break
     return best
+
+
+def _step(model: torch.nn.Module, x: torch.Tensor) -> None:
+    model.zero_grad(set_to_none=True)
+    model(x).float().sum().backward()
 
 
 def _time_steps(model: torch.nn.Module, x: torch.Tensor, *, limit: float) -> float:
     """Mean seconds per step over about PROBE_SECONDS; gives up early once a step is over `limit`."""
     steps, t0 = 0, time.perf_counter()
     while True:
-        model.zero_grad(set_to_none=True)
-        model(x).float().sum().backward()
+        _step(model, x)
         steps += 1
         elapsed = time.perf_counter() - t0
         if elapsed >= PROBE_SECONDS or elapsed / steps > limit:
