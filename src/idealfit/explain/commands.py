@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from idealfit.errors import UserError
-from idealfit.explain.run_inputs import run_inputs, test_inputs
 
 if TYPE_CHECKING:  # numpy and torch are imported where used: `idealfit --help` must not load torch
     import torch
@@ -286,6 +285,8 @@ def _run_page(run, args) -> int:
     from idealfit.run_files import run_file
 
     check_page_run(run)
+    from idealfit.explain.run_inputs import run_inputs
+
     extra = run_inputs(run, args.inputs)[:2] if args.inputs else None
     html, data = run_page(run, extra=extra)
     path = _page_path(args.out, Path(run.dir), "explain.html")
@@ -336,6 +337,8 @@ def _run(args) -> int:
 
     run = load_run(run_dir)
     refuse_unexplainable(run)  # before asking for --input: no input would make such a run explainable
+    from idealfit.explain.run_inputs import run_inputs, test_inputs  # numpy and torch: not to parse arguments
+
     x, names, features = run_inputs(run, args.inputs) if args.inputs else test_inputs(run)
     # created without following a link: a linked explain/ would send the PNGs anywhere on the machine
     out_dir = Path(args.out) if args.out else run_subdir(run.dir, "explain")
