@@ -111,6 +111,36 @@ def test_best_yaml_trains(study, tmp_path):
     assert (tmp_path / "run" / "model.safetensors").is_file()
 
 
+def test_best_yaml_reproduces_the_best_trial_on_a_table_with_its_defaults(tmp_path):
+    """A table trial gets the table defaults (wide & deep MLP, batch 32, ...) from its data; best.yaml must not
+    pin the generic ones instead (it spelled out every field, model.name=auto and batch 64 among them)."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(120, 3))
+    rows = "".join(f"{a:.4f},{b:.4f},{c:.4f},{'yes' if a + b * b > 0.5 else 'no'}\n" for a, b, c in x)
+    (tmp_path / "t.csv").write_text("a,b,c,y\n" + rows)
+    base = _write(tmp_path / "base.yaml", {"data": {"name": str(tmp_path / "t.csv"), "target": "y"},
+                                            "train": {"epochs": 3, "threads": "1"}})
+    space = _write(tmp_path / "space.yaml", {"train.lr": {"log_uniform": [1e-3, 1e-2]}})
+    res = tune(config_file=base, space_file=space, trials=2, sampler="random", pruner="none", seed=0,
+               out=tmp_path / "study", say=lambda *a: None)
+    text = (res.dir / "best.yaml").read_text()
+    given = yaml.safe_load(text)
+    assert set(given) == {"data", "train", "out"} and "model" not in given  # only what the trial was given
+    assert given["train"]["threads"] == "1" and given["data"]["target"] == "y"
+    assert "every other field takes its default" in text
+    best = min(csv.DictReader((res.dir / "trials.csv").open()), key=lambda r: float(r["value"]))
+    assert main(["train", "--config", str(res.dir / "best.yaml"), "--out", str(tmp_path / "again"),
+                 "--no-progress"]) == 0
+    trial, again = (yaml.safe_load((d / "config.yaml").read_text()) for d in (res.dir / best["run_dir"], tmp_path / "again"))
+    assert again["model"] == trial["model"] and again["model"]["name"] == "mlp" and again["model"]["wide"]
+    assert {k: v for k, v in again["train"].items() if k not in ("progress", "checkpoint_every")} == \
+        {k: v for k, v in trial["train"].items() if k not in ("progress", "checkpoint_every")}
+    summary = json.loads((tmp_path / "again" / "summary.json").read_text())
+    assert summary["metrics"]["val"]["loss"] == pytest.approx(float(best["value"]), rel=1e-6)  # the trial, again
+
+
 def test_the_same_command_again_continues_the_study(study, capsys):
     res, base, space, _ = study
     argv = ["tune", "--config", str(base), "--space", str(space), "--trials", "2", "--out", str(res.dir),
@@ -350,3 +380,26 @@ def test_the_study_report_fits_a_1400_px_window(study, browser):
                    ".map(s => s.id)")
     assert wide == [] and page.errors == []
     assert page.js("document.querySelector('table.trials').parentElement.classList.contains('scroll')")
+
+
+RACE = """
+import sys, time
+from pathlib import Path
+from idealfit.tune import open_storage
+start = float(sys.argv[2])
+while time.time() < start:
+    time.sleep(0.001)
+open_storage(Path("."), "sqlite:///" + sys.argv[1])
+print("ok")
+"""
+
+
+def test_workers_starting_together_on_a_new_sqlite_file_all_open_it(tmp_path):
+    """Before, two `idealfit tune` started at once on a new SQLite file: one died with "UNIQUE constraint failed:
+    alembic_version.version_num" or "table studies already exists" (8 of 12 processes in 3 races of 4)."""
+    db, start = tmp_path / "new.db", time.time() + 6  # every process imported and waiting before the start
+    procs = [subprocess.Popen([sys.executable, "-c", RACE, str(db), str(start)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    results = [p.communicate(timeout=120) for p in procs]
+    assert [out.strip() for out, _ in results] == ["ok"] * 4, [err[-500:] for _, err in results]
+    assert [p.returncode for p in procs] == [0] * 4

@@ -223,7 +223,7 @@ class Run:
             from idealfit.data.overlap import training_rows_note
 
             split = read_npz(self.dir, "split.npz", ("train", "val", "test"))
-            note = training_rows_note(self.state, cfg.name, data, split, len(ds.y))
+            note = training_rows_note(self.state, cfg.name, data, split, len(ds.y)) or _seen_rows_note(self, ds, data, split)
             if note:
                 print(note, file=sys.stderr)
         else:
@@ -253,6 +253,19 @@ class Run:
             o, t = out[i : i + BATCH], yt[i : i + BATCH]
             meter.add(task.stats(o, t, task.loss(o, t)))
         return {**task.finish(meter.sums(), targets), **_per_sample_metrics(task, cfg, targets, ds, labels, out, yt)}
+
+
+def _seen_rows_note(run: Run, ds: Dataset, data: str, split: dict[str, np.ndarray]) -> str | None:
+    """`overlap.seen_note` for data given to evaluate that is not the training source itself: rows of it that the
+    run trained on, found by reading its training source again (None when that source cannot be read)."""
+    from idealfit.data.inputs import load_eval_dataset
+    from idealfit.data.overlap import seen_note
+
+    try:
+        own = load_eval_dataset(run.state, run.config.data, None)
+    except UserError:  # moved or changed since training: nothing to compare with
+        return None
+    return seen_note(own, split, ds, data)
 
 
 def _per_sample_metrics(task, cfg, targets: dict | None, ds: Dataset, labels: np.ndarray, out: torch.Tensor,

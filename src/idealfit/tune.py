@@ -40,11 +40,11 @@ from typing import Any
 from idealfit.config import RunConfig, resolve
 from idealfit.errors import UserError
 from idealfit.tune_space import Param, load_space
-from idealfit.tune_stale import HEARTBEAT, Heartbeat, counted, fail_stale, fcntl, locked, retry_stale
+from idealfit.tune_stale import Heartbeat, counted, fail_stale, fcntl, locked
+from idealfit.tune_storage import JOURNAL, open_storage  # noqa: F401 - callers and tests import them from here
 
 SAMPLERS = ("tpe", "random", "grid")
 PRUNERS = ("median", "hyperband", "none")
-JOURNAL = "journal.log"
 
 @dataclass
 class TuneResult:
@@ -97,27 +97,6 @@ def make_pruner(name: str):
     if name == "none":
         return optuna.pruners.NopPruner()
     raise UserError(f"--pruner must be one of {', '.join(PRUNERS)}; got '{name}'")
-
-
-def open_storage(study_dir: Path, url: str | None, *, heartbeat: tuple[int, int] = HEARTBEAT):
-    """Optuna's journal file in the study folder, or any SQLAlchemy URL (`--storage`)."""
-    import optuna
-
-    if url:  # heartbeats judge a dead worker's trial on any machine (the journal's file locks: this one only)
-        interval, grace = heartbeat
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # the heartbeat arguments
-                return optuna.storages.RDBStorage(url, heartbeat_interval=interval, grace_period=grace,
-                                                  heartbeat_stale_trial_callback=retry_stale)
-        except Exception as exc:  # a bad URL, a missing driver, a server that does not answer
-            said = str(exc).splitlines()[0]
-            if url.startswith("postgresql") and "import" in said.lower():  # Optuna's words for a missing driver
-                said += " For PostgreSQL: pip install 'idealfit[postgres]' and a postgresql+psycopg:// URL."
-            raise UserError(f"--storage {url}: {said}") from None
-    journal = optuna.storages.journal
-    backend = getattr(journal, "JournalFileBackend", None) or optuna.storages.JournalFileStorage
-    return optuna.storages.JournalStorage(backend(str(study_dir / JOURNAL)))
 
 
 def open_study(study_dir: Path, *, name: str, storage: str | None, direction: str, sampler: str, pruner: str,
@@ -316,6 +295,10 @@ def tune(*, space_file: str | Path, trials: int, config_file: str | Path | None 
     job = dict(target=target, config_file=config_file, sets=sets, deadline=deadline, max_failures=max(3, trials), **opts)
     say(f"study '{name}' in {study_dir}: {trials} more trial{'s' if trials > 1 else ''} ({sampler} sampler, "
         f"{pruner} pruner, {workers} worker{'s' if workers > 1 else ''}), {direction} {cfg.train.monitor}")
+    if workers > 1 and (storage or "").startswith("sqlite"):
+        say("note: SQLite lets one process write at a time, so several workers on it wait for each other (and may "
+            "hit 'database is locked'); the default storage (no --storage: a journal file in the study folder) is "
+            "made for several local workers, PostgreSQL for several machines")
     failed = None
     if workers == 1:
         worker(study_dir, say=say, **job)

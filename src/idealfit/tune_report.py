@@ -41,15 +41,36 @@ def trials_csv(rows: list[dict[str, Any]]) -> bytes:
 
 
 def best_yaml(best, space: dict[str, Param], *, config_file: str | None, sets: dict[str, Any]) -> bytes:
-    """The base config with the best trial's parameters, resolved: `idealfit train --config best.yaml`."""
-    from idealfit.config import resolve, to_yaml
+    """The settings the best trial was given (the base config, --set, the drawn parameters), for
+    `idealfit train --config best.yaml`; checked by resolving them.
+
+    Only those settings, not every field resolved: a field spelled out in a config file counts as the user's,
+    so a resolved file would pin model.name=auto and the generic defaults, and training it would skip the
+    defaults the trial got from its data (a table's wide & deep MLP at batch 32, a series' AR start): a tuned
+    breast-cancer trial of 2,174 parameters came back as 2,242 with another validation loss. The trial's
+    own config.yaml lists every field as it ran."""
+    import yaml
+
+    from idealfit.config import load_yaml, resolve
 
     params = {k: space[k].value_of(v) for k, v in best.params.items() if k in space}
-    cfg = resolve(config_file=config_file, overrides={**sets, **params})
-    cfg.out = None  # a new run folder each time it is trained
+    given = {**(load_yaml(config_file) if config_file else {}), **sets, **params}
+    given.pop("out", None)  # a new run folder each time it is trained
+    resolved = resolve(overrides=given).to_dict()  # as the trial resolved them: typed (--set gave text), checked
+    nested: dict[str, Any] = {}
+    for key in given:
+        section, dot, name = key.partition(".")
+        if dot:
+            nested.setdefault(section, {})[name] = resolved[section][name]
+        else:  # a top-level field
+            nested[key] = resolved[key]
+    nested["out"] = None
+    run_dir = best.user_attrs.get("run_dir", "")
     head = (f"# idealfit tune: trial {best.number}, {best.value:.6g} on the validation split\n"
-            f"# train it: idealfit train --config best.yaml\n")
-    return (head + to_yaml(cfg)).encode("utf-8")
+            f"# train it: idealfit train --config best.yaml\n"
+            "# only the settings the trial was given: every other field takes its default (the data's own, e.g. a\n"
+            f"# table's), as in the trial; {run_dir or 'its run folder'}/config.yaml lists every field as it ran\n")
+    return (head + yaml.safe_dump(nested, sort_keys=False)).encode("utf-8")
 
 
 def importances(study) -> dict[str, float] | None:

@@ -80,3 +80,21 @@ def test_a_split_without_copies_records_none(tmp_path, capsys):
                  "--no-progress", "--out", str(out)]) == 0
     assert "also appear in the training split" not in capsys.readouterr().out
     assert json.loads((out / "summary.json").read_text())["test_copies"] is None
+
+
+def test_evaluate_on_other_data_counts_the_rows_the_run_trained_on(tmp_path, capsys):
+    rng = np.random.default_rng(2)
+    rows = [(round(float(v), 4), i, "yes" if v > 0 else "no") for i, v in enumerate(rng.normal(size=60))]
+    out = tmp_path / "run"
+    assert main(["train", "--data", str(_csv(tmp_path / "d.csv", rows)), "--target", "label", "--epochs", "1",
+                 "--no-progress", "--out", str(out)]) == 0
+    split = np.load(out / "split.npz")
+    fresh = [(round(float(v), 4), 100 + i, "yes" if v > 0 else "no") for i, v in enumerate(rng.normal(size=5))]
+    picked = [rows[i] for i in split["train"][:10]] + [rows[i] for i in split["val"][:2]] + fresh
+    some = _csv(tmp_path / "some.csv", picked)
+    capsys.readouterr()
+    assert main(["evaluate", str(out), "--data", str(some)]) == 0
+    assert (f"note: 10 of the 17 rows in {some} are inputs of this run's training split and 2 of its validation "
+            "split (the same input)") in capsys.readouterr().err
+    assert main(["evaluate", str(out), "--data", str(_csv(tmp_path / "new.csv", fresh))]) == 0
+    assert "note:" not in capsys.readouterr().err  # new rows only: a test score

@@ -77,3 +77,21 @@ def training_rows_note(state: dict[str, Any], source: str, data: str, split: dic
     return (f"note: {data} is this run's training source: {len(split['train'])} of its {n} samples are the "
             f"training split and {len(split['val'])} the validation split, so these metrics partly measure memory; "
             "`idealfit evaluate RUN` (without --data) scores the test split alone")
+
+
+def seen_note(own: Dataset, split: dict[str, np.ndarray], given: Dataset, data: str) -> str | None:
+    """One line when some samples of `given` (data passed to evaluate) have an input equal to a sample of the
+    run's training or validation split (`own`: its training source read again): their score partly measures
+    memory. None when none does, or for series (whose windows share time steps by construction)."""
+    if own.kind == "series" or not len(given.y):
+        return None
+    keys = {s: set(_keys(own, np.asarray(split[s]))) for s in ("train", "val")}
+    theirs = _keys(given, np.arange(len(given.y)))
+    n_train = sum(k in keys["train"] for k in theirs)
+    n_val = sum(k in keys["val"] and k not in keys["train"] for k in theirs)
+    if not n_train and not n_val:
+        return None
+    what = "rows" if given.kind in ("table", "text") else "samples"
+    return (f"note: {n_train} of the {len(theirs)} {what} in {data} are inputs of this run's training split"
+            + (f" and {n_val} of its validation split" if n_val else "")
+            + " (the same input): their score partly measures memory, not new data")
