@@ -136,7 +136,7 @@ def test_a_numeric_key_and_a_shuffled_row_number_are_left_out(tmp_path):
     rng = np.random.default_rng(0)
     n = 60
     acc, rec = rng.choice(np.arange(10**6, 10**7), n, replace=False), rng.permutation(n) + 100000
-    rows = [[f"{a}", f"{r}", f"{rng.normal():.3f}", "yes" if i % 2 else "no"] for i, (a, r) in enumerate(zip(acc, rec))]
+    rows = [[f"{a}", f"{r}", f"{rng.normal():.3f}", "yes" if i % 2 else "no"] for i, (a, r) in enumerate(zip(acc, rec, strict=True))]
     ds = load_csv(_write(tmp_path / "k.csv", ["account", "record", "a", "y"], rows), target="y", task=None)
     assert ds.columns == ["a"] and ds.meta["identifiers"] == ["account", "record"]
 
