@@ -77,7 +77,7 @@ def load_csv(path: Path, *, target: str | None, task: str | None, columns: list[
     csv = read_csv_table(path, encoding=encoding, decimal=decimal)
     header = csv.header
     read = {"encoding": encoding, "decimal": csv.decimal}  # recorded: predict reads its CSVs the same way
-    notes = [decimal_note(csv)] if csv.comma_columns else []
+    notes = ([decimal_note(csv)] if csv.comma_columns else []) + amount_notes(csv)
     unlabelled: list[int] = []
     if target in header:
         csv, unlabelled = drop_unlabelled(csv, target)
@@ -181,6 +181,12 @@ def classes_note(path: Path, target: str, y: np.ndarray) -> str:
     k = len(np.unique(y))
     return (f"{path.name}: target '{target}' holds {k} distinct whole numbers, so they are read as {k} classes "
             "(classification); pass --task regression (Python: task=) to predict them as numbers")
+
+
+def amount_notes(csv: CsvTable) -> list[str]:
+    """One line per column of amounts ("€512", "1,200", "12%") read as numbers (`data.table.read_amounts`)."""
+    return [f"{csv.path.name}: column '{c}' holds amounts written like '{e}': read as numbers (currency sign, "
+            "thousands separators and % left out)" for c, e in csv.amount_columns.items()]
 
 
 def decimal_note(csv: CsvTable) -> str:
