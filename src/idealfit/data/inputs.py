@@ -49,10 +49,17 @@ def expand_folders(paths: str | Path | list[str | Path], *, kind: str) -> list[P
     out: list[Path] = []
     for p in given:
         if p.is_dir():
-            found = wavs_in(p) if audio else images_in(p)[0]
+            found, other = (wavs_in(p), []) if audio else images_in(p)
             if not found:
                 raise UserError(f"input folder {p} holds no {what} files ({', '.join(sorted(suffixes))}); "
                                 f"pass a folder of {plural}, or the files themselves")
+            if other:  # as training's folder note says it (data.images.folder_notes), on stderr beside the predictions
+                import sys
+
+                from idealfit.data.images import _listed
+
+                listed = _listed([q.relative_to(p).as_posix() for q in other])
+                print(f"{p}: skipped {len(other)} non-image file{'s' * (len(other) != 1)} ({listed})", file=sys.stderr)
             out += found
         else:
             out.append(p)
@@ -166,7 +173,16 @@ def read_table_csv(state: dict[str, Any], p: Path) -> tuple[np.ndarray, list[str
     ids = [c for c in state.get("identifiers", []) if c in csv.header]
     if ids:
         names = [_id_text(v) or n for v, n in zip(csv.column(ids[0]), names, strict=True)]
-    return transform_inputs(state, _run_columns(state, csv), names=names), names
+    x = _run_columns(state, csv)
+    if state["kind"] == "table":  # what was filled, unknown or clipped: one line per kind on stderr (stdout: predictions)
+        import sys
+
+        from idealfit.data.input_notes import table_input_notes
+        from idealfit.data.preprocess import TablePreprocessor
+
+        for note in table_input_notes(TablePreprocessor.from_dict(state["table"]), x, names, source=p.name):
+            print(note, file=sys.stderr)
+    return transform_inputs(state, x, names=names), names
 
 
 def _id_text(v: object) -> str:
