@@ -172,7 +172,7 @@ def read_table_csv(state: dict[str, Any], p: Path) -> tuple[np.ndarray, list[str
         _note_empty_texts(state, csv)
     ids = [c for c in state.get("identifiers", []) if c in csv.header]
     if ids:
-        names = [_id_text(v) or n for v, n in zip(csv.column(ids[0]), names, strict=True)]
+        names = [id_text(v) or n for v, n in zip(csv.column(ids[0]), names, strict=True)]
     x = _run_columns(state, csv)
     if state["kind"] == "table":  # what was filled, unknown or clipped: one line per kind on stderr (stdout: predictions)
         import sys
@@ -185,7 +185,7 @@ def read_table_csv(state: dict[str, Any], p: Path) -> tuple[np.ndarray, list[str
     return transform_inputs(state, x, names=names), names
 
 
-def _id_text(v: object) -> str:
+def id_text(v: object) -> str:
     """An identifier cell as text: 17.0 -> "17"; a missing cell -> "" (the row then keeps file:line)."""
     if isinstance(v, float):
         return "" if v != v else (f"{v:.0f}" if v.is_integer() else repr(v))
