@@ -264,7 +264,7 @@ def test_table_mistakes_are_named_by_the_identifier_with_whole_numbers_and_missi
 def test_image_mistakes_name_their_file(tmp_path_factory):
     rng = np.random.default_rng(0)
     root = tmp_path_factory.mktemp("imgs") / "data"
-    for k, name in enumerate(("cats", "dogs")):
+    for name in ("cats", "dogs"):
         (root / name).mkdir(parents=True)
         for i in range(12):
             pixels = rng.integers(0, 255, (8, 8)).astype(np.uint8)  # noise: the labels cannot be learned
