@@ -76,3 +76,20 @@ def test_predict_on_a_folder_counts_its_non_image_files(tmp_path, capsys):
     got = capsys.readouterr()
     assert got.err.strip() == f"{new}: skipped 2 non-image files (readme.txt, sub/.DS_Store)"
     assert len(got.out.strip().splitlines()) == 2  # the header and the one image
+
+
+def test_evaluate_leaves_unlabelled_rows_out_as_training_does(table_run, tmp_path, capsys):
+    from idealfit.run import load_run
+
+    root, run = table_run
+    rows = [["30", "0.1", "red", "no"], ["50", "0.2", "blue", "yes"], ["45", "0.0", "red", "?"], ["41", "1", "red", "yes"]]
+    labelled = _write(tmp_path / "l.csv", ["age", "b", "colour", "y"], rows)
+    capsys.readouterr()
+    got = load_run(run).evaluate(str(labelled))
+    assert capsys.readouterr().err.strip() == ("l.csv: left out 1 row with no value in the target 'y' (line 4); "
+                                               "fill them in to score them")
+    kept = _write(tmp_path / "k.csv", ["age", "b", "colour", "y"], [r for r in rows if r[3] != "?"])
+    assert load_run(run).evaluate(str(kept)) == got  # the same metrics as the file without that row
+    none = _write(tmp_path / "n.csv", ["age", "b", "colour", "y"], [r[:3] + [""] for r in rows])
+    assert main(["evaluate", str(run), "--data", str(none)]) == 2
+    assert "target column 'y' is empty on every row" in capsys.readouterr().err

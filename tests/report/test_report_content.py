@@ -238,18 +238,24 @@ def test_baselines_table_when_summary_has_them(digits, tmp_path):
 def test_table_mistakes_are_named_by_the_identifier_with_whole_numbers_and_missing_cells(tmp_path_factory):
     rng = np.random.default_rng(1)
     folder = tmp_path_factory.mktemp("ids")
-    lines = ["customer,visits,note,size,label"]
+    lines = ["customer,visits,note,size,code,label"]
     for i in range(200):
         size = rng.normal()
         note = "" if i % 5 == 0 else ("ok", "check")[i % 2]
         label = "big" if size + rng.normal(0, 1.5) > 0 else "small"  # noisy: some confident mistakes
-        lines.append(f"C-{(i * 7919) % 100000:05d},{101600 + 37 * i},{note},{size:.3f},{label}")
+        label = "NA" if i in (3, 150) else label  # unlabelled: left out before the split
+        lines.append(f"C-{(i * 7919) % 100000:05d},{101600 + 37 * i},{note},{size:.3f},k{i % 150},{label}")
     path = folder / "ids.csv"
     path.write_text("\n".join(lines) + "\n")
     run = train(tmp_path_factory, str(path), target="label")
     pred = np.load(run / "predictions.npz")
     assert np.any(pred["y_true"] != pred["y_pred"])
-    body = section(build_run_report(run).read_text(), "mistakes")
+    page = build_run_report(run).read_text()
+    columns = section(page, "columns")  # which columns were treated how: the left-out ones and rows too
+    assert "<th>customer</th><td class=\"text\">identifier</td>" in columns
+    assert "<th>code</th><td class=\"text\">free text</td>" in columns
+    assert "2 rows with no value in the target left out before the split (lines 5, 152)." in columns
+    body = section(page, "mistakes")
     names = re.findall(r"<tr><th>(C-\d+)</th>", body)
     assert names, body
     by_id = {ln.split(",")[0]: ln.split(",") for ln in lines[1:]}

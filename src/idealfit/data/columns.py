@@ -107,17 +107,17 @@ def _identifier_note(name: str, why: str, keepable: bool) -> str:
 
 
 def choose_features(csv: CsvTable, *, target: str, columns: list[str] | None, drop: list[str] | None,
-                    skip: tuple[str, ...] = ()) -> tuple[list[int], list[str], list[str]]:
-    """(feature column indices, identifiers left out, notes): every column but the target, `drop` and `skip`,
+                    skip: tuple[str, ...] = ()) -> tuple[list[int], list[str], list[str], list[str]]:
+    """(feature column indices, identifiers left out, notes, near-unique text columns left out): every column but the target, `drop` and `skip`,
     or only `columns`. Without `columns`, identifiers (`identifier_reason`) and near-unique text
     (`free_text_reason`) are left out with a note each, and kept columns of distinct whole numbers get one
     note together (`whole_number_note`)."""
     header = csv.header
     t = header.index(target)
     if columns is not None:
-        return [header.index(c) for c in columns if c not in (drop or []) and c not in skip], [], []
+        return [header.index(c) for c in columns if c not in (drop or []) and c not in skip], [], [], []
     chosen = [i for i in range(len(header)) if i != t and header[i] not in (drop or []) and header[i] not in skip]
-    identifiers, notes = [], []
+    identifiers, notes, texts = [], [], []
     for i in list(chosen):
         col = csv.table.cols[i]
         why = identifier_reason(header[i], col)
@@ -127,11 +127,12 @@ def choose_features(csv: CsvTable, *, target: str, columns: list[str] | None, dr
             notes.append(_identifier_note(header[i], why, free_text_reason(col) is None))
         elif i not in csv.mixed and (text := free_text_reason(col)):
             chosen.remove(i)
+            texts.append(header[i])
             notes.append(f"column '{header[i]}' is {text}, like free text or a code: left out of the features "
                          "(a category seen about once teaches nothing about new rows)")
     note = whole_number_note([header[i] for i in chosen if len(csv.lines) >= NOTE_MIN_ROWS
                               and distinct_whole_numbers(csv.table.cols[i])])
-    return chosen, identifiers, notes + ([note] if note else [])
+    return chosen, identifiers, notes + ([note] if note else []), texts
 
 
 def whole_number_note(names: list[str]) -> str | None:

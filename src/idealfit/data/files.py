@@ -88,7 +88,7 @@ def load_csv(path: Path, *, target: str | None, task: str | None, columns: list[
     if text is not None:  # a column of free text (data/text.py)
         from idealfit.data.text import load_text_csv
 
-        others = ([], [], [])
+        others = ([], [], [], [])
         if target in header:  # load_text_csv refuses a missing target with its own message
             for key, names in (("data.columns", columns), ("data.drop", drop)):
                 for c in names or []:
@@ -117,7 +117,7 @@ def load_csv(path: Path, *, target: str | None, task: str | None, columns: list[
     check_target_values(path, target, y_raw)
     if columns is not None and target in columns:
         raise UserError(f"{path}: data.columns names the target '{target}'; list only feature columns")
-    chosen, identifiers, id_notes = choose_features(csv, target=target, columns=columns, drop=drop)
+    chosen, identifiers, id_notes, free_text = choose_features(csv, target=target, columns=columns, drop=drop)
     notes += id_notes
     if not chosen:  # (a column of free text among them was taken as the text column above)
         raise UserError(f"{path} has no feature columns besides the target '{target}'"
@@ -145,7 +145,7 @@ def load_csv(path: Path, *, target: str | None, task: str | None, columns: list[
                    columns=[header[i] for i in chosen], lines=csv.lines,
                    row_ids=csv.column(identifiers[0]) if identifiers else None,
                    meta={"source": str(path), "target": target, "fingerprint": fingerprint(path),
-                         **read, "identifiers": identifiers, "notes": notes,
+                         **read, "identifiers": identifiers, "notes": notes, "free_text": free_text,
                          "sentence_columns": [c for c, _ in sentences]})
 
 

@@ -292,11 +292,17 @@ def _labelled_csv(state: dict[str, Any], cfg: DataConfig, path: Path) -> Dataset
     csv = read_csv_table(path, encoding=_encoding(state), decimal=_decimal(state))
     target = cfg.target or (state.get("meta") or {}).get("target")
     _check_eval_target(path, csv.header, target)
+    from idealfit.data.files import drop_unlabelled, unlabelled_note
+
+    csv, unlabelled = drop_unlabelled(csv, target)  # as training does: left out, said on stderr
+    if unlabelled:
+        import sys
+
+        if len(csv.lines) == 0:
+            raise UserError(f"{path}: target column '{target}' is empty on every row, so there is nothing to "
+                            "score; fill in the labels")
+        print(unlabelled_note(path, target, unlabelled).replace("to train on them", "to score them"), file=sys.stderr)
     y = csv.column(target)
-    gaps = np.isnan(y) if y.dtype.kind == "f" else np.array([not isinstance(v, str) for v in y])
-    if gaps.any():
-        raise UserError(f"{path}: target column '{target}' is empty or NaN on {int(gaps.sum())} row(s) "
-                        f"(first on line {csv.lines[gaps.argmax()]}); drop or fill those rows")
     if state["task"] == "regression":
         if y.dtype.kind != "f":
             raise UserError(f"{path}: target '{target}' holds text, but this run predicts numbers")
