@@ -53,7 +53,7 @@ def expand_folders(paths: str | Path | list[str | Path], *, kind: str) -> list[P
             if not found:
                 raise UserError(f"input folder {p} holds no {what} files ({', '.join(sorted(suffixes))}); "
                                 f"pass a folder of {plural}, or the files themselves")
-            if other:  # as training's folder note says it (data.images.folder_notes), on stderr beside the predictions
+            if other and kind in ("image", "image_pair"):  # as training's folder note says it, on stderr (stdout: predictions)
                 import sys
 
                 from idealfit.data.images import _listed
