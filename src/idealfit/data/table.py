@@ -248,9 +248,10 @@ def read_amounts(col: np.ndarray, *, thousands: bool = True) -> tuple[np.ndarray
     """
     if col.dtype.kind == "f":
         return None
-    values = dict.fromkeys(v for v in col if isinstance(v, str))  # distinct, in file order (the note's example)
     signs, out, example = set(), {}, None
-    for v in values:
+    for v in col:  # in file order (the note's example); the first other text (a category, a word) stops it
+        if not isinstance(v, str) or v in out:
+            continue
         m = _AMOUNT.fullmatch(v)
         if m is None or (m["s1"] and m["s2"]) or (m["c1"] and m["c2"]) or ("," in v and not thousands):
             return None
