@@ -254,6 +254,7 @@ def test_table_mistakes_are_named_by_the_identifier_with_whole_numbers_and_missi
     columns = section(page, "columns")  # which columns were treated how: the left-out ones and rows too
     assert "<th>customer</th><td class=\"text\">identifier</td>" in columns
     assert "<th>code</th><td class=\"text\">free text</td>" in columns
+    assert "one-hot: 3 categories (missing, check, ok)" in columns  # the empty note cells: their own category
     assert "2 rows with no value in the target left out before the split (lines 5, 152)." in columns
     body = section(page, "mistakes")
     names = re.findall(r"<tr><th>(C-\d+)</th>", body)

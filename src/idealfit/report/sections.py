@@ -238,7 +238,8 @@ def columns_table(state: dict) -> str:
     for k, j in enumerate(table.get("numeric") or []):
         rows.append((columns[j], "numeric", _numeric_treatment(table, k)))
     for j, cats in zip(table.get("categorical") or [], table.get("categories") or [], strict=False):
-        shown = ", ".join(map(str, cats[:5])) + (", …" if len(cats) > 5 else "")
+        # an empty cell is its own category, "" in preprocess.json: named as the mistakes table names it
+        shown = ", ".join(str(c) if c != "" else "missing" for c in cats[:5]) + (", …" if len(cats) > 5 else "")
         rows.append((columns[j], "categorical",
                      f"one-hot: {len(cats)} categories ({shown}); a value not seen in training → all zeros"))
     ids = state.get("identifiers") or table.get("identifiers") or []
