@@ -129,7 +129,7 @@ def test_an_all_distinct_whole_number_feature_gets_one_note(tmp_path):
     ds = load_csv(_write(tmp_path / "b.csv", ["balance", "a", "y"], rows), target="y", task=None)
     assert ds.columns == ["balance", "a"]
     assert ds.meta["notes"] == ["column 'balance' holds a different whole number on every row, like an identifier; "
-                                "used as feature; leave it out with --set data.drop=[balance]"]
+                                "used as a feature; leave it out with --set data.drop=[balance]"]
 
 
 def test_a_numeric_key_and_a_shuffled_row_number_are_left_out(tmp_path):

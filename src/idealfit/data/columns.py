@@ -142,5 +142,5 @@ def whole_number_note(names: list[str]) -> str | None:
     listed = ", ".join(f"'{c}'" for c in names)
     one = len(names) == 1
     return (f"column{'' if one else 's'} {listed} hold{'s' if one else ''} a different whole number on every row, "
-            f"like {'an identifier' if one else 'identifiers'}; used as feature{'' if one else 's'}; leave "
+            f"like {'an identifier' if one else 'identifiers'}; used as {'a feature' if one else 'features'}; leave "
             f"{'it' if one else 'one'} out with --set data.drop=[{names[0]}]")

@@ -260,7 +260,9 @@ def _check_column(csv: CsvTable, j: int) -> None:
         raise UserError(f"{path}: column '{name}' is empty in every row; drop the column")
     if j in csv.mixed:
         row = int(np.searchsorted(csv.lines, csv.mixed[j]))
-        raise UserError(f"{path}: column '{name}' mixes numbers and text (e.g. '{col[row]}' on line "
+        # (that line may be an unlabelled row left out by drop_unlabelled: then the value is not shown)
+        cell = f"'{col[row]}' " if row < len(csv.lines) and csv.lines[row] == csv.mixed[j] else ""
+        raise UserError(f"{path}: column '{name}' mixes numbers and text (e.g. {cell}on line "
                         f"{csv.mixed[j]}); make it all numbers or all categories")
     if (text := free_text_reason(col)) is not None:  # named in data.columns (else choose_features left it out)
         raise UserError(f"{path}: column '{name}' is {text}, like free text or a code, so it cannot be a "
