@@ -66,3 +66,21 @@ def test_in_memory_mistakes_are_one_line(tmp_path, wine, data, target, message):
     data = wine[0] if data == "frame" else (wine[0], data[1]) if isinstance(data, tuple) else data
     with pytest.raises(UserError, match=message):
         fit.train(data=data, target=target, out=tmp_path / "run", verbose=False)
+
+
+def test_object_arrays_of_strings_or_numbers_are_accepted_as_pandas_gives_them(tmp_path, wine):
+    labels = pd.Series(np.asarray(["a", "b", "c"])[wine[1]], dtype=object)
+    x, y = wine[0].to_numpy(dtype=object), labels.to_numpy()  # both dtype object: the ordinary pandas -> numpy path
+    assert x.dtype == object and y.dtype == object
+    run = fit.train(data=(x, y), epochs=1, out=tmp_path / "run", set=QUICK, verbose=False)
+    assert run.class_names == ["a", "b", "c"] and run.summary["train_samples"] == 124
+    with np.load(run.config.data.name) as f:
+        assert f["x"].dtype == np.float64 and f["y"].dtype.kind == "U"
+
+
+@pytest.mark.parametrize("y", [["a", 1] * 89, [None] * 178, [{"k": 1}] * 178])
+def test_object_labels_that_mix_kinds_are_refused_in_one_line(tmp_path, wine, y):
+    labels = np.empty(178, dtype=object)
+    labels[:] = y
+    with pytest.raises(UserError, match="y numbers or strings, not a mix or other Python objects"):
+        fit.train(data=(wine[0].to_numpy(), labels), out=tmp_path / "run", verbose=False)

@@ -111,9 +111,7 @@ def save_in_memory(data: Any, *, target: str | None, runs: Path) -> tuple[Path, 
         if x.ndim == 0 or y.ndim == 0 or len(x) != len(y):
             raise UserError(f"data=(x, y): x has {len(x) if x.ndim else 0} samples and y {len(y) if y.ndim else 0}; "
                             "they must match, one label or value per sample")
-        if x.dtype == object or y.dtype == object:
-            raise UserError("data=(x, y): x must be numeric and y numbers or strings, not Python objects; "
-                            "convert them with numpy (e.g. x.astype(float), y.astype(str))")
+        x, y = _plain(x, strings=False), _plain(y, strings=True)
         buf = io.BytesIO()
         np.savez(buf, x=x, y=y)
         payload, kind, suffix = buf.getvalue(), "arrays", ".npz"
@@ -126,6 +124,26 @@ def save_in_memory(data: Any, *, target: str | None, runs: Path) -> tuple[Path, 
     if not path.is_file() or path.read_bytes() != payload:
         atomic_write(path, payload)
     return path, target
+
+
+def _plain(a, *, strings: bool):
+    """An object array as the numpy array it stands for: all numbers -> float64, all str -> str (labels only,
+    `strings`), as pandas' `.to_numpy()` gives them; anything else (a mix, None, other Python objects) refused."""
+    from numbers import Real
+
+    import numpy as np
+
+    from idealfit.errors import UserError
+
+    if a.dtype != object:
+        return a
+    cells = a.ravel().tolist()
+    if cells and all(isinstance(v, Real) and not isinstance(v, bool) for v in cells):
+        return a.astype(np.float64)
+    if strings and cells and all(isinstance(v, str) for v in cells):
+        return a.astype(str)
+    raise UserError("data=(x, y): x must be numeric and y numbers or strings, not a mix or other Python objects; "
+                    "convert them with numpy (e.g. x.astype(float), y.astype(str))")
 
 
 def _pandas_or_none():

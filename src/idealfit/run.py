@@ -190,10 +190,10 @@ class Run:
         pred = self.predict_array(x)
         names = [str(i) for i in range(len(pred))]
         if hasattr(x, "columns"):  # a DataFrame: its identifier column if the run recorded one (as for a CSV), else its index
-            from idealfit.data.inputs import _id_text
+            from idealfit.data.inputs import id_text
 
             ids = [c for c in self.state.get("identifiers", []) if c in x.columns]
-            names = [_id_text(v) or str(i) for v, i in zip(x[ids[0]], x.index, strict=True)] if ids else \
+            names = [id_text(v) or str(i) for v, i in zip(x[ids[0]], x.index, strict=True)] if ids else \
                 [str(i) for i in x.index]
         return names, pred
 

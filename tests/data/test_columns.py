@@ -36,7 +36,7 @@ def test_a_numeric_id_named_like_one_is_left_out_and_said_so(table):
     assert ds.columns == ["a", "b", "colour"]
     assert ds.meta["identifiers"] == ["patient_id"]
     assert ds.meta["notes"] == ["column 'patient_id' looks like an identifier (whole numbers, all 60 distinct): "
-                                "left out of the features; keep it with data.columns"]
+                                "left out of the features; keep it as a feature by naming it in data.columns"]
 
 
 def test_data_columns_keeps_only_those_and_can_keep_an_identifier(table):
@@ -73,12 +73,88 @@ def test_identifier_rules():
     assert identifier_reason("customerID", np.random.default_rng(0).permutation(n).astype(float)) is not None
     assert identifier_reason("count", np.arange(1, n + 1, dtype=float)) == "whole numbers 1..40 in row order"
     shuffled = np.random.default_rng(0).permutation(n).astype(float)
-    assert identifier_reason("count", shuffled) is None  # all distinct, but neither named nor in order: a feature
+    # all distinct, but neither named like a key, nor in order, nor a run of consecutive numbers: a feature
+    assert identifier_reason("count", shuffled * 3) is None
     assert identifier_reason("id", np.arange(n) + 0.5) is None  # not whole numbers
-    assert identifier_reason("idea", shuffled) is None and identifier_reason("paid", shuffled) is None
+    assert identifier_reason("idea", shuffled * 3) is None and identifier_reason("paid", shuffled * 3) is None
     assert identifier_reason("id", np.r_[np.arange(n - 1), 3.0].astype(float)) is None  # a repeat: not an id
     assert identifier_reason("name", np.array([f"n{i}" for i in range(n)], dtype=object)) is not None
     assert identifier_reason("city", np.array(["a", "b"] * (n // 2), dtype=object)) is None
+    # named like a key (the last word, or a first "id"), or a shuffled run of consecutive numbers: identifiers
+    big = np.random.default_rng(1).choice(np.arange(10**6, 10**7), n, replace=False).astype(float)
+    for name in ("record_no", "account", "accountNumber", "customer_ref", "ID", "id_patient", "Serial Nr"):
+        assert identifier_reason(name, big) == "whole numbers, all 40 distinct", name
+    assert identifier_reason("count", shuffled + 5000) == "whole numbers 5000..5039, each once, shuffled"
+    assert identifier_reason("balance", big) is None  # distinct big numbers under another name stay a feature
+    # a time axis in order (longley's YEAR 1947..1962, copper's TIME 1..25) is a trend, a feature
+    assert identifier_reason("YEAR", np.arange(1947, 1947 + n, dtype=float)) is None
+    assert identifier_reason("t", shuffled) is None
+
+
+def _frames():
+    """Real tables whose every column is a real feature (several of whole numbers, all distinct)."""
+    import warnings
+
+    import statsmodels.api as sm
+    from sklearn import datasets
+
+    yield "wine", datasets.load_wine(as_frame=True).frame, "target"
+    yield "breast_cancer", datasets.load_breast_cancer(as_frame=True).frame, "target"
+    yield "diabetes", datasets.load_diabetes(as_frame=True, scaled=False).frame, "target"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name, target in (("fair", "affairs"), ("star98", "NABOVE"), ("longley", "TOTEMP"),
+                             ("macrodata", "realgdp"), ("copper", "WORLDCONSUMPTION"), ("elnino", "DEC"),
+                             ("cpunish", "EXECUTIONS")):
+            yield name, getattr(sm.datasets, name).load_pandas().data, target
+
+
+def test_no_real_feature_of_known_tables_is_taken_for_an_identifier(tmp_path):
+    checked = []
+    for name, frame, target in _frames():
+        path = tmp_path / f"{name}.csv"
+        frame.to_csv(path, index=False)
+        ds = load_csv(path, target=target, task="regression")
+        assert ds.columns == [c for c in frame.columns if c != target], name
+        assert ds.meta["identifiers"] == [], name
+        checked.append(name)
+    assert len(checked) == 10
+
+
+def test_an_all_distinct_whole_number_feature_gets_one_note(tmp_path):
+    rng = np.random.default_rng(0)
+    n = 80
+    balance = rng.choice(np.arange(10**5, 10**6), n, replace=False)
+    rows = [[f"{b}", f"{rng.normal():.3f}", "yes" if i % 2 else "no"] for i, b in enumerate(balance)]
+    ds = load_csv(_write(tmp_path / "b.csv", ["balance", "a", "y"], rows), target="y", task=None)
+    assert ds.columns == ["balance", "a"]
+    assert ds.meta["notes"] == ["column 'balance' holds a different whole number on every row, like an identifier; "
+                                "used as a feature; leave it out with --set data.drop=[balance]"]
+
+
+def test_a_numeric_key_and_a_shuffled_row_number_are_left_out(tmp_path):
+    rng = np.random.default_rng(0)
+    n = 60
+    acc, rec = rng.choice(np.arange(10**6, 10**7), n, replace=False), rng.permutation(n) + 100000
+    rows = [[f"{a}", f"{r}", f"{rng.normal():.3f}", "yes" if i % 2 else "no"] for i, (a, r) in enumerate(zip(acc, rec, strict=True))]
+    ds = load_csv(_write(tmp_path / "k.csv", ["account", "record", "a", "y"], rows), target="y", task=None)
+    assert ds.columns == ["a"] and ds.meta["identifiers"] == ["account", "record"]
+
+
+def test_a_text_identifier_note_offers_only_what_works(tmp_path):
+    rows = [[f"C-{i * 7919 % 1000:04d}", f"{i % 7}", "yes" if i % 2 else "no"] for i in range(60)]
+    path = _write(tmp_path / "c.csv", ["customer", "a", "y"], rows)
+    note = load_csv(path, target="y", task=None).meta["notes"][0]
+    assert note == ("column 'customer' looks like an identifier (all 60 values distinct): left out of the "
+                    "features; it names the rows of predictions")
+    assert "data.columns" not in note  # naming it there is refused (below), so the note does not offer it
+    with pytest.raises(UserError, match="column 'customer' is text with 60 distinct values .* leave it out of "
+                                        "data.columns"):
+        load_csv(path, target="y", task=None, columns=["customer", "a"])
+    # 40 distinct codes are few enough to be categories: then data.columns keeps it, and the note says so
+    few = _write(tmp_path / "f.csv", ["customer", "a", "y"], rows[:40])
+    assert load_csv(few, target="y", task=None).meta["notes"][0].endswith("naming it in data.columns")
+    assert load_csv(few, target="y", task=None, columns=["customer", "a"]).columns == ["customer", "a"]
 
 
 def test_train_prints_the_note_records_it_and_predictions_are_named_by_the_id(table, tmp_path, capsys):

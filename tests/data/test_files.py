@@ -221,6 +221,17 @@ def test_csv_numeric_categorical_and_missing_cells(tmp_path):
     assert np.isfinite(prep.x["train"]).all()
 
 
+@pytest.mark.parametrize("token", ["", "NA", "?", "n/a"])
+def test_csv_rows_without_a_target_value_are_left_out_with_a_note(tmp_path, token):
+    rows = HOUSES[:3] + [["3", "paris", "70", token, "1.0"]] + HOUSES[3:] + [["5", "nice", "80", token, "2.0"]]
+    ds = load_csv(write_csv(tmp_path / "houses.csv", rows), target="label", task=None)
+    assert len(ds) == 6 and ds.class_names == ["big", "small"]  # the 6 labelled rows, in file order
+    np.testing.assert_array_equal(ds.lines, [2, 3, 5, 6, 7, 8])  # lines 4 and 9 (header = 1) left out
+    assert ds.meta["unlabelled_rows"] == 2 and ds.meta["unlabelled_lines"] == [4, 9]
+    assert ds.meta["notes"][0] == ("houses.csv: left out 2 rows with no value in the target 'label' (lines 4, 9); "
+                                   "fill them in to train on them")
+
+
 def test_csv_regression_inferred_from_float_target(tmp_path):
     ds = load_csv(write_csv(tmp_path / "houses.csv", HOUSES), target="price", task=None)
     assert ds.task == "regression" and ds.class_names is None
@@ -254,8 +265,9 @@ def test_csv_through_load_dataset_uses_target_and_task(tmp_path):
         (HOUSES, "zzz", ["no column 'zzz'", "columns are: rooms, city"]),
         (HOUSES, None, ["--target COLUMN", "rooms, city, area, label, price"]),
         ([["a", "b"]], "b", ["no data rows"]),
-        (HOUSES[:3] + [["3", "paris", "70", "", "1.0"]], "label", ["target column 'label'", "line 4"]),
-        (HOUSES[:3] + [["3", "paris", "70", "nan", "1.0"]], "label", ["target column 'label'", "NaN"]),
+        (HOUSES[:1] + [["3", "paris", "70", "", "1.0"], ["3", "paris", "70", "nan", "1.0"]], "label",
+         ["only 0 data row(s) with a value in the target 'label' (2 without)", "fill in the target"]),
+        (HOUSES[:2] + [["3", "paris", "70", "?", "1.0"]], "label", ["only 1 data row(s) with a value", "(1 without)"]),
         ([HOUSES[0]] + [r[:2] + [""] + r[3:] for r in HOUSES[1:]], "label", ["column 'area' is empty"]),
         (HOUSES[:3] + [["3", "paris", "70", "big"]], "label", ["line 4", "number of fields"]),
         (HOUSES[:3] + [["3", "paris", "70", "big", "1", "extra"]], "label", ["line 4"]),
@@ -279,15 +291,18 @@ def test_csv_text_id_column_is_left_out_as_an_identifier(tmp_path):
     ds = load_csv(path, target="y", task=None)
     assert ds.columns == ["x"] and ds.meta["identifiers"] == ["id"]
     assert ds.meta["notes"] == ["column 'id' looks like an identifier (all 80 values distinct): left out of the "
-                                "features; keep it with data.columns"]
+                                "features; it names the rows of predictions"]
 
 
-def test_csv_free_text_column_is_rejected_with_the_option_to_drop_it(tmp_path):
+def test_csv_near_unique_text_column_is_left_out_with_a_note_and_refused_when_named(tmp_path):
     rows = [["note", "x", "y"]] + [[f"text {i % 60}", str(i % 7), "ab"[i % 2]] for i in range(80)]  # 60 of 80 distinct
     path = write_csv(tmp_path / "notes.csv", rows)
-    with pytest.raises(UserError, match=r"column 'note' .*60 distinct values.*free text.*--set data.drop=\[note\]"):
-        load_csv(path, target="y", task=None)
-    assert load_csv(path, target="y", task=None, drop=["note"]).columns == ["x"]
+    ds = load_csv(path, target="y", task=None)  # the run goes on without it: no hand edit, no option needed
+    assert ds.columns == ["x"] and ds.meta["identifiers"] == []
+    assert ds.meta["notes"] == ["column 'note' is text with 60 distinct values in 80 rows, like free text or a code: "
+                                "left out of the features (a category seen about once teaches nothing about new rows)"]
+    with pytest.raises(UserError, match=r"column 'note' .*60 distinct values.*cannot be a feature.*out of data.columns"):
+        load_csv(path, target="y", task=None, columns=["note", "x"])
 
 
 def test_csv_repeated_categories_are_fine(tmp_path):
@@ -422,7 +437,9 @@ def _missing(tmp_path):
 
 
 def _csv_nan_target(tmp_path):
-    return write_csv(tmp_path / "h.csv", HOUSES[:3] + [["3", "paris", "70", "", "1.0"]]), ["'label'", "line 4"]
+    # no labelled row at all: nothing is left to train on (a few unlabelled rows are left out with a note)
+    rows = HOUSES[:1] + [["3", "paris", "70", "", "1.0"], ["2", "lyon", "5", "NA", "2.0"]]
+    return write_csv(tmp_path / "h.csv", rows), ["'label'", "(2 without)"]
 
 
 def _csv_empty_column(tmp_path):

@@ -111,7 +111,7 @@ def test_most_confident_mistakes_show_the_right_images(digits):
     conf = pred["proba"][wrong, pred["y_pred"][wrong]]
     expected = wrong[np.argsort(-conf, kind="stable")][:8]
     body = section(page, "mistakes")
-    thumbs = re.findall(r'<img src="data:image/png;base64,([^"]+)" alt="test example (\d+)">', body)
+    thumbs = re.findall(r'<img src="data:image/png;base64,([^"]+)" alt="test example (\d+)"', body)
     assert len(thumbs) == min(8, wrong.size) > 0
     ds = load_dataset(load_config(digits).data)
     for (data, row), pos in zip(thumbs, expected, strict=True):
@@ -203,9 +203,9 @@ def test_table_mistakes_rows_columns_and_source_gone(csv_run):
     body = section(page, "mistakes")
     if np.any(pred["y_true"] != pred["y_pred"]):
         assert "<th>size</th><th>colour</th><th>weight</th>" in body
-        rows = re.findall(r"<tr><th>(\d+)</th>", body)
-        lines = path.read_text().splitlines()[1:]
-        first = lines[int(rows[0])].split(",")
+        rows = re.findall(r"<tr><th>things.csv:(\d+)</th>", body)  # named as predict names rows: file:line
+        assert len(rows) == min(8, int(np.sum(pred["y_true"] != pred["y_pred"])))
+        first = path.read_text().splitlines()[int(rows[0]) - 1].split(",")  # line 1 is the header
         assert f'<td>{float(first[0]):.4g}</td><td>{first[1]}</td>' in body
     path.unlink()  # the source is gone: the report still builds and says why the rows are missing
     body = section(build_run_report(run).read_text(), "mistakes")
@@ -233,3 +233,55 @@ def test_baselines_table_when_summary_has_them(digits, tmp_path):
     del summary["baselines"]
     (run / "summary.json").write_text(json.dumps(summary))
     assert 'class="baselines"' not in build_run_report(run).read_text()
+
+
+def test_table_mistakes_are_named_by_the_identifier_with_whole_numbers_and_missing_cells(tmp_path_factory):
+    rng = np.random.default_rng(1)
+    folder = tmp_path_factory.mktemp("ids")
+    lines = ["customer,visits,note,size,code,label"]
+    for i in range(200):
+        size = rng.normal()
+        note = "" if i % 5 == 0 else ("ok", "check")[i % 2]
+        label = "big" if size + rng.normal(0, 1.5) > 0 else "small"  # noisy: some confident mistakes
+        label = "NA" if i in (3, 150) else label  # unlabelled: left out before the split
+        lines.append(f"C-{(i * 7919) % 100000:05d},{101600 + 37 * i},{note},{size:.3f},k{i % 150},{label}")
+    path = folder / "ids.csv"
+    path.write_text("\n".join(lines) + "\n")
+    run = train(tmp_path_factory, str(path), target="label")
+    pred = np.load(run / "predictions.npz")
+    assert np.any(pred["y_true"] != pred["y_pred"])
+    page = build_run_report(run).read_text()
+    columns = section(page, "columns")  # which columns were treated how: the left-out ones and rows too
+    assert "<th>customer</th><td class=\"text\">identifier</td>" in columns
+    assert "<th>code</th><td class=\"text\">free text</td>" in columns
+    assert "one-hot: 3 categories (missing, check, ok)" in columns  # the empty note cells: their own category
+    assert "2 rows with no value in the target left out before the split (lines 5, 152)." in columns
+    body = section(page, "mistakes")
+    names = re.findall(r"<tr><th>(C-\d+)</th>", body)
+    assert names, body
+    by_id = {ln.split(",")[0]: ln.split(",") for ln in lines[1:]}
+    for name in names:  # each row's cells are that customer's, from the file
+        row = body[body.index(f"<th>{name}</th>"):].split("</tr>")[0]
+        visits, note = by_id[name][1], by_id[name][2]
+        assert f"<td>{visits}</td>" in row  # 101637, not 1.016e+05 nor 101,637
+        assert (f"<td>{note}</td>" if note else "<td><i>missing</i></td>") in row
+    assert "<i>missing</i>: an empty cell in the file" in body
+
+
+def test_image_mistakes_name_their_file(tmp_path_factory):
+    rng = np.random.default_rng(0)
+    root = tmp_path_factory.mktemp("imgs") / "data"
+    for name in ("cats", "dogs"):
+        (root / name).mkdir(parents=True)
+        for i in range(12):
+            pixels = rng.integers(0, 255, (8, 8)).astype(np.uint8)  # noise: the labels cannot be learned
+            Image.fromarray(pixels, mode="L").save(root / name / f"{name[0]}{i}.png")
+    run = train(tmp_path_factory, str(root))
+    pred = np.load(run / "predictions.npz")
+    body = section(build_run_report(run).read_text(), "mistakes")
+    shown = re.findall(r'alt="([^"]+)" title="[^"]+"><figcaption><span class="file">([^<]+)</span>', body)
+    assert len(shown) == min(8, int(np.sum(pred["y_true"] != pred["y_pred"]))) > 0
+    for alt, caption in shown:
+        assert alt == caption and re.fullmatch(r"(cats/c|dogs/d)\d+\.png", caption)
+        assert (root / caption).is_file()
+        assert f"{caption}</span><br>true <b>{caption.split('/')[0]}</b>" in body  # its folder is its true class

@@ -32,6 +32,8 @@ class Dataset:
     masks: np.ndarray | None = None  # image pairs: (N, H, W) class ids behind each input, for the FCN-score
     groups: np.ndarray | None = None  # (N,) a group per sample (spoken_digits: its voice); a group stays in one split
     lengths: np.ndarray | None = None  # audio: (N,) real samples of each clip, the rest silence padding (None: all real)
+    lines: np.ndarray | None = None  # CSV rows: (N,) each row's line in its file (header = 1), to name rows
+    row_ids: np.ndarray | None = None  # CSV rows: (N,) the first identifier column's cells, to name rows (None: none)
 
     def __len__(self) -> int:
         return len(self.y)

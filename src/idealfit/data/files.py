@@ -5,12 +5,12 @@ Every problem a user can cause raises `UserError` naming the file and the fix, b
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
 
 from idealfit.data.base import Dataset, class_ids, infer_task, plural
+from idealfit.data.columns import choose_features, free_text_reason, identifier_reason, key_name
 from idealfit.data.table import CsvTable, Table, is_missing, read_csv_table
 from idealfit.errors import UserError
 
@@ -56,26 +56,6 @@ def _text_column(csv, *, target: str | None, columns: list[str] | None, drop: li
     return texts[0] if texts else None
 
 
-def _feature_columns(csv: CsvTable, *, target: str, columns: list[str] | None, drop: list[str] | None,
-                     skip: tuple[str, ...] = ()) -> tuple[list[int], list[str], list[str]]:
-    """(feature column indices, identifiers left out, one note per identifier): every column but the target,
-    `drop` and `skip`, or only `columns`; obvious identifiers (`identifier_reason`) are left out unless named."""
-    header = csv.header
-    t = header.index(target)
-    chosen = [i for i in range(len(header)) if i != t and header[i] not in (drop or []) and header[i] not in skip]
-    identifiers, notes = [], []
-    if columns is not None:
-        return [header.index(c) for c in columns if c not in (drop or []) and c not in skip], identifiers, notes
-    for i in list(chosen):
-        why = identifier_reason(header[i], csv.table.cols[i])
-        if why:
-            chosen.remove(i)
-            identifiers.append(header[i])
-            notes.append(f"column '{header[i]}' looks like an identifier ({why}): left out of the features; "
-                         "keep it with data.columns")
-    return chosen, identifiers, notes
-
-
 def load_csv(path: Path, *, target: str | None, task: str | None, columns: list[str] | None = None,
              drop: list[str] | None = None, encoding: str = "utf-8", text_column: str | None = None,
              decimal: str = "auto") -> Dataset:
@@ -97,17 +77,23 @@ def load_csv(path: Path, *, target: str | None, task: str | None, columns: list[
     csv = read_csv_table(path, encoding=encoding, decimal=decimal)
     header = csv.header
     read = {"encoding": encoding, "decimal": csv.decimal}  # recorded: predict reads its CSVs the same way
-    notes = [decimal_note(csv)] if csv.comma_columns else []
+    notes = ([decimal_note(csv)] if csv.comma_columns else []) + amount_notes(csv)
+    unlabelled: list[int] = []
+    if target in header:
+        csv, unlabelled = drop_unlabelled(csv, target)
+        notes += [unlabelled_note(path, target, unlabelled)] if unlabelled else []
+        if unlabelled:  # recorded in the run (preprocess.json's meta): how many, and the first lines
+            read.update(unlabelled_rows=len(unlabelled), unlabelled_lines=unlabelled[:UNLABELLED_RECORDED])
     text = _text_column(csv, target=target, columns=columns, drop=drop, text_column=text_column)
     if text is not None:  # a column of free text (data/text.py)
         from idealfit.data.text import load_text_csv
 
-        others = ([], [], [])
+        others = ([], [], [], [])
         if target in header:  # load_text_csv refuses a missing target with its own message
             for key, names in (("data.columns", columns), ("data.drop", drop)):
                 for c in names or []:
                     check_column_name(path, header, c, key)
-            others = _feature_columns(csv, target=target, columns=columns, drop=drop, skip=(text,))
+            others = choose_features(csv, target=target, columns=columns, drop=drop, skip=(text,))
             for i in others[0]:
                 _check_column(csv, i)
         return load_text_csv(path, csv, target=target, text_column=text, task=task, read=read,
@@ -120,21 +106,18 @@ def load_csv(path: Path, *, target: str | None, task: str | None, columns: list[
             check_column_name(path, header, c, key)
     n = len(csv.lines)
     if n < 2:
-        raise UserError(f"{path} has only {n} data row(s), too few to train on; add rows (a train, a validation "
-                        "and a test split each need some)")
+        without = f" with a value in the target '{target}' ({len(unlabelled)} without)" if unlabelled else ""
+        raise UserError(f"{path} has only {n} data row(s){without}, too few to train on; add rows (a train, a "
+                        "validation and a test split each need some)" + (", or fill in the target" if unlabelled else ""))
     t = header.index(target)
     y_raw = csv.table.cols[t]
-    missing = np.flatnonzero(_missing(y_raw))
-    if len(missing):
-        raise UserError(f"{path}: target column '{target}' is empty or NaN on {len(missing)} row(s) "
-                        f"(first on line {csv.lines[missing[0]]}); drop or fill those rows")
     if t in csv.mixed:
         raise UserError(f"{path}: target column '{target}' mixes numbers and text (line {csv.mixed[t]}); "
                         "make it all numbers or all class names")
     check_target_values(path, target, y_raw)
     if columns is not None and target in columns:
         raise UserError(f"{path}: data.columns names the target '{target}'; list only feature columns")
-    chosen, identifiers, id_notes = _feature_columns(csv, target=target, columns=columns, drop=drop)
+    chosen, identifiers, id_notes, free_text = choose_features(csv, target=target, columns=columns, drop=drop)
     notes += id_notes
     if not chosen:  # (a column of free text among them was taken as the text column above)
         raise UserError(f"{path} has no feature columns besides the target '{target}'"
@@ -159,10 +142,38 @@ def load_csv(path: Path, *, target: str | None, task: str | None, columns: list[
     else:
         y, names = class_ids(y_num, where=f"{path}: target '{target}'")
     return Dataset(_stem(path), csv.table[:, chosen], y, task, "table", class_names=names,
-                   columns=[header[i] for i in chosen],
+                   columns=[header[i] for i in chosen], lines=csv.lines,
+                   row_ids=csv.column(identifiers[0]) if identifiers else None,
                    meta={"source": str(path), "target": target, "fingerprint": fingerprint(path),
-                         **read, "identifiers": identifiers, "notes": notes,
+                         **read, "identifiers": identifiers, "notes": notes, "free_text": free_text,
                          "sentence_columns": [c for c, _ in sentences]})
+
+
+UNLABELLED_RECORDED = 20  # the first lines of unlabelled rows that summary/preprocess record (all are counted)
+
+
+def drop_unlabelled(csv: CsvTable, target: str) -> tuple[CsvTable, list[int]]:
+    """The CSV without its rows whose target cell is missing (NA, ?, empty...), and those rows' file lines.
+
+    A row without a label cannot be trained or scored on; scikit-learn refuses NaN targets and leaves the
+    dropping to the user, AutoGluon drops such rows with a log line: we drop them and say so, so the file
+    needs no hand edit.
+    """
+    import dataclasses
+
+    bad = _missing(csv.column(target))
+    if not bad.any():
+        return csv, []
+    keep = np.flatnonzero(~bad)
+    return (dataclasses.replace(csv, table=csv.table[keep], lines=csv.lines[keep]),
+            csv.lines[bad].astype(int).tolist())
+
+
+def unlabelled_note(path: Path, target: str, lines: list[int]) -> str:
+    """One line saying that rows without a target value were left out, and where the first ones are."""
+    shown = ", ".join(map(str, lines[:5])) + (", ..." if len(lines) > 5 else "")
+    return (f"{path.name}: left out {plural(len(lines), 'row')} with no value in the target '{target}' "
+            f"(line{'s' if len(lines) > 1 else ''} {shown}); fill them in to train on them")
 
 
 def classes_note(path: Path, target: str, y: np.ndarray) -> str:
@@ -170,6 +181,12 @@ def classes_note(path: Path, target: str, y: np.ndarray) -> str:
     k = len(np.unique(y))
     return (f"{path.name}: target '{target}' holds {k} distinct whole numbers, so they are read as {k} classes "
             "(classification); pass --task regression (Python: task=) to predict them as numbers")
+
+
+def amount_notes(csv: CsvTable) -> list[str]:
+    """One line per column of amounts ("€512", "1,200", "12%") read as numbers (`data.table.read_amounts`)."""
+    return [f"{csv.path.name}: column '{c}' holds amounts written like '{e}': read as numbers (currency sign, "
+            "thousands separators and % left out)" for c, e in csv.amount_columns.items()]
 
 
 def decimal_note(csv: CsvTable) -> str:
@@ -180,9 +197,6 @@ def decimal_note(csv: CsvTable) -> str:
             "set data.decimal=. to read such cells as text")
 
 
-ID_NAME_CASED = re.compile(r"[a-z0-9](ID|Id)$")  # camelCase endings: patientID, customerId
-
-
 def _stem(path: Path) -> str:
     """The file name without .csv, .tsv or .gz: data.csv.gz -> data."""
     name = path.name
@@ -190,41 +204,6 @@ def _stem(path: Path) -> str:
         if name.lower().endswith(suffix) and len(name) > len(suffix):
             name = name[: -len(suffix)]
     return name
-
-
-def _id_name(name: str) -> bool:
-    low = name.strip()
-    return bool(re.search(r"(^|[\s_.\-])(id|idx|index|row|rowid|key|nr)$", low, re.IGNORECASE)
-                or re.fullmatch(r"(id|idx|index|row|rowid|key|no|unnamed: ?\d+)?", low, re.IGNORECASE)
-                or ID_NAME_CASED.search(low))
-
-
-def identifier_reason(name: str, col: np.ndarray) -> str | None:
-    """Why a column looks like a row identifier rather than a feature, or None.
-
-    Text: (nearly) every value distinct (at least 95%, and at least 10 rows). Numbers: whole numbers, no
-    gaps, all distinct, and either named like an identifier (id, *_id, patientID, index, row, key...) or
-    consecutive in file order (1, 2, 3... as a spreadsheet's row numbers).
-    """
-    gaps = _missing(col)
-    present = col[~gaps]
-    n = len(present)
-    if n < 10:
-        return None
-    if col.dtype.kind != "f":
-        distinct = len(set(present))
-        if distinct >= 0.95 * n:
-            return f"{'all' if distinct == n else 'nearly all'} {n} values distinct"
-        return None
-    if gaps.any() or not np.all(present == np.round(present)):
-        return None
-    if len(np.unique(present)) != n:
-        return None
-    if _id_name(name):
-        return f"whole numbers, all {n} distinct"
-    if np.all(np.diff(present) == 1):
-        return f"whole numbers {present[0]:.0f}..{present[-1]:.0f} in row order"
-    return None
 
 
 def _closest(name: str, header: list[str]) -> str:
@@ -262,7 +241,7 @@ def check_target_values(path: Path, target: str, col: np.ndarray) -> None:
     Consecutive whole numbers under another name (a count, a year) are left to the user: they can be real.
     """
     why = identifier_reason(target, col)
-    if why and (col.dtype.kind != "f" or _id_name(target)):
+    if why and (col.dtype.kind != "f" or key_name(target)):
         raise UserError(f"{path}: target column '{target}' looks like an identifier ({why}), so there is nothing "
                         "to learn; name the column to predict with --target COLUMN")
 
@@ -281,15 +260,13 @@ def _check_column(csv: CsvTable, j: int) -> None:
         raise UserError(f"{path}: column '{name}' is empty in every row; drop the column")
     if j in csv.mixed:
         row = int(np.searchsorted(csv.lines, csv.mixed[j]))
-        raise UserError(f"{path}: column '{name}' mixes numbers and text (e.g. '{col[row]}' on line "
+        # (that line may be an unlabelled row left out by drop_unlabelled: then the value is not shown)
+        cell = f"'{col[row]}' " if row < len(csv.lines) and csv.lines[row] == csv.mixed[j] else ""
+        raise UserError(f"{path}: column '{name}' mixes numbers and text (e.g. {cell}on line "
                         f"{csv.mixed[j]}); make it all numbers or all categories")
-    if col.dtype.kind == "f":
-        return
-    n_text = int((~gaps).sum())
-    distinct = len(set(col[~gaps]))
-    if distinct > 50 and distinct > 0.5 * n_text:
-        raise UserError(f"{path}: column '{name}' is text with {distinct} distinct values in {len(col)} rows, "
-                        f"which looks like free text; leave it out with --set data.drop=[{name}]")
+    if (text := free_text_reason(col)) is not None:  # named in data.columns (else choose_features left it out)
+        raise UserError(f"{path}: column '{name}' is {text}, like free text or a code, so it cannot be a "
+                        "feature (each value is seen about once); leave it out of data.columns")
 
 
 def load_npz(path: Path, *, task: str | None) -> Dataset:

@@ -49,10 +49,17 @@ def expand_folders(paths: str | Path | list[str | Path], *, kind: str) -> list[P
     out: list[Path] = []
     for p in given:
         if p.is_dir():
-            found = wavs_in(p) if audio else images_in(p)[0]
+            found, other = (wavs_in(p), []) if audio else images_in(p)
             if not found:
                 raise UserError(f"input folder {p} holds no {what} files ({', '.join(sorted(suffixes))}); "
                                 f"pass a folder of {plural}, or the files themselves")
+            if other and kind in ("image", "image_pair"):  # as training's folder note says it, on stderr (stdout: predictions)
+                import sys
+
+                from idealfit.data.images import _listed
+
+                listed = _listed([q.relative_to(p).as_posix() for q in other])
+                print(f"{p}: skipped {len(other)} non-image file{'s' * (len(other) != 1)} ({listed})", file=sys.stderr)
             out += found
         else:
             out.append(p)
@@ -165,11 +172,20 @@ def read_table_csv(state: dict[str, Any], p: Path) -> tuple[np.ndarray, list[str
         _note_empty_texts(state, csv)
     ids = [c for c in state.get("identifiers", []) if c in csv.header]
     if ids:
-        names = [_id_text(v) or n for v, n in zip(csv.column(ids[0]), names, strict=True)]
-    return transform_inputs(state, _run_columns(state, csv), names=names), names
+        names = [id_text(v) or n for v, n in zip(csv.column(ids[0]), names, strict=True)]
+    x = _run_columns(state, csv)
+    if state["kind"] == "table":  # what was filled, unknown or clipped: one line per kind on stderr (stdout: predictions)
+        import sys
+
+        from idealfit.data.input_notes import table_input_notes
+        from idealfit.data.preprocess import TablePreprocessor
+
+        for note in table_input_notes(TablePreprocessor.from_dict(state["table"]), x, names, source=p.name):
+            print(note, file=sys.stderr)
+    return transform_inputs(state, x, names=names), names
 
 
-def _id_text(v: object) -> str:
+def id_text(v: object) -> str:
     """An identifier cell as text: 17.0 -> "17"; a missing cell -> "" (the row then keeps file:line)."""
     if isinstance(v, float):
         return "" if v != v else (f"{v:.0f}" if v.is_integer() else repr(v))
@@ -276,11 +292,17 @@ def _labelled_csv(state: dict[str, Any], cfg: DataConfig, path: Path) -> Dataset
     csv = read_csv_table(path, encoding=_encoding(state), decimal=_decimal(state))
     target = cfg.target or (state.get("meta") or {}).get("target")
     _check_eval_target(path, csv.header, target)
+    from idealfit.data.files import drop_unlabelled, unlabelled_note
+
+    csv, unlabelled = drop_unlabelled(csv, target)  # as training does: left out, said on stderr
+    if unlabelled:
+        import sys
+
+        if len(csv.lines) == 0:
+            raise UserError(f"{path}: target column '{target}' is empty on every row, so there is nothing to "
+                            "score; fill in the labels")
+        print(unlabelled_note(path, target, unlabelled).replace("to train on them", "to score them"), file=sys.stderr)
     y = csv.column(target)
-    gaps = np.isnan(y) if y.dtype.kind == "f" else np.array([not isinstance(v, str) for v in y])
-    if gaps.any():
-        raise UserError(f"{path}: target column '{target}' is empty or NaN on {int(gaps.sum())} row(s) "
-                        f"(first on line {csv.lines[gaps.argmax()]}); drop or fill those rows")
     if state["task"] == "regression":
         if y.dtype.kind != "f":
             raise UserError(f"{path}: target '{target}' holds text, but this run predicts numbers")

@@ -116,6 +116,7 @@ class CsvTable:
     mixed: dict[int, int]  # column -> line of its first text cell, for columns mixing numbers and text
     decimal: str = "."  # the decimal mark its numbers were read with ("," for 17,5)
     comma_columns: list[str] = field(default_factory=list)  # decimal ",": the columns that showed it (for the note)
+    amount_columns: dict[str, str] = field(default_factory=dict)  # column -> a cell like "€512" read as a number
 
     def column(self, name: str) -> np.ndarray:
         return self.table.cols[self.header.index(name)]
@@ -217,15 +218,51 @@ def read_csv_table(path: Path, *, encoding: str = "utf-8", decimal: str = "auto"
     keep = ~df.isna().to_numpy().all(axis=1)  # rows of empty cells only (",,,") carry nothing
     if len(df) != len(lines):
         raise RuntimeError(f"{path}: csv module saw {len(lines)} rows, pandas {len(df)}")
-    cols, mixed = [], {}
+    cols, mixed, amounts = [], {}, {}
     for j in range(len(header)):
         col, first_text = _column(df[j])
+        if col.dtype.kind != "f" and decimal == "." and (read := read_amounts(col, thousands=sep == ",")) is not None:
+            col, first_text, amounts[header[j]] = read[0], None, read[1]
         cols.append(col[keep])
         if first_text is not None:
             mixed[j] = int(lines[first_text])
     del df
     lines = lines[keep]
-    return CsvTable(path, header, Table(cols, len(lines)), lines, mixed, decimal, commas)
+    return CsvTable(path, header, Table(cols, len(lines)), lines, mixed, decimal, commas, amounts)
+
+
+# an amount as spreadsheets write one: a currency sign before or after, thousands separators, a percent sign
+_AMOUNT = re.compile(r"(?P<s1>[+-]?)\s*(?P<c1>[$€£¥])?\s*(?P<s2>[+-]?)(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d*)?|\d+(?:\.\d*)?"
+                     r"|\.\d+)\s*(?P<c2>[$€£¥%])?")
+
+
+def read_amounts(col: np.ndarray, *, thousands: bool = True) -> tuple[np.ndarray, str] | None:
+    """A text column whose every present cell is a number written as an amount ("€512", "$1,200.50", "12%",
+    "3,400"), as float64 (the number written: "12%" -> 12.0), and one such cell for the note; else None.
+
+    pandas reads such cells as text (its `thousands=` covers separators only, and applies to every column),
+    and a column of near-distinct text is useless as a category, so a budget would be lost. Read only when
+    every cell matches and one sign at most is used: a column mixing "€" and "$" is not one quantity.
+    `thousands`: commas may separate thousands (default True); False for files not comma-delimited, where
+    "17,500" is as likely a decimal comma (data.decimal decides those).
+    """
+    if col.dtype.kind == "f":
+        return None
+    signs, out, example = set(), {}, None
+    for v in col:  # in file order (the note's example); the first other text (a category, a word) stops it
+        if not isinstance(v, str) or v in out:
+            continue
+        m = _AMOUNT.fullmatch(v)
+        if m is None or (m["s1"] and m["s2"]) or (m["c1"] and m["c2"]) or ("," in v and not thousands):
+            return None
+        sign = m["c1"] or m["c2"]
+        signs |= {sign} if sign else set()
+        if sign or "," in m["num"]:
+            example = example or v
+        out[v] = float(m["num"].replace(",", "")) * (-1 if "-" in (m["s1"], m["s2"]) else 1)
+    if example is None or len(signs) > 1:
+        return None  # plain numbers are read by pandas already; several signs are several quantities
+    return np.array([out[v] if isinstance(v, str) else np.nan for v in col], dtype=np.float64), example
 
 
 def _comma_numbers(s) -> bool:

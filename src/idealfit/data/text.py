@@ -238,5 +238,6 @@ def load_text_csv(path, csv, *, target: str, text_column: str, task: str | None,
         x = np.empty(len(texts), dtype=object)
         x[:] = list(texts)
     return Dataset(path.stem, x, ids, "classification", "text", class_names=names, columns=[text_column, *others],
+                   lines=csv.lines, row_ids=csv.column(identifiers[0]) if identifiers else None,
                    meta={"source": str(path), "target": target, "text_column": text_column, "notes": notes, **(read or {}),
                          "identifiers": list(identifiers), "fingerprint": fingerprint(path)})

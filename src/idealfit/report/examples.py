@@ -62,6 +62,46 @@ def _sample(ds, i: int) -> np.ndarray:
     return ds.x[i]
 
 
+MISSING_NOTE = ('<p class="note"><i>missing</i>: an empty cell in the file (NA, ?, empty...); a number is filled '
+                'with the training split\'s value (data.impute), a text cell is its own category.</p>')
+
+
+def row_name(ds, i: int) -> str:
+    """A table row named as `idealfit predict` names it: its identifier's value when the run has one, else
+    file.csv:LINE (the header is line 1); "row i" for data without file lines (NPZ, embedded tables)."""
+    from idealfit.data.inputs import id_text
+
+    if ds.row_ids is not None and (name := id_text(ds.row_ids[i])):
+        return name
+    if ds.lines is not None:
+        return f"{Path(ds.meta.get('source', ds.name)).name}:{int(ds.lines[i])}"
+    return f"row {i}"
+
+
+def cell(v) -> str:
+    """A raw table cell for the page: whole numbers whole (101600, not 1.016e+05), others to 4 significant
+    digits, missing cells (NaN or None, numbers and text alike) as <i>missing</i>."""
+    from idealfit.data.table import is_missing
+
+    if is_missing(v):
+        return "<i>missing</i>"
+    if isinstance(v, (float, np.floating)) and float(v).is_integer() and abs(v) < 1e15:
+        return f"{int(v)}"
+    return fmt(v)
+
+
+def _image_name(ds, i: int) -> str:
+    """An image's file, relative to the run's folder (as the folder's notes name files); else test example i."""
+    if ds.paths is None:
+        return f"test example {i}"
+    root = Path(ds.meta.get("source", ""))
+    path = Path(ds.paths[i])
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
+
+
 def mistakes_html(run_dir: Path, y_true, y_pred, proba, index, names: list[str], *, limit: int = 8) -> str:
     """The section body: up to `limit` most confident mistakes, or a note why there are none to show."""
     pos = confident_mistakes(y_true, y_pred, proba, limit=limit)
@@ -81,20 +121,21 @@ def mistakes_html(run_dir: Path, y_true, y_pred, proba, index, names: list[str],
         cards = []
         for row, (true, pred, p) in zip(rows, label, strict=True):
             data = base64.b64encode(_thumbnail(_sample(ds, int(row)))).decode("ascii")
-            cards.append(f'<figure class="thumb"><img src="data:image/png;base64,{data}" alt="test example '
-                         f'{row}"><figcaption>true <b>{escape(true)}</b><br>predicted <b>{escape(pred)}</b> '
-                         f"({p:.0%})</figcaption></figure>")
+            name = escape(_image_name(ds, int(row)))  # the file, so a user can go and check a possible label error
+            cards.append(f'<figure class="thumb"><img src="data:image/png;base64,{data}" alt="{name}" title="{name}">'
+                         f'<figcaption><span class="file">{name}</span><br>true <b>{escape(true)}</b><br>predicted '
+                         f"<b>{escape(pred)}</b> ({p:.0%})</figcaption></figure>")
         return intro + f'<div class="thumbs">{"".join(cards)}</div>'
     if ds.kind == "table":
         columns = ds.columns or [f"column {j}" for j in range(np.asarray(ds.x[0]).size)]
         head = "".join(f"<th>{escape(str(c))}</th>" for c in columns)
         body = []
         for row, (true, pred, p) in zip(rows, label, strict=True):
-            cells = "".join(f"<td>{fmt(v)}</td>" for v in ds.x[int(row)])
-            body.append(f"<tr><th>{row}</th><td class=\"text\">{escape(true)}</td><td class=\"text\">"
-                        f"{escape(pred)}</td><td>{p:.0%}</td>{cells}</tr>")
+            cells = "".join(f"<td>{cell(v)}</td>" for v in ds.x[int(row)])
+            body.append(f"<tr><th>{escape(row_name(ds, int(row)))}</th><td class=\"text\">{escape(true)}</td>"
+                        f"<td class=\"text\">{escape(pred)}</td><td>{p:.0%}</td>{cells}</tr>")
         return (intro + '<div class="scroll"><table class="mistakes"><tr><th>row</th><th>true</th>'
-                f'<th>predicted</th><th>probability</th>{head}</tr>{"".join(body)}</table></div>')
+                f'<th>predicted</th><th>probability</th>{head}</tr>{"".join(body)}</table></div>' + MISSING_NOTE)
     if ds.kind == "text":  # the text itself and the model's three most likely classes
         from idealfit.data.text import text_cells
 
@@ -103,8 +144,8 @@ def mistakes_html(run_dir: Path, y_true, y_pred, proba, index, names: list[str],
         for p, row, (true, pred, _) in zip(pos, rows, label, strict=True):
             top = np.argsort(-np.asarray(proba[p]))[:3]
             tops = ", ".join(f"{escape(names[int(k)])} {float(proba[p][k]):.0%}" for k in top)
-            cells = "".join(f"<td>{fmt(ds.x.cols[j][int(row)])}</td>" for j in range(1, len(others) + 1))
-            body.append(f'<tr><th>{row}</th><td class="text">{escape(str(text_cells(ds.x)[int(row)]))}</td><td class="text">'
+            cells = "".join(f"<td>{cell(ds.x.cols[j][int(row)])}</td>" for j in range(1, len(others) + 1))
+            body.append(f'<tr><th>{escape(row_name(ds, int(row)))}</th><td class="text">{escape(str(text_cells(ds.x)[int(row)]))}</td><td class="text">'
                         f'{escape(true)}</td><td class="text">{escape(pred)}</td><td class="text">{tops}</td>{cells}</tr>')
         head = "".join(f"<th>{escape(str(c))}</th>" for c in others)
         return (intro + '<div class="scroll"><table class="mistakes"><tr><th>row</th><th>text</th><th>true</th>'

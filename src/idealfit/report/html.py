@@ -85,6 +85,7 @@ table.confusion td.diag { font-weight: 600; }
 .thumbs { display: flex; flex-wrap: wrap; gap: .8rem; }
 figure.thumb { margin: 0; text-align: center; font-size: .8rem; }
 figure.thumb img { image-rendering: pixelated; border: 1px solid var(--line); margin: 0 auto .2rem; }
+figure.thumb .file { font-family: monospace; word-break: break-all; }
 """
 
 # Counts figures that decoded; the browser test reads body[data-figures] ("loaded/total").

@@ -238,16 +238,25 @@ def columns_table(state: dict) -> str:
     for k, j in enumerate(table.get("numeric") or []):
         rows.append((columns[j], "numeric", _numeric_treatment(table, k)))
     for j, cats in zip(table.get("categorical") or [], table.get("categories") or [], strict=False):
-        shown = ", ".join(map(str, cats[:5])) + (", …" if len(cats) > 5 else "")
+        # an empty cell is its own category, "" in preprocess.json: named as the mistakes table names it
+        shown = ", ".join(str(c) if c != "" else "missing" for c in cats[:5]) + (", …" if len(cats) > 5 else "")
         rows.append((columns[j], "categorical",
                      f"one-hot: {len(cats)} categories ({shown}); a value not seen in training → all zeros"))
     ids = state.get("identifiers") or table.get("identifiers") or []
     rows += [(name, "identifier", "left out: a row ID, not a feature") for name in ids]
+    meta = state.get("meta") or {}
+    rows += [(name, "free text", "left out: a different text on nearly every row, so no category to learn")
+             for name in meta.get("free_text") or []]
     body = "".join(f"<tr><th>{escape(str(c))}</th><td class=\"text\">{escape(kind)}</td>"
                    f"<td class=\"text\">{escape(how)}</td></tr>" for c, kind, how in rows)
     note = ""
+    if meta.get("unlabelled_rows"):
+        n, lines = meta["unlabelled_rows"], meta.get("unlabelled_lines") or []
+        shown = ", ".join(map(str, lines[:10])) + (", …" if n > len(lines[:10]) else "")
+        note += (f'<p class="note">{n} row{"s" * (n != 1)} with no value in the target left out before the split '
+                 f"(line{'s' * (n != 1)} {shown}).</p>")
     if table.get("pca"):
-        note = (f'<p class="note">Then PCA: the encoded columns are projected onto '
+        note += (f'<p class="note">Then PCA: the encoded columns are projected onto '
                 f"{len(table['pca']['components'])} principal components.</p>")
     return ('<p class="note">Every statistic was fitted on the training split only, then applied to all '
             f'splits.</p><table class="columns"><tr><th>column</th><th>type</th><th>treatment</th></tr>{body}'

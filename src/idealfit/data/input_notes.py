@@ -1,0 +1,58 @@
+"""What a saved table run did to new rows that training never showed it: one line per kind, with counts.
+
+Predictions are made as always (missing cells filled, unseen categories encoded as none of the known
+ones, numbers clipped to the training bounds); these lines only say so, on stderr beside the predictions,
+so a user learns that a row was partly guessed (scikit-learn's OneHotEncoder(handle_unknown="warn") and
+SimpleImputer do the same work silently or with a warning per call; one summary line per kind is ours).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from idealfit.data.base import plural
+from idealfit.data.preprocess import TablePreprocessor, _as_numbers, _as_text
+from idealfit.data.table import Table
+
+SHOWN = 3  # examples per note
+
+
+def _examples(items: list[str]) -> str:
+    return ", ".join(items[:SHOWN]) + (", ..." if len(items) > SHOWN else "")
+
+
+def table_input_notes(pre: TablePreprocessor, x: Table, names: list[str], *, source: str) -> list[str]:
+    """The notes for raw rows `x` (N, F) in the run's column order, each row named by `names` (file:line or
+    its identifier), about to go through `pre`. Empty when every cell is one training has seen the like of."""
+    notes = []
+    filled, unseen, clipped = [], [], []
+    for k, j in enumerate(pre.numeric_):
+        col = pre.columns[j]
+        num = _as_numbers(x.cols[j], col, names)
+        filled += [f"{col} ({names[i]})" for i in np.flatnonzero(np.isnan(num))]
+        if pre.clip_ is not None:
+            lo, hi = pre.clip_[0][k], pre.clip_[1][k]
+            out = np.flatnonzero((num < lo) | (num > hi))
+            clipped += [f"{col}={_number(num[i])} ({names[i]}) to {_number(lo if num[i] < lo else hi)}" for i in out]
+    for j, cats in zip(pre.categorical_, pre.categories_, strict=True):
+        col, known = pre.columns[j], set(cats)
+        text = _as_text(x.cols[j])
+        unseen += [f"{col}='{v}' ({names[i]})" for i, v in enumerate(text) if v not in known and v != ""]
+        if "" not in known:  # a missing cell training never had in this column: encoded as none of its categories
+            filled += [f"{col} ({names[i]})" for i in np.flatnonzero(text == "")]
+    if filled and pre.impute != "drop":  # data.impute=drop runs refuse such rows (TablePreprocessor)
+        how = {"mean": "training means", "median": "training medians", "most_frequent": "most frequent training values"}
+        notes.append(f"{source}: filled {plural(len(filled), 'missing cell')} as training did (numbers with the "
+                     f"{how.get(pre.impute, 'training fill values')}, text as unknown): {_examples(filled)}")
+    if unseen:
+        notes.append(f"{source}: {plural(len(unseen), 'text value')} training never saw, treated as unknown: "
+                     f"{_examples(unseen)}")
+    if clipped:
+        notes.append(f"{source}: clipped {plural(len(clipped), 'value')} outside the training range to its bounds "
+                     f"(data.clip_quantiles): {_examples(clipped)}")
+    return notes
+
+
+def _number(v: float) -> str:
+    """A number as written: 2700.0 -> "2700", 0.25 -> "0.25"."""
+    return f"{v:.0f}" if float(v).is_integer() else f"{v:.6g}"

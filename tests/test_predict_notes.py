@@ -1,0 +1,95 @@
+"""`idealfit predict` says what it did to inputs training never showed it: one stderr line per kind, with
+counts, and the predictions unchanged; a folder's non-image files are counted as training counts them."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from idealfit.cli import main
+
+
+def _write(path, header, rows):
+    with path.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(header)
+        w.writerows(rows)
+    return path
+
+
+@pytest.fixture(scope="module")
+def table_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("notes")
+    rng = np.random.default_rng(0)
+    rows = []
+    for i in range(80):
+        age, colour = int(rng.integers(20, 60)), ["red", "blue", "green"][i % 3]
+        rows.append([str(age), f"{rng.normal():.3f}", colour, "yes" if age > 40 else "no"])
+    data = _write(root / "t.csv", ["age", "b", "colour", "y"], rows)
+    out = root / "run"
+    assert main(["train", "--data", str(data), "--target", "y", "--epochs", "2", "--out", str(out),
+                 "--no-progress"]) == 0
+    return root, out
+
+
+def test_new_rows_with_gaps_unseen_categories_and_far_values_get_one_note_per_kind(table_run, tmp_path, capsys):
+    root, run = table_run
+    capsys.readouterr()
+    odd = _write(tmp_path / "odd.csv", ["age", "b", "colour", "y"],
+                 [["30", "0.1", "red", ""], ["NA", "?", "purple", ""], ["2700", "n/a", "blue", ""]])
+    assert main(["predict", str(run), str(odd)]) == 0
+    got = capsys.readouterr()
+    high = json.loads((run / "preprocess.json").read_text())["table"]["clip"][1][0]  # age's upper training bound
+    assert high < 60
+    assert got.err.strip().splitlines() == [
+        "odd.csv: filled 3 missing cells as training did (numbers with the training medians, text as unknown): "
+        "age (odd.csv:3), b (odd.csv:3), b (odd.csv:4)",
+        "odd.csv: 1 text value training never saw, treated as unknown: colour='purple' (odd.csv:3)",
+        "odd.csv: clipped 1 value outside the training range to its bounds (data.clip_quantiles): "
+        f"age=2700 (odd.csv:4) to {high:.0f}"]
+    # the predictions are what they were without the notes: the same rows written plainly give the same numbers
+    plain = _write(tmp_path / "plain.csv", ["age", "b", "colour"], [["30", "0.1", "red"]])
+    assert main(["predict", str(run), str(plain)]) == 0
+    again = capsys.readouterr()
+    assert again.err == ""  # nothing unusual: no note
+    assert again.out.splitlines()[1].split(",")[1:] == got.out.splitlines()[1].split(",")[1:]
+
+
+def test_predict_on_a_folder_counts_its_non_image_files(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    for k, name in enumerate(("a", "b")):
+        (tmp_path / "data" / name).mkdir(parents=True)
+        for i in range(6):
+            Image.fromarray((rng.integers(0, 60, (8, 8)) + 90 * k).astype(np.uint8), mode="L").save(
+                tmp_path / "data" / name / f"{i}.png")
+    run = tmp_path / "run"
+    assert main(["train", "--data", str(tmp_path / "data"), "--epochs", "1", "--out", str(run), "--no-progress"]) == 0
+    new = tmp_path / "new"
+    (new / "sub").mkdir(parents=True)
+    (new / "x.png").write_bytes((tmp_path / "data" / "a" / "0.png").read_bytes())
+    (new / "readme.txt").write_text("notes")
+    (new / "sub" / ".DS_Store").write_bytes(b"\0")
+    capsys.readouterr()
+    assert main(["predict", str(run), str(new)]) == 0
+    got = capsys.readouterr()
+    assert got.err.strip() == f"{new}: skipped 2 non-image files (readme.txt, sub/.DS_Store)"
+    assert len(got.out.strip().splitlines()) == 2  # the header and the one image
+
+
+def test_evaluate_leaves_unlabelled_rows_out_as_training_does(table_run, tmp_path, capsys):
+    from idealfit.run import load_run
+
+    root, run = table_run
+    rows = [["30", "0.1", "red", "no"], ["50", "0.2", "blue", "yes"], ["45", "0.0", "red", "?"], ["41", "1", "red", "yes"]]
+    labelled = _write(tmp_path / "l.csv", ["age", "b", "colour", "y"], rows)
+    capsys.readouterr()
+    got = load_run(run).evaluate(str(labelled))
+    assert capsys.readouterr().err.strip() == ("l.csv: left out 1 row with no value in the target 'y' (line 4); "
+                                               "fill them in to score them")
+    kept = _write(tmp_path / "k.csv", ["age", "b", "colour", "y"], [r for r in rows if r[3] != "?"])
+    assert load_run(run).evaluate(str(kept)) == got  # the same metrics as the file without that row
+    none = _write(tmp_path / "n.csv", ["age", "b", "colour", "y"], [r[:3] + [""] for r in rows])
+    assert main(["evaluate", str(run), "--data", str(none)]) == 2
+    assert "target column 'y' is empty on every row" in capsys.readouterr().err
