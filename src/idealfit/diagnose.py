@@ -36,15 +36,16 @@ loss still falling 34% per epoch).
 
 With `baselines` (summary["baselines"]: the simple models each task fits on the same split and inputs),
 rule 2b also compares with the task's best rival by validation (`idealfit.baselines.NAMES`: linear and
-boosting for tables; per-pixel logistic regression and the majority class for segmentation; PCA and
+boosting for tables, a linear model on principal components for images, signals and audio; per-pixel logistic regression and the majority class for segmentation; PCA and
 the corrupted input itself for reconstruction; the mean target image for translation, never its
 "real" upper bound): the network underfits when it is clearly worse than that baseline on its
 *training* data (a score more than UNDERFIT_BASELINE_GAP below, or an error more than
 UNDERFIT_BASELINE_RATIO times above) and no better on validation. A reference rival (the tuned table
 models, PCA) replaces the fixed thresholds of 2b; beating a weaker one (a per-pixel model, a constant)
 does not show the network fits its data, so the fixed thresholds still apply there. And whatever the
-verdict, a rival that does as well on validation is named as a reason, with advice: the network adds
-nothing there.
+verdict, a rival at least as good on validation is named as a reason ("does better" only when ahead by more
+than `baselines.tie_limit`: 2 points or 2%, and two validation samples), with advice that follows the verdict
+(`diagnose_advice.better_chance`).
 
 A forecasting run whose validation error is no lower than the naive or seasonal naive forecast's (no learning at
 all) is underfitting whatever its curves show, with the forecasting remedies (`idealfit.diagnose_forecast`).
