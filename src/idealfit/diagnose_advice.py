@@ -41,18 +41,19 @@ GAN_NOTE = ("this is a GAN: its adversarial losses (train_g_adv, train_d_loss) h
             "U-shape, so this verdict reads the L1 curves only (train_loss and val_loss are the generator's "
             "L1 part, val_l1 its score); judge the generated images by eye")
 
-# Per family: (what gives more capacity, what makes the model smaller, a concrete widening for the baseline
-# advice). The autoencoder's entries depend on its kind (dense on tables: model.hidden; conv: model.widths).
+# Per family: (what gives more capacity, what makes the model smaller, the widening for the baseline advice when
+# the run's own width is unknown: `wider` doubles it when the context has it, so no fixed width is named here).
+# The autoencoder's entries depend on its kind (dense on tables: model.hidden; conv: model.widths).
 _KNOBS = {
     None: ("wider or deeper layers (model.widths, model.hidden)", "fewer or narrower layers: model.widths, model.hidden",
-           "widen it (--set model.hidden=[256,256])"),
+           "widen it (model.widths, model.hidden)"),
     "mlp": ("wider or deeper hidden layers (model.hidden)", "fewer or narrower hidden layers: model.hidden",
-            "widen it (--set model.hidden=[256,256])"),
+            "widen it (model.hidden: e.g. twice each layer's width)"),
     "cnn": ("more or wider convolution blocks (model.widths) and dense layers (model.hidden)",
             "fewer or narrower layers: model.widths, model.hidden", "widen it (model.widths, model.hidden)"),
     "rnn": ("a wider or deeper recurrent network (model.hidden_size, model.layers) or a wider head (model.hidden)",
             "a narrower recurrent network or head: model.hidden_size, model.layers, model.hidden",
-            "widen it (--set model.hidden_size=128)"),
+            "widen it (model.hidden_size: e.g. twice its width)"),
     "unet": ("wider or deeper levels (model.widths, e.g. --set model.widths=[16,32,64,128]; keep model.skip=true, "
              "the skips carry the fine detail)", "fewer or narrower levels: model.widths",
              "widen or deepen it (model.widths, e.g. [16,32,64,128])"),

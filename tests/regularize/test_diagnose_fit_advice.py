@@ -61,6 +61,11 @@ def test_a_good_fit_beaten_by_a_baseline_is_told_to_double_its_own_width():
                                                         "[256,256]) and tune train.lr (`idealfit lr-find`).")
     cnn = diagnose(hist, task="classification", metric="accuracy", baselines=base, context={**IMAGE, "val_samples": 0})
     assert "widen it (--set model.widths=[64,128], now [32,64])" in _line(cnn, "Use a linear model")
+    # a context without the width (a run saved before it was recorded): no fixed width, which may be the run's own
+    old = {k: v for k, v in TABLE.items() if k not in ("hidden", "widths", "hidden_size", "latent")}
+    line = _line(diagnose(hist, task="classification", metric="accuracy", baselines=base, context=old),
+                 "Use a linear model")
+    assert "widen it (model.hidden: e.g. twice each layer's width)" in line and "[256,256]" not in line
 
 
 def test_a_good_fit_only_thanks_to_early_stopping_is_told_to_regularize():
