@@ -134,9 +134,11 @@ def better_chance(verdict: str, ev: dict, c: dict[str, Any] | None, *, task: str
         return "try the steps below"
     if verdict == "overfitting":
         return "it overfits, so try the steps below (more data, regularization, a smaller model)"
+    from idealfit.diagnose import OVERFIT_VAL_RISE  # here: diagnose imports this module
+
     fam = family_of(c, task)
     rose = ev.get("val_loss_rise_discarded", 0.0)
-    if rose > 0.10:  # good fit only because early stopping kept an epoch before validation rose: it overfit after
+    if rose > OVERFIT_VAL_RISE:  # good fit only because early stopping kept an epoch before validation rose
         smaller = resized(c, fam, 0.5)
         parts = [] if gan else ["a weight penalty (--set train.l2=1e-4)" if not (c.get("l1") or c.get("l2"))
                                 else "a stronger weight penalty (3x train.l1 / train.l2)"]
@@ -251,9 +253,9 @@ def _underfit_advice_for(reasons: list[str], c: dict[str, Any], fam: str | None,
     longer = (f"Train longer: early stopping ended the run; raise train.patience (now {c.get('patience')}) "
               "or train.min_delta." if c.get("stopped_early")
               else f"Train longer: raise train.epochs (now {c.get('epochs')}).")
-    more = resized(c, fam, 2)
-    advice = [f"Give the model more capacity: {knobs(fam, c.get('kind'), c.get('cell'))[0]}"
-              + (f", e.g. {more}." if more else "."), longer,
+    capacity = knobs(fam, c.get("kind"), c.get("cell"))[0]
+    more = None if "e.g." in capacity else resized(c, fam, 2)  # U-Net, pix2pix: their example adds a level
+    advice = [f"Give the model more capacity: {capacity}" + (f", e.g. {more}." if more else "."), longer,
               f"Tune the learning rate (now train.lr={c.get('lr', 0):g}): try 3x larger and 3x smaller"
               + ("." if gan else " (`idealfit lr-find` suggests one).")]  # lr-find sweeps one optimizer, not a GAN's two
     if gan:
