@@ -49,6 +49,8 @@ def test_a_wav_folder_trains_as_audio_with_its_settings(audio_run):
     assert "batch_size: 16" in cfg  # 14 training clips: not one step of 64 an epoch (audio.few_clips_batch)
     summary = json.loads((out / "summary.json").read_text())
     assert "majority" in summary["baselines"]
+    # audio's fitted baseline: a linear model on principal components of the log-mel features (14 clips: 13 of them)
+    assert summary["baselines"]["linear"]["note"].startswith("logistic regression on 13 principal components")
     html = (out / "report.html").read_text()
     assert "Test clips" in html and "Confusion matrix" in html and "data:image/png;base64" in html
     assert "Frequency mask" in html or (out / "augment.png").exists()

@@ -14,7 +14,9 @@ from idealfit.study import (
     CAPACITY_SUBSET,
     REMEDIES,
     capacity_study,
+    describe_test_change,
     gap_closed,
+    gap_words,
     mean_std,
     regularization_study,
     regularization_variants,
@@ -56,6 +58,9 @@ def test_regularization_study_writes_one_row_per_variant(reg):
         for key in ("train_accuracy", "val_accuracy", "test_accuracy", "gap", "epochs", "seconds"):
             assert row[key] == {"mean": pytest.approx(rec[key]), "std": 0.0}
         assert rec["gap"] == pytest.approx(rec["train_accuracy"] - rec["test_accuracy"])
+        run_ev = json.loads((res.dir / rec["run_dir"] / "summary.json").read_text())["diagnosis"]["evidence"]
+        assert rec["val_loss_rise"] == pytest.approx(100 * run_ev["val_loss_rise_rel"])  # beside the verdict
+        assert rec["val_vs_train"] == pytest.approx(100 * run_ev["metric_gap"])
         assert row["verdict"] == rec["verdict"] in ("underfitting", "good fit", "overfitting")
         assert (res.dir / rec["run_dir"] / "summary.json").is_file()
     assert len(lines) == len(VARIANTS) and lines[0].startswith("[1/7] baseline")
@@ -143,7 +148,30 @@ def test_gap_closed_on_constructed_rows():
         return {"variant": name, "test_accuracy": {"mean": test, "std": 0.0}, "gap": {"mean": train - test}}
 
     closed = gap_closed([row("baseline", 1.0, 0.9), row("l1", 1.0, 0.9), row("all", 0.99, 0.96)])
-    assert closed == pytest.approx({"baseline_gap": 0.1, "all_gap": 0.03, "share": 0.7, "test_gain": 0.06})
+    assert closed == pytest.approx({"baseline_gap": 0.1, "all_gap": 0.03, "share": 0.7, "test_gain": 0.06,
+                                    "baseline_test": 0.9, "all_test": 0.96})
+    assert describe_test_change(closed, "accuracy") == "test accuracy 0.9 -> 0.96 (better by 0.06)"
+
+
+def test_an_error_metric_reads_its_gap_test_minus_train_and_its_fall_as_a_gain(tmp_path):
+    # the newcomer's diabetes study: rmse 71.45 -> 62.48 was printed "test rmse +8.969", as if it rose
+    def row(name, train, test, rise):
+        stat = {"mean": test, "std": 0.0}
+        return {"variant": name, "train_rmse": {"mean": train, "std": 0.0}, "val_rmse": stat, "test_rmse": stat,
+                "gap": {"mean": test - train, "std": 0.0}, "val_loss_rise": {"mean": rise, "std": 0.0},
+                "val_vs_train": {"mean": 58.0 / train, "std": 0.0},
+                "sparsity": {"mean": 2.2, "std": 0.0}, "verdict": "overfitting" if rise > 10 else "good fit",
+                "epochs": {"mean": 30, "std": 0.0}, "seconds": {"mean": 1.0, "std": 0.0}, "per_seed": [{"seed": 0}]}
+
+    rows = [row("baseline", 11.37, 71.45, 22.0), row("dropout", 52.45, 61.08, 14.0), row("all", 48.07, 62.48, 0.0)]
+    closed = gap_closed(rows)
+    assert closed["test_gain"] == pytest.approx(71.45 - 62.48)
+    assert describe_test_change(closed, "rmse") == "test rmse 71.45 -> 62.48 (better by 8.97)"
+    assert gap_words("rmse") == "test − train" and gap_words("accuracy") == "train − test"
+    lines = StudyResult("regularization", rows, tmp_path, metric="rmse").table().splitlines()
+    assert "gap (test−train)" in lines[0] and "val loss rise %  val/train  verdict" in lines[0]
+    assert lines[3].split()[-5:-2] == ["14.0", "1.106", "overfitting"]  # the verdict beside what it rests on
+    assert lines[4].split()[-6:-3] == ["0.0", "1.207", "good"]
 
 
 def test_variants_follow_the_data_kind():

@@ -9,7 +9,9 @@ every split with the run's metrics (accuracy; rmse, mae, r2 in the data's units)
     naive_bayes       text: multinomial naive Bayes on character 1-3-gram counts of the text alone (instead of
                       linear and boosting, which text beside table columns gets too, on those columns alone)
 
-`linear` and `boosting` run on tables only (and on the table columns beside a text). Above MAX_ROWS training rows they fit on a random
+`linear` and `boosting` run on tables (and on the table columns beside a text); images, signals and audio held in
+memory get a `linear` of their own (`idealfit.baselines_arrays`: logistic / ridge regression on at most 50 principal
+components, fitted on at most 2,000 training samples). Above MAX_ROWS training rows they fit on a random
 subsample of MAX_ROWS rows, and say so in their entry's "note". Other tasks write their own baselines
 (`Task.baselines`: segmentation's per-pixel model, reconstruction's identity and PCA, translation's mean
 image); `NAMES` says which of each task's entries the diagnosis weighs the network against.
@@ -33,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from idealfit.baselines_arrays import ARRAY_KINDS
 from idealfit.tasks import is_score
 
 SPLITS = ("train", "val", "test")
@@ -156,8 +159,15 @@ def _fit_all(prep, *, seed: int, max_rows: int) -> dict[str, dict[str, Any]]:
         # text beside table columns (data/text_table.py): linear and boosting on the table features alone, naive
         # Bayes on the text alone; the network is the one that sees both
         x, note = {s: x[s][:, :features] for s in SPLITS}, "on the table columns only (not the text)"
-    elif prep.dataset.kind != "table" or any(len(x[s]) != len(y[s]) for s in SPLITS):
-        return out  # images and signals (or streamed folders): only the trivial baseline is cheap
+    elif any(len(x[s]) != len(y[s]) for s in SPLITS):
+        return out  # image folders streamed from disk: only the trivial baseline is cheap
+    elif prep.dataset.kind in ARRAY_KINDS:  # images, signals, audio: a linear model on principal components
+        from idealfit.baselines_arrays import array_linear
+
+        entry = array_linear(task, x, y, seed=seed, scores=_scores)
+        return {**out, "linear": entry} if entry else out
+    elif prep.dataset.kind != "table":
+        return out
     xt, yt = x["train"], y["train"]
     if len(xt) > max_rows:
         pick = np.sort(np.random.default_rng(seed).choice(len(xt), size=max_rows, replace=False))
@@ -257,15 +267,38 @@ def beats(score: float, other: float, higher_better: bool) -> bool:
     return score > other if higher_better else score < other
 
 
+RIVAL_TIE = 0.02  # a rival within 2 points (scores) or 2% (errors) of the network on validation does as well
+
+
+def tie_limit(ev: dict, higher_better: bool) -> float:
+    """How far a rival may be ahead on validation and still only "do as well": RIVAL_TIE, and for scores on a small
+    validation split at least two of its samples (the same tolerance as the overfitting rule's gap: on 27 rows one
+    row is 0.037, noise)."""
+    n = ev.get("val_samples")
+    return max(RIVAL_TIE, 2 / n) if higher_better and n else RIVAL_TIE
+
+
+def rival_ahead(ev: dict, higher_better: bool) -> float:
+    """How far the rival is ahead of the network on validation: points for scores, relative for errors."""
+    net, base = ev["final_val_metric"], ev["baseline_val_metric"]
+    return base - net if higher_better else (net / base - 1 if base > 0 else 0.0)
+
+
 def baseline_does_as_well(ev: dict, metric: str, higher_better: bool, *, task: str | None = None) -> str | None:
-    """The reason when the better baseline scores at least as well as the network on validation."""
+    """The reason when the better baseline scores at least as well as the network on validation: "does better" only
+    when it is ahead by more than `tie_limit`, else the network "does no better" than it."""
     net, base = ev.get("final_val_metric"), ev.get("baseline_val_metric")
     if net is None or base is None or beats(net, base, higher_better):
         return None
     fmt = "{:.3f}" if higher_better else "{:.4g}"
-    much = (base - net if higher_better else net / base - 1 if base > 0 else 0.0) > 0.02
-    return (f"{_words(task, ev['baseline'])} does {'better' if much else 'as well'} (val {metric} "
-            f"{fmt.format(base)} vs {fmt.format(net)}): the network adds nothing here")
+    scores = f"val {metric} {fmt.format(base)} vs the network's {fmt.format(net)}"
+    name = _words(task, ev["baseline"])
+    if rival_ahead(ev, higher_better) > tie_limit(ev, higher_better):
+        return f"{name} does better than the network ({scores}): the network falls short of it here"
+    rows = ev.get("val_samples")
+    diff = round(abs(base - net) * rows) if higher_better and rows and base != net else 0
+    noise = f", {diff} of {rows} validation samples apart" if diff else ""
+    return f"the network does no better than {name} ({scores}{noise}): it adds nothing here"
 
 
 def constant_does_as_well(ev: dict, baselines: dict[str, dict[str, Any]] | None, metric: str, higher_better: bool, *,
@@ -293,23 +326,20 @@ def constant_does_as_well(ev: dict, baselines: dict[str, dict[str, Any]] | None,
 
 
 def baseline_advice(ev: dict, c: dict[str, Any] | None, *, task: str | None = None, gan: bool = False,
-                    steps_follow: bool = False) -> str:
+                    verdict: str = "good fit", higher_better: bool = True) -> str:
     """The advice that goes with `baseline_does_as_well`: a tie with a fitted model favours the simpler model;
     a loss asks for more; against a constant (or the input itself) the network has learned nothing useful yet.
-    `gan`: a GAN run, which `idealfit lr-find` cannot sweep (it has two optimizers). `steps_follow`: the
-    underfitting advice follows, naming each step, so this line points to it instead of repeating it."""
-    from idealfit.diagnose_advice import family_of, knobs
+    `gan`: a GAN run, which `idealfit lr-find` cannot sweep (it has two optimizers). `verdict`: the diagnosis's,
+    which "a better chance" follows (`idealfit.diagnose_advice.better_chance`): an overfitting network is not told
+    to train longer or widen, and the advice that follows it names each step. A rival within `tie_limit` is as good
+    (and simpler), so it is preferred."""
+    from idealfit.diagnose_advice import better_chance
 
-    c = c or {}
     name, rival = _words(task, ev["baseline"]), rivals(task)[ev["baseline"]]
-    net, base = ev.get("final_val_metric"), ev.get("baseline_val_metric")
-    chance = ("try the steps below" if steps_follow else
-              f"train longer (train.epochs, now {c.get('epochs', '?')}), "
-              f"{knobs(family_of(c, task), c.get('kind'), c.get('cell'))[2]} and tune train.lr"
-              + ("" if gan else " (`idealfit lr-find`)"))
+    chance = better_chance(verdict, ev, c, task=task, gan=gan)
     if not rival.fitted:
         return f"The network does no better than {name}, which involves no learning at all: {chance}."
-    if net == base:
+    if ev.get("final_val_metric") is not None and rival_ahead(ev, higher_better) <= tie_limit(ev, higher_better):
         return (f"Prefer {name} here: it is as good and simpler (its numbers are in summary.json's baselines); "
                 "keep the network only if you need it.")
     return (f"Use {name} for this data (its numbers are in summary.json's baselines), or give the network a "

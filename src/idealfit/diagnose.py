@@ -36,15 +36,16 @@ loss still falling 34% per epoch).
 
 With `baselines` (summary["baselines"]: the simple models each task fits on the same split and inputs),
 rule 2b also compares with the task's best rival by validation (`idealfit.baselines.NAMES`: linear and
-boosting for tables; per-pixel logistic regression and the majority class for segmentation; PCA and
+boosting for tables, a linear model on principal components for images, signals and audio; per-pixel logistic regression and the majority class for segmentation; PCA and
 the corrupted input itself for reconstruction; the mean target image for translation, never its
 "real" upper bound): the network underfits when it is clearly worse than that baseline on its
 *training* data (a score more than UNDERFIT_BASELINE_GAP below, or an error more than
 UNDERFIT_BASELINE_RATIO times above) and no better on validation. A reference rival (the tuned table
 models, PCA) replaces the fixed thresholds of 2b; beating a weaker one (a per-pixel model, a constant)
 does not show the network fits its data, so the fixed thresholds still apply there. And whatever the
-verdict, a rival that does as well on validation is named as a reason, with advice: the network adds
-nothing there.
+verdict, a rival at least as good on validation is named as a reason ("does better" only when ahead by more
+than `baselines.tie_limit`: 2 points or 2%, and two validation samples), with advice that follows the verdict
+(`diagnose_advice.better_chance`).
 
 A forecasting run whose validation error is no lower than the naive or seasonal naive forecast's (no learning at
 all) is underfitting whatever its curves show, with the forecasting remedies (`idealfit.diagnose_forecast`).
@@ -89,7 +90,9 @@ from idealfit.baselines import (  # noqa: F401 - the thresholds are part of the 
     best_baseline,
     constant_does_as_well,
     is_reference,
+    rival_ahead,
     rivals,
+    tie_limit,
 )
 from idealfit.diagnose_advice import GAN_NOTE, GOOD_FIT_ADVICE, advice, cycle_cut_short
 from idealfit.diagnose_evidence import STILL_FALLING_WINDOW, check_history, evidence
@@ -235,6 +238,11 @@ def diagnose(history: list[dict], *, task: str, metric: str, final: dict[str, di
     if not reasons:
         close = " and validation stays close to it" if ev["has_validation"] else ""
         reasons = [f"training has levelled off{close}"]
+        if ev.get("val_still_improving") and ev.get("recent_val_drop") is not None:  # the evidence's flag, in words
+            w = min(STILL_FALLING_WINDOW, ev["epochs"] - 1)
+            reasons.append(f"validation loss still edged down {100 * ev['recent_val_drop']:.2g}% per epoch over the "
+                           f"last {w} epochs (\"validation still improving\" in the evidence), less than the "
+                           f"{100 * VAL_STILL_IMPROVING_RATE:g}% per epoch that calls for more epochs")
         if ev.get("val_loss_rise_discarded", 0.0) > OVERFIT_VAL_RISE:
             reasons.append(f"early stopping kept epoch {ev['kept_epoch']}, before validation loss rose "
                            f"{100 * ev['val_loss_rise_discarded']:.0f}%")
@@ -242,7 +250,9 @@ def diagnose(history: list[dict], *, task: str, metric: str, final: dict[str, di
     as_well = baseline_does_as_well(ev, metric, higher_better, task=task) if ev["has_validation"] else None
     verdict, reasons, const_tip = _constant_rule(verdict, ev, reasons, baselines, metric, higher_better, task=task,
                                                  gan=gan, as_well=as_well)
-    tips = advice(verdict, ev, reasons, context, task=task, gan=gan)
+    acc = ev["final_train_metric"]
+    fits_train = is_score(metric) and acc is not None and acc >= FITS_TRAIN_ACCURACY
+    tips = advice(verdict, ev, reasons, context, task=task, gan=gan, fits_train=fits_train)
     if const_tip:
         tips = [const_tip[0]] + [a for a in tips if a not in GOOD_FIT_ADVICE]
         # the constant is the best rival (_constant_rule said it, once), or a rival no better than the constant
@@ -253,7 +263,8 @@ def diagnose(history: list[dict], *, task: str, metric: str, final: dict[str, di
     if as_well and task == "forecasting" and ev["baseline"] in ("naive", "seasonal_naive"):
         as_well = None  # _forecast_rules says it, with the forecasting remedies
     if as_well and gan:  # a GAN is trained away from the blurry average an L1 score rewards: not a rival then
-        reasons.append(f"{as_well.split(' (')[0]} by val {metric} ({ev['baseline_val_metric']:.4g} vs "
+        ahead = "better" if rival_ahead(ev, higher_better) > tie_limit(ev, higher_better) else "as well"
+        reasons.append(f"{rivals(task)[ev['baseline']].words} does {ahead} by val {metric} ({ev['baseline_val_metric']:.4g} vs "
                        f"{ev['final_val_metric']:.4g}), as expected of a GAN: L1 rewards the blurry average of all "
                        "plausible outputs, which the discriminator pushes the generator away from; "
                        f"{_gan_scores(final)}")
@@ -261,8 +272,7 @@ def diagnose(history: list[dict], *, task: str, metric: str, final: dict[str, di
     if as_well:
         reasons.append(as_well)
         # "keep this setup" would contradict "use the simpler model": drop the good-fit advice then
-        steps = verdict == "underfitting"  # its own advice names each step (train longer, capacity, lr)
-        line = baseline_advice(ev, context, task=task, gan=gan, steps_follow=steps)
+        line = baseline_advice(ev, context, task=task, gan=gan, verdict=verdict, higher_better=higher_better)
         tips = tips[:1] + [line] + tips[1:] if const_tip else [line] + [a for a in tips if a not in GOOD_FIT_ADVICE]
     if task == "forecasting":
         verdict, reasons, tips = _forecast_rules(verdict, ev, reasons, tips, baselines, metric, context)

@@ -41,18 +41,19 @@ GAN_NOTE = ("this is a GAN: its adversarial losses (train_g_adv, train_d_loss) h
             "U-shape, so this verdict reads the L1 curves only (train_loss and val_loss are the generator's "
             "L1 part, val_l1 its score); judge the generated images by eye")
 
-# Per family: (what gives more capacity, what makes the model smaller, a concrete widening for the baseline
-# advice). The autoencoder's entries depend on its kind (dense on tables: model.hidden; conv: model.widths).
+# Per family: (what gives more capacity, what makes the model smaller, the widening for the baseline advice when
+# the run's own width is unknown: `wider` doubles it when the context has it, so no fixed width is named here).
+# The autoencoder's entries depend on its kind (dense on tables: model.hidden; conv: model.widths).
 _KNOBS = {
     None: ("wider or deeper layers (model.widths, model.hidden)", "fewer or narrower layers: model.widths, model.hidden",
-           "widen it (--set model.hidden=[256,256])"),
+           "widen it (model.widths, model.hidden)"),
     "mlp": ("wider or deeper hidden layers (model.hidden)", "fewer or narrower hidden layers: model.hidden",
-            "widen it (--set model.hidden=[256,256])"),
+            "widen it (model.hidden: e.g. twice each layer's width)"),
     "cnn": ("more or wider convolution blocks (model.widths) and dense layers (model.hidden)",
             "fewer or narrower layers: model.widths, model.hidden", "widen it (model.widths, model.hidden)"),
     "rnn": ("a wider or deeper recurrent network (model.hidden_size, model.layers) or a wider head (model.hidden)",
             "a narrower recurrent network or head: model.hidden_size, model.layers, model.hidden",
-            "widen it (--set model.hidden_size=128)"),
+            "widen it (model.hidden_size: e.g. twice its width)"),
     "unet": ("wider or deeper levels (model.widths, e.g. --set model.widths=[16,32,64,128]; keep model.skip=true, "
              "the skips carry the fine detail)", "fewer or narrower levels: model.widths",
              "widen or deepen it (model.widths, e.g. [16,32,64,128])"),
@@ -91,6 +92,68 @@ def knobs(family: str | None, kind: str | None, cell: str | None = None) -> tupl
     return _KNOBS.get(family, _KNOBS[None])
 
 
+# Per family: the option that sets its width, and the context key that holds the run's value of it
+WIDTH_KEYS = {"mlp": "hidden", "cnn": "widths", "rnn": "hidden_size", "unet": "widths", "pix2pix": "widths"}
+
+
+def _width_key(family: str | None, kind: str | None) -> str | None:
+    if family == "autoencoder":
+        return "hidden" if kind == "table" else "widths"  # dense on tables, convolutional otherwise
+    return WIDTH_KEYS.get(family or "")
+
+
+def resized(c: dict[str, Any] | None, family: str | None, factor: float) -> str | None:
+    """The run's own width times `factor` as a setting, "--set model.hidden=[512,512], now [256,256]", computed from
+    the run's config (context["hidden"], ...); None when the context lacks it or nothing would change (a width of 1
+    halved), so the advice never repeats a setting the run already has."""
+    key = _width_key(family, (c or {}).get("kind"))
+    now = (c or {}).get(key) if key else None
+    if now is None or (isinstance(now, list) and not now):
+        return None
+    scale = lambda v: max(1, int(round(v * factor)))  # noqa: E731
+    new = [scale(v) for v in now] if isinstance(now, list) else scale(now)
+    if new == now:
+        return None
+    show = (lambda v: f"[{','.join(map(str, v))}]" if isinstance(v, list) else str(v))  # noqa: E731
+    return f"--set model.{key}={show(new)}, now {show(now)}"
+
+
+def wider(c: dict[str, Any] | None, family: str | None) -> str:
+    """"widen it" for the baseline advice: twice the run's current width when the context has it."""
+    concrete = resized(c, family, 2)
+    generic = knobs(family, (c or {}).get("kind"), (c or {}).get("cell"))[2]
+    return f"widen it ({concrete})" if concrete else generic
+
+
+def better_chance(verdict: str, ev: dict, c: dict[str, Any] | None, *, task: str | None, gan: bool) -> str:
+    """What "give the network a better chance" means for this run, beside a baseline that does better: it follows
+    the verdict (overfitting: regularize, shrink, more data; underfitting: the steps of its advice) and never asks for
+    what the run already has or cannot use (more epochs after early stopping ended it, the width it has)."""
+    c = c or {}
+    if verdict == "underfitting":
+        return "try the steps below"
+    if verdict == "overfitting":
+        return "it overfits, so try the steps below (more data, regularization, a smaller model)"
+    from idealfit.diagnose import OVERFIT_VAL_RISE  # here: diagnose imports this module
+
+    fam = family_of(c, task)
+    rose = ev.get("val_loss_rise_discarded", 0.0)
+    if rose > OVERFIT_VAL_RISE:  # good fit only because early stopping kept an epoch before validation rose
+        smaller = resized(c, fam, 0.5)
+        parts = [] if gan else ["a weight penalty (--set train.l2=1e-4)" if not (c.get("l1") or c.get("l2"))
+                                else "a stronger weight penalty (3x train.l1 / train.l2)"]
+        if _takes_dropout(fam, c.get("kind")):
+            parts.append(f"more dropout (now model.dropout={c['dropout']:g})" if c.get("dropout")
+                         else "dropout (--set model.dropout=0.3)")
+        parts.append(f"a smaller model ({smaller})" if smaller else "a smaller model")
+        return (f"regularize it, as validation loss rose {100 * rose:.0f}% after the kept epoch "
+                f"{ev.get('kept_epoch', '?')}: {', '.join(parts[:-1])} or {parts[-1]}" if len(parts) > 1
+                else f"regularize it: {parts[0]}")
+    steps = [] if c.get("stopped_early") else [f"train longer (train.epochs, now {c.get('epochs', '?')})"]
+    steps += [wider(c, fam), "tune train.lr" + ("" if gan else " (`idealfit lr-find`)")]
+    return f"{', '.join(steps[:-1])} and {steps[-1]}"
+
+
 def _takes_dropout(family: str | None, kind: str | None) -> bool:
     """The convolutional autoencoder has no dropout: model.dropout would be ignored there."""
     return not (family == "autoencoder" and kind != "table")
@@ -102,17 +165,19 @@ def _not_done(reason: str) -> bool:
 
 
 def advice(verdict: str, ev: dict, reasons: list[str], context: dict[str, Any] | None = None, *,
-           task: str | None = None, gan: bool = False) -> list[str]:
+           task: str | None = None, gan: bool = False, fits_train: bool = False) -> list[str]:
     """The remedies for `verdict`, named as the options of this run (`context`) when given.
 
     Args:
         task: the run's task (default None: a table task's advice). gan: the run trained adversarially
             (a pix2pix GAN step: no weight penalty applies, the images need judging by eye).
+        fits_train: the model already fits its training data (a classifier at FITS_TRAIN_ACCURACY or above):
+            underfitting then means "not finished", and capacity advice is left out (default False).
     """
     if context is not None and verdict in ("overfitting", "underfitting"):
         fam = family_of(context, task)
         advice = (_overfit_advice_for(ev, context, task, fam, gan) if verdict == "overfitting"
-                  else _underfit_advice_for(reasons, context, fam, gan))
+                  else _underfit_advice_for(reasons, context, fam, gan, fits_train))
     elif verdict == "overfitting":
         best = f" (epoch {ev['best_val_epoch']})" if "best_val_epoch" in ev else ""
         advice = [a.format(best=best) for a in OVERFIT_ADVICE]
@@ -126,6 +191,7 @@ def advice(verdict: str, ev: dict, reasons: list[str], context: dict[str, Any] |
             advice.insert(0, "Lower the learning rate (e.g. 10x): the loss blew up.")
         elif any(_not_done(r) for r in reasons):
             advice.insert(0, advice.pop(1))  # "not done yet" among the reasons: train longer comes first
+        advice = _drop_bias_remedies(advice) if fits_train else advice
     elif ev["has_validation"]:
         advice = list(GOOD_FIT_ADVICE)
     else:
@@ -174,16 +240,22 @@ def _overfit_advice_for(ev: dict, c: dict[str, Any], task: str | None, fam: str 
                       "--set train.early_stopping=true.")
     if not c.get("batchnorm"):
         advice.append("Add batch normalization: --set model.batchnorm=true.")
-    advice.append(f"Use a smaller model ({knobs(fam, c.get('kind'), c.get('cell'))[1]}).")
+    smaller = resized(c, fam, 0.5)
+    advice.append(f"Use a smaller model ({knobs(fam, c.get('kind'), c.get('cell'))[1]}"
+                  + (f", e.g. {smaller})." if smaller else ")."))
     return advice
 
 
-def _underfit_advice_for(reasons: list[str], c: dict[str, Any], fam: str | None, gan: bool) -> list[str]:
-    """The deck's remedies for underfitting, naming the settings this run used."""
+def _underfit_advice_for(reasons: list[str], c: dict[str, Any], fam: str | None, gan: bool,
+                         fits_train: bool = False) -> list[str]:
+    """The deck's remedies for underfitting, naming the settings this run used. `fits_train`: the run already fits
+    its training data (no bias left to remove), so more capacity and less regularization are not advised."""
     longer = (f"Train longer: early stopping ended the run; raise train.patience (now {c.get('patience')}) "
               "or train.min_delta." if c.get("stopped_early")
               else f"Train longer: raise train.epochs (now {c.get('epochs')}).")
-    advice = [f"Give the model more capacity: {knobs(fam, c.get('kind'), c.get('cell'))[0]}.", longer,
+    capacity = knobs(fam, c.get("kind"), c.get("cell"))[0]
+    more = None if "e.g." in capacity else resized(c, fam, 2)  # U-Net, pix2pix: their example adds a level
+    advice = [f"Give the model more capacity: {capacity}" + (f", e.g. {more}." if more else "."), longer,
               f"Tune the learning rate (now train.lr={c.get('lr', 0):g}): try 3x larger and 3x smaller"
               + ("." if gan else " (`idealfit lr-find` suggests one).")]  # lr-find sweeps one optimizer, not a GAN's two
     if gan:
@@ -200,7 +272,13 @@ def _underfit_advice_for(reasons: list[str], c: dict[str, Any], fam: str | None,
         advice.insert(0, f"Lower the learning rate (e.g. 10x, below train.lr={c.get('lr', 0):g}): the loss blew up.")
     elif any(_not_done(r) for r in reasons):
         advice.insert(0, advice.pop(1))  # "not done yet" among the reasons: train longer comes first
-    return advice
+    return _drop_bias_remedies(advice) if fits_train else advice
+
+
+def _drop_bias_remedies(advice: list[str]) -> list[str]:
+    """A run that already fits its training data has no bias left: more capacity or less regularization would only
+    widen a train-validation gap; what is left is to let validation finish improving."""
+    return [a for a in advice if not a.startswith(("Give the model more capacity", "Use less regularization"))]
 
 
 CYCLE_CUT = 0.1  # early stopping at a one-cycle learning rate above this share of its peak cut the cycle short

@@ -46,6 +46,7 @@ from typing import Any
 
 import numpy as np
 
+from idealfit.diagnose import OVERFIT_ACCURACY_GAP, OVERFIT_ERROR_RATIO, OVERFIT_VAL_RISE
 from idealfit.errors import UserError
 from idealfit.study_report import (
     SPLITS,
@@ -144,7 +145,12 @@ def _one_run(name: str, overrides: dict[str, Any], *, data: str, seed: int, out:
     s, metric = run.summary, run.summary["metric"]
     m = {split: s["metrics"][split][metric] for split in SPLITS}
     gap = m["train"] - m["test"] if is_score(metric) else m["test"] - m["train"]
+    # what an overfitting verdict rests on (VERDICT_NOTE): the validation loss's rise, and validation against training
+    ev = s["diagnosis"]["evidence"]
+    rise, vs = ev.get("val_loss_rise_rel"), ev.get("metric_gap") if is_score(metric) else ev.get("metric_ratio")
     rec = {"seed": seed, **{f"{k}_{metric}": v for k, v in m.items()}, "gap": gap, "verdict": s["diagnosis"]["verdict"],
+           "val_loss_rise": None if rise is None else 100 * rise,
+           "val_vs_train": None if vs is None else 100 * vs if is_score(metric) else vs,
            "epochs": s["epochs_run"], "best_epoch": s["best_epoch"], "seconds": round(seconds, 2),
            "params": s["params"], "sparsity": s.get("sparsity"), "run_dir": out.name}
     return rec, run.history
@@ -152,7 +158,8 @@ def _one_run(name: str, overrides: dict[str, Any], *, data: str, seed: int, out:
 
 def _aggregate(name: str, description: str, overrides: dict, records: list[dict], metric: str) -> dict:
     row: dict[str, Any] = {"variant": name, "description": description, "settings": overrides}
-    for key in [f"{s}_{metric}" for s in SPLITS] + ["gap", "sparsity", "epochs", "seconds"]:
+    for key in [f"{s}_{metric}" for s in SPLITS] + ["gap", "val_loss_rise", "val_vs_train", "sparsity", "epochs",
+                                                    "seconds"]:
         if all(r.get(key) is not None for r in records):
             row[key] = mean_std([r[key] for r in records])
     row["verdict"] = Counter(r["verdict"] for r in records).most_common(1)[0][0]
@@ -286,9 +293,9 @@ def regularization_study(*, data: str | Path = "digits", subset: float = 0.1, se
 
     curves, bars = overlaid_curves(histories, metric=metric), train_test_bars(rows, metric=metric)
     result.figures = [save_png(curves, study_dir / "curves.png"), save_png(bars, study_dir / "gap.png")]
-    lead = (f"Baseline gap (train − test) {closed['baseline_gap']:.3f}; all remedies together: "
-            f"{closed['all_gap']:.3f}: {100 * closed['share']:.0f}% of the gap closed, test {metric} "
-            f"{closed['test_gain']:+.3f}.")
+    lead = (f"Baseline gap ({gap_words(metric)}) {closed['baseline_gap']:.3f}; all remedies together: "
+            f"{closed['all_gap']:.3f}: {100 * closed['share']:.0f}% of the gap closed; {describe_test_change(closed, metric)}. "
+            f"{VERDICT_NOTE}")
     result.report = write_study_report(result, title=f"Regularization study · {data}", lead=lead, figures=[
         ("Validation curves", curves, "Validation loss and metric per epoch of every variant (mean over seeds)."),
         ("Train vs test", bars, "Train and test metric per variant (mean ± std over seeds): the gap is overfitting."),
@@ -296,15 +303,40 @@ def regularization_study(*, data: str | Path = "digits", subset: float = 0.1, se
     return result
 
 
+# the verdict column is each run's diagnosis of its own curves, not the test gap: a learner comparing the two
+# columns needs to know why a smaller gap can still read "overfitting"
+VERDICT_NOTE = ("The verdict is each run's diagnosis of its own curves and validation split, not the test gap: "
+                f"overfitting when validation loss rose more than {100 * OVERFIT_VAL_RISE:.0f}% above its best while "
+                "training loss fell (val loss rise, at the kept weights), or validation is far worse than training "
+                f"(train−val above {100 * OVERFIT_ACCURACY_GAP:.0f} points for scores, val/train above "
+                f"{OVERFIT_ERROR_RATIO}x for errors).")
+
+
+def gap_words(metric: str) -> str:
+    """Which way the gap is taken: train − test for scores (accuracy), test − train for errors (rmse): positive
+    means worse on test either way."""
+    return "train − test" if is_score(metric) else "test − train"
+
+
 def gap_closed(rows: list[dict]) -> dict[str, float]:
-    """How much of the baseline's train − test gap the combined remedy closes, and the test metric it gains."""
+    """How much of the baseline's gap (`gap_words`) the combined remedy closes, the test metric before and after, and
+    the gain (positive = better: a lower rmse is a gain)."""
     by = {r["variant"]: r for r in rows}
     base, comb = by["baseline"], by["all"]
     test = next(k for k in base if k.startswith("test_"))
     b, a = base["gap"]["mean"], comb["gap"]["mean"]
     sign = 1.0 if is_score(test.removeprefix("test_")) else -1.0  # a lower rmse is a gain
     return {"baseline_gap": b, "all_gap": a, "share": (b - a) / b if b > 0 else 0.0,
+            "baseline_test": base[test]["mean"], "all_test": comb[test]["mean"],
             "test_gain": sign * (comb[test]["mean"] - base[test]["mean"])}
+
+
+def describe_test_change(closed: dict[str, float], metric: str) -> str:
+    """"test rmse 71.45 -> 62.48 (better by 8.969)": the values themselves, so a lower-is-better metric's sign
+    cannot be misread."""
+    word = "better" if closed["test_gain"] > 0 else "worse" if closed["test_gain"] < 0 else "unchanged"
+    by = f" by {abs(closed['test_gain']):.4g}" if closed["test_gain"] else ""
+    return f"test {metric} {closed['baseline_test']:.4g} -> {closed['all_test']:.4g} ({word}{by})"
 
 
 # --- the capacity study ----------------------------------------------------------------------------------------

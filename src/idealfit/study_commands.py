@@ -124,15 +124,23 @@ def _print_table(res) -> None:
 
 
 def cmd_study_regularization(args: argparse.Namespace) -> int:
-    from idealfit.study import REG_EPOCHS, gap_closed, regularization_study
+    from idealfit.study import (
+        REG_EPOCHS,
+        VERDICT_NOTE,
+        describe_test_change,
+        gap_closed,
+        gap_words,
+        regularization_study,
+    )
 
     res = regularization_study(data=args.data, subset=args.subset, seeds=_seeds(args.seeds),
                                epochs=_epochs(args.epochs, REG_EPOCHS), set=_sets(args), out=args.out)
     closed = gap_closed(res.rows)
     _print_table(res)
-    print(f"all remedies together close {100 * closed['share']:.0f}% of the baseline's train-test gap "
-          f"({closed['baseline_gap']:.3f} -> {closed['all_gap']:.3f}); test {res.metric} "
-          f"{closed['test_gain']:+.3f}")
+    print(f"all remedies together close {100 * closed['share']:.0f}% of the baseline's "
+          f"{gap_words(res.metric).replace(' − ', '-')} gap ({closed['baseline_gap']:.3f} -> {closed['all_gap']:.3f}); "
+          f"{describe_test_change(closed, res.metric)}")
+    print(f"({VERDICT_NOTE})")
     print(f"study: {res.dir}  (report: {res.report})")
     return 0
 

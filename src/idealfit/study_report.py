@@ -172,15 +172,20 @@ def _table_cells(result: StudyResult, row: dict) -> list[str]:
         return [row["variant"] + mark, f"{row['params']:,}", *errs, *tail]
     vals = [_cell(row[f"{s}_{result.metric}"], fmt, spread=sp) for s in SPLITS] + [_cell(row["gap"], fmt, spread=sp)]
     sparsity = _cell(row["sparsity"], spread=sp) if "sparsity" in row else "n/a"
-    return [row["variant"], *vals, sparsity, *tail]
+    # what the verdict rests on (study.VERDICT_NOTE); a study.json from before they were recorded has neither
+    basis = [_cell(row[k], "float" if k == "val_loss_rise" or _is_score(result.metric) else "sig", spread=sp)
+             if k in row else "n/a" for k in ("val_loss_rise", "val_vs_train")]
+    return [row["variant"], *vals, sparsity, *basis, *tail]
 
 
 def _table_header(result: StudyResult) -> list[str]:
     unit = " %" if _is_score(result.metric) else ""
     if result.kind == "capacity":
         return ["model", "params", *[f"{s} error{unit}" for s in SPLITS], "verdict", "epochs", "seconds"]
-    return ["variant", *[f"{s} {result.metric}{unit}" for s in SPLITS], f"gap{unit}", "sparsity %", "verdict",
-            "epochs", "seconds"]
+    gap = "gap (train−test)" if _is_score(result.metric) else "gap (test−train)"  # positive = worse on test
+    return ["variant", *[f"{s} {result.metric}{unit}" for s in SPLITS], f"{gap}{unit}", "sparsity %",
+            "val loss rise %", "train−val %" if _is_score(result.metric) else "val/train", "verdict", "epochs",
+            "seconds"]
 
 
 def format_table(result: StudyResult) -> str:

@@ -320,8 +320,9 @@ def test_a_baseline_that_does_as_well_on_validation_is_named():
     hist = _history(train, val, [0.96] * N, [0.95] * N)
     d = diagnose(hist, task="classification", metric="accuracy", baselines=_baselines(0.97, 0.96))
     assert d["verdict"] == "good fit"
-    assert any("a linear model does as well (val accuracy 0.960 vs 0.950)" in r for r in d["reasons"])
-    assert d["advice"][0].startswith("Use a linear model")
+    assert any("the network does no better than a linear model (val accuracy 0.960 vs the network's 0.950): it adds "
+               "nothing here" in r for r in d["reasons"])
+    assert d["advice"][0].startswith("Prefer a linear model here")  # within RIVAL_TIE: as good, and simpler
     assert d["evidence"]["baseline"] == "linear" and d["evidence"]["baseline_val_metric"] == 0.96
     plain = diagnose(hist, task="classification", metric="accuracy")
     assert not any("linear" in r for r in plain["reasons"])
@@ -355,7 +356,7 @@ def test_regression_compares_errors_with_the_better_baseline():
     d = diagnose(hist, task="regression", metric="rmse", baselines=worse)
     assert d["verdict"] == "underfitting"
     assert "1.25x that of a linear model" in d["reasons"][0]
-    assert any("does better (val rmse 45 vs 52)" in r for r in d["reasons"])
+    assert any("a linear model does better than the network (val rmse 45 vs the network's 52)" in r for r in d["reasons"])
 
 
 def test_an_accuracy_gap_of_under_two_validation_samples_is_not_overfitting():
@@ -377,7 +378,7 @@ def test_a_baseline_as_good_replaces_keep_this_setup():
     base = {"linear": {"train": {"accuracy": 0.97}, "val": {"accuracy": 0.99}, "test": {"accuracy": 0.99}}}
     d = diagnose(_history(train, val, tacc, vacc), task="classification", metric="accuracy", baselines=base,
                  context=CONTEXT)
-    assert any("adds nothing" in r for r in d["reasons"])
+    assert any("a linear model does better than the network (val accuracy 0.990" in r for r in d["reasons"])
     assert not any(a in GOOD_FIT_ADVICE for a in d["advice"])
 
 

@@ -230,6 +230,9 @@ def test_baselines_table_when_summary_has_them(digits, tmp_path):
     real = build_run_report(digits).read_text()  # every run measures at least the majority class
     majority = json.loads((digits / "summary.json").read_text())["baselines"]["majority"]
     assert f'<tr><th>majority</th><td>{majority["val"]["accuracy"]:.4g}</td>' in real
+    # an image run's linear model on principal components, and how it was fitted (its note)
+    linear = json.loads((digits / "summary.json").read_text())["baselines"]["linear"]
+    assert f"linear: a linear model ({linear['note']})" in real and "principal components" in linear["note"]
     del summary["baselines"]
     (run / "summary.json").write_text(json.dumps(summary))
     assert 'class="baselines"' not in build_run_report(run).read_text()

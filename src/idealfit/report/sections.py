@@ -142,7 +142,7 @@ def baselines_table(summary: dict, order: tuple[str, ...]) -> str:
         cls = ' class="key"' if model == "this network" else ""
         rows.append(f"<tr{cls}><th>{escape(model)}</th>{cells}</tr>")
     return ('<h3>Beside simple baselines</h3><p class="note">A model is only good beside a baseline: the same '
-            f"splits; {escape(_baseline_words(summary.get('task'), list(models)[1:]))}.</p>"
+            f"splits; {escape(_baseline_words(summary.get('task'), list(models)[1:], baselines))}.</p>"
             f'<table class="baselines"><tr><th>model</th>{head}</tr>{"".join(rows)}</table>')
 
 
@@ -150,12 +150,16 @@ OTHER_BASELINES = {"real": "the real images themselves, scored by the same segme
                    "majority": "the training split's most frequent class, always", "mean": "the training mean, always"}
 
 
-def _baseline_words(task: str | None, keys: list[str]) -> str:
-    """What each baseline of the table is, in the diagnosis's own words (baselines.NAMES)."""
+def _baseline_words(task: str | None, keys: list[str], baselines: dict | None = None) -> str:
+    """What each baseline of the table is, in the diagnosis's own words (baselines.NAMES), with the entry's own
+    note where it has one (how an image's linear model was fitted, a subsample)."""
     from idealfit.baselines import rivals
 
-    named = rivals(task)
-    return "; ".join(f"{k}: {named[k].words if k in named else OTHER_BASELINES.get(k, k)}" for k in keys)
+    named, baselines = rivals(task), baselines or {}
+    notes = {k: f" ({v['note']})" if isinstance(v, dict) and isinstance(v.get("note"), str) else ""
+             for k, v in baselines.items()}
+    return "; ".join(f"{k}: {named[k].words if k in named else OTHER_BASELINES.get(k, k)}{notes.get(k, '')}"
+                     for k in keys)
 
 
 def confusion_table(y_true, y_pred, names: list[str]) -> str:

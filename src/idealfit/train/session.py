@@ -367,7 +367,10 @@ def _diagnosis_context(cfg: RunConfig, ds: Dataset, *, stopped_early: bool, val_
     augment = [a if isinstance(a, str) else str(a.get("name", a)) for a in cfg.data.augment]
     return {"kind": ds.kind, "model": m.name, "augment": augment, "dropout": m.dropout, "batchnorm": m.batchnorm, "l1": t.l1,
             "l2": t.l2, "early_stopping": t.early_stopping, "stopped_early": stopped_early, "patience": t.patience,
-            "epochs": t.epochs, "lr": t.lr, "schedule": t.schedule, "val_samples": val_samples, "cell": m.cell, **series_context(cfg, ds)}
+            "epochs": t.epochs, "lr": t.lr, "schedule": t.schedule, "val_samples": val_samples, "cell": m.cell,
+            # the width options, so advice can double or halve the run's own (idealfit.diagnose_advice.resized)
+            "hidden": list(m.hidden), "widths": list(m.widths), "hidden_size": m.hidden_size, "latent": m.latent,
+            **series_context(cfg, ds)}
 
 
 def _threads_note(device: torch.device | str, threads: int | None, processes: dict | None = None) -> str:
