@@ -94,9 +94,10 @@ from idealfit.baselines import (  # noqa: F401 - the thresholds are part of the 
     rivals,
     tie_limit,
 )
-from idealfit.diagnose_advice import GAN_NOTE, GOOD_FIT_ADVICE, advice, cycle_cut_short, longer_advice
+from idealfit.diagnose_advice import GOOD_FIT_ADVICE, advice, cycle_cut_short, longer_advice
 from idealfit.diagnose_evidence import STILL_FALLING_WINDOW, check_history, evidence
-from idealfit.tasks import TASKS, is_score
+from idealfit.diagnose_gan import adversarial, gan_note, gan_scores, no_sharper
+from idealfit.tasks import is_score
 
 OVERFIT_VAL_RISE = 0.10  # val loss 10% above its best (relative), while train loss fell = overfitting
 OVERFIT_ACCURACY_GAP = 0.05  # train accuracy − val accuracy above 5 points = overfitting
@@ -264,7 +265,7 @@ def diagnose(history: list[dict], *, task: str, metric: str, final: dict[str, di
         if ev.get("val_loss_rise_discarded", 0.0) > OVERFIT_VAL_RISE:
             reasons.append(f"early stopping kept epoch {ev['kept_epoch']}, before validation loss rose "
                            f"{100 * ev['val_loss_rise_discarded']:.0f}%")
-    gan = _adversarial(history)
+    gan = adversarial(history)
     as_well = baseline_does_as_well(ev, metric, higher_better, task=task) if ev["has_validation"] else None
     verdict, reasons, const_tip = _constant_rule(verdict, ev, reasons, baselines, metric, higher_better, task=task,
                                                  gan=gan, as_well=as_well)
@@ -281,7 +282,7 @@ def diagnose(history: list[dict], *, task: str, metric: str, final: dict[str, di
             as_well = None
     if as_well and task == "forecasting" and ev["baseline"] in ("naive", "seasonal_naive"):
         as_well = None  # _forecast_rules says it, with the forecasting remedies
-    blunt = _no_sharper(final, baselines, ev) if as_well and gan else None
+    blunt = no_sharper(final, baselines, ev) if as_well and gan else None
     if blunt:  # the GAN's excuse for a worse L1 needs sharper images: without them the rival is a rival
         as_well = f"{as_well}; nor are the generated images sharper ({blunt}): the adversarial term has not paid off yet"
     elif as_well and gan:  # a GAN is trained away from the blurry average an L1 score rewards: not a rival then
@@ -289,7 +290,7 @@ def diagnose(history: list[dict], *, task: str, metric: str, final: dict[str, di
         reasons.append(f"{rivals(task)[ev['baseline']].words} does {ahead} by val {metric} ({ev['baseline_val_metric']:.4g} vs "
                        f"{ev['final_val_metric']:.4g}), as expected of a GAN: L1 rewards the blurry average of all "
                        "plausible outputs, which the discriminator pushes the generator away from; "
-                       f"{_gan_scores(final)}")
+                       f"{gan_scores(final)}")
         as_well = None
     if as_well:
         reasons.append(as_well)
@@ -299,7 +300,7 @@ def diagnose(history: list[dict], *, task: str, metric: str, final: dict[str, di
     if task == "forecasting":
         verdict, reasons, tips = _forecast_rules(verdict, ev, reasons, tips, baselines, metric, context)
     if gan:
-        reasons.append(_gan_note(history, task))
+        reasons.append(gan_note(history, task))
     if cut := cycle_cut_short(history, context):  # "keep this setup" would keep the cut-short cycle
         tips = [a for a in tips if a not in GOOD_FIT_ADVICE] + [cut]
     if not ev["has_validation"]:
@@ -352,40 +353,6 @@ def _forecast_rules(verdict: str, ev: dict, reasons: list[str], tips: list[str],
             reasons.append(rule[0])
             tips = [rule[1]] + [a for a in tips if a != rule[1]]
     return verdict, reasons, tips
-
-
-def _adversarial(history: list[dict]) -> bool:
-    """Whether the run trained adversarially: its history logs a GAN's parts (train_g_adv, train_d_loss)."""
-    return any(r.get(k) is not None for r in history for k in ("train_g_adv", "train_d_loss"))
-
-
-def _no_sharper(final: dict[str, dict] | None, baselines: dict | None, ev: dict) -> str | None:
-    """Words for a GAN whose generated images are no sharper on validation than the rival's (the mean image): its
-    worse L1 then buys nothing; None when they are sharper or either sharpness is unknown."""
-    net = ((final or {}).get("val") or {}).get("sharpness_ratio")
-    base = (((baselines or {}).get(ev.get("baseline")) or {}).get("val") or {}).get("sharpness_ratio")
-    if not isinstance(net, (int, float)) or not isinstance(base, (int, float)) or net > base:
-        return None
-    return f"val sharpness_ratio {net:.3g} vs {base:.3g}; 1 = as sharp as the real targets"
-
-
-def _gan_scores(final: dict[str, dict] | None) -> str:
-    """Which of a GAN run's own scores to compare instead of L1: the FCN-score only where the run has one
-    (it needs the class maps behind the inputs: photos and edge maps have none)."""
-    fcn = any("fcn_miou" in (scores or {}) for scores in (final or {}).values())
-    if fcn:
-        return "compare sharpness_ratio and the FCN-score instead (idealfit study gan measures both against L1 alone)"
-    return ("compare sharpness_ratio instead (idealfit study gan measures it against L1 alone; this run has no "
-            "FCN-score: its inputs are not class maps)")
-
-
-def _gan_note(history: list[dict], task: str) -> str:
-    """What the verdict of a GAN run rests on, and (the task's reading of the discriminator's loss) whether the
-    discriminator won outright, which leaves the generator's images resting on the L1 term alone."""
-    gan = TASKS[task].history_facts(list(history)).get("gan", {})
-    won = (f"; the discriminator won outright for {gan['longest_d_won_epochs']} epochs in a row (summary.json's "
-           "gan), so the adversarial term taught the generator little then" if gan.get("discriminator_won") else "")
-    return GAN_NOTE + won
 
 
 _HEADLINES = {
