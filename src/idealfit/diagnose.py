@@ -94,9 +94,10 @@ from idealfit.baselines import (  # noqa: F401 - the thresholds are part of the 
     rivals,
     tie_limit,
 )
-from idealfit.diagnose_advice import GAN_NOTE, GOOD_FIT_ADVICE, advice, cycle_cut_short
+from idealfit.diagnose_advice import GOOD_FIT_ADVICE, advice, cycle_cut_short, longer_advice
 from idealfit.diagnose_evidence import STILL_FALLING_WINDOW, check_history, evidence
-from idealfit.tasks import TASKS, is_score
+from idealfit.diagnose_gan import adversarial, gan_note, gan_scores, no_sharper
+from idealfit.tasks import is_score
 
 OVERFIT_VAL_RISE = 0.10  # val loss 10% above its best (relative), while train loss fell = overfitting
 OVERFIT_ACCURACY_GAP = 0.05  # train accuracy − val accuracy above 5 points = overfitting
@@ -155,7 +156,7 @@ def _underfit_reasons(ev: dict, task: str, metric: str) -> list[str]:
     recent = ev["recent_train_drop"]
     # A model that already fits its training data (near-perfect accuracy) has no bias left to remove: a
     # still-falling tiny loss there is confidence growing, not underfitting.
-    fits_train = is_score(metric) and acc is not None and acc >= FITS_TRAIN_ACCURACY
+    fits_train = _fits_train(ev, metric)
     if recent is not None and recent > STILL_FALLING_RATE and ev.get("val_still_improving", True) and not fits_train:
         reasons.append(
             f"training loss was still falling {100 * recent:.1f}% per epoch over the last "
@@ -168,10 +169,19 @@ def _underfit_reasons(ev: dict, task: str, metric: str) -> list[str]:
     if not any("stopped too early" in r for r in reasons) and _val_still_improving(ev):
         w = min(STILL_FALLING_WINDOW, ev["epochs"] - 1)
         reasons.append(
-            f"validation loss was still improving at the last epoch ({100 * ev['recent_val_drop']:.1f}% per "
+            f"{STILL_IMPROVING} ({100 * ev['recent_val_drop']:.1f}% per "
             f"epoch over the last {w}): training stopped before it levelled off"
         )
     return reasons
+
+
+STILL_IMPROVING = "validation loss was still improving at the last epoch"  # rule 2d's reason, as it starts
+
+
+def _fits_train(ev: dict, metric: str) -> bool:
+    """A score (accuracy, Dice) at FITS_TRAIN_ACCURACY or above on the model's own training data."""
+    acc = ev["final_train_metric"]
+    return is_score(metric) and acc is not None and acc >= FITS_TRAIN_ACCURACY
 
 
 def _val_still_improving(ev: dict) -> bool:
@@ -231,10 +241,19 @@ def diagnose(history: list[dict], *, task: str, metric: str, final: dict[str, di
         if reasons and _val_still_improving(ev):  # only the gap rule can fire at a still-falling best epoch
             held, reasons = reasons, []
         verdict = "overfitting" if reasons else verdict
+    unfinished = False
     if not reasons:
         reasons = _underfit_reasons(ev, task, metric)
         verdict = "underfitting" if reasons else verdict
-        reasons += held if untrained else [f"{r}; judge that gap once validation loss has levelled off" for r in held]
+        if reasons and not untrained and _fits_train(ev, metric) and all(r.startswith(STILL_IMPROVING) for r in reasons):
+            # a model that fits its own training data has no bias left: "still improving" says unfinished, not
+            # underfitting (a text run at 100% on every split was headlined "underfits")
+            verdict, unfinished = ("overfitting" if held else "good fit"), True
+            reasons = [f"the model fits its own training data ({ev['final_train_metric']:.3f} {metric}), and "
+                       + reasons[0].replace("training stopped before it levelled off", "more epochs may still help")]
+            reasons += [f"{r}, a gap that memorizing the training data opens" for r in held]
+        else:
+            reasons += held if untrained else [f"{r}; judge that gap once validation loss has levelled off" for r in held]
     if not reasons:
         close = " and validation stays close to it" if ev["has_validation"] else ""
         reasons = [f"training has levelled off{close}"]
@@ -246,13 +265,14 @@ def diagnose(history: list[dict], *, task: str, metric: str, final: dict[str, di
         if ev.get("val_loss_rise_discarded", 0.0) > OVERFIT_VAL_RISE:
             reasons.append(f"early stopping kept epoch {ev['kept_epoch']}, before validation loss rose "
                            f"{100 * ev['val_loss_rise_discarded']:.0f}%")
-    gan = _adversarial(history)
+    gan = adversarial(history)
     as_well = baseline_does_as_well(ev, metric, higher_better, task=task) if ev["has_validation"] else None
     verdict, reasons, const_tip = _constant_rule(verdict, ev, reasons, baselines, metric, higher_better, task=task,
                                                  gan=gan, as_well=as_well)
-    acc = ev["final_train_metric"]
-    fits_train = is_score(metric) and acc is not None and acc >= FITS_TRAIN_ACCURACY
+    fits_train = _fits_train(ev, metric)
     tips = advice(verdict, ev, reasons, context, task=task, gan=gan, fits_train=fits_train)
+    if unfinished:  # more epochs first; "keep this setup" would say the run is done
+        tips = [longer_advice(context, epochs=ev["epochs"])] + [a for a in tips if a not in GOOD_FIT_ADVICE]
     if const_tip:
         tips = [const_tip[0]] + [a for a in tips if a not in GOOD_FIT_ADVICE]
         # the constant is the best rival (_constant_rule said it, once), or a rival no better than the constant
@@ -262,12 +282,15 @@ def diagnose(history: list[dict], *, task: str, metric: str, final: dict[str, di
             as_well = None
     if as_well and task == "forecasting" and ev["baseline"] in ("naive", "seasonal_naive"):
         as_well = None  # _forecast_rules says it, with the forecasting remedies
-    if as_well and gan:  # a GAN is trained away from the blurry average an L1 score rewards: not a rival then
+    blunt = no_sharper(final, baselines, ev) if as_well and gan else None
+    if blunt:  # the GAN's excuse for a worse L1 needs sharper images: without them the rival is a rival
+        as_well = f"{as_well}; nor are the generated images sharper ({blunt}): the adversarial term has not paid off yet"
+    elif as_well and gan:  # a GAN is trained away from the blurry average an L1 score rewards: not a rival then
         ahead = "better" if rival_ahead(ev, higher_better) > tie_limit(ev, higher_better) else "as well"
         reasons.append(f"{rivals(task)[ev['baseline']].words} does {ahead} by val {metric} ({ev['baseline_val_metric']:.4g} vs "
                        f"{ev['final_val_metric']:.4g}), as expected of a GAN: L1 rewards the blurry average of all "
                        "plausible outputs, which the discriminator pushes the generator away from; "
-                       f"{_gan_scores(final)}")
+                       f"{gan_scores(final)}")
         as_well = None
     if as_well:
         reasons.append(as_well)
@@ -277,7 +300,7 @@ def diagnose(history: list[dict], *, task: str, metric: str, final: dict[str, di
     if task == "forecasting":
         verdict, reasons, tips = _forecast_rules(verdict, ev, reasons, tips, baselines, metric, context)
     if gan:
-        reasons.append(_gan_note(history, task))
+        reasons.append(gan_note(history, task))
     if cut := cycle_cut_short(history, context):  # "keep this setup" would keep the cut-short cycle
         tips = [a for a in tips if a not in GOOD_FIT_ADVICE] + [cut]
     if not ev["has_validation"]:
@@ -330,30 +353,6 @@ def _forecast_rules(verdict: str, ev: dict, reasons: list[str], tips: list[str],
             reasons.append(rule[0])
             tips = [rule[1]] + [a for a in tips if a != rule[1]]
     return verdict, reasons, tips
-
-
-def _adversarial(history: list[dict]) -> bool:
-    """Whether the run trained adversarially: its history logs a GAN's parts (train_g_adv, train_d_loss)."""
-    return any(r.get(k) is not None for r in history for k in ("train_g_adv", "train_d_loss"))
-
-
-def _gan_scores(final: dict[str, dict] | None) -> str:
-    """Which of a GAN run's own scores to compare instead of L1: the FCN-score only where the run has one
-    (it needs the class maps behind the inputs: photos and edge maps have none)."""
-    fcn = any("fcn_miou" in (scores or {}) for scores in (final or {}).values())
-    if fcn:
-        return "compare sharpness_ratio and the FCN-score instead (idealfit study gan measures both against L1 alone)"
-    return ("compare sharpness_ratio instead (idealfit study gan measures it against L1 alone; this run has no "
-            "FCN-score: its inputs are not class maps)")
-
-
-def _gan_note(history: list[dict], task: str) -> str:
-    """What the verdict of a GAN run rests on, and (the task's reading of the discriminator's loss) whether the
-    discriminator won outright, which leaves the generator's images resting on the L1 term alone."""
-    gan = TASKS[task].history_facts(list(history)).get("gan", {})
-    won = (f"; the discriminator won outright for {gan['longest_d_won_epochs']} epochs in a row (summary.json's "
-           "gan), so the adversarial term taught the generator little then" if gan.get("discriminator_won") else "")
-    return GAN_NOTE + won
 
 
 _HEADLINES = {

@@ -246,13 +246,19 @@ def _overfit_advice_for(ev: dict, c: dict[str, Any], task: str | None, fam: str 
     return advice
 
 
+def longer_advice(c: dict[str, Any] | None, *, epochs: int) -> str:
+    """"Train longer", as the option that gives this run more epochs."""
+    if c and c.get("stopped_early"):
+        return (f"Train longer: early stopping ended the run; raise train.patience (now {c.get('patience')}) "
+                "or train.min_delta.")
+    return f"Train longer: raise train.epochs (now {(c or {}).get('epochs', epochs)})."
+
+
 def _underfit_advice_for(reasons: list[str], c: dict[str, Any], fam: str | None, gan: bool,
                          fits_train: bool = False) -> list[str]:
     """The deck's remedies for underfitting, naming the settings this run used. `fits_train`: the run already fits
     its training data (no bias left to remove), so more capacity and less regularization are not advised."""
-    longer = (f"Train longer: early stopping ended the run; raise train.patience (now {c.get('patience')}) "
-              "or train.min_delta." if c.get("stopped_early")
-              else f"Train longer: raise train.epochs (now {c.get('epochs')}).")
+    longer = longer_advice(c, epochs=c.get("epochs", 0))
     capacity = knobs(fam, c.get("kind"), c.get("cell"))[0]
     more = None if "e.g." in capacity else resized(c, fam, 2)  # U-Net, pix2pix: their example adds a level
     advice = [f"Give the model more capacity: {capacity}" + (f", e.g. {more}." if more else "."), longer,

@@ -224,9 +224,8 @@ class Run:
 
             split = read_npz(self.dir, "split.npz", ("train", "val", "test"))
             note = training_rows_note(self.state, cfg.name, data, split, len(ds.y)) or _seen_rows_note(self, ds, data, split)
-            if note:
-                print(note, file=sys.stderr)
         else:
+            note = None
             test = self._test_split()
             if len(test) and (test.min() < 0 or test.max() >= len(ds.y)):
                 raise damaged(self.dir / "split.npz", f"test index {test.max()} past the {len(ds.y)} samples")
@@ -252,7 +251,10 @@ class Run:
         for i in range(0, len(yt), BATCH):  # the task's statistics summed batch by batch, as in training
             o, t = out[i : i + BATCH], yt[i : i + BATCH]
             meter.add(task.stats(o, t, task.loss(o, t)))
-        return {**task.finish(meter.sums(), targets), **_per_sample_metrics(task, cfg, targets, ds, labels, out, yt)}
+        metrics = {**task.finish(meter.sums(), targets), **_per_sample_metrics(task, cfg, targets, ds, labels, out, yt)}
+        if note:  # once the data proved readable: a bad row's error stays the command's one line
+            print(note, file=sys.stderr)
+        return metrics
 
 
 def _seen_rows_note(run: Run, ds: Dataset, data: str, split: dict[str, np.ndarray]) -> str | None:

@@ -298,11 +298,23 @@ def test_underfit_advice_only_suggests_less_regularization_when_there_is_some():
 def test_validation_still_improving_at_the_last_epoch_means_train_longer():
     train = [1.0 * 0.8**e for e in range(6)]
     val = [1.1 * 0.9**e for e in range(6)]  # best at the last epoch, still 10% better per epoch
-    acc = [0.995] * 6  # fits its training data: the train-loss rule alone would not fire
+    acc = [0.93] * 6  # below FITS_TRAIN_ACCURACY: not finished and not fitting yet, so underfitting
     d = diagnose(_history(train, val, acc, acc), task="classification", metric="accuracy", context=CONTEXT)
     assert d["verdict"] == "underfitting"
-    assert "still improving at the last epoch" in d["reasons"][0]
+    assert "training stopped too early" in d["reasons"][0]  # rule 2c says it first (and 2d not twice)
     assert "levelled off" not in " ".join(d["reasons"]).replace("before it levelled off", "")
+    assert d["advice"][0] == "Train longer: raise train.epochs (now 30)."
+    # fitting its training data (no bias left), validation close and still improving: a good fit, unfinished
+    acc = [0.995] * 6
+    d = diagnose(_history(train, val, acc, acc), task="classification", metric="accuracy", context=CONTEXT)
+    assert d["verdict"] == "good fit"
+    assert d["reasons"][0].startswith("the model fits its own training data (0.995 accuracy), and validation loss was "
+                                      "still improving at the last epoch") and "more epochs may still help" in d["reasons"][0]
+    assert d["advice"][0] == "Train longer: raise train.epochs (now 30)."
+    assert not any(a.startswith("Keep this setup") or "capacity" in a for a in d["advice"])
+    # the same with a wide train-validation gap: memorizing, judged as overfitting (more data, regularization)
+    d = diagnose(_history(train, val, acc, [0.85] * 6), task="classification", metric="accuracy", context=CONTEXT)
+    assert d["verdict"] == "overfitting" and "a gap that memorizing the training data opens" in " ".join(d["reasons"])
     assert d["advice"][0] == "Train longer: raise train.epochs (now 30)."
 
 

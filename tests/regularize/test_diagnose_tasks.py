@@ -169,6 +169,18 @@ def test_a_generator_no_better_than_the_mean_image_is_named():
                         context={**CONTEXT, "kind": "image_pair"})
     assert "compare sharpness_ratio and the FCN-score instead" in _text(with_fcn)
     assert not any("lr-find" in a for a in d["advice"])  # a GAN run: the lr finder cannot sweep it
+    # the excuse needs sharper images: a GAN whose images are blurrier than the mean image's gets none
+    sharp = {"mean": {**base["mean"], "val": {"l1": 0.196, "sharpness_ratio": 0.0245}}}
+    final = {s: {"l1": 0.2, "sharpness_ratio": 0.0155} for s in ("train", "val", "test")}  # the newcomer's pix2pix
+    blunt = diagnose(_p2p(l1=0.2), task="translation", metric="l1", baselines=sharp, final=final,
+                     context={**CONTEXT, "kind": "image_pair"})
+    assert "as expected of a GAN" not in _text(blunt)
+    assert ("nor are the generated images sharper (val sharpness_ratio 0.0155 vs 0.0245; 1 = as sharp as the real "
+            "targets): the adversarial term has not paid off yet") in _text(blunt)
+    final["val"]["sharpness_ratio"] = 0.6  # sharper than the mean image: the trade-off holds, explained as before
+    kept = diagnose(_p2p(l1=0.2), task="translation", metric="l1", baselines=sharp, final=final,
+                    context={**CONTEXT, "kind": "image_pair"})
+    assert "as expected of a GAN" in _text(kept)
 
 
 def test_a_gan_is_judged_on_its_l1_curves_and_says_so():

@@ -1,0 +1,41 @@
+"""How the diagnosis reads a GAN run (pix2pix): whether the run trained adversarially, which of its own scores to
+compare instead of L1, whether its images are sharper than the rival's, and what its verdict rests on."""
+
+from __future__ import annotations
+
+from idealfit.diagnose_advice import GAN_NOTE
+from idealfit.tasks import TASKS
+
+
+def adversarial(history: list[dict]) -> bool:
+    """Whether the run trained adversarially: its history logs a GAN's parts (train_g_adv, train_d_loss)."""
+    return any(r.get(k) is not None for r in history for k in ("train_g_adv", "train_d_loss"))
+
+
+def no_sharper(final: dict[str, dict] | None, baselines: dict | None, ev: dict) -> str | None:
+    """Words for a GAN whose generated images are no sharper on validation than the rival's (the mean image): its
+    worse L1 then buys nothing; None when they are sharper or either sharpness is unknown."""
+    net = ((final or {}).get("val") or {}).get("sharpness_ratio")
+    base = (((baselines or {}).get(ev.get("baseline")) or {}).get("val") or {}).get("sharpness_ratio")
+    if not isinstance(net, (int, float)) or not isinstance(base, (int, float)) or net > base:
+        return None
+    return f"val sharpness_ratio {net:.3g} vs {base:.3g}; 1 = as sharp as the real targets"
+
+
+def gan_scores(final: dict[str, dict] | None) -> str:
+    """Which of a GAN run's own scores to compare instead of L1: the FCN-score only where the run has one
+    (it needs the class maps behind the inputs: photos and edge maps have none)."""
+    fcn = any("fcn_miou" in (scores or {}) for scores in (final or {}).values())
+    if fcn:
+        return "compare sharpness_ratio and the FCN-score instead (idealfit study gan measures both against L1 alone)"
+    return ("compare sharpness_ratio instead (idealfit study gan measures it against L1 alone; this run has no "
+            "FCN-score: its inputs are not class maps)")
+
+
+def gan_note(history: list[dict], task: str) -> str:
+    """What the verdict of a GAN run rests on, and (the task's reading of the discriminator's loss) whether the
+    discriminator won outright, which leaves the generator's images resting on the L1 term alone."""
+    gan = TASKS[task].history_facts(list(history)).get("gan", {})
+    won = (f"; the discriminator won outright for {gan['longest_d_won_epochs']} epochs in a row (summary.json's "
+           "gan), so the adversarial term taught the generator little then" if gan.get("discriminator_won") else "")
+    return GAN_NOTE + won
