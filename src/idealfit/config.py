@@ -38,6 +38,7 @@ POOLS = ("max", "avg", "none")
 IMPUTE = ("drop", "mean", "median", "most_frequent")
 SCALES = ("standard", "minmax", "none")
 WIDE_INITS = ("random", "linear")  # model.wide_init
+NUM_EMBEDDINGS = ("none", "ple")  # model.num_embedding (models/ple.py)
 CELLS = ("rnn", "lstm", "gru")  # model.cell, as models/rnn.CELLS
 TOKENS = ("char", "word")  # data.tokens, as data.text.TOKENIZERS
 RESIZE = ("crop", "squash", "pad")  # as data.images.RESIZE (kept here: config imports no image code)
@@ -120,6 +121,10 @@ class ModelConfig:
     batchnorm: bool = True  # batch normalization after each conv / dense layer (the deck: fewer epochs, stabler)
     wide: bool = False  # mlp: add a linear path from the inputs to the output (wide & deep, Cheng et al. 2016)
     wide_init: str = "random"  # tables, with model.wide: random | linear (start at baselines.linear's fit, deep head 0)
+    # mlp on tables: none | ple (the dense layers read each feature's piecewise-linear encoding over quantile bins of the
+    # training split, Gorishniy et al. 2022; the wide path keeps the raw features: models/ple.py)
+    num_embedding: str = "none"
+    ple_bins: int = 16  # with num_embedding=ple: bins per feature (fewer where a column has fewer distinct values)
     skip: bool = True  # unet: skip connections from encoder to decoder (false: the deck's plain deconvolution network)
     latent: int = 16  # autoencoder: size of the code between encoder and decoder
     gan_weight: float = 1.0  # pix2pix: weight of the adversarial loss (0 = the L1-only generator, the paper's ablation)

@@ -28,7 +28,7 @@ from idealfit.tasks import Task
 
 # the shape options each model family reads (activation, dropout, batchnorm, init are not checked here)
 FAMILY_KEYS = {
-    "mlp": ("model.hidden", "model.wide", "model.wide_init"),
+    "mlp": ("model.hidden", "model.wide", "model.wide_init", "model.num_embedding", "model.ple_bins"),
     "cnn": ("model.widths", "model.kernel_size", "model.pool", "model.hidden", "model.block_convs", "model.wide",
             "model.wide_init"),
     "rnn": ("model.cell", "model.layers", "model.hidden_size", "model.bidirectional", "model.hidden", "model.embed_dim",
@@ -55,6 +55,7 @@ def check_run_options(cfg: RunConfig, dataset: Dataset, *, task: Task) -> None:
     _check_optimizer(cfg)
     _check_monitor(cfg, dataset, task)
     _check_wide_init(cfg, dataset, task)
+    _check_num_embedding(cfg, dataset)
 
 
 def is_set(cfg: RunConfig, key: str) -> bool:
@@ -167,6 +168,18 @@ def _check_wide_init(cfg: RunConfig, ds: Dataset, task: Task) -> None:
     if not forecast and (ds.kind != "table" or task.name not in ("classification", "regression")):
         raise UserError(f"model.wide_init=linear starts at the linear baseline, which is fitted for classification "
                         f"and regression on tables; {ds.name} is {task.name} on {ds.kind} data: drop model.wide_init")
+
+
+def _check_num_embedding(cfg: RunConfig, ds: Dataset) -> None:
+    m = cfg.model
+    if m.num_embedding == "none":
+        if is_set(cfg, "model.ple_bins"):
+            raise UserError("model.ple_bins sizes the piecewise-linear encoding, and this run has none; add "
+                            "model.num_embedding=ple or drop model.ple_bins")
+        return
+    if ds.kind != "table":  # quantile bins of a pixel or a time step would be a preprocessing of its own
+        raise UserError(f"model.num_embedding={m.num_embedding} encodes the numeric columns of a table, and "
+                        f"{ds.name} is {ds.kind} data; drop model.num_embedding")
 
 
 def _a(word: str) -> str:

@@ -58,9 +58,15 @@ class WideDeep(nn.Module):
 
 def build_mlp(input_shape: tuple[int, ...], out_dim: int, cfg: ModelConfig) -> list[nn.Module]:
     """Flatten any input (table row, image, signal) and apply the dense stack (with `cfg.wide`, beside a
-    linear path from the inputs to the output)."""
+    linear path from the inputs to the output; with `cfg.num_embedding=ple`, the dense stack reads each input's
+    piecewise-linear encoding in `cfg.ple_bins` bins, models/ple.py, fitted by `fit_piecewise` before training)."""
     in_features = math.prod(input_shape)
-    layers = dense_stack(in_features, out_dim, cfg)
+    encode: list[nn.Module] = []
+    if cfg.num_embedding == "ple":  # the deep path reads each feature's bins (models/ple.py); the wide path the raw x
+        from idealfit.models.ple import PiecewiseLinear
+
+        encode = [PiecewiseLinear(in_features, cfg.ple_bins)]
+    layers = encode + dense_stack(in_features * (cfg.ple_bins if encode else 1), out_dim, cfg)
     if cfg.wide:
         return [nn.Flatten(), WideDeep(nn.Sequential(*layers), in_features, out_dim)]
     return [nn.Flatten(), *layers]
