@@ -125,6 +125,8 @@ class ModelConfig:
     # training split, Gorishniy et al. 2022; the wide path keeps the raw features: models/ple.py)
     num_embedding: str = "none"
     ple_bins: int = 16  # with num_embedding=ple: bins per feature (fewer where a column has fewer distinct values)
+    ple_dim: int = 0  # with num_embedding=ple: 0, or d: each feature's bins through its own Linear(bins, d) + ReLU first
+    ple_wide: bool = False  # with num_embedding=ple and model.wide: the wide path reads the bins too (started at the linear fit)
     skip: bool = True  # unet: skip connections from encoder to decoder (false: the deck's plain deconvolution network)
     latent: int = 16  # autoencoder: size of the code between encoder and decoder
     gan_weight: float = 1.0  # pix2pix: weight of the adversarial loss (0 = the L1-only generator, the paper's ablation)

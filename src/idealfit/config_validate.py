@@ -89,6 +89,7 @@ def validate(cfg: RunConfig) -> RunConfig:
     if not 2 <= m.ple_bins <= MAX_PLE_BINS:  # one bin is min-max scaling; each bin adds F inputs to the first layer
         raise UserError(f"model.ple_bins must be a whole number from 2 to {MAX_PLE_BINS} (quantile bins per "
                         f"feature); got {m.ple_bins}")
+    _positive("model.ple_dim", m.ple_dim, allow_zero=True)
     _choice("model.activation", m.activation, ACTIVATIONS)
     for i, w in enumerate(m.widths):
         _positive(f"model.widths[{i}]", w)

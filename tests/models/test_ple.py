@@ -129,3 +129,18 @@ def test_images_and_other_families_are_refused():
         build_setup(resolve(overrides={"data.name": "xo", "model.name": "mlp", "model.num_embedding": "ple"}))
     with pytest.raises(UserError, match="model.num_embedding is an mlp option"):
         build_setup(resolve(overrides={"data.name": "xo", "model.name": "cnn", "model.num_embedding": "ple"}))
+
+
+@pytest.mark.parametrize("sets", [{"model.ple_wide": "true"}, {"model.ple_wide": "true", "model.ple_dim": "3"}])
+def test_the_wide_path_on_the_bins_still_starts_at_the_linear_fit(tmp_path, sets):
+    """model.ple_wide: the linear baseline's weights mapped onto the bins (models/ple.linear_on_bins) give the
+    same probabilities on every row, also outside the training range (the outer bins are unclipped)."""
+    setup = _setup(_csv(tmp_path), **{"model.num_embedding": "ple", "model.ple_bins": "4", **sets})
+    core, x = setup.model[-1], setup.prep.x["train"]
+    assert core.wide.in_features == 3 * 4 and core.encode is not None
+    ref = LogisticRegression(C=1.0, max_iter=2000).fit(x.astype(np.float64), setup.prep.y["train"])
+    test = np.concatenate([setup.prep.x["test"], 3 * x[:5]]).astype(np.float32)  # and beyond the edges
+    probs = torch.softmax(setup.model.eval()(torch.from_numpy(test)), 1).detach().numpy()
+    np.testing.assert_allclose(probs, ref.predict_proba(test.astype(np.float64)), atol=1e-5)
+    first = [m for m in setup.model.modules() if isinstance(m, torch.nn.Linear)][0]
+    assert first.in_features == 3 * int(sets.get("model.ple_dim", 4))  # ple_dim: d numbers per feature

@@ -47,12 +47,15 @@ class WideDeep(nn.Module):
         in_features, out_dim: sizes of the wide Linear layer.
     """
 
-    def __init__(self, deep: nn.Module, in_features: int, out_dim: int):
+    def __init__(self, deep: nn.Module, in_features: int, out_dim: int, *, encode: nn.Module | None = None):
         super().__init__()
         self.deep = deep
         self.wide = nn.Linear(in_features, out_dim, bias=False)
+        self.encode = encode  # model.ple_wide: both paths read the table's piecewise-linear encoding (models/ple.py)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, in_features) or (B, C, L) -> (B, out_dim)
+        if self.encode is not None:
+            x = self.encode(x)  # (B, F) -> (B, F · T), computed once for both paths
         return self.deep(x) + self.wide(x.flatten(1))  # a CNN's deep path reads the window unflattened
 
 
@@ -61,12 +64,20 @@ def build_mlp(input_shape: tuple[int, ...], out_dim: int, cfg: ModelConfig) -> l
     linear path from the inputs to the output; with `cfg.num_embedding=ple`, the dense stack reads each input's
     piecewise-linear encoding in `cfg.ple_bins` bins, models/ple.py, fitted by `fit_piecewise` before training)."""
     in_features = math.prod(input_shape)
-    encode: list[nn.Module] = []
-    if cfg.num_embedding == "ple":  # the deep path reads each feature's bins (models/ple.py); the wide path the raw x
-        from idealfit.models.ple import PiecewiseLinear
+    if cfg.num_embedding != "ple":
+        layers = dense_stack(in_features, out_dim, cfg)
+        if cfg.wide:
+            return [nn.Flatten(), WideDeep(nn.Sequential(*layers), in_features, out_dim)]
+        return [nn.Flatten(), *layers]
+    from idealfit.models.ple import PerFeatureLinear, PiecewiseLinear
 
-        encode = [PiecewiseLinear(in_features, cfg.ple_bins)]
-    layers = encode + dense_stack(in_features * (cfg.ple_bins if encode else 1), out_dim, cfg)
+    # the deep path reads each feature's bins (models/ple.py), or d learned numbers made of them (model.ple_dim);
+    # the wide path the raw features, or with model.ple_wide the bins too
+    encode, coded = PiecewiseLinear(in_features, cfg.ple_bins), in_features * cfg.ple_bins
+    embed = [PerFeatureLinear(in_features, cfg.ple_bins, cfg.ple_dim)] if cfg.ple_dim else []
+    deep = [*embed, *dense_stack(in_features * cfg.ple_dim if embed else coded, out_dim, cfg)]
+    if cfg.wide and cfg.ple_wide:
+        return [nn.Flatten(), WideDeep(nn.Sequential(*deep), coded, out_dim, encode=encode)]
     if cfg.wide:
-        return [nn.Flatten(), WideDeep(nn.Sequential(*layers), in_features, out_dim)]
-    return [nn.Flatten(), *layers]
+        return [nn.Flatten(), WideDeep(nn.Sequential(encode, *deep), in_features, out_dim)]
+    return [nn.Flatten(), encode, *deep]

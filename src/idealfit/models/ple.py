@@ -74,6 +74,7 @@ class PiecewiseLinear(nn.Module):
             col = cols[:, j][np.isfinite(cols[:, j])]
             edges = np.unique(np.quantile(col, qs, method="inverted_cdf")) if col.size else np.zeros(1)
             t = len(edges) - 1  # bins of this feature: 0 for a constant column
+            left[j, 0] = float(edges[0])  # b_0 even for a constant column: `linear_on_bins` reads it
             if t == 0:
                 continue
             left[j, :t] = torch.as_tensor(edges[:-1])
@@ -89,6 +90,39 @@ class PiecewiseLinear(nn.Module):
 
     def extra_repr(self) -> str:
         return f"features={self.features}, bins={self.bins}"
+
+
+class PerFeatureLinear(nn.Module):
+    """(B, F · T) encodings -> (B, F · d): each feature's T bins through its own Linear(T, d) and a ReLU (the
+    paper's "Q-LR" embedding), so the dense layers read d learned numbers per feature instead of T fixed ones.
+
+    Args:
+        features: F. bins: T (`model.ple_bins`). dim: d (`model.ple_dim`).
+    """
+
+    def __init__(self, features: int, bins: int, dim: int):
+        super().__init__()
+        self.features, self.bins, self.dim = features, bins, dim
+        bound = bins ** -0.5  # nn.Linear's default init, per feature (fan-in T)
+        self.weight = nn.Parameter(torch.empty(features, bins, dim).uniform_(-bound, bound))
+        self.bias = nn.Parameter(torch.empty(features, dim).uniform_(-bound, bound))
+
+    def forward(self, e: torch.Tensor) -> torch.Tensor:  # (B, F · T) -> (B, F · d)
+        z = torch.einsum("bft,ftd->bfd", e.view(-1, self.features, self.bins), self.weight) + self.bias
+        return torch.relu(z).flatten(1)
+
+    def extra_repr(self) -> str:
+        return f"features={self.features}, bins={self.bins}, dim={self.dim}"
+
+
+def linear_on_bins(enc: PiecewiseLinear, weight: np.ndarray, bias: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A linear model on the raw features, w · x + c, as the same function of the encodings: (out, F · T) weights
+    and (out,) biases. Exact, because each feature's encodings weighted by their bins' widths sum back to
+    x - b_0 (the outer bins are unclipped): Σ_t e_t (b_t - b_{t-1}) = x - b_0, so w_j x_j = Σ_t w_j (b_t - b_{t-1})
+    e_t + w_j b_0. A constant column (no bins) keeps only its training value's share, w_j b_0, in the bias."""
+    width = (enc.width * enc.mask).cpu().double().numpy()  # (F, T), 0 in unused slots
+    on_bins = (weight[:, :, None] * width[None]).reshape(weight.shape[0], -1)
+    return on_bins, bias + weight @ enc.left[:, 0].cpu().double().numpy()
 
 
 class _Captured(Exception):  # stops the forward pass once the encoding's input is seen
