@@ -39,6 +39,7 @@ IMPUTE = ("drop", "mean", "median", "most_frequent")
 SCALES = ("standard", "minmax", "none")
 WIDE_INITS = ("random", "linear")  # model.wide_init
 NUM_EMBEDDINGS = ("none", "ple")  # model.num_embedding (models/ple.py)
+PLE_PATHS = ("deep", "wide", "both")  # model.ple_paths: which paths of the wide & deep MLP read the encoding
 CELLS = ("rnn", "lstm", "gru")  # model.cell, as models/rnn.CELLS
 TOKENS = ("char", "word")  # data.tokens, as data.text.TOKENIZERS
 RESIZE = ("crop", "squash", "pad")  # as data.images.RESIZE (kept here: config imports no image code)
@@ -126,7 +127,10 @@ class ModelConfig:
     num_embedding: str = "none"
     ple_bins: int = 16  # with num_embedding=ple: bins per feature (fewer where a column has fewer distinct values)
     ple_dim: int = 0  # with num_embedding=ple: 0, or d: each feature's bins through its own Linear(bins, d) + ReLU first
-    ple_wide: bool = False  # with num_embedding=ple and model.wide: the wide path reads the bins too (started at the linear fit)
+    # with num_embedding=ple: deep (the dense layers read the bins, the wide path the raw features) | wide (the wide
+    # path reads the bins: an additive piecewise-linear model started at the linear fit; the dense layers the raw
+    # features) | both
+    ple_paths: str = "deep"
     skip: bool = True  # unet: skip connections from encoder to decoder (false: the deck's plain deconvolution network)
     latent: int = 16  # autoencoder: size of the code between encoder and decoder
     gan_weight: float = 1.0  # pix2pix: weight of the adversarial loss (0 = the L1-only generator, the paper's ablation)

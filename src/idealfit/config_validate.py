@@ -17,6 +17,7 @@ from idealfit.config import (
     MAX_SEED,
     NUM_EMBEDDINGS,
     OPTIMIZERS,
+    PLE_PATHS,
     POOLS,
     PRECISIONS,
     RESIZE,
@@ -90,6 +91,7 @@ def validate(cfg: RunConfig) -> RunConfig:
         raise UserError(f"model.ple_bins must be a whole number from 2 to {MAX_PLE_BINS} (quantile bins per "
                         f"feature); got {m.ple_bins}")
     _positive("model.ple_dim", m.ple_dim, allow_zero=True)
+    _choice("model.ple_paths", m.ple_paths, PLE_PATHS)
     _choice("model.activation", m.activation, ACTIVATIONS)
     for i, w in enumerate(m.widths):
         _positive(f"model.widths[{i}]", w)

@@ -117,6 +117,9 @@ def test_a_saved_run_predicts_and_exports_the_same_numbers(tmp_path, capsys):
     (["model.num_embedding=plee"], "did you mean ple"),
     (["model.num_embedding=ple", "model.ple_bins=1"], "model.ple_bins must be a whole number from 2"),
     (["model.ple_bins=8"], "add model.num_embedding=ple"),
+    (["model.num_embedding=ple", "model.ple_paths=wide", "model.wide=false"], "add model.wide=true"),
+    (["model.num_embedding=ple", "model.ple_paths=wide", "model.ple_dim=4"], "set model.ple_paths=both"),
+    (["model.ple_paths=both"], "add model.num_embedding=ple"),
 ])
 def test_bad_values_get_one_line(tmp_path, cli_error, sets, words):
     argv = ["train", "--data", _csv(tmp_path), "--target", "y", "--epochs", "1", "--out", str(tmp_path / "r")]
@@ -131,9 +134,10 @@ def test_images_and_other_families_are_refused():
         build_setup(resolve(overrides={"data.name": "xo", "model.name": "cnn", "model.num_embedding": "ple"}))
 
 
-@pytest.mark.parametrize("sets", [{"model.ple_wide": "true"}, {"model.ple_wide": "true", "model.ple_dim": "3"}])
-def test_the_wide_path_on_the_bins_still_starts_at_the_linear_fit(tmp_path, sets):
-    """model.ple_wide: the linear baseline's weights mapped onto the bins (models/ple.linear_on_bins) give the
+@pytest.mark.parametrize("sets, deep_in", [({"model.ple_paths": "wide"}, 3), ({"model.ple_paths": "both"}, 12),
+                                           ({"model.ple_paths": "both", "model.ple_dim": "2"}, 6)])
+def test_the_wide_path_on_the_bins_still_starts_at_the_linear_fit(tmp_path, sets, deep_in):
+    """model.ple_paths=wide|both: the linear baseline's weights mapped onto the bins (models/ple.linear_on_bins) give the
     same probabilities on every row, also outside the training range (the outer bins are unclipped)."""
     setup = _setup(_csv(tmp_path), **{"model.num_embedding": "ple", "model.ple_bins": "4", **sets})
     core, x = setup.model[-1], setup.prep.x["train"]
@@ -143,4 +147,4 @@ def test_the_wide_path_on_the_bins_still_starts_at_the_linear_fit(tmp_path, sets
     probs = torch.softmax(setup.model.eval()(torch.from_numpy(test)), 1).detach().numpy()
     np.testing.assert_allclose(probs, ref.predict_proba(test.astype(np.float64)), atol=1e-5)
     first = [m for m in setup.model.modules() if isinstance(m, torch.nn.Linear)][0]
-    assert first.in_features == 3 * int(sets.get("model.ple_dim", 4))  # ple_dim: d numbers per feature
+    assert first.in_features == deep_in  # raw features (wide), bins (both), d numbers per feature (ple_dim)
