@@ -51,12 +51,12 @@ def check_run_options(cfg: RunConfig, dataset: Dataset, *, task: Task) -> None:
     """
     _check_batches(cfg, dataset, task)
     _check_data_source(cfg, dataset)
+    _check_num_embedding(cfg, dataset)  # before the family: on images the fix is to drop it, not to change family
     _check_family(cfg, dataset)
     _check_ignored(cfg, dataset, task)
     _check_optimizer(cfg)
     _check_monitor(cfg, dataset, task)
     _check_wide_init(cfg, dataset, task)
-    _check_num_embedding(cfg, dataset)
 
 
 def is_set(cfg: RunConfig, key: str) -> bool:
