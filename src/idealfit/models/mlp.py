@@ -45,6 +45,8 @@ class WideDeep(nn.Module):
         deep: the dense stack, (B, in_features) -> (B, out_dim); or a CNN or RNN over a series window (B, C, L),
             whose wide path then reads the window flattened (C · L features: the AR model's inputs).
         in_features, out_dim: sizes of the wide Linear layer.
+        encode: a table's piecewise-linear encoding (models/ple.PiecewiseLinear) that the wide path reads
+            (`model.ple_paths=wide`); `encode_deep`: the deep path reads it too (`both`). Default None: raw inputs.
     """
 
     def __init__(self, deep: nn.Module, in_features: int, out_dim: int, *, encode: nn.Module | None = None,
@@ -65,8 +67,9 @@ class WideDeep(nn.Module):
 
 def build_mlp(input_shape: tuple[int, ...], out_dim: int, cfg: ModelConfig) -> list[nn.Module]:
     """Flatten any input (table row, image, signal) and apply the dense stack (with `cfg.wide`, beside a
-    linear path from the inputs to the output; with `cfg.num_embedding=ple`, the dense stack reads each input's
-    piecewise-linear encoding in `cfg.ple_bins` bins, models/ple.py, fitted by `fit_piecewise` before training)."""
+    linear path from the inputs to the output; with `cfg.num_embedding=ple`, the dense stack, the wide path or
+    both (`cfg.ple_paths`) read each input's piecewise-linear encoding in `cfg.ple_bins` bins: models/ple.py,
+    whose `fit_piecewise` sets the bins' edges from the training split before training)."""
     in_features = math.prod(input_shape)
     if cfg.num_embedding != "ple":
         layers = dense_stack(in_features, out_dim, cfg)
