@@ -122,8 +122,9 @@ class ModelConfig:
     batchnorm: bool = True  # batch normalization after each conv / dense layer (the deck: fewer epochs, stabler)
     wide: bool = False  # mlp: add a linear path from the inputs to the output (wide & deep, Cheng et al. 2016)
     wide_init: str = "random"  # tables, with model.wide: random | linear (start at baselines.linear's fit, deep head 0)
-    # mlp on tables: none | ple (the dense layers read each feature's piecewise-linear encoding over quantile bins of the
-    # training split, Gorishniy et al. 2022; the wide path keeps the raw features: models/ple.py)
+    # mlp on tables: none | ple (each feature's piecewise-linear encoding over quantile bins of the training split,
+    # Gorishniy et al. 2022, read by the paths model.ple_paths names: models/ple.py). Off by default: on
+    # benchmarks/tables.py no variant beat the defaults (its header lists them)
     num_embedding: str = "none"
     ple_bins: int = 16  # with num_embedding=ple: bins per feature (fewer where a column has fewer distinct values)
     ple_dim: int = 0  # with num_embedding=ple: 0, or d: each feature's bins through its own Linear(bins, d) + ReLU first

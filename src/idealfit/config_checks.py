@@ -179,15 +179,15 @@ def _check_num_embedding(cfg: RunConfig, ds: Dataset) -> None:
                 raise UserError(f"{key} shapes the piecewise-linear encoding, and this run has none; add "
                                 f"model.num_embedding=ple or drop {key}")
         return
+    if ds.kind != "table":  # quantile bins of a pixel or a time step would be a preprocessing of its own
+        raise UserError(f"model.num_embedding={m.num_embedding} encodes the numeric columns of a table, and "
+                        f"{ds.name} is {ds.kind} data; drop model.num_embedding")
     if m.ple_paths != "deep" and not m.wide:
         raise UserError(f"model.ple_paths={m.ple_paths} feeds the encoding to the wide path, and this run has none; "
                         "add model.wide=true or set model.ple_paths=deep")
     if m.ple_paths == "wide" and m.ple_dim:
         raise UserError("model.ple_dim embeds the bins that the dense layers read, and with model.ple_paths=wide they "
                         "read the raw features; set model.ple_paths=both or drop model.ple_dim")
-    if ds.kind != "table":  # quantile bins of a pixel or a time step would be a preprocessing of its own
-        raise UserError(f"model.num_embedding={m.num_embedding} encodes the numeric columns of a table, and "
-                        f"{ds.name} is {ds.kind} data; drop model.num_embedding")
 
 
 def _a(word: str) -> str:
