@@ -91,10 +91,12 @@ def test_fit_piecewise_sees_what_the_model_feeds_the_encoding():
     np.testing.assert_allclose(enc.left[0].numpy(), [0.0, 1.0])  # (x - 10) / 2: after the normalization layer
 
 
-def test_a_saved_run_predicts_and_exports_the_same_numbers(tmp_path, capsys):
+@pytest.mark.parametrize("paths", ["deep", "both"])  # the encoding inside the deep path, or in WideDeep for both
+def test_a_saved_run_predicts_and_exports_the_same_numbers(tmp_path, capsys, paths):
     path = _csv(tmp_path)
     run = fit.train(data=path, target="y", epochs=3, out=tmp_path / "r", verbose=False, progress=False,
-                    set={"model.num_embedding": "ple", "model.ple_bins": 4, "train.threads": 1})
+                    set={"model.num_embedding": "ple", "model.ple_bins": 4, "model.ple_paths": paths,
+                         "train.threads": 1})
     assert "num_embedding: ple" in (run.dir / "config.yaml").read_text()
     loaded = fit.load_run(run.dir)
     (enc,) = [m for m in loaded.model.modules() if isinstance(m, PiecewiseLinear)]
