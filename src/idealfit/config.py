@@ -38,6 +38,8 @@ POOLS = ("max", "avg", "none")
 IMPUTE = ("drop", "mean", "median", "most_frequent")
 SCALES = ("standard", "minmax", "none")
 WIDE_INITS = ("random", "linear")  # model.wide_init
+NUM_EMBEDDINGS = ("none", "ple")  # model.num_embedding (models/ple.py)
+PLE_PATHS = ("deep", "wide", "both")  # model.ple_paths: which paths of the wide & deep MLP read the encoding
 CELLS = ("rnn", "lstm", "gru")  # model.cell, as models/rnn.CELLS
 TOKENS = ("char", "word")  # data.tokens, as data.text.TOKENIZERS
 RESIZE = ("crop", "squash", "pad")  # as data.images.RESIZE (kept here: config imports no image code)
@@ -120,6 +122,16 @@ class ModelConfig:
     batchnorm: bool = True  # batch normalization after each conv / dense layer (the deck: fewer epochs, stabler)
     wide: bool = False  # mlp: add a linear path from the inputs to the output (wide & deep, Cheng et al. 2016)
     wide_init: str = "random"  # tables, with model.wide: random | linear (start at baselines.linear's fit, deep head 0)
+    # mlp on tables: none | ple (each feature's piecewise-linear encoding over quantile bins of the training split,
+    # Gorishniy et al. 2022, read by the paths model.ple_paths names: models/ple.py). Off by default: on
+    # benchmarks/tables.py no variant beat the defaults (its header lists them)
+    num_embedding: str = "none"
+    ple_bins: int = 16  # with num_embedding=ple: bins per feature (fewer where a column has fewer distinct values)
+    ple_dim: int = 0  # with num_embedding=ple: 0, or d: each feature's bins through its own Linear(bins, d) + ReLU first
+    # with num_embedding=ple: deep (the dense layers read the bins, the wide path the raw features) | wide (the wide
+    # path reads the bins: an additive piecewise-linear model started at the linear fit; the dense layers the raw
+    # features) | both
+    ple_paths: str = "deep"
     skip: bool = True  # unet: skip connections from encoder to decoder (false: the deck's plain deconvolution network)
     latent: int = 16  # autoencoder: size of the code between encoder and decoder
     gan_weight: float = 1.0  # pix2pix: weight of the adversarial loss (0 = the L1-only generator, the paper's ablation)

@@ -28,7 +28,8 @@ from idealfit.tasks import Task
 
 # the shape options each model family reads (activation, dropout, batchnorm, init are not checked here)
 FAMILY_KEYS = {
-    "mlp": ("model.hidden", "model.wide", "model.wide_init"),
+    "mlp": ("model.hidden", "model.wide", "model.wide_init", "model.num_embedding", "model.ple_bins",
+            "model.ple_dim", "model.ple_paths"),
     "cnn": ("model.widths", "model.kernel_size", "model.pool", "model.hidden", "model.block_convs", "model.wide",
             "model.wide_init"),
     "rnn": ("model.cell", "model.layers", "model.hidden_size", "model.bidirectional", "model.hidden", "model.embed_dim",
@@ -50,6 +51,7 @@ def check_run_options(cfg: RunConfig, dataset: Dataset, *, task: Task) -> None:
     """
     _check_batches(cfg, dataset, task)
     _check_data_source(cfg, dataset)
+    _check_num_embedding(cfg, dataset)  # before the family: on images the fix is to drop it, not to change family
     _check_family(cfg, dataset)
     _check_ignored(cfg, dataset, task)
     _check_optimizer(cfg)
@@ -167,6 +169,25 @@ def _check_wide_init(cfg: RunConfig, ds: Dataset, task: Task) -> None:
     if not forecast and (ds.kind != "table" or task.name not in ("classification", "regression")):
         raise UserError(f"model.wide_init=linear starts at the linear baseline, which is fitted for classification "
                         f"and regression on tables; {ds.name} is {task.name} on {ds.kind} data: drop model.wide_init")
+
+
+def _check_num_embedding(cfg: RunConfig, ds: Dataset) -> None:
+    m = cfg.model
+    if m.num_embedding == "none":
+        for key in ("model.ple_bins", "model.ple_dim", "model.ple_paths"):
+            if is_set(cfg, key):
+                raise UserError(f"{key} shapes the piecewise-linear encoding, and this run has none; add "
+                                f"model.num_embedding=ple or drop {key}")
+        return
+    if ds.kind != "table":  # quantile bins of a pixel or a time step would be a preprocessing of its own
+        raise UserError(f"model.num_embedding={m.num_embedding} encodes the numeric columns of a table, and "
+                        f"{ds.name} is {ds.kind} data; drop model.num_embedding")
+    if m.ple_paths != "deep" and not m.wide:
+        raise UserError(f"model.ple_paths={m.ple_paths} feeds the encoding to the wide path, and this run has none; "
+                        "add model.wide=true or set model.ple_paths=deep")
+    if m.ple_paths == "wide" and m.ple_dim:
+        raise UserError("model.ple_dim embeds the bins that the dense layers read, and with model.ple_paths=wide they "
+                        "read the raw features; set model.ple_paths=both or drop model.ple_dim")
 
 
 def _a(word: str) -> str:

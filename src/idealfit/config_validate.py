@@ -15,7 +15,9 @@ from idealfit.config import (
     INIT_SCHEMES,
     LOSSES,
     MAX_SEED,
+    NUM_EMBEDDINGS,
     OPTIMIZERS,
+    PLE_PATHS,
     POOLS,
     PRECISIONS,
     RESIZE,
@@ -28,6 +30,8 @@ from idealfit.config import (
     RunConfig,
 )
 from idealfit.errors import UserError
+
+MAX_PLE_BINS = 256  # model.ple_bins: the paper tunes 2 to 128
 
 
 def _choice(key: str, value: str, choices: tuple[str, ...]) -> None:
@@ -82,6 +86,12 @@ def validate(cfg: RunConfig) -> RunConfig:
     _choice("model.init", m.init, INIT_SCHEMES)
     _choice("model.pool", m.pool, POOLS)
     _choice("model.wide_init", m.wide_init, WIDE_INITS)
+    _choice("model.num_embedding", m.num_embedding, NUM_EMBEDDINGS)
+    if not 2 <= m.ple_bins <= MAX_PLE_BINS:  # one bin is min-max scaling; each bin adds F inputs to the first layer
+        raise UserError(f"model.ple_bins must be a whole number from 2 to {MAX_PLE_BINS} (quantile bins per "
+                        f"feature); got {m.ple_bins}")
+    _positive("model.ple_dim", m.ple_dim, allow_zero=True)
+    _choice("model.ple_paths", m.ple_paths, PLE_PATHS)
     _choice("model.activation", m.activation, ACTIVATIONS)
     for i, w in enumerate(m.widths):
         _positive(f"model.widths[{i}]", w)

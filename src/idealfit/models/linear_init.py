@@ -57,6 +57,10 @@ def init_wide_from_linear(model: nn.Sequential, x: np.ndarray, y: np.ndarray, *,
     with threadpool_limits(limits=threads or torch.get_num_threads()):
         lin = linear_model(task).fit(feats, y)
     weight, bias = _logits(lin, task=task, out_dim=head.out_features)
+    if getattr(core, "encode", None) is not None:  # model.ple_paths=wide|both: the same linear function on the bins
+        from idealfit.models.ple import linear_on_bins
+
+        weight, bias = linear_on_bins(core.encode, weight, bias)
     with torch.no_grad():
         core.wide.weight.copy_(torch.as_tensor(weight, dtype=core.wide.weight.dtype))
         head.weight.zero_()

@@ -45,22 +45,48 @@ class WideDeep(nn.Module):
         deep: the dense stack, (B, in_features) -> (B, out_dim); or a CNN or RNN over a series window (B, C, L),
             whose wide path then reads the window flattened (C · L features: the AR model's inputs).
         in_features, out_dim: sizes of the wide Linear layer.
+        encode: a table's piecewise-linear encoding (models/ple.PiecewiseLinear) that the wide path reads
+            (`model.ple_paths=wide`); `encode_deep`: the deep path reads it too (`both`). Default None: raw inputs.
     """
 
-    def __init__(self, deep: nn.Module, in_features: int, out_dim: int):
+    def __init__(self, deep: nn.Module, in_features: int, out_dim: int, *, encode: nn.Module | None = None,
+                 encode_deep: bool = False):
         super().__init__()
         self.deep = deep
         self.wide = nn.Linear(in_features, out_dim, bias=False)
+        # model.ple_paths=wide|both: the wide path (and with both, the deep one) reads the table's piecewise-linear
+        # encoding (models/ple.py), computed once here; `in_features` is then the encoding's width
+        self.encode, self.encode_deep = encode, encode_deep
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, in_features) or (B, C, L) -> (B, out_dim)
-        return self.deep(x) + self.wide(x.flatten(1))  # a CNN's deep path reads the window unflattened
+        if self.encode is None:
+            return self.deep(x) + self.wide(x.flatten(1))  # a CNN's deep path reads the window unflattened
+        e = self.encode(x)  # (B, F) -> (B, F · T)
+        return self.deep(e if self.encode_deep else x) + self.wide(e)
 
 
 def build_mlp(input_shape: tuple[int, ...], out_dim: int, cfg: ModelConfig) -> list[nn.Module]:
     """Flatten any input (table row, image, signal) and apply the dense stack (with `cfg.wide`, beside a
-    linear path from the inputs to the output)."""
+    linear path from the inputs to the output; with `cfg.num_embedding=ple`, the dense stack, the wide path or
+    both (`cfg.ple_paths`) read each input's piecewise-linear encoding in `cfg.ple_bins` bins: models/ple.py,
+    whose `fit_piecewise` sets the bins' edges from the training split before training)."""
     in_features = math.prod(input_shape)
-    layers = dense_stack(in_features, out_dim, cfg)
+    if cfg.num_embedding != "ple":
+        layers = dense_stack(in_features, out_dim, cfg)
+        if cfg.wide:
+            return [nn.Flatten(), WideDeep(nn.Sequential(*layers), in_features, out_dim)]
+        return [nn.Flatten(), *layers]
+    from idealfit.models.ple import PerFeatureLinear, PiecewiseLinear
+
+    # model.ple_paths: the deep path reads each feature's bins (models/ple.py), or d learned numbers made of them
+    # (model.ple_dim), and the wide path the raw features (deep); or the wide path reads the bins (wide); or both do
+    encode, coded = PiecewiseLinear(in_features, cfg.ple_bins), in_features * cfg.ple_bins
+    embed = [PerFeatureLinear(in_features, cfg.ple_bins, cfg.ple_dim)] if cfg.ple_dim else []
+    deep_in = in_features if cfg.ple_paths == "wide" else in_features * cfg.ple_dim if embed else coded
+    deep = [*embed, *dense_stack(deep_in, out_dim, cfg)]
+    if cfg.wide and cfg.ple_paths != "deep":
+        both = cfg.ple_paths == "both"
+        return [nn.Flatten(), WideDeep(nn.Sequential(*deep), coded, out_dim, encode=encode, encode_deep=both)]
     if cfg.wide:
-        return [nn.Flatten(), WideDeep(nn.Sequential(*layers), in_features, out_dim)]
-    return [nn.Flatten(), *layers]
+        return [nn.Flatten(), WideDeep(nn.Sequential(encode, *deep), in_features, out_dim)]
+    return [nn.Flatten(), encode, *deep]

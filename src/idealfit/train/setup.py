@@ -250,6 +250,10 @@ def build_setup(cfg: RunConfig, *, distributed: bool = False) -> Setup:
         from idealfit.models.difference import fit_difference
 
         fit_difference(model, prep)
+    if cfg.model.num_embedding == "ple":  # the bins' edges: quantiles of the training split, as the model sees it
+        from idealfit.models.ple import fit_piecewise
+
+        fit_piecewise(model, prep.x["train"])
     model = model.to(device)
     if runtime.world_size > 1:  # torchrun: refuse what DDP cannot train, before a run folder exists
         from idealfit.train.distributed import check_model
