@@ -256,7 +256,13 @@ def diagnose(history: list[dict], *, task: str, metric: str, final: dict[str, di
             reasons += held if untrained else [f"{r}; judge that gap once validation loss has levelled off" for r in held]
     if not reasons:
         close = " and validation stays close to it" if ev["has_validation"] else ""
-        reasons = [f"training has levelled off{close}"]
+        recent = ev["recent_train_drop"]
+        if recent is not None and recent > STILL_FALLING_RATE and _fits_train(ev, metric):  # rule 2c spared it
+            reasons = [f"the model fits its own training data ({ev['final_train_metric']:.3f} {metric}); its training "
+                       f"loss still falls {100 * recent:.1f}% per epoch, which is confidence growing on answers already "
+                       f"right{close.replace(' to it', '')}"]
+        else:
+            reasons = [f"training has levelled off{close}"]
         if ev.get("val_still_improving") and ev.get("recent_val_drop") is not None:  # the evidence's flag, in words
             w = min(STILL_FALLING_WINDOW, ev["epochs"] - 1)
             reasons.append(f"validation loss still edged down {100 * ev['recent_val_drop']:.2g}% per epoch over the "

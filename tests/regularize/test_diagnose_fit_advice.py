@@ -135,3 +135,14 @@ def test_an_image_run_is_judged_against_its_linear_baseline_not_a_fixed_threshol
     reasons = " ".join(s["diagnosis"]["reasons"])
     assert s["diagnosis"]["verdict"] == "underfitting" and s["diagnosis"]["evidence"]["baseline"] == "linear"
     assert "below a linear model" in reasons and "(below 0.9)" not in reasons
+
+
+def test_a_run_that_fits_its_data_while_its_loss_still_falls_is_not_said_to_have_levelled_off():
+    # the newcomer's spoken-digits run: training loss still falling 8% per epoch at 100% training accuracy
+    train = [0.5 * 0.92 ** e for e in range(12)]
+    hist = _rows(train, [0.3] * 12, [1.0] * 12, [0.97] * 12, "accuracy")
+    d = diagnose(hist, task="classification", metric="accuracy", context=IMAGE)
+    assert d["verdict"] == "good fit"
+    assert d["reasons"][0].startswith("the model fits its own training data (1.000 accuracy); its training loss still "
+                                      "falls 7.4% per epoch")  # (1 - 0.92³) / 3: the mean over the window
+    assert not any("levelled off" in r for r in d["reasons"])

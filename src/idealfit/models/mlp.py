@@ -37,9 +37,10 @@ class WideDeep(nn.Module):
     """Wide & deep (Cheng et al. 2016): out = deep(x) + wide(x), a linear path beside the dense stack.
 
     The wide path is what a linear model fits; the deep path only has to learn what the linear one
-    misses. It has no bias: the deep head's bias already shifts the sum. Opt-in (`model.wide`): on
-    benchmarks/tables.py it did not close the gap to the scikit-learn baselines (see its header).
-    `model.wide_init=linear` starts it at the linear baseline's fit (models/linear_init.py).
+    misses. It has no bias: the deep head's bias already shifts the sum. `model.wide`, on by default for tables
+    and series (config.TABLE_DEFAULTS, SERIES_DEFAULTS) with `model.wide_init=linear`, which starts it at the
+    linear baseline's fit (models/linear_init.py): on benchmarks/tables.py that halved the cells more than a
+    point below the better scikit-learn baseline (see its header); started at random it did not close the gap.
 
     Args:
         deep: the dense stack, (B, in_features) -> (B, out_dim); or a CNN or RNN over a series window (B, C, L),
