@@ -47,7 +47,7 @@ def test_new_rows_with_gaps_unseen_categories_and_far_values_get_one_note_per_ki
         "odd.csv: filled 3 missing cells as training did (numbers with the training medians, text as unknown): "
         "age (odd.csv:3), b (odd.csv:3), b (odd.csv:4)",
         "odd.csv: 1 text value training never saw, treated as unknown: colour='purple' (odd.csv:3)",
-        "odd.csv: clipped 1 value outside the training range to its bounds (data.clip_quantiles): "
+        "odd.csv: clipped 1 value far outside the training range to its bounds (data.clip_quantiles): "
         f"age=2700 (odd.csv:4) to {high:.0f}"]
     # the predictions are what they were without the notes: the same rows written plainly give the same numbers
     plain = _write(tmp_path / "plain.csv", ["age", "b", "colour"], [["30", "0.1", "red"]])
@@ -93,3 +93,25 @@ def test_evaluate_leaves_unlabelled_rows_out_as_training_does(table_run, tmp_pat
     none = _write(tmp_path / "n.csv", ["age", "b", "colour", "y"], [r[:3] + [""] for r in rows])
     assert main(["evaluate", str(run), "--data", str(none)]) == 2
     assert "target column 'y' is empty on every row" in capsys.readouterr().err
+
+
+def test_predict_array_on_a_dataframe_warns_as_the_cli_notes(table_run):
+    import warnings
+
+    import pandas as pd
+
+    import idealfit as fit
+
+    _, run_dir = table_run
+    run = fit.load_run(run_dir)
+    odd = pd.DataFrame({"age": [30, None, 2700], "b": [0.1, None, None], "colour": ["red", "purple", "blue"]},
+                       index=[10, 11, 12])
+    with pytest.warns(UserWarning) as caught:
+        probs = run.predict_array(odd)
+    said = [str(w.message) for w in caught]
+    assert any(s.startswith("predict_array: filled 3 missing cells") and "age (row 11)" in s for s in said), said
+    assert any("colour='purple' (row 11)" in s for s in said) and any("age=2700 (row 12)" in s for s in said)
+    assert probs.shape == (3, 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # rows like training's: not a word
+        run.predict_array(pd.DataFrame({"age": [30], "b": [0.1], "colour": ["red"]}))

@@ -403,3 +403,27 @@ def test_workers_starting_together_on_a_new_sqlite_file_all_open_it(tmp_path):
     results = [p.communicate(timeout=120) for p in procs]
     assert [out.strip() for out, _ in results] == ["ok"] * 4, [err[-500:] for _, err in results]
     assert [p.returncode for p in procs] == [0] * 4
+
+
+def test_a_trial_whose_worker_died_after_its_run_finished_is_told_its_result_not_retried(tmp_path):
+    """kill -9 between the run folder's summary.json and Optuna's tell: the finished folder's value is recorded
+    (before: the trial was failed and trained again, its complete folder left behind marked failed)."""
+    from idealfit.tune import fail_stale, open_storage
+
+    (tmp_path / "locks").mkdir()
+    st = optuna.create_study(storage=open_storage(tmp_path, None))
+    dist = {"train.lr": optuna.distributions.FloatDistribution(1e-3, 1e-1, log=True)}
+    done, half, pruned = st.ask(dist), st.ask(dist), st.ask(dist)
+    for t, summary in ((done, {"metrics": {"val": {"loss": 0.25}}, "epochs_run": 3}), (half, None),
+                       (pruned, {"metrics": {"val": {"loss": 0.9}}, "pruned": {"epoch": 1}})):
+        d = tmp_path / "trials" / f"trial-{t.number:04d}"
+        d.mkdir(parents=True)
+        (d / "config.yaml").write_text(yaml.safe_dump({"train": {"monitor": "val_loss"}}))
+        if summary is not None:
+            (d / "summary.json").write_text(json.dumps(summary))
+    recovered = []
+    assert fail_stale(st, tmp_path, recovered=recovered) == [1]  # only the unfinished one fails and is retried
+    assert recovered == [0, 2]
+    states = [(t.state.name, t.value) for t in st.get_trials()]
+    assert states[:3] == [("COMPLETE", 0.25), ("FAIL", None), ("PRUNED", None)] and states[3][0] == "WAITING"
+    assert (tmp_path / "trials" / "trial-0000").is_dir() and not (tmp_path / "trials" / "trial-0001").exists()

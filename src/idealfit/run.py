@@ -96,15 +96,19 @@ class Run:
         want = raw_input_shape(self.state)
         beside = self.state["kind"] == "text" and want[0] > 1  # text beside table columns: rows, as a table's
         if self.state["kind"] == "table" or beside:
+            labels = None
             if hasattr(x, "columns"):  # a pandas DataFrame: its columns by name, as for a CSV
                 missing = [c for c in self.state["columns"] if c not in x.columns]
                 if missing:
                     raise UserError(f"the DataFrame lacks column '{missing[0]}' that this run was trained on")
+                labels = [f"row {i}" for i in x.index]
                 x = x[self.state["columns"]]
             arr = np.asarray(x, dtype=object)  # cells may be numbers or strings, as in a CSV
             if arr.ndim != 2 or arr.shape[1] != want[0]:
                 raise UserError(f"predict_array takes a table of rows of {want[0]} cells "
                                 f"({', '.join(self.state['columns'])}); got shape {arr.shape}")
+            if not beside:
+                _warn_input_notes(self.state, arr, labels or [f"row {i}" for i in range(len(arr))])
         elif self.state["kind"] == "text":
             if hasattr(x, "columns"):  # a DataFrame: its text column by name (list(frame) is its column names)
                 col = self.state["columns"][0]
@@ -255,6 +259,21 @@ class Run:
         if note:  # once the data proved readable: a bad row's error stays the command's one line
             print(note, file=sys.stderr)
         return metrics
+
+
+def _warn_input_notes(state: dict[str, Any], arr: np.ndarray, names: list[str]) -> None:
+    """What predict_array does to table rows unlike training's (cells filled, values never seen, values clipped),
+    as Python warnings: the notes `idealfit predict` prints on stderr, which a notebook shows and a caller may
+    filter (warnings.simplefilter)."""
+    import warnings
+
+    from idealfit.data.input_notes import table_input_notes
+    from idealfit.data.preprocess import TablePreprocessor
+    from idealfit.data.table import Table
+
+    for note in table_input_notes(TablePreprocessor.from_dict(state["table"]), Table.from_array(arr), names,
+                                  source="predict_array"):
+        warnings.warn(note, UserWarning, stacklevel=3)
 
 
 def _seen_rows_note(run: Run, ds: Dataset, data: str, split: dict[str, np.ndarray]) -> str | None:

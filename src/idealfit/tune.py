@@ -129,8 +129,11 @@ def worker(study_dir: Path, *, target: int, name: str, storage: str | None, samp
     ran = failures = 0
     while (deadline is None or time.time() < deadline) and failures < max_failures:
         with locked(study_dir / "locks" / "claim.lock"):
-            for n in fail_stale(study, study_dir, journal=storage is None):
+            recovered: list[int] = []
+            for n in fail_stale(study, study_dir, journal=storage is None, recovered=recovered):
                 say(f"trial {n}: its worker died mid-trial; marked failed and queued again")
+            for n in recovered:
+                say(f"trial {n}: its worker died after its run finished; its result is recorded from the run folder")
             if counted(study) >= target:
                 break
             if isinstance(study.sampler, optuna.samplers.GridSampler) and study.sampler.is_exhausted(study):

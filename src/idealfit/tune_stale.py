@@ -55,9 +55,13 @@ def _lock_is_free(path: Path) -> bool:
         os.close(fd)
 
 
-def fail_stale(study, study_dir: Path, *, journal: bool = True) -> list[int]:
+def fail_stale(study, study_dir: Path, *, journal: bool = True, recovered: list[int] | None = None) -> list[int]:
     """RUNNING trials of this machine whose worker is gone: FAIL them, drop their half-written run folders,
     queue their parameters again. Returns their numbers. Call it holding the claim lock.
+
+    A worker that died after its run folder was finished (summary.json written) but before Optuna heard of it
+    lost nothing: its trial is told the folder's result instead (appended to `recovered`), not failed and
+    trained again beside a complete folder marked failed.
 
     `journal` (the study's storage is the journal in this folder, so every worker shares the claim lock):
     a RUNNING trial without a host is one whose claimer died between `ask` and recording its host."""
@@ -71,6 +75,10 @@ def fail_stale(study, study_dir: Path, *, journal: bool = True) -> list[int]:
         if host != socket.gethostname() and not (host is None and journal):
             continue
         if not _lock_is_free(study_dir / "locks" / f"trial-{t.number:04d}.lock"):
+            continue
+        if _tell_finished(study, t.number, study_dir / "trials" / f"trial-{t.number:04d}"):
+            if recovered is not None:
+                recovered.append(t.number)
             continue
         study.tell(t.number, state=TrialState.FAIL)
         _drop_unfinished(study_dir / "trials" / f"trial-{t.number:04d}")
@@ -96,6 +104,30 @@ def counted(study) -> int:
     from optuna.trial import TrialState
 
     return len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)))
+
+
+def _tell_finished(study, number: int, run_dir: Path) -> bool:
+    """Tell trial `number` the result of its finished run folder (its summary.json: the monitored validation
+    value, or pruned); False when the folder is unfinished or its summary cannot be read."""
+    import json
+    import math
+
+    import yaml
+    from optuna.trial import TrialState
+
+    try:
+        summary = json.loads((run_dir / "summary.json").read_text())
+        monitor = yaml.safe_load((run_dir / "config.yaml").read_text())["train"]["monitor"]
+        value = summary["metrics"]["val"][monitor.removeprefix("val_")]
+    except (OSError, ValueError, KeyError, TypeError, yaml.YAMLError):
+        return False
+    if summary.get("pruned"):
+        study.tell(number, state=TrialState.PRUNED)
+    elif isinstance(value, (int, float)) and math.isfinite(value):
+        study.tell(number, float(value))
+    else:
+        study.tell(number, state=TrialState.FAIL)
+    return True
 
 
 def _drop_unfinished(run_dir: Path) -> None:
