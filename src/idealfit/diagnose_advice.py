@@ -118,6 +118,19 @@ def resized(c: dict[str, Any] | None, family: str | None, factor: float) -> str 
     return f"--set model.{key}={show(new)}, now {show(now)}"
 
 
+def _own_level(text: str, c: dict[str, Any], family: str | None) -> str:
+    """A U-Net's or pix2pix generator's capacity advice with its example built on the run's own levels (one more,
+    twice the deepest's width: [16,32,64] -> [16,32,64,128]) rather than a fixed list the run may already have."""
+    now = c.get("widths") if family in ("unet", "pix2pix") else None
+    if not isinstance(now, list) or not now or "e.g. --set model.widths=" not in text:
+        return text
+    deeper = [*now, 2 * now[-1]]
+    show = lambda v: f"[{','.join(map(str, v))}]"  # noqa: E731
+    start = text.index("e.g. --set model.widths=") + len("e.g. --set model.widths=")
+    end = text.index("]", start) + 1
+    return f"{text[:start]}{show(deeper)}, now {show(now)}{text[end:]}"
+
+
 def wider(c: dict[str, Any] | None, family: str | None) -> str:
     """"widen it" for the baseline advice: twice the run's current width when the context has it."""
     concrete = resized(c, family, 2)
@@ -259,7 +272,7 @@ def _underfit_advice_for(reasons: list[str], c: dict[str, Any], fam: str | None,
     """The deck's remedies for underfitting, naming the settings this run used. `fits_train`: the run already fits
     its training data (no bias left to remove), so more capacity and less regularization are not advised."""
     longer = longer_advice(c, epochs=c.get("epochs", 0))
-    capacity = knobs(fam, c.get("kind"), c.get("cell"))[0]
+    capacity = _own_level(knobs(fam, c.get("kind"), c.get("cell"))[0], c, fam)
     more = None if "e.g." in capacity else resized(c, fam, 2)  # U-Net, pix2pix: their example adds a level
     advice = [f"Give the model more capacity: {capacity}" + (f", e.g. {more}." if more else "."), longer,
               f"Tune the learning rate (now train.lr={c.get('lr', 0):g}): try 3x larger and 3x smaller"

@@ -41,3 +41,12 @@ def test_build_model_puts_the_embedding_in_front_for_text():
     assert core.net.rnn.input_size == 6 and core.net.rnn.hidden_size == 7
     assert model(torch.tensor([[1, 2, 3, 0]])).shape == (1, 4)
     assert model(torch.zeros(2, 12)).shape == (2, 4)  # the summary's dummy batch (all padding)
+
+
+def test_the_model_table_shows_a_whole_texts_shapes_not_one_tokens():
+    from idealfit.models.summary import layer_table
+
+    cfg = ModelConfig(name="rnn", hidden_size=16)
+    model = build_model(cfg, input_shape=(12,), out_dim=4, norm={"vocab_size": 20, "pad_id": 0})
+    shapes = {kind: shape for _, kind, shape, _ in layer_table(model, (12,))}
+    assert shapes["Embedding"][0] == 12 and shapes["GRU"] == (12, 16)  # an all-padding dummy read as 1 token

@@ -4,6 +4,8 @@ validation sample ahead only does as well. Curves and numbers from the newcomer 
 
 import math
 
+import pytest
+
 import idealfit as fit
 from idealfit.diagnose import diagnose
 
@@ -146,3 +148,16 @@ def test_a_run_that_fits_its_data_while_its_loss_still_falls_is_not_said_to_have
     assert d["reasons"][0].startswith("the model fits its own training data (1.000 accuracy); its training loss still "
                                       "falls 7.4% per epoch")  # (1 - 0.92³) / 3: the mean over the window
     assert not any("levelled off" in r for r in d["reasons"])
+
+
+@pytest.mark.parametrize("family, widths, example", [
+    ("unet", [16, 32, 64], "e.g. --set model.widths=[16,32,64,128], now [16,32,64]; keep model.skip=true"),
+    ("unet", [16, 32, 64, 128], "e.g. --set model.widths=[16,32,64,128,256], now [16,32,64,128]"),
+    ("pix2pix", [8, 16], "e.g. --set model.widths=[8,16,32], now [8,16])"),
+])
+def test_an_encoder_decoders_capacity_example_adds_a_level_to_its_own(family, widths, example):
+    hist = _rows(_decay(1.0, 0.6, 20), _decay(1.05, 0.63, 20), [0.7] * 20, [0.69] * 20, "dice")
+    ctx = {**IMAGE, "model": family, "widths": widths, "kind": "image"}
+    d = diagnose(hist, task="segmentation", metric="dice", context=ctx)
+    line = next(a for a in d["advice"] if a.startswith("Give the model more capacity"))
+    assert example in line, line

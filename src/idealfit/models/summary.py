@@ -28,8 +28,11 @@ def _trace(model: nn.Module, input_shape: tuple[int, ...]) -> tuple[list[tuple[s
     model.eval()
     try:
         device = next((p.device for p in model.parameters()), torch.device("cpu"))
+        # token ids: 0 is padding, and an all-padding text is read as one token long (models/rnn), so its shapes
+        # would show (1, 64) for an 81-token text; id 1 fills every position instead
+        fill = 1.0 if any(isinstance(m, nn.Embedding) for m in model.modules()) else 0.0
         with torch.no_grad():
-            out = model(torch.zeros((2, *input_shape), device=device))
+            out = model(torch.full((2, *input_shape), fill, device=device))
     finally:
         for h in hooks:
             h.remove()
