@@ -21,7 +21,9 @@ from idealfit.train.callbacks import Callback
 from idealfit.train.session import format_summary
 from idealfit.train.speed import Speed, check_speed
 
-QUICK = {"train.progress": False, "train.early_stopping": False, "model.widths": [4, 8], "model.hidden": [16]}
+# one thread: runs compared number for number must train on one count (auto may pick another beside other work)
+QUICK = {"train.progress": False, "train.early_stopping": False, "model.widths": [4, 8], "model.hidden": [16],
+         "train.threads": "1"}
 
 
 class _CtrlCAfter(Callback):

@@ -100,3 +100,18 @@ def test_a_big_models_probe_times_a_cut_batch_after_one_full_warm_up_step(monkey
     monkeypatch.setattr(threads, "BIG_STEP", 1e9)  # a small model: the whole batch throughout
     threads._probe(model, (4,), 64, [1, 2])
     assert set(model.seen) == {64}
+
+
+def test_the_start_line_says_when_auto_chose_the_count(tmp_path, capsys):
+    from idealfit.cli import main
+
+    assert main(["train", "--data", "xo", "--epochs", "1", "--out", str(tmp_path / "a"), "--no-progress"]) == 0
+    start = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("training "))
+    n = yaml.safe_load((tmp_path / "a" / "config.yaml").read_text())["train"]["threads"]
+    assert f"on cpu ({n} thread{'s' if int(n) > 1 else ''}, chosen by train.threads=auto)" in start
+    assert main(["train", "--data", "xo", "--epochs", "1", "--out", str(tmp_path / "b"), "--no-progress",
+                 "--set", "train.threads=1"]) == 0
+    start = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("training "))
+    assert "on cpu (1 thread)," in start  # set by the user: nothing was chosen
+    assert main(["train", "--resume", str(tmp_path / "a"), "--epochs", "2", "--no-progress"]) == 0
+    assert "chosen by" not in capsys.readouterr().out  # a resume continues on the recorded count

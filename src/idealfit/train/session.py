@@ -221,7 +221,7 @@ def _train_in(run_dir: Path, cfg: RunConfig, setup: Setup, *, resume: bool, has_
         if cfg.data.augment and rt.is_main:
             _write_augment_preview(run_dir, prep, cfg.data.augment)
         echo(f"training {cfg.model.name} on {ds.name} ({ds.task}, {len(prep.indices['train'])} train / "
-             f"{len(prep.indices['val'])} val / {len(prep.indices['test'])} test) on {device}{_threads_note(device, setup.threads, rt.record())}{speed_note(setup.runtime.speed.record())}, "
+             f"{len(prep.indices['val'])} val / {len(prep.indices['test'])} test) on {device}{_threads_note(device, setup.threads, rt.record(), auto=setup.threads_auto)}{speed_note(setup.runtime.speed.record())}, "
              f"{count_params(model):,} params")
         for note in folder_notes(ds.meta):  # an image folder's skipped files, said once
             echo(note)
@@ -373,10 +373,13 @@ def _diagnosis_context(cfg: RunConfig, ds: Dataset, *, stopped_early: bool, val_
             **series_context(cfg, ds)}
 
 
-def _threads_note(device: torch.device | str, threads: int | None, processes: dict | None = None) -> str:
-    """" (2 threads)" on the CPU; under torchrun " (1 thread each, 2 processes, gloo)" (" (2 processes, nccl)" on CUDA)."""
+def _threads_note(device: torch.device | str, threads: int | None, processes: dict | None = None, *,
+                  auto: bool = False) -> str:
+    """" (2 threads)" on the CPU; under torchrun " (1 thread each, 2 processes, gloo)" (" (2 processes, nccl)" on CUDA).
+    `auto`: the count was measured by train.threads=auto, which the start line says (config.yaml records the count)."""
     cpu = str(device) == "cpu" and threads
-    parts = [f"{threads} thread{'s' if threads > 1 else ''}{' each' if processes else ''}"] if cpu else []
+    parts = [f"{threads} thread{'s' if threads > 1 else ''}{' each' if processes else ''}"
+             + (", chosen by train.threads=auto" if auto else "")] if cpu else []
     parts += [processes_note(processes)] if processes else []
     return f" ({', '.join(parts)})" if parts else ""
 

@@ -162,6 +162,7 @@ class Setup:
     penalty: Callable[[torch.nn.Module], torch.Tensor] | None
     threads: int  # CPU threads to train on (train.threads, resolved)
     model_config: Any = None  # the resolved model section (a step may read its own options: pix2pix's weights)
+    threads_auto: bool = False  # `threads` was measured by train.threads=auto (config.yaml records the count)
 
 
 def record_image_geometry(d, ds: Dataset) -> None:
@@ -259,6 +260,7 @@ def build_setup(cfg: RunConfig, *, distributed: bool = False) -> Setup:
         from idealfit.train.distributed import check_model
 
         check_model(model)
+    chose = t.threads == "auto"
     threads = choose_threads(t.threads, model=model, input_shape=prep.input_shape, batch_size=t.batch_size,
                              device=device)
     t.threads = str(threads)  # recorded in config.yaml, so --resume continues on the same count
@@ -282,7 +284,8 @@ def build_setup(cfg: RunConfig, *, distributed: bool = False) -> Setup:
     table_budget(cfg, table_defaulted, steps_per_epoch=max(1, len(train_b)))  # before the schedule is built
     regs = build_regularizers(l1=t.l1, l2=t.l2)
     penalty = (lambda m: sum(r(m) for r in regs)) if regs else None
-    return Setup(ds, prep, model, runtime, task, generator, train_b, augment, penalty, threads, cfg.model)
+    return Setup(ds, prep, model, runtime, task, generator, train_b, augment, penalty, threads, cfg.model,
+                 threads_auto=chose)
 
 
 def _runtime(t, *, distributed: bool) -> Runtime:
