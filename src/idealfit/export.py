@@ -216,16 +216,9 @@ def _check_inputs(run) -> tuple[np.ndarray, str]:
     """Model-ready inputs to check the graph on: the run's first test samples, or random ones if its data
     cannot be read again (moved or changed since training)."""
     from idealfit.data.inputs import load_eval_dataset
-    from idealfit.data.inputs import read_images as _read_images
-    from idealfit.data.prepare import transform_inputs
 
     try:
-        ds = load_eval_dataset(run.state, run.config.data, None)
-        test = run._test_split()[:CHECK_SAMPLES]
-        if ds.paths is not None:
-            x = _read_images(run.state, [ds.paths[i] for i in test])
-        else:
-            x = transform_inputs(run.state, ds.x[test], lengths=None if ds.lengths is None else ds.lengths[test])
+        x = run._test_samples(load_eval_dataset(run.state, run.config.data, None), run._test_split()[:CHECK_SAMPLES])
         if len(x):
             return graph_input(run.state, x), f"{len(x)} test samples"
         reason = "an empty test split"

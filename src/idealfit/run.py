@@ -216,6 +216,15 @@ class Run:
             raise damaged(self.dir / "split.npz", f"test indices of dtype {test.dtype}, shape {test.shape}")
         return test
 
+    def _test_samples(self, ds: Dataset, test: np.ndarray) -> np.ndarray:
+        """The samples `test` (indices of the test split) of `ds`, the run's data source read again
+        (load_eval_dataset), model-ready: export's check and explain without --input."""
+        from idealfit.data.prepare import transform_inputs
+
+        if ds.paths is not None:  # a folder streamed from disk: read just these files
+            return _read_images(self.state, [ds.paths[i] for i in test])
+        return transform_inputs(self.state, ds.x[test], lengths=None if ds.lengths is None else ds.lengths[test])
+
     def evaluate(self, data: str | None = None) -> dict[str, float]:
         """Metrics on the run's own test split, or on labelled data at `data` (a path or embedded name)."""
         from idealfit.data.inputs import load_eval_dataset

@@ -71,8 +71,7 @@ def test_inputs(run) -> tuple[torch.Tensor, list[str], list[str | None] | None]:
     "test sample k (true: c)", a folder's by their file), when no --input is given."""
     import torch
 
-    from idealfit.data.inputs import load_eval_dataset, read_images
-    from idealfit.data.prepare import transform_inputs
+    from idealfit.data.inputs import load_eval_dataset
     from idealfit.data.preprocess import TablePreprocessor
 
     what = {"table": "FILE.csv", "text": "FILE.csv", "audio": "FILE.wav", "image": "IMAGE"}.get(run.state["kind"], "FILE")
@@ -84,10 +83,7 @@ def test_inputs(run) -> tuple[torch.Tensor, list[str], list[str | None] | None]:
     test = run._test_split()[:TEST_INPUTS]
     if not len(test):
         raise UserError(f"{run.dir} has no test samples to explain; pass --input {what}")
-    if ds.paths is not None:
-        x = read_images(run.state, [ds.paths[i] for i in test])
-    else:
-        x = transform_inputs(run.state, ds.x[test], lengths=None if ds.lengths is None else ds.lengths[test])
+    x = run._test_samples(ds, test)
     truth = [f"true: {run.class_names[int(ds.y[i])]}" if run.class_names and ds.class_names == run.class_names else
              f"true: {float(ds.y[i]):.4g}" if run.task == "regression" else "" for i in test]
     where = [Path(ds.paths[i]).name if ds.paths is not None else f"test sample {k}" for k, i in enumerate(test)]
