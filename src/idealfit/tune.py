@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import socket
 import time
@@ -40,7 +39,7 @@ from typing import Any
 from idealfit.config import RunConfig, resolve
 from idealfit.errors import UserError
 from idealfit.tune_space import Param, load_space
-from idealfit.tune_stale import Heartbeat, counted, fail_stale, fcntl, locked
+from idealfit.tune_stale import Heartbeat, counted, fail_stale, fcntl, locked, tell_outcome
 from idealfit.tune_storage import JOURNAL, open_storage  # noqa: F401 - callers and tests import them from here
 
 SAMPLERS = ("tpe", "random", "grid")
@@ -202,17 +201,11 @@ def run_trial(study, trial, space: dict[str, Param], *, study_dir: Path, config_
         raise
     trial.set_user_attr("epochs", run.summary["epochs_run"])  # trials.csv's epochs, with or without a pruner
     value = run.summary["metrics"]["val"][monitor.removeprefix("val_")]
-    if pruning.pruned_at is not None:
-        study.tell(trial, state=TrialState.PRUNED)
-        say(f"trial {trial.number}: pruned after epoch {pruning.pruned_at}  [{shown}]")
-        return "pruned"
-    if not math.isfinite(value):
-        study.tell(trial, state=TrialState.FAIL)
-        say(f"trial {trial.number}: failed ({monitor} is {value})  [{shown}]")
-        return "fail"
-    study.tell(trial, float(value))
-    say(f"trial {trial.number}: {monitor} {value:.4g}  [{shown}]")
-    return "complete"
+    outcome = tell_outcome(study, trial, run.summary, monitor)
+    said = (f"pruned after epoch {pruning.pruned_at}" if outcome == "pruned" else
+            f"failed ({monitor} is {value})" if outcome == "fail" else f"{monitor} {value:.4g}")
+    say(f"trial {trial.number}: {said}  [{shown}]")
+    return outcome
 
 
 def _fail(study, trial, exc: UserError, shown: str, say) -> str:

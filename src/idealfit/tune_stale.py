@@ -110,24 +110,35 @@ def _tell_finished(study, number: int, run_dir: Path) -> bool:
     """Tell trial `number` the result of its finished run folder (its summary.json: the monitored validation
     value, or pruned); False when the folder is unfinished or its summary cannot be read."""
     import json
-    import math
 
     import yaml
-    from optuna.trial import TrialState
 
     try:
         summary = json.loads((run_dir / "summary.json").read_text())
         monitor = yaml.safe_load((run_dir / "config.yaml").read_text())["train"]["monitor"]
-        value = summary["metrics"]["val"][monitor.removeprefix("val_")]
+        summary["metrics"]["val"][monitor.removeprefix("val_")]
     except (OSError, ValueError, KeyError, TypeError, yaml.YAMLError):
         return False
-    if summary.get("pruned"):
-        study.tell(number, state=TrialState.PRUNED)
-    elif isinstance(value, (int, float)) and math.isfinite(value):
-        study.tell(number, float(value))
-    else:
-        study.tell(number, state=TrialState.FAIL)
+    tell_outcome(study, number, summary, monitor)
     return True
+
+
+def tell_outcome(study, trial, summary: dict, monitor: str) -> str:
+    """Tell Optuna how a trial's finished run went, from its summary: "pruned" (the pruner stopped it),
+    "fail" (a non-finite monitored value) or "complete" (the value); returns which. `trial`: a Trial or its number."""
+    import math
+
+    from optuna.trial import TrialState
+
+    value = summary["metrics"]["val"][monitor.removeprefix("val_")]
+    if summary.get("pruned"):
+        study.tell(trial, state=TrialState.PRUNED)
+        return "pruned"
+    if not isinstance(value, (int, float)) or not math.isfinite(value):
+        study.tell(trial, state=TrialState.FAIL)
+        return "fail"
+    study.tell(trial, float(value))
+    return "complete"
 
 
 def _drop_unfinished(run_dir: Path) -> None:
