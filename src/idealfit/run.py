@@ -107,8 +107,7 @@ class Run:
             if arr.ndim != 2 or arr.shape[1] != want[0]:
                 raise UserError(f"predict_array takes a table of rows of {want[0]} cells "
                                 f"({', '.join(self.state['columns'])}); got shape {arr.shape}")
-            if not beside:
-                _warn_input_notes(self.state, arr, labels or [f"row {i}" for i in range(len(arr))])
+            _warn_input_notes(self.state, arr, labels or [f"row {i}" for i in range(len(arr))])
         elif self.state["kind"] == "text":
             if hasattr(x, "columns"):  # a DataFrame: its text column by name (list(frame) is its column names)
                 col = self.state["columns"][0]
@@ -271,17 +270,15 @@ class Run:
 
 
 def _warn_input_notes(state: dict[str, Any], arr: np.ndarray, names: list[str]) -> None:
-    """What predict_array does to table rows unlike training's (cells filled, values never seen, values clipped),
-    as Python warnings: the notes `idealfit predict` prints on stderr, which a notebook shows and a caller may
-    filter (warnings.simplefilter)."""
+    """What predict_array does to table rows unlike training's (cells filled, values never seen, values clipped;
+    a text beside table columns: its words never seen), as Python warnings: the notes `idealfit predict` prints
+    on stderr, which a notebook shows and a caller may filter (warnings.simplefilter)."""
     import warnings
 
-    from idealfit.data.input_notes import table_input_notes
-    from idealfit.data.preprocess import TablePreprocessor
+    from idealfit.data.input_notes import input_notes
     from idealfit.data.table import Table
 
-    for note in table_input_notes(TablePreprocessor.from_dict(state["table"]), Table.from_array(arr), names,
-                                  source="predict_array"):
+    for note in input_notes(state, Table.from_array(arr), names, source="predict_array"):
         warnings.warn(note, UserWarning, stacklevel=3)
 
 
