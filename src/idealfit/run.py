@@ -263,7 +263,9 @@ class Run:
         for i in range(0, len(yt), BATCH):  # the task's statistics summed batch by batch, as in training
             o, t = out[i : i + BATCH], yt[i : i + BATCH]
             meter.add(task.stats(o, t, task.loss(o, t)))
-        metrics = {**task.finish(meter.sums(), targets), **_per_sample_metrics(task, cfg, targets, ds, labels, out, yt)}
+        # the test metrics that training adds from each sample (Task.test_metrics) rather than from sums, again
+        metrics = {**task.finish(meter.sums(), targets),
+                   **task.evaluate_metrics(out, yt, targets, labels=labels, class_names=ds.class_names, data=cfg)}
         if note:  # once the data proved readable: a bad row's error stays the command's one line
             print(note, file=sys.stderr)
         return metrics
@@ -293,24 +295,6 @@ def _seen_rows_note(run: Run, ds: Dataset, data: str, split: dict[str, np.ndarra
     except UserError:  # moved or changed since training: nothing to compare with
         return None
     return seen_note(own, split, ds, data)
-
-
-def _per_sample_metrics(task, cfg, targets: dict | None, ds: Dataset, labels: np.ndarray, out: torch.Tensor,
-                        y: torch.Tensor) -> dict[str, float]:
-    """The test metrics that training adds from each sample (Task.test_metrics) rather than from sums, again:
-    a forecast's smape, an anomaly detector's anomaly_auroc (labels: the samples' class ids in `ds`). Not the
-    FCN-score of a translation run, which needs a segmenter trained on the run's training split."""
-    if task.name == "forecasting":
-        from idealfit.tasks.forecasting import scores
-
-        arrays = task.prediction_arrays(out, y, targets)
-        return {"smape": scores(arrays["y_true"], arrays["y_pred"], naive_mae=targets["naive_mae"])["smape"]}
-    if task.name == "reconstruction" and cfg.normal_classes:  # anomaly detection: rank the others, as training did
-        from idealfit.tasks.reconstruction import rank_anomalies
-
-        auroc = rank_anomalies(labels, ds.class_names, cfg.normal_classes, (out.float() - y).numpy())
-        return {} if auroc is None else {"anomaly_auroc": auroc}
-    return {}
 
 
 def _is_paths(paths: Any) -> bool:
