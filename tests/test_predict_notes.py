@@ -115,3 +115,18 @@ def test_predict_array_on_a_dataframe_warns_as_the_cli_notes(table_run):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # rows like training's: not a word
         run.predict_array(pd.DataFrame({"age": [30], "b": [0.1], "colour": ["red"]}))
+
+
+def test_text_notes_count_each_unknown_token_once_per_row_within_max_length():
+    from idealfit.data.input_notes import text_input_notes
+    from idealfit.data.text import Vocabulary
+
+    chars = Vocabulary(tokens="char").fit(["abba"])  # knows a and b
+    # "abc" is read as "ab" (max_length 2): nothing unknown; "xx y" as "xx": x, once
+    assert text_input_notes(chars, ["abc", "xx y", None], ["r0", "r1", "r2"], column="t", max_length=2,
+                            source="s") == ["s: 1 character in 't' not in the run's vocabulary, read as unknown "
+                                            "(<unk>): 'x' (r1)"]
+    words = Vocabulary(tokens="word", min_freq=2).fit(["a a b", "c"])  # b and c too rare: unknown
+    assert text_input_notes(words, ["a b c d e"], ["r0"], column="t", max_length=None, source="s") == [
+        "s: 4 words in 't' not in the run's vocabulary, read as unknown (<unk>): 'b' (r0), 'c' (r0), 'd' (r0), ..."]
+    assert text_input_notes(words, ["a A"], ["r0"], column="t", max_length=None, source="s") == []  # lowercased

@@ -139,3 +139,13 @@ def test_explain_refuses_a_text_run_in_one_line(text_run, cli_error):
     cli_error(["explain", str(out), "--input", str(root / "reviews.csv")], "reads text as token ids",
               "idealfit predict")
     cli_error(["explain", str(out)], "reads text as token ids", "idealfit predict")  # not "needs --input"
+
+
+def test_predict_on_a_csv_notes_the_words_training_never_saw(text_run, capsys):
+    root, out = text_run
+    _write(root / "unseen.csv", [["a", "the goal and the pizza"], ["b", "garlic soup and bread"]],
+           header=("id", "review"))
+    capsys.readouterr()
+    assert main(["predict", str(out), str(root / "unseen.csv")]) == 0
+    assert capsys.readouterr().err.strip() == ("unseen.csv: 1 word in 'review' not in the run's vocabulary, read as "
+                                               "unknown (<unk>): 'pizza' (unseen.csv:2)")

@@ -219,3 +219,36 @@ def test_explain_on_csv_rows_labels_the_bars_by_column_and_leaves_the_tokens_out
     assert torch.count_nonzero(sal[:, len(scored):]) == 0  # why the tokens are left out: their gradient is zero
     ax = saliency_figure(x[0], sal[0], feature_names=features).axes[0]
     assert sorted(t.get_text() for t in ax.get_yticklabels()) == sorted(scored)
+
+
+def test_predict_notes_unseen_words_and_the_table_columns_cells_as_a_table_run_does(mixed_run, tmp_path, capsys):
+    from idealfit.data.input_notes import _number
+    from idealfit.run import load_run
+
+    root, out = mixed_run
+    rows = [["n1", "the goal and the pizza, pizza", "50", "a"],  # 'pizza' and ',' are no training words
+            ["n2", "garlic soup", "", "zzz"],  # a gap in price, a shop training never saw
+            ["n3", "the match", "9000", "b"]]  # a price far past the training range
+    odd = _write(tmp_path / "odd.csv", rows, header=("id", "review", "price", "shop"))
+    capsys.readouterr()
+    assert main(["predict", str(out), str(odd)]) == 0
+    got = capsys.readouterr()
+    high = json.loads((out / "preprocess.json").read_text())["text"]["table"]["clip"][1][0]  # price's upper bound
+    assert 90 < high < 100
+    assert got.err.strip().splitlines() == [
+        "odd.csv: 2 words in 'review' not in the run's vocabulary, read as unknown (<unk>): 'pizza' (n1), ',' (n1)",
+        "odd.csv: filled 1 missing cell as training did (numbers with the training medians, text as unknown): "
+        "price (n2)",
+        "odd.csv: 1 text value training never saw, treated as unknown: shop='zzz' (n2)",
+        "odd.csv: clipped 1 value far outside the training range to its bounds (data.clip_quantiles): "
+        f"price=9000 (n3) to {_number(high)}"]
+    assert [r.split(",")[0] for r in got.out.splitlines()[1:]] == ["n1", "n2", "n3"]
+    # predict_array says the same as warnings, for rows in the run's column order
+    with pytest.warns(UserWarning) as caught:
+        load_run(out).predict_array([[r[1], float(r[2]) if r[2] else None, r[3]] for r in rows])
+    said = [str(w.message) for w in caught]
+    assert len(said) == 4 and said[0].startswith("predict_array: 2 words in 'review'") and "price=9000 (row 2)" in said[3]
+    # rows like training's: not a word
+    plain = _write(tmp_path / "plain.csv", [["the goal and the match", "50", "a"]], header=("review", "price", "shop"))
+    assert main(["predict", str(out), str(plain)]) == 0
+    assert capsys.readouterr().err == ""

@@ -107,8 +107,7 @@ class Run:
             if arr.ndim != 2 or arr.shape[1] != want[0]:
                 raise UserError(f"predict_array takes a table of rows of {want[0]} cells "
                                 f"({', '.join(self.state['columns'])}); got shape {arr.shape}")
-            if not beside:
-                _warn_input_notes(self.state, arr, labels or [f"row {i}" for i in range(len(arr))])
+            _warn_input_notes(self.state, arr, labels or [f"row {i}" for i in range(len(arr))])
         elif self.state["kind"] == "text":
             if hasattr(x, "columns"):  # a DataFrame: its text column by name (list(frame) is its column names)
                 col = self.state["columns"][0]
@@ -264,24 +263,24 @@ class Run:
         for i in range(0, len(yt), BATCH):  # the task's statistics summed batch by batch, as in training
             o, t = out[i : i + BATCH], yt[i : i + BATCH]
             meter.add(task.stats(o, t, task.loss(o, t)))
-        metrics = {**task.finish(meter.sums(), targets), **_per_sample_metrics(task, cfg, targets, ds, labels, out, yt)}
+        # the test metrics that training adds from each sample (Task.test_metrics) rather than from sums, again
+        metrics = {**task.finish(meter.sums(), targets),
+                   **task.evaluate_metrics(out, yt, targets, labels=labels, class_names=ds.class_names, data=cfg)}
         if note:  # once the data proved readable: a bad row's error stays the command's one line
             print(note, file=sys.stderr)
         return metrics
 
 
 def _warn_input_notes(state: dict[str, Any], arr: np.ndarray, names: list[str]) -> None:
-    """What predict_array does to table rows unlike training's (cells filled, values never seen, values clipped),
-    as Python warnings: the notes `idealfit predict` prints on stderr, which a notebook shows and a caller may
-    filter (warnings.simplefilter)."""
+    """What predict_array does to table rows unlike training's (cells filled, values never seen, values clipped;
+    a text beside table columns: its words never seen), as Python warnings: the notes `idealfit predict` prints
+    on stderr, which a notebook shows and a caller may filter (warnings.simplefilter)."""
     import warnings
 
-    from idealfit.data.input_notes import table_input_notes
-    from idealfit.data.preprocess import TablePreprocessor
+    from idealfit.data.input_notes import input_notes
     from idealfit.data.table import Table
 
-    for note in table_input_notes(TablePreprocessor.from_dict(state["table"]), Table.from_array(arr), names,
-                                  source="predict_array"):
+    for note in input_notes(state, Table.from_array(arr), names, source="predict_array"):
         warnings.warn(note, UserWarning, stacklevel=3)
 
 
@@ -296,24 +295,6 @@ def _seen_rows_note(run: Run, ds: Dataset, data: str, split: dict[str, np.ndarra
     except UserError:  # moved or changed since training: nothing to compare with
         return None
     return seen_note(own, split, ds, data)
-
-
-def _per_sample_metrics(task, cfg, targets: dict | None, ds: Dataset, labels: np.ndarray, out: torch.Tensor,
-                        y: torch.Tensor) -> dict[str, float]:
-    """The test metrics that training adds from each sample (Task.test_metrics) rather than from sums, again:
-    a forecast's smape, an anomaly detector's anomaly_auroc (labels: the samples' class ids in `ds`). Not the
-    FCN-score of a translation run, which needs a segmenter trained on the run's training split."""
-    if task.name == "forecasting":
-        from idealfit.tasks.forecasting import scores
-
-        arrays = task.prediction_arrays(out, y, targets)
-        return {"smape": scores(arrays["y_true"], arrays["y_pred"], naive_mae=targets["naive_mae"])["smape"]}
-    if task.name == "reconstruction" and cfg.normal_classes:  # anomaly detection: rank the others, as training did
-        from idealfit.tasks.reconstruction import rank_anomalies
-
-        auroc = rank_anomalies(labels, ds.class_names, cfg.normal_classes, (out.float() - y).numpy())
-        return {} if auroc is None else {"anomaly_auroc": auroc}
-    return {}
 
 
 def _is_paths(paths: Any) -> bool:

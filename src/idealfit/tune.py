@@ -40,7 +40,7 @@ from idealfit.config import RunConfig, resolve
 from idealfit.errors import UserError
 from idealfit.tune_space import Param, load_space
 from idealfit.tune_stale import Heartbeat, counted, fail_stale, fcntl, locked, tell_outcome
-from idealfit.tune_storage import JOURNAL, open_storage  # noqa: F401 - callers and tests import them from here
+from idealfit.tune_storage import JOURNAL, check_shared, identity, open_storage  # noqa: F401 - callers and tests import them from here
 
 SAMPLERS = ("tpe", "random", "grid")
 PRUNERS = ("median", "hyperband", "none")
@@ -98,17 +98,21 @@ def make_pruner(name: str):
     raise UserError(f"--pruner must be one of {', '.join(PRUNERS)}; got '{name}'")
 
 
-def open_study(study_dir: Path, *, name: str, storage: str | None, direction: str, sampler: str, pruner: str,
+def open_study(study_dir: Path, *, name: str, storage: str | None, cfg: RunConfig, sampler: str, pruner: str,
                space: dict[str, Param], seed: int | None):
+    """Create or load the study; refuses (one line) a study of this name made for another objective, or for
+    another space, data or monitor (another folder's study in a shared --storage: idealfit.tune_storage)."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    direction = direction_of(cfg.train.monitor)
     study = optuna.create_study(study_name=name, storage=open_storage(study_dir, storage), direction=direction,
                                 sampler=make_sampler(sampler, space, seed), pruner=make_pruner(pruner),
                                 load_if_exists=True)
     if study.direction.name.lower() != direction:
         raise UserError(f"study '{name}' was created to {study.direction.name.lower()}; train.monitor now asks to "
                         f"{direction}: keep the monitor, or start another study with --study")
+    check_shared(study, identity(space, cfg.to_dict()["data"], cfg.train.monitor), name=name)
     return study
 
 
@@ -122,8 +126,7 @@ def worker(study_dir: Path, *, target: int, name: str, storage: str | None, samp
 
     cfg = resolve(config_file=config_file, overrides=sets)
     space = load_space(study_dir / "space.yaml", config_file=config_file, sets=sets)
-    study = open_study(study_dir, name=name, storage=storage, direction=direction_of(cfg.train.monitor),
-                       sampler=sampler, pruner=pruner, space=space, seed=seed)
+    study = open_study(study_dir, name=name, storage=storage, cfg=cfg, sampler=sampler, pruner=pruner, space=space, seed=seed)
     (study_dir / "locks").mkdir(exist_ok=True)
     ran = failures = 0
     while (deadline is None or time.time() < deadline) and failures < max_failures:
@@ -280,9 +283,11 @@ def tune(*, space_file: str | Path, trials: int, config_file: str | Path | None 
     make_pruner(pruner)
     name = study or (Path(config_file).stem if config_file else "default")
     study_dir = Path(out) if out else Path("runs") / f"tune-{name}"
-    _claim_study_dir(study_dir, Path(space_file), space, config_file=config_file, sets=sets)
     opts = dict(name=name, storage=storage, sampler=sampler, pruner=pruner, seed=seed)
-    st = open_study(study_dir, direction=direction, space=space, **opts)
+    if storage:  # a clash with another folder's study in a shared database is refused before this folder is made
+        open_study(study_dir, cfg=cfg, space=space, **opts)
+    _claim_study_dir(study_dir, Path(space_file), space, config_file=config_file, sets=sets)
+    st = open_study(study_dir, cfg=cfg, space=space, **opts)
     (study_dir / "locks").mkdir(exist_ok=True)
     with locked(study_dir / "locks" / "claim.lock"):
         fail_stale(st, study_dir, journal=storage is None)

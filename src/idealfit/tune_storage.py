@@ -75,3 +75,44 @@ def _creating(url: str):
         yield
     finally:
         os.close(fd)
+
+
+# What makes trials comparable: the study's user attrs record them, so that a folder whose study name meets
+# another folder's study in one shared --storage (both without --study: both "default"; or one name reused by
+# mistake) is refused instead of listing, ranking and writing best.yaml from the other folder's trials.
+# data.max_memory_mb is a machine's budget, not the data: workers on different machines may differ in it.
+IDENTITY = ("space", "data", "monitor")
+MACHINE_DATA = ("max_memory_mb",)
+
+
+def identity(space: dict, data: dict, monitor: str) -> dict[str, dict]:
+    """The study's identity as JSON-safe dicts: the space (key: its distribution), the data section, the monitor."""
+    import dataclasses
+    import json
+
+    def plain(obj):  # tuples to lists, paths to text: equal to what comes back from the storage
+        return json.loads(json.dumps(obj, sort_keys=True, default=str))
+
+    return {"space": plain({k: dataclasses.asdict(p) for k, p in space.items()}),
+            "data": plain({f"data.{k}": v for k, v in data.items() if k not in MACHINE_DATA}),
+            "monitor": {"train.monitor": monitor}}
+
+
+def check_shared(study, ours: dict[str, dict], *, name: str) -> None:
+    """Record `ours` (see `identity`) in a study that has none yet or no trial yet; refuse, with one line, a study
+    whose recorded space, data or monitor differ (another folder's study under the same name)."""
+    attrs = study.user_attrs
+    theirs = {part: attrs.get(f"idealfit_{part}") for part in IDENTITY}
+    if study.get_trials(deepcopy=False) and all(v is not None for v in theirs.values()):
+        for part in IDENTITY:
+            if theirs[part] != ours[part]:
+                keys = sorted(k for k in set(theirs[part]) | set(ours[part])
+                              if theirs[part].get(k) != ours[part].get(k))
+                said = {"space": "search space", "data": "data section", "monitor": "train.monitor"}[part]
+                raise UserError(f"study '{name}' in this storage holds trials over another {said} (it differs in "
+                                f"{', '.join(keys)}); give this study folder its own --study NAME, or use that "
+                                "study's search space, data and train.monitor to join it")
+        return
+    for part in IDENTITY:  # a new (or pre-identity, or still empty) study: it is ours
+        if theirs[part] != ours[part]:
+            study.set_user_attr(f"idealfit_{part}", ours[part])

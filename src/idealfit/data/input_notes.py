@@ -1,9 +1,11 @@
-"""What a saved table run did to new rows that training never showed it: one line per kind, with counts.
+"""What a saved table or text run did to new rows that training never showed it: one line per kind, with counts.
 
 Predictions are made as always (missing cells filled, unseen categories encoded as none of the known
 ones, numbers clipped to the training bounds); these lines only say so, on stderr beside the predictions,
 so a user learns that a row was partly guessed (scikit-learn's OneHotEncoder(handle_unknown="warn") and
 SimpleImputer do the same work silently or with a warning per call; one summary line per kind is ours).
+A text run's rows (a CSV) get a line for the words (or characters) its vocabulary lacks, read as <unk>, and a
+text run with table columns beside its text (data/text_table.py) the table notes for those columns too.
 """
 
 from __future__ import annotations
@@ -13,12 +15,44 @@ import numpy as np
 from idealfit.data.base import plural
 from idealfit.data.preprocess import TablePreprocessor, _as_numbers, _as_text
 from idealfit.data.table import Table
+from idealfit.data.text import Vocabulary, as_texts
 
 SHOWN = 3  # examples per note
 
 
 def _examples(items: list[str]) -> str:
     return ", ".join(items[:SHOWN]) + (", ..." if len(items) > SHOWN else "")
+
+
+def input_notes(state: dict, x: Table, names: list[str], *, source: str) -> list[str]:
+    """The notes for raw rows `x` (N, F) of a table run, or of a text run (its text column first, then any table
+    columns), in the run's column order (state["columns"]); see `table_input_notes` and `text_input_notes`."""
+    if state["kind"] == "table":
+        return table_input_notes(TablePreprocessor.from_dict(state["table"]), x, names, source=source)
+    t = state["text"]
+    notes = text_input_notes(Vocabulary.from_dict(t), x.cols[0], names, column=state["columns"][0],
+                             max_length=t.get("max_length"), source=source)
+    if "table" in t:  # the columns beside the text: the table kind's preprocessing, the table kind's notes
+        notes += table_input_notes(TablePreprocessor.from_dict(t["table"]), x[:, list(range(1, x.shape[1]))],
+                                   names, source=source)
+    return notes
+
+
+def text_input_notes(vocab: Vocabulary, texts, names: list[str], *, column: str, max_length: int | None,
+                     source: str) -> list[str]:
+    """One note for the tokens of `texts` (N,) the run's vocabulary lacks (never in the training split, or fewer
+    than data.min_freq times, or past data.max_vocab), each counted once per row; tokens past data.max_length
+    are not read at all, so not counted. Empty when every token is known."""
+    known = set(vocab.itos_[2:])  # after <pad> and <unk>
+    unseen = []
+    for text, name in zip(as_texts(texts), names, strict=True):
+        new = dict.fromkeys(t for t in vocab.tokenize(text)[:max_length] if t not in known)  # in order, once
+        unseen += [f"{t!r} ({name})" for t in new]
+    if not unseen:
+        return []
+    what = "word" if vocab.tokens == "word" else "character"
+    return [f"{source}: {plural(len(unseen), what)} in '{column}' not in the run's vocabulary, read as unknown "
+            f"(<unk>): {_examples(unseen)}"]
 
 
 def table_input_notes(pre: TablePreprocessor, x: Table, names: list[str], *, source: str) -> list[str]:

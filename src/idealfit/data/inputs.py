@@ -174,14 +174,13 @@ def read_table_csv(state: dict[str, Any], p: Path) -> tuple[np.ndarray, list[str
     if ids:
         names = [id_text(v) or n for v, n in zip(csv.column(ids[0]), names, strict=True)]
     x = _run_columns(state, csv)
-    if state["kind"] == "table":  # what was filled, unknown or clipped: one line per kind on stderr (stdout: predictions)
-        import sys
+    import sys
 
-        from idealfit.data.input_notes import table_input_notes
-        from idealfit.data.preprocess import TablePreprocessor
+    from idealfit.data.input_notes import input_notes
 
-        for note in table_input_notes(TablePreprocessor.from_dict(state["table"]), x, names, source=p.name):
-            print(note, file=sys.stderr)
+    # what was filled, unknown or clipped (a text's unknown words too): one line per kind on stderr (stdout: predictions)
+    for note in input_notes(state, x, names, source=p.name):
+        print(note, file=sys.stderr)
     return transform_inputs(state, x, names=names), names
 
 

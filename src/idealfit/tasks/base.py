@@ -96,6 +96,14 @@ class Task:
         """Metrics of the test split that need each sample (not sums), added to summary's metrics.test."""
         return {}
 
+    def evaluate_metrics(self, out: torch.Tensor, y: torch.Tensor, state: dict[str, Any] | None, *,
+                         labels: np.ndarray, class_names: list[str] | None, data) -> dict[str, float]:
+        """`test_metrics` again for `Run.evaluate`, from what it has instead of the training split: the model
+        outputs `out` and targets `y` (as batches carry them) of every evaluated sample, the run's target
+        state, the samples' labels (class ids into `class_names`, where the data has classes) and the run's
+        data config (`data`, a DataConfig). Default: none."""
+        return {}
+
     def callbacks(self, run_dir, prep, *, device: torch.device) -> list:
         """Training callbacks of this task's own (train.callbacks.Callback), e.g. figures drawn during training."""
         return []

@@ -93,6 +93,10 @@ class Forecasting(Task):
         naive = prep.state["target"]["naive_mae"]
         return {"smape": scores(predictions["y_true"], predictions["y_pred"], naive_mae=naive)["smape"]}
 
+    def evaluate_metrics(self, out, y, state, *, labels, class_names, data) -> dict[str, float]:
+        arrays = self.prediction_arrays(out, y, state)
+        return {"smape": scores(arrays["y_true"], arrays["y_pred"], naive_mae=state["naive_mae"])["smape"]}
+
     def baselines(self, prep, *, seed: int) -> dict[str, dict[str, Any]]:
         return forecast_baselines(prep.dataset, prep.indices, naive_mae=prep.state["target"]["naive_mae"])
 

@@ -92,6 +92,11 @@ class Reconstruction(Task):
         auroc = anomaly_auroc(prep, diff / per_channel(std, diff))
         return {} if auroc is None else {"anomaly_auroc": auroc}
 
+    def evaluate_metrics(self, out, y, state, *, labels, class_names, data) -> dict[str, float]:
+        """anomaly_auroc of the evaluated samples, as `test_metrics`; `y` are the inputs, standardized."""
+        auroc = rank_anomalies(labels, class_names, data.normal_classes, (out.float() - y).numpy())
+        return {} if auroc is None else {"anomaly_auroc": auroc}
+
     def figures(self, run_dir, prep, predictions, model) -> None:
         from idealfit.report.reconstruction import write_examples, write_latent
 

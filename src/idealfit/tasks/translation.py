@@ -74,6 +74,9 @@ class Translation(Task):
             return {}
         return fcn_scores(self._segmenter(prep), predictions["y_pred"], masks)
 
+    # evaluate_metrics: none (the base's). The FCN-score needs a segmenter trained on the run's training split,
+    # which evaluate does not read again; evaluate scores the sums (finish) only.
+
     def _masks(self, prep, split: str) -> np.ndarray | None:
         masks = prep.dataset.masks
         return None if masks is None or prep.dataset.paths is not None else masks[prep.indices[split]]
