@@ -79,6 +79,9 @@ class DataConfig:
     # tables, noise: clip each numeric column to these training quantiles (None = off); the default keeps a
     # spreadsheet typo hundreds of stds out from wrecking the scaling (benchmarks/tables.py --outliers)
     clip_quantiles: list[float] | None = field(default_factory=lambda: list(CLIP_QUANTILES))
+    # tables, noise: clip each numeric column to Tukey's fences too, [Q1 - k·IQR, Q3 + k·IQR] of its training
+    # values (k; None = off), so several typos in one column are clipped where a quantile lets one through
+    clip_fences: float | None = None
     scale: str = "standard"  # standard (mean 0, std 1) | minmax ([0, 1]) | none
     pca: float | None = None  # reduce inputs to this many components (>=1) or this variance share (<1)
     downsample: int = 1  # images/signals: average-pool by this factor (aggregation to a lower resolution)

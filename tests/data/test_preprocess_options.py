@@ -316,7 +316,7 @@ def test_array_preprocessor_round_trips_through_json_and_checks_shapes():
 # --- options that cannot apply stop instead of being ignored ---------------------------------------
 
 
-@pytest.mark.parametrize("key, value", [("clip_quantiles", [0.05, 0.95]), ("missing_indicator", True),
+@pytest.mark.parametrize("key, value", [("clip_quantiles", [0.05, 0.95]), ("clip_fences", 5.0), ("missing_indicator", True),
                                         ("impute", "drop")])
 def test_table_options_on_images_are_refused(key, value):
     ds, idx = images()

@@ -307,7 +307,8 @@ def _check_options(ds: Dataset, cfg: DataConfig) -> None:
                             "drop data.downsample")
         return
     table_only = {"impute": cfg.impute != DataConfig.impute, "missing_indicator": cfg.missing_indicator,
-                  "clip_quantiles": cfg.clip_quantiles not in (None, list(CLIP_QUANTILES))}
+                  "clip_quantiles": cfg.clip_quantiles not in (None, list(CLIP_QUANTILES)),
+                  "clip_fences": cfg.clip_fences != DataConfig.clip_fences}
     for key, given in table_only.items():
         if given:
             raise UserError(f"data.{key} works on tables; {ds.name} is {ds.kind} data: drop data.{key}")
