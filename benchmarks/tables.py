@@ -313,8 +313,10 @@ def main(argv: list[str] | None = None) -> int:
     names, seeds = (("wine",), (0,)) if args.tiny else (tuple(args.datasets), args.seeds)
     variants = {"default": given}
     if args.outliers:
-        variants = {"no clip": {"data.clip_quantiles": None}, "clip .001": {"data.clip_quantiles": [0.001, 0.999]},
-                    "clip .01": {"data.clip_quantiles": [0.01, 0.99]}}
+        variants = {"no clip": {"data.clip_quantiles": None, "data.clip_fences": None},
+                    "clip .001": {"data.clip_quantiles": [0.001, 0.999], "data.clip_fences": None},
+                    "clip .01": {"data.clip_quantiles": [0.01, 0.99], "data.clip_fences": None},
+                    "+fences 5": {}}  # the defaults: quantiles [0.01, 0.99] and Tukey's fences at k = 5
     if args.tiny:
         variants = {k: {**v, "train.epochs": 2} for k, v in variants.items()}
     print(f"{'dataset':<14} {'seed':>4} {'variant':<12} {'metric':<8} {'network':>8} {'linear':>8} "
