@@ -47,7 +47,7 @@ def test_new_rows_with_gaps_unseen_categories_and_far_values_get_one_note_per_ki
         "odd.csv: filled 3 missing cells as training did (numbers with the training medians, text as unknown): "
         "age (odd.csv:3), b (odd.csv:3), b (odd.csv:4)",
         "odd.csv: 1 text value training never saw, treated as unknown: colour='purple' (odd.csv:3)",
-        "odd.csv: clipped 1 value far outside the training range to its bounds (data.clip_quantiles): "
+        "odd.csv: clipped 1 value far outside the training range to its bounds (data.clip_quantiles, data.clip_fences): "
         f"age=2700 (odd.csv:4) to {high:.0f}"]
     # the predictions are what they were without the notes: the same rows written plainly give the same numbers
     plain = _write(tmp_path / "plain.csv", ["age", "b", "colour"], [["30", "0.1", "red"]])

@@ -240,7 +240,7 @@ def test_predict_notes_unseen_words_and_the_table_columns_cells_as_a_table_run_d
         "odd.csv: filled 1 missing cell as training did (numbers with the training medians, text as unknown): "
         "price (n2)",
         "odd.csv: 1 text value training never saw, treated as unknown: shop='zzz' (n2)",
-        "odd.csv: clipped 1 value far outside the training range to its bounds (data.clip_quantiles): "
+        "odd.csv: clipped 1 value far outside the training range to its bounds (data.clip_quantiles, data.clip_fences): "
         f"price=9000 (n3) to {_number(high)}"]
     assert [r.split(",")[0] for r in got.out.splitlines()[1:]] == ["n1", "n2", "n3"]
     # predict_array says the same as warnings, for rows in the run's column order

@@ -6,6 +6,7 @@ Cross-option checks that need the data (an option that cannot apply to it) live 
 from __future__ import annotations
 
 import difflib
+import math
 
 from idealfit.config import (
     ACTIVATIONS,
@@ -160,6 +161,9 @@ def _validate_data_options(d: DataConfig) -> None:
         q = d.clip_quantiles
         if len(q) != 2 or not 0 <= q[0] < q[1] <= 1:
             raise UserError(f"data.clip_quantiles must be [low, high] with 0 <= low < high <= 1; got {q}")
+    if d.clip_fences is not None and not (math.isfinite(d.clip_fences) and d.clip_fences > 0):
+        raise UserError(f"data.clip_fences must be a positive k (clip to [Q1 - k·IQR, Q3 + k·IQR]) or none; "
+                        f"got {d.clip_fences}")
     if d.pca is not None and (d.pca <= 0 or (d.pca >= 1 and not d.pca.is_integer())):
         raise UserError(f"data.pca must be a variance share in (0, 1) or a whole number of components; got {d.pca}")
     _positive("data.downsample", d.downsample)

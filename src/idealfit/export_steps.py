@@ -7,13 +7,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from idealfit.data.preprocess import clip_rule
+
 
 def preprocessing_steps(state: dict[str, Any]) -> list[str]:
     """What a caller must do to a raw sample before the graph, in order (the graph does the rest)."""
     kind, steps = state["kind"], []
     if kind == "table":
         t, o = state["table"], state["table"]["options"]
-        parts = ([f"clip to the training quantiles {o['clip_quantiles']}"] if t.get("clip") else []) + \
+        parts = ([f"clip to the {clip_rule(o)}"] if t.get("clip") else []) + \
                 [f"fill missing values ({o['impute']})"] + \
                 (["add missing-value indicators"] if o.get("missing_indicator") else []) + \
                 [f"scale ({o['scale']})"] + \

@@ -26,6 +26,7 @@ from idealfit.models.blocks import Normalize
 from idealfit.models.build import build_model
 from idealfit.run import read_inputs
 
+NO_CLIP = {"clip_quantiles": None, "clip_fences": None}  # no clipping at all: the quantiles and the fences off
 QUICK = {"train.progress": False, "model.hidden": [16], "model.widths": [8]}
 
 
@@ -52,7 +53,7 @@ def as_float(ds, idx):
 @pytest.mark.parametrize("strategy", ["mean", "median", "most_frequent"])
 def test_impute_equals_simple_imputer_fitted_on_train(strategy):
     ds, idx = numeric_table()
-    prep = prepare(ds, idx, cfg=DataConfig(clip_quantiles=None, impute=strategy, scale="none"))
+    prep = prepare(ds, idx, cfg=DataConfig(**NO_CLIP, impute=strategy, scale="none"))
     ref = SimpleImputer(strategy=strategy).fit(as_float(ds, idx["train"]))
     assert prep.state["table"]["fill"] == pytest.approx(ref.statistics_.tolist())
     for s in ("train", "val", "test"):
@@ -61,7 +62,7 @@ def test_impute_equals_simple_imputer_fitted_on_train(strategy):
 
 def test_impute_strategies_give_different_fills():
     ds, idx = numeric_table()
-    fills = {s: prepare(ds, idx, cfg=DataConfig(clip_quantiles=None, impute=s)).state["table"]["fill"]
+    fills = {s: prepare(ds, idx, cfg=DataConfig(**NO_CLIP, impute=s)).state["table"]["fill"]
              for s in ("mean", "median", "most_frequent")}
     assert fills["mean"] != fills["median"] != fills["most_frequent"]
 
@@ -69,7 +70,7 @@ def test_impute_strategies_give_different_fills():
 def test_drop_removes_exactly_the_rows_with_missing_values_in_every_split():
     ds, idx = numeric_table()
     ds.x[5, 2] = None  # a None cell counts as missing too
-    prep = prepare(ds, idx, cfg=DataConfig(clip_quantiles=None, impute="drop", scale="none"))
+    prep = prepare(ds, idx, cfg=DataConfig(**NO_CLIP, impute="drop", scale="none"))
     for s in ("train", "val", "test"):
         has_gap = np.array([any(v is None or np.isnan(v) for v in row) for row in ds.x[idx[s]]])
         assert has_gap.any()
@@ -84,7 +85,7 @@ def test_drop_removes_exactly_the_rows_with_missing_values_in_every_split():
 
 def test_drop_refuses_a_row_with_a_missing_value_at_predict_time(tmp_path):
     ds, idx = numeric_table()
-    state = json.loads(json.dumps(prepare(ds, idx, cfg=DataConfig(clip_quantiles=None, impute="drop")).state))
+    state = json.loads(json.dumps(prepare(ds, idx, cfg=DataConfig(**NO_CLIP, impute="drop")).state))
     good = ds.x[[0]].copy()
     good[0] = [1.0, 2.0, 3.0, 4.0]
     assert transform_inputs(state, good).shape == (1, 4)
@@ -99,7 +100,7 @@ def test_drop_refuses_a_row_with_a_missing_value_at_predict_time(tmp_path):
 
 def test_missing_indicator_equals_simple_imputer_add_indicator():
     ds, idx = numeric_table()
-    prep = prepare(ds, idx, cfg=DataConfig(clip_quantiles=None, impute="median", missing_indicator=True, scale="none"))
+    prep = prepare(ds, idx, cfg=DataConfig(**NO_CLIP, impute="median", missing_indicator=True, scale="none"))
     ref = SimpleImputer(strategy="median", add_indicator=True).fit(as_float(ds, idx["train"]))
     assert prep.state["table"]["indicator"] == ref.indicator_.features_.tolist() == [0, 1, 2]  # not c3
     for s in ("train", "val", "test"):
@@ -111,7 +112,7 @@ def test_missing_indicator_equals_simple_imputer_add_indicator():
 
 def test_missing_indicator_off_adds_no_columns():
     ds, idx = numeric_table()
-    assert prepare(ds, idx, cfg=DataConfig(clip_quantiles=None, scale="none")).input_shape == (4,)
+    assert prepare(ds, idx, cfg=DataConfig(**NO_CLIP, scale="none")).input_shape == (4,)
 
 
 # --- cleaning: noise ------------------------------------------------------------------------------
@@ -155,7 +156,7 @@ def test_clip_comes_before_imputation_and_keeps_gaps_filled():
 def test_table_minmax_equals_min_max_scaler():
     ds, idx = numeric_table(missing=0.0)
     ds.x[:, 0] = 7.0  # a constant column: MinMaxScaler leaves it at 0
-    prep = prepare(ds, idx, cfg=DataConfig(clip_quantiles=None, scale="minmax"))
+    prep = prepare(ds, idx, cfg=DataConfig(**NO_CLIP, scale="minmax"))
     ref = MinMaxScaler().fit(as_float(ds, idx["train"]))
     for s in ("train", "val", "test"):
         np.testing.assert_allclose(prep.x[s], ref.transform(as_float(ds, idx[s])), rtol=1e-5, atol=1e-6)
@@ -164,7 +165,7 @@ def test_table_minmax_equals_min_max_scaler():
 
 def test_table_scale_none_keeps_the_values():
     ds, idx = numeric_table(missing=0.0)
-    prep = prepare(ds, idx, cfg=DataConfig(clip_quantiles=None, scale="none"))
+    prep = prepare(ds, idx, cfg=DataConfig(**NO_CLIP, scale="none"))
     np.testing.assert_allclose(prep.x["val"], as_float(ds, idx["val"]), rtol=1e-6)
 
 
@@ -183,7 +184,7 @@ def channels_last(x):  # (N, C, H, W) -> (N·H·W, C): one row per pixel, one co
 
 def test_image_minmax_is_a_normalize_layer_equal_to_min_max_scaler_per_channel():
     ds, idx = images()
-    prep = prepare(ds, idx, cfg=DataConfig(clip_quantiles=None, scale="minmax"))
+    prep = prepare(ds, idx, cfg=DataConfig(**NO_CLIP, scale="minmax"))
     model = build_model(resolve(overrides={"model.name": "cnn"}).model, input_shape=prep.input_shape,
                         out_dim=2, norm=prep.state["norm"])
     assert isinstance(model[0], Normalize)
@@ -203,7 +204,7 @@ def test_image_standard_is_a_normalize_layer_equal_to_standard_scaler_per_channe
 
 def test_image_scale_none_gives_no_normalize_layer():
     ds, idx = images()
-    prep = prepare(ds, idx, cfg=DataConfig(clip_quantiles=None, scale="none"))
+    prep = prepare(ds, idx, cfg=DataConfig(**NO_CLIP, scale="none"))
     assert prep.state["norm"] is None
     model = build_model(resolve(overrides={"model.name": "cnn"}).model, input_shape=prep.input_shape,
                         out_dim=2, norm=prep.state["norm"])
@@ -221,7 +222,7 @@ def assert_equal_up_to_sign(a, b):
 
 def test_table_pca_equals_sklearn_pca_on_the_scaled_train_split():
     ds, idx = numeric_table(missing=0.0)
-    prep = prepare(ds, idx, cfg=DataConfig(clip_quantiles=None, pca=2))
+    prep = prepare(ds, idx, cfg=DataConfig(**NO_CLIP, pca=2))
     scaler = StandardScaler().fit(as_float(ds, idx["train"]))
     ref = PCA(n_components=2).fit(scaler.transform(as_float(ds, idx["train"])))
     assert prep.input_shape == (2,)
@@ -237,19 +238,19 @@ def test_pca_variance_share_picks_the_smallest_k_that_reaches_it():
     cum = np.cumsum(PCA().fit(train).explained_variance_ratio_)
     for share in (0.5, 0.8, 0.95):
         k = int(np.argmax(cum >= share)) + 1
-        assert prepare(ds, idx, cfg=DataConfig(clip_quantiles=None, pca=share)).input_shape == (k,)
-    assert prepare(ds, idx, cfg=DataConfig(clip_quantiles=None, pca=0.5)).input_shape < prepare(ds, idx, cfg=DataConfig(clip_quantiles=None, pca=0.95)).input_shape
+        assert prepare(ds, idx, cfg=DataConfig(**NO_CLIP, pca=share)).input_shape == (k,)
+    assert prepare(ds, idx, cfg=DataConfig(**NO_CLIP, pca=0.5)).input_shape < prepare(ds, idx, cfg=DataConfig(**NO_CLIP, pca=0.95)).input_shape
 
 
 def test_pca_with_more_components_than_features_is_refused():
     ds, idx = numeric_table(missing=0.0)
     with pytest.raises(UserError, match=r"data.pca=5 asks for more components.*use data.pca <= 4"):
-        prepare(ds, idx, cfg=DataConfig(clip_quantiles=None, pca=5))
+        prepare(ds, idx, cfg=DataConfig(**NO_CLIP, pca=5))
 
 
 def test_image_pca_equals_sklearn_pca_of_the_flattened_pixels():
     ds, idx = images()
-    prep = prepare(ds, idx, cfg=DataConfig(clip_quantiles=None, pca=3, scale="none"))
+    prep = prepare(ds, idx, cfg=DataConfig(**NO_CLIP, pca=3, scale="none"))
     flat = {s: ds.x[idx[s]].reshape(len(idx[s]), -1) for s in ("train", "val")}
     ref = PCA(n_components=3).fit(flat["train"])
     assert prep.input_shape == (3,) and prep.state["norm"] is None
@@ -259,7 +260,7 @@ def test_image_pca_equals_sklearn_pca_of_the_flattened_pixels():
 
 def test_image_pca_scales_each_channel_before_the_projection():
     ds, idx = images()
-    prep = prepare(ds, idx, cfg=DataConfig(clip_quantiles=None, pca=4))  # scale=standard, applied before PCA
+    prep = prepare(ds, idx, cfg=DataConfig(**NO_CLIP, pca=4))  # scale=standard, applied before PCA
     train = ds.x[idx["train"]]
     mean = train.mean(axis=(0, 2, 3), keepdims=True)
     std = train.std(axis=(0, 2, 3), keepdims=True)
@@ -280,7 +281,7 @@ def test_pca_with_a_cnn_is_refused_at_config_time():
 
 def test_downsample_equals_torch_avg_pool2d_and_statistics_follow_it():
     ds, idx = images(side=7)  # 7 is not a multiple of 2: the last row and column are cut, as in torch
-    prep = prepare(ds, idx, cfg=DataConfig(clip_quantiles=None, downsample=2))
+    prep = prepare(ds, idx, cfg=DataConfig(**NO_CLIP, downsample=2))
     assert prep.input_shape == (2, 3, 3)
     for s in ("train", "val"):
         ref = F.avg_pool2d(torch.from_numpy(ds.x[idx[s]]), 2).numpy()
@@ -300,7 +301,7 @@ def test_downsample_signals_equals_torch_avg_pool1d():
 def test_downsample_larger_than_the_image_is_refused():
     ds, idx = images(side=7)
     with pytest.raises(UserError, match="data.downsample=8 is larger than the inputs' side of 7"):
-        prepare(ds, idx, cfg=DataConfig(clip_quantiles=None, downsample=8))
+        prepare(ds, idx, cfg=DataConfig(**NO_CLIP, downsample=8))
 
 
 def test_array_preprocessor_round_trips_through_json_and_checks_shapes():
@@ -316,7 +317,7 @@ def test_array_preprocessor_round_trips_through_json_and_checks_shapes():
 # --- options that cannot apply stop instead of being ignored ---------------------------------------
 
 
-@pytest.mark.parametrize("key, value", [("clip_quantiles", [0.05, 0.95]), ("missing_indicator", True),
+@pytest.mark.parametrize("key, value", [("clip_quantiles", [0.05, 0.95]), ("clip_fences", 3.0), ("missing_indicator", True),
                                         ("impute", "drop")])
 def test_table_options_on_images_are_refused(key, value):
     ds, idx = images()
@@ -327,7 +328,7 @@ def test_table_options_on_images_are_refused(key, value):
 def test_downsample_on_a_table_is_refused():
     ds, idx = numeric_table()
     with pytest.raises(UserError, match="data.downsample works on images and signals"):
-        prepare(ds, idx, cfg=DataConfig(clip_quantiles=None, downsample=2))
+        prepare(ds, idx, cfg=DataConfig(**NO_CLIP, downsample=2))
 
 
 @pytest.mark.parametrize("key, value", [("downsample", 2), ("pca", 4)])
@@ -341,7 +342,7 @@ def test_streamed_image_folders_refuse_pooling_and_pca(key, value):
 def test_pca_with_augmentation_is_refused():
     ds, idx = images()
     with pytest.raises(UserError, match="data.augment works on images, and data.pca"):
-        prepare(ds, idx, cfg=DataConfig(clip_quantiles=None, pca=4, augment=["flip"]))
+        prepare(ds, idx, cfg=DataConfig(**NO_CLIP, pca=4, augment=["flip"]))
 
 
 # --- statistics from the training split only --------------------------------------------------------

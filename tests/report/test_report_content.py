@@ -150,10 +150,11 @@ def test_regression_interval_and_columns(tmp_path_factory):
     columns = section(page, "columns")
     state = json.loads((run / "preprocess.json").read_text())["table"]
     (lows, highs), quantiles = state["clip"], state["options"]["clip_quantiles"]  # clipping is on by default
+    fences = state["options"]["clip_fences"]
     for k, name in enumerate(state["columns"]):
         fill, mean, scale = state["fill"][k], state["offsets"][k], state["scales"][k]
         assert (f'<tr><th>{name}</th><td class="text">numeric</td><td class="text">clipped to '
-                f"[{lows[k]:.4g}, {highs[k]:.4g}] (training quantiles {quantiles}); no missing values in training "
+                f"[{lows[k]:.4g}, {highs[k]:.4g}] (training quantiles {quantiles} and Tukey&#x27;s fences (k = {fences:g})); no missing values in training "
                 f"(one at predict time would get {fill:.4g}, the training median); standardised: (x {'+' if mean < 0 else '−'} {abs(mean):.4g}) "
                 f"/ {scale:.4g}</td></tr>"
                 ) in columns

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from idealfit.data.base import plural
-from idealfit.data.preprocess import TablePreprocessor, _as_numbers, _as_text
+from idealfit.data.preprocess import TablePreprocessor, _as_numbers, _as_text, clip_rule
 from idealfit.data.table import Table
 from idealfit.data.text import Vocabulary, as_texts
 
@@ -86,7 +86,7 @@ def table_input_notes(pre: TablePreprocessor, x: Table, names: list[str], *, sou
                      f"{_examples(unseen)}")
     if clipped:
         notes.append(f"{source}: clipped {plural(len(clipped), 'value')} far outside the training range to its "
-                     f"bounds (data.clip_quantiles): {_examples(clipped)}")
+                     f"bounds ({clip_rule(vars(pre), keys=True)}): {_examples(clipped)}")
     return notes
 
 

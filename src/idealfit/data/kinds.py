@@ -55,7 +55,8 @@ def _drop_missing(ds: Dataset, indices: dict[str, Any], state: dict[str, Any]) -
 
 def _prepare_table(ds: Dataset, indices: dict[str, Any], cfg: DataConfig, state: dict[str, Any]) -> dict:
     pre = TablePreprocessor(ds.columns or [], impute=cfg.impute, missing_indicator=cfg.missing_indicator,
-                            clip_quantiles=cfg.clip_quantiles, scale=cfg.scale, pca=cfg.pca)
+                            clip_quantiles=cfg.clip_quantiles, clip_fences=cfg.clip_fences, scale=cfg.scale,
+                            pca=cfg.pca)
     pre.fit(ds.x[indices["train"]])
     state["table"] = pre.to_dict()
     state["input_shape"] = [pre.n_features_out]

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from idealfit.config import CLIP_QUANTILES, DataConfig
+from idealfit.config import CLIP_FENCES, CLIP_QUANTILES, DataConfig
 from idealfit.data.audio import AUDIO_SUFFIXES, is_audio_folder, load_audio_folder
 from idealfit.data.base import Dataset
 from idealfit.data.embedded import EMBEDDED
@@ -307,7 +307,8 @@ def _check_options(ds: Dataset, cfg: DataConfig) -> None:
                             "drop data.downsample")
         return
     table_only = {"impute": cfg.impute != DataConfig.impute, "missing_indicator": cfg.missing_indicator,
-                  "clip_quantiles": cfg.clip_quantiles not in (None, list(CLIP_QUANTILES))}
+                  "clip_quantiles": cfg.clip_quantiles not in (None, list(CLIP_QUANTILES)),
+                  "clip_fences": cfg.clip_fences not in (None, CLIP_FENCES)}
     for key, given in table_only.items():
         if given:
             raise UserError(f"data.{key} works on tables; {ds.name} is {ds.kind} data: drop data.{key}")

@@ -71,6 +71,42 @@ def pca_transform(pca: dict[str, list], x: np.ndarray) -> np.ndarray:
     return (x - np.asarray(pca["mean"])) @ np.asarray(pca["components"]).T
 
 
+def clip_bounds(num: np.ndarray, *, quantiles: list[float] | None, fences: float | None) -> list[list[float]]:
+    """[[lows], [highs]] per column of (N, F) training numbers (NaN = missing): each bound a training value.
+
+    quantiles [low, high]: the bounds are taken at a training value on the inner side of each quantile, never
+    interpolated toward the outer one: with ~100 values, numpy's default 0.99 quantile is 1% of the way to the
+    largest, so a typo 10^4 times too large stays ~10^2 times too large and squashes the column when scaled.
+    fences k: the bounds move in to the most extreme training values inside Tukey's fences [Q1 - k·IQR,
+    Q3 + k·IQR] (a box plot's whisker ends): a quantile lets through as many typos as lie beyond its share
+    (two in 100 rows pass a 0.99 quantile, and the one left squashes the column), the fences clip any number of
+    them. A column with IQR 0 (mostly one value: a flag, counts of mostly zero) keeps its quantile bounds, as
+    its fences would clip every other value.
+    """
+    if quantiles is not None:
+        lows = np.nanquantile(num, quantiles[0], axis=0, method="higher")
+        highs = np.nanquantile(num, quantiles[1], axis=0, method="lower")
+    else:
+        lows, highs = np.nanmin(num, axis=0), np.nanmax(num, axis=0)
+    if fences is not None:
+        q1, q3 = np.nanquantile(num, [0.25, 0.75], axis=0)
+        for j in np.flatnonzero(q3 > q1):
+            col = num[:, j]
+            inside = col[(col >= q1[j] - fences * (q3[j] - q1[j])) & (col <= q3[j] + fences * (q3[j] - q1[j]))]
+            lows[j], highs[j] = max(lows[j], inside.min()), min(highs[j], inside.max())
+    return [lows.tolist(), highs.tolist()]
+
+
+def clip_rule(options: dict[str, Any], *, keys: bool = False) -> str:
+    """How a table's clip bounds were fitted, from its saved options: "training quantiles [0.01, 0.99] and Tukey's
+    fences (k = 3)" for a report; with `keys`, the options' names, "data.clip_quantiles, data.clip_fences"."""
+    q, k = options.get("clip_quantiles"), options.get("clip_fences")  # no clip_fences: a run from before it
+    if keys:
+        return ", ".join(f"data.{name}" for name, v in (("clip_quantiles", q), ("clip_fences", k)) if v is not None)
+    said = ([f"training quantiles {q}"] if q is not None else []) + ([f"Tukey's fences (k = {k:g})"] if k else [])
+    return " and ".join(said)
+
+
 class TablePreprocessor:
     """Numeric columns: clip, impute, scale (+ missing indicators); text columns: one-hot; then PCA.
 
@@ -80,14 +116,18 @@ class TablePreprocessor:
             missing cells (the caller drops them) and refuses to transform a row with one.
         missing_indicator: add a 0/1 column for each numeric column with missing values in training (default False).
         clip_quantiles: [low, high] quantiles of each numeric column to clip to, e.g. [0.01, 0.99] (default None).
+        clip_fences: k, to clip each numeric column to Tukey's fences as well, [Q1 - k·IQR, Q3 + k·IQR] of its
+            training values (default None = off).
         scale: standard | minmax | none, for numeric columns (default standard).
         pca: components (>= 1) or variance share (< 1) of the encoded features (default None = no PCA).
     """
 
     def __init__(self, columns: list[str], *, impute: str = "median", missing_indicator: bool = False,
-                 clip_quantiles: list[float] | None = None, scale: str = "standard", pca: float | None = None):
+                 clip_quantiles: list[float] | None = None, clip_fences: float | None = None, scale: str = "standard",
+                 pca: float | None = None):
         self.columns = list(columns)
         self.impute, self.missing_indicator, self.clip_quantiles = impute, missing_indicator, clip_quantiles
+        self.clip_fences = clip_fences
         self.scale, self.pca = scale, pca
 
     def fit(self, x: np.ndarray | Table) -> TablePreprocessor:
@@ -126,13 +166,8 @@ class TablePreprocessor:
         self.missing_ = np.isnan(num).sum(axis=0).astype(int).tolist()  # per column: what the report says was filled
         if self.missing_indicator:  # as SimpleImputer(add_indicator=True): columns with gaps in training
             self.indicator_ = np.flatnonzero(np.isnan(num).any(axis=0)).tolist()
-        if self.clip_quantiles is not None:  # noise first, so outliers do not pull the fill values and scales
-            # each bound taken at a training value on the inner side of its quantile, never interpolated toward
-            # the outer one: with ~100 values, numpy's default 0.99 quantile is 1% of the way to the largest,
-            # so a typo 10^4 times too large stays ~10^2 times too large and squashes the column when scaled
-            low, high = self.clip_quantiles
-            self.clip_ = [np.nanquantile(num, low, axis=0, method="higher").tolist(),
-                          np.nanquantile(num, high, axis=0, method="lower").tolist()]  # [[lows], [highs]]
+        if self.clip_quantiles is not None or self.clip_fences is not None:  # noise first, so outliers do not
+            self.clip_ = clip_bounds(num, quantiles=self.clip_quantiles, fences=self.clip_fences)  # pull fills, scales
             num = np.clip(num, *self.clip_)  # NaN stays NaN
         if self.impute != "drop":
             imp = SimpleImputer(strategy=self.impute).fit(num)
@@ -220,7 +255,8 @@ class TablePreprocessor:
     def to_dict(self) -> dict[str, Any]:
         return {"columns": self.columns,
                 "options": {"impute": self.impute, "missing_indicator": self.missing_indicator,
-                            "clip_quantiles": self.clip_quantiles, "scale": self.scale, "pca": self.pca},
+                            "clip_quantiles": self.clip_quantiles, "clip_fences": self.clip_fences,
+                            "scale": self.scale, "pca": self.pca},
                 "numeric": self.numeric_, "categorical": self.categorical_, "fill": self.fill_, "missing": self.missing_,
                 "indicator": self.indicator_, "clip": self.clip_, "offsets": self.offsets_, "scales": self.scales_,
                 "categories": self.categories_, "pca": self.pca_}

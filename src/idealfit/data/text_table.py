@@ -44,7 +44,8 @@ def fit_text_kind(ds, indices: dict, cfg, state: dict[str, Any]) -> tuple[dict, 
     ids, indices = fit_text(ds, indices, cfg, state)
     cols = list(range(1, len(ds.columns)))
     pre = TablePreprocessor(others, impute=cfg.impute, missing_indicator=cfg.missing_indicator,
-                            clip_quantiles=cfg.clip_quantiles, scale=cfg.scale, pca=cfg.pca)
+                            clip_quantiles=cfg.clip_quantiles, clip_fences=cfg.clip_fences, scale=cfg.scale,
+                            pca=cfg.pca)
     pre.fit(ds.x[indices["train"]][:, cols])
     f = pre.n_features_out
     state["text"]["table"] = pre.to_dict()

@@ -12,6 +12,7 @@ from html import escape
 
 import numpy as np
 
+from idealfit.data.preprocess import clip_rule
 from idealfit.report.evidence import RELATIVE, describe
 from idealfit.report.stats import (
     bootstrap_dice_interval,
@@ -210,7 +211,7 @@ def _numeric_treatment(table: dict, k: int) -> str:
     parts = []
     if table.get("clip"):
         lows, highs = table["clip"]
-        parts.append(f"clipped to [{lows[k]:.4g}, {highs[k]:.4g}] (training quantiles {opts.get('clip_quantiles')})")
+        parts.append(f"clipped to [{lows[k]:.4g}, {highs[k]:.4g}] ({clip_rule(opts)})")
     missing = table.get("missing")  # per column, in training (None: a run from before it was recorded)
     if table.get("fill") is not None and missing is not None and not missing[k]:
         parts.append(f"no missing values in training (one at predict time would get {table['fill'][k]:.4g}, the "
