@@ -143,7 +143,7 @@ def better_chance(verdict: str, ev: dict, c: dict[str, Any] | None, *, task: str
     the verdict (overfitting: regularize, shrink, more data; underfitting: the steps of its advice) and never asks for
     what the run already has or cannot use (more epochs after early stopping ended it, the width it has)."""
     c = c or {}
-    if verdict == "underfitting":
+    if verdict in ("underfitting", "unfinished"):
         return "try the steps below"
     if verdict == "overfitting":
         return "it overfits, so try the steps below (more data, regularization, a smaller model)"
