@@ -249,7 +249,8 @@ def table_budget(cfg: RunConfig, defaulted: list[str], *, steps_per_epoch: int) 
 # see the README's forecasting section) and learns what that misses, at lr 1e-3 for up to 100 epochs. Chosen by
 # benchmarks/forecasting.py (1 step ahead, window 12, busy 2-core CPU, 1 thread): test MAE / the AR
 # baseline's, mean over seeds 0-9 (seeds at or below AR): sunspots 0.961 (10 of 10), elnino 0.926 (10 of 10),
-# co2 0.996 (8 of 10), 0.2-8 s of training each. Wide path at AR, lr 3e-3, 30 epochs: 0.971 (8), 0.921 (10),
+# co2 0.996 (8 of 10), 0.2-8 s of training each; from the exact AR start (2026-11-28): sunspots 0.976 (7 of 10),
+# elnino 0.927 (10 of 10), co2 0.994 (8 of 10). Wide path at AR, lr 3e-3, 30 epochs: 0.971 (8), 0.921 (10),
 # 1.011 (2). The plain MLP from random weights (seeds 0-2): sunspots 0.972 (3 of 3), elnino 1.017 (0 of 3),
 # co2 1.61 (seed 0: it cannot follow the trend past the training range); with data.window=24 instead of 12:
 # sunspots 1.043, elnino 1.206.

@@ -23,6 +23,10 @@ it and the deck's remedies. The rules, checked in this order:
       (said beside 2b too: a low score in a run that is still improving is first of all unfinished), or
    e. the run had one epoch: one point is no curve, and "levelled off" cannot be seen.
 3. Good fit otherwise: both curves levelled off, close together.
+4. Unfinished: a model that fits its own training data (a score at FITS_TRAIN_ACCURACY or above) while validation
+   loss is still at its best and falling (rule 2d) has not reached the bottom of the U. With validation close it
+   is a good fit told to train longer; with a wide gap (rule 1b, held) it is "unfinished": train longer first,
+   the gap named as one to watch, and no capacity advice either way (neither "widen it" nor "use a smaller model").
 
 Rule 2b with baselines (below) comes before rule 1: a model that fits its own training data clearly worse
 than a simple baseline has not learned yet, whatever its validation gap, and "use a smaller model" would
@@ -175,6 +179,8 @@ def _underfit_reasons(ev: dict, task: str, metric: str) -> list[str]:
     return reasons
 
 
+WATCH_GAP_ADVICE = ("Turn on early stopping (--set train.early_stopping=true), so that the longer run keeps the "
+                    "weights of its best validation epoch should the train-validation gap start to cost validation loss.")
 STILL_IMPROVING = "validation loss was still improving at the last epoch"  # rule 2d's reason, as it starts
 
 
@@ -216,7 +222,7 @@ def diagnose(history: list[dict], *, task: str, metric: str, final: dict[str, di
             it does as well as the network.
 
     Returns:
-        {"verdict": "underfitting" | "good fit" | "overfitting", "evidence": {name: number},
+        {"verdict": "underfitting" | "good fit" | "overfitting" | "unfinished", "evidence": {name: number},
          "reasons": [plain-English rules that fired], "advice": [the deck's remedies]}.
     """
     higher_better = check_history(history, task, metric)
@@ -248,10 +254,14 @@ def diagnose(history: list[dict], *, task: str, metric: str, final: dict[str, di
         if reasons and not untrained and _fits_train(ev, metric) and all(r.startswith(STILL_IMPROVING) for r in reasons):
             # a model that fits its own training data has no bias left: "still improving" says unfinished, not
             # underfitting (a text run at 100% on every split was headlined "underfits")
-            verdict, unfinished = ("overfitting" if held else "good fit"), True
+            # with a wide gap too the run is still not done: validation has not reached the bottom of its U, so
+            # "overfits" with "use a smaller model" beside "train longer" (an mnist1d run at 5 epochs, validation
+            # loss falling 17.6% per epoch) told a student two opposite things; the gap is one to watch
+            verdict, unfinished = ("unfinished" if held else "good fit"), True
             reasons = [f"the model fits its own training data ({ev['final_train_metric']:.3f} {metric}), and "
                        + reasons[0].replace("training stopped before it levelled off", "more epochs may still help")]
-            reasons += [f"{r}, a gap that memorizing the training data opens" for r in held]
+            reasons += [f"{r}: a gap to watch, as memorizing the training data opens one; if it stays once validation "
+                        "loss has levelled off, the run overfits (then: more data, regularization)" for r in held]
         else:
             reasons += held if untrained else [f"{r}; judge that gap once validation loss has levelled off" for r in held]
     if not reasons:
@@ -279,6 +289,8 @@ def diagnose(history: list[dict], *, task: str, metric: str, final: dict[str, di
     tips = advice(verdict, ev, reasons, context, task=task, gan=gan, fits_train=fits_train)
     if unfinished:  # more epochs first; "keep this setup" would say the run is done
         tips = [longer_advice(context, epochs=ev["epochs"])] + [a for a in tips if a not in GOOD_FIT_ADVICE]
+        if verdict == "unfinished" and not (context or {}).get("early_stopping"):  # the longer run keeps its best
+            tips.append(WATCH_GAP_ADVICE)
     if const_tip:
         tips = [const_tip[0]] + [a for a in tips if a not in GOOD_FIT_ADVICE]
         # the constant is the best rival (_constant_rule said it, once), or a rival no better than the constant
@@ -363,6 +375,7 @@ def _forecast_rules(verdict: str, ev: dict, reasons: list[str], tips: list[str],
 
 _HEADLINES = {
     "overfitting": "This run overfits",
+    "unfinished": "This run is not finished",
     "underfitting": "This run underfits",
     "good fit": "This run fits well",
 }

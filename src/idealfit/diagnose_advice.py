@@ -143,7 +143,7 @@ def better_chance(verdict: str, ev: dict, c: dict[str, Any] | None, *, task: str
     the verdict (overfitting: regularize, shrink, more data; underfitting: the steps of its advice) and never asks for
     what the run already has or cannot use (more epochs after early stopping ended it, the width it has)."""
     c = c or {}
-    if verdict == "underfitting":
+    if verdict in ("underfitting", "unfinished"):
         return "try the steps below"
     if verdict == "overfitting":
         return "it overfits, so try the steps below (more data, regularization, a smaller model)"
@@ -163,7 +163,10 @@ def better_chance(verdict: str, ev: dict, c: dict[str, Any] | None, *, task: str
                 f"{ev.get('kept_epoch', '?')}: {', '.join(parts[:-1])} or {parts[-1]}" if len(parts) > 1
                 else f"regularize it: {parts[0]}")
     steps = [] if c.get("stopped_early") else [f"train longer (train.epochs, now {c.get('epochs', '?')})"]
-    steps += [wider(c, fam), "tune train.lr" + ("" if gan else " (`idealfit lr-find`)")]
+    steps += [] if capacity_to_spare(c, task) else [wider(c, fam)]  # far more parameters than samples: not size
+    steps += ["tune train.lr" + ("" if gan else " (`idealfit lr-find`)")]
+    if len(steps) == 1:
+        return steps[0]
     return f"{', '.join(steps[:-1])} and {steps[-1]}"
 
 
@@ -190,7 +193,7 @@ def advice(verdict: str, ev: dict, reasons: list[str], context: dict[str, Any] |
     if context is not None and verdict in ("overfitting", "underfitting"):
         fam = family_of(context, task)
         advice = (_overfit_advice_for(ev, context, task, fam, gan) if verdict == "overfitting"
-                  else _underfit_advice_for(reasons, context, fam, gan, fits_train))
+                  else _underfit_advice_for(reasons, context, fam, gan, fits_train, task))
     elif verdict == "overfitting":
         best = f" (epoch {ev['best_val_epoch']})" if "best_val_epoch" in ev else ""
         advice = [a.format(best=best) for a in OVERFIT_ADVICE]
@@ -267,14 +270,35 @@ def longer_advice(c: dict[str, Any] | None, *, epochs: int) -> str:
     return f"Train longer: raise train.epochs (now {(c or {}).get('epochs', epochs)})."
 
 
+# Parameters per training sample from which more capacity cannot be what a network lacks. A depth-2 ReLU network
+# with 2n + d weights can fit any labelling of n samples (Zhang et al. 2017, "Understanding deep learning requires
+# rethinking generalization"); 100 per sample leaves two orders of magnitude for the weight sharing of convolutions
+# and recurrences. Only where a sample has one target (classification, regression): a mask or an image holds many.
+MEMORIZE_PARAMS_PER_SAMPLE = 100
+
+
+def capacity_to_spare(c: dict[str, Any] | None, task: str | None) -> str | None:
+    """Why more capacity will not help, when the run has far more parameters than training samples ("2,117,378
+    parameters for 32 training samples"), else None (also without the counts in the context)."""
+    c = c or {}
+    params, n = c.get("params"), c.get("train_samples")
+    if task not in ("classification", "regression") or not params or not n or params < MEMORIZE_PARAMS_PER_SAMPLE * n:
+        return None
+    return f"{params:,} parameters for {n:,} training samples ({params // n:,} each)"
+
+
 def _underfit_advice_for(reasons: list[str], c: dict[str, Any], fam: str | None, gan: bool,
-                         fits_train: bool = False) -> list[str]:
+                         fits_train: bool = False, task: str | None = None) -> list[str]:
     """The deck's remedies for underfitting, naming the settings this run used. `fits_train`: the run already fits
-    its training data (no bias left to remove), so more capacity and less regularization are not advised."""
+    its training data (no bias left to remove), so more capacity and less regularization are not advised; nor more
+    capacity to a model with far more parameters than training samples (`capacity_to_spare`)."""
     longer = longer_advice(c, epochs=c.get("epochs", 0))
     capacity = _own_level(knobs(fam, c.get("kind"), c.get("cell"))[0], c, fam)
     more = None if "e.g." in capacity else resized(c, fam, 2)  # U-Net, pix2pix: their example adds a level
-    advice = [f"Give the model more capacity: {capacity}" + (f", e.g. {more}." if more else "."), longer,
+    spare = capacity_to_spare(c, task)
+    first = (f"Not more capacity: {spare} can already fit every one of them: what it lacks is "
+             "training (more epochs, a better learning rate), not size." if spare else f"Give the model more capacity: {capacity}" + (f", e.g. {more}." if more else "."))
+    advice = [first, longer,
               f"Tune the learning rate (now train.lr={c.get('lr', 0):g}): try 3x larger and 3x smaller"
               + ("." if gan else " (`idealfit lr-find` suggests one).")]  # lr-find sweeps one optimizer, not a GAN's two
     if gan:
@@ -289,8 +313,8 @@ def _underfit_advice_for(reasons: list[str], c: dict[str, Any], fam: str | None,
         advice.append(f"Use less regularization (now {', '.join(used)}).")
     if reasons[0].startswith("training diverged"):
         advice.insert(0, f"Lower the learning rate (e.g. 10x, below train.lr={c.get('lr', 0):g}): the loss blew up.")
-    elif any(_not_done(r) for r in reasons):
-        advice.insert(0, advice.pop(1))  # "not done yet" among the reasons: train longer comes first
+    elif any(_not_done(r) for r in reasons) or spare:
+        advice.insert(0, advice.pop(1))  # "not done yet" among the reasons (or no size to add): train longer first
     return _drop_bias_remedies(advice) if fits_train else advice
 
 

@@ -246,3 +246,46 @@ def test_the_note_says_when_only_the_first_test_examples_were_scored():
         "accuracy 0.500 on all 4 test examples (2 right); shown: 2 of them, 1 right and 1 wrong"
     assert _gallery_note(probs, y, [(1, "correct")], n_test=1797).startswith(
         "accuracy 0.500 on the first 4 of 1797 test examples (2 right); shown: 1 of them, 1 right and 0 wrong")
+
+
+def test_the_gallery_takes_correct_examples_in_turns_over_the_classes():
+    # newcomer R5: xo's gallery showed 9 correct X's and 1 correct O, the slots after one per class going by
+    # confidence alone; now in turns (each class's surest first), then the most confidently wrong
+    from idealfit.explain.page import GALLERY_CORRECT, GALLERY_WRONG, _gallery
+
+    rng = np.random.default_rng(0)
+    y = np.array([0] * 40 + [1] * 40 + [1] * 10)  # the last 10 are O's read as X: wrong
+    conf = rng.uniform(0.5, 1.0, len(y))
+    conf[:40] += 1.0  # every X surer than every O: confidence alone fills the gallery with X's
+    pred = np.r_[np.zeros(40), np.ones(40), np.zeros(10)].astype(int)
+    probs = np.zeros((len(y), 2))
+    probs[np.arange(len(y)), pred] = conf
+    probs[np.arange(len(y)), 1 - pred] = 0.1
+    chosen = _gallery(probs, y)
+    right = [i for i, g in chosen if g == "correct"]
+    assert len(right) == GALLERY_CORRECT and [int(y[i]) for i in right] == [0, 1] * (GALLERY_CORRECT // 2)
+    for cls in (0, 1):  # each class's own most confident ones, in order
+        mine = [i for i in right if y[i] == cls]
+        assert mine == sorted((i for i in range(80) if y[i] == cls), key=lambda i: -conf[i])[:len(mine)]
+    wrong = [i for i, g in chosen if g == "wrong"]
+    assert wrong == sorted(range(80, 90), key=lambda i: -conf[i])[:GALLERY_WRONG]
+
+
+def test_the_note_counts_your_own_examples_apart():
+    # newcomer R3: with --input digit0.png wide.png the header said "shown: 14 of them" while 16 were shown
+    from idealfit.explain.page import _gallery_note
+
+    probs, y = np.eye(3)[[0, 1, 2, 0]], np.array([0, 1, 1, 1])
+    assert _gallery_note(probs, y, [(0, "correct"), (2, "wrong")], n_test=4, yours=2) == \
+        "accuracy 0.500 on all 4 test examples (2 right); shown: your 2 examples first, then 2 of them, 1 right and 1 wrong"
+
+
+def test_the_canvas_settings_carry_the_inputs_range():
+    # a grey-photo run: background mid-grey, ink bright; the canvas maps black..white onto lo..hi (newcomer R4)
+    from idealfit.explain.page import _draw_settings
+
+    x = np.full((3, 1, 10, 10), 0.431, dtype=np.float32)
+    x[:, :, 3:7, 3:7] = 0.92
+    x[0, 0, 5, 5] = 0.004
+    draw = _draw_settings(x)
+    assert draw == pytest.approx({"background": 0.431, "ink": 0.92, "lo": 0.004, "hi": 0.92})

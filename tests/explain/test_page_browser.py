@@ -249,3 +249,91 @@ def test_a_float16_dense_layer_decodes_in_the_page_and_agrees(browser, tmp_path)
     w16 = np.frombuffer(base64.b64decode(data["layers"][3]["w16"]), "<f2")[:4000]
     assert (np.abs(w16) < 6.1e-5).any()
     assert page.js("Array.from(DATA.layers[3].w.slice(0, 4000))") == w16.astype(np.float64).tolist()
+
+
+def _rect(page, selector):
+    return page.js(f"(() => {{ const r = document.querySelector({selector!r}).getBoundingClientRect(); "
+                   "return {top: r.top, bottom: r.bottom, left: r.left, right: r.right, "
+                   "h: window.innerHeight, w: window.innerWidth}; })()")
+
+
+def test_a_click_brings_the_arithmetic_on_screen_and_the_answer_is_in_reach(browser, digits_page):
+    # newcomer R1: the arithmetic panel sat below a 10,000 px overview, so a click seemed to do nothing; R2: the
+    # softmax column's scrollbar was at the bottom of that overview
+    page = browser(digits_page.as_uri(), ready=READY)
+    page.js("window.scrollTo(0, 0)")
+    first = _rect(page, "#overview .col:nth-child(3) canvas.map")  # where the user sees it: no scrolling first
+    assert first["bottom"] < first["h"]
+    page.click((first["left"] + first["right"]) / 2, (first["top"] + first["bottom"]) / 2)
+    value = _rect(page, "#calc-value")
+    assert 0 <= value["top"] and value["bottom"] <= value["h"]  # the sum and the map's value are on screen
+    products, bias, shown, n = _window_sum(page)
+    assert n == 9 and products + bias == pytest.approx(shown, abs=1e-9)
+    overview = _rect(page, "#overview")
+    assert overview["bottom"] - overview["top"] < overview["h"]  # its horizontal scrollbar fits on one screen
+    # the answer above the overview, the softmax column's argmax, and one click brings that column on screen
+    probs = page.js("[...document.querySelectorAll('#overview .prob')].map(r => Number(r.dataset.p))")
+    k = int(np.argmax(probs))
+    assert page.js("Number(document.getElementById('predicted').dataset.k)") == k
+    page.js("window.scrollTo(0, 0)")
+    page.click(*_centre(page, "#to-softmax"))
+    soft = _rect(page, "#overview .col:last-child")
+    assert 0 <= soft["left"] and soft["right"] <= soft["w"] and 0 <= soft["top"] < soft["h"]
+    assert page.errors == []
+
+
+@pytest.fixture(scope="module")
+def grey_run(tmp_path_factory):
+    """A CNN on a folder of one-channel pictures whose background is mid-grey (the newcomer's grey photo run:
+    background 0.431 on a 0..1 scale), bright bars against dark bars."""
+    root = tmp_path_factory.mktemp("g")
+    rng = np.random.default_rng(1)
+    for cls in ("bright", "dark"):
+        (root / "pics" / cls).mkdir(parents=True)
+        for i in range(16):
+            img = np.full((12, 12), 110, dtype=np.uint8) + rng.integers(0, 6, size=(12, 12)).astype(np.uint8)
+            c = rng.integers(2, 9)
+            img[2:10, c:c + 2] = 235 if cls == "bright" else 5
+            Image.fromarray(img, mode="L").save(root / "pics" / cls / f"{i}.png")
+    return fit.train(data=str(root / "pics"), epochs=1, out=root / "run", verbose=False,
+                     set={"train.progress": False, "model.widths": [4], "model.hidden": [8]})
+
+
+def test_your_inputs_are_named_the_shown_one_marked_and_clear_goes_back(browser, grey_run, tmp_path):
+    # newcomer R3: own --input thumbnails had no name, the header's count left them out, nothing marked which one
+    # the overview showed; R4: "clear" showed the blank canvas's forward pass
+    mine = [tmp_path / "first.png", tmp_path / "second.png"]
+    for p, v in zip(mine, (235, 5), strict=True):
+        img = np.full((12, 12), 112, dtype=np.uint8)
+        img[2:10, 5:7] = v
+        Image.fromarray(img, mode="L").save(p)
+    out = tmp_path / "mine.html"
+    assert main(["explain", str(grey_run.dir), "--page", "--input", *map(str, mine), "--out", str(out)]) == 0
+    page = browser(out.as_uri(), ready=READY)
+    assert page.errors == []
+    assert page.js("[...document.querySelectorAll('.thumb.yours .file')].map(s => s.textContent)") == \
+        ["first.png", "second.png"]
+    assert page.js("document.querySelector('.thumb.yours').title").startswith("first.png: predicted ")
+    note = page.js("document.querySelector('#gallery p.meta').textContent")
+    shown = int(re.search(r"shown: your 2 examples first, then (\d+) of them", note)[1])
+    assert page.js("document.querySelectorAll('.thumb').length") == 2 + shown
+    sel = "[...document.querySelectorAll('.thumb.sel')].map(b => b.dataset.name)"
+    assert page.js(sel) == ["first.png"]  # the overview opens on the first example, marked
+    page.click(*_centre(page, ".thumb:nth-child(3)"))
+    third = page.js("document.querySelector('.thumb:nth-child(3)').dataset.name")
+    assert page.js(sel) == [third] and third in page.js("document.getElementById('prediction').textContent")
+    # drawing: the canvas shows the grey the network receives; a stroke makes "your drawing", unmarked
+    lo, hi, bg = page.js("[DATA.draw.lo, DATA.draw.hi, DATA.draw.background]")
+    assert lo < bg - 0.2 * (hi - lo)  # a mid-grey background: drawn black before
+    px = page.js("document.getElementById('draw').getContext('2d').getImageData(2, 2, 1, 1).data[0]")
+    assert px == pytest.approx(255 * (bg - lo) / (hi - lo), abs=1)
+    r = page.js("(() => { const e = document.getElementById('draw'); e.scrollIntoView({block: 'center'}); "
+                "const r = e.getBoundingClientRect(); return [r.x, r.y, r.width, r.height]; })()")
+    page.drag([(r[0] + r[2] * 0.5, r[1] + r[3] * f) for f in np.linspace(0.1, 0.9, 8)])
+    page.js("new Promise(res => requestAnimationFrame(() => requestAnimationFrame(res)))")
+    assert page.js("state.exampleName") == "your drawing" and page.js(sel) == []
+    corner = page.js("state.cols[0].data[0]")  # the input pixel under the untouched corner: the background
+    assert corner == pytest.approx(bg, abs=(hi - lo) / 255)
+    page.click(*_centre(page, "#draw-clear"))
+    assert page.js("state.exampleName") == third and page.js(sel) == [third]
+    assert page.errors == []

@@ -8,6 +8,7 @@ import pytest
 
 import idealfit as fit
 from idealfit.diagnose import diagnose
+from idealfit.diagnose_advice import better_chance, capacity_to_spare
 
 N = 30
 TABLE = {"model": "mlp", "kind": "table", "augment": [], "dropout": 0.0, "batchnorm": False, "l1": 0.0, "l2": 0.0,
@@ -161,3 +162,35 @@ def test_an_encoder_decoders_capacity_example_adds_a_level_to_its_own(family, wi
     d = diagnose(hist, task="segmentation", metric="dice", context=ctx)
     line = next(a for a in d["advice"] if a.startswith("Give the model more capacity"))
     assert example in line, line
+
+
+def test_a_model_with_far_more_parameters_than_samples_is_not_told_to_add_capacity():
+    # the newcomer's photo folder: 32 training images, a 2.1 M-parameter CNN, 3 epochs (metrics.csv; the kept
+    # weights' accuracy in eval mode), below the linear model on its own training data. It was told
+    # "Give the model more capacity ... --set model.widths=[64,128]".
+    history = [{"epoch": 1, "train_loss": 0.77682, "val_loss": 2.97672, "train_accuracy": 0.40625, "val_accuracy": 0.5},
+               {"epoch": 2, "train_loss": 0.11374, "val_loss": 0.642297, "train_accuracy": 0.96875, "val_accuracy": 0.5},
+               {"epoch": 3, "train_loss": 0.0797741, "val_loss": 0.270404, "train_accuracy": 0.96875,
+                "val_accuracy": 0.875}]
+    final = {"train": {"accuracy": 0.9375}, "val": {"accuracy": 0.875}}
+    base = {"majority": {"train": {"accuracy": 0.5}, "val": {"accuracy": 0.5}, "test": {"accuracy": 0.5}},
+            "linear": {"train": {"accuracy": 1.0}, "val": {"accuracy": 1.0}, "test": {"accuracy": 1.0}}}
+    ctx = {"kind": "image", "model": "cnn", "augment": [], "dropout": 0.0, "batchnorm": False, "l1": 0.0, "l2": 0.0,
+           "early_stopping": False, "stopped_early": False, "patience": 8, "epochs": 3, "lr": 3e-3,
+           "val_samples": 8, "widths": [32, 64], "hidden": [128], "params": 2117378, "train_samples": 32}
+    d = diagnose(history, task="classification", metric="accuracy", final=final, baselines=base, context=ctx)
+    assert d["verdict"] == "underfitting"
+    text = "\n".join(d["advice"])
+    assert "Give the model more capacity" not in text and "widths=[64,128]" not in text
+    assert ("Not more capacity: 2,117,378 parameters for 32 training samples (66,168 each) can already fit every one "
+            "of them") in text
+    assert d["advice"][1] == "Train longer: raise train.epochs (now 3)."
+    # the same curves from a model with fewer parameters than 100 per sample: capacity is advised, as before
+    small = diagnose(history, task="classification", metric="accuracy", final=final, baselines=base,
+                     context={**ctx, "params": 3199})
+    assert any(a.startswith("Give the model more capacity") for a in small["advice"])
+    # a mask holds many targets per image: the per-sample count does not say a U-Net has capacity to spare
+    assert capacity_to_spare(ctx, "segmentation") is None and capacity_to_spare(ctx, "classification")
+    # beside a rival that does better, "a better chance" leaves out "widen it" too
+    assert "widen" not in better_chance("good fit", {}, ctx, task="classification", gan=False)
+    assert "widen" in better_chance("good fit", {}, {**ctx, "params": 3199}, task="classification", gan=False)

@@ -99,3 +99,20 @@ def test_pca_scores_anomalies_by_its_own_reconstruction_error():
     assert reconstruction_baselines(_prep(ds, clean, clean, state), seed=0)["pca"]["test"]["anomaly_auroc"] == 0.0
     ds.y = np.zeros(40, int)  # no anomaly in the test split: nothing to rank
     assert "anomaly_auroc" not in reconstruction_baselines(_prep(ds, clean, clean, state), seed=0)["pca"]["test"]
+
+
+def test_reconstruction_without_corruption_lists_no_identity_baseline():
+    # without data.noise or data.mask_prob the input is the target: the identity's error is a trivial 0, which
+    # printed as "identity val 0 test 0" beside the network's 0.43 (newcomer R20)
+    rng = np.random.default_rng(2)
+    clean = {s: rng.normal(size=(40, 1, 12)).astype(np.float32) for s in ("train", "val", "test")}
+    state = {"reconstruction": {"noise": 0.0, "mask_prob": 0.0, "latent": 2}, "target": {"mean": [0.0], "std": [1.0]}}
+    ds = Dataset("t", clean["train"], np.zeros(40), "reconstruction", "signal")
+    plain = reconstruction_baselines(_prep(ds, clean, clean, state), seed=0)
+    assert set(plain) == {"mean", "pca"}
+    assert plain["pca"]["val"]["mse"] > 0.5  # 2 of 12 independent dimensions: most of the variance is lost
+    erased = {**state, "reconstruction": {**state["reconstruction"], "mask_prob": 0.3}}
+    x = {s: np.where(rng.random(v.shape) < 0.3, 0, v).astype(np.float32) for s, v in clean.items()}
+    masked = reconstruction_baselines(_prep(ds, x, clean, erased), seed=0)
+    expect = float(((x["val"] - clean["val"]) ** 2).mean())
+    assert masked["identity"]["val"]["mse"] == pytest.approx(expect, rel=1e-6) and expect > 0.2

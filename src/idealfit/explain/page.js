@@ -4,7 +4,8 @@
 
 const DATA = JSON.parse(document.getElementById("page-data").textContent);
 const $ = (id) => document.getElementById(id);
-const state = { input: null, cols: null, sel: null, timer: null, exampleName: "" };
+// exampleName: what the overview shows; lastExample: the gallery example shown last, which "clear" goes back to
+const state = { input: null, cols: null, sel: null, timer: null, exampleName: "", lastExample: null };
 
 function fmt(v) {
   if (!Number.isFinite(v)) return String(v);
@@ -156,9 +157,31 @@ function renderOverview() {
 function show(input, name) {
   state.input = input; state.exampleName = name;
   const ex = DATA.examples.find((e) => e.name === name) || DATA.examples[0];
+  if (ex.name === name) state.lastExample = ex;
   state.cols = columnsFor(ex, input);
   renderOverview();
+  document.querySelectorAll("#gallery .thumb").forEach((b) => {  // which example the overview shows
+    const on = b.dataset.name === name;
+    b.classList.toggle("sel", on); b.setAttribute("aria-pressed", String(on));
+  });
+  renderPrediction();
   if (state.sel) renderDetail();
+}
+
+// The answer above the overview: the softmax column is its last, often far to the right of a wide network.
+function renderPrediction() {
+  const box = $("prediction"), soft = state.cols[state.cols.length - 1];
+  box.replaceChildren();
+  if (soft.kind !== "softmax") return;
+  const k = soft.data.indexOf(Math.max(...soft.data));
+  const go = el("button", { id: "to-softmax" }, "show the softmax column →");
+  go.onclick = () => {
+    const ov = $("overview"), col = ov.lastElementChild;
+    ov.scrollLeft = ov.scrollWidth;
+    col.scrollIntoView({ block: "nearest", inline: "nearest" });
+  };
+  box.append("Prediction for ", el("b", {}, state.exampleName), ": ",
+    el("b", { id: "predicted", "data-k": k }, DATA.labels[k]), ` (p = ${fmt(soft.data[k])}) `, go);
 }
 
 function renderGallery() {
@@ -172,7 +195,11 @@ function renderGallery() {
     photo(cv, inputOf(ex).data, s);
     cv.style.width = "48px"; cv.style.height = `${Math.max(8, Math.round(48 * s[1] / s[2]))}px`;
     const truth = ex.true === null || ex.true === undefined ? "" : `${DATA.labels[ex.true]} → `;
-    b.append(cv, el("span", {}, `${truth}${DATA.labels[pred]} ${fmt(ex.probs[pred])}`));
+    const says = `${truth}${DATA.labels[pred]} ${fmt(ex.probs[pred])}`;
+    b.title = `${ex.name}: ${truth ? "true " + truth : ""}predicted ${DATA.labels[pred]} (p = ${fmt(ex.probs[pred])})`;
+    b.append(cv);
+    if (ex.group === "yours") b.append(el("span", { class: "file" }, ex.name));  // your own file, by its name
+    b.append(el("span", {}, says));
     b.onclick = () => show(inputOf(ex), ex.name);
     row.append(b);
   }
@@ -181,25 +208,29 @@ function renderGallery() {
 }
 
 // ---- drawing: a canvas averaged down to the input's pixels, ink and background as in the data ----------
+// The canvas is drawn in the grey the network receives: black is the inputs' lowest value (lo), white their
+// highest (hi), so a background of 0.431 on a 0..1 grey-photo run shows mid-grey, as the network gets it.
 function drawingPad() {
-  const [, H, W] = DATA.input_shape, side = 192;
+  const [, H, W] = DATA.input_shape, side = 192, { background: bg, ink } = DATA.draw;
+  const lo = DATA.draw.lo ?? Math.min(bg, ink), hi = DATA.draw.hi ?? Math.max(bg, ink);
+  const grey = (v) => { const g = Math.round(hi > lo ? (255 * (v - lo)) / (hi - lo) : 0); return `rgb(${g},${g},${g})`; };
   const wrap = el("div", { class: "draw" });
   const cv = el("canvas", { id: "draw", width: side, height: Math.round(side * H / W) });
-  const ctx = cv.getContext("2d");
-  const clear = () => { ctx.fillStyle = "#000"; ctx.fillRect(0, 0, cv.width, cv.height); };
+  const ctx = cv.getContext("2d", { willReadFrequently: true });  // read back on every stroke
+  const clear = () => { ctx.fillStyle = grey(bg); ctx.fillRect(0, 0, cv.width, cv.height); };
   clear();
   let last = null, pending = false;
   const update = () => {
     pending = false;
     const img = ctx.getImageData(0, 0, cv.width, cv.height).data, x = new Float64Array(H * W);
-    const bh = cv.height / H, bw = cv.width / W, { background: bg, ink } = DATA.draw;
+    const bh = cv.height / H, bw = cv.width / W;
     for (let r = 0; r < H; r++) {
       for (let c = 0; c < W; c++) {
         let s = 0, n = 0;
         for (let y = Math.floor(r * bh); y < Math.floor((r + 1) * bh); y++) {
           for (let xx = Math.floor(c * bw); xx < Math.floor((c + 1) * bw); xx++) { s += img[4 * (y * cv.width + xx)]; n++; }
         }
-        x[r * W + c] = bg + (ink - bg) * (n ? s / n / 255 : 0);
+        x[r * W + c] = n ? lo + (hi - lo) * (s / n / 255) : bg;  // the canvas's grey back to the input's value
       }
     }
     show({ shape: DATA.input_shape, data: x }, "your drawing");
@@ -207,7 +238,7 @@ function drawingPad() {
   const stroke = (e) => {
     const r = cv.getBoundingClientRect();
     const p = [(e.clientX - r.left) * cv.width / r.width, (e.clientY - r.top) * cv.height / r.height];
-    ctx.strokeStyle = "#fff"; ctx.lineCap = "round"; ctx.lineWidth = 1.6 * cv.width / W;
+    ctx.strokeStyle = grey(ink); ctx.lineCap = "round"; ctx.lineWidth = 1.6 * cv.width / W;
     ctx.beginPath(); ctx.moveTo(...(last || p)); ctx.lineTo(...p); ctx.stroke();
     last = p;
     if (!pending) { pending = true; requestAnimationFrame(update); }
@@ -216,7 +247,8 @@ function drawingPad() {
   cv.addEventListener("pointermove", (e) => { if (e.buttons & 1) stroke(e); });
   cv.addEventListener("pointerup", () => { last = null; });
   const btn = el("button", { id: "draw-clear" }, "clear");
-  btn.onclick = () => { clear(); update(); };
+  // a blank canvas is no example: clear goes back to the gallery example shown before drawing
+  btn.onclick = () => { clear(); const ex = state.lastExample || DATA.examples[0]; show(inputOf(ex), ex.name); };
   wrap.append(el("h3", {}, "Draw one"), cv, btn);
   return wrap;
 }

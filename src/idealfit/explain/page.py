@@ -49,6 +49,7 @@ def render_page(data: dict, *, title: str) -> str:
 <p id="selfcheck" class="selfcheck">self-check: running…</p></header>
 <section id="gallery"></section>
 <section id="legend"></section>
+<p id="prediction" class="prediction"></p>
 <section id="overview"></section>
 <section id="detail"><p class="hint">Click a feature map, a pooling map, a dense layer or the softmax to see its arithmetic.</p></section>
 <script type="application/json" id="page-data">{blob}</script>
@@ -61,25 +62,30 @@ def render_page(data: dict, *, title: str) -> str:
 
 
 def _gallery(probs: np.ndarray, y: np.ndarray) -> list[tuple[int, str]]:
-    """(index, group): the most confident correct example of each class, then the most confidently wrong."""
+    """(index, group): correct examples taken in turns over the classes (each class's most confident first, then
+    each one's second ...), then the most confidently wrong. In turns, as filling the slots left after one per
+    class by confidence alone gave a 2-class run 9 X's and 1 O."""
     pred, conf = probs.argmax(1), probs.max(1)
-    right = [int(i) for i in np.argsort(-conf) if pred[i] == y[i]]
-    firsts, seen = [], set()
-    for i in right:  # one per class first, then the next most confident
-        if y[i] not in seen:
-            seen.add(y[i])
-            firsts.append(i)
-    picked = (firsts + [i for i in right if i not in firsts])[:GALLERY_CORRECT]
-    wrong = [int(i) for i in np.argsort(-conf) if pred[i] != y[i]][:GALLERY_WRONG]
+    by_class: dict[int, list[int]] = {}
+    for i in np.argsort(-conf, kind="stable"):
+        if pred[i] == y[i]:
+            by_class.setdefault(int(y[i]), []).append(int(i))
+    # classes in order of their most confident example, so the gallery still opens on the surest answer
+    queues = sorted(by_class.values(), key=lambda q: -conf[q[0]])
+    picked = [q[r] for r in range(max(map(len, queues), default=0)) for q in queues if r < len(q)][:GALLERY_CORRECT]
+    wrong = [int(i) for i in np.argsort(-conf, kind="stable") if pred[i] != y[i]][:GALLERY_WRONG]
     return [(i, "correct") for i in picked] + [(i, "wrong") for i in wrong]
 
 
-def _gallery_note(probs: np.ndarray, y: np.ndarray, chosen: list[tuple[int, str]], *, n_test: int) -> str:
-    """The accuracy over the scored test examples, then what the gallery shows of them (its own right/wrong)."""
+def _gallery_note(probs: np.ndarray, y: np.ndarray, chosen: list[tuple[int, str]], *, n_test: int,
+                  yours: int = 0) -> str:
+    """The accuracy over the scored test examples, then what the gallery shows of them (its own right/wrong), after
+    `yours` examples of the user's own (--input), which the count of test examples shown leaves out."""
     right = probs.argmax(1) == y
     scored = f"all {len(y)} test examples" if len(y) == n_test else f"the first {len(y)} of {n_test} test examples"
     shown_right = sum(bool(right[i]) for i, _ in chosen)
-    return (f"accuracy {float(right.mean()):.3f} on {scored} ({int(right.sum())} right); shown: "
+    mine = f"your {yours} example{'s' if yours != 1 else ''} first, then " if yours else ""
+    return (f"accuracy {float(right.mean()):.3f} on {scored} ({int(right.sum())} right); shown: {mine}"
             f"{len(chosen)} of them, {shown_right} right and {len(chosen) - shown_right} wrong")
 
 
@@ -102,12 +108,14 @@ def _test_examples(run) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _draw_settings(x: np.ndarray) -> dict | None:
-    """Canvas settings for one-channel images: background = the usual border value, ink = the far end."""
+    """Canvas settings for one-channel images: background = the usual border value, ink = the far end; lo and hi,
+    the inputs' range, which the canvas maps black and white to, so it shows the grey the network receives (a grey
+    photo run's background 0.431 is drawn mid-grey, not black)."""
     if x.ndim != 4 or x.shape[1] != 1 or max(x.shape[2:]) > DRAW_MAX_SIDE:
         return None
     border = np.concatenate([x[:, 0, 0], x[:, 0, -1], x[:, 0, :, 0], x[:, 0, :, -1]], axis=None)
     lo, hi, bg = float(x.min()), float(x.max()), float(np.median(border))
-    return {"background": bg, "ink": hi if hi - bg >= bg - lo else lo}
+    return {"background": bg, "ink": hi if hi - bg >= bg - lo else lo, "lo": lo, "hi": hi}
 
 
 def _leaf_outputs_probe(model: torch.nn.Module, x1: torch.Tensor) -> list[torch.Tensor]:
@@ -215,7 +223,8 @@ def run_page(run, *, extra: tuple[torch.Tensor, list[str]] | None = None) -> tup
         examples = [{"name": n, "group": "yours", "true": None} for n in extra[1]] + examples
         gallery = np.concatenate([mine, gallery])
     title = f"idealfit explain · {run.summary.get('data', '?')} · {run.summary.get('model', '?')}"
-    note = _gallery_note(probs, y, chosen, n_test=len(run._test_split())) if len(x) else \
+    note = _gallery_note(probs, y, chosen, n_test=len(run._test_split()),
+                         yours=0 if extra is None else len(extra[1])) if len(x) else \
         f"your {len(examples)} example(s): the run's data {source} is gone"
     data = page_data(run.model, gallery, labels=labels, examples=examples,
                      draw=_draw_settings(x if len(x) else gallery), title=title, note=note)

@@ -7,6 +7,8 @@ function select(ci, ch, p, q) {
   stopPlay();
   state.sel = { ci, ch, p: Math.max(0, p), q: Math.max(0, q) };
   renderDetail();
+  // the panel sits below the overview: bring it on screen, or a click seems to do nothing but an orange border
+  $("detail").scrollIntoView({ block: "nearest" });
 }
 function stopPlay() {
   if (state.timer) clearInterval(state.timer);

@@ -32,7 +32,7 @@ __all__ = ["Extra", "RunFiles", "add_extra", "badge", "build_run_report", "figur
 
 # Metric rows shown first, in this order, when present; other keys follow as found.
 _METRIC_ORDER = ("loss", "accuracy", "rmse", "mae", "r2", "dice", "miou", "pixel_accuracy")
-_VERDICT_CLASS = {"underfitting": "under", "good fit": "good", "overfitting": "over"}
+_VERDICT_CLASS = {"underfitting": "under", "good fit": "good", "overfitting": "over", "unfinished": "under"}
 
 CSS = """
 :root { --fg: #1f2328; --muted: #59636e; --line: #d8dee4; --bg: #f6f8fa; --accent: #0969da; }
