@@ -199,7 +199,7 @@ def _val_still_improving(ev: dict) -> bool:
 def diagnose(history: list[dict], *, task: str, metric: str, final: dict[str, dict] | None = None,
              kept_epoch: int | None = None, context: dict[str, Any] | None = None,
              baselines: dict[str, dict] | None = None) -> dict[str, Any]:
-    """Judge one run's learning curves: underfitting, good fit or overfitting (rules in the module doc).
+    """Judge one run's learning curves: underfitting, good fit, overfitting or unfinished (rules in the module doc).
 
     Args:
         history: one dict per epoch with `epoch`, `train_loss` and, when validated, `val_loss`,
