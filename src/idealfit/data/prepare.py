@@ -107,7 +107,9 @@ def _load_series(cfg: DataConfig) -> Dataset:
 
 
 def split_indices(ds: Dataset, *, val_fraction: float, test_fraction: float, seed: int) -> dict[str, Any]:
-    """Deterministic train/val/test indices from the seed, stratified for classification.
+    """Deterministic train/val/test indices from the seed, stratified for classification: a class of a single
+    example goes to train and the others stay stratified; where sklearn cannot stratify at all (a split smaller
+    than the number of classes) the split is random, but every class keeps an example in train.
 
     A dataset with its own standard test split (mnist1d) keeps it; validation comes out of its train part.
     A time series is split by time (data.series.chronological_split), never shuffled.
@@ -127,18 +129,30 @@ def split_indices(ds: Dataset, *, val_fraction: float, test_fraction: float, see
     stratified = strat is not None
     too_few = UserError(f"{ds.name} has {n} samples, too few for a train/validation/test split; add data")
 
+    def plain(ids: np.ndarray, frac: float, salt: int) -> tuple[np.ndarray, np.ndarray]:
+        try:
+            a, b = train_test_split(ids, test_size=frac, random_state=seed + salt)
+        except ValueError:  # too few samples to cut at all
+            raise too_few from None
+        if strat is not None:  # unstratified, every class still keeps an example on the training side
+            lost = [b[strat[b] == v][0] for v in np.setdiff1d(strat[b], strat[a])]
+            a, b = np.concatenate([a, np.array(lost, ids.dtype)]), np.setdiff1d(b, lost)
+        return np.sort(a), np.sort(b)
+
     def cut(ids: np.ndarray, frac: float, salt: int) -> tuple[np.ndarray, np.ndarray]:
         nonlocal stratified
-        s = strat[ids] if stratified else None
+        if not stratified:
+            return plain(ids, frac, salt)
+        # sklearn cannot stratify a class of one example; rather than give up stratifying every class (a
+        # 16-example class could then miss validation), such an example stays on the training side of the cut
+        values, counts = np.unique(strat[ids], return_counts=True)
+        single = np.isin(strat[ids], values[counts < 2])
         try:
-            a, b = train_test_split(ids, test_size=frac, random_state=seed + salt, stratify=s)
-        except ValueError:  # a class too small to appear in every split: fall back, and record it
+            a, b = train_test_split(ids[~single], test_size=frac, random_state=seed + salt, stratify=strat[ids[~single]])
+        except ValueError:  # a part smaller than the number of classes: fall back for all, and record it
             stratified = False
-            try:
-                a, b = train_test_split(ids, test_size=frac, random_state=seed + salt)
-            except ValueError:  # too few samples to cut at all
-                raise too_few from None
-        return np.sort(a), np.sort(b)
+            return plain(ids, frac, salt)
+        return np.sort(np.concatenate([a, ids[single]])), np.sort(b)
 
     if ds.fixed_test is not None:
         test = np.sort(ds.fixed_test)
@@ -153,23 +167,31 @@ def split_indices(ds: Dataset, *, val_fraction: float, test_fraction: float, see
 
 
 def small_class_note(ds: Dataset, indices: dict[str, Any]) -> str | None:
-    """One warning line when a class has too few examples to appear in every split (its test metrics are then
-    missing: the report leaves it out of the macro average), else None."""
+    """One warning line when a class has no example in some split (its metrics there are then missing: the
+    report leaves it out of the macro average), else None. A class is called too small only when its share of
+    that split would be under one example; a bigger class missing a split was left out by an unstratified split."""
     if not get_task(ds.task).stratify or ds.class_names is None or ds.kind == "series":
         return None
     y = np.asarray(ds.y)
-    short = []
+    small, unlucky = [], []
     for c, name in enumerate(ds.class_names):
-        missing = [split for split in ("train", "val", "test") if not np.any(y[indices[split]] == c)]
+        n = int(np.sum(y == c))
+        missing = [s for s in SPLITS if not np.any(y[indices[s]] == c)]
         if missing:
-            n = int(np.sum(y == c))
-            short.append(f"'{name}' ({n} example{'s' * (n != 1)}, none in {' or '.join(missing)})")
-    if not short:
-        return None
-    one = len(short) == 1
-    return (f"warning: {'class' if one else 'classes'} {', '.join(short)} {'is' if one else 'are'} too small to "
-            f"appear in every split: {'its' if one else 'their'} scores there are missing (the report leaves "
-            f"{'it' if one else 'them'} out of the macro average); add examples, or merge or drop the class")
+            # a stratified split leaves a class out only for its small share; an unstratified one, by chance
+            tiny = indices.get("stratified", True) or any(n * len(indices[s]) < len(y) for s in missing)
+            (small if tiny else unlucky).append(f"'{name}' ({n} example{'s' * (n != 1)}, none in {' or '.join(missing)})")
+    lines = []
+    if small:
+        one = len(small) == 1
+        lines.append(f"{'class' if one else 'classes'} {', '.join(small)} {'is' if one else 'are'} too small to appear "
+                     f"in every split: {'its' if one else 'their'} scores there are missing (the report leaves "
+                     f"{'it' if one else 'them'} out of the macro average); add examples, or merge or drop the class")
+    if unlucky:
+        lines.append(f"the split could not be stratified (a split holds fewer examples than there are classes), so "
+                     f"{', '.join(unlucky)} missed a split by chance; raise data.val_fraction and data.test_fraction "
+                     "or add examples")
+    return "warning: " + "; ".join(lines) if lines else None
 
 
 def group_split(ds: Dataset, *, val_fraction: float, test_fraction: float, seed: int) -> dict[str, Any]:
