@@ -49,17 +49,18 @@ def expand_folders(paths: str | Path | list[str | Path], *, kind: str) -> list[P
     out: list[Path] = []
     for p in given:
         if p.is_dir():
-            found, other = (wavs_in(p), []) if audio else images_in(p)
+            found, other = wavs_in(p) if audio else images_in(p)
             if not found:
                 raise UserError(f"input folder {p} holds no {what} files ({', '.join(sorted(suffixes))}); "
                                 f"pass a folder of {plural}, or the files themselves")
-            if other and kind in ("image", "image_pair"):  # as training's folder note says it, on stderr (stdout: predictions)
+            if other and kind in ("image", "image_pair", "audio"):  # as training's note, on stderr (stdout: predictions)
                 import sys
 
-                from idealfit.data.images import _listed
+                from idealfit.data.images import _listed, skipped_hint
 
-                listed = _listed([q.relative_to(p).as_posix() for q in other])
-                print(f"{p}: skipped {len(other)} non-image file{'s' * (len(other) != 1)} ({listed})", file=sys.stderr)
+                names = [q.relative_to(p).as_posix() for q in other]
+                print(f"{p}: skipped {len(other)} non-{what} file{'s' * (len(other) != 1)} ({_listed(names)})"
+                      f"{skipped_hint(names) if audio else ''}", file=sys.stderr)
             out += found
         else:
             out.append(p)
