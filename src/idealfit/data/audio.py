@@ -43,7 +43,7 @@ def read_wav(path: Path, *, folder: bool = False) -> tuple[np.ndarray, int]:
     except Exception as err:  # noqa: BLE001 - scipy's parser fails in many ways on a broken file (ValueError,
         # EOFError, even UnboundLocalError on a truncated header); each means the file, not our code, is wrong
         skip = ", or remove it (or set data.skip_unreadable=true to skip such files)" if folder else ""
-        raise UnreadableFile(f"{path} is not a readable WAV file ({str(err).strip() or type(err).__name__}); "
+        raise UnreadableFile(f"{path} is not a readable WAV file ({_wav_problem(path, err)}); "
                              f"re-record or re-export it{skip}", path=path) from None
     if data.ndim == 2:  # (L, channels): stereo and more are averaged to mono
         data = data.astype(np.float64).mean(axis=1) if data.dtype.kind == "f" else data.mean(axis=1).astype(data.dtype)
@@ -57,6 +57,19 @@ def read_wav(path: Path, *, folder: bool = False) -> tuple[np.ndarray, int]:
         skip = " (or set data.skip_unreadable=true to skip such files)" if folder else ""
         raise UnreadableFile(f"{path} holds no samples; remove it{skip}", path=path)
     return x, int(rate)
+
+
+def _wav_problem(path: Path, err: Exception) -> str:
+    """What is wrong with a file scipy's WAV reader failed on, in the user's words: scipy's own message where it
+    describes the file (an unknown format code), never its internals (an UnboundLocalError about a variable)."""
+    text = str(err).strip()
+    if Path(path).stat().st_size == 0:
+        return "the file is empty"
+    if isinstance(err, ValueError) and "not understood" in text:  # the first 4 bytes are not RIFF/RIFX/RF64
+        return "it has no WAV header: another format, e.g. an .mp3 renamed .wav"
+    if type(err) is ValueError and text and "variable" not in text:
+        return text
+    return "its header is truncated or has no format chunk"
 
 
 def fit_length(x: torch.Tensor, length: int) -> torch.Tensor:
