@@ -227,8 +227,9 @@ def load_eval_dataset(state: dict[str, Any], cfg: DataConfig, data: str | None, 
         from idealfit.data.embedded import EMBEDDED
 
         if cfg.name not in EMBEDDED and not Path(cfg.name).expanduser().exists():
+            what, arg = _source_words(state, cfg)
             raise UserError(f"this run's source {cfg.name} no longer exists, so its test split cannot be read "
-                            "again; put the file back, or evaluate on a labelled file with --data FILE")
+                            f"again; put the {what} back, or evaluate on a labelled {what} with --data {arg}")
         _check_fingerprint(state, cfg)
         return load_dataset(cfg)
     path = Path(data).expanduser()
@@ -267,8 +268,18 @@ def _check_fingerprint(state: dict[str, Any], cfg: DataConfig) -> None:
     if not recorded or not path.exists():
         return
     if fingerprint(path, _source_files(path, state, cfg) if path.is_dir() else None) != recorded:
+        what, arg = _source_words(state, cfg)
+        rows = "samples" if what == "folder" else "rows"
         raise UserError(f"{cfg.name} changed since this run was trained (its fingerprint differs), so its test "
-                        "split is no longer the same rows; evaluate on a labelled file with --data FILE instead")
+                        f"split is no longer the same {rows}; evaluate on a labelled {what} with --data {arg} instead")
+
+
+def _source_words(state: dict[str, Any], cfg: DataConfig) -> tuple[str, str]:
+    """("folder", "FOLDER/") for a run trained on a folder (its loaders record the files they skipped, or an
+    older audio run its files), else ("file", "FILE"): what the evaluate errors tell the user to pass."""
+    meta = state.get("meta") or {}
+    folder = "skipped_files" in meta or "files" in meta or Path(cfg.name).expanduser().is_dir()
+    return ("folder", "FOLDER/") if folder else ("file", "FILE")
 
 
 def _source_files(folder: Path, state: dict[str, Any], cfg: DataConfig) -> list[Path]:

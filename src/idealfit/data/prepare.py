@@ -58,16 +58,23 @@ def load_dataset(cfg: DataConfig) -> Dataset:
             raise UserError(f"{path} is a folder of WAV files, which is a classification dataset; drop data.task")
         return load_audio_folder(path, sample_rate=cfg.sample_rate, clip_seconds=cfg.clip_seconds,
                                  skip_unreadable=cfg.skip_unreadable)
-    if path.is_dir() and (is_pair_folder(path) or cfg.pairs != "folders"):
+    # class folders that happen to be named A/ and B/ (or images/ and masks/) train as classes when the task
+    # says so: the folder names alone cannot tell a pix2pix or segmentation folder from two classes
+    classes = cfg.task == "classification"
+    if path.is_dir() and ((is_pair_folder(path) and not classes) or cfg.pairs != "folders"):
         if cfg.task not in (None, "translation"):
             raise UserError(f"{path} holds paired images (A/ and B/, or side by side), a translation dataset; "
                             "drop data.task")
-        return load_pair_folder(path, image_size=cfg.image_size, channels=cfg.channels, resize=cfg.resize,
-                                pairs=cfg.pairs)
-    if path.is_dir() and is_mask_folder(path):
+        return _load_pairs(path, cfg)
+    if path.is_dir() and is_mask_folder(path) and not classes:
         if cfg.task not in (None, "segmentation"):
             raise UserError(f"{path} holds images/ and masks/, a segmentation dataset; drop data.task")
-        return load_mask_folder(path, image_size=cfg.image_size, channels=cfg.channels, resize=cfg.resize)
+        try:
+            return load_mask_folder(path, image_size=cfg.image_size, channels=cfg.channels, resize=cfg.resize)
+        except UserError as err:  # images/ and masks/ that do not pair up may be two classes of pictures
+            if not any(s in str(err) for s in (" has no mask;", " has no image;")):
+                raise
+            raise UserError(f"{err}; or, if images and masks are two classes, pass --task classification") from None
     if path.is_dir():
         if cfg.task not in (None, "classification"):
             raise UserError(f"{path} is an image folder, which is a classification dataset; drop data.task")
@@ -85,6 +92,17 @@ def load_dataset(cfg: DataConfig) -> Dataset:
     if suffix in AUDIO_SUFFIXES:
         raise UserError(f"{path} is a single recording; pass a folder with one sub-folder of WAV files per class")
     raise UserError(f"don't know how to read {path}; use an image folder, a .csv (.tsv, .csv.gz) or a .npz file")
+
+
+def _load_pairs(path: Path, cfg: DataConfig) -> Dataset:
+    """A pix2pix folder; when A/ and B/ do not pair up, the error says how to train them as two classes."""
+    try:
+        return load_pair_folder(path, image_size=cfg.image_size, channels=cfg.channels, resize=cfg.resize,
+                                pairs=cfg.pairs)
+    except UserError as err:
+        if cfg.pairs != "folders" or "has no partner" not in str(err):
+            raise
+        raise UserError(f"{err}; or, if A and B are two classes, pass --task classification") from None
 
 
 def _load_series(cfg: DataConfig) -> Dataset:
@@ -136,7 +154,8 @@ def split_indices(ds: Dataset, *, val_fraction: float, test_fraction: float, see
             raise too_few from None
         if strat is not None:  # unstratified, every class still keeps an example on the training side
             lost = [b[strat[b] == v][0] for v in np.setdiff1d(strat[b], strat[a])]
-            a, b = np.concatenate([a, np.array(lost, ids.dtype)]), np.setdiff1d(b, lost)
+            if len(lost) < len(b):  # (a split it would empty is refused later, saying how many samples it has)
+                a, b = np.concatenate([a, np.array(lost, ids.dtype)]), np.setdiff1d(b, lost)
         return np.sort(a), np.sort(b)
 
     def cut(ids: np.ndarray, frac: float, salt: int) -> tuple[np.ndarray, np.ndarray]:
