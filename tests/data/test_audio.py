@@ -9,7 +9,7 @@ from scipy.io import wavfile
 from idealfit.data.audio import features, fit_length, load_audio_folder, load_clip, read_wav
 from idealfit.data.augment import Augment, band_mask
 from idealfit.data.base import Dataset
-from idealfit.data.prepare import split_indices
+from idealfit.data.split import split_indices
 from idealfit.errors import UserError
 
 

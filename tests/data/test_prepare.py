@@ -10,8 +10,9 @@ import torch
 from idealfit.config import DataConfig
 from idealfit.data.base import Dataset, encode_labels, infer_task
 from idealfit.data.batching import TensorBatches
-from idealfit.data.prepare import prepare, small_class_note, split_indices, transform_inputs
+from idealfit.data.prepare import prepare, transform_inputs
 from idealfit.data.preprocess import TablePreprocessor, channel_stats
+from idealfit.data.split import small_class_note, split_indices
 from idealfit.errors import UserError
 
 
