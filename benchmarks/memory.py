@@ -80,7 +80,8 @@ def child(what: str, path: str, run_dir: str) -> None:
     import pandas as pd
 
     from idealfit.config import DataConfig
-    from idealfit.data.prepare import load_dataset, prepare, split_indices
+    from idealfit.data.prepare import load_dataset, prepare
+    from idealfit.data.split import split_indices
     from idealfit.run import load_run
 
     run = load_run(run_dir) if what == "evaluate" else None

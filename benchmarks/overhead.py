@@ -33,7 +33,8 @@ import torch
 import idealfit
 from idealfit.config import resolve
 from idealfit.data.batching import TensorBatches
-from idealfit.data.prepare import load_dataset, prepare, split_indices
+from idealfit.data.prepare import load_dataset, prepare
+from idealfit.data.split import split_indices
 from idealfit.models.build import build_model
 from idealfit.tasks import TASKS
 from idealfit.train.callbacks import FitState

@@ -28,7 +28,7 @@ from pathlib import Path
 import idealfit as fit
 from idealfit.data.embedded import EMBEDDED
 from idealfit.data.overlap import copies_in_test
-from idealfit.data.prepare import split_indices
+from idealfit.data.split import split_indices
 
 
 def best(fn, repeats: int) -> float:

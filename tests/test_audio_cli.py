@@ -188,3 +188,44 @@ def test_a_clip_shorter_than_one_frame_is_refused_before_any_work(tmp_path, cli_
                      "data.clip_seconds=0.01 gives 80 samples at 8000 Hz", "at least 129",
                      "use at least data.clip_seconds=0.017")
     assert "Traceback" not in line and not (tmp_path / "r").exists()
+
+
+def test_a_class_folder_without_wav_files_is_refused_by_name(tmp_path, cli_error):
+    """The newcomer's speech/ of .mp3 files beside two WAV classes used to vanish: the run trained on 2 classes."""
+    data = tmp_path / "wavs3"
+    _write_folder(data, n=3)
+    (data / "speech").mkdir()
+    for i in range(3):
+        (data / "speech" / f"s{i}.mp3").write_bytes(b"ID3xxxx")
+    cli_error(["train", "--data", str(data), "--epochs", "1", "--out", str(tmp_path / "run")],
+              f"class folder {data / 'speech'} holds no WAV files (.wav, .wave) but only 3 other files (.mp3)",
+              "convert its recordings to .wav or remove the folder")
+    assert not (tmp_path / "run").exists()
+    only = tmp_path / "mp3only"  # every class of .mp3: an audio folder, not an image folder with "0 image(s)"
+    for cls in ("a", "b"):
+        (only / cls).mkdir(parents=True)
+        (only / cls / "x.mp3").write_bytes(b"ID3xxxx")
+    line = cli_error(["train", "--data", str(only), "--epochs", "1"], f"class folder {only / 'a'} holds no WAV files",
+                     "convert its recordings to .wav")
+    assert "image" not in line
+
+
+def test_non_wav_files_are_listed_at_train_and_predict(audio_run, tmp_path, capsys):
+    from idealfit.data.audio import load_audio_folder
+    from idealfit.data.images import folder_notes
+
+    data = tmp_path / "wavs2"
+    _write_folder(data, n=3)
+    (data / "fall" / "clip.mp3").write_bytes(b"ID3xxxx")
+    (data / "fall" / "notes.txt").write_text("not a recording")
+    (data / "README.md").write_text("about these clips")
+    ds = load_audio_folder(data, sample_rate=8000, clip_seconds=0.25)
+    assert len(ds) == 6 and ds.meta["skipped_files"] == ["README.md", "fall/clip.mp3", "fall/notes.txt"]
+    assert folder_notes(ds.meta) == ["skipped 3 non-WAV files (README.md, fall/clip.mp3, fall/notes.txt): convert "
+                                     "them to .wav to use them"]
+    _, out = audio_run
+    assert main(["predict", str(out), str(data / "fall")]) == 0
+    said = capsys.readouterr()
+    assert len(said.out.strip().splitlines()) == 4  # header and the 3 WAV files
+    assert said.err.strip() == (f"{data / 'fall'}: skipped 2 non-WAV files (clip.mp3, notes.txt): convert them to "
+                                ".wav to use them")

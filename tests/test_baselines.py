@@ -12,7 +12,8 @@ from sklearn.preprocessing import StandardScaler
 from idealfit.baselines import MAX_ROWS, SPLITS, _scores, best_baseline, fit_baselines
 from idealfit.baselines_arrays import MAX_COMPONENTS, MAX_TRAIN_ROWS, array_linear
 from idealfit.config import DataConfig
-from idealfit.data.prepare import load_dataset, prepare, split_indices
+from idealfit.data.prepare import load_dataset, prepare
+from idealfit.data.split import split_indices
 
 
 @pytest.fixture(autouse=True)

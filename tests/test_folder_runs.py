@@ -75,8 +75,10 @@ def test_evaluate_finds_its_untouched_folder_and_notices_a_change(folder_runs, n
     partner = source / ("masks" if name == "seg" else "B") / "zz.png"
     Image.open(partner.with_name("00.png")).save(partner)
     try:
-        with pytest.raises(UserError, match=f"{name} changed since this run was trained"):
+        with pytest.raises(UserError, match=f"{name} changed since this run was trained") as err:
             fit.load_run(run.dir).evaluate()
+        assert str(err.value).endswith("no longer the same samples; evaluate on a labelled folder with --data "
+                                       "FOLDER/ instead")
     finally:
         extra.unlink()
         partner.unlink()
@@ -184,3 +186,59 @@ def test_report_names_background_once_and_the_figure_titles_its_columns(folder_r
     for col in range(3):  # dark text above each of image | truth | prediction
         left = col * (SIDE + GAP) * scale
         assert (band[:, left : left + SIDE * scale] < 100).sum() > 20
+
+
+def test_evaluate_of_a_vanished_folder_says_folder(folder_runs, cli_error):
+    """R14: the run's folder moved away: put the folder back, or --data FOLDER/ (not 'the file', '--data FILE')."""
+    run = folder_runs["seg"]
+    source = run.dir.parent / "seg"
+    source.rename(source.with_name("seg-moved"))
+    try:
+        cli_error(["evaluate", str(run.dir)], f"this run's source {source} no longer exists",
+                  "put the folder back, or evaluate on a labelled folder with --data FOLDER/")
+    finally:
+        source.with_name("seg-moved").rename(source)
+
+
+def test_evaluate_matches_a_folder_without_classes_txt_by_pixel_value(folder_runs, tmp_path):
+    """R12: the same masks without classes.txt (classes "0", "1") score as with it: a pixel value is a class id."""
+    import shutil
+
+    run = fit.load_run(folder_runs["seg"].dir)
+    named = run.dir.parent / "seg"
+    unnamed = tmp_path / "seg4"
+    shutil.copytree(named, unnamed)
+    (unnamed / "classes.txt").unlink()
+    want = _scalars(run.evaluate(str(named)))
+    assert _scalars(run.evaluate(str(unnamed))) == pytest.approx(want)
+    (unnamed / "classes.txt").write_text("sky\nground\n")  # named otherwise: the fix is said
+    with pytest.raises(UserError) as err:
+        run.evaluate(str(unnamed))
+    assert str(err.value) == ("seg4 has class 'sky' which this run never saw; its classes are background, bright; if "
+                              "its mask values mean the same classes, copy the run's names into its classes.txt")
+    (unnamed / "classes.txt").unlink()
+    mask = np.asarray(Image.open(unnamed / "masks" / "00.png")).copy()
+    mask[0, 0] = 2  # a third class this run never had
+    Image.fromarray(mask).save(unnamed / "masks" / "00.png")
+    with pytest.raises(UserError, match=r"seg4's masks hold class value 2, but this run knows 2 classes \(0..1: "
+                                        r"background, bright\); fix those masks"):
+        run.evaluate(str(unnamed))
+
+
+@pytest.mark.parametrize("pair", [("A", "B"), ("images", "masks")])
+def test_class_folders_named_like_pairs_train_as_classes_when_the_task_says_so(tmp_path, pair, cli_error):
+    """R13: two classes named A/ and B/ (grades) or images/ and masks/ are pix2pix / segmentation folders by their
+    names; --task classification trains them as classes, and the pairing error says so."""
+    rng = np.random.default_rng(0)
+    root = tmp_path / "ab"
+    for k, cls in enumerate(pair):
+        (root / cls).mkdir(parents=True)
+        for i in range(6):
+            img = rng.integers(0, 90, size=(8, 8), dtype=np.uint8) + 150 * k
+            Image.fromarray(img.astype(np.uint8)).save(root / cls / f"{cls.lower()}_{i}.png")
+    cli_error(["train", "--data", str(root), "--epochs", "1", "--out", str(tmp_path / "r0")],
+              "has no ", f"or, if {pair[0]} and {pair[1]} are two classes, pass --task classification")
+    run = fit.train(data=str(root), task="classification", model="mlp", epochs=1, out=tmp_path / "r", verbose=False,
+                    set={"train.progress": False})
+    assert (run.task, run.class_names) == ("classification", list(pair))
+    assert len(fit.load_run(run.dir).evaluate()) > 0  # the run's own folder is found again as class folders

@@ -86,7 +86,8 @@ def test_a_numeric_target_beside_free_text_is_refused_not_read_as_classes(tmp_pa
 
 def test_the_table_preprocessing_is_fitted_on_the_training_rows_only(tmp_path):
     from idealfit.config import DataConfig
-    from idealfit.data.prepare import load_dataset, prepare, split_indices
+    from idealfit.data.prepare import load_dataset, prepare
+    from idealfit.data.split import split_indices
 
     rows = _rows(60)
     rows[1][2] = ""  # a missing price: imputed with the training median
@@ -111,7 +112,8 @@ def test_the_table_preprocessing_is_fitted_on_the_training_rows_only(tmp_path):
 
 def test_table_options_apply_to_the_columns_beside_the_text(tmp_path):
     from idealfit.config import DataConfig
-    from idealfit.data.prepare import load_dataset, prepare, split_indices
+    from idealfit.data.prepare import load_dataset, prepare
+    from idealfit.data.split import split_indices
 
     rows = _rows(60)
     rows[1][2] = ""

@@ -323,12 +323,25 @@ def _align_labels(run: Run, ds: Dataset) -> np.ndarray:
             raise UserError(f"{ds.name} holds classes but this run predicts values; pass regression data")
         return ds.y.astype(np.float32)
     names = run.class_names or []
+    if run.task == "segmentation" and (_unnamed(ds.class_names) or _unnamed(names)):
+        # a mask's pixel value is its class id; a folder without classes.txt (names "0".."K-1") is matched by id
+        if len(ds.class_names or []) > len(names):
+            raise UserError(f"{ds.name}'s masks hold class value {len(ds.class_names) - 1}, but this run knows "
+                            f"{len(names)} classes (0..{len(names) - 1}: {', '.join(names)}); fix those masks")
+        return ds.y
     missing = [c for c in (ds.class_names or []) if c not in names]
     if missing:
+        fix = "; if its mask values mean the same classes, copy the run's names into its classes.txt" \
+            if run.task == "segmentation" else ""
         raise UserError(f"{ds.name} has class '{missing[0]}' which this run never saw; its classes are "
-                        f"{', '.join(names)}")
+                        f"{', '.join(names)}{fix}")
     lookup = np.array([names.index(c) for c in ds.class_names or []], np.int64)
     return lookup[ds.y]
+
+
+def _unnamed(names: list[str] | None) -> bool:
+    """Class names that are only the ids "0".."K-1", a segmentation folder's names without classes.txt."""
+    return names is not None and names == [str(k) for k in range(len(names))]
 
 
 def check_run_dir(path: str | Path) -> Path:

@@ -9,7 +9,7 @@ from scipy.io import wavfile
 from idealfit.data.audio import features, fit_length, load_audio_folder, load_clip, read_wav
 from idealfit.data.augment import Augment, band_mask
 from idealfit.data.base import Dataset
-from idealfit.data.prepare import split_indices
+from idealfit.data.split import split_indices
 from idealfit.errors import UserError
 
 
@@ -46,6 +46,19 @@ def test_a_corrupt_or_non_wav_file_is_refused_naming_it(tmp_path, content):
     with pytest.raises(UserError, match="broken.wav is not a readable WAV file") as err:
         read_wav(bad)
     assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(("content", "said"), [
+    (b"RIFF\x00\x00\x00\x00WAVEjunk", "its header is truncated or has no format chunk"),  # newcomer's R8
+    (b"RIFF\x00\x00\x00\x00WAVEfmt ", "its header is truncated or has no format chunk"),
+    (b"RIFF", "its header is truncated or has no format chunk"), (b"", "the file is empty"),
+    (b"ID3\x03\x00\x00\x00", "it has no WAV header: another format, e.g. an .mp3 renamed .wav")])
+def test_a_broken_wav_is_said_plainly_without_scipy_internals(tmp_path, content, said):
+    bad = tmp_path / "broken.wav"
+    bad.write_bytes(content)
+    with pytest.raises(UserError) as err:
+        read_wav(bad)
+    assert str(err.value) == f"{bad} is not a readable WAV file ({said}); re-record or re-export it"
 
 
 def test_audio_folder_one_class_per_subfolder(tmp_path):

@@ -10,7 +10,8 @@ from PIL import Image
 from idealfit.config import DataConfig
 from idealfit.data.files import load_csv, load_npz
 from idealfit.data.images import load_image_folder, open_image
-from idealfit.data.prepare import load_dataset, prepare, split_indices
+from idealfit.data.prepare import load_dataset, prepare
+from idealfit.data.split import split_indices
 from idealfit.errors import UserError
 
 # --- helpers --------------------------------------------------------------------------------------

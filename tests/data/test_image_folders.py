@@ -215,7 +215,8 @@ def test_a_streamed_folder_trains_with_augmentation(tmp_path, photos):
 
 def test_the_augment_preview_of_a_streamed_folder_shows_its_first_training_images(tmp_path, photos):
     from idealfit.data.augment_preview import first_train_images
-    from idealfit.data.prepare import prepare, split_indices
+    from idealfit.data.prepare import prepare
+    from idealfit.data.split import split_indices
 
     root = photo_folder(tmp_path / "pics", photos)
     firsts = []

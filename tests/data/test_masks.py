@@ -98,6 +98,7 @@ def test_resize_keeps_mask_values_in_the_class_set(tmp_path, resize):
     rng = np.random.default_rng(0)
     mask = rng.choice([0, 3, 7], size=(23, 37))  # no values between: blending would create some
     _folder(tmp_path, {"x": (rng.integers(0, 256, size=(23, 37, 3), dtype=np.uint8), mask)})
+    (tmp_path / "classes.txt").write_text("".join(f"c{k}\n" for k in range(8)))  # gaps are named, so allowed
     ds = load_mask_folder(tmp_path, image_size=16, resize=resize)
     assert ds.y.shape == (1, 16, 16)
     assert set(np.unique(ds.y)) <= {0, 3, 7}
@@ -184,7 +185,54 @@ def test_mask_value_without_a_class_name(tmp_path):
         load_mask_folder(tmp_path, image_size=10)
     msg = _one_line(err)
     assert "masks/a.png has class value 5, but " in msg and "classes.txt names only 3 classes (0..2)" in msg
-    assert "add a line for class 5 or fix the mask" in msg
+    assert msg.endswith("; mask values are class indices 0..2: fix the mask")  # not "add a line" for 3 missing names
+    (tmp_path / "classes.txt").write_text("bg\nfg\nother\nfourth\nfifth\n")  # one name short: that line is the fix
+    with pytest.raises(UserError) as err:
+        load_mask_folder(tmp_path, image_size=10)
+    assert _one_line(err).endswith("names only 5 classes (0..4); add a line for class 5 or fix the mask")
+
+
+def _binary_folder(root, n=3):
+    """The newcomer's seg255: masks saved 0/255 as mode-L PNGs, the usual binary-mask format."""
+    (root / "images").mkdir(parents=True)
+    (root / "masks").mkdir()
+    for i in range(n):
+        rgb, mask = _sample(8, 8, seed=i, classes=2)
+        Image.fromarray(rgb).save(root / "images" / f"s{i}.png")
+        Image.fromarray((mask * 255).astype(np.uint8)).save(root / "masks" / f"s{i}.png")
+    return root
+
+
+def test_binary_masks_saved_0_255_are_refused_not_made_256_classes(tmp_path):
+    root = _binary_folder(tmp_path / "seg255")
+    with pytest.raises(UserError) as err:
+        load_mask_folder(root)
+    assert _one_line(err) == (f"the masks in {root / 'masks'} hold only the values 0 and 255: binary masks saved black "
+                              "and white? save the masks as 0 and 1 (divide by 255), since a mask's pixel values are "
+                              "class indices")
+    (root / "classes.txt").write_text("background\nobject\n")  # names for 0 and 1: adding a line is not the fix
+    with pytest.raises(UserError) as err:
+        load_mask_folder(root)
+    msg = _one_line(err)
+    assert msg.startswith(f"{root / 'masks' / 's0.png'} has class value 255, but ") and "add a line" not in msg
+    assert msg.endswith("it holds only 0 and 255, a binary mask saved black and white: save the masks as 0 and 1 "
+                        "(divide by 255), since a mask's pixel values are class indices")
+    for f in (root / "masks").iterdir():  # the fix the message gives trains as 2 classes
+        Image.fromarray(np.asarray(Image.open(f)) // 255).save(f)
+    assert load_mask_folder(root).class_names == ["background", "object"]
+
+
+def test_a_stray_mask_value_past_a_gap_names_the_values_and_files(tmp_path):
+    pairs = {f"s{i}": _sample(8, 8, seed=i) for i in range(4)}  # classes 0, 1, 2
+    pairs["s2"][1][3, 4] = 7  # one stray pixel
+    _folder(tmp_path, pairs)
+    with pytest.raises(UserError) as err:
+        load_mask_folder(tmp_path)
+    assert _one_line(err) == (f"the masks in {tmp_path / 'masks'} use class values 0, 1, 2, 7 but never 3..6, so "
+                              "classes would be missing; mask values are class indices 0..K-1: fix the value 7 in "
+                              f"masks/s2.png, or name every class in {tmp_path / 'classes.txt'}")
+    (tmp_path / "classes.txt").write_text("bg\na\nb\nc\nd\ne\nf\ng\n")  # named: the user's choice, kept
+    assert len(load_mask_folder(tmp_path).class_names) == 8
 
 
 @pytest.mark.parametrize("mode", ["RGB", "RGBA"])

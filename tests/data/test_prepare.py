@@ -10,8 +10,9 @@ import torch
 from idealfit.config import DataConfig
 from idealfit.data.base import Dataset, encode_labels, infer_task
 from idealfit.data.batching import TensorBatches
-from idealfit.data.prepare import prepare, small_class_note, split_indices, transform_inputs
+from idealfit.data.prepare import prepare, transform_inputs
 from idealfit.data.preprocess import TablePreprocessor, channel_stats
+from idealfit.data.split import small_class_note, split_indices
 from idealfit.errors import UserError
 
 
@@ -68,11 +69,52 @@ def test_regression_split_is_not_stratified():
     assert (len(s["train"]), len(s["val"]), len(s["test"])) == (70, 20, 10)
 
 
-def test_tiny_class_falls_back_to_an_unstratified_split_and_says_so():
-    ds = classes_dataset(counts=(40, 40, 1))
-    s = split(ds)
-    assert s["stratified"] is False
-    np.testing.assert_array_equal(np.sort(np.concatenate([s["train"], s["val"], s["test"]])), np.arange(81))
+def test_a_class_of_one_goes_to_train_and_the_other_classes_stay_stratified(tmp_path):
+    """The newcomer's folder: 16 + 16 examples and a class of one. sklearn cannot stratify the one, which used
+    to switch stratification off for every class (a 16-example class then got no validation example)."""
+    from PIL import Image
+
+    from idealfit.data.images import load_image_folder
+
+    rng = np.random.default_rng(0)
+    for name, n in (("noise", 16), ("one", 1), ("tone", 16)):
+        (tmp_path / name).mkdir()
+        for i in range(n):
+            Image.fromarray(rng.integers(0, 255, (8, 8), dtype=np.uint8)).save(tmp_path / name / f"{i}.png")
+    (tmp_path / "one" / "1.png").write_bytes((tmp_path / "one" / "0.png").read_bytes())  # folders need 2 files
+    ds = load_image_folder(tmp_path, image_size=8, channels=1, max_memory_mb=100)
+    keep = np.flatnonzero(ds.y != 1)[:32].tolist() + [int(np.flatnonzero(ds.y == 1)[0])]
+    ds.x, ds.y = ds.x[keep], ds.y[keep]  # one example of 'one'
+    for seed in range(5):
+        s = split(ds, seed=seed)
+        assert s["stratified"] is True
+        per = {k: np.bincount(ds.y[s[k]], minlength=3).tolist() for k in ("train", "val", "test")}
+        assert per["train"][1] == 1 and per["val"][1] == 0 and per["test"][1] == 0  # the single one trains
+        for c in (0, 2):  # 16 each: 11-12 / 2 / 2-3, never none in a split
+            assert per["val"][c] >= 2 and per["test"][c] >= 2, per
+        np.testing.assert_array_equal(np.sort(np.concatenate([s["train"], s["val"], s["test"]])), np.arange(33))
+        assert small_class_note(ds, s) == (
+            "warning: class 'one' (1 example, none in val or test) is too small to appear in every split: its scores "
+            "there are missing (the report leaves it out of the macro average); add examples, or merge or drop the class")
+
+
+def test_an_unstratified_split_does_not_call_a_big_class_too_small():
+    """Six classes of 3 and one of 10 in 28 samples: a 15% split of 5 is smaller than 7 classes, so sklearn cannot
+    stratify and the split falls back to random. Every class still trains; the 10-example class, when it misses a
+    split by chance, is said so, not called too small."""
+    ds = classes_dataset(counts=(3, 3, 3, 3, 3, 3, 10))
+    seen = 0
+    for seed in range(10):
+        s = split(ds, seed=seed)
+        assert s["stratified"] is False
+        np.testing.assert_array_equal(np.sort(np.concatenate([s["train"], s["val"], s["test"]])), np.arange(28))
+        assert set(ds.y[s["train"]]) == set(range(7))  # each class keeps an example to learn from
+        note = small_class_note(ds, s)
+        if not all(np.any(ds.y[s[k]] == 6) for k in ("val", "test")):
+            seen += 1
+            small, chance = note.split("; the split could not be stratified")
+            assert "'6'" not in small and "'6' (10 examples, none in" in chance and "missed a split by chance" in chance
+    assert seen  # the case happened at least once in ten seeds
 
 
 def test_fixed_test_split_is_kept():

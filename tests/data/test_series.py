@@ -7,8 +7,9 @@ import pandas as pd
 import pytest
 
 from idealfit.config import DataConfig
-from idealfit.data.prepare import load_dataset, prepare, split_indices
+from idealfit.data.prepare import load_dataset, prepare
 from idealfit.data.series import chronological_split, regular_series, time_labels
+from idealfit.data.split import split_indices
 
 
 def _csv(tmp_path, n=100, *, drop=(), blank=()):

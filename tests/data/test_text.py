@@ -71,7 +71,7 @@ def test_a_missing_cell_is_an_empty_text_a_row_of_padding():
 
 def test_text_options_on_other_data_are_refused():
     from idealfit.data.embedded import load_digits_data
-    from idealfit.data.prepare import split_indices
+    from idealfit.data.split import split_indices
 
     ds = load_digits_data()
     idx = split_indices(ds, val_fraction=0.15, test_fraction=0.15, seed=0)

@@ -5,7 +5,8 @@ import pytest
 
 import idealfit as fit
 from idealfit.config import DataConfig
-from idealfit.data.prepare import load_dataset, prepare, split_indices
+from idealfit.data.prepare import load_dataset, prepare
+from idealfit.data.split import split_indices
 from idealfit.tasks.reconstruction import CORRUPTION_SEED, Corruption
 
 

@@ -43,7 +43,7 @@ def read_wav(path: Path, *, folder: bool = False) -> tuple[np.ndarray, int]:
     except Exception as err:  # noqa: BLE001 - scipy's parser fails in many ways on a broken file (ValueError,
         # EOFError, even UnboundLocalError on a truncated header); each means the file, not our code, is wrong
         skip = ", or remove it (or set data.skip_unreadable=true to skip such files)" if folder else ""
-        raise UnreadableFile(f"{path} is not a readable WAV file ({str(err).strip() or type(err).__name__}); "
+        raise UnreadableFile(f"{path} is not a readable WAV file ({_wav_problem(path, err)}); "
                              f"re-record or re-export it{skip}", path=path) from None
     if data.ndim == 2:  # (L, channels): stereo and more are averaged to mono
         data = data.astype(np.float64).mean(axis=1) if data.dtype.kind == "f" else data.mean(axis=1).astype(data.dtype)
@@ -57,6 +57,19 @@ def read_wav(path: Path, *, folder: bool = False) -> tuple[np.ndarray, int]:
         skip = " (or set data.skip_unreadable=true to skip such files)" if folder else ""
         raise UnreadableFile(f"{path} holds no samples; remove it{skip}", path=path)
     return x, int(rate)
+
+
+def _wav_problem(path: Path, err: Exception) -> str:
+    """What is wrong with a file scipy's WAV reader failed on, in the user's words: scipy's own message where it
+    describes the file (an unknown format code), never its internals (an UnboundLocalError about a variable)."""
+    text = str(err).strip()
+    if Path(path).stat().st_size == 0:
+        return "the file is empty"
+    if isinstance(err, ValueError) and "not understood" in text:  # the first 4 bytes are not RIFF/RIFX/RF64
+        return "it has no WAV header: another format, e.g. an .mp3 renamed .wav"
+    if type(err) is ValueError and text and "variable" not in text:
+        return text
+    return "its header is truncated or has no format chunk"
 
 
 def fit_length(x: torch.Tensor, length: int) -> torch.Tensor:
@@ -94,22 +107,75 @@ def choose_clip_seconds(lengths: np.ndarray, sample_rate: int) -> tuple[float, s
                      f"cut, {padded} padded with silence that the features leave out; set data.clip_seconds to choose")
 
 
+# Recordings in formats scipy cannot read: a folder of them is taken for audio (and refused with "convert to
+# .wav"), not for an image folder that has "0 images"
+OTHER_AUDIO_SUFFIXES = {".mp3", ".flac", ".ogg", ".oga", ".opus", ".m4a", ".aac", ".wma", ".aif", ".aiff", ".amr"}
+
+
+def _class_folders(path: Path) -> list[Path]:
+    from idealfit.data.images import _visible
+
+    return sorted(p for p in path.iterdir() if p.is_dir() and _visible(p))
+
+
+def audio_files_in(folder: Path) -> tuple[list[Path], list[Path]]:
+    """(WAV files, other visible files) directly in `folder`, each sorted by name."""
+    from idealfit.data.images import _visible
+
+    files = sorted(p for p in folder.iterdir() if p.is_file() and _visible(p))
+    return [p for p in files if p.suffix.lower() in AUDIO_SUFFIXES], [p for p in files if p.suffix.lower()
+                                                                       not in AUDIO_SUFFIXES]
+
+
 def scan_audio_folder(path: Path) -> tuple[list[Path], list[str]]:
     """(wav files, their class = sub-folder name), sorted; [] when `path` has no sub-folders of .wav files."""
-    files = sorted(p for p in path.glob("*/*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
+    files = [w for c in _class_folders(path) for w in audio_files_in(c)[0]]
     return files, [p.parent.name for p in files]
 
 
 def is_audio_folder(path: Path) -> bool:
-    return path.is_dir() and bool(scan_audio_folder(path)[0])
+    """Class folders holding WAV files, or recordings in other formats and no image (an image folder with a
+    stray .mp3 stays an image folder)."""
+    from idealfit.data.images import is_image_file
+
+    if not path.is_dir():
+        return False
+    files = [p for c in _class_folders(path) for p in c.iterdir() if p.is_file()]
+    if any(p.suffix.lower() in AUDIO_SUFFIXES for p in files):
+        return True
+    return any(p.suffix.lower() in OTHER_AUDIO_SUFFIXES for p in files) and not any(map(is_image_file, files))
 
 
-def wavs_in(folder: Path) -> list[Path]:
-    """Every .wav under `folder`, recursively, sorted by its path inside `folder`; hidden folders are not
-    entered (predict's and explain's inputs, as images_in for images)."""
-    found = [p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES
-             and not any(d.startswith(".") for d in p.relative_to(folder).parts[:-1])]
-    return sorted(found, key=lambda q: q.relative_to(folder).as_posix())
+def scan_class_folders(path: Path) -> tuple[list[Path], list[str], list[Path]]:
+    """(wav files, their classes, skipped non-WAV files) of a training folder; a class folder without a WAV
+    file is refused by name, as an image folder refuses a class without images."""
+    from idealfit.data.images import _visible
+
+    files, skipped = [], [p for p in path.iterdir() if p.is_file() and _visible(p)  # beside the class folders
+                          and p.suffix.lower() not in AUDIO_SUFFIXES]  # (a WAV there is listed as in no class)
+    for c in _class_folders(path):
+        wavs, other = audio_files_in(c)
+        if not wavs:
+            kinds = sorted({p.suffix.lower() or p.name for p in other})
+            holds = f"only {len(other)} other file{'s' * (len(other) != 1)} ({', '.join(kinds[:4])})" if other else \
+                "nothing"
+            raise UserError(f"class folder {c} holds no WAV files (.wav, .wave) but {holds}; convert its recordings "
+                            "to .wav or remove the folder")
+        files += wavs
+        skipped += other
+    return files, [p.parent.name for p in files], sorted(skipped, key=lambda q: q.relative_to(path).as_posix())
+
+
+def wavs_in(folder: Path) -> tuple[list[Path], list[Path]]:
+    """(every .wav under `folder`, every other visible file), recursively, each sorted by its path inside `folder`;
+    hidden folders are not entered (predict's and explain's inputs, as images_in for images)."""
+    from idealfit.data.images import _visible
+
+    found = sorted((p for p in folder.rglob("*") if p.is_file() and _visible(p)
+                    and not any(d.startswith(".") for d in p.relative_to(folder).parts[:-1])),
+                   key=lambda q: q.relative_to(folder).as_posix())
+    return [p for p in found if p.suffix.lower() in AUDIO_SUFFIXES], [p for p in found if p.suffix.lower()
+                                                                       not in AUDIO_SUFFIXES]
 
 
 def few_clips_batch(n_train: int, batch_size: int) -> int:
@@ -135,7 +201,7 @@ def load_audio_folder(path: Path, *, sample_rate: int, clip_seconds: float | Non
     from idealfit.data.files import fingerprint
     from idealfit.data.images import _readable
 
-    files, labels = scan_audio_folder(path)
+    files, labels, skipped = scan_class_folders(path)
     every = list(files)  # the fingerprint covers the folder as it is, the unreadable files too (evaluate rescans it)
     read = lambda p: read_clip(p, sample_rate=sample_rate, folder=True)  # noqa: E731
     files, kept, clips, bad = _readable(files, np.arange(len(files)), read, skip=skip_unreadable)
@@ -160,6 +226,8 @@ def load_audio_folder(path: Path, *, sample_rate: int, clip_seconds: float | Non
                    meta={"source": str(path), "sample_rate": sample_rate, "clip_seconds": clip_seconds, "notes": notes,
                                      "files": [p.relative_to(path).as_posix() for p in files],
                                      "unreadable_files": [p.relative_to(path).as_posix() for p in bad],
+                                     "skipped_files": [p.relative_to(path).as_posix() for p in skipped],
+                                     "loose_images": sorted(p.name for p in audio_files_in(path)[0]),  # in no class
                                      "fingerprint": fingerprint(path, every)})
 
 

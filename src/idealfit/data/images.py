@@ -219,19 +219,29 @@ def _listed(paths: list[str], limit: int = 5) -> str:
 def folder_notes(meta: dict) -> list[str]:
     """The lines `idealfit train` prints about what an image or WAV folder's loader skipped (none: [])."""
     notes = []
+    audio = "sample_rate" in meta  # an audio folder's meta records its rate
+    what = "WAV file" if audio else "image"
     if meta.get("skipped_files"):
         n = len(meta["skipped_files"])
-        notes.append(f"skipped {n} non-image file{'s' * (n != 1)} ({_listed(meta['skipped_files'])})")
+        notes.append(f"skipped {n} non-{'WAV' if audio else 'image'} file{'s' * (n != 1)} "
+                     f"({_listed(meta['skipped_files'])}){skipped_hint(meta['skipped_files']) if audio else ''}")
     if meta.get("loose_images"):
         n = len(meta["loose_images"])
-        notes.append(f"skipped {n} image{'s' * (n != 1)} outside the class folders ({_listed(meta['loose_images'])}); "
+        notes.append(f"skipped {n} {what}{'s' * (n != 1)} outside the class folders ({_listed(meta['loose_images'])}); "
                      "move them into a class folder to train on them")
     if meta.get("unreadable_files"):
         n = len(meta["unreadable_files"])
-        what = "WAV file" if "sample_rate" in meta else "image"  # an audio folder's meta records its rate
         notes.append(f"skipped {n} unreadable {what}{'s' * (n != 1)} (data.skip_unreadable): "
                      f"{_listed(meta['unreadable_files'])}")
     return notes
+
+
+def skipped_hint(names: list[str]) -> str:
+    """The fix for skipped recordings in a format idealfit cannot read (an .mp3 beside the WAVs), else ''."""
+    from idealfit.data.audio import OTHER_AUDIO_SUFFIXES
+
+    return ": convert them to .wav to use them" if any(Path(n).suffix.lower() in OTHER_AUDIO_SUFFIXES
+                                                       for n in names) else ""
 
 
 def _readable(files: list[Path], y: np.ndarray, read, *, skip: bool) -> tuple[list[Path], np.ndarray, list, list]:

@@ -49,17 +49,18 @@ def expand_folders(paths: str | Path | list[str | Path], *, kind: str) -> list[P
     out: list[Path] = []
     for p in given:
         if p.is_dir():
-            found, other = (wavs_in(p), []) if audio else images_in(p)
+            found, other = wavs_in(p) if audio else images_in(p)
             if not found:
                 raise UserError(f"input folder {p} holds no {what} files ({', '.join(sorted(suffixes))}); "
                                 f"pass a folder of {plural}, or the files themselves")
-            if other and kind in ("image", "image_pair"):  # as training's folder note says it, on stderr (stdout: predictions)
+            if other and kind in ("image", "image_pair", "audio"):  # as training's note, on stderr (stdout: predictions)
                 import sys
 
-                from idealfit.data.images import _listed
+                from idealfit.data.images import _listed, skipped_hint
 
-                listed = _listed([q.relative_to(p).as_posix() for q in other])
-                print(f"{p}: skipped {len(other)} non-image file{'s' * (len(other) != 1)} ({listed})", file=sys.stderr)
+                names = [q.relative_to(p).as_posix() for q in other]
+                print(f"{p}: skipped {len(other)} non-{what} file{'s' * (len(other) != 1)} ({_listed(names)})"
+                      f"{skipped_hint(names) if audio else ''}", file=sys.stderr)
             out += found
         else:
             out.append(p)
@@ -226,8 +227,9 @@ def load_eval_dataset(state: dict[str, Any], cfg: DataConfig, data: str | None, 
         from idealfit.data.embedded import EMBEDDED
 
         if cfg.name not in EMBEDDED and not Path(cfg.name).expanduser().exists():
+            what, arg = _source_words(state, cfg)
             raise UserError(f"this run's source {cfg.name} no longer exists, so its test split cannot be read "
-                            "again; put the file back, or evaluate on a labelled file with --data FILE")
+                            f"again; put the {what} back, or evaluate on a labelled {what} with --data {arg}")
         _check_fingerprint(state, cfg)
         return load_dataset(cfg)
     path = Path(data).expanduser()
@@ -266,8 +268,18 @@ def _check_fingerprint(state: dict[str, Any], cfg: DataConfig) -> None:
     if not recorded or not path.exists():
         return
     if fingerprint(path, _source_files(path, state, cfg) if path.is_dir() else None) != recorded:
+        what, arg = _source_words(state, cfg)
+        rows = "samples" if what == "folder" else "rows"
         raise UserError(f"{cfg.name} changed since this run was trained (its fingerprint differs), so its test "
-                        "split is no longer the same rows; evaluate on a labelled file with --data FILE instead")
+                        f"split is no longer the same {rows}; evaluate on a labelled {what} with --data {arg} instead")
+
+
+def _source_words(state: dict[str, Any], cfg: DataConfig) -> tuple[str, str]:
+    """("folder", "FOLDER/") for a run trained on a folder (its loaders record the files they skipped, or an
+    older audio run its files), else ("file", "FILE"): what the evaluate errors tell the user to pass."""
+    meta = state.get("meta") or {}
+    folder = "skipped_files" in meta or "files" in meta or Path(cfg.name).expanduser().is_dir()
+    return ("folder", "FOLDER/") if folder else ("file", "FILE")
 
 
 def _source_files(folder: Path, state: dict[str, Any], cfg: DataConfig) -> list[Path]:

@@ -58,25 +58,61 @@ def load_mask_folder(root: Path, *, image_size: int | None = None, channels: int
     size = image_size or min(max(w, h), MAX_AUTO_SIDE)
     if channels is None:
         channels = 3 if any(_probe(img)[1] for img, _ in pairs[:64]) else 1
-    xs, ys, top = [], [], 0
+    xs, ys, holders = [], [], {}
     for img, mask_path in pairs:
         mask, values = _read_mask(mask_path, expect=_size(img), size=size, resize=resize)
         if names is not None and values[-1] >= len(names):  # the file's values: a bad one outside a crop too
-            bad = int(values[values >= len(names)][0])
-            raise UserError(f"{mask_path} has class value {bad}, but {root / 'classes.txt'} names only "
-                            f"{len(names)} classes (0..{len(names) - 1}); add a line for class {bad} or fix the mask")
-        top = max(top, int(values[-1]))
+            raise UserError(_beyond_names(root, mask_path, values, len(names)))
+        for v in values.tolist():
+            holders.setdefault(v, []).append(mask_path)
         xs.append(open_image(img, size=size, channels=channels, resize=resize))
         ys.append(mask)
     y = np.stack(ys).astype(np.int64)
     if names is None:
-        names = [str(k) for k in range(top + 1)]
+        _check_contiguous(root, holders)
+        names = [str(k) for k in range(max(holders) + 1)]
         if len(names) < 2:
             raise UserError(f"every mask in {root / 'masks'} is all 0 (background); mark the objects with class "
                             "values 1, 2, ... in the masks")
     meta = {"source": str(root), "resize": resize, "image_size": size, "channels": channels,
             "fingerprint": fingerprint(root, _flat(pairs)), "skipped_files": skipped}
     return Dataset(root.name, np.stack(xs), y, "segmentation", "image", class_names=names, meta=meta)
+
+
+_BINARY_FIX = "save the masks as 0 and 1 (divide by 255), since a mask's pixel values are class indices"
+
+
+def _beyond_names(root: Path, mask_path: Path, values: np.ndarray, n: int) -> str:
+    """The error for a mask value past classes.txt's names, with the fix that fits: a 0/255 mask is a binary mask
+    (adding a line would make 256 classes), a value one past the names may be a class without a name."""
+    bad = int(values[values >= n][0])
+    said = f"{mask_path} has class value {bad}, but {root / 'classes.txt'} names only {n} classes (0..{n - 1})"
+    if set(values.tolist()) <= {0, 255}:
+        return f"{said}; it holds only 0 and 255, a binary mask saved black and white: {_BINARY_FIX}"
+    if bad == n:
+        return f"{said}; add a line for class {bad} or fix the mask"
+    return f"{said}; mask values are class indices 0..{n - 1}: fix the mask"
+
+
+def _check_contiguous(root: Path, holders: dict[int, list[Path]]) -> None:
+    """Without classes.txt the classes are 0..K-1 with K - 1 the largest value, so a value past a gap (255 in
+    a 0/255 mask, one stray 7) would make classes that never occur; refuse it naming the values and files."""
+    values = sorted(holders)
+    if values == [0, 255]:
+        raise UserError(f"the masks in {root / 'masks'} hold only the values 0 and 255: binary masks saved black "
+                        f"and white? {_BINARY_FIX}")
+    missing = sorted(set(range(1, values[-1] + 1)) - set(values))  # class 0, the background, may be absent
+    if not missing:
+        return
+    past = [v for v in values if v > missing[0]]
+    files = sorted({p.relative_to(root).as_posix() for v in past for p in holders[v]})
+    gaps = f"{missing[0]}..{missing[-1]}" if len(missing) > 2 and missing[-1] - missing[0] == len(missing) - 1 \
+        else ", ".join(map(str, missing[:5])) + (", ..." if len(missing) > 5 else "")
+    shown = ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
+    raise UserError(f"the masks in {root / 'masks'} use class values {', '.join(map(str, values[:8]))} but never "
+                    f"{gaps}, so classes would be missing; mask values are class indices 0..K-1: fix the value"
+                    f"{'s' * (len(past) > 1)} {', '.join(map(str, past[:5]))} in {shown}, or name every class in "
+                    f"{root / 'classes.txt'}")
 
 
 def mask_folder_files(root: Path) -> list[Path]:

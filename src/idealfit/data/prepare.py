@@ -18,11 +18,11 @@ from idealfit.data.kinds import KINDS
 from idealfit.data.masks import is_mask_folder, load_mask_folder
 from idealfit.data.pairs import is_pair_folder, load_pair_folder
 from idealfit.data.series import SERIES_EMBEDDED
+from idealfit.data.split import SPLITS
 from idealfit.data.table import is_csv_path
 from idealfit.errors import UserError
 from idealfit.tasks import get_task
 
-SPLITS = ("train", "val", "test")
 TRAIN_EVAL_SEED = 54321  # the fixed corruption of a denoising run's training split, for its final metrics
 
 
@@ -58,16 +58,23 @@ def load_dataset(cfg: DataConfig) -> Dataset:
             raise UserError(f"{path} is a folder of WAV files, which is a classification dataset; drop data.task")
         return load_audio_folder(path, sample_rate=cfg.sample_rate, clip_seconds=cfg.clip_seconds,
                                  skip_unreadable=cfg.skip_unreadable)
-    if path.is_dir() and (is_pair_folder(path) or cfg.pairs != "folders"):
+    # class folders that happen to be named A/ and B/ (or images/ and masks/) train as classes when the task
+    # says so: the folder names alone cannot tell a pix2pix or segmentation folder from two classes
+    classes = cfg.task == "classification"
+    if path.is_dir() and ((is_pair_folder(path) and not classes) or cfg.pairs != "folders"):
         if cfg.task not in (None, "translation"):
             raise UserError(f"{path} holds paired images (A/ and B/, or side by side), a translation dataset; "
                             "drop data.task")
-        return load_pair_folder(path, image_size=cfg.image_size, channels=cfg.channels, resize=cfg.resize,
-                                pairs=cfg.pairs)
-    if path.is_dir() and is_mask_folder(path):
+        return _load_pairs(path, cfg)
+    if path.is_dir() and is_mask_folder(path) and not classes:
         if cfg.task not in (None, "segmentation"):
             raise UserError(f"{path} holds images/ and masks/, a segmentation dataset; drop data.task")
-        return load_mask_folder(path, image_size=cfg.image_size, channels=cfg.channels, resize=cfg.resize)
+        try:
+            return load_mask_folder(path, image_size=cfg.image_size, channels=cfg.channels, resize=cfg.resize)
+        except UserError as err:  # images/ and masks/ that do not pair up may be two classes of pictures
+            if not any(s in str(err) for s in (" has no mask;", " has no image;")):
+                raise
+            raise UserError(f"{err}; or, if images and masks are two classes, pass --task classification") from None
     if path.is_dir():
         if cfg.task not in (None, "classification"):
             raise UserError(f"{path} is an image folder, which is a classification dataset; drop data.task")
@@ -87,6 +94,17 @@ def load_dataset(cfg: DataConfig) -> Dataset:
     raise UserError(f"don't know how to read {path}; use an image folder, a .csv (.tsv, .csv.gz) or a .npz file")
 
 
+def _load_pairs(path: Path, cfg: DataConfig) -> Dataset:
+    """A pix2pix folder; when A/ and B/ do not pair up, the error says how to train them as two classes."""
+    try:
+        return load_pair_folder(path, image_size=cfg.image_size, channels=cfg.channels, resize=cfg.resize,
+                                pairs=cfg.pairs)
+    except UserError as err:
+        if cfg.pairs != "folders" or "has no partner" not in str(err):
+            raise
+        raise UserError(f"{err}; or, if A and B are two classes, pass --task classification") from None
+
+
 def _load_series(cfg: DataConfig) -> Dataset:
     from idealfit.data.series import embedded_series, load_series_csv
 
@@ -104,89 +122,6 @@ def _load_series(cfg: DataConfig) -> Dataset:
                         f"{cfg.name} is neither: pass a .csv")
     return load_series_csv(path, target=cfg.target, time_column=cfg.time_column, columns=cfg.columns,
                            drop=cfg.drop, encoding=cfg.encoding, **opts)
-
-
-def split_indices(ds: Dataset, *, val_fraction: float, test_fraction: float, seed: int) -> dict[str, Any]:
-    """Deterministic train/val/test indices from the seed, stratified for classification.
-
-    A dataset with its own standard test split (mnist1d) keeps it; validation comes out of its train part.
-    A time series is split by time (data.series.chronological_split), never shuffled.
-    """
-    from sklearn.model_selection import train_test_split
-
-    if ds.kind == "series":
-        from idealfit.data.series import chronological_split
-
-        return chronological_split(ds, val_fraction=val_fraction, test_fraction=test_fraction, seed=seed)
-    if ds.groups is not None:
-        return group_split(ds, val_fraction=val_fraction, test_fraction=test_fraction, seed=seed)
-
-    n = len(ds)
-    idx = np.arange(n)
-    strat = ds.y if get_task(ds.task).stratify else None
-    stratified = strat is not None
-    too_few = UserError(f"{ds.name} has {n} samples, too few for a train/validation/test split; add data")
-
-    def cut(ids: np.ndarray, frac: float, salt: int) -> tuple[np.ndarray, np.ndarray]:
-        nonlocal stratified
-        s = strat[ids] if stratified else None
-        try:
-            a, b = train_test_split(ids, test_size=frac, random_state=seed + salt, stratify=s)
-        except ValueError:  # a class too small to appear in every split: fall back, and record it
-            stratified = False
-            try:
-                a, b = train_test_split(ids, test_size=frac, random_state=seed + salt)
-            except ValueError:  # too few samples to cut at all
-                raise too_few from None
-        return np.sort(a), np.sort(b)
-
-    if ds.fixed_test is not None:
-        test = np.sort(ds.fixed_test)
-        rest = np.setdiff1d(idx, test)
-        train, val = cut(rest, val_fraction / (1 - test_fraction), 1)
-    else:
-        rest, test = cut(idx, test_fraction, 0)
-        train, val = cut(rest, val_fraction / (1 - test_fraction), 1)
-    if len(train) == 0 or len(val) == 0 or len(test) == 0:
-        raise too_few
-    return {"train": train, "val": val, "test": test, "stratified": stratified, "seed": seed}
-
-
-def small_class_note(ds: Dataset, indices: dict[str, Any]) -> str | None:
-    """One warning line when a class has too few examples to appear in every split (its test metrics are then
-    missing: the report leaves it out of the macro average), else None."""
-    if not get_task(ds.task).stratify or ds.class_names is None or ds.kind == "series":
-        return None
-    y = np.asarray(ds.y)
-    short = []
-    for c, name in enumerate(ds.class_names):
-        missing = [split for split in ("train", "val", "test") if not np.any(y[indices[split]] == c)]
-        if missing:
-            n = int(np.sum(y == c))
-            short.append(f"'{name}' ({n} example{'s' * (n != 1)}, none in {' or '.join(missing)})")
-    if not short:
-        return None
-    one = len(short) == 1
-    return (f"warning: {'class' if one else 'classes'} {', '.join(short)} {'is' if one else 'are'} too small to "
-            f"appear in every split: {'its' if one else 'their'} scores there are missing (the report leaves "
-            f"{'it' if one else 'them'} out of the macro average); add examples, or merge or drop the class")
-
-
-def group_split(ds: Dataset, *, val_fraction: float, test_fraction: float, seed: int) -> dict[str, Any]:
-    """Whole groups (spoken_digits: voices) to each split, so no voice is heard in training and tested on.
-
-    The groups are shuffled with the seed and cut by the fractions of groups (at least one group each).
-    """
-    groups = np.unique(ds.groups)
-    if len(groups) < 3:
-        raise UserError(f"{ds.name} has {len(groups)} groups (voices), too few to keep each in one of train, "
-                        "validation and test; add data")
-    order = np.random.default_rng(seed).permutation(groups)
-    n_test = min(max(1, round(test_fraction * len(groups))), len(groups) - 2)
-    n_val = min(max(1, round(val_fraction * len(groups))), len(groups) - n_test - 1)
-    parts = {"test": order[:n_test], "val": order[n_test: n_test + n_val], "train": order[n_test + n_val:]}
-    out: dict[str, Any] = {s: np.flatnonzero(np.isin(ds.groups, parts[s])) for s in SPLITS}
-    return {**out, "stratified": False, "grouped": True, "seed": seed}
 
 
 @dataclass

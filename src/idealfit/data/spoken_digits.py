@@ -10,7 +10,7 @@ like mnist1d and words. eSpeak NG adds its own random noise (aspiration), so a r
 close to, not bit-equal with, this one; the cache is what keeps one machine's dataset fixed.
 
 `Dataset.groups` holds each clip's voice, so train, validation and test are split **by voice**
-(data/prepare.split_indices): the test score says whether the model understands a voice it never heard.
+(data/split.split_indices): the test score says whether the model understands a voice it never heard.
 `spoken_digits_noisy` is the same clips with white noise at a signal-to-noise ratio drawn per clip from
 5-20 dB (seeded, added at load).
 """

@@ -19,7 +19,8 @@ from idealfit.data.augment_preview import first_train_images, first_train_partne
 from idealfit.data.base import Dataset
 from idealfit.data.images import folder_notes
 from idealfit.data.overlap import copies_in_test
-from idealfit.data.prepare import Prepared, small_class_note
+from idealfit.data.prepare import Prepared
+from idealfit.data.split import small_class_note
 from idealfit.diagnose import diagnose, format_diagnosis
 from idealfit.diagnose_forecast import naive_on_test, series_context
 from idealfit.errors import UserError

@@ -25,7 +25,8 @@ from idealfit.config_checks import check_run_options
 from idealfit.data.augment import SPECTROGRAM_OPS, Augment
 from idealfit.data.base import Dataset
 from idealfit.data.batching import StreamBatches, TensorBatches
-from idealfit.data.prepare import Prepared, load_dataset, prepare, split_indices
+from idealfit.data.prepare import Prepared, load_dataset, prepare
+from idealfit.data.split import split_indices
 from idealfit.errors import UserError
 from idealfit.models.build import build_model
 from idealfit.models.init import init_weights
