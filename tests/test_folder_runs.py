@@ -184,3 +184,15 @@ def test_report_names_background_once_and_the_figure_titles_its_columns(folder_r
     for col in range(3):  # dark text above each of image | truth | prediction
         left = col * (SIDE + GAP) * scale
         assert (band[:, left : left + SIDE * scale] < 100).sum() > 20
+
+
+def test_the_report_has_a_colour_legend_that_matches_the_overlays(folder_runs):
+    """Newcomer report 6, R11: the masks' colours were named nowhere."""
+    from idealfit.data.masks import overlay
+
+    run = folder_runs["seg"]
+    html = (run.dir / "report.html").read_text()
+    assert 'background: #800000"></span> bright</span>' in html and "(class background: clear)" in html
+    # the legend's colour is the one the overlays blend in: on black, a class-1 pixel is half of #800000
+    pixel = overlay(np.zeros((1, 1, 1), np.float32), np.ones((1, 1), np.int64))[0, 0]
+    assert pixel.tolist() == [64, 0, 0]

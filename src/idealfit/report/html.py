@@ -54,6 +54,8 @@ nav a:hover { border-color: var(--accent); }
 section { background: #fff; border: 1px solid var(--line); border-radius: 10px;
           padding: 1.1rem 1.4rem; margin: 1.2rem 0; }
 table { border-collapse: collapse; margin: .4rem 0; }
+/* a table wider than its card (pix2pix's baselines, a study's runs) scrolls inside the card, not the page */
+section table { display: block; max-width: 100%; overflow-x: auto; }
 th, td { padding: .3rem .9rem; border-bottom: 1px solid var(--line); text-align: left; }
 td { text-align: right; font-variant-numeric: tabular-nums; }
 tr:first-child th { background: var(--bg); }
