@@ -112,4 +112,4 @@ def check_replaceable(folder: Path, names: list[str]) -> None:
     if taken:
         more = f" and {len(taken) - 1} more" if len(taken) > 1 else ""
         raise UserError(f"--out {folder} already holds {taken[0]}{more}, not written by predict (predict replaces "
-                        "only its own files); write to a new folder")
+                        "only its own files); write to a new folder, or delete those files first")
