@@ -229,3 +229,38 @@ def test_non_wav_files_are_listed_at_train_and_predict(audio_run, tmp_path, caps
     assert len(said.out.strip().splitlines()) == 4  # header and the 3 WAV files
     assert said.err.strip() == (f"{data / 'fall'}: skipped 2 non-WAV files (clip.mp3, notes.txt): convert them to "
                                 ".wav to use them")
+
+
+def test_predict_says_which_clips_it_cut_or_padded_and_predicts_as_before(audio_run, tmp_path, capsys):
+    """Newcomer report 6, R9: a 30 s recording was silently cut to the run's clip length."""
+    from idealfit.data.audio import load_clip
+    from idealfit.run import load_run
+
+    data, out = audio_run
+    rng = np.random.default_rng(3)
+    wavfile.write(tmp_path / "long.wav", 8000, (rng.standard_normal(3 * 8000) * 3000).astype(np.int16))  # 3 s
+    wavfile.write(tmp_path / "blip.wav", 8000, np.full(40, 9000, np.int16))  # 5 ms
+    ok = sorted(data.glob("rise/*.wav"))[0]  # 0.25 s: the run's own length, no note
+    assert main(["predict", str(out), str(tmp_path / "long.wav"), str(tmp_path / "blip.wav"), str(ok)]) == 0
+    got = capsys.readouterr()
+    lines = got.err.strip().splitlines()
+    assert lines == [
+        "1 WAV file longer than the run's 0.25 s clips, cut to their first 0.25 s (as training cut its longest "
+        "clips): long.wav (3 s); cut a long recording into clips of that length to hear all of it",
+        "1 WAV file under a quarter of the run's 0.25 s clips, padded with silence: blip.wav (0.005 s)"]
+    rows = list(csv.reader(got.out.splitlines()))[1:]
+    first = load_clip(tmp_path / "long.wav", sample_rate=8000, clip_samples=2000)[None]  # its first 0.25 s
+    assert [float(v) for v in rows[0][2:]] == pytest.approx(load_run(out).predict_array(first)[0].tolist(), abs=1e-5)
+
+
+def test_the_reports_clips_show_the_runs_clip_length_and_their_files(audio_run):
+    """Newcomer report 6, R10: the caption said "waveform (1 s)" for any run, and a clip card had no file name."""
+    import re
+
+    data, out = audio_run
+    html = (out / "report.html").read_text()
+    assert "the waveform (0.25 s) above" in html and "(1 s)" not in html
+    shown = re.findall(r'<span class="file">([^<]+)</span><br>true <b>(\w+)</b>', html)
+    assert len(shown) == len(np.load(out / "split.npz")["test"])  # every test clip, named by its file in the folder
+    for name, true in shown:  # the file exists and lies in its true class's folder
+        assert (data / name).is_file() and name.split("/")[0] == true

@@ -242,3 +242,15 @@ def test_class_folders_named_like_pairs_train_as_classes_when_the_task_says_so(t
                     set={"train.progress": False})
     assert (run.task, run.class_names) == ("classification", list(pair))
     assert len(fit.load_run(run.dir).evaluate()) > 0  # the run's own folder is found again as class folders
+
+
+def test_the_report_has_a_colour_legend_that_matches_the_overlays(folder_runs):
+    """Newcomer report 6, R11: the masks' colours were named nowhere."""
+    from idealfit.data.masks import overlay
+
+    run = folder_runs["seg"]
+    html = (run.dir / "report.html").read_text()
+    assert 'background: #800000"></span> bright</span>' in html and "(class background: clear)" in html
+    # the legend's colour is the one the overlays blend in: on black, a class-1 pixel is half of #800000
+    pixel = overlay(np.zeros((1, 1, 1), np.float32), np.ones((1, 1), np.int64))[0, 0]
+    assert pixel.tolist() == [64, 0, 0]

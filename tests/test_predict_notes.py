@@ -130,3 +130,37 @@ def test_text_notes_count_each_unknown_token_once_per_row_within_max_length():
     assert text_input_notes(words, ["a b c d e"], ["r0"], column="t", max_length=None, source="s") == [
         "s: 4 words in 't' not in the run's vocabulary, read as unknown (<unk>): 'b' (r0), 'c' (r0), 'd' (r0), ..."]
     assert text_input_notes(words, ["a A"], ["r0"], column="t", max_length=None, source="s") == []  # lowercased
+
+
+def test_images_in_other_units_get_one_note_and_the_same_predictions(tmp_path, capsys):
+    """Newcomer report 6, R7: sklearn's 0..16 digits given to a run trained on 0..1 were predicted confidently,
+    with no word; now one note (as tables' far-outside-range note), the predictions as they were."""
+    import warnings
+
+    from sklearn.datasets import load_digits
+
+    import idealfit as fit
+
+    d = load_digits()
+    x, y = (d.images[:300] / 16).astype(np.float32), d.target[:300]
+    np.savez(tmp_path / "train.npz", x=x, y=y)
+    run = fit.train(data=str(tmp_path / "train.npz"), epochs=1, out=tmp_path / "run", verbose=False,
+                    set={"train.progress": False})
+    assert json.loads((run.dir / "preprocess.json").read_text())["array"]["range"] == [0.0, 1.0]
+    np.savez(tmp_path / "raw.npz", x=d.images[300:303].astype(np.float32))  # sklearn's own units, 0..16
+    np.savez(tmp_path / "ok.npz", x=x[:3])
+    capsys.readouterr()
+    assert main(["predict", str(run.dir), str(tmp_path / "ok.npz")]) == 0
+    assert capsys.readouterr().err == ""
+    assert main(["predict", str(run.dir), str(tmp_path / "raw.npz")]) == 0
+    got = capsys.readouterr()
+    assert got.err == ("raw.npz: 3 inputs (raw.npz[0], raw.npz[1], raw.npz[2]) hold values 0..16, far outside the "
+                       "training range 0..1: other units? scale them as the training data was (e.g. 0..255 pixels "
+                       "/ 255); predicted as given\n")
+    with pytest.warns(UserWarning, match=r"predict_array: 3 inputs \(sample 0, sample 1, sample 2\) hold values 0..16"):
+        want = fit.load_run(run.dir).predict_array(d.images[300:303])
+    rows = list(csv.reader(got.out.splitlines()))[1:]
+    np.testing.assert_allclose([[float(v) for v in r[2:]] for r in rows], want, atol=1e-6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # in the training units: no warning
+        fit.load_run(run.dir).predict_array(x[:3])

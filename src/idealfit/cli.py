@@ -110,7 +110,7 @@ def _predict(run, args: argparse.Namespace) -> int:
     if args.overlay:
         raise UserError(f"--overlay draws predicted masks; {run.dir} is a {run.task} run: drop --overlay")
     if args.out:
-        _check_out(args.out, run.dir)  # before the work, not after it
+        _check_out(args.out, run.dir, args.inputs, kind=run.state["kind"])  # before the work, not after it
     if run.task == "forecasting":  # the next data.horizon values after one CSV of recent history
         return _predict_forecast(run, args)
     if run.task == "reconstruction":
@@ -189,10 +189,12 @@ def csv_text(cell: str) -> str:
     return cell
 
 
-def _check_out(out: str, run_dir) -> None:
-    """`predict --out` must name a new or existing file in an existing, writable folder, outside the run's files."""
+def _check_out(out: str, run_dir, inputs: list[str], *, kind: str) -> None:
+    """`predict --out` must name a new file, or an earlier prediction CSV, in an existing, writable folder,
+    outside the run's files and not one of the inputs (predict_guard.py)."""
     from pathlib import Path
 
+    from idealfit.predict_guard import check_out_file
     from idealfit.run_files import writable_parent
 
     path = Path(out)
@@ -201,6 +203,7 @@ def _check_out(out: str, run_dir) -> None:
     parent = writable_parent(f"--out {out}", path)
     if parent.resolve() == Path(run_dir).resolve() and path.exists():
         raise UserError(f"--out {out} would overwrite the run's own {path.name}; give a new file name")
+    check_out_file(out, inputs or [], kind=kind)
 
 
 def cmd_report(args: argparse.Namespace) -> int:

@@ -197,10 +197,14 @@ class RunConfig:
     # the dotted keys a YAML file or an override set (by `resolve`): defaults chosen later by the data
     # (TABLE_DEFAULTS) never replace them; not part of the recorded config
     given: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
+    # the given keys read from a complete config (a run's config.yaml lists every key, its defaults too):
+    # there a key's presence is a record, not a user's choice; not part of the recorded config
+    recorded: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
         d.pop("given")
+        d.pop("recorded")
         return d
 
 
@@ -328,6 +332,15 @@ MAX_INT = 2**31 - 1  # larger whole numbers overflow torch's indexing; no field 
 MAX_SEED = 2**31 - 1  # scikit-learn takes 32-bit seeds, and we add small salts (seed + 1, seed + 2)
 
 
+# what a list of each key looks like, for the type error (a widths example misleads on data.augment)
+LIST_EXAMPLES = {"data.augment": "[flip,crop]", "data.clip_quantiles": "[0.01,0.99]", "data.normal_classes": "[0]",
+                 "data.columns": "[age,bmi]", "data.drop": "[id]"}
+
+
+def _list_example(key: str, item: Any) -> str:
+    return LIST_EXAMPLES.get(key) or {int: "[32,64]", float: "[0.1,0.2]", str: "[a,b]"}.get(item, "[a,b]")
+
+
 def _coerce(key: str, value: Any, hint: Any) -> Any:
     """Check `value` against the field's type hint, converting strings from the command line."""
     origin = typing.get_origin(hint)
@@ -350,7 +363,7 @@ def _coerce(key: str, value: Any, hint: Any) -> Any:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             value = [value]
         if not isinstance(value, list):
-            raise UserError(f"{key} must be a list, e.g. {key}=[32,64]; got {show(value)}")
+            raise UserError(f"{key} must be a list, e.g. {key}={_list_example(key, args[0])}; got {show(value)}")
         return [_coerce(f"{key}[{i}]", v, args[0]) for i, v in enumerate(value)]
     if hint is bool:
         if isinstance(value, bool):
@@ -447,11 +460,17 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     except UnicodeDecodeError as exc:
         raise UserError(f"config file {p} is not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
     try:
-        raw = safe_yaml(text) or {}
+        raw = safe_yaml(text)
     except DuplicateKey as exc:
         raise UserError(f"config file {p} has a {exc}") from None
     except yaml.YAMLError as exc:
         raise UserError(f"config file {p} is not valid YAML ({yaml_problem(exc)}); fix the syntax") from None
+    if raw is None or raw == {}:  # said: trained on the defaults without a word, the user thinks the file was read
+        import sys
+
+        print(f"note: config file {p} is empty, so every key keeps its default; give it the keys to change, "
+              "e.g. `train: {lr: 0.01}`", file=sys.stderr)
+        return {}
     if not isinstance(raw, dict):
         raise UserError(f"config file {p} must hold a mapping like `train: {{lr: 0.01}}`")
     return _flatten(raw)
@@ -468,11 +487,24 @@ def resolve(
         base: start from this config instead of the defaults (used by `--resume`).
     """
     cfg = from_dict(base.to_dict()) if base is not None else RunConfig()  # a deep copy: sections are mutable
-    items = dict(load_yaml(config_file)) if config_file else {}
-    items.update(overrides or {})
-    for key, value in items.items():
-        set_key(cfg, key, value)
+    from_file = dict(load_yaml(config_file)) if config_file else {}
+    items = {**from_file, **(overrides or {})}
+    problems = []
+    for key, value in items.items():  # every key's problem at once: a typo and a wrong type take one round, not two
+        try:
+            set_key(cfg, key, value)
+        except UserError as err:
+            problems.append(str(err))
+    if len(problems) == 1:
+        raise UserError(problems[0])
+    if problems:
+        raise UserError(f"{len(problems)} problems: " + " | ".join(problems))
     cfg.given = frozenset(items) | (base.given if base is not None else frozenset())
+    # a hand-written config names a few keys; one naming most of them is a run's record (a newer idealfit
+    # may have added keys since it was written, hence "most", not "all")
+    complete = len(from_file) >= 0.75 * len(all_keys())
+    recorded = (frozenset(from_file) if complete else frozenset()) | (base.recorded if base is not None else frozenset())
+    cfg.recorded = recorded - frozenset(overrides or {})
     return _validated(cfg)
 
 

@@ -142,7 +142,11 @@ def _check_optimizer(cfg: RunConfig) -> None:
     if t.optimizer in MOMENTUM_OPTIMIZERS:
         return
     for key in ("train.momentum", "train.nesterov"):
-        if is_set(cfg, key):
+        # refused when the user gave it, whatever its value: `--set train.momentum=0.9` (the default) with
+        # adamw is the same mistake as 0.5; a run's recorded config lists it for every optimizer, so there
+        # only a changed value counts
+        chosen = key in cfg.given and key not in cfg.recorded
+        if chosen or is_set(cfg, key):
             raise UserError(f"{key} works with train.optimizer=sgd; {t.optimizer} has no such setting (its betas "
                             f"play that role): drop {key} or set train.optimizer=sgd")
 

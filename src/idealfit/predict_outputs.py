@@ -22,6 +22,7 @@ import numpy as np
 
 from idealfit.data.base import plural
 from idealfit.errors import UserError
+from idealfit.predict_guard import check_out_folder, check_replaceable
 
 
 def _out_dir(out: str | None, run_dir: Path) -> Path:
@@ -110,6 +111,7 @@ def predict_masks(run, inputs: list[str], *, out: str | None, overlay: bool = Fa
     from idealfit.run import _as_paths
 
     folder = _out_dir(out, run.dir)
+    check_out_folder(folder, inputs, kind=run.state["kind"], overlay=overlay)
     paths = _as_paths(inputs, kind=run.state["kind"])
     whole = _whole(run, paths)
     if whole is None:  # model-sized inputs: masks at the run's side
@@ -120,10 +122,12 @@ def predict_masks(run, inputs: list[str], *, out: str | None, overlay: bool = Fa
         names = [str(p) for p in paths]
         masks = at_input_size(run, whole)
         images = None
+    stems = _unique_stems(names)
+    check_replaceable(folder, [f"{s}{end}" for s in stems for end in (".png", "-overlay.png")[:1 + overlay]])
     folder.mkdir(exist_ok=True)
     k = len(run.class_names or []) or int(max(m.max() for m in masks)) + 1
-    for i, (stem, mask) in enumerate(zip(_unique_stems(names), masks, strict=True)):
-        write_mask_png(folder / f"{stem}.png", mask, num_classes=k)
+    for i, (stem, mask) in enumerate(zip(stems, masks, strict=True)):
+        write_mask_png(folder / f"{stem}.png", mask, num_classes=k, predicted=True)
         if overlay:
             image = images[i] if images is not None else read_original(run.state, paths[i])
             write_overlay_png(folder / f"{stem}-overlay.png", image, mask)
@@ -155,6 +159,7 @@ def predict_images(run, inputs: list[str], *, out: str | None, echo=print) -> in
     if not out:
         raise UserError("a translation run generates images: pass --out FOLDER for the PNGs")
     folder = _out_dir(out, run.dir)
+    check_out_folder(folder, inputs, kind=run.state["kind"])
     paths = _as_paths(inputs, kind=run.state["kind"])
     whole = _whole(run, paths)
     if whole is None:  # model-sized inputs: images at the run's side
@@ -163,9 +168,11 @@ def predict_images(run, inputs: list[str], *, out: str | None, echo=print) -> in
     else:
         names = [str(p) for p in paths]
         images = at_input_size(run, whole)
+    stems = _unique_stems(names)
+    check_replaceable(folder, [f"{s}.png" for s in stems])
     folder.mkdir(exist_ok=True)
-    for stem, image in zip(_unique_stems(names), images, strict=True):
-        write_image_png(folder / f"{stem}.png", image)
+    for stem, image in zip(stems, images, strict=True):
+        write_image_png(folder / f"{stem}.png", image, predicted=True)
     how = f"; {scale_note(run.state)}, output resized back bilinearly" if _scaled(run, whole) else ""
     echo(f"wrote {plural(len(names), 'generated image')} ({_sizes([im.shape[1:] for im in images])}{how}) "
          f"to {folder}")

@@ -121,6 +121,7 @@ class Run:
                 arr = arr[:, None]  # (N, H, W) -> (N, 1, H, W)
             if tuple(arr.shape[1:]) != want:
                 raise UserError(f"predict_array takes raw samples of shape {want}; got {tuple(arr.shape[1:])}")
+            _warn_range(self.state, arr)
         return self._predict_ready(transform_inputs(self.state, arr))
 
     def _predict_ready(self, x: np.ndarray) -> np.ndarray:
@@ -281,6 +282,16 @@ def _warn_input_notes(state: dict[str, Any], arr: np.ndarray, names: list[str]) 
     from idealfit.data.table import Table
 
     for note in input_notes(state, Table.from_array(arr), names, source="predict_array"):
+        warnings.warn(note, UserWarning, stacklevel=3)
+
+
+def _warn_range(state: dict[str, Any], arr: np.ndarray) -> None:
+    """Images or signals far outside the training inputs' range (other units), as a Python warning."""
+    import warnings
+
+    from idealfit.data.input_notes import array_range_note
+
+    for note in array_range_note(state, arr, [f"sample {i}" for i in range(len(arr))], source="predict_array"):
         warnings.warn(note, UserWarning, stacklevel=3)
 
 

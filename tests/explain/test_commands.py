@@ -118,6 +118,8 @@ def _fake_run_api(monkeypatch, run_dir: Path) -> list:
     monkeypatch.setitem(sys.modules, "idealfit.run", types.SimpleNamespace(load_run=lambda path: run))
     report = types.SimpleNamespace(
         add_extra=lambda d, **kw: calls.append(("add_extra", d, kw)),
+        set_section=lambda d, section, entries: calls.extend(("add_extra", d, {"section": section, **e})
+                                                             for e in entries),
         build_run_report=lambda d: calls.append(("build", d)) or Path(d) / "report.html",
     )
     monkeypatch.setitem(sys.modules, "idealfit.report.html", report)

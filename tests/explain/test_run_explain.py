@@ -72,3 +72,27 @@ def test_explain_a_regression_run_shows_predicted_values_not_probabilities(tmp_p
     assert pngs == ["saliency_0.png", "saliency_1.png"]
     extras = json.loads((run.dir / "extras.json").read_text())
     assert any(e.get("caption") == "predicted values" for e in extras)
+
+
+def test_a_second_explain_replaces_the_section_so_every_caption_shows_its_own_figure(tmp_path, capsys):
+    """Newcomer report 6, bug 3: `explain RUN --input digit.png` then `explain RUN` redrew probabilities_0.png,
+    and the first call's "digit.png: class probabilities" caption then showed the test sample's picture."""
+    from idealfit.report.html import add_extra
+
+    run = fit.train(data="digits", epochs=1, out=tmp_path / "run", set={"train.progress": False}, verbose=False)
+    own = run.dir / "mine.png"  # another tool's entry in another section stays as it was, in its place
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(own)
+    add_extra(run.dir, section="Notes", caption="mine", path="mine.png")
+    img = tmp_path / "blank.png"
+    Image.fromarray(np.full((8, 8), 255, np.uint8)).save(img)
+    assert main(["explain", str(run.dir), "--input", str(img)]) == 0
+    assert main(["explain", str(run.dir)]) == 0
+    capsys.readouterr()
+    extras = json.loads((run.dir / "extras.json").read_text())
+    explain = [e for e in extras if e["section"] == "Explain"]
+    assert not any("blank.png" in e["caption"] or "blank.png" in (e["text"] or "") for e in explain)
+    paths = [e["path"] for e in explain if e["path"]]
+    assert len(paths) == len(set(paths))  # no two captions share one picture
+    assert [e["caption"] for e in extras if e["section"] == "Notes"] == ["mine"] and extras[0]["section"] == "Notes"
+    html = (run.dir / "report.html").read_text()
+    assert "blank.png" not in html and "test sample 0" in html

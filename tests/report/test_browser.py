@@ -74,3 +74,28 @@ def test_screenshot_is_not_blank(chromium, report, tmp_path):
     # The page is mostly light background with dark text and plotted lines on it.
     gray = np.asarray(image.convert("L"))
     assert (gray < 100).mean() > 0.002 and (gray > 200).mean() > 0.5
+
+
+def test_a_wide_table_scrolls_inside_its_card_at_1280_px(browser, tmp_path):
+    """Newcomer report 6, R15: pix2pix's baselines table (13 columns) ran out of its card and the page
+    scrolled sideways at 1280 px; now the table scrolls within the card."""
+    metrics = {"l1": 0.19, "psnr": 13.07, "ssim": 0.26, "sharpness_ratio": 0.0007, "fcn_pixel_accuracy": 0.85,
+               "fcn_miou": 0.0}
+    summary = {
+        "task": "translation", "data": "edges2shapes", "model": "pix2pix", "params": 4321, "epochs_run": 1,
+        "best_epoch": 1, "stopped_early": False, "seconds": 2.0, "metric": "l1", "class_names": None,
+        "metrics": {s: {"loss": 0.2, **metrics} for s in ("train", "val", "test")},
+        "baselines": {"mean": {s: metrics for s in ("val", "test")},
+                      "real": {s: {"fcn_pixel_accuracy": 0.98, "fcn_miou": 0.81} for s in ("val", "test")}},
+    }  # fmt: skip
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "summary.json").write_text(json.dumps(summary))
+    page = browser(build_run_report(run).resolve().as_uri())
+    page._call("Emulation.setDeviceMetricsOverride", width=1280, height=900, deviceScaleFactor=1, mobile=False)
+    widths = page.js("""(() => { const t = document.querySelector('table.baselines');
+        return {page: document.documentElement.scrollWidth, view: window.innerWidth,
+                table: t.scrollWidth, box: t.clientWidth, card: t.closest('section').scrollWidth,
+                cardBox: t.closest('section').clientWidth}; })()""")
+    assert widths["table"] > widths["box"]  # the table is wider than the card: it scrolls inside it ...
+    assert widths["card"] <= widths["cardBox"] and widths["page"] <= widths["view"], widths  # ... not the page

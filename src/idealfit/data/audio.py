@@ -324,5 +324,36 @@ def read_audio_files(state: dict[str, Any], paths: list[Path]) -> np.ndarray:
     """WAV files at the run's sample rate and clip length, then its features: predict's inputs."""
     a, clip = state["audio"], state["audio"]["clip_samples"]
     clips = [read_clip(p, sample_rate=a["sample_rate"]) for p in paths]
+    import sys
+
+    for note in length_notes([len(c) for c in clips], [p.name for p in paths], clip=clip, rate=a["sample_rate"]):
+        print(note, file=sys.stderr)  # on stderr: stdout holds the predictions
     waves = np.stack([fit_length(torch.from_numpy(c)[None], clip).numpy() for c in clips])
     return features(state["audio"], waves, np.array([min(len(c), clip) for c in clips], np.int64))
+
+
+SHORT = 0.25  # a clip under this share of the run's length is mostly padding: said
+
+
+def _shown(items: list[str]) -> str:
+    return ", ".join(items[:3]) + (", ..." if len(items) > 3 else "")
+
+
+def length_notes(lengths: list[int], names: list[str], *, clip: int, rate: int) -> list[str]:
+    """Notes for predict's WAV files that the run's fixed clip length changes: those longer than it (only their
+    first clip_samples are heard, as training cut its longest clips) and those much shorter (padded with
+    silence). `lengths` in samples at the run's `rate`."""
+    def secs(n: int) -> str:
+        return f"{n / rate:.3g} s"
+
+    long = [f"{n} ({secs(k)})" for n, k in zip(names, lengths, strict=True) if k > clip]
+    short = [f"{n} ({secs(k)})" for n, k in zip(names, lengths, strict=True) if k < SHORT * clip]
+    notes = []
+    if long:
+        notes.append(f"{len(long)} WAV file{'s' * (len(long) != 1)} longer than the run's {secs(clip)} clips, cut to "
+                     f"their first {secs(clip)} (as training cut its longest clips): {_shown(long)}; cut a long "
+                     "recording into clips of that length to hear all of it")
+    if short:
+        notes.append(f"{len(short)} WAV file{'s' * (len(short) != 1)} under a quarter of the run's {secs(clip)} "
+                     f"clips, padded with silence: {_shown(short)}")
+    return notes

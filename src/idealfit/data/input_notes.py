@@ -93,3 +93,27 @@ def table_input_notes(pre: TablePreprocessor, x: Table, names: list[str], *, sou
 def _number(v: float) -> str:
     """A number as written: 2700.0 -> "2700", 0.25 -> "0.25"."""
     return f"{v:.0f}" if float(v).is_integer() else f"{v:.6g}"
+
+
+ARRAY_KINDS = ("image", "signal", "image_pair")
+
+
+def array_range_note(state: dict, x: np.ndarray, names: list[str], *, source: str) -> list[str]:
+    """One note when raw image or signal arrays `x` (N, ...) lie far outside the training inputs' value range
+    (recorded as state["array"]["range"]): sklearn's 0..16 digits, or 0..255 pixels, given to a run trained on
+    0..1 are predicted confidently and wrongly. "Far" is as for tables: beyond a whole training span past a
+    bound. The inputs are predicted as given; the note only says so. Empty for files (read in the run's units)
+    and for runs saved before the range was recorded."""
+    rng = state.get("array", {}).get("range") if state["kind"] in ARRAY_KINDS else None
+    if not rng or not len(x):
+        return []
+    lo, hi = rng
+    span = hi - lo if hi > lo else max(abs(hi), 1.0)
+    flat = np.asarray(x, dtype=np.float64).reshape(len(x), -1)
+    far = np.flatnonzero(((flat < lo - span) | (flat > hi + span)).any(axis=1))
+    if not len(far):
+        return []
+    shown = _examples([names[i] for i in far])
+    return [f"{source}: {plural(len(far), 'input')} ({shown}) hold values {_number(flat.min())}..{_number(flat.max())}, "
+            f"far outside the training range {_number(lo)}..{_number(hi)}: other units? scale them as the training "
+            "data was (e.g. 0..255 pixels / 255); predicted as given"]

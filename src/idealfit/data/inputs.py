@@ -149,6 +149,12 @@ def _read_npz(state: dict[str, Any], p: Path) -> tuple[np.ndarray, list[str]]:
         raise UserError(f"{p}: x has samples of shape {tuple(x.shape[1:])}; this run expects {want}")
     x = Table.from_array(x) if state["kind"] == "table" else x
     names = [f"{p.name}[{i}]" for i in range(len(x))]
+    import sys
+
+    from idealfit.data.input_notes import array_range_note
+
+    for note in array_range_note(state, x, names, source=p.name):  # on stderr (stdout: predictions)
+        print(note, file=sys.stderr)
     return transform_inputs(state, x, names=names), names
 
 

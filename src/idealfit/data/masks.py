@@ -228,10 +228,11 @@ def class_colours(num_classes: int) -> np.ndarray:
     return colours.astype(np.uint8)
 
 
-def write_mask_png(path: str | Path, mask: np.ndarray, *, num_classes: int) -> Path:
+def write_mask_png(path: str | Path, mask: np.ndarray, *, num_classes: int, predicted: bool = False) -> Path:
     """Write `mask` (H, W) of class ids 0..num_classes-1 as a palette PNG whose pixel values are the ids.
 
     Colours come from `class_colours`, so the file opens as a readable picture. Written atomically.
+    `predicted` tags it as `predict`'s output, which a later `predict` may replace (predict_guard.py).
     """
     from PIL import Image
 
@@ -245,7 +246,7 @@ def write_mask_png(path: str | Path, mask: np.ndarray, *, num_classes: int) -> P
     im = Image.fromarray(mask.astype(np.uint8))  # mode L
     im.putpalette(class_colours(num_classes).ravel().tolist())  # L becomes P, its values now palette indices
     buf = io.BytesIO()
-    im.save(buf, format="PNG")
+    im.save(buf, format="PNG", **_tag(predicted))
     return atomic_write(path, buf.getvalue())
 
 
@@ -263,10 +264,16 @@ def overlay(image: np.ndarray, mask: np.ndarray, *, alpha: float = 0.5) -> np.nd
     return np.rint(np.clip(blended, 0, 255)).astype(np.uint8)
 
 
+def _tag(predicted: bool) -> dict:
+    from idealfit.predict_guard import png_info
+
+    return {"pnginfo": png_info()} if predicted else {}
+
+
 def write_overlay_png(path: str | Path, image: np.ndarray, mask: np.ndarray, *, alpha: float = 0.5) -> Path:
-    """`overlay(image, mask)` written atomically as an RGB PNG (for `predict --overlay`)."""
+    """`overlay(image, mask)` written atomically as an RGB PNG (for `predict --overlay`, so tagged as its output)."""
     from PIL import Image
 
     buf = io.BytesIO()
-    Image.fromarray(overlay(image, mask, alpha=alpha)).save(buf, format="PNG")
+    Image.fromarray(overlay(image, mask, alpha=alpha)).save(buf, format="PNG", **_tag(True))
     return atomic_write(path, buf.getvalue())

@@ -289,11 +289,12 @@ def _to_array(path: Path, im: Image.Image, *, size: int, channels: int, resize: 
     return arr[None] if channels == 1 else arr.transpose(2, 0, 1)
 
 
-def write_image_png(path: str | Path, image: np.ndarray) -> Path:
+def write_image_png(path: str | Path, image: np.ndarray, *, predicted: bool = False) -> Path:
     """Write `image` (C, H, W) float in [0, 1], C = 1 (gray) or 3 (RGB), as an 8-bit PNG, atomically.
 
     Values outside [0, 1] are clipped (a generator's tanh output mapped to [0, 1] can overshoot by
-    rounding); NaN is refused, as it has no pixel value. For `predict --out DIR`.
+    rounding); NaN is refused, as it has no pixel value. For `predict --out DIR`: `predicted` tags it as
+    `predict`'s output, which a later `predict` may replace (predict_guard.py).
     """
     from PIL import Image
 
@@ -305,5 +306,10 @@ def write_image_png(path: str | Path, image: np.ndarray) -> Path:
     pixels = np.rint(np.clip(image, 0, 1) * 255).astype(np.uint8)  # (C, H, W)
     im = Image.fromarray(pixels[0]) if image.shape[0] == 1 else Image.fromarray(pixels.transpose(1, 2, 0))
     buf = io.BytesIO()
-    im.save(buf, format="PNG")
+    if predicted:
+        from idealfit.predict_guard import png_info
+
+        im.save(buf, format="PNG", pnginfo=png_info())
+    else:
+        im.save(buf, format="PNG")
     return atomic_write(path, buf.getvalue())

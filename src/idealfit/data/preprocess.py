@@ -340,6 +340,8 @@ class ArrayPreprocessor:
         if self.downsample > side:
             raise UserError(f"data.downsample={self.downsample} is larger than the inputs' side of {side}; "
                             f"use data.downsample <= {side}")
+        # the raw value range, for the note on inputs in other units (0..255 or 0..16 for a 0..1 run)
+        self.range_ = [float(np.nanmin(x)), float(np.nanmax(x))] if x.size else None
         x = avg_pool(x, self.downsample)
         self.norm_ = channel_norm(x, self.scale)
         self.pca_ = None
@@ -371,10 +373,11 @@ class ArrayPreprocessor:
 
     def to_dict(self) -> dict[str, Any]:
         return {"options": {"downsample": self.downsample, "scale": self.scale, "pca": self.pca},
-                "raw_shape": self.raw_shape_, "norm": self.norm_, "pca": self.pca_}
+                "raw_shape": self.raw_shape_, "norm": self.norm_, "pca": self.pca_, "range": self.range_}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ArrayPreprocessor:
         self = cls(**d["options"])
         self.raw_shape_, self.norm_, self.pca_ = d["raw_shape"], d["norm"], d["pca"]
+        self.range_ = d.get("range")  # runs saved before it was recorded have none: no range note
         return self

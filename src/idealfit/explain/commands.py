@@ -331,7 +331,7 @@ def _run(args) -> int:
 
         return _run_page(load_run(run_dir), args)
     from idealfit.explain.model import explain_model
-    from idealfit.report.html import add_extra, build_run_report
+    from idealfit.report.html import build_run_report, set_section
     from idealfit.run import load_run
     from idealfit.run_files import run_subdir
 
@@ -353,10 +353,10 @@ def _run(args) -> int:
         print(f"{out_dir} is outside the run folder, so the report was not updated")
         return 0
     caption = "top classes" if run.task == "classification" else "predicted values"
-    add_extra(run.dir, section="Explain", caption=caption, text="\n".join(lines))
-    for caption, path in written.items():
-        add_extra(
-            run.dir, section="Explain", caption=caption, path=path.resolve().relative_to(root).as_posix()
-        )
+    # the whole section at once: an earlier call's captions would point at figures this call redrew
+    # (probabilities_0.png of another input), so the report would show one input's picture under another's name
+    entries = [{"caption": caption, "text": "\n".join(lines)}]
+    entries += [{"caption": c, "path": p.resolve().relative_to(root).as_posix()} for c, p in written.items()]
+    set_section(run.dir, section="Explain", entries=entries)
     print(f"report: {build_run_report(run.dir)}")
     return 0

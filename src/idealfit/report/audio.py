@@ -44,11 +44,14 @@ def cards(ds, state: dict, rows, labels: list[tuple[str, str, float]]) -> str:
 
     rows = np.asarray(rows, dtype=np.int64)
     specs = features(state["audio"], ds.x[rows], None if ds.lengths is None else ds.lengths[rows])
+    files = ds.meta.get("files")  # a WAV folder's files, relative to it (embedded datasets have none)
     out = []
     for row, spec, (true, pred, p) in zip(rows, specs, labels, strict=True):
         mark = "" if true == pred else ' class="wrong"'
-        caption = f"true <b>{escape(true)}</b><br>predicted <b{mark}>{escape(pred)}</b> ({p:.0%})"
-        out.append(clip_card(ds.x[int(row)], spec, caption=caption, alt=f"test clip {row}"))
+        name = files[int(row)] if files else None  # the file, so a user can go and check a possible label error
+        caption = (f'<span class="file">{escape(name)}</span><br>' if name else "") + \
+            f"true <b>{escape(true)}</b><br>predicted <b{mark}>{escape(pred)}</b> ({p:.0%})"
+        out.append(clip_card(ds.x[int(row)], spec, caption=caption, alt=name or f"test clip {row}"))
     return f'<div class="thumbs">{"".join(out)}</div>'
 
 
@@ -77,7 +80,9 @@ def sections(run: RunFiles, names: list[str], *, limit: int = 8) -> list[tuple[s
     pick = np.random.default_rng(0).choice(len(index), size=min(limit, len(index)), replace=False)
     proba = run.proba if run.proba is not None else np.ones((len(index), len(names)))
     labels = [(names[y_true[i]], names[y_pred[i]], float(proba[i][y_pred[i]])) for i in pick]
-    intro = (f'<p class="note">{len(pick)} test clips drawn at random: the waveform (1 s) above its log-mel '
+    audio = run.preprocess["audio"]
+    seconds = audio["clip_samples"] / audio["sample_rate"]  # the run's clip length, not always 1 s
+    intro = (f'<p class="note">{len(pick)} test clips drawn at random: the waveform ({seconds:.3g} s) above its log-mel '
              "spectrogram (time to the right, low frequencies at the bottom), as the model sees it.</p>")
     out = [("clips", "Test clips", intro + cards(ds, run.preprocess, index[pick], labels))]
     if ds.groups is not None:

@@ -23,12 +23,12 @@ from idealfit.report import sections as tables
 from idealfit.report import svg
 
 # Reading the folder lives in run_folder.py; these names stay importable from here, where callers know them.
-from idealfit.report.run_folder import Extra, RunFiles, add_extra, load_run
+from idealfit.report.run_folder import Extra, RunFiles, add_extra, load_run, set_section
 from idealfit.report.stats import roc_curve_points
 from idealfit.run_files import atomic_write, is_file, run_file
 
 __all__ = ["Extra", "RunFiles", "add_extra", "badge", "build_run_report", "figure_html", "load_run",
-           "render_report", "section_html"]
+           "render_report", "section_html", "set_section"]
 
 # Metric rows shown first, in this order, when present; other keys follow as found.
 _METRIC_ORDER = ("loss", "accuracy", "rmse", "mae", "r2", "dice", "miou", "pixel_accuracy")
@@ -54,6 +54,8 @@ nav a:hover { border-color: var(--accent); }
 section { background: #fff; border: 1px solid var(--line); border-radius: 10px;
           padding: 1.1rem 1.4rem; margin: 1.2rem 0; }
 table { border-collapse: collapse; margin: .4rem 0; }
+/* a table wider than its card (pix2pix's baselines, a study's runs) scrolls inside the card, not the page */
+section table { display: block; max-width: 100%; overflow-x: auto; }
 th, td { padding: .3rem .9rem; border-bottom: 1px solid var(--line); text-align: left; }
 td { text-align: right; font-variant-numeric: tabular-nums; }
 tr:first-child th { background: var(--bg); }

@@ -122,6 +122,34 @@ def add_extra(
         text: text shown preformatted (default None). At least one of path and text is required.
     """
     run_dir = Path(run_dir)
+    entry = _entry(run_dir, section, caption, path, text)
+    entries = _read_extras_list(run_dir)
+    for i, old in enumerate(entries):
+        if (old["section"], old["caption"]) == (section, caption):
+            entries[i] = entry  # keeps its place, so a rebuilt report does not reshuffle
+            break
+    else:
+        entries.append(entry)
+    write_bytes(run_dir, "extras.json", (json.dumps(entries, indent=2) + "\n").encode("utf-8"))
+
+
+def set_section(run_dir: str | Path, *, section: str, entries: list[dict]) -> None:
+    """Replace every entry of `section` in extras.json by `entries` (each {caption, path, text}, as
+    `add_extra` takes them), in one write; the section keeps its place in the report.
+
+    For a tool whose every call redraws the whole section (`idealfit explain RUN`): entries of an earlier
+    call would otherwise keep captions that point at files the new call has redrawn.
+    """
+    run_dir = Path(run_dir)
+    new = [_entry(run_dir, section, e["caption"], e.get("path"), e.get("text")) for e in entries]
+    old = _read_extras_list(run_dir)
+    at = next((i for i, e in enumerate(old) if e["section"] == section), len(old))  # the section's first entry
+    after = [e for e in old[at:] if e["section"] != section]
+    write_bytes(run_dir, "extras.json", (json.dumps(old[:at] + new + after, indent=2) + "\n").encode("utf-8"))
+
+
+def _entry(run_dir: Path, section: str, caption: str, path: str | None, text: str | None) -> dict:
+    """One checked extras.json entry; the image path stored relative to the run folder."""
     if not run_dir.is_dir():
         raise UserError(f"{run_dir} is not a folder; pass the run folder `idealfit train` printed")
     if not section.strip() or not caption.strip():
@@ -134,15 +162,7 @@ def add_extra(
         if not target.is_file():
             raise UserError(f"extra image {target} not found; save it into the run folder first (save_png)")
         rel = target.relative_to(run_dir).as_posix()
-    entries = _read_extras_list(run_dir)
-    entry = {"section": section, "caption": caption, "path": rel, "text": text}
-    for i, old in enumerate(entries):
-        if (old["section"], old["caption"]) == (section, caption):
-            entries[i] = entry  # keeps its place, so a rebuilt report does not reshuffle
-            break
-    else:
-        entries.append(entry)
-    write_bytes(run_dir, "extras.json", (json.dumps(entries, indent=2) + "\n").encode("utf-8"))
+    return {"section": section, "caption": caption, "path": rel, "text": text}
 
 
 def _resolve_extra(run_dir: Path, entry: dict) -> Extra:

@@ -31,6 +31,22 @@ def per_class_table(summary: dict) -> str:
     return f'<table class="per-class"><tr><th>class</th><th>IoU</th><th>Dice</th></tr>{rows}</table>{note}'
 
 
+def legend(names: list[str]) -> str:
+    """Which overlay colour is which class: a swatch of each foreground class's colour (class_colours, the
+    palette the overlays and predicted mask PNGs use) beside its name; background is left clear."""
+    from idealfit.data.masks import class_colours
+
+    if len(names) < 2:
+        return ""
+    colours = class_colours(len(names))
+    items = "".join(
+        f'<span style="white-space: nowrap; margin-right: 1em"><span style="display: inline-block; width: 0.9em; '
+        f"height: 0.9em; vertical-align: -0.1em; border: 1px solid #888; background: "
+        f'#{r:02x}{g:02x}{b:02x}"></span> {escape(str(n))}</span>'
+        for n, (r, g, b) in zip(names[1:], colours[1:].tolist(), strict=True))
+    return f'<p class="legend">colours: {items} (class {escape(str(names[0]))}: clear)</p>'
+
+
 def sections(run: RunFiles) -> list[tuple[str, str, str]]:
     out = [("per-class", "Per-class IoU and Dice", per_class_table(run.summary))]
     if run.run_dir is not None and is_file(run.run_dir, EXAMPLES):
@@ -40,5 +56,5 @@ def sections(run: RunFiles) -> list[tuple[str, str, str]]:
         out.append(("examples", "Test images and masks",
                     f'<figure><img src="data:image/png;base64,{data}" alt="test images with true and predicted '
                     f'masks" style="image-rendering: pixelated; max-width: 100%"><figcaption>{escape(caption)}'
-                    "</figcaption></figure>"))
+                    f"{legend(run.summary.get('class_names') or [])}</figcaption></figure>"))
     return out

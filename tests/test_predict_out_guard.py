@@ -1,0 +1,110 @@
+"""`idealfit predict --out` never replaces its inputs, a dataset's masks or images, or a file it did not write
+(newcomer report 6, bug 6): refused in one line, with nothing written; its own earlier outputs it replaces."""
+
+import hashlib
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import idealfit as fit
+from idealfit.cli import main
+
+SIDE = 32
+
+
+def _tree(root):
+    """{relative path: sha256} of every file under root: the whole folder, byte for byte."""
+    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def _seg_folder(root, n=16):
+    rng = np.random.default_rng(0)
+    (root / "images").mkdir(parents=True)
+    (root / "masks").mkdir()
+    for k in range(n):
+        img = rng.integers(0, 90, size=(SIDE, SIDE), dtype=np.uint8)
+        mask = np.zeros((SIDE, SIDE), np.uint8)
+        r, c = rng.integers(0, SIDE - 12, size=2)
+        mask[r : r + 12, c : c + 12] = 1
+        img[mask == 1] += 150
+        Image.fromarray(img).save(root / "images" / f"{k:02d}.png")
+        Image.fromarray(mask).save(root / "masks" / f"{k:02d}.png")
+    return root
+
+
+def _pair_folder(root, n=16):
+    rng = np.random.default_rng(1)
+    (root / "A").mkdir(parents=True)
+    (root / "B").mkdir()
+    for k in range(n):
+        a = rng.integers(0, 256, size=(SIDE, SIDE), dtype=np.uint8)
+        Image.fromarray(a).save(root / "A" / f"{k:02d}.png")
+        Image.fromarray(255 - a).save(root / "B" / f"{k:02d}.png")
+    return root
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """{"seg", "pairs", "table"}: a 1-epoch run of each, and the folders they came from."""
+    root = tmp_path_factory.mktemp("guard")
+    tiny = {"train.batch_size": 8, "train.progress": False, "model.widths": [4, 8]}
+    seg = fit.train(data=str(_seg_folder(root / "seg")), model="unet", epochs=1, out=root / "run-seg",
+                    verbose=False, set=tiny)
+    pairs = fit.train(data=str(_pair_folder(root / "pairs")), model="pix2pix", epochs=1, out=root / "run-pairs",
+                      verbose=False, set={**tiny, "model.d_width": 4})
+    rng = np.random.default_rng(2)
+    rows = ["a,b,y"] + [f"{a:.4f},{b:.4f},{a - b:.4f}" for a, b in rng.normal(size=(60, 2))]
+    (root / "t.csv").write_text("\n".join(rows) + "\n")
+    table = fit.train(data=str(root / "t.csv"), target="y", epochs=1, out=root / "run-table", verbose=False,
+                      set={"train.progress": False})
+    return {"root": root, "seg": seg.dir, "pairs": pairs.dir, "table": table.dir}
+
+
+def test_a_csv_out_that_is_the_input_or_another_file_is_refused_and_kept(runs, tmp_path, cli_error):
+    new = tmp_path / "new.csv"
+    new.write_text("a,b\n0.1,0.2\n0.3,-0.4\n")
+    other = tmp_path / "notes.csv"
+    other.write_text("my,own\n1,2\n")
+    before = _tree(tmp_path)
+    cli_error(["predict", str(runs["table"]), str(new), "--out", str(new)], "is one of the inputs", "new file name")
+    cli_error(["predict", str(runs["table"]), str(new), "--out", str(other)], "not a prediction CSV")
+    assert _tree(tmp_path) == before  # nothing written, nothing replaced
+    preds = tmp_path / "preds.csv"  # predict's own CSV it replaces, as README says
+    assert main(["predict", str(runs["table"]), str(new), "--out", str(preds)]) == 0
+    assert main(["predict", str(runs["table"]), str(new), "--out", str(preds)]) == 0
+    assert preds.read_text().splitlines()[0] == "input,predicted"
+
+
+def test_segmentation_out_never_touches_the_datasets_masks_or_images(runs, tmp_path, cli_error):
+    import shutil
+
+    data = tmp_path / "copy"
+    shutil.copytree(runs["root"] / "seg", data)
+    before = _tree(data)
+    images = str(data / "images")
+    cli_error(["predict", str(runs["seg"]), images, "--out", str(data / "masks"), "--overlay"],
+              "masks/ folder", "drop --overlay")
+    cli_error(["predict", str(runs["seg"]), images, "--out", str(data / "masks")],
+              "already holds 00.png and 15 more", "not written by predict")
+    cli_error(["predict", str(runs["seg"]), images, "--out", images], "holds the input")
+    cli_error(["predict", str(runs["seg"]), str(data / "images" / "03.png"), "--out", str(data / "images")],
+              "holds the input")
+    assert _tree(data) == before  # the hand-made truth and the photos, byte for byte
+    out = tmp_path / "pred"
+    assert main(["predict", str(runs["seg"]), images, "--out", str(out), "--overlay"]) == 0
+    first = _tree(out)
+    assert main(["predict", str(runs["seg"]), images, "--out", str(out), "--overlay"]) == 0  # its own: replaced
+    assert _tree(out) == first and len(first) == 32
+
+
+def test_translation_out_keeps_the_target_folder(runs, tmp_path, cli_error):
+    import shutil
+
+    data = tmp_path / "copy"
+    shutil.copytree(runs["root"] / "pairs", data)
+    before = _tree(data)
+    cli_error(["predict", str(runs["pairs"]), str(data / "A"), "--out", str(data / "B")], "already holds 00.png")
+    cli_error(["predict", str(runs["pairs"]), str(data / "A"), "--out", str(data / "A")], "holds the input")
+    assert _tree(data) == before
