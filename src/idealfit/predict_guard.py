@@ -57,13 +57,12 @@ def _same(a: Path, b: Path) -> bool:
 
 def _input_files(inputs: list[str], kind: str) -> list[Path]:
     """The inputs as files (folders expanded quietly), for comparing with --out; missing ones left to the reader."""
-    from idealfit.data.audio import wavs_in
-    from idealfit.data.images import images_in
+    from idealfit.data.inputs import folder_inputs
 
     files: list[Path] = []
     for p in map(Path, inputs):
         if p.is_dir():
-            files += wavs_in(p) if kind == "audio" else images_in(p)[0]
+            files += folder_inputs(p, kind=kind)[0]  # the listing predict reads, without its notes
         else:
             files.append(p)
     return files
