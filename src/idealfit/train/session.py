@@ -332,23 +332,23 @@ def _finish(run_dir: Path, cfg: RunConfig, prep: Prepared, state: FitState, *, e
     if diverged is not None:
         kept = diverged["kept_epoch"]
     baselines = task.baselines(prep, seed=cfg.train.seed)  # simple models beside the network, same split and inputs
+    params, train_samples = count_params(model), len(prep.indices["train"])  # in the summary and its diagnosis
     summary = {
-        "task": task.name, "data": cfg.data.name, "model": cfg.model.name, "params": count_params(model),
+        "task": task.name, "data": cfg.data.name, "model": cfg.model.name, "params": params,
         "epochs_run": state.epoch, "best_epoch": state.epoch if kept is None else kept,
         "warmup_epochs": state.warmup_epochs,  # not judged by early stopping (train.optim.warmup_epochs)
         "stopped_early": state.stopped_early, "interrupted": state.interrupted, "diverged": diverged,
         "seconds": round(sum(r["seconds"] for r in state.history), 3), "metric": task.metric,
         "compile_seconds": _compile_seconds(state.history),
         "class_names": prep.dataset.class_names, "device": str(step.runtime.device), "metrics": metrics,
-        "sparsity": weight_sparsity(model), "train_samples": len(prep.indices["train"]), "threads": torch.get_num_threads(),
+        "sparsity": weight_sparsity(model), "train_samples": train_samples, "threads": torch.get_num_threads(),
         "distributed": step.runtime.record(),  # torchrun: {"processes", "nodes", "backend"}; None for one process
         "versions": _versions(), "baselines": baselines, "speed": step.runtime.speed.record(), **task.history_facts(state.history),
         "diagnosis": diagnose(state.history, task=task.name, metric=task.metric, final=metrics, kept_epoch=kept,
                               baselines=baselines,
                               context=_diagnosis_context(cfg, prep.dataset, stopped_early=state.stopped_early,
                                                          val_samples=len(prep.indices["val"]),
-                                                         params=count_params(model),
-                                                         train_samples=len(prep.indices["train"]))),
+                                                         params=params, train_samples=train_samples)),
         "test_copies": test_copies,  # {"rows", "of", "note"} or None
         **state.summary_extra,  # e.g. {"pruned": {...}} from a tuning trial: written once, with the rest
     }
@@ -364,8 +364,8 @@ def _compile_seconds(history: list[dict[str, Any]]) -> float | None:
     return round(sum(spent), 3) if spent else None
 
 
-def _diagnosis_context(cfg: RunConfig, ds: Dataset, *, stopped_early: bool, val_samples: int, params: int | None = None,
-                       train_samples: int | None = None) -> dict[str, Any]:
+def _diagnosis_context(cfg: RunConfig, ds: Dataset, *, stopped_early: bool, val_samples: int, params: int,
+                       train_samples: int) -> dict[str, Any]:
     """What the run used, so that the diagnosis advises only remedies it can still apply (params and train_samples:
     whether more capacity can help at all, idealfit.diagnose_advice.capacity_to_spare)."""
     m, t = cfg.model, cfg.train
