@@ -19,13 +19,16 @@ from idealfit.errors import UserError
 PNG_TAG = ("Software", "idealfit predict")  # the tEXt chunk that marks a PNG `predict` may replace
 
 
-def png_info():
-    """The PIL `pnginfo` that tags a PNG as written by `predict` (masks, overlays, generated images)."""
+def png_options(predicted: bool) -> dict:
+    """PIL's `save` options for a PNG: with `predicted`, the `pnginfo` that tags it as written by `predict`
+    (masks, overlays, generated images), so a later `predict` may replace it; else none."""
+    if not predicted:
+        return {}
     from PIL.PngImagePlugin import PngInfo
 
     info = PngInfo()
     info.add_text(*PNG_TAG)
-    return info
+    return {"pnginfo": info}
 
 
 def _tagged_png(path: Path) -> bool:
