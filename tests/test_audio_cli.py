@@ -264,3 +264,16 @@ def test_the_reports_clips_show_the_runs_clip_length_and_their_files(audio_run):
     assert len(shown) == len(np.load(out / "split.npz")["test"])  # every test clip, named by its file in the folder
     for name, true in shown:  # the file exists and lies in its true class's folder
         assert (data / name).is_file() and name.split("/")[0] == true
+
+
+def test_predict_out_on_a_folder_of_wavs_refuses_an_input_and_writes_a_new_csv(audio_run, tmp_path, cli_error):
+    data, out = audio_run
+    wav = data / "rise" / "1.wav"
+    before = wav.read_bytes()
+    cli_error(["predict", str(out), str(data / "rise"), "--out", str(wav)], "is one of the inputs",
+              "give a new file name")
+    assert wav.read_bytes() == before  # the recording is untouched
+    preds = tmp_path / "preds.csv"
+    assert main(["predict", str(out), str(data / "rise"), "--out", str(preds)]) == 0
+    rows = list(csv.reader(preds.read_text().splitlines()))
+    assert [r[0] for r in rows[1:]] == [str(data / "rise" / f"{i}.wav") for i in range(10)]

@@ -109,8 +109,10 @@ def _predict(run, args: argparse.Namespace) -> int:
         return predict_images(run, args.inputs, out=args.out)
     if args.overlay:
         raise UserError(f"--overlay draws predicted masks; {run.dir} is a {run.task} run: drop --overlay")
-    if args.out:
-        _check_out(args.out, run.dir, args.inputs, kind=run.state["kind"])  # before the work, not after it
+    if args.out:  # before the work, not after it
+        from idealfit.predict_guard import check_out_file
+
+        check_out_file(args.out, run.dir, args.inputs or [], kind=run.state["kind"])
     if run.task == "forecasting":  # the next data.horizon values after one CSV of recent history
         return _predict_forecast(run, args)
     if run.task == "reconstruction":
@@ -187,23 +189,6 @@ def csv_text(cell: str) -> str:
     if cell[:1] in ("=", "+", "-", "@", "\t", "\r") and not _NUMBER.fullmatch(cell):
         return "'" + cell
     return cell
-
-
-def _check_out(out: str, run_dir, inputs: list[str], *, kind: str) -> None:
-    """`predict --out` must name a new file, or an earlier prediction CSV, in an existing, writable folder,
-    outside the run's files and not one of the inputs (predict_guard.py)."""
-    from pathlib import Path
-
-    from idealfit.predict_guard import check_out_file
-    from idealfit.run_files import writable_parent
-
-    path = Path(out)
-    if path.is_dir():
-        raise UserError(f"--out {out} is a folder; give a file name such as {path / 'preds.csv'}")
-    parent = writable_parent(f"--out {out}", path)
-    if parent.resolve() == Path(run_dir).resolve() and path.exists():
-        raise UserError(f"--out {out} would overwrite the run's own {path.name}; give a new file name")
-    check_out_file(out, inputs or [], kind=kind)
 
 
 def cmd_report(args: argparse.Namespace) -> int:

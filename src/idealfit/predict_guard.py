@@ -4,6 +4,7 @@ A newcomer's natural moves (`--out new.csv` for the CSV being predicted, `--out 
 segmentation folder's own masks, `--out photos/` for the input images) would otherwise replace data that
 exists nowhere else. So, before any work and before anything is written:
 
+- a CSV `--out` must be a file in an existing, writable folder, not one of the run's own files;
 - `--out` may not be one of the inputs, nor (for a folder of PNGs) a folder that directly holds an input,
   nor a segmentation dataset's `images/` (or, with `--overlay`, its `masks/`: overlays there stop it training);
 - an existing file is replaced only when an earlier `predict` wrote it: a prediction CSV (its header is one
@@ -19,13 +20,16 @@ from idealfit.errors import UserError
 PNG_TAG = ("Software", "idealfit predict")  # the tEXt chunk that marks a PNG `predict` may replace
 
 
-def png_info():
-    """The PIL `pnginfo` that tags a PNG as written by `predict` (masks, overlays, generated images)."""
+def png_options(predicted: bool) -> dict:
+    """PIL's `save` options for a PNG: with `predicted`, the `pnginfo` that tags it as written by `predict`
+    (masks, overlays, generated images), so a later `predict` may replace it; else none."""
+    if not predicted:
+        return {}
     from PIL.PngImagePlugin import PngInfo
 
     info = PngInfo()
     info.add_text(*PNG_TAG)
-    return info
+    return {"pnginfo": info}
 
 
 def _tagged_png(path: Path) -> bool:
@@ -57,21 +61,28 @@ def _same(a: Path, b: Path) -> bool:
 
 def _input_files(inputs: list[str], kind: str) -> list[Path]:
     """The inputs as files (folders expanded quietly), for comparing with --out; missing ones left to the reader."""
-    from idealfit.data.audio import wavs_in
-    from idealfit.data.images import images_in
+    from idealfit.data.inputs import folder_inputs
 
     files: list[Path] = []
     for p in map(Path, inputs):
         if p.is_dir():
-            files += wavs_in(p) if kind == "audio" else images_in(p)[0]
+            files += folder_inputs(p, kind=kind)[0]  # the listing predict reads, without its notes
         else:
             files.append(p)
     return files
 
 
-def check_out_file(out: str, inputs: list[str], *, kind: str) -> None:
-    """Refuse a CSV `--out` that is an input or an existing file `predict` did not write."""
+def check_out_file(out: str, run_dir: Path, inputs: list[str], *, kind: str) -> None:
+    """Refuse a CSV `--out` that is a folder, in a missing or read-only folder, one of the run's own files, an
+    input, or an existing file `predict` did not write: it must name a new file or an earlier prediction CSV."""
+    from idealfit.run_files import writable_parent
+
     path = Path(out)
+    if path.is_dir():
+        raise UserError(f"--out {out} is a folder; give a file name such as {path / 'preds.csv'}")
+    parent = writable_parent(f"--out {out}", path)
+    if parent.resolve() == Path(run_dir).resolve() and path.exists():
+        raise UserError(f"--out {out} would overwrite the run's own {path.name}; give a new file name")
     for p in _input_files(inputs, kind):
         if _same(path, p):
             raise UserError(f"--out {out} is one of the inputs; writing the predictions there would replace it: "

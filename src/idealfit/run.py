@@ -16,7 +16,6 @@ Layout of `runs/<timestamp>-<data>-<model>/`:
 
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,19 +24,25 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from idealfit.config import RunConfig, resolve
+from idealfit.config import RunConfig
 from idealfit.data.base import Dataset
 from idealfit.data.inputs import read_images as _read_images
 from idealfit.data.inputs import read_inputs
-from idealfit.data.kinds import KINDS
 from idealfit.errors import UserError
-from idealfit.run_files import damaged, is_file, read_bytes, read_npz, read_text, run_file
-from idealfit.tasks import TASKS, get_task
+from idealfit.run_files import damaged, is_file, read_npz, run_file
+from idealfit.run_read import (  # noqa: F401 - their home before; callers import them from here
+    WEIGHTS,
+    check_run_dir,
+    load_config,
+    load_weights,
+    read_json_object,
+    read_state,
+)
+from idealfit.tasks import get_task
 
 if TYPE_CHECKING:
     from idealfit.export import Exported
 
-WEIGHTS = "model.safetensors"
 BATCH = 512  # samples per forward pass at evaluate and predict: bounds the memory, not the result
 
 
@@ -355,14 +360,6 @@ def _unnamed(names: list[str] | None) -> bool:
     return names is not None and names == [str(k) for k in range(len(names))]
 
 
-def check_run_dir(path: str | Path) -> Path:
-    """The run folder, once it holds a config.yaml (the folder itself may be a link; its files may not)."""
-    p = Path(path)
-    if not p.is_dir() or not is_file(p, "config.yaml"):
-        raise UserError(f"{p} is not an idealfit run folder (no config.yaml); pass the folder `idealfit train` printed")
-    return p
-
-
 def load_run(path: str | Path) -> Run:
     """Load a finished run folder: the model in eval mode on the CPU, ready for evaluate and predict."""
     from idealfit.metrics_csv import read_history
@@ -372,7 +369,7 @@ def load_run(path: str | Path) -> Run:
     if not is_file(p, WEIGHTS) or not is_file(p, "summary.json"):
         raise UserError(f"{p} has no finished model yet; continue it with `idealfit train --resume {p}`")
     cfg = load_config(p)
-    state = _read_state(p)
+    state = read_state(p)
     summary = read_json_object(p, "summary.json")
     if summary.get("task") != state["task"]:  # the two files were written together by the same run
         raise damaged(run_file(p, "summary.json"), f"its task {summary.get('task')!r} is not {state['task']!r}")
@@ -380,73 +377,6 @@ def load_run(path: str | Path) -> Run:
                                               input_shape=tuple(state["input_shape"]), targets=state.get("target"))
     model = build_model(cfg.model, input_shape=tuple(state["input_shape"]), out_dim=out_dim, norm=state["norm"],
                         difference=bool(state.get("series", {}).get("difference")))
-    _load_weights(p, model)
+    load_weights(p, model)
     model.eval()
     return Run(p, cfg, summary, read_history(p / "metrics.csv"), model, state)
-
-
-def load_config(run_dir: Path) -> RunConfig:
-    """The run's config.yaml through the same loader (and the same limits) as `--config`."""
-    path = run_file(run_dir, "config.yaml")
-    try:
-        return resolve(config_file=path)
-    except UserError as err:  # said of a --config file; here it is a run's file, so say so and how to fix it
-        reason = str(err).split(";")[0].replace(f"config file {path} ", "").removeprefix("is ")
-        raise damaged(path, reason) from None
-    except (UnicodeDecodeError, RecursionError, MemoryError) as err:  # the YAML loader's own failures
-        raise damaged(path, type(err).__name__) from None
-
-
-def read_json_object(run_dir: Path, name: str) -> dict[str, Any]:
-    """A JSON file of the run that must hold an object ({...})."""
-    path = run_file(run_dir, name)
-    try:
-        obj = json.loads(read_text(run_dir, name))
-    except (json.JSONDecodeError, RecursionError) as err:
-        raise damaged(path, f"not valid JSON: {err}") from None
-    if not isinstance(obj, dict):
-        raise damaged(path, f"a JSON {type(obj).__name__} where an object was expected")
-    return obj
-
-
-# What load_run, predict and evaluate read from preprocess.json, by kind of data.
-_STATE_KEYS = {"task": str, "kind": str, "input_shape": list}
-_STATE_KIND_KEYS = {name: kind.state_keys for name, kind in KINDS.items()}
-
-
-def _read_state(run_dir: Path) -> dict[str, Any]:
-    """preprocess.json, checked enough that later code never meets a missing key."""
-    state = read_json_object(run_dir, "preprocess.json")
-    path = run_file(run_dir, "preprocess.json")
-    want = dict(_STATE_KEYS)
-    want.update(_STATE_KIND_KEYS.get(state.get("kind"), {}))
-    task = TASKS.get(state.get("task"))
-    if task is None or state.get("kind") not in _STATE_KIND_KEYS:
-        raise damaged(path, f"unknown task '{state.get('task')}' or kind '{state.get('kind')}'")
-    if task.has_classes:
-        want["class_names"] = list
-    if task.scales_targets:
-        want["target"] = dict
-    for key, typ in want.items():
-        if not isinstance(state.get(key), typ):
-            raise damaged(path, f"'{key}' missing or not a {typ.__name__}")
-    if not all(isinstance(n, int) and n > 0 for n in state["input_shape"]) or "norm" not in state:
-        raise damaged(path, "no valid input_shape and norm")
-    return state
-
-
-def _load_weights(run_dir: Path, model: torch.nn.Module) -> None:
-    """model.safetensors into `model`; a file that is not safetensors, or of another shape, is damaged."""
-    from safetensors import SafetensorError
-    from safetensors.torch import load
-
-    path = run_file(run_dir, WEIGHTS)
-    try:
-        weights = load(read_bytes(run_dir, WEIGHTS))
-    except (SafetensorError, ValueError, OSError) as err:
-        raise damaged(path, f"not a safetensors file: {err}") from None
-    try:
-        model.load_state_dict(weights)
-    except RuntimeError as err:  # missing, unexpected or differently shaped tensors
-        reason = str(err).splitlines()[1].strip() if len(str(err).splitlines()) > 1 else str(err)
-        raise damaged(path, f"weights do not fit the model in config.yaml: {reason}") from None

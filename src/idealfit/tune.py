@@ -284,10 +284,12 @@ def tune(*, space_file: str | Path, trials: int, config_file: str | Path | None 
     name = study or (Path(config_file).stem if config_file else "default")
     study_dir = Path(out) if out else Path("runs") / f"tune-{name}"
     opts = dict(name=name, storage=storage, sampler=sampler, pruner=pruner, seed=seed)
-    if storage:  # a clash with another folder's study in a shared database is refused before this folder is made
-        open_study(study_dir, cfg=cfg, space=space, **opts)
+    # in a shared database, a clash with another folder's study is refused before this folder is made (the study
+    # opened then is the one used); the default journal lives in the folder, so that study opens once it is claimed
+    st = open_study(study_dir, cfg=cfg, space=space, **opts) if storage else None
     _claim_study_dir(study_dir, Path(space_file), space, config_file=config_file, sets=sets)
-    st = open_study(study_dir, cfg=cfg, space=space, **opts)
+    if st is None:
+        st = open_study(study_dir, cfg=cfg, space=space, **opts)
     (study_dir / "locks").mkdir(exist_ok=True)
     with locked(study_dir / "locks" / "claim.lock"):
         fail_stale(st, study_dir, journal=storage is None)

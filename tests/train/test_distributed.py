@@ -341,7 +341,7 @@ def test_a_bad_timeout_is_one_line(value, monkeypatch):
 
 def test_the_processes_note_names_count_nodes_and_backend():
     from idealfit.train.distributed import processes_note
-    from idealfit.train.session import _threads_note
+    from idealfit.train.summary_text import threads_note as _threads_note
 
     assert processes_note(None) == ""
     assert processes_note({"processes": 2, "nodes": 1, "backend": "gloo"}) == "2 processes, gloo"

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from idealfit.data.audio_frames import FRAME_SECONDS, HOP_SECONDS, check_clip, frame_samples  # noqa: F401 - re-exported
-from idealfit.data.base import Dataset
+from idealfit.data.base import Dataset, plural
 from idealfit.data.mel import MelSpec, normalize_each, reflect_tail, resample
 from idealfit.errors import UnreadableFile, UserError
 
@@ -335,14 +335,12 @@ def read_audio_files(state: dict[str, Any], paths: list[Path]) -> np.ndarray:
 SHORT = 0.25  # a clip under this share of the run's length is mostly padding: said
 
 
-def _shown(items: list[str]) -> str:
-    return ", ".join(items[:3]) + (", ..." if len(items) > 3 else "")
-
-
 def length_notes(lengths: list[int], names: list[str], *, clip: int, rate: int) -> list[str]:
     """Notes for predict's WAV files that the run's fixed clip length changes: those longer than it (only their
     first clip_samples are heard, as training cut its longest clips) and those much shorter (padded with
     silence). `lengths` in samples at the run's `rate`."""
+    from idealfit.data.input_notes import _examples  # the 3 examples and "..." of predict's other notes
+
     def secs(n: int) -> str:
         return f"{n / rate:.3g} s"
 
@@ -350,10 +348,10 @@ def length_notes(lengths: list[int], names: list[str], *, clip: int, rate: int) 
     short = [f"{n} ({secs(k)})" for n, k in zip(names, lengths, strict=True) if k < SHORT * clip]
     notes = []
     if long:
-        notes.append(f"{len(long)} WAV file{'s' * (len(long) != 1)} longer than the run's {secs(clip)} clips, cut to "
-                     f"their first {secs(clip)} (as training cut its longest clips): {_shown(long)}; cut a long "
+        notes.append(f"{plural(len(long), 'WAV file')} longer than the run's {secs(clip)} clips, cut to "
+                     f"their first {secs(clip)} (as training cut its longest clips): {_examples(long)}; cut a long "
                      "recording into clips of that length to hear all of it")
     if short:
-        notes.append(f"{len(short)} WAV file{'s' * (len(short) != 1)} under a quarter of the run's {secs(clip)} "
-                     f"clips, padded with silence: {_shown(short)}")
+        notes.append(f"{plural(len(short), 'WAV file')} under a quarter of the run's {secs(clip)} "
+                     f"clips, padded with silence: {_examples(short)}")
     return notes

@@ -40,8 +40,8 @@ def expand_folders(paths: str | Path | list[str | Path], *, kind: str) -> list[P
     run's images), recursively (sub-folders too), sorted by the path inside the folder; its other files
     (notes, .DS_Store) are left out, as in a training folder.
     """
-    from idealfit.data.audio import AUDIO_SUFFIXES, wavs_in
-    from idealfit.data.images import IMAGE_SUFFIXES, images_in
+    from idealfit.data.audio import AUDIO_SUFFIXES
+    from idealfit.data.images import IMAGE_SUFFIXES
 
     given = [Path(paths)] if isinstance(paths, (str, Path)) else [Path(p) for p in paths]
     audio = kind == "audio"
@@ -49,7 +49,7 @@ def expand_folders(paths: str | Path | list[str | Path], *, kind: str) -> list[P
     out: list[Path] = []
     for p in given:
         if p.is_dir():
-            found, other = wavs_in(p) if audio else images_in(p)
+            found, other = folder_inputs(p, kind=kind)
             if not found:
                 raise UserError(f"input folder {p} holds no {what} files ({', '.join(sorted(suffixes))}); "
                                 f"pass a folder of {plural}, or the files themselves")
@@ -65,6 +65,14 @@ def expand_folders(paths: str | Path | list[str | Path], *, kind: str) -> list[P
         else:
             out.append(p)
     return out
+
+
+def folder_inputs(folder: Path, *, kind: str) -> tuple[list[Path], list[Path]]:
+    """(the input files of a run of `kind` under `folder`, its other files): `wavs_in` for audio, else `images_in`."""
+    from idealfit.data.audio import wavs_in
+    from idealfit.data.images import images_in
+
+    return wavs_in(folder) if kind == "audio" else images_in(folder)
 
 
 def split_readable(paths: list[Path]) -> tuple[list[Path], list[Path]]:

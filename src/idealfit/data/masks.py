@@ -236,6 +236,8 @@ def write_mask_png(path: str | Path, mask: np.ndarray, *, num_classes: int, pred
     """
     from PIL import Image
 
+    from idealfit.predict_guard import png_options
+
     mask = np.asarray(mask)
     if not 1 <= num_classes <= 256:
         raise ValueError(f"a palette PNG holds 1 to 256 classes, not num_classes={num_classes}")
@@ -246,7 +248,7 @@ def write_mask_png(path: str | Path, mask: np.ndarray, *, num_classes: int, pred
     im = Image.fromarray(mask.astype(np.uint8))  # mode L
     im.putpalette(class_colours(num_classes).ravel().tolist())  # L becomes P, its values now palette indices
     buf = io.BytesIO()
-    im.save(buf, format="PNG", **_tag(predicted))
+    im.save(buf, format="PNG", **png_options(predicted))
     return atomic_write(path, buf.getvalue())
 
 
@@ -264,16 +266,12 @@ def overlay(image: np.ndarray, mask: np.ndarray, *, alpha: float = 0.5) -> np.nd
     return np.rint(np.clip(blended, 0, 255)).astype(np.uint8)
 
 
-def _tag(predicted: bool) -> dict:
-    from idealfit.predict_guard import png_info
-
-    return {"pnginfo": png_info()} if predicted else {}
-
-
 def write_overlay_png(path: str | Path, image: np.ndarray, mask: np.ndarray, *, alpha: float = 0.5) -> Path:
     """`overlay(image, mask)` written atomically as an RGB PNG (for `predict --overlay`, so tagged as its output)."""
     from PIL import Image
 
+    from idealfit.predict_guard import png_options
+
     buf = io.BytesIO()
-    Image.fromarray(overlay(image, mask, alpha=alpha)).save(buf, format="PNG", **_tag(True))
+    Image.fromarray(overlay(image, mask, alpha=alpha)).save(buf, format="PNG", **png_options(True))
     return atomic_write(path, buf.getvalue())

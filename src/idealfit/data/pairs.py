@@ -298,6 +298,8 @@ def write_image_png(path: str | Path, image: np.ndarray, *, predicted: bool = Fa
     """
     from PIL import Image
 
+    from idealfit.predict_guard import png_options
+
     image = np.asarray(image, dtype=np.float32)
     if image.ndim != 3 or image.shape[0] not in (1, 3):
         raise ValueError(f"image must be (1 or 3, H, W), got shape {image.shape}")
@@ -306,10 +308,5 @@ def write_image_png(path: str | Path, image: np.ndarray, *, predicted: bool = Fa
     pixels = np.rint(np.clip(image, 0, 1) * 255).astype(np.uint8)  # (C, H, W)
     im = Image.fromarray(pixels[0]) if image.shape[0] == 1 else Image.fromarray(pixels.transpose(1, 2, 0))
     buf = io.BytesIO()
-    if predicted:
-        from idealfit.predict_guard import png_info
-
-        im.save(buf, format="PNG", pnginfo=png_info())
-    else:
-        im.save(buf, format="PNG")
+    im.save(buf, format="PNG", **png_options(predicted))
     return atomic_write(path, buf.getvalue())

@@ -69,12 +69,7 @@ def load_dataset(cfg: DataConfig) -> Dataset:
     if path.is_dir() and is_mask_folder(path) and not classes:
         if cfg.task not in (None, "segmentation"):
             raise UserError(f"{path} holds images/ and masks/, a segmentation dataset; drop data.task")
-        try:
-            return load_mask_folder(path, image_size=cfg.image_size, channels=cfg.channels, resize=cfg.resize)
-        except UserError as err:  # images/ and masks/ that do not pair up may be two classes of pictures
-            if not any(s in str(err) for s in (" has no mask;", " has no image;")):
-                raise
-            raise UserError(f"{err}; or, if images and masks are two classes, pass --task classification") from None
+        return _load_masks(path, cfg)
     if path.is_dir():
         if cfg.task not in (None, "classification"):
             raise UserError(f"{path} is an image folder, which is a classification dataset; drop data.task")
@@ -103,6 +98,17 @@ def _load_pairs(path: Path, cfg: DataConfig) -> Dataset:
         if cfg.pairs != "folders" or "has no partner" not in str(err):
             raise
         raise UserError(f"{err}; or, if A and B are two classes, pass --task classification") from None
+
+
+def _load_masks(path: Path, cfg: DataConfig) -> Dataset:
+    """A segmentation folder; when images/ and masks/ do not pair up, the error says how to train them as two
+    classes (as `_load_pairs` for A/ and B/)."""
+    try:
+        return load_mask_folder(path, image_size=cfg.image_size, channels=cfg.channels, resize=cfg.resize)
+    except UserError as err:
+        if not any(s in str(err) for s in (" has no mask;", " has no image;")):
+            raise
+        raise UserError(f"{err}; or, if images and masks are two classes, pass --task classification") from None
 
 
 def _load_series(cfg: DataConfig) -> Dataset:

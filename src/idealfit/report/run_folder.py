@@ -130,7 +130,7 @@ def add_extra(
             break
     else:
         entries.append(entry)
-    write_bytes(run_dir, "extras.json", (json.dumps(entries, indent=2) + "\n").encode("utf-8"))
+    _write_extras(run_dir, entries)
 
 
 def set_section(run_dir: str | Path, *, section: str, entries: list[dict]) -> None:
@@ -145,7 +145,11 @@ def set_section(run_dir: str | Path, *, section: str, entries: list[dict]) -> No
     old = _read_extras_list(run_dir)
     at = next((i for i, e in enumerate(old) if e["section"] == section), len(old))  # the section's first entry
     after = [e for e in old[at:] if e["section"] != section]
-    write_bytes(run_dir, "extras.json", (json.dumps(old[:at] + new + after, indent=2) + "\n").encode("utf-8"))
+    _write_extras(run_dir, old[:at] + new + after)
+
+
+def _write_extras(run_dir: Path, entries: list[dict]) -> None:
+    write_bytes(run_dir, "extras.json", (json.dumps(entries, indent=2) + "\n").encode("utf-8"))
 
 
 def _entry(run_dir: Path, section: str, caption: str, path: str | None, text: str | None) -> dict:

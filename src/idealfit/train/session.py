@@ -12,7 +12,6 @@ from typing import Any
 import numpy as np
 import torch
 
-from idealfit.baselines import format_baselines
 from idealfit.config import RunConfig, resolve, to_yaml
 from idealfit.data.augment import Augment
 from idealfit.data.augment_preview import first_train_images, first_train_partners, preview_figure
@@ -21,13 +20,13 @@ from idealfit.data.images import folder_notes
 from idealfit.data.overlap import copies_in_test
 from idealfit.data.prepare import Prepared
 from idealfit.data.split import small_class_note
-from idealfit.diagnose import diagnose, format_diagnosis
-from idealfit.diagnose_forecast import naive_on_test, series_context
+from idealfit.diagnose import diagnose
+from idealfit.diagnose_forecast import series_context
 from idealfit.errors import UserError
 from idealfit.metrics_csv import write_metrics_csv
 from idealfit.models.summary import count_params, summarize
 from idealfit.run import WEIGHTS, Run, check_run_dir, load_run
-from idealfit.tasks import Task, get_task
+from idealfit.tasks import Task
 from idealfit.train.callbacks import (
     Callback,
     EarlyStopping,
@@ -44,14 +43,15 @@ from idealfit.train.checkpoint import (
     write_json,
     write_npz,
 )
-from idealfit.train.distributed import lost_peer_error, peer_lost, processes_note
+from idealfit.train.distributed import lost_peer_error, peer_lost
 from idealfit.train.extend import check_epochs, ended_summary, extend_finished, replan_note
 from idealfit.train.loop import epoch_values, fit
 from idealfit.train.regularizers import weight_sparsity
 from idealfit.train.rundir import RunLock, claim_run_dir, discard, only_lock, refuse_if_taken
 from idealfit.train.setup import Setup, build_setup, build_step, make_batches, restart_schedules, warmup_end
-from idealfit.train.speed import CompileClock, compile_note, restore_generator, speed_note
+from idealfit.train.speed import CompileClock, restore_generator, speed_note
 from idealfit.train.step import evaluate
+from idealfit.train.summary_text import format_summary, threads_note  # noqa: F401 - callers import format_summary here
 from idealfit.train.threads import num_threads
 
 # what --resume may change: how long and where it trains, not what (the speed paths are "where": train/speed.py)
@@ -222,7 +222,7 @@ def _train_in(run_dir: Path, cfg: RunConfig, setup: Setup, *, resume: bool, has_
         if cfg.data.augment and rt.is_main:
             _write_augment_preview(run_dir, prep, cfg.data.augment)
         echo(f"training {cfg.model.name} on {ds.name} ({ds.task}, {len(prep.indices['train'])} train / "
-             f"{len(prep.indices['val'])} val / {len(prep.indices['test'])} test) on {device}{_threads_note(device, setup.threads, rt.record(), auto=setup.threads_auto)}{speed_note(setup.runtime.speed.record())}, "
+             f"{len(prep.indices['val'])} val / {len(prep.indices['test'])} test) on {device}{threads_note(device, setup.threads, rt.record(), auto=setup.threads_auto)}{speed_note(setup.runtime.speed.record())}, "
              f"{count_params(model):,} params")
         for note in folder_notes(ds.meta):  # an image folder's skipped files, said once
             echo(note)
@@ -332,23 +332,23 @@ def _finish(run_dir: Path, cfg: RunConfig, prep: Prepared, state: FitState, *, e
     if diverged is not None:
         kept = diverged["kept_epoch"]
     baselines = task.baselines(prep, seed=cfg.train.seed)  # simple models beside the network, same split and inputs
+    params, train_samples = count_params(model), len(prep.indices["train"])  # in the summary and its diagnosis
     summary = {
-        "task": task.name, "data": cfg.data.name, "model": cfg.model.name, "params": count_params(model),
+        "task": task.name, "data": cfg.data.name, "model": cfg.model.name, "params": params,
         "epochs_run": state.epoch, "best_epoch": state.epoch if kept is None else kept,
         "warmup_epochs": state.warmup_epochs,  # not judged by early stopping (train.optim.warmup_epochs)
         "stopped_early": state.stopped_early, "interrupted": state.interrupted, "diverged": diverged,
         "seconds": round(sum(r["seconds"] for r in state.history), 3), "metric": task.metric,
         "compile_seconds": _compile_seconds(state.history),
         "class_names": prep.dataset.class_names, "device": str(step.runtime.device), "metrics": metrics,
-        "sparsity": weight_sparsity(model), "train_samples": len(prep.indices["train"]), "threads": torch.get_num_threads(),
+        "sparsity": weight_sparsity(model), "train_samples": train_samples, "threads": torch.get_num_threads(),
         "distributed": step.runtime.record(),  # torchrun: {"processes", "nodes", "backend"}; None for one process
         "versions": _versions(), "baselines": baselines, "speed": step.runtime.speed.record(), **task.history_facts(state.history),
         "diagnosis": diagnose(state.history, task=task.name, metric=task.metric, final=metrics, kept_epoch=kept,
                               baselines=baselines,
                               context=_diagnosis_context(cfg, prep.dataset, stopped_early=state.stopped_early,
                                                          val_samples=len(prep.indices["val"]),
-                                                         params=count_params(model),
-                                                         train_samples=len(prep.indices["train"]))),
+                                                         params=params, train_samples=train_samples)),
         "test_copies": test_copies,  # {"rows", "of", "note"} or None
         **state.summary_extra,  # e.g. {"pruned": {...}} from a tuning trial: written once, with the rest
     }
@@ -364,8 +364,8 @@ def _compile_seconds(history: list[dict[str, Any]]) -> float | None:
     return round(sum(spent), 3) if spent else None
 
 
-def _diagnosis_context(cfg: RunConfig, ds: Dataset, *, stopped_early: bool, val_samples: int, params: int | None = None,
-                       train_samples: int | None = None) -> dict[str, Any]:
+def _diagnosis_context(cfg: RunConfig, ds: Dataset, *, stopped_early: bool, val_samples: int, params: int,
+                       train_samples: int) -> dict[str, Any]:
     """What the run used, so that the diagnosis advises only remedies it can still apply (params and train_samples:
     whether more capacity can help at all, idealfit.diagnose_advice.capacity_to_spare)."""
     m, t = cfg.model, cfg.train
@@ -377,17 +377,6 @@ def _diagnosis_context(cfg: RunConfig, ds: Dataset, *, stopped_early: bool, val_
             # the width options, so advice can double or halve the run's own (idealfit.diagnose_advice.resized)
             "hidden": list(m.hidden), "widths": list(m.widths), "hidden_size": m.hidden_size, "latent": m.latent,
             **series_context(cfg, ds)}
-
-
-def _threads_note(device: torch.device | str, threads: int | None, processes: dict | None = None, *,
-                  auto: bool = False) -> str:
-    """" (2 threads)" on the CPU; under torchrun " (1 thread each, 2 processes, gloo)" (" (2 processes, nccl)" on CUDA).
-    `auto`: the count was measured by train.threads=auto, which the start line says (config.yaml records the count)."""
-    cpu = str(device) == "cpu" and threads
-    parts = [f"{threads} thread{'s' if threads > 1 else ''}{' each' if processes else ''}"
-             + (", chosen by train.threads=auto" if auto else "")] if cpu else []
-    parts += [processes_note(processes)] if processes else []
-    return f" ({', '.join(parts)})" if parts else ""
 
 
 def _versions() -> dict[str, str]:
@@ -406,42 +395,3 @@ def _write_report(run_dir: Path) -> None:
     from idealfit.report.html import build_run_report
 
     build_run_report(run_dir)
-
-
-def format_summary(run: Run) -> str:
-    """The short end-of-run summary printed by `idealfit train`."""
-    s, m = run.summary, run.summary["metrics"]
-    key = s["metric"]
-    pct = get_task(s["task"]).metrics[key].bounded
-    fmt = (lambda v: f"{100 * v:.2f}%") if pct else (lambda v: f"{v:.4g}")
-    units = "  (standardized units, as the baselines)" if s["task"] == "reconstruction" else ""
-    lines = [f"{key:>10}: train {fmt(m['train'][key])}  val {fmt(m['val'][key])}  test {fmt(m['test'][key])}{units}"]
-    if "r2" in m["test"]:
-        lines.append(f"{'r2':>10}: train {m['train']['r2']:.3f}  val {m['val']['r2']:.3f}  test {m['test']['r2']:.3f}")
-    if "fcn_miou" in m["test"]:
-        real = (s.get("baselines") or {}).get("real", {}).get("test", {})
-        lines.append(f"{'fcn-score':>10}: test pixel accuracy {m['test']['fcn_pixel_accuracy']:.3f}, mean IoU "
-                     f"{m['test']['fcn_miou']:.3f} (real images: {real.get('fcn_pixel_accuracy', float('nan')):.3f}, "
-                     f"{real.get('fcn_miou', float('nan')):.3f}; a segmenter of real images reads the generated ones)")
-    if "anomaly_auroc" in m["test"]:
-        pca = (s.get("baselines") or {}).get("pca", {}).get("test", {}).get("anomaly_auroc")
-        vs = f"; PCA's error: {pca:.3f}" if pca is not None else ""
-        lines.append(f"{'anomalies':>10}: ROC AUC {m['test']['anomaly_auroc']:.3f} on test (classes other than "
-                     f"data.normal_classes, ranked by reconstruction error; 0.5 = chance{vs})")
-    stop = (" (stopped early)" if s["stopped_early"] else " (interrupted)" if s.get("interrupted")
-            else " (diverged)" if s.get("diverged") else "")
-    lines += [f"{'epochs':>10}: {s['epochs_run']}{stop}, best epoch {s['best_epoch']}",
-              f"{'time':>10}: {s['seconds']:.{2 if s['seconds'] < 1 else 1}f} s on {s['device']}"
-              + _threads_note(s["device"], s.get("threads"), s.get("distributed")) + speed_note(s.get("speed"))
-              + compile_note(s.get("compile_seconds")),
-              f"{'params':>10}: {s['params']:,}",
-              *([format_baselines(s["baselines"], key, pct=pct)] if s.get("baselines") else []),
-              *([f"{'vs naive':>10}: {note}"] if (note := naive_on_test(s)) else []),
-              f"{'run':>10}: {run.dir}  (report: {run.dir / 'report.html'})"]
-    if s.get("interrupted"):
-        lines.append(f"{'continue':>10}: idealfit train --resume {run.dir}")
-    if s.get("gan"):
-        lines.append(f"{'gan':>10}: {s['gan']['note']}")
-    if "diagnosis" in s:
-        lines += ["", format_diagnosis(s["diagnosis"])]
-    return "\n".join(lines)

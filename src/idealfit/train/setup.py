@@ -12,16 +12,16 @@ from typing import Any
 import numpy as np
 import torch
 
-from idealfit.config import (
+from idealfit.config import RunConfig
+from idealfit.config_checks import check_run_options
+from idealfit.config_defaults import (
     AUDIO_DEFAULTS,
     SERIES_FAMILY_DEFAULTS,
     TABLE_DEFAULTS,
     TEXT_DEFAULTS,
-    RunConfig,
     apply_defaults,
     table_budget,
 )
-from idealfit.config_checks import check_run_options
 from idealfit.data.augment import SPECTROGRAM_OPS, Augment
 from idealfit.data.base import Dataset
 from idealfit.data.batching import StreamBatches, TensorBatches
