@@ -5,43 +5,12 @@ import json
 
 import numpy as np
 import pytest
+from folder_data import SIDE, mask_folder, pair_folder
 from PIL import Image
 
 import idealfit as fit
 from idealfit.cli import main
 from idealfit.errors import UserError
-
-SIDE = 32  # pix2pix's PatchGAN needs room for its stride-2 layers
-
-
-def _mask_folder(root, n=24):
-    """root/images/<k>.png gray noise with a bright square, root/masks/<k>.png its square (class 1)."""
-    rng = np.random.default_rng(0)
-    (root / "images").mkdir(parents=True)
-    (root / "masks").mkdir()
-    for k in range(n):
-        img = rng.integers(0, 90, size=(SIDE, SIDE), dtype=np.uint8)
-        mask = np.zeros((SIDE, SIDE), np.uint8)
-        r, c = rng.integers(0, SIDE - 12, size=2)
-        mask[r : r + 12, c : c + 12] = 1
-        img[mask == 1] += 150
-        Image.fromarray(img).save(root / "images" / f"{k:02d}.png")
-        Image.fromarray(mask).save(root / "masks" / f"{k:02d}.png")
-    (root / "classes.txt").write_text("background\nbright\n")
-    return root
-
-
-def _pair_folder(root, n=24):
-    """root/A/<k>.png gray noise, root/B/<k>.png its negative."""
-    rng = np.random.default_rng(1)
-    (root / "A").mkdir(parents=True)
-    (root / "B").mkdir()
-    for k in range(n):
-        a = rng.integers(0, 256, size=(SIDE, SIDE), dtype=np.uint8)
-        Image.fromarray(a).save(root / "A" / f"{k:02d}.png")
-        Image.fromarray(255 - a).save(root / "B" / f"{k:02d}.png")
-    return root
-
 
 TINY = {"unet": {"model.widths": [4, 8]}, "pix2pix": {"model.widths": [4, 8], "model.d_width": 4}}
 
@@ -51,7 +20,7 @@ def folder_runs(tmp_path_factory):
     """{"seg": run, "pairs": run}: one 1-epoch run on each folder kind."""
     root = tmp_path_factory.mktemp("folders")
     out = {}
-    for name, make, family in (("seg", _mask_folder, "unet"), ("pairs", _pair_folder, "pix2pix")):
+    for name, make, family in (("seg", mask_folder, "unet"), ("pairs", pair_folder, "pix2pix")):
         folder = make(root / name)
         out[name] = fit.train(data=str(folder), model=family, epochs=1, out=root / f"run-{name}", verbose=False,
                               set={"train.batch_size": 8, "train.progress": False, **TINY[family]})

@@ -5,12 +5,10 @@ import hashlib
 
 import numpy as np
 import pytest
-from PIL import Image
+from folder_data import mask_folder, pair_folder
 
 import idealfit as fit
 from idealfit.cli import main
-
-SIDE = 32
 
 
 def _tree(root):
@@ -19,40 +17,14 @@ def _tree(root):
             for p in sorted(root.rglob("*")) if p.is_file()}
 
 
-def _seg_folder(root, n=16):
-    rng = np.random.default_rng(0)
-    (root / "images").mkdir(parents=True)
-    (root / "masks").mkdir()
-    for k in range(n):
-        img = rng.integers(0, 90, size=(SIDE, SIDE), dtype=np.uint8)
-        mask = np.zeros((SIDE, SIDE), np.uint8)
-        r, c = rng.integers(0, SIDE - 12, size=2)
-        mask[r : r + 12, c : c + 12] = 1
-        img[mask == 1] += 150
-        Image.fromarray(img).save(root / "images" / f"{k:02d}.png")
-        Image.fromarray(mask).save(root / "masks" / f"{k:02d}.png")
-    return root
-
-
-def _pair_folder(root, n=16):
-    rng = np.random.default_rng(1)
-    (root / "A").mkdir(parents=True)
-    (root / "B").mkdir()
-    for k in range(n):
-        a = rng.integers(0, 256, size=(SIDE, SIDE), dtype=np.uint8)
-        Image.fromarray(a).save(root / "A" / f"{k:02d}.png")
-        Image.fromarray(255 - a).save(root / "B" / f"{k:02d}.png")
-    return root
-
-
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     """{"seg", "pairs", "table"}: a 1-epoch run of each, and the folders they came from."""
     root = tmp_path_factory.mktemp("guard")
     tiny = {"train.batch_size": 8, "train.progress": False, "model.widths": [4, 8]}
-    seg = fit.train(data=str(_seg_folder(root / "seg")), model="unet", epochs=1, out=root / "run-seg",
+    seg = fit.train(data=str(mask_folder(root / "seg", 16, names=None)), model="unet", epochs=1, out=root / "run-seg",
                     verbose=False, set=tiny)
-    pairs = fit.train(data=str(_pair_folder(root / "pairs")), model="pix2pix", epochs=1, out=root / "run-pairs",
+    pairs = fit.train(data=str(pair_folder(root / "pairs", 16)), model="pix2pix", epochs=1, out=root / "run-pairs",
                       verbose=False, set={**tiny, "model.d_width": 4})
     rng = np.random.default_rng(2)
     rows = ["a,b,y"] + [f"{a:.4f},{b:.4f},{a - b:.4f}" for a, b in rng.normal(size=(60, 2))]
