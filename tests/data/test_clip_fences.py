@@ -56,10 +56,10 @@ def test_prepare_with_fences_keeps_the_column_spread_that_one_surviving_typo_squ
     idx = {"train": np.arange(100), "val": np.arange(0), "test": np.arange(0)}
     normal = np.setdiff1d(np.arange(100), [7, 42])
     off = prepare(ds, idx, cfg=DataConfig(clip_quantiles=[0.01, 0.99], clip_fences=None))
-    on = prepare(ds, idx, cfg=DataConfig())  # the default: the same quantiles, and fences at k = 5
+    on = prepare(ds, idx, cfg=DataConfig())  # the default: the same quantiles, and fences at k = 10
     assert off.x["train"][normal, 0].std() < 0.01  # the real values' spread, once scaled: gone
     assert on.x["train"][normal, 0].std() > 0.9
-    assert on.state["table"]["options"]["clip_fences"] == 5.0
+    assert on.state["table"]["options"]["clip_fences"] == 10.0
     again = TablePreprocessor.from_dict(on.state["table"])  # saved and read back as a run does
     np.testing.assert_allclose(again.transform(x.astype(object)), on.x["train"], rtol=1e-6)
 
