@@ -301,7 +301,10 @@ def _underfit_advice_for(reasons: list[str], c: dict[str, Any], fam: str | None,
     advice = [first, longer,
               f"Tune the learning rate (now train.lr={c.get('lr', 0):g}): try 3x larger and 3x smaller"
               + ("." if gan else " (`idealfit lr-find` suggests one).")]  # lr-find sweeps one optimizer, not a GAN's two
-    if gan:
+    if gan and all(_not_done(r) for r in reasons):
+        # only "not done yet" says this GAN underfits: neither size nor the L1 weight is in question
+        advice = advice[1:]
+    elif gan:
         advice.append("Weigh the L1 term more against the adversarial one: raise model.l1_weight (the paper's 100) "
                       "or lower model.gan_weight (0 trains on L1 alone: a lower L1, blurrier images).")
     used = [f"train.l1={c['l1']:g}" if c.get("l1") and not gan else "",
@@ -313,7 +316,7 @@ def _underfit_advice_for(reasons: list[str], c: dict[str, Any], fam: str | None,
         advice.append(f"Use less regularization (now {', '.join(used)}).")
     if reasons[0].startswith("training diverged"):
         advice.insert(0, f"Lower the learning rate (e.g. 10x, below train.lr={c.get('lr', 0):g}): the loss blew up.")
-    elif any(_not_done(r) for r in reasons) or spare:
+    elif (any(_not_done(r) for r in reasons) or spare) and advice[0] is first:
         advice.insert(0, advice.pop(1))  # "not done yet" among the reasons (or no size to add): train longer first
     return _drop_bias_remedies(advice) if fits_train else advice
 

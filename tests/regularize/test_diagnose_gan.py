@@ -1,0 +1,46 @@
+"""diagnose() on a pix2pix GAN run: the verdict, its evidence and its advice agree. Histories and baselines are the
+newcomer's runs (trial 7: labels2shapes 2 epochs, runs/l2s; the 28-pair photo folder 3 epochs, runs/pp)."""
+
+from idealfit.diagnose import diagnose
+
+# runs/l2s: the GAN's L1 rose from epoch 1 to 2 while its images became sharper than the mean image's
+L2S = [{"epoch": 1, "train_loss": 0.197869, "train_l1": 0.197869, "val_loss": 0.209403, "val_l1": 0.209403,
+        "train_g_adv": 2.11063, "train_d_loss": 0.282407},
+       {"epoch": 2, "train_loss": 0.207141, "train_l1": 0.207141, "val_loss": 0.216569, "val_l1": 0.216569,
+        "train_g_adv": 3.65581, "train_d_loss": 0.0821606}]
+L2S_FINAL = {"train": {"l1": 0.21322, "sharpness_ratio": 1.2615}, "val": {"l1": 0.21657, "sharpness_ratio": 1.2436}}
+MEAN = {"mean": {"train": {"l1": 0.192595, "sharpness_ratio": 0.000721},
+                 "val": {"l1": 0.195799, "sharpness_ratio": 0.000717}}}
+PAIR = {"kind": "image_pair", "model": "pix2pix", "augment": [], "dropout": 0.0, "early_stopping": False,
+        "stopped_early": False, "patience": 8, "epochs": 2, "lr": 2e-4, "widths": [16, 32, 64]}
+
+
+def _text(d):
+    return " ".join(d["reasons"] + d["advice"])
+
+
+def test_a_gan_sharper_than_the_mean_image_is_not_underfitting_by_the_mean_images_l1():
+    d = diagnose(L2S, task="translation", metric="l1", final=L2S_FINAL, baselines=MEAN, context=PAIR)
+    # the newcomer's run was "underfits" on the very comparison its reasons call expected of a GAN
+    assert d["verdict"] != "underfitting"
+    assert "as expected of a GAN" in _text(d)
+    assert "1.11x that of the training split's mean target image" not in _text(d)
+    assert "training loss fell only" not in _text(d)  # a GAN's L1 rising is the same trade
+    for tip in ("more capacity", "Weigh the L1 term more"):
+        assert not any(tip in a for a in d["advice"])
+
+
+def test_a_gan_no_sharper_than_the_mean_image_is_still_held_to_it():
+    blunt = {s: {"l1": 0.21, "sharpness_ratio": 0.0005} for s in ("train", "val")}
+    d = diagnose(L2S, task="translation", metric="l1", final=blunt, baselines=MEAN, context=PAIR)
+    assert d["verdict"] == "underfitting"
+    assert "as expected of a GAN" not in _text(d)
+    assert "val sharpness_ratio 0.0005, the mean target image's 0.000717" in _text(d)  # the 2nd number named
+
+
+def test_a_gan_told_only_to_train_longer_gets_no_size_or_l1_weight_advice():
+    rows = [{**r, "epoch": 1} for r in L2S[:1]]  # one epoch: no curve yet, whatever the images look like
+    d = diagnose(rows, task="translation", metric="l1", final=L2S_FINAL, baselines=MEAN, context={**PAIR, "epochs": 1})
+    assert d["verdict"] == "underfitting" and "one epoch is no learning curve" in _text(d)
+    assert d["advice"][0].startswith("Train longer")
+    assert not any("more capacity" in a or "Weigh the L1 term" in a for a in d["advice"])
