@@ -8,6 +8,7 @@ from idealfit.baselines import format_baselines
 from idealfit.diagnose import format_diagnosis
 from idealfit.diagnose_forecast import naive_on_test
 from idealfit.tasks import get_task
+from idealfit.tasks.translation import sharpness_reading
 from idealfit.train.distributed import processes_note
 from idealfit.train.speed import compile_note, speed_note
 
@@ -27,6 +28,10 @@ def format_summary(run: Run) -> str:
     lines = [f"{key:>10}: train {fmt(m['train'][key])}  val {fmt(m['val'][key])}  test {fmt(m['test'][key])}{units}"]
     if "r2" in m["test"]:
         lines.append(f"{'r2':>10}: train {m['train']['r2']:.3f}  val {m['val']['r2']:.3f}  test {m['test']['r2']:.3f}")
+    if "sharpness_ratio" in m["test"]:  # the diagnosis of a GAN points at it: shown, with how to read it
+        r = m["test"]["sharpness_ratio"]
+        lines.append(f"{'sharpness':>10}: train {m['train']['sharpness_ratio']:.3g}  val {m['val']['sharpness_ratio']:.3g}"
+                     f"  test {r:.3g} (sharpness_ratio, generated / real: test {sharpness_reading(r)})")
     if "fcn_miou" in m["test"]:
         real = (s.get("baselines") or {}).get("real", {}).get("test", {})
         lines.append(f"{'fcn-score':>10}: test pixel accuracy {m['test']['fcn_pixel_accuracy']:.3f}, mean IoU "
@@ -54,6 +59,23 @@ def format_summary(run: Run) -> str:
     if "diagnosis" in s:
         lines += ["", format_diagnosis(s["diagnosis"])]
     return "\n".join(lines)
+
+
+def translation_eval_notes(summary: dict, metrics: dict) -> list[str]:
+    """What `idealfit evaluate` adds for a translation run: how to read its sharpness_ratio, and why it prints no
+    FCN-score (the segmenter that scores it is trained on the run's training targets and needs the class maps
+    behind the inputs, which evaluate's data does not carry), with the run's own test FCN-score where it has one."""
+    notes = []
+    if (r := metrics.get("sharpness_ratio")) is not None:
+        notes.append(f"sharpness_ratio {float(r):.3g}: {sharpness_reading(float(r))}")
+    own = (summary.get("metrics") or {}).get("test") or {}
+    if "fcn_miou" not in metrics:
+        tail = (f"; this run's test split scored pixel accuracy {own['fcn_pixel_accuracy']:.3f}, mean IoU "
+                f"{own['fcn_miou']:.3f} at training (summary.json)" if "fcn_miou" in own
+                else "; this run has none: its inputs are not class maps")
+        notes.append("no FCN-score here: it needs the segmenter trained on the run's training targets and the class "
+                     "maps behind the inputs, which training measures once, on its own test split" + tail)
+    return notes
 
 
 def threads_note(device: torch.device | str, threads: int | None, processes: dict | None = None, *,
