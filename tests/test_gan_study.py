@@ -94,3 +94,15 @@ def test_an_overshoot_above_real_sharpness_is_not_closer_to_real():
     assert "noise or grid artefacts" in v["text"] and "0.191, blurrier than the real targets" in v["text"]
     near = judge([_row("L1", 0.191, 0.126), _row("L1+cGAN", 1.05, 0.126)])  # within 0.1 of 1: as sharp as real
     assert near["sharper"] and not near["overshoot"] and "is closer to real sharpness" in near["text"]
+
+
+def test_a_study_of_a_few_optimizer_steps_per_variant_says_so_once(pairs, tmp_path, capsys):
+    # newcomer 7, R10: two variants of 2 steps each tied to 4 digits and nothing said why
+    out = tmp_path / "study"
+    assert main(["study", "gan", "--data", str(pairs), "--epochs", "1", "--out", str(out), "--set",
+                 "model.widths=[4,8]", "--set", "model.d_width=8", "--set", "train.batch_size=32"]) == 0
+    printed = capsys.readouterr().out
+    n = len(np.load(out / "l1-seed0" / "split.npz")["train"])
+    per = -(-n // 32)
+    assert printed.count(f"note: {n} training samples at train.batch_size=32 make {per} optimizer steps per epoch, "
+                         f"{per} per variant, over 1 epoch: too few to learn much") == 1

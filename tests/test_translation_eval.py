@@ -68,3 +68,16 @@ def test_evaluate_says_why_it_prints_no_fcn_score_and_how_to_read_sharpness(run,
     assert "this run has none: its inputs are not class maps" in out  # noise in, no class maps behind it
     ratio = float(r.evaluate(str(data))["sharpness_ratio"])  # the printed table rounds it to 4 decimals
     assert f"sharpness_ratio {ratio:.3g}: {sharpness_reading(ratio)}" in out
+
+
+def test_a_run_of_few_optimizer_steps_says_so_at_the_start(tmp_path, capsys):
+    # newcomer 7, R10: a 28-pair folder trained 1 step per epoch and nothing said so
+    data = pair_folder(tmp_path / "pairs", 24)
+    assert main(["train", "--data", str(data), "--model", "pix2pix", "--epochs", "1", "--out", str(tmp_path / "r"),
+                 "--set", "train.batch_size=8", "--set", "model.widths=[4,8]", "--set", "model.d_width=4",
+                 "--set", "train.progress=false"]) == 0
+    out = capsys.readouterr().out
+    n = len(np.load(tmp_path / "r" / "split.npz")["train"])
+    per = -(-n // 8)
+    assert (f"note: {n} training samples at train.batch_size=8 make {per} optimizer steps per epoch, {per} in all "
+            "over 1 epoch: too few to learn much; lower train.batch_size (e.g. --set train.batch_size=1)") in out

@@ -29,6 +29,7 @@ import numpy as np
 
 from idealfit.errors import UserError
 from idealfit.tasks.translation import SHARP_BAND, sharpness_reading
+from idealfit.train.summary_text import few_steps_note
 
 VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {  # name -> (what it trains, config keys)
     "L1": ("L1 only: the generator regressed on the targets, no discriminator (the paper's ablation)",
@@ -116,10 +117,14 @@ def gan_study(*, data: str | Path = "labels2shapes", seeds: Sequence[int] = (0,)
         records = []
         for seed in seeds:
             k += 1
-            rec, summary = _one_run(overrides, data=data, seed=seed, out=study_dir / f"{name.lower()}-seed{seed}")
+            run_dir = study_dir / f"{name.lower()}-seed{seed}"
+            rec, summary = _one_run(overrides, data=data, seed=seed, out=run_dir)
             records.append(rec)
             if name == names[0] and "real" in summary["baselines"]:
                 real.append(summary["baselines"]["real"]["test"])
+            if k == 1 and (few := few_steps_note(summary["train_samples"], _batch_size(run_dir), epochs)):
+                # a flat tie between variants of a few steps each is the budget's doing, not the variants'
+                say(few.replace(" in all over", " per variant, over"))
             say(f"[{k}/{len(variants) * len(seeds)}] {name:<8} seed {seed}: l1 {rec['l1']:.4f}  sharpness "
                 f"{rec['sharpness_ratio']:.3f}" + (f"  fcn miou {rec['fcn_miou']:.3f}" if "fcn_miou" in rec else "")
                 + f"  {rec['seconds']:.0f} s training, {rec['wall_seconds']:.0f} s in all")
@@ -139,6 +144,13 @@ def gan_study(*, data: str | Path = "labels2shapes", seeds: Sequence[int] = (0,)
     result.samples = _samples(study_dir, data, [r for r in rows if r["variant"] != "real"], set)
     result.report = _write_report(result, data)
     return result
+
+
+def _batch_size(run_dir: Path) -> int:
+    """The batch a variant trained with: its resolved config's (session picks it by the data's size)."""
+    from idealfit.run_read import load_config
+
+    return load_config(run_dir).train.batch_size
 
 
 def _check_pairs(data: str, set: dict[str, Any] | None) -> None:

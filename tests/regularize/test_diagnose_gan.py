@@ -44,3 +44,18 @@ def test_a_gan_told_only_to_train_longer_gets_no_size_or_l1_weight_advice():
     assert d["verdict"] == "underfitting" and "one epoch is no learning curve" in _text(d)
     assert d["advice"][0].startswith("Train longer")
     assert not any("more capacity" in a or "Weigh the L1 term" in a for a in d["advice"])
+
+
+def test_a_run_of_a_few_optimizer_steps_is_told_to_take_more_not_to_grow():
+    # newcomer 7, R10: 28 pairs at batch 16 (2 steps per epoch, 6 in all) were told "give the model more capacity"
+    flat = [{"epoch": e, "train_loss": 0.31, "train_l1": 0.31, "val_loss": 0.24, "val_l1": 0.24,
+             "train_g_adv": 2.0, "train_d_loss": 0.6} for e in (1, 2, 3)]
+    ctx = {**PAIR, "epochs": 3, "params": 292_676, "train_samples": 28, "batch_size": 16}
+    d = diagnose(flat, task="translation", metric="l1", context=ctx)
+    assert d["verdict"] == "underfitting"
+    assert not any(a.startswith("Give the model more capacity") for a in d["advice"])
+    assert ("Not more capacity yet: 28 training samples at train.batch_size=16: 2 optimizer steps per epoch, 6 in all"
+            in _text(d)) and "--set train.batch_size=2" in _text(d)
+    assert d["advice"][0].startswith("Train longer")
+    many = diagnose(flat, task="translation", metric="l1", context={**ctx, "train_samples": 1400, "batch_size": 1})
+    assert any(a.startswith("Give the model more capacity") for a in many["advice"])  # 4200 steps: size may be it

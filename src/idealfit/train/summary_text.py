@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from idealfit.baselines import format_baselines
 from idealfit.diagnose import format_diagnosis
+from idealfit.diagnose_advice import FEW_STEPS, steps_in_run
 from idealfit.diagnose_forecast import naive_on_test
 from idealfit.tasks import get_task
 from idealfit.tasks.translation import sharpness_reading
@@ -59,6 +60,22 @@ def format_summary(run: Run) -> str:
     if "diagnosis" in s:
         lines += ["", format_diagnosis(s["diagnosis"])]
     return "\n".join(lines)
+
+
+FEW_PER_EPOCH = 4  # an epoch of fewer optimizer steps is mostly bookkeeping: said at the start of the run
+
+
+def few_steps_note(samples: int, batch_size: int, epochs: int) -> str | None:
+    """Said at the start of a run whose epochs take fewer than FEW_PER_EPOCH optimizer steps and whose whole run
+    fewer than diagnose_advice.FEW_STEPS (a 28-pair folder at batch 16: 2 steps per epoch), so that a flat curve
+    is not read as the model's fault; a short run of full epochs (digits, 1 epoch) is what the user asked for."""
+    per, total = steps_in_run(samples, batch_size, epochs)
+    if per >= FEW_PER_EPOCH or total >= FEW_STEPS:
+        return None
+    return (f"note: {samples:,} training samples at train.batch_size={batch_size} make {per} optimizer "
+            f"step{'s' * (per != 1)} per epoch, {total} in all over {epochs} epoch{'s' * (epochs != 1)}: too few to "
+            f"learn much; lower train.batch_size (e.g. --set train.batch_size={max(1, batch_size // 8)}) or raise "
+            "train.epochs")
 
 
 def translation_eval_notes(summary: dict, metrics: dict) -> list[str]:
