@@ -101,7 +101,7 @@ from idealfit.baselines import (  # noqa: F401 - the thresholds are part of the 
 )
 from idealfit.diagnose_advice import GOOD_FIT_ADVICE, advice, cycle_cut_short, longer_advice
 from idealfit.diagnose_evidence import STILL_FALLING_WINDOW, check_history, evidence
-from idealfit.diagnose_gan import adversarial, gan_note, gan_scores, l1_traded, no_sharper
+from idealfit.diagnose_gan import adversarial, gan_images_advice, gan_note, gan_scores, l1_traded, no_sharper
 from idealfit.tasks import is_score
 
 OVERFIT_VAL_RISE = 0.10  # val loss 10% above its best (relative), while train loss fell = overfitting
@@ -323,6 +323,8 @@ def diagnose(history: list[dict], *, task: str, metric: str, final: dict[str, di
         verdict, reasons, tips = _forecast_rules(verdict, ev, reasons, tips, baselines, metric, context)
     if gan:
         reasons.append(gan_note(history, task))
+    if gan and any(a in GOOD_FIT_ADVICE for a in tips):  # level L1 curves say nothing of the images' quality
+        tips = [gan_images_advice(final, baselines)] + [a for a in tips if a not in GOOD_FIT_ADVICE]
     if cut := cycle_cut_short(history, context):  # "keep this setup" would keep the cut-short cycle
         tips = [a for a in tips if a not in GOOD_FIT_ADVICE] + [cut]
     if not ev["has_validation"]:

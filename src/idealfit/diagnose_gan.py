@@ -56,3 +56,20 @@ def gan_note(history: list[dict], task: str) -> str:
     won = (f"; the discriminator won outright for {gan['longest_d_won_epochs']} epochs in a row (summary.json's "
            "gan), so the adversarial term taught the generator little then" if gan.get("discriminator_won") else "")
     return GAN_NOTE + won
+
+
+def gan_images_advice(final: dict[str, dict] | None, baselines: dict | None) -> str:
+    """A GAN's "good fit" advice: its L1 curves levelled off, which says nothing of whether its images look real;
+    the numbers that do (validation sharpness_ratio, test FCN-score against the real images') are named."""
+    from idealfit.tasks.translation import sharpness_reading
+
+    val, test = ((final or {}).get("val") or {}), ((final or {}).get("test") or {})
+    said = []
+    if isinstance(val.get("sharpness_ratio"), (int, float)):
+        said.append(f"val sharpness_ratio {val['sharpness_ratio']:.3g}: {sharpness_reading(val['sharpness_ratio'])}")
+    real = (((baselines or {}).get("real") or {}).get("test") or {}).get("fcn_miou")
+    if isinstance(test.get("fcn_miou"), (int, float)) and isinstance(real, (int, float)):
+        said.append(f"test FCN mean IoU {test['fcn_miou']:.3g} against the real images' {real:.3g}")
+    now = f" (now {'; '.join(said)})" if said else ""
+    return ("Not \"keep this setup\" yet: level L1 curves say nothing of whether the images look real; judge that "
+            f"by sharpness_ratio near 1 and the FCN-score{now}, and train longer (train.epochs) while they improve.")

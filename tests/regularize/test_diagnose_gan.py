@@ -28,6 +28,10 @@ def test_a_gan_sharper_than_the_mean_image_is_not_underfitting_by_the_mean_image
     assert "training loss fell only" not in _text(d)  # a GAN's L1 rising is the same trade
     for tip in ("more capacity", "Weigh the L1 term more"):
         assert not any(tip in a for a in d["advice"])
+    # level L1 curves are no reason to keep a GAN: its images are judged by the numbers that read images
+    assert not any(a.startswith("Keep this setup") for a in d["advice"])
+    assert d["advice"][0].startswith('Not "keep this setup" yet: level L1 curves say nothing of whether the images')
+    assert "val sharpness_ratio 1.24: more high-frequency energy than the real targets" in d["advice"][0]
 
 
 def test_a_gan_no_sharper_than_the_mean_image_is_still_held_to_it():
