@@ -83,3 +83,26 @@ def test_a_difference_within_noise_names_no_winner():
     assert not wide["clear"] and "the spread over seeds" in wide["text"]
     clear = judge([_row("L1", 0.2, 0.5), _row("L1+cGAN", 0.25, 0.5)])  # 0.80 vs 0.75 off real: 6%, one seed
     assert clear["clear"] and clear["sharper"] and "closer to real sharpness" in clear["text"]
+
+
+def test_an_overshoot_above_real_sharpness_is_not_closer_to_real():
+    # newcomer 7, R9: L1 0.191 vs L1+cGAN 1.751 (|1 − r| 0.809 vs 0.751) was "closer to real sharpness"
+    v = judge([_row("L1", 0.191, 0.126), _row("L1+cGAN", 1.751, 0.117)])
+    assert v["overshoot"] and not v["sharper"]
+    assert "closer to real sharpness than" not in v["text"].replace("not closer to real sharpness than", "")
+    assert "L1+cGAN overshoots: sharpness_ratio 1.751 is more high-frequency energy than the real targets" in v["text"]
+    assert "noise or grid artefacts" in v["text"] and "0.191, blurrier than the real targets" in v["text"]
+    near = judge([_row("L1", 0.191, 0.126), _row("L1+cGAN", 1.05, 0.126)])  # within 0.1 of 1: as sharp as real
+    assert near["sharper"] and not near["overshoot"] and "is closer to real sharpness" in near["text"]
+
+
+def test_a_study_of_a_few_optimizer_steps_per_variant_says_so_once(pairs, tmp_path, capsys):
+    # newcomer 7, R10: two variants of 2 steps each tied to 4 digits and nothing said why
+    out = tmp_path / "study"
+    assert main(["study", "gan", "--data", str(pairs), "--epochs", "1", "--out", str(out), "--set",
+                 "model.widths=[4,8]", "--set", "model.d_width=8", "--set", "train.batch_size=32"]) == 0
+    printed = capsys.readouterr().out
+    n = len(np.load(out / "l1-seed0" / "split.npz")["train"])
+    per = -(-n // 32)
+    assert printed.count(f"note: {n} training samples at train.batch_size=32 make {per} optimizer steps per epoch, "
+                         f"{per} per variant, over 1 epoch: too few to learn much") == 1

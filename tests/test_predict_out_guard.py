@@ -80,3 +80,17 @@ def test_translation_out_keeps_the_target_folder(runs, tmp_path, cli_error):
     cli_error(["predict", str(runs["pairs"]), str(data / "A"), "--out", str(data / "B")], "already holds 00.png")
     cli_error(["predict", str(runs["pairs"]), str(data / "A"), "--out", str(data / "A")], "holds the input")
     assert _tree(data) == before
+
+
+def test_a_translation_runs_out_errors_speak_of_generated_images(runs, tmp_path, cli_error):
+    # newcomer 7, R11: a pix2pix run was told it "writes one mask PNG per input" and to "write the masks" elsewhere
+    image = runs["root"] / "pairs" / "A" / "00.png"
+    taken = tmp_path / "taken.png"
+    taken.write_bytes(b"mine")
+    line = cli_error(["predict", str(runs["pairs"]), str(image), "--out", str(taken)],
+                     "a translation run writes one generated image PNG per input into a folder")
+    assert "mask" not in line
+    line = cli_error(["predict", str(runs["pairs"]), str(image), "--out", str(runs["pairs"])],
+                     "is the run folder; write the generated images somewhere else")
+    assert "mask" not in line
+    assert taken.read_bytes() == b"mine"

@@ -64,6 +64,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     print(f"metrics on {where}:")
     for k, v in metrics.items():  # a list: one value per class or per step ahead
         print(f"  {k:>9}: " + (" ".join(f"{x:.4f}" for x in v) if isinstance(v, list) else f"{v:.4f}"))
+    if run.task == "translation":
+        from idealfit.train.summary_text import translation_eval_notes
+
+        for note in translation_eval_notes(run.summary, metrics):
+            print(note)
     return 0
 
 

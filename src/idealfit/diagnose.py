@@ -60,7 +60,8 @@ rival no better than the constant is then not recommended either. Not for a GAN 
 
 A GAN run (the history logs train_g_adv / train_d_loss) is judged on its L1 curves alone: adversarial
 losses have no under/overfitting U-shape. The reasons say so, and translation's advice asks for the
-images to be judged by eye.
+images to be judged by eye. While its images are sharper than the mean image's (`diagnose_gan.l1_traded`), its L1
+against the mean image and a flat L1 curve are not underfitting either: that is the trade the adversarial term makes.
 
 With `context` (what the run used: model family, data kind, augmentation, dropout, L1/L2, batch
 normalization, early stopping, epochs, patience), the advice names only remedies the run can still
@@ -100,7 +101,7 @@ from idealfit.baselines import (  # noqa: F401 - the thresholds are part of the 
 )
 from idealfit.diagnose_advice import GOOD_FIT_ADVICE, advice, cycle_cut_short, longer_advice
 from idealfit.diagnose_evidence import STILL_FALLING_WINDOW, check_history, evidence
-from idealfit.diagnose_gan import adversarial, gan_note, gan_scores, no_sharper
+from idealfit.diagnose_gan import adversarial, gan_images_advice, gan_note, gan_scores, l1_traded, no_sharper
 from idealfit.tasks import is_score
 
 OVERFIT_VAL_RISE = 0.10  # val loss 10% above its best (relative), while train loss fell = overfitting
@@ -137,16 +138,18 @@ def _overfit_reasons(ev: dict, task: str, metric: str) -> list[str]:
     return reasons
 
 
-def _underfit_reasons(ev: dict, task: str, metric: str) -> list[str]:
+def _underfit_reasons(ev: dict, task: str, metric: str, *, traded: bool = False) -> list[str]:
+    """Rules 2a-2e. `traded`: a GAN whose images are sharper than the mean image's (diagnose_gan.l1_traded) trades
+    L1 for sharpness by design, so neither its L1 against the mean image nor a flat L1 curve says it underfits."""
     if not math.isfinite(ev["final_train_loss"]):
         return [f"training diverged: the final training loss is {ev['final_train_loss']}"]
     reasons = []
     acc, drop = ev["final_train_metric"], ev["train_loss_drop"]
-    if "baseline_train_metric" in ev:  # measured against what a simple model reaches on the same data
+    if "baseline_train_metric" in ev and not traded:  # measured against what a simple model reaches on the same data
         reasons += baseline_underfit(ev, task, metric)
     # a reference baseline (a tuned table model, PCA) replaces the fixed thresholds; a weaker one (a per-pixel
     # model, a constant) only adds to them: beating it does not show the network fits its data
-    fixed = not reasons and not is_reference(task, ev.get("baseline"))
+    fixed = not reasons and not is_reference(task, ev.get("baseline")) and not traded
     if fixed and is_score(metric) and acc is not None and acc < UNDERFIT_TRAIN_ACCURACY:
         reasons.append(
             f"the model reaches only {acc:.3f} {metric} on its own training data "
@@ -237,8 +240,10 @@ def diagnose(history: list[dict], *, task: str, metric: str, final: dict[str, di
                   baseline_val_metric=best[1]["val"][metric])
     verdict, reasons = "good fit", []
     held = []  # a train-validation gap while validation still improves: judged once it levels off
+    gan = adversarial(history)
+    traded = gan and l1_traded(final, baselines, ev)
     # worse than a simple baseline on its own training data: untrained, whatever the gap (rule 2b first)
-    untrained = "baseline_train_metric" in ev and bool(baseline_underfit(ev, task, metric))
+    untrained = "baseline_train_metric" in ev and not traded and bool(baseline_underfit(ev, task, metric))
     if ev["has_validation"] and untrained:
         held = [f"{r}; that gap is no sign of overfitting while the model fits its own training data worse "
                 "than a simple baseline" for r in _overfit_reasons(ev, task, metric)]
@@ -249,7 +254,7 @@ def diagnose(history: list[dict], *, task: str, metric: str, final: dict[str, di
         verdict = "overfitting" if reasons else verdict
     unfinished = False
     if not reasons:
-        reasons = _underfit_reasons(ev, task, metric)
+        reasons = _underfit_reasons(ev, task, metric, traded=traded)
         verdict = "underfitting" if reasons else verdict
         if reasons and not untrained and _fits_train(ev, metric) and all(r.startswith(STILL_IMPROVING) for r in reasons):
             # a model that fits its own training data has no bias left: "still improving" says unfinished, not
@@ -281,7 +286,6 @@ def diagnose(history: list[dict], *, task: str, metric: str, final: dict[str, di
         if ev.get("val_loss_rise_discarded", 0.0) > OVERFIT_VAL_RISE:
             reasons.append(f"early stopping kept epoch {ev['kept_epoch']}, before validation loss rose "
                            f"{100 * ev['val_loss_rise_discarded']:.0f}%")
-    gan = adversarial(history)
     as_well = baseline_does_as_well(ev, metric, higher_better, task=task) if ev["has_validation"] else None
     verdict, reasons, const_tip = _constant_rule(verdict, ev, reasons, baselines, metric, higher_better, task=task,
                                                  gan=gan, as_well=as_well)
@@ -319,6 +323,8 @@ def diagnose(history: list[dict], *, task: str, metric: str, final: dict[str, di
         verdict, reasons, tips = _forecast_rules(verdict, ev, reasons, tips, baselines, metric, context)
     if gan:
         reasons.append(gan_note(history, task))
+    if gan and any(a in GOOD_FIT_ADVICE for a in tips):  # level L1 curves say nothing of the images' quality
+        tips = [gan_images_advice(final, baselines)] + [a for a in tips if a not in GOOD_FIT_ADVICE]
     if cut := cycle_cut_short(history, context):  # "keep this setup" would keep the cut-short cycle
         tips = [a for a in tips if a not in GOOD_FIT_ADVICE] + [cut]
     if not ev["has_validation"]:

@@ -36,7 +36,7 @@ PAIR_AUGMENT = ("flip", "crop")  # the augmentations paired images accept (confi
 # translation judged by eye: a low L1 can still be a blurry image
 EYE_ADVICE = ("Judge the generated images by eye (report: progress.png, the same validation inputs over the "
               "epochs; translation.png, input | generated | target): a low L1 can still be blurry "
-              "(sharpness_ratio below 1).")
+              "(sharpness_ratio below 1), and a ratio above 1 is noise or grid artefacts, not detail.")
 GAN_NOTE = ("this is a GAN: its adversarial losses (train_g_adv, train_d_loss) have no under/overfitting "
             "U-shape, so this verdict reads the L1 curves only (train_loss and val_loss are the generator's "
             "L1 part, val_l1 its score); judge the generated images by eye")
@@ -287,6 +287,30 @@ def capacity_to_spare(c: dict[str, Any] | None, task: str | None) -> str | None:
     return f"{params:,} parameters for {n:,} training samples ({params // n:,} each)"
 
 
+FEW_STEPS = 100  # optimizer steps in a whole run below which its curves say too little to ask for more size
+
+
+def steps_in_run(samples: int, batch_size: int, epochs: int) -> tuple[int, int]:
+    """(optimizer steps per epoch, in the whole run) of `samples` training samples at `batch_size`; the batcher
+    drops a last batch of one sample (data.batching), as BatchNorm cannot train on it."""
+    per = -(-samples // batch_size) - (1 if samples % batch_size == 1 and samples > batch_size else 0)
+    return max(per, 1), max(per, 1) * epochs
+
+
+def few_steps(c: dict[str, Any] | None) -> str | None:
+    """Words for a run of fewer than FEW_STEPS optimizer steps in all ("28 training samples at train.batch_size=32:
+    1 optimizer step per epoch, 3 in all"), else None (also without the counts in the context)."""
+    c = c or {}
+    n, b, e = c.get("train_samples"), c.get("batch_size"), c.get("epochs")
+    if not n or not b or not e:
+        return None
+    per, total = steps_in_run(n, b, e)
+    if total >= FEW_STEPS:
+        return None
+    return (f"{n:,} training samples at train.batch_size={b}: {per} optimizer step{'s' * (per != 1)} per epoch, "
+            f"{total} in all")
+
+
 def _underfit_advice_for(reasons: list[str], c: dict[str, Any], fam: str | None, gan: bool,
                          fits_train: bool = False, task: str | None = None) -> list[str]:
     """The deck's remedies for underfitting, naming the settings this run used. `fits_train`: the run already fits
@@ -295,13 +319,19 @@ def _underfit_advice_for(reasons: list[str], c: dict[str, Any], fam: str | None,
     longer = longer_advice(c, epochs=c.get("epochs", 0))
     capacity = _own_level(knobs(fam, c.get("kind"), c.get("cell"))[0], c, fam)
     more = None if "e.g." in capacity else resized(c, fam, 2)  # U-Net, pix2pix: their example adds a level
-    spare = capacity_to_spare(c, task)
+    spare, few = capacity_to_spare(c, task), few_steps(c)
     first = (f"Not more capacity: {spare} can already fit every one of them: what it lacks is "
-             "training (more epochs, a better learning rate), not size." if spare else f"Give the model more capacity: {capacity}" + (f", e.g. {more}." if more else "."))
+             "training (more epochs, a better learning rate), not size." if spare else
+             f"Not more capacity yet: {few} are too few to show that size is what it lacks; give it more steps "
+             f"first: more epochs, or a smaller batch (e.g. --set train.batch_size={max(1, c['batch_size'] // 8)})."
+             if few else f"Give the model more capacity: {capacity}" + (f", e.g. {more}." if more else "."))
     advice = [first, longer,
               f"Tune the learning rate (now train.lr={c.get('lr', 0):g}): try 3x larger and 3x smaller"
               + ("." if gan else " (`idealfit lr-find` suggests one).")]  # lr-find sweeps one optimizer, not a GAN's two
-    if gan:
+    if gan and all(_not_done(r) for r in reasons):
+        # only "not done yet" says this GAN underfits: neither size nor the L1 weight is in question
+        advice = advice[1:]
+    elif gan:
         advice.append("Weigh the L1 term more against the adversarial one: raise model.l1_weight (the paper's 100) "
                       "or lower model.gan_weight (0 trains on L1 alone: a lower L1, blurrier images).")
     used = [f"train.l1={c['l1']:g}" if c.get("l1") and not gan else "",
@@ -313,7 +343,7 @@ def _underfit_advice_for(reasons: list[str], c: dict[str, Any], fam: str | None,
         advice.append(f"Use less regularization (now {', '.join(used)}).")
     if reasons[0].startswith("training diverged"):
         advice.insert(0, f"Lower the learning rate (e.g. 10x, below train.lr={c.get('lr', 0):g}): the loss blew up.")
-    elif any(_not_done(r) for r in reasons) or spare:
+    elif (any(_not_done(r) for r in reasons) or spare or few) and advice[0] is first:
         advice.insert(0, advice.pop(1))  # "not done yet" among the reasons (or no size to add): train longer first
     return _drop_bias_remedies(advice) if fits_train else advice
 

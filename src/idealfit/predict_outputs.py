@@ -25,14 +25,17 @@ from idealfit.errors import UserError
 from idealfit.predict_guard import check_out_folder, check_replaceable
 
 
-def _out_dir(out: str | None, run_dir: Path) -> Path:
+def _out_dir(out: str | None, run_dir: Path, *, what: str = "mask") -> Path:
+    """The folder `--out` names for one PNG per input; `what`: "mask" (segmentation) or "generated image"
+    (translation), so the message names what this run writes."""
+    task = "a segmentation run" if what == "mask" else "a translation run"
     if not out:
-        raise UserError("a segmentation run predicts masks: pass --out FOLDER for the mask PNGs")
+        raise UserError(f"{task} predicts {what}s: pass --out FOLDER for the {what} PNGs")
     path = Path(out)
     if path.exists() and not path.is_dir():
-        raise UserError(f"--out {out} is a file; a segmentation run writes one mask PNG per input into a folder")
+        raise UserError(f"--out {out} is a file; {task} writes one {what} PNG per input into a folder")
     if path.resolve() == Path(run_dir).resolve():
-        raise UserError(f"--out {out} is the run folder; write the masks somewhere else")
+        raise UserError(f"--out {out} is the run folder; write the {what}s somewhere else")
     parent = path if path.is_dir() else path.parent
     if not parent.is_dir():
         raise UserError(f"--out {out}: the folder {parent} does not exist; create it or write somewhere else")
@@ -158,7 +161,7 @@ def predict_images(run, inputs: list[str], *, out: str | None, echo=print) -> in
 
     if not out:
         raise UserError("a translation run generates images: pass --out FOLDER for the PNGs")
-    folder = _out_dir(out, run.dir)
+    folder = _out_dir(out, run.dir, what="generated image")
     check_out_folder(folder, inputs, kind=run.state["kind"])
     paths = _as_paths(inputs, kind=run.state["kind"])
     whole = _whole(run, paths)

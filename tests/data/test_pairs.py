@@ -183,6 +183,19 @@ def test_side_by_side_round_trip_matches_folders(tmp_path):
     np.testing.assert_array_equal(ds.y, same.y)
 
 
+def test_a_side_by_side_folder_trained_without_the_setting_is_pointed_at_it(tmp_path, cli_error):
+    # newcomer 7, R14: A|B files got "no class sub-folders" with no word of data.pairs=side_by_side
+    found = {f"p{i}": (_rgb(seed=i), _rgb(seed=10 + i)) for i in range(3)}
+    sbs = _side_by_side(tmp_path / "sbs", found)
+    cli_error(["train", "--data", str(sbs), "--epochs", "1"], "no class sub-folders", "--set data.pairs=side_by_side")
+    square = tmp_path / "square"  # loose images that are not A|B: no such hint
+    for name, (a, _) in found.items():
+        _save(square / f"{name}.png", a)
+    line = cli_error(["train", "--data", str(square), "--epochs", "1"], "no class sub-folders")
+    assert "data.pairs" not in line
+    assert not (tmp_path / "runs").exists()
+
+
 @pytest.mark.parametrize("resize", ["crop", "squash", "pad"])
 @pytest.mark.parametrize("layout", ["folders", "side_by_side"])
 def test_resize_keeps_a_and_b_aligned(tmp_path, resize, layout):

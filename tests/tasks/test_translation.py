@@ -129,3 +129,11 @@ def test_a_two_optimizer_pix2pix_run_resumed_ends_bit_identical_to_an_uninterrup
     drop = ("seconds",)
     assert ([{k: v for k, v in r.items() if k not in drop} for r in whole.history]
             == [{k: v for k, v in r.items() if k not in drop} for r in again.history])
+
+
+def test_a_sharpness_ratio_is_read_against_1_from_both_sides():
+    from idealfit.tasks.translation import sharpness_reading
+
+    assert sharpness_reading(0.191) == "blurrier than the real targets"
+    assert sharpness_reading(1.05) == "about as sharp as the real targets"
+    assert sharpness_reading(1.751).startswith("more high-frequency energy than the real targets: noise or grid")

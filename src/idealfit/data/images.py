@@ -187,12 +187,30 @@ class FolderScan:
         return (self.files, self.labels, self.names)[i]
 
 
+def _side_by_side_hint(root: Path) -> str:
+    """A hint at data.pairs=side_by_side when the loose images look like the pix2pix datasets' A|B files (each
+    twice as wide as tall): such a folder has no classes by design. Only the first few are opened (headers only)."""
+    from PIL import Image
+
+    sizes = []
+    for p in sorted(p for p in root.iterdir() if is_image_file(p))[:5]:
+        try:
+            with Image.open(p) as im:
+                sizes.append(im.size)
+        except OSError:  # an unreadable file is reported where the images are read, not in a hint
+            continue
+    if not sizes or any(w != 2 * h for w, h in sizes):
+        return ""
+    return ("; or, if each image holds an input and its target side by side (A|B, twice as wide as tall), "
+            "train image-to-image translation with --set data.pairs=side_by_side")
+
+
 def scan_image_folder(root: Path) -> FolderScan:
     """Images and class ids of `root/<class>/**/<image>`; checks the folder's shape."""
     classes = sorted(p for p in root.iterdir() if p.is_dir() and _visible(p))
     if not classes:
         raise UserError(f"{root} has no class sub-folders; put each class's images in its own folder, "
-                        f"e.g. {root}/cat/1.png and {root}/dog/1.png")
+                        f"e.g. {root}/cat/1.png and {root}/dog/1.png" + _side_by_side_hint(root))
     at_root = sorted(p for p in root.iterdir() if p.is_file())
     scan = FolderScan([], np.empty(0, np.int64), [c.name for c in classes],
                       skipped=[p for p in at_root if not is_image_file(p)], loose=[p for p in at_root if is_image_file(p)])

@@ -247,6 +247,8 @@ def load_eval_dataset(state: dict[str, Any], cfg: DataConfig, data: str | None, 
         _check_fingerprint(state, cfg)
         return load_dataset(cfg)
     path = Path(data).expanduser()
+    if state["kind"] == "image_pair" and not (is_csv_path(path) and path.is_file()):
+        return _eval_pairs(state, cfg, data)
     if is_csv_path(path) and path.is_file():
         if state["kind"] in _TRAINED_ON:
             was, fix = _TRAINED_ON[state["kind"]]
@@ -259,6 +261,32 @@ def load_eval_dataset(state: dict[str, Any], cfg: DataConfig, data: str | None, 
             _check_eval_target(path, csv_header(path, encoding), target)
             cfg = DataConfig(**{**cfg.__dict__, "decimal": _decimal(state), "encoding": encoding})
     return load_dataset(DataConfig(**{**cfg.__dict__, "name": data}))
+
+
+def _eval_pairs(state: dict[str, Any], cfg: DataConfig, data: str) -> Dataset:
+    """Pairs for evaluate at the run's geometry, as predict takes any size and grey or colour: a folder read at the
+    run's side with its resize rule (the reading training does), then both sides given the run's channels
+    (match_pair_channels). An embedded set of another side cannot be re-read at this one: refused in one line."""
+    from idealfit.data.pairs import is_pair_folder, match_pair_channels
+    from idealfit.data.prepare import load_dataset
+
+    c_a, side = int(state["input_shape"][0]), int(state["input_shape"][-1])
+    c_b = int((state.get("target") or {}).get("channels", c_a))
+    path = Path(data).expanduser()
+    folder = path.is_dir()
+    # a folder without A/ and B/ can only be the other layout; the loader's error says so if it is not that either
+    pairs = ("folders" if is_pair_folder(path) else "side_by_side") if folder else cfg.pairs
+    ds = load_dataset(DataConfig(**{**cfg.__dict__, "name": data, "image_size": side if folder else None,
+                                    "channels": None, "pairs": pairs,
+                                    "resize": (state.get("meta") or {}).get("resize", cfg.resize)}))
+    if ds.kind != "image_pair":
+        raise UserError(f"{data} holds no image pairs; this run translates images: pass a folder of A/ (inputs) and "
+                        "B/ (targets), or one of A|B images side by side")
+    if tuple(ds.x.shape[-2:]) != (side, side):
+        raise UserError(f"{data} holds {ds.x.shape[-2]}x{ds.x.shape[-1]} pairs and this run translates {side}x{side} "
+                        "images; evaluate on a folder of pairs (read at the run's size) instead")
+    ds.x, ds.y = match_pair_channels(ds.x, c_a), match_pair_channels(ds.y, c_b)
+    return ds
 
 
 # what a run of a folder kind was trained on, and what to pass instead of a CSV

@@ -178,6 +178,21 @@ def load_pair_folder(root: Path, *, image_size: int | None = None, channels: int
                    masks=palette_masks(x))
 
 
+LUMA = (0.299, 0.587, 0.114)  # ITU-R 601-2, PIL's convert("L"): the grey a colour image is read as
+
+
+def match_pair_channels(images: np.ndarray, channels: int) -> np.ndarray:
+    """(N, C, S, S) images in [0, 1] with `channels` (1 or 3): grey repeated into RGB, colour to PIL's grey,
+    as open_image reads a file into a run's channels."""
+    have = images.shape[1]
+    if have == channels:
+        return images
+    if channels == 3:
+        return np.repeat(images, 3, axis=1)
+    w = np.asarray(LUMA, dtype=images.dtype).reshape(1, 3, 1, 1)
+    return (images[:, :3] * w).sum(axis=1, keepdims=True)
+
+
 def pair_folder_files(root: Path, pairs: str = PAIRS[0]) -> list[Path]:
     """The files a paired folder's fingerprint covers, in `load_pair_folder`'s order (folders: A then B of
     each pair; side_by_side: each image): evaluate rescans the folder with this."""

@@ -2,7 +2,8 @@
 
 Metrics (on images in [0, 1]): `l1` (mean absolute error per value), `psnr` (dB, mean over images),
 `ssim` (mean over images), `sharpness_ratio` (high-frequency energy of the generated images over that of
-the targets: 1 = as sharp as real, below 1 = blurry, the typical L1-only result). The loss of the
+the targets: 1 = as sharp as real, below 1 = blurry, the typical L1-only result, above 1 = more high-frequency
+energy than real: noise or the grid artefacts of transposed convolutions, not detail). The loss of the
 supervised (L1-only) step is L1; a GAN step adds its adversarial parts, logged as `g_adv` and `d_loss`.
 Adversarial losses have no under/overfitting U-shape: the diagnosis reads the validation L1.
 """
@@ -21,6 +22,20 @@ from idealfit.tasks.fcn_score import fcn_scores, segmenter
 from idealfit.tasks.image_metrics import finish_image_metrics, image_sums
 
 MIN_SIDE = 11  # SSIM's Gaussian window
+SHARP_BAND = 0.1  # a sharpness_ratio within this of 1 reads "about as sharp as the real targets"
+
+
+def sharpness_reading(ratio: float) -> str:
+    """How to read one sharpness_ratio (generated / real high-frequency energy): below 1 blurry, above 1 not
+    sharper but noisier (noise and grid artefacts count as high frequencies too), so closeness to 1 is the aim."""
+    if abs(ratio - 1) <= SHARP_BAND:
+        return "about as sharp as the real targets"
+    if ratio < 1:
+        return "blurrier than the real targets"
+    return ("more high-frequency energy than the real targets: noise or grid artefacts, not detail "
+            "(1 = as sharp as real)")
+
+
 D_WON = 0.05  # discriminator BCE below this: it tells real from generated pairs almost perfectly
 D_WON_EPOCHS = 5  # ... for this many epochs in a row: reported as the discriminator winning outright
 

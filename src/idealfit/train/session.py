@@ -51,7 +51,7 @@ from idealfit.train.rundir import RunLock, claim_run_dir, discard, only_lock, re
 from idealfit.train.setup import Setup, build_setup, build_step, make_batches, restart_schedules, warmup_end
 from idealfit.train.speed import CompileClock, restore_generator, speed_note
 from idealfit.train.step import evaluate
-from idealfit.train.summary_text import format_summary, threads_note  # noqa: F401 - callers import format_summary here
+from idealfit.train.summary_text import few_steps_note, format_summary, threads_note  # noqa: F401 - callers import format_summary here
 from idealfit.train.threads import num_threads
 
 # what --resume may change: how long and where it trains, not what (the speed paths are "where": train/speed.py)
@@ -227,7 +227,8 @@ def _train_in(run_dir: Path, cfg: RunConfig, setup: Setup, *, resume: bool, has_
         for note in folder_notes(ds.meta):  # an image folder's skipped files, said once
             echo(note)
         copies = copies_in_test(ds, prep.indices)  # test inputs that are copies of training ones
-        for note in filter(None, (small_class_note(ds, prep.indices), copies and copies["note"])):
+        for note in filter(None, (small_class_note(ds, prep.indices), copies and copies["note"],
+                                  few_steps_note(len(prep.indices["train"]), t.batch_size, t.epochs))):
             echo(note)
     if early and not has_ckpt and setup.task.name == "forecasting" and cfg.model.wide_init == "linear":
         _score_start(early, state, val_b, setup.task, prep.state.get("target"))
@@ -373,7 +374,7 @@ def _diagnosis_context(cfg: RunConfig, ds: Dataset, *, stopped_early: bool, val_
     return {"kind": ds.kind, "model": m.name, "augment": augment, "dropout": m.dropout, "batchnorm": m.batchnorm, "l1": t.l1,
             "l2": t.l2, "early_stopping": t.early_stopping, "stopped_early": stopped_early, "patience": t.patience,
             "epochs": t.epochs, "lr": t.lr, "schedule": t.schedule, "val_samples": val_samples, "cell": m.cell,
-            "params": params, "train_samples": train_samples,
+            "params": params, "train_samples": train_samples, "batch_size": t.batch_size,
             # the width options, so advice can double or halve the run's own (idealfit.diagnose_advice.resized)
             "hidden": list(m.hidden), "widths": list(m.widths), "hidden_size": m.hidden_size, "latent": m.latent,
             **series_context(cfg, ds)}
