@@ -98,7 +98,13 @@ from idealfit.baselines import (  # noqa: F401 - the thresholds are part of the 
     rivals,
     tie_limit,
 )
-from idealfit.diagnose_advice import GOOD_FIT_ADVICE, advice, cycle_cut_short, longer_advice
+from idealfit.diagnose_advice import (
+    GOOD_FIT_ADVICE,
+    advice,
+    cycle_cut_short,
+    explains_nothing_rule,
+    longer_advice,
+)
 from idealfit.diagnose_evidence import STILL_FALLING_WINDOW, check_history, evidence
 from idealfit.diagnose_gan import adversarial, gan_note, gan_scores, no_sharper
 from idealfit.tasks import is_score
@@ -285,12 +291,15 @@ def diagnose(history: list[dict], *, task: str, metric: str, final: dict[str, di
     as_well = baseline_does_as_well(ev, metric, higher_better, task=task) if ev["has_validation"] else None
     verdict, reasons, const_tip = _constant_rule(verdict, ev, reasons, baselines, metric, higher_better, task=task,
                                                  gan=gan, as_well=as_well)
+    verdict, reasons, nothing_tip = explains_nothing_rule(verdict, reasons, final, task=task)
     fits_train = _fits_train(ev, metric)
     tips = advice(verdict, ev, reasons, context, task=task, gan=gan, fits_train=fits_train)
     if unfinished:  # more epochs first; "keep this setup" would say the run is done
         tips = [longer_advice(context, epochs=ev["epochs"])] + [a for a in tips if a not in GOOD_FIT_ADVICE]
         if verdict == "unfinished" and not (context or {}).get("early_stopping"):  # the longer run keeps its best
             tips.append(WATCH_GAP_ADVICE)
+    if nothing_tip and not const_tip:
+        tips = [nothing_tip] + [a for a in tips if a not in GOOD_FIT_ADVICE]
     if const_tip:
         tips = [const_tip[0]] + [a for a in tips if a not in GOOD_FIT_ADVICE]
         # the constant is the best rival (_constant_rule said it, once), or a rival no better than the constant

@@ -341,3 +341,26 @@ def cycle_cut_short(history: list[dict], c: dict[str, Any] | None) -> str | None
             "the learning rate falls to near 0 and one-cycle usually finds its best weights, never ran. With "
             "train.schedule=onecycle, turn early stopping off (--set train.early_stopping=false) and pick "
             "train.epochs (the cycle's length) by the best epoch of this run, or raise train.patience.")
+
+
+R2_NOTHING = 0.05  # a regressor explaining under 5% of its own training targets' variance has learned ~nothing
+
+
+def explains_nothing_rule(verdict: str, reasons: list[str], final: dict[str, dict] | None, *,
+                           task: str) -> tuple[str, list[str], str | None]:
+    """A regressor whose training R² (on the kept weights) is below R2_NOTHING explains nothing of its own training
+    data, whatever its curves or a validation split that happens to suit the mean: never a good fit. Four target
+    typos 1000 times too large (engel's foodexp) gave train R² 0.001 with flat curves, headlined "fits well".
+    Returns (verdict, reasons, its advice line or None when the rule does not fire)."""
+    r2 = ((final or {}).get("train") or {}).get("r2") if task == "regression" else None
+    if not isinstance(r2, (int, float)) or r2 >= R2_NOTHING or any("learned nothing" in r for r in reasons):
+        return verdict, reasons, None
+    if verdict == "good fit":  # as diagnose._not_good_fit: no "levelled off" reason for a model of nothing
+        verdict, reasons = "underfitting", [r for r in reasons if not r.startswith("training has levelled off")]
+    reasons = [r for r in reasons if not r.startswith("early stopping kept epoch")]  # a kept epoch of nothing
+    reasons.append(f"the model explains {100 * max(r2, 0.0):.1f}% of its own training targets' variance (train R² "
+                   f"{r2:.3f}): it predicts little beyond their mean")
+    tip = ("The model explains almost nothing of its training targets: look at the target first (a few values far "
+           "outside the rest, e.g. typos 1000 times too large, dominate the loss: `idealfit train` names them; fix "
+           "or drop those rows), then check that the targets belong to their inputs; only then train longer.")
+    return verdict, reasons, tip
