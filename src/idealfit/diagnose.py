@@ -104,6 +104,7 @@ from idealfit.diagnose_advice import (
     cycle_cut_short,
     explains_nothing_rule,
     longer_advice,
+    rising_train_loss,
 )
 from idealfit.diagnose_evidence import STILL_FALLING_WINDOW, check_history, evidence
 from idealfit.diagnose_gan import adversarial, gan_note, gan_scores, no_sharper
@@ -328,6 +329,9 @@ def diagnose(history: list[dict], *, task: str, metric: str, final: dict[str, di
         verdict, reasons, tips = _forecast_rules(verdict, ev, reasons, tips, baselines, metric, context)
     if gan:
         reasons.append(gan_note(history, task))
+    if (rise := rising_train_loss(history, context, gan=gan)) and not any(a.startswith("Lower the") for a in tips):
+        reasons.append(rise[0])  # beside the verdict: a too-high lr hides behind any curve shape
+        tips = [rise[1]] + [a for a in tips if a not in GOOD_FIT_ADVICE and not a.startswith("Tune the learning rate")]
     if cut := cycle_cut_short(history, context):  # "keep this setup" would keep the cut-short cycle
         tips = [a for a in tips if a not in GOOD_FIT_ADVICE] + [cut]
     if not ev["has_validation"]:

@@ -10,6 +10,7 @@ penalty. The family is `context["model"]` when given, else the one family that l
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 OVERFIT_ADVICE = (
@@ -364,3 +365,29 @@ def explains_nothing_rule(verdict: str, reasons: list[str], final: dict[str, dic
            "outside the rest, e.g. typos 1000 times too large, dominate the loss: `idealfit train` names them; fix "
            "or drop those rows), then check that the targets belong to their inputs; only then train longer.")
     return verdict, reasons, tip
+
+
+TRAIN_LOSS_RISE = 0.25  # the last epoch's training loss 25% above the first's: past epoch-to-epoch noise
+
+
+def rising_train_loss(history: list[dict], context: dict[str, Any] | None, *, gan: bool) -> tuple[str, str] | None:
+    """(reason, advice) when the training loss ended over TRAIN_LOSS_RISE above its first epoch's: the usual sign of
+    steps that overshoot (a learning rate too high), which no curve-shape rule names (a tuned trial at the top of
+    its lr range rose 56%, and its diagnosis spoke only of validation). None otherwise, and for a GAN, whose
+    losses rise and fall by design. The first epoch's loss is a running mean from the untrained start, so a rise
+    above it is no small-noise effect."""
+    tl = [(r["epoch"], r["train_loss"]) for r in history
+          if isinstance(r.get("train_loss"), (int, float)) and math.isfinite(r["train_loss"])]
+    if gan or len(tl) < 2 or tl[0][1] <= 0:
+        return None
+    first, last = tl[0][1], tl[-1][1]
+    if last <= first * (1 + TRAIN_LOSS_RISE):
+        return None
+    peak_epoch, peak = max(tl, key=lambda t: t[1])
+    lr = (context or {}).get("lr")
+    now = f" (now train.lr={lr:g})" if isinstance(lr, (int, float)) else ""
+    peaked = f", peaking at {peak:.4g} at epoch {peak_epoch}" if peak_epoch != tl[-1][0] else ""
+    reason = (f"the training loss rose {100 * (last / first - 1):.0f}% from epoch {tl[0][0]} ({first:.4g}) to epoch "
+              f"{tl[-1][0]} ({last:.4g}){peaked}: the usual sign of a learning rate too high, whose steps overshoot")
+    return reason, (f"Lower the learning rate{now}: try 3x to 10x smaller (`idealfit lr-find` suggests one); "
+                    "a training loss that rises is not fixed by more epochs or capacity.")
