@@ -297,7 +297,10 @@ def diagnose(history: list[dict], *, task: str, metric: str, final: dict[str, di
     tips = advice(verdict, ev, reasons, context, task=task, gan=gan, fits_train=fits_train)
     if unfinished:  # more epochs first; "keep this setup" would say the run is done
         tips = [longer_advice(context, epochs=ev["epochs"])] + [a for a in tips if a not in GOOD_FIT_ADVICE]
-        if verdict == "unfinished" and not (context or {}).get("early_stopping"):  # the longer run keeps its best
+        if verdict == "unfinished" and (context or {}).get("early_stopping"):  # on: say what it does for the gap
+            tips.append(f"Keep early stopping on (now train.patience={context.get('patience')}): the longer run "
+                        "then keeps the weights of its best validation epoch should the gap start to cost validation loss.")
+        elif verdict == "unfinished":  # the longer run keeps its best
             tips.append(WATCH_GAP_ADVICE)
     if nothing_tip and not const_tip:
         tips = [nothing_tip] + [a for a in tips if a not in GOOD_FIT_ADVICE]
