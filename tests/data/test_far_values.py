@@ -39,6 +39,9 @@ def test_far_targets_are_tukeys_far_fences_by_hand():
     assert far["count"] == 2 and far["rows"] == ["r20", "r21"] and far["values"] == [500.0, -400.0]
     assert far_targets(np.arange(1.0, 21.0), [str(i) for i in range(20)]) is None  # nothing far: no record
     assert far_targets(np.r_[np.zeros(20), 9.0], [str(i) for i in range(21)]) is None  # IQR 0: no fences
+    tail = np.r_[np.arange(1.0, 101.0), np.full(6, 1e4)]  # 6 far of 106: more than max(5, 2%): a tail, not typos
+    assert far_targets(tail, [str(i) for i in range(len(tail))]) is None
+    assert far_targets(tail[:-1], [str(i) for i in range(len(tail) - 1)])["count"] == 5
 
 
 def test_target_typos_are_named_at_train_recorded_and_not_called_a_good_fit(target_typos, capsys):

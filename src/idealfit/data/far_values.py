@@ -17,6 +17,9 @@ from idealfit.config import CLIP_FENCES
 from idealfit.data.base import plural
 
 SHOWN = 3  # examples per note
+# Typos are few: more far values than this is a target's real heavy tail (statsmodels' fair: 465 of 6366 affairs
+# counts beyond the fences of a mostly-zero column), which a note calling them typos would mislead about
+FEW_TYPOS, TYPO_SHARE = 5, 0.02
 
 
 def _examples(items: list[str]) -> str:
@@ -30,7 +33,8 @@ def _number(v: float) -> str:
 def far_targets(y: np.ndarray, names: list[str], *, k: float = CLIP_FENCES) -> dict[str, Any] | None:
     """The training targets `y` (N,) outside Tukey's fences [Q1 - k·IQR, Q3 + k·IQR] (k = data.clip_fences'
     default, 5: past Tukey's "far out" 3, so a heavy tail of real values stays inside), each named by `names`.
-    None when there are none, or when the IQR is 0 (mostly one value: its fences would flag every other one).
+    None when there are none, more than max(FEW_TYPOS, TYPO_SHARE · N) (a real heavy tail), or when the IQR is 0
+    (mostly one value: its fences would flag every other one).
     Returns {"count", "fences": [low, high], "rows": ["file.csv:7", ...], "values": [...]} (rows and values: the
     first 20, as preprocess.json records examples, not the whole split)."""
     y = np.asarray(y, dtype=np.float64)
@@ -39,7 +43,7 @@ def far_targets(y: np.ndarray, names: list[str], *, k: float = CLIP_FENCES) -> d
         return None
     lo, hi = q1 - k * (q3 - q1), q3 + k * (q3 - q1)
     far = np.flatnonzero((y < lo) | (y > hi))
-    if not len(far):
+    if not len(far) or len(far) > max(FEW_TYPOS, TYPO_SHARE * len(y)):  # many: a real heavy tail, not typos
         return None
     far = far[np.argsort(-np.abs(y[far] - np.median(y)), kind="stable")]  # the farthest first
     return {"count": int(len(far)), "fences": [float(lo), float(hi)], "k": k,
