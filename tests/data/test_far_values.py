@@ -83,6 +83,8 @@ def test_a_clean_target_gets_no_note_and_input_typos_are_named_at_train(tmp_path
     lines = {int(e.split(":")[-1].rstrip(")")) for e in clipped["examples"]}
     assert lines <= set(TYPO_LINES) and clipped["count"] == len(lines) >= 1
     assert f"income {clipped['count']} (" in note[0]
+    page = (out / "report.html").read_text()
+    assert f"{clipped['count']} training value(s) far beyond those bounds: {clipped['examples'][0]}" in page
     assert json.loads((out / "summary.json").read_text())["metrics"]["train"]["r2"] > 0.5  # clipped: a sensible run
 
 

@@ -212,6 +212,10 @@ def _numeric_treatment(table: dict, k: int, column: str = "") -> str:
     if table.get("clip"):
         lows, highs = table["clip"]
         parts.append(f"clipped to [{lows[k]:.4g}, {highs[k]:.4g}] ({clip_rule(opts)})")
+        far = (table.get("far_clipped") or {}).get(column)  # typos clipped at train (data/far_values.py)
+        if isinstance(far, dict):
+            parts.append(f"{far.get('count')} training value(s) far beyond those bounds: "
+                         f"{', '.join(map(str, (far.get('examples') or [])[:5]))}; typos? fix or drop those rows")
     missing = table.get("missing")  # per column, in training (None: a run from before it was recorded)
     if table.get("fill") is not None and missing is not None and not missing[k]:
         parts.append(f"no missing values in training (one at predict time would get {table['fill'][k]:.4g}, the "
@@ -230,10 +234,6 @@ def _numeric_treatment(table: dict, k: int, column: str = "") -> str:
         parts.append("not scaled")
     if k in (table.get("indicator") or []):
         parts.append("plus a 0/1 missing-indicator column")
-    far = (table.get("far_clipped") or {}).get(column)  # typos clipped at train (data/far_values.py)
-    if isinstance(far, dict):
-        parts.append(f"{far.get('count')} training value(s) far beyond the bounds, clipped: "
-                     f"{', '.join(map(str, (far.get('examples') or [])[:5]))}; typos? fix or drop those rows")
     return "; ".join(parts)
 
 
