@@ -221,14 +221,19 @@ def test_non_wav_files_are_listed_at_train_and_predict(audio_run, tmp_path, caps
     (data / "README.md").write_text("about these clips")
     ds = load_audio_folder(data, sample_rate=8000, clip_seconds=0.25)
     assert len(ds) == 6 and ds.meta["skipped_files"] == ["README.md", "fall/clip.mp3", "fall/notes.txt"]
+    # only the recording is to be converted; README.md and notes.txt are no audio (newcomer 7, R21)
     assert folder_notes(ds.meta) == ["skipped 3 non-WAV files (README.md, fall/clip.mp3, fall/notes.txt): convert "
-                                     "them to .wav to use them"]
+                                     "the recordings (fall/clip.mp3) to .wav to use them; the other files are not audio"]
     _, out = audio_run
     assert main(["predict", str(out), str(data / "fall")]) == 0
     said = capsys.readouterr()
     assert len(said.out.strip().splitlines()) == 4  # header and the 3 WAV files
-    assert said.err.strip() == (f"{data / 'fall'}: skipped 2 non-WAV files (clip.mp3, notes.txt): convert them to "
-                                ".wav to use them")
+    assert said.err.strip() == (f"{data / 'fall'}: skipped 2 non-WAV files (clip.mp3, notes.txt): convert the "
+                                "recordings (clip.mp3) to .wav to use them; the other files are not audio")
+    (data / "fall" / "notes.txt").unlink()  # only recordings skipped: "them" are the recordings
+    assert main(["predict", str(out), str(data / "fall")]) == 0
+    assert capsys.readouterr().err.strip() == (f"{data / 'fall'}: skipped 1 non-WAV file (clip.mp3): convert them "
+                                               "to .wav to use them")
 
 
 def test_predict_says_which_clips_it_cut_or_padded_and_predicts_as_before(audio_run, tmp_path, capsys):

@@ -94,3 +94,22 @@ def test_a_translation_runs_out_errors_speak_of_generated_images(runs, tmp_path,
                      "is the run folder; write the generated images somewhere else")
     assert "mask" not in line
     assert taken.read_bytes() == b"mine"
+
+
+@pytest.mark.parametrize("kind, run_word, one", [("seg", "a segmentation run", "mask PNG"),
+                                                 ("pairs", "a translation run", "generated image PNG")])
+def test_png_out_with_a_file_suffix_is_refused_not_made_a_folder(runs, tmp_path, cli_error, kind, run_word, one):
+    # newcomer 7, R12: `--out s000_pred.png` (not existing) became a folder of that name; one rule now: --out is a
+    # folder (existing, or new inside an existing one), and a name with a file suffix is refused in one line
+    images = str(runs["root"] / ("seg/images/03.png" if kind == "seg" else "pairs/A/03.png"))
+    for name in ("s000_pred.png", "gen_out.PNG", "preds.csv"):
+        cli_error(["predict", str(runs[kind]), images, "--out", str(tmp_path / name)],
+                  f"names a file ({name[name.rindex('.'):]}); {run_word} writes one {one} per input into a folder",
+                  f"give a folder such as {tmp_path / name[:name.rindex('.')]}/")
+        assert not (tmp_path / name).exists()
+    (tmp_path / "x.png").write_bytes(b"not ours")  # an existing file: refused as a file, as before, in the run's words
+    cli_error(["predict", str(runs[kind]), images, "--out", str(tmp_path / "x.png")], f"is a file; {run_word}")
+    cli_error(["predict", str(runs[kind]), images, "--out", str(runs[kind])], "is the run folder; write the "
+              + ("masks" if kind == "seg" else "generated images"))
+    assert main(["predict", str(runs[kind]), images, "--out", str(tmp_path / "new")]) == 0  # a new folder: made
+    assert (tmp_path / "new" / "03.png").is_file()

@@ -99,7 +99,14 @@ from idealfit.baselines import (  # noqa: F401 - the thresholds are part of the 
     rivals,
     tie_limit,
 )
-from idealfit.diagnose_advice import GOOD_FIT_ADVICE, advice, cycle_cut_short, longer_advice
+from idealfit.diagnose_advice import (
+    GOOD_FIT_ADVICE,
+    advice,
+    cycle_cut_short,
+    explains_nothing_rule,
+    longer_advice,
+    rising_train_loss,
+)
 from idealfit.diagnose_evidence import STILL_FALLING_WINDOW, check_history, evidence
 from idealfit.diagnose_gan import adversarial, gan_images_advice, gan_note, gan_scores, l1_traded, no_sharper
 from idealfit.tasks import is_score
@@ -289,12 +296,18 @@ def diagnose(history: list[dict], *, task: str, metric: str, final: dict[str, di
     as_well = baseline_does_as_well(ev, metric, higher_better, task=task) if ev["has_validation"] else None
     verdict, reasons, const_tip = _constant_rule(verdict, ev, reasons, baselines, metric, higher_better, task=task,
                                                  gan=gan, as_well=as_well)
+    verdict, reasons, nothing_tip = explains_nothing_rule(verdict, reasons, final, task=task)
     fits_train = _fits_train(ev, metric)
     tips = advice(verdict, ev, reasons, context, task=task, gan=gan, fits_train=fits_train)
     if unfinished:  # more epochs first; "keep this setup" would say the run is done
         tips = [longer_advice(context, epochs=ev["epochs"])] + [a for a in tips if a not in GOOD_FIT_ADVICE]
-        if verdict == "unfinished" and not (context or {}).get("early_stopping"):  # the longer run keeps its best
+        if verdict == "unfinished" and (context or {}).get("early_stopping"):  # on: say what it does for the gap
+            tips.append(f"Keep early stopping on (now train.patience={context.get('patience')}): the longer run "
+                        "then keeps the weights of its best validation epoch should the gap start to cost validation loss.")
+        elif verdict == "unfinished":  # the longer run keeps its best
             tips.append(WATCH_GAP_ADVICE)
+    if nothing_tip and not const_tip:
+        tips = [nothing_tip] + [a for a in tips if a not in GOOD_FIT_ADVICE]
     if const_tip:
         tips = [const_tip[0]] + [a for a in tips if a not in GOOD_FIT_ADVICE]
         # the constant is the best rival (_constant_rule said it, once), or a rival no better than the constant
@@ -325,6 +338,9 @@ def diagnose(history: list[dict], *, task: str, metric: str, final: dict[str, di
         reasons.append(gan_note(history, task))
     if gan and any(a in GOOD_FIT_ADVICE for a in tips):  # level L1 curves say nothing of the images' quality
         tips = [gan_images_advice(final, baselines)] + [a for a in tips if a not in GOOD_FIT_ADVICE]
+    if (rise := rising_train_loss(history, context, gan=gan)) and not any(a.startswith("Lower the") for a in tips):
+        reasons.append(rise[0])  # beside the verdict: a too-high lr hides behind any curve shape
+        tips = [rise[1]] + [a for a in tips if a not in GOOD_FIT_ADVICE and not a.startswith("Tune the learning rate")]
     if cut := cycle_cut_short(history, context):  # "keep this setup" would keep the cut-short cycle
         tips = [a for a in tips if a not in GOOD_FIT_ADVICE] + [cut]
     if not ev["has_validation"]:

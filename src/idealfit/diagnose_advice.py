@@ -10,6 +10,7 @@ penalty. The family is `context["model"]` when given, else the one family that l
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 OVERFIT_ADVICE = (
@@ -371,3 +372,52 @@ def cycle_cut_short(history: list[dict], c: dict[str, Any] | None) -> str | None
             "the learning rate falls to near 0 and one-cycle usually finds its best weights, never ran. With "
             "train.schedule=onecycle, turn early stopping off (--set train.early_stopping=false) and pick "
             "train.epochs (the cycle's length) by the best epoch of this run, or raise train.patience.")
+
+
+R2_NOTHING = 0.05  # a regressor explaining under 5% of its own training targets' variance has learned ~nothing
+
+
+def explains_nothing_rule(verdict: str, reasons: list[str], final: dict[str, dict] | None, *,
+                           task: str) -> tuple[str, list[str], str | None]:
+    """A regressor whose training R² (on the kept weights) is below R2_NOTHING explains nothing of its own training
+    data, whatever its curves or a validation split that happens to suit the mean: never a good fit. Four target
+    typos 1000 times too large (engel's foodexp) gave train R² 0.001 with flat curves, headlined "fits well".
+    Returns (verdict, reasons, its advice line or None when the rule does not fire)."""
+    r2 = ((final or {}).get("train") or {}).get("r2") if task == "regression" else None
+    if not isinstance(r2, (int, float)) or r2 >= R2_NOTHING or any("learned nothing" in r for r in reasons):
+        return verdict, reasons, None
+    if verdict == "good fit":  # as diagnose._not_good_fit: no "levelled off" reason for a model of nothing
+        verdict, reasons = "underfitting", [r for r in reasons if not r.startswith("training has levelled off")]
+    reasons = [r for r in reasons if not r.startswith("early stopping kept epoch")]  # a kept epoch of nothing
+    reasons.append(f"the model explains {100 * max(r2, 0.0):.1f}% of its own training targets' variance (train R² "
+                   f"{r2:.3f}): it predicts little beyond their mean")
+    tip = ("The model explains almost nothing of its training targets: look at the target first (a few values far "
+           "outside the rest, e.g. typos 1000 times too large, dominate the loss: `idealfit train` names them; fix "
+           "or drop those rows), then check that the targets belong to their inputs; only then train longer.")
+    return verdict, reasons, tip
+
+
+TRAIN_LOSS_RISE = 0.25  # the last epoch's training loss 25% above the first's: past epoch-to-epoch noise
+
+
+def rising_train_loss(history: list[dict], context: dict[str, Any] | None, *, gan: bool) -> tuple[str, str] | None:
+    """(reason, advice) when the training loss ended over TRAIN_LOSS_RISE above its first epoch's: the usual sign of
+    steps that overshoot (a learning rate too high), which no curve-shape rule names (a tuned trial at the top of
+    its lr range rose 56%, and its diagnosis spoke only of validation). None otherwise, and for a GAN, whose
+    losses rise and fall by design. The first epoch's loss is a running mean from the untrained start, so a rise
+    above it is no small-noise effect."""
+    tl = [(r["epoch"], r["train_loss"]) for r in history
+          if isinstance(r.get("train_loss"), (int, float)) and math.isfinite(r["train_loss"])]
+    if gan or len(tl) < 2 or tl[0][1] <= 0:
+        return None
+    first, last = tl[0][1], tl[-1][1]
+    if last <= first * (1 + TRAIN_LOSS_RISE):
+        return None
+    peak_epoch, peak = max(tl, key=lambda t: t[1])
+    lr = (context or {}).get("lr")
+    now = f" (now train.lr={lr:g})" if isinstance(lr, (int, float)) else ""
+    peaked = f", peaking at {peak:.4g} at epoch {peak_epoch}" if peak_epoch != tl[-1][0] else ""
+    reason = (f"the training loss rose {100 * (last / first - 1):.0f}% from epoch {tl[0][0]} ({first:.4g}) to epoch "
+              f"{tl[-1][0]} ({last:.4g}){peaked}: the usual sign of a learning rate too high, whose steps overshoot")
+    return reason, (f"Lower the learning rate{now}: try 3x to 10x smaller (`idealfit lr-find` suggests one); "
+                    "a training loss that rises is not fixed by more epochs or capacity.")

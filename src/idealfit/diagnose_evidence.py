@@ -141,3 +141,18 @@ def _judge_at_kept_epoch(ev: dict, val_at_kept: float, kept_epoch: int) -> None:
     ev["val_loss_rise_rel"] = (val_at_kept - best) / best if best > 0 else 0.0
     ev["val_still_improving"] = False
     ev["recent_val_drop"] = None
+
+
+def best_epoch_words(s: dict) -> str:
+    """The summary's best epoch (the kept weights'), with why it is not the diagnosis's "epoch of lowest validation
+    loss" when they differ: an epoch in the learning-rate warm-up is never kept by early stopping (its loss is
+    measured while the lr still climbs), so "best epoch 2" beside "best_val_epoch 1" read as a contradiction."""
+    best, ev = s.get("best_epoch"), ((s.get("diagnosis") or {}).get("evidence") or {})
+    low, warm = ev.get("best_val_epoch"), s.get("warmup_epochs") or 0
+    if not isinstance(low, int) or not isinstance(best, int) or low == best:
+        return f"{best}"
+    if low <= warm:
+        return (f"{best} (validation loss was lowest at epoch {low}, in the learning-rate warm-up, which early "
+                "stopping does not judge)")
+    return f"{best} (the kept weights; validation loss was lowest at epoch {low})"
+

@@ -24,18 +24,27 @@ from idealfit.data.base import plural
 from idealfit.errors import UserError
 from idealfit.predict_guard import check_out_folder, check_replaceable
 
+# --out's rule for the runs that write PNGs (segmentation, translation): a folder, existing or new inside an existing
+# folder. A name ending in a file suffix (.png, .csv, ...) is refused, never made into a folder (`--out
+# s000_pred.png` used to become a directory of that name holding s000.png).
+OUTPUTS = {"segmentation": ("a segmentation run", "mask PNG", "masks", "predicts masks"),
+           "translation": ("a translation run", "generated image PNG", "generated images", "generates images")}
+FILE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".csv", ".npz", ".npy", ".txt",
+                 ".json")  # data.images.IMAGE_SUFFIXES and the files predict reads or writes
 
-def _out_dir(out: str | None, run_dir: Path, *, what: str = "mask") -> Path:
-    """The folder `--out` names for one PNG per input; `what`: "mask" (segmentation) or "generated image"
-    (translation), so the message names what this run writes."""
-    task = "a segmentation run" if what == "mask" else "a translation run"
+
+def _out_dir(out: str | None, run_dir: Path, *, task: str = "segmentation") -> Path:
+    run, one, many, does = OUTPUTS[task]
     if not out:
-        raise UserError(f"{task} predicts {what}s: pass --out FOLDER for the {what} PNGs")
+        raise UserError(f"{run} {does}: pass --out FOLDER for the PNGs")
     path = Path(out)
     if path.exists() and not path.is_dir():
-        raise UserError(f"--out {out} is a file; {task} writes one {what} PNG per input into a folder")
+        raise UserError(f"--out {out} is a file; {run} writes one {one} per input into a folder")
+    if not path.exists() and path.suffix.lower() in FILE_SUFFIXES:
+        raise UserError(f"--out {out} names a file ({path.suffix}); {run} writes one {one} per input into a "
+                        f"folder: give a folder such as {path.with_suffix('')}/")
     if path.resolve() == Path(run_dir).resolve():
-        raise UserError(f"--out {out} is the run folder; write the {what}s somewhere else")
+        raise UserError(f"--out {out} is the run folder; write the {many} somewhere else")
     parent = path if path.is_dir() else path.parent
     if not parent.is_dir():
         raise UserError(f"--out {out}: the folder {parent} does not exist; create it or write somewhere else")
@@ -159,9 +168,7 @@ def predict_images(run, inputs: list[str], *, out: str | None, echo=print) -> in
     from idealfit.data.whole import scale_note
     from idealfit.run import _as_paths
 
-    if not out:
-        raise UserError("a translation run generates images: pass --out FOLDER for the PNGs")
-    folder = _out_dir(out, run.dir, what="generated image")
+    folder = _out_dir(out, run.dir, task="translation")
     check_out_folder(folder, inputs, kind=run.state["kind"])
     paths = _as_paths(inputs, kind=run.state["kind"])
     whole = _whole(run, paths)

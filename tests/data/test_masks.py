@@ -235,6 +235,30 @@ def test_a_stray_mask_value_past_a_gap_names_the_values_and_files(tmp_path):
     assert len(load_mask_folder(tmp_path).class_names) == 8
 
 
+def test_an_ignore_border_of_255_is_refused_with_the_fix_not_256_classes(tmp_path):
+    # newcomer 7, R15: 0/1/2 masks with a 255 border (Pascal VOC's "ignore") were told to "name every class in
+    # classes.txt": 256 lines. The fix given (255 -> a class) is one the folder then trains with.
+    pairs = {f"s{i}": _sample(8, 8, seed=i) for i in range(4)}  # classes 0, 1, 2
+    for name in ("s1", "s3"):
+        pairs[name][1][0, :] = 255
+    _folder(tmp_path, pairs)
+    fix = ("255 is the usual 'ignore' value (a Pascal VOC border), which idealfit does not support: set those pixels "
+           "to a class, e.g. the background 0 (numpy: mask[mask == 255] = 0), and save the masks again")
+    with pytest.raises(UserError) as err:
+        load_mask_folder(tmp_path)
+    assert _one_line(err) == (f"the masks in {tmp_path / 'masks'} use class values 0, 1, 2, and 255 in masks/s1.png, "
+                              f"masks/s3.png; {fix}")
+    (tmp_path / "classes.txt").write_text("bg\na\nb\n")
+    with pytest.raises(UserError) as err:
+        load_mask_folder(tmp_path)
+    assert _one_line(err).endswith(f"names only 3 classes (0..2); {fix}") and "add a line" not in _one_line(err)
+    for f in (tmp_path / "masks").iterdir():  # the fix as given
+        m = np.asarray(Image.open(f)).copy()
+        m[m == 255] = 0
+        Image.fromarray(m).save(f)
+    assert load_mask_folder(tmp_path).class_names == ["bg", "a", "b"]
+
+
 @pytest.mark.parametrize("mode", ["RGB", "RGBA"])
 def test_rgb_mask_is_refused(tmp_path, mode):
     _folder(tmp_path, {"a": _sample()})

@@ -340,10 +340,14 @@ def test_an_unfinished_run_with_a_gap_is_told_to_train_longer_and_not_to_shrink_
     assert text.startswith("This run is not finished: ")
     for step in ("smaller model", "capacity", "widen", "overfits:", "Keep this setup"):
         assert step not in text
-    # with early stopping already on, train longer is the one step
+    # with early stopping already on, train longer first, then a line on what early stopping does for the
+    # gap (README promises early stopping beside "train longer"; newcomer 7 R20 found no word of it)
     d = diagnose(_history(train, val, tacc, vacc), task="classification", metric="accuracy", final=final,
-                 context={**ctx, "early_stopping": True})
-    assert d["verdict"] == "unfinished" and d["advice"] == ["Train longer: raise train.epochs (now 5)."]
+                 context={**ctx, "early_stopping": True, "patience": 10})
+    assert d["verdict"] == "unfinished" and d["advice"] == [
+        "Train longer: raise train.epochs (now 5).",
+        "Keep early stopping on (now train.patience=10): the longer run then keeps the weights of its best validation "
+        "epoch should the gap start to cost validation loss."]
 
 
 # --- with baselines -----------------------------------------------------------------------------------

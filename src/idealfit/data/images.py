@@ -255,11 +255,16 @@ def folder_notes(meta: dict) -> list[str]:
 
 
 def skipped_hint(names: list[str]) -> str:
-    """The fix for skipped recordings in a format idealfit cannot read (an .mp3 beside the WAVs), else ''."""
+    """The fix for skipped recordings in a format idealfit cannot read (an .mp3 beside the WAVs), naming only
+    them when other files were skipped too (a notes.txt is no recording to convert), else ''."""
     from idealfit.data.audio import OTHER_AUDIO_SUFFIXES
 
-    return ": convert them to .wav to use them" if any(Path(n).suffix.lower() in OTHER_AUDIO_SUFFIXES
-                                                       for n in names) else ""
+    audio = [n for n in names if Path(n).suffix.lower() in OTHER_AUDIO_SUFFIXES]
+    if not audio:
+        return ""
+    if len(audio) == len(names):
+        return ": convert them to .wav to use them"
+    return f": convert the recordings ({_listed(audio)}) to .wav to use them; the other files are not audio"
 
 
 def _readable(files: list[Path], y: np.ndarray, read, *, skip: bool) -> tuple[list[Path], np.ndarray, list, list]:

@@ -59,9 +59,26 @@ def _prepare_table(ds: Dataset, indices: dict[str, Any], cfg: DataConfig, state:
                             pca=cfg.pca)
     pre.fit(ds.x[indices["train"]])
     state["table"] = pre.to_dict()
+    _note_far_clipped(ds, indices["train"], pre, state["table"])
     state["input_shape"] = [pre.n_features_out]
     state["norm"] = None  # already scaled by the table preprocessor
     return {s: pre.transform(ds.x[indices[s]]) for s in SPLITS}
+
+
+def _note_far_clipped(ds: Dataset, train: np.ndarray, pre: TablePreprocessor, table: dict[str, Any]) -> None:
+    """Training values clipped from far outside the rest (typos): one note at train, the counts in the report."""
+    from idealfit.data.far_values import far_clipped, far_clipped_note
+    from idealfit.data.preprocess import clip_rule
+    from idealfit.data.table import Table
+    from idealfit.report.examples import row_name  # names rows as predict and the report do
+
+    if pre.clip_ is None or not pre.numeric_:
+        return
+    found = far_clipped(pre, pre._numbers(Table.from_array(ds.x[train])), [row_name(ds, int(i)) for i in train])
+    if found:
+        table["far_clipped"] = {c: {"count": len(v), "examples": v[:20]} for c, v in found.items()}
+        note, notes = far_clipped_note(found, keys=clip_rule(table["options"], keys=True)), ds.meta.setdefault("notes", [])
+        notes += [note] if note not in notes else []  # a dataset prepared again (tune's trials): said once
 
 
 def _prepare_arrays(ds: Dataset, indices: dict[str, Any], cfg: DataConfig, state: dict[str, Any]) -> dict:

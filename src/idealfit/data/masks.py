@@ -82,6 +82,13 @@ def load_mask_folder(root: Path, *, image_size: int | None = None, channels: int
 _BINARY_FIX = "save the masks as 0 and 1 (divide by 255), since a mask's pixel values are class indices"
 
 
+# 255 beside small class ids is the "ignore" border of Pascal VOC style masks; a data.ignore_index (those pixels left
+# out of the loss and every metric) would touch the loss, each metric, the baselines and the figures, so for now
+# the refusal says how to make such masks trainable
+_IGNORE_FIX = ("255 is the usual 'ignore' value (a Pascal VOC border), which idealfit does not support: set those "
+               "pixels to a class, e.g. the background 0 (numpy: mask[mask == 255] = 0), and save the masks again")
+
+
 def _beyond_names(root: Path, mask_path: Path, values: np.ndarray, n: int) -> str:
     """The error for a mask value past classes.txt's names, with the fix that fits: a 0/255 mask is a binary mask
     (adding a line would make 256 classes), a value one past the names may be a class without a name."""
@@ -89,6 +96,8 @@ def _beyond_names(root: Path, mask_path: Path, values: np.ndarray, n: int) -> st
     said = f"{mask_path} has class value {bad}, but {root / 'classes.txt'} names only {n} classes (0..{n - 1})"
     if set(values.tolist()) <= {0, 255}:
         return f"{said}; it holds only 0 and 255, a binary mask saved black and white: {_BINARY_FIX}"
+    if set(values[values >= n].tolist()) == {255}:
+        return f"{said}; {_IGNORE_FIX}"
     if bad == n:
         return f"{said}; add a line for class {bad} or fix the mask"
     return f"{said}; mask values are class indices 0..{n - 1}: fix the mask"
@@ -109,6 +118,9 @@ def _check_contiguous(root: Path, holders: dict[int, list[Path]]) -> None:
     gaps = f"{missing[0]}..{missing[-1]}" if len(missing) > 2 and missing[-1] - missing[0] == len(missing) - 1 \
         else ", ".join(map(str, missing[:5])) + (", ..." if len(missing) > 5 else "")
     shown = ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
+    if past == [255]:  # naming 256 classes in classes.txt is no fix for an ignore border
+        raise UserError(f"the masks in {root / 'masks'} use class values {', '.join(map(str, values[:-1][:8]))}, and "
+                        f"255 in {shown}; {_IGNORE_FIX}")
     raise UserError(f"the masks in {root / 'masks'} use class values {', '.join(map(str, values[:8]))} but never "
                     f"{gaps}, so classes would be missing; mask values are class indices 0..K-1: fix the value"
                     f"{'s' * (len(past) > 1)} {', '.join(map(str, past[:5]))} in {shown}, or name every class in "

@@ -178,8 +178,24 @@ def prepare(ds: Dataset, indices: dict[str, Any], *, cfg: DataConfig | None = No
         if "series" in state:  # forecasting: MASE's scale, the training part's in-sample naive error
             target["naive_mae"] = state["series"]["naive_mae"]
         state["target"] = target
+        if ds.task == "regression":
+            _note_far_targets(ds, indices["train"], target)
         y = {s: task.encode_targets(v, target) for s, v in y.items()}
     return Prepared(ds, x, y, indices, state)
+
+
+def _note_far_targets(ds: Dataset, train: np.ndarray, target: dict[str, Any]) -> None:
+    """Regression targets far outside the rest (typos): recorded beside the target's scale and said at train; not
+    clipped, since the target is what the model must predict (data/far_values.py)."""
+    from idealfit.data.far_values import far_targets, far_targets_note
+    from idealfit.report.examples import row_name  # names rows as predict and the report do
+
+    far = far_targets(ds.y[train], [row_name(ds, int(i)) for i in train])
+    if far is not None:
+        target["far"] = far
+        name = ds.meta.get("target") or "the target"
+        note, notes = far_targets_note(far, target=name, n=len(train)), ds.meta.setdefault("notes", [])
+        notes += [note] if note not in notes else []  # a dataset prepared again (tune's trials): said once
 
 
 def _reconstruction_arrays(ds: Dataset, x: dict, cfg: DataConfig, state: dict[str, Any]) -> tuple[dict, dict]:

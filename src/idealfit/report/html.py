@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from idealfit.diagnose_evidence import best_epoch_words
 from idealfit.diagnose_forecast import naive_on_test
 from idealfit.report import sections as tables
 from idealfit.report import svg
@@ -158,7 +159,7 @@ def _facts(summary: dict, run: RunFiles | None = None) -> str:
         "task": summary.get("task"),
         "parameters": summary.get("params"),
         "epochs run": summary.get("epochs_run"),
-        "best epoch": summary.get("best_epoch"),
+        "best epoch": best_epoch_words(summary) if isinstance(summary.get("best_epoch"), int) else None,
         "stopped early": summary.get("stopped_early"),
         "learning-rate warm-up, not judged by early stopping": _warmup(summary.get("warmup_epochs")),
         "training time": f"{seconds:.1f} s" if isinstance(seconds, (int, float)) else None,

@@ -206,12 +206,16 @@ def per_class_table(y_true, y_pred, names: list[str]) -> str:
             f'<th>support</th></tr>{"".join(rows)}</table>')
 
 
-def _numeric_treatment(table: dict, k: int) -> str:
+def _numeric_treatment(table: dict, k: int, column: str = "") -> str:
     opts = table.get("options") or {}
     parts = []
     if table.get("clip"):
         lows, highs = table["clip"]
         parts.append(f"clipped to [{lows[k]:.4g}, {highs[k]:.4g}] ({clip_rule(opts)})")
+        far = (table.get("far_clipped") or {}).get(column)  # typos clipped at train (data/far_values.py)
+        if isinstance(far, dict):
+            parts.append(f"{far.get('count')} training value(s) far beyond those bounds: "
+                         f"{', '.join(map(str, (far.get('examples') or [])[:5]))}; typos? fix or drop those rows")
     missing = table.get("missing")  # per column, in training (None: a run from before it was recorded)
     if table.get("fill") is not None and missing is not None and not missing[k]:
         parts.append(f"no missing values in training (one at predict time would get {table['fill'][k]:.4g}, the "
@@ -233,15 +237,31 @@ def _numeric_treatment(table: dict, k: int) -> str:
     return "; ".join(parts)
 
 
+def _target_row(state: dict) -> list[tuple[str, str, str]]:
+    """The regression target's row: how it was scaled, and its training values far outside the rest (typos),
+    which are never clipped (the model must predict the target as given)."""
+    target, name = state.get("target"), (state.get("meta") or {}).get("target")
+    if state.get("task") != "regression" or not isinstance(target, dict) or "mean" not in target or not name:
+        return []
+    how = f"the target: trained standardised, (y − {target['mean']:.4g}) / {target['std']:.4g}; not clipped"
+    far = target.get("far")
+    if isinstance(far, dict):
+        shown = ", ".join(f"{v:.6g} ({r})" for r, v in list(zip(far["rows"], far["values"], strict=False))[:5])
+        how += (f"; {far['count']} training value(s) far outside the rest (beyond Tukey's fences "
+                f"[{far['fences'][0]:.4g}, {far['fences'][1]:.4g}], k = {far['k']:g}): {shown}; typos? fix or drop "
+                "those rows")
+    return [(str(name), "target", how)]
+
+
 def columns_table(state: dict) -> str:
     """Which columns were treated how, from preprocess.json (table runs); "" for other kinds of data."""
     table = state.get("table")
     if state.get("kind") != "table" or not isinstance(table, dict):
         return ""
     columns = table.get("columns") or state.get("columns") or []
-    rows = []
+    rows = _target_row(state)
     for k, j in enumerate(table.get("numeric") or []):
-        rows.append((columns[j], "numeric", _numeric_treatment(table, k)))
+        rows.append((columns[j], "numeric", _numeric_treatment(table, k, columns[j])))
     for j, cats in zip(table.get("categorical") or [], table.get("categories") or [], strict=False):
         # an empty cell is its own category, "" in preprocess.json: named as the mistakes table names it
         shown = ", ".join(str(c) if c != "" else "missing" for c in cats[:5]) + (", …" if len(cats) > 5 else "")

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from idealfit.baselines import format_baselines
 from idealfit.diagnose import format_diagnosis
 from idealfit.diagnose_advice import FEW_STEPS, steps_in_run
+from idealfit.diagnose_evidence import best_epoch_words
 from idealfit.diagnose_forecast import naive_on_test
 from idealfit.tasks import get_task
 from idealfit.tasks.translation import sharpness_reading
@@ -45,7 +46,7 @@ def format_summary(run: Run) -> str:
                      f"data.normal_classes, ranked by reconstruction error; 0.5 = chance{vs})")
     stop = (" (stopped early)" if s["stopped_early"] else " (interrupted)" if s.get("interrupted")
             else " (diverged)" if s.get("diverged") else "")
-    lines += [f"{'epochs':>10}: {s['epochs_run']}{stop}, best epoch {s['best_epoch']}",
+    lines += [f"{'epochs':>10}: {s['epochs_run']}{stop}, best epoch {best_epoch_words(s)}",
               f"{'time':>10}: {s['seconds']:.{2 if s['seconds'] < 1 else 1}f} s on {s['device']}"
               + threads_note(s["device"], s.get("threads"), s.get("distributed")) + speed_note(s.get("speed"))
               + compile_note(s.get("compile_seconds")),
