@@ -316,8 +316,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as exc:
         print(f"idealfit: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("idealfit: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:  # under torchrun the message says how the run continues (train/distributed.py)
+        print("idealfit: interrupted" + (f"; {exc}" if str(exc) else ""), file=sys.stderr)
         return 130
     except BrokenPipeError:  # `idealfit explain conv | head`: the reader left; not an error
         sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at interpreter exit

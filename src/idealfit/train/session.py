@@ -43,7 +43,7 @@ from idealfit.train.checkpoint import (
     write_json,
     write_npz,
 )
-from idealfit.train.distributed import lost_peer_error, peer_lost
+from idealfit.train.distributed import interrupted_error, lost_peer_error, peer_lost
 from idealfit.train.extend import check_epochs, ended_summary, extend_finished, replan_note
 from idealfit.train.loop import epoch_values, fit
 from idealfit.train.regularizers import weight_sparsity
@@ -164,6 +164,10 @@ def _claim_and_train(cfg: RunConfig, setup: Setup, *, resume, has_ckpt: bool, ca
         if sign is None:
             raise
         raise lost_peer_error(run_dir, sign) from None
+    except KeyboardInterrupt:  # torchrun: fit() let it through, as this process cannot finish alone (train/loop.py)
+        if setup.runtime.world_size > 1:
+            raise interrupted_error(run_dir) from None
+        raise
 
 
 def _score_start(early: EarlyStopping, state: FitState, val_b, task, targets) -> None:
