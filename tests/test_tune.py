@@ -366,6 +366,10 @@ def test_sampler_seed_repeats_the_draws_and_the_monitor_sets_the_direction(tmp_p
     drawn = [tune(config_file=base, space_file=space, trials=1, sampler="random", seed=7, pruner="none",
                   out=tmp_path / name, say=lambda *a: None).study.trials[0].params for name in ("a", "b")]
     assert drawn[0] == drawn[1]
+    # continuing a study with the same seed draws new points (it replayed the first ones), reproducibly
+    more = [tune(config_file=base, space_file=space, trials=1, sampler="random", seed=7, pruner="none",
+                 out=tmp_path / name, say=lambda *a: None).study.trials for name in ("a", "b")]
+    assert more[0][1].params == more[1][1].params and more[0][1].params != drawn[0], more[0][1].params
     assert [direction_of(m) for m in ("val_loss", "val_accuracy", "val_rmse", "val_dice")] == \
         ["minimize", "maximize", "minimize", "maximize"]
     with pytest.raises(UserError, match="no validation metric"):

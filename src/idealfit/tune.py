@@ -113,7 +113,16 @@ def open_study(study_dir: Path, *, name: str, storage: str | None, cfg: RunConfi
         raise UserError(f"study '{name}' was created to {study.direction.name.lower()}; train.monitor now asks to "
                         f"{direction}: keep the monitor, or start another study with --study")
     check_shared(study, identity(space, cfg.to_dict()["data"], cfg.train.monitor), name=name)
+    done = len(study.trials)
+    if seed is not None and done:  # a continued study: the seed alone would replay the first command's draws
+        study.sampler = make_sampler(sampler, space, continued_seed(seed, done))
     return study
+
+
+def continued_seed(seed: int, done: int) -> int:
+    """The sampler seed of a command that continues a study holding `done` trials: new draws each time, the
+    same ones for the same sequence of commands (a fresh study keeps `seed` itself)."""
+    return seed if done == 0 else (seed * 1_000_003 + done) % 2**32
 
 
 def worker(study_dir: Path, *, target: int, name: str, storage: str | None, sampler: str, pruner: str, seed: int | None,
