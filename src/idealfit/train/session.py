@@ -351,6 +351,7 @@ def _finish(run_dir: Path, cfg: RunConfig, prep: Prepared, state: FitState, *, e
         "diagnosis": diagnose(state.history, task=task.name, metric=task.metric, final=metrics, kept_epoch=kept,
                               baselines=baselines,
                               context=_diagnosis_context(cfg, prep.dataset, stopped_early=state.stopped_early,
+                                                         interrupted=state.interrupted,
                                                          val_samples=len(prep.indices["val"]),
                                                          params=params, train_samples=train_samples)),
         "test_copies": test_copies,  # {"rows", "of", "note"} or None
@@ -368,14 +369,14 @@ def _compile_seconds(history: list[dict[str, Any]]) -> float | None:
     return round(sum(spent), 3) if spent else None
 
 
-def _diagnosis_context(cfg: RunConfig, ds: Dataset, *, stopped_early: bool, val_samples: int, params: int,
-                       train_samples: int) -> dict[str, Any]:
+def _diagnosis_context(cfg: RunConfig, ds: Dataset, *, stopped_early: bool, interrupted: bool, val_samples: int,
+                       params: int, train_samples: int) -> dict[str, Any]:
     """What the run used, so that the diagnosis advises only remedies it can still apply (params and train_samples:
     whether more capacity can help at all, idealfit.diagnose_advice.capacity_to_spare)."""
     m, t = cfg.model, cfg.train
     augment = [a if isinstance(a, str) else str(a.get("name", a)) for a in cfg.data.augment]
     return {"kind": ds.kind, "model": m.name, "augment": augment, "dropout": m.dropout, "batchnorm": m.batchnorm, "l1": t.l1,
-            "l2": t.l2, "early_stopping": t.early_stopping, "stopped_early": stopped_early, "patience": t.patience,
+            "l2": t.l2, "early_stopping": t.early_stopping, "stopped_early": stopped_early, "interrupted": interrupted, "patience": t.patience,
             "epochs": t.epochs, "lr": t.lr, "schedule": t.schedule, "val_samples": val_samples, "cell": m.cell,
             "params": params, "train_samples": train_samples,
             # the width options, so advice can double or halve the run's own (idealfit.diagnose_advice.resized)
