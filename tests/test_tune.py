@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 
 import optuna
 import pytest
@@ -242,6 +243,28 @@ def test_two_workers_on_one_journal_finish_every_trial_once(tmp_path):
     assert [t.state.name for t in trials] == ["COMPLETE"] * 4
     assert os.getpid() not in {t.user_attrs["pid"] for t in trials}  # trained in the worker processes
     assert len({t.user_attrs["run_dir"] for t in trials}) == 4
+
+
+def test_two_tune_commands_at_once_on_one_folder_each_get_their_trials(tmp_path):
+    """Two `idealfit tune --trials 2` on one study folder, the second started while the first runs: 4 finished
+    trials (a study-wide target let them share 2 or 3), every trial tagged with the command that ran it."""
+    base, space = _write(tmp_path / "base.yaml", BASE), _write(tmp_path / "space.yaml", SPACE)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
+    cmd = [sys.executable, "-m", "idealfit", "tune", "--config", str(base), "--space", str(space), "--trials", "2",
+           "--pruner", "none", "--out", "study"]
+    first = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 300  # not a speed check: only so a broken test cannot hang CI
+    while not (tmp_path / "study" / "locks").is_dir():
+        assert first.poll() is None and time.monotonic() < deadline, first.communicate()
+        time.sleep(0.05)
+    second = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    out, err = first.communicate(timeout=600)
+    assert first.returncode == 0 and second.returncode == 0, (err, second.stderr)
+    from idealfit.tune_storage import open_storage
+
+    trials = optuna.load_study(study_name="base", storage=open_storage(tmp_path / "study", None)).get_trials()
+    assert [t.state.name for t in trials] == ["COMPLETE"] * 4, [t.state.name for t in trials]
+    assert sorted(Counter(t.user_attrs["command"] for t in trials).values()) == [2, 2]
 
 
 def test_a_worker_killed_mid_trial_loses_nothing(tmp_path):

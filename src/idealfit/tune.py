@@ -31,6 +31,7 @@ import json
 import os
 import socket
 import time
+import uuid
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -125,10 +126,11 @@ def continued_seed(seed: int, done: int) -> int:
     return seed if done == 0 else (seed * 1_000_003 + done) % 2**32
 
 
-def worker(study_dir: Path, *, target: int, name: str, storage: str | None, sampler: str, pruner: str, seed: int | None,
+def worker(study_dir: Path, *, target: int, command: str, name: str, storage: str | None, sampler: str, pruner: str, seed: int | None,
            config_file: str | None, sets: dict[str, Any], deadline: float | None, trial_sets: dict[str, Any] | None = None,
            max_failures: int = 3, say=print) -> int:
-    """Claim and run trials until the study holds `target` counted trials, `deadline` (time.time()) passes or
+    """Claim and run trials until command `command` (its workers) holds `target` counted trials of the study (another
+    command on the same study asks for its own), `deadline` (time.time()) passes or
     `max_failures` of this worker's trials failed; returns how many ran. `trial_sets` apply to the trials'
     runs only (not to best.yaml), e.g. one CPU thread per worker."""
     import optuna
@@ -145,7 +147,7 @@ def worker(study_dir: Path, *, target: int, name: str, storage: str | None, samp
                 say(f"trial {n}: its worker died mid-trial; marked failed and queued again")
             for n in recovered:
                 say(f"trial {n}: its worker died after its run finished; its result is recorded from the run folder")
-            if counted(study) >= target:
+            if counted(study, command) >= target:
                 break
             if isinstance(study.sampler, optuna.samplers.GridSampler) and study.sampler.is_exhausted(study):
                 say("the grid is done: every combination has a trial")
@@ -158,6 +160,7 @@ def worker(study_dir: Path, *, target: int, name: str, storage: str | None, samp
                 fcntl.flock(lock, fcntl.LOCK_EX)
             trial.set_user_attr("host", socket.gethostname())
             trial.set_user_attr("pid", os.getpid())
+            trial.set_user_attr("command", command)
         try:
             with Heartbeat(study, trial):
                 state = run_trial(study, trial, space, study_dir=study_dir, config_file=config_file,
@@ -302,9 +305,9 @@ def tune(*, space_file: str | Path, trials: int, config_file: str | Path | None 
     (study_dir / "locks").mkdir(exist_ok=True)
     with locked(study_dir / "locks" / "claim.lock"):
         fail_stale(st, study_dir, journal=storage is None)
-        target = counted(st) + trials
     deadline = None if timeout is None else time.time() + timeout
-    job = dict(target=target, config_file=config_file, sets=sets, deadline=deadline, max_failures=max(3, trials), **opts)
+    # `trials` more of this command's own: a study-wide target let two commands at once share one count
+    job = dict(target=trials, command=uuid.uuid4().hex, config_file=config_file, sets=sets, deadline=deadline, max_failures=max(3, trials), **opts)
     say(f"study '{name}' in {study_dir}: {trials} more trial{'s' if trials > 1 else ''} ({sampler} sampler, "
         f"{pruner} pruner, {workers} worker{'s' if workers > 1 else ''}), {direction} {cfg.train.monitor}")
     if workers > 1 and (storage or "").startswith("sqlite"):

@@ -99,11 +99,14 @@ def retry_stale(study, trial) -> None:
         user_attrs={"retry_of": trial.number}, system_attrs={"failed_trial": trial.number}))
 
 
-def counted(study) -> int:
-    """Trials that fill a requested slot: finished (complete or pruned) or running now."""
+def counted(study, command: str | None = None) -> int:
+    """Trials that fill a requested slot: finished (complete or pruned) or running now; with `command`, only
+    those of that `idealfit tune` command (its workers tag their trials: tune.worker)."""
     from optuna.trial import TrialState
 
-    return len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)))
+    states = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
+    return sum(command is None or t.user_attrs.get("command") == command
+               for t in study.get_trials(deepcopy=False, states=states))
 
 
 def _tell_finished(study, number: int, run_dir: Path) -> bool:
