@@ -299,6 +299,7 @@ def tune(*, space_file: str | Path, trials: int, config_file: str | Path | None 
     # in a shared database, a clash with another folder's study is refused before this folder is made (the study
     # opened then is the one used); the default journal lives in the folder, so that study opens once it is claimed
     st = open_study(study_dir, cfg=cfg, space=space, **opts) if storage else None
+    made = not (study_dir / "space.yaml").is_file()
     _claim_study_dir(study_dir, Path(space_file), space, config_file=config_file, sets=sets)
     if st is None:
         st = open_study(study_dir, cfg=cfg, space=space, **opts)
@@ -316,7 +317,12 @@ def tune(*, space_file: str | Path, trials: int, config_file: str | Path | None 
             "made for several local workers, PostgreSQL for several machines")
     failed = None
     if workers == 1:
-        worker(study_dir, say=say, **job)
+        try:
+            worker(study_dir, say=say, **job)
+        except UserError:  # e.g. another folder's study got its first trial since our check (tune_storage)
+            if made:
+                _unclaim(study_dir)
+            raise
     else:
         failed = _run_workers(study_dir, workers, job)
     from idealfit.tune_report import write_outputs
@@ -352,6 +358,23 @@ def _claim_study_dir(study_dir: Path, space_file: Path, space: dict[str, Param],
         raise UserError(f"{study_dir} already holds files but no study; choose another --out or --study")
     study_dir.mkdir(parents=True, exist_ok=True)
     atomic_write(kept, space_file.read_bytes())
+
+
+def _unclaim(study_dir: Path) -> None:
+    """Remove what this command wrote in a study folder it made (its space.yaml, the claim lock), and the folder
+    once empty: a refusal leaves nothing behind. Anything else there is another command's, and stays."""
+    if any(p.name not in ("space.yaml", "locks") for p in study_dir.iterdir()):
+        return  # e.g. another command's trials or journal: the space copy is theirs too
+    for lock in (study_dir / "locks").glob("*"):
+        if lock.name != "claim.lock":
+            return
+    (study_dir / "locks" / "claim.lock").unlink(missing_ok=True)
+    for path in (study_dir / "locks", study_dir / "space.yaml"):
+        if path.is_dir():
+            path.rmdir()
+        else:
+            path.unlink(missing_ok=True)
+    study_dir.rmdir()
 
 
 def _worker_main(study_dir: str, job: dict[str, Any]) -> None:
