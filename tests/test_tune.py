@@ -154,6 +154,27 @@ def test_the_same_command_again_continues_the_study(study, capsys):
     assert len({r["run_dir"] for r in rows}) == 5
 
 
+def test_idealfit_report_rebuilds_a_studys_report_and_trials_csv(study, tmp_path, capsys):
+    """`idealfit report STUDY` said "not an idealfit run folder"; it rebuilds trials.csv (the same bytes as the tune
+    command wrote) and report.html (the same study summary) from the journal and space.yaml."""
+    import re
+    import shutil
+
+    copy = tmp_path / "study"
+    shutil.copytree(study[0].dir, copy)
+    csv_bytes, html = (copy / "trials.csv").read_bytes(), (copy / "report.html").read_text()
+    (copy / "trials.csv").unlink()
+    (copy / "report.html").unlink()
+    assert main(["report", str(copy)]) == 0
+    assert capsys.readouterr().out.strip() == f"wrote {copy / 'report.html'}"
+    assert (copy / "trials.csv").read_bytes() == csv_bytes
+
+    def lead(text):
+        return re.search(r"<p>(\d+ trials: .*?)</p>", text).group(1)
+
+    assert lead((copy / "report.html").read_text()) == lead(html) and "Best: trial" in lead(html)
+
+
 def test_a_continued_study_keeps_its_space(study, cli_error):
     res, base, _, _ = study
     other = _write(res.dir.parent / "other.yaml", {"train.lr": {"log_uniform": [1e-4, 1e-2]}})

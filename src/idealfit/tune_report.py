@@ -170,3 +170,31 @@ def write_outputs(study, space: dict[str, Param], *, study_dir: Path, monitor: s
     files["report"] = atomic_write(study_dir / "report.html", report_html(study, space, rows, monitor=monitor,
                                                                           study_dir=study_dir, title=title))
     return files
+
+
+def rebuild(study_dir: Path) -> Path:
+    """`idealfit report STUDY_DIR`: trials.csv and report.html again from the study's journal and space.yaml (best.yaml
+    needs the base config the command was given, so it stays as `idealfit tune` wrote it); returns the report."""
+    import optuna
+
+    from idealfit.errors import UserError
+    from idealfit.run_files import atomic_write
+    from idealfit.tune_space import read_space
+    from idealfit.tune_storage import JOURNAL, open_storage
+
+    if not (study_dir / JOURNAL).is_file():
+        raise UserError(f"{study_dir} is a tuning study whose trials live in the database given to `idealfit tune "
+                        "--storage`; run that command again (it rewrites the report when it ends)")
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    storage = open_storage(study_dir, None)
+    names = optuna.get_all_study_names(storage)
+    if len(names) != 1:
+        raise UserError(f"{study_dir}/{JOURNAL} holds {len(names)} studies ({', '.join(names)}); run `idealfit tune "
+                        "--study NAME` again on it to rewrite one's report")
+    study = optuna.load_study(study_name=names[0], storage=storage)
+    space = read_space(study_dir / "space.yaml")
+    monitor = (study.user_attrs.get("idealfit_monitor") or {}).get("train.monitor", "val_loss")
+    rows = _rows(study, space)
+    atomic_write(study_dir / "trials.csv", trials_csv(rows))
+    return atomic_write(study_dir / "report.html", report_html(study, space, rows, monitor=monitor, study_dir=study_dir,
+                                                               title=f"Tuning study · {names[0]}"))
