@@ -303,13 +303,18 @@ def test_a_worker_killed_mid_trial_loses_nothing(tmp_path):
     assert proc.poll() is None, "the worker ended before it could be killed"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
+    said = []
     res = tune(config_file=base, space_file=space, trials=1, pruner="none", sets={"train.epochs": 1},
-               out=study_dir, say=lambda *a: None)
+               out=study_dir, say=said.append)
     trials = res.study.get_trials()
     assert [t.state.name for t in trials] == ["FAIL", "COMPLETE"]  # failed, then retried; nothing left running
     assert trials[1].params == trials[0].params and trials[1].user_attrs["retry_of"] == 0
     assert not (study_dir / "trials" / "trial-0000").exists()  # the half-written run folder is gone
     assert _states(study_dir) == ["fail", "complete"]
+    # the command says so (it was found before the workers started, silently), and trials.csv names no removed folder
+    assert "trial 0: its worker died mid-trial; marked failed and queued again" in said, said
+    rows = list(csv.DictReader((study_dir / "trials.csv").open()))
+    assert [r["run_dir"] for r in rows] == ["", "trials/trial-0001"], rows
 
 
 def test_bad_trials_workers_and_timeout_are_refused(tmp_path):

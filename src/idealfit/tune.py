@@ -142,11 +142,7 @@ def worker(study_dir: Path, *, target: int, command: str, name: str, storage: st
     ran = failures = 0
     while (deadline is None or time.time() < deadline) and failures < max_failures:
         with locked(study_dir / "locks" / "claim.lock"):
-            recovered: list[int] = []
-            for n in fail_stale(study, study_dir, journal=storage is None, recovered=recovered):
-                say(f"trial {n}: its worker died mid-trial; marked failed and queued again")
-            for n in recovered:
-                say(f"trial {n}: its worker died after its run finished; its result is recorded from the run folder")
+            clear_stale(study, study_dir, journal=storage is None, say=say)
             if counted(study, command) >= target:
                 break
             if isinstance(study.sampler, optuna.samplers.GridSampler) and study.sampler.is_exhausted(study):
@@ -173,6 +169,15 @@ def worker(study_dir: Path, *, target: int, command: str, name: str, storage: st
     if failures >= max_failures:
         say(f"this worker stops: {failures} of its trials failed (see the lines above)")
     return ran
+
+
+def clear_stale(study, study_dir: Path, *, journal: bool, say) -> None:
+    """`fail_stale`, each trial it failed or recovered said in one line. Call it holding the claim lock."""
+    recovered: list[int] = []
+    for n in fail_stale(study, study_dir, journal=journal, recovered=recovered):
+        say(f"trial {n}: its worker died mid-trial; marked failed and queued again")
+    for n in recovered:
+        say(f"trial {n}: its worker died after its run finished; its result is recorded from the run folder")
 
 
 def run_trial(study, trial, space: dict[str, Param], *, study_dir: Path, config_file: str | None,
@@ -305,7 +310,7 @@ def tune(*, space_file: str | Path, trials: int, config_file: str | Path | None 
         st = open_study(study_dir, cfg=cfg, space=space, **opts)
     (study_dir / "locks").mkdir(exist_ok=True)
     with locked(study_dir / "locks" / "claim.lock"):
-        fail_stale(st, study_dir, journal=storage is None)
+        clear_stale(st, study_dir, journal=storage is None, say=say)
     deadline = None if timeout is None else time.time() + timeout
     # `trials` more of this command's own: a study-wide target let two commands at once share one count
     job = dict(target=trials, command=uuid.uuid4().hex, config_file=config_file, sets=sets, deadline=deadline, max_failures=max(3, trials), **opts)
