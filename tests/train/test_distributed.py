@@ -197,11 +197,12 @@ def _workers(parent: int) -> dict[int, int]:
     return found
 
 
-@pytest.mark.parametrize("rank", [1, 0])
+@pytest.mark.parametrize("rank", [1, 0, "all"])
 def test_ctrl_c_in_one_torchrun_process_stops_the_group_at_once(tmp_path, rank):
     """SIGINT to one worker (`kill -INT PID`): it used to catch it and go on alone while its peer waited in a
     collective until IDEALFIT_DIST_TIMEOUT, then a gloo traceback. Now it leaves the group, the peer's collective
-    fails at once (closed connection, not the timeout set here), each prints one line, the run resumes."""
+    fails at once (closed connection, not the timeout set here), each prints one line, the run resumes.
+    "all": a terminal's Ctrl-C (the whole process group, torchrun too, which then signals each worker again)."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg", "IDEALFIT_DIST_TIMEOUT": "60"}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "idealfit",
            "train", *ARGS, "--epochs", "500", "--out", "run"]
@@ -212,7 +213,10 @@ def test_ctrl_c_in_one_torchrun_process_stops_the_group_at_once(tmp_path, rank):
         while not (tmp_path / "run" / "checkpoint.pt").exists():
             assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()[1][-3000:]
             time.sleep(0.1)
-        os.kill(_workers(proc.pid)[rank], signal.SIGINT)
+        if rank == "all":
+            os.killpg(proc.pid, signal.SIGINT)
+        else:
+            os.kill(_workers(proc.pid)[rank], signal.SIGINT)
         out, err = proc.communicate(timeout=240)
     finally:
         if proc.poll() is None:
@@ -225,9 +229,11 @@ def test_ctrl_c_in_one_torchrun_process_stops_the_group_at_once(tmp_path, rank):
     hint = "run keeps its last checkpoint: continue with `torchrun <the same options> -m idealfit train --resume run`"
     stopped = [line for line in ours if line.startswith("idealfit: interrupted; this process leaves its torchrun")]
     lost = [line for line in ours if line.startswith("idealfit: error: a process of this torchrun group was lost (")]
-    assert len(stopped) == 1 and len(lost) == 1 and len(ours) == 2, err[-3000:]
-    assert stopped[0].endswith(hint) and lost[0].endswith(hint), ours
-    assert "timeout" not in lost[0].lower() and "timed out" not in lost[0].lower(), lost[0]  # at once, not at 60 s
+    # one line from each process: its own interrupt, or (for one that had not seen it yet) its lost peer
+    assert len(ours) == 2 and len(stopped) + len(lost) == 2 and len(stopped) >= 1, err[-3000:]
+    assert rank == "all" or len(stopped) == 1, ours
+    assert all(line.endswith(hint) for line in ours), ours
+    assert not any("timeout" in line.lower() or "timed out" in line.lower() for line in lost), lost  # not at 60 s
     done = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)["epoch"]
     run = idealfit.train(resume=tmp_path / "run", epochs=done + 1, set={"train.progress": False}, verbose=False)
     assert run.summary["epochs_run"] == done + 1 and not run.summary["interrupted"]

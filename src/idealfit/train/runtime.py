@@ -92,18 +92,17 @@ class Runtime:
 
 @contextmanager
 def deferred_interrupts():
-    """Ctrl-C (SIGINT) recorded, and raised as KeyboardInterrupt by `poll()` between two steps; a second Ctrl-C
-    raises at once. Why: under torchrun a KeyboardInterrupt raised inside DDP's backward (its gradient hook's
-    all-reduce) is swallowed into a broken collective, and the process then waits for its peers until the
-    timeout; raised between steps it leaves cleanly and its peers' next collective fails at once."""
+    """Ctrl-C (SIGINT) recorded, and raised as KeyboardInterrupt by `poll()` between two steps. Why: under torchrun
+    a KeyboardInterrupt raised inside DDP's backward (its gradient hook's all-reduce) is swallowed into a broken
+    collective, and the process then waits for its peers until the timeout; raised between steps it leaves
+    cleanly and its peers' next collective fails at once. A second SIGINT waits too: a terminal's Ctrl-C reaches
+    the workers, and torchrun then sends each one its own."""
     if threading.current_thread() is not threading.main_thread():  # only the main thread may set handlers
         yield lambda: None
         return
     pending: list[bool] = []
 
     def handler(signum, frame):
-        if pending:
-            raise KeyboardInterrupt
         pending.append(True)
 
     def poll() -> None:
