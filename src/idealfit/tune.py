@@ -122,8 +122,11 @@ def open_study(study_dir: Path, *, name: str, storage: str | None, cfg: RunConfi
 
 def continued_seed(seed: int, done: int) -> int:
     """The sampler seed of a command that continues a study holding `done` trials: new draws each time, the
-    same ones for the same sequence of commands (a fresh study keeps `seed` itself)."""
-    return seed if done == 0 else (seed * 1_000_003 + done) % 2**32
+    same ones for the same sequence of commands (a fresh study keeps `seed` itself). Hashed, not added: the first
+    draws of TPE's seeds 0 and 3 are nearly equal (lr 0.01252 and 0.01264), so nearby seeds replay nearby points."""
+    if done == 0:
+        return seed
+    return int.from_bytes(hashlib.sha256(f"{seed}:{done}".encode()).digest()[:4], "little")
 
 
 def worker(study_dir: Path, *, target: int, command: str, name: str, storage: str | None, sampler: str, pruner: str, seed: int | None,
