@@ -2,6 +2,7 @@
 
 import csv
 import json
+import math
 import os
 import signal
 import subprocess
@@ -419,6 +420,12 @@ def test_sampler_seed_repeats_the_draws_and_the_monitor_sets_the_direction(tmp_p
     more = [tune(config_file=base, space_file=space, trials=1, sampler="random", seed=7, pruner="none",
                  out=tmp_path / name, say=lambda *a: None).study.trials for name in ("a", "b")]
     assert more[0][1].params == more[1][1].params and more[0][1].params != drawn[0], more[0][1].params
+    # TPE (the default) after 3 trials of seed 0: a seed of 0 + 3 drew lr 0.01264 beside trial 0's 0.01252
+    two = _write(tmp_path / "two.yaml", {"train.lr": {"log_uniform": [1e-3, 1e-1]}, "model.dropout": {"uniform": [0, 0.5]}})
+    tpe = [tune(config_file=base, space_file=two, trials=n, seed=0, pruner="none", out=tmp_path / "tpe",
+                say=lambda *a: None) for n in (3, 1)][-1].study.trials
+    lrs = [t.params["train.lr"] for t in tpe]
+    assert len(lrs) == 4 and min(abs(math.log(lrs[3] / lr)) for lr in lrs[:3]) > 0.05, lrs
     assert [direction_of(m) for m in ("val_loss", "val_accuracy", "val_rmse", "val_dice")] == \
         ["minimize", "maximize", "minimize", "maximize"]
     with pytest.raises(UserError, match="no validation metric"):
