@@ -367,7 +367,8 @@ def test_fail_stale_judges_trials_by_their_workers_lock(tmp_path):
     import fcntl
     import socket
 
-    from idealfit.tune import fail_stale, open_storage
+    from idealfit.tune import open_storage
+    from idealfit.tune_stale import fail_stale
 
     (tmp_path / "locks").mkdir()
     st = optuna.create_study(storage=open_storage(tmp_path, None))
@@ -468,7 +469,8 @@ def test_workers_starting_together_on_a_new_sqlite_file_all_open_it(tmp_path):
 def test_a_trial_whose_worker_died_after_its_run_finished_is_told_its_result_not_retried(tmp_path):
     """kill -9 between the run folder's summary.json and Optuna's tell: the finished folder's value is recorded
     (before: the trial was failed and trained again, its complete folder left behind marked failed)."""
-    from idealfit.tune import fail_stale, open_storage
+    from idealfit.tune import open_storage
+    from idealfit.tune_stale import fail_stale
 
     (tmp_path / "locks").mkdir()
     st = optuna.create_study(storage=open_storage(tmp_path, None))

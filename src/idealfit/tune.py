@@ -40,7 +40,7 @@ from typing import Any
 from idealfit.config import RunConfig, resolve
 from idealfit.errors import UserError
 from idealfit.tune_space import Param, load_space
-from idealfit.tune_stale import Heartbeat, counted, fail_stale, fcntl, locked, tell_outcome
+from idealfit.tune_stale import Heartbeat, clear_stale, counted, fcntl, locked, tell_outcome
 from idealfit.tune_storage import JOURNAL, check_shared, identity, open_storage  # noqa: F401 - callers and tests import them from here
 
 SAMPLERS = ("tpe", "random", "grid")
@@ -172,15 +172,6 @@ def worker(study_dir: Path, *, target: int, command: str, name: str, storage: st
     if failures >= max_failures:
         say(f"this worker stops: {failures} of its trials failed (see the lines above)")
     return ran
-
-
-def clear_stale(study, study_dir: Path, *, journal: bool, say) -> None:
-    """`fail_stale`, each trial it failed or recovered said in one line. Call it holding the claim lock."""
-    recovered: list[int] = []
-    for n in fail_stale(study, study_dir, journal=journal, recovered=recovered):
-        say(f"trial {n}: its worker died mid-trial; marked failed and queued again")
-    for n in recovered:
-        say(f"trial {n}: its worker died after its run finished; its result is recorded from the run folder")
 
 
 def run_trial(study, trial, space: dict[str, Param], *, study_dir: Path, config_file: str | None,

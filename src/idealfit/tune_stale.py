@@ -87,6 +87,15 @@ def fail_stale(study, study_dir: Path, *, journal: bool = True, recovered: list[
     return stale
 
 
+def clear_stale(study, study_dir: Path, *, journal: bool, say) -> None:
+    """`fail_stale`, each trial it failed or recovered said in one line. Call it holding the claim lock."""
+    recovered: list[int] = []
+    for n in fail_stale(study, study_dir, journal=journal, recovered=recovered):
+        say(f"trial {n}: its worker died mid-trial; marked failed and queued again")
+    for n in recovered:
+        say(f"trial {n}: its worker died after its run finished; its result is recorded from the run folder")
+
+
 def retry_stale(study, trial) -> None:
     """Optuna's stale-trial callback (RDB storages): queue the failed trial's parameters again, marked
     `retry_of` as a lock-judged retry is. Optuna calls it only in the process whose check failed the trial,
