@@ -2,11 +2,13 @@
 
 import csv
 import json
+import math
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 
 import optuna
 import pytest
@@ -153,6 +155,27 @@ def test_the_same_command_again_continues_the_study(study, capsys):
     assert len({r["run_dir"] for r in rows}) == 5
 
 
+def test_idealfit_report_rebuilds_a_studys_report_and_trials_csv(study, tmp_path, capsys):
+    """`idealfit report STUDY` said "not an idealfit run folder"; it rebuilds trials.csv (the same bytes as the tune
+    command wrote) and report.html (the same study summary) from the journal and space.yaml."""
+    import re
+    import shutil
+
+    copy = tmp_path / "study"
+    shutil.copytree(study[0].dir, copy)
+    csv_bytes, html = (copy / "trials.csv").read_bytes(), (copy / "report.html").read_text()
+    (copy / "trials.csv").unlink()
+    (copy / "report.html").unlink()
+    assert main(["report", str(copy)]) == 0
+    assert capsys.readouterr().out.strip() == f"wrote {copy / 'report.html'}"
+    assert (copy / "trials.csv").read_bytes() == csv_bytes
+
+    def lead(text):
+        return re.search(r"<p>(\d+ trials: .*?)</p>", text).group(1)
+
+    assert lead((copy / "report.html").read_text()) == lead(html) and "Best: trial" in lead(html)
+
+
 def test_a_continued_study_keeps_its_space(study, cli_error):
     res, base, _, _ = study
     other = _write(res.dir.parent / "other.yaml", {"train.lr": {"log_uniform": [1e-4, 1e-2]}})
@@ -244,6 +267,28 @@ def test_two_workers_on_one_journal_finish_every_trial_once(tmp_path):
     assert len({t.user_attrs["run_dir"] for t in trials}) == 4
 
 
+def test_two_tune_commands_at_once_on_one_folder_each_get_their_trials(tmp_path):
+    """Two `idealfit tune --trials 2` on one study folder, the second started while the first runs: 4 finished
+    trials (a study-wide target let them share 2 or 3), every trial tagged with the command that ran it."""
+    base, space = _write(tmp_path / "base.yaml", BASE), _write(tmp_path / "space.yaml", SPACE)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
+    cmd = [sys.executable, "-m", "idealfit", "tune", "--config", str(base), "--space", str(space), "--trials", "2",
+           "--pruner", "none", "--out", "study"]
+    first = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 300  # not a speed check: only so a broken test cannot hang CI
+    while not (tmp_path / "study" / "locks").is_dir():
+        assert first.poll() is None and time.monotonic() < deadline, first.communicate()
+        time.sleep(0.05)
+    second = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    out, err = first.communicate(timeout=600)
+    assert first.returncode == 0 and second.returncode == 0, (err, second.stderr)
+    from idealfit.tune_storage import open_storage
+
+    trials = optuna.load_study(study_name="base", storage=open_storage(tmp_path / "study", None)).get_trials()
+    assert [t.state.name for t in trials] == ["COMPLETE"] * 4, [t.state.name for t in trials]
+    assert sorted(Counter(t.user_attrs["command"] for t in trials).values()) == [2, 2]
+
+
 def test_a_worker_killed_mid_trial_loses_nothing(tmp_path):
     base = _write(tmp_path / "base.yaml", {**BASE, "train": {"epochs": 500, "threads": "1", "early_stopping": False}})
     space = _write(tmp_path / "space.yaml", SPACE)
@@ -259,13 +304,18 @@ def test_a_worker_killed_mid_trial_loses_nothing(tmp_path):
     assert proc.poll() is None, "the worker ended before it could be killed"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
+    said = []
     res = tune(config_file=base, space_file=space, trials=1, pruner="none", sets={"train.epochs": 1},
-               out=study_dir, say=lambda *a: None)
+               out=study_dir, say=said.append)
     trials = res.study.get_trials()
     assert [t.state.name for t in trials] == ["FAIL", "COMPLETE"]  # failed, then retried; nothing left running
     assert trials[1].params == trials[0].params and trials[1].user_attrs["retry_of"] == 0
     assert not (study_dir / "trials" / "trial-0000").exists()  # the half-written run folder is gone
     assert _states(study_dir) == ["fail", "complete"]
+    # the command says so (it was found before the workers started, silently), and trials.csv names no removed folder
+    assert "trial 0: its worker died mid-trial; marked failed and queued again" in said, said
+    rows = list(csv.DictReader((study_dir / "trials.csv").open()))
+    assert [r["run_dir"] for r in rows] == ["", "trials/trial-0001"], rows
 
 
 def test_bad_trials_workers_and_timeout_are_refused(tmp_path):
@@ -317,7 +367,8 @@ def test_fail_stale_judges_trials_by_their_workers_lock(tmp_path):
     import fcntl
     import socket
 
-    from idealfit.tune import fail_stale, open_storage
+    from idealfit.tune import open_storage
+    from idealfit.tune_stale import fail_stale
 
     (tmp_path / "locks").mkdir()
     st = optuna.create_study(storage=open_storage(tmp_path, None))
@@ -366,6 +417,16 @@ def test_sampler_seed_repeats_the_draws_and_the_monitor_sets_the_direction(tmp_p
     drawn = [tune(config_file=base, space_file=space, trials=1, sampler="random", seed=7, pruner="none",
                   out=tmp_path / name, say=lambda *a: None).study.trials[0].params for name in ("a", "b")]
     assert drawn[0] == drawn[1]
+    # continuing a study with the same seed draws new points (it replayed the first ones), reproducibly
+    more = [tune(config_file=base, space_file=space, trials=1, sampler="random", seed=7, pruner="none",
+                 out=tmp_path / name, say=lambda *a: None).study.trials for name in ("a", "b")]
+    assert more[0][1].params == more[1][1].params and more[0][1].params != drawn[0], more[0][1].params
+    # TPE (the default) after 3 trials of seed 0: a seed of 0 + 3 drew lr 0.01264 beside trial 0's 0.01252
+    two = _write(tmp_path / "two.yaml", {"train.lr": {"log_uniform": [1e-3, 1e-1]}, "model.dropout": {"uniform": [0, 0.5]}})
+    tpe = [tune(config_file=base, space_file=two, trials=n, seed=0, pruner="none", out=tmp_path / "tpe",
+                say=lambda *a: None) for n in (3, 1)][-1].study.trials
+    lrs = [t.params["train.lr"] for t in tpe]
+    assert len(lrs) == 4 and min(abs(math.log(lrs[3] / lr)) for lr in lrs[:3]) > 0.05, lrs
     assert [direction_of(m) for m in ("val_loss", "val_accuracy", "val_rmse", "val_dice")] == \
         ["minimize", "maximize", "minimize", "maximize"]
     with pytest.raises(UserError, match="no validation metric"):
@@ -408,7 +469,8 @@ def test_workers_starting_together_on_a_new_sqlite_file_all_open_it(tmp_path):
 def test_a_trial_whose_worker_died_after_its_run_finished_is_told_its_result_not_retried(tmp_path):
     """kill -9 between the run folder's summary.json and Optuna's tell: the finished folder's value is recorded
     (before: the trial was failed and trained again, its complete folder left behind marked failed)."""
-    from idealfit.tune import fail_stale, open_storage
+    from idealfit.tune import open_storage
+    from idealfit.tune_stale import fail_stale
 
     (tmp_path / "locks").mkdir()
     st = optuna.create_study(storage=open_storage(tmp_path, None))

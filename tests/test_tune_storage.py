@@ -46,6 +46,28 @@ def test_another_folders_study_in_a_shared_sqlite_file_is_refused_and_left_whole
     assert len(optuna.load_study(study_name="default", storage=url).trials) == 1
 
 
+def test_a_refusal_that_lost_the_race_removes_the_folder_it_made(tmp_path, cli_error, monkeypatch):
+    """Two folders started together on one storage with other spaces: the second passed the check while the shared
+    study had no trial, made its folder, and was refused once the first's trial existed. Here the first command
+    runs, for real, between the second's folder claim and its trials; the second must leave nothing behind."""
+    import idealfit.tune as tune_module
+
+    space, other = _write(tmp_path / "space.yaml", SPACE), _write(tmp_path / "other.yaml", OTHER)
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    claim, others = tune_module._claim_study_dir, []
+
+    def claim_then_the_other_command_runs(*args, **kwargs):
+        claim(*args, **kwargs)
+        if not others:  # once: the other folder's command, whose own claim comes back here
+            others.append("started")
+            others.append(main(_tune(space, url, tmp_path / "a")))
+
+    monkeypatch.setattr(tune_module, "_claim_study_dir", claim_then_the_other_command_runs)
+    cli_error(_tune(other, url, tmp_path / "b"), "study 'default'", "search space")
+    assert others == ["started", 0] and not (tmp_path / "b").exists()
+    assert len(optuna.load_study(study_name="default", storage=url).trials) == 1  # the other's trial, untouched
+
+
 def test_the_same_space_and_data_join_a_shared_study_from_another_folder(tmp_path):
     space = _write(tmp_path / "space.yaml", SPACE)
     url = f"sqlite:///{tmp_path / 'shared.db'}"

@@ -12,6 +12,7 @@ import os
 import re
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from idealfit.config import parse_sets
 from idealfit.errors import UnreadableFile, UserError
@@ -200,7 +201,13 @@ def cmd_report(args: argparse.Namespace) -> int:
     from idealfit.report.html import build_run_report
     from idealfit.run import check_run_dir
 
-    print(f"wrote {build_run_report(check_run_dir(args.run_dir))}")
+    folder = Path(args.run_dir)
+    if (folder / "space.yaml").is_file() and not (folder / "config.yaml").exists():  # an `idealfit tune` study
+        from idealfit.tune_report import rebuild
+
+        print(f"wrote {rebuild(folder)}")
+        return 0
+    print(f"wrote {build_run_report(check_run_dir(folder))}")
     return 0
 
 
@@ -276,7 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="leave out image or WAV inputs that cannot be decoded (listed on stderr) instead of stopping")
     pr.set_defaults(func=cmd_predict)
 
-    r = sub.add_parser("report", help="rebuild a run's report.html from its folder")
+    r = sub.add_parser("report", help="rebuild a run's (or a tuning study's) report.html from its folder")
     r.add_argument("run_dir", metavar="RUN_DIR")
     r.set_defaults(func=cmd_report)
 
@@ -321,8 +328,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as exc:
         print(f"idealfit: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("idealfit: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:  # under torchrun the message says how the run continues (train/distributed.py)
+        print("idealfit: interrupted" + (f"; {exc}" if str(exc) else ""), file=sys.stderr)
         return 130
     except BrokenPipeError:  # `idealfit explain conv | head`: the reader left; not an error
         sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at interpreter exit

@@ -225,8 +225,8 @@ def diagnose(history: list[dict], *, task: str, metric: str, final: dict[str, di
             the validation rise after it was discarded and does not make the kept model overfit.
         context: what the run used, for advice that fits it: {"model" (the family; default: the only one
             that learns `task`), "kind", "augment" (list), "dropout", "l1", "l2", "batchnorm",
-            "early_stopping", "stopped_early", "patience", "epochs", "lr"} (default None: the deck's generic
-            advice).
+            "early_stopping", "stopped_early", "interrupted" (Ctrl-C), "patience", "epochs", "lr"} (default None:
+            the deck's generic advice).
         baselines: summary["baselines"] of the task (default: context["baselines"] when given, else None: the
             fixed thresholds). The task's best rival by validation is compared with (rule 2b) and named when
             it does as well as the network.
@@ -236,6 +236,7 @@ def diagnose(history: list[dict], *, task: str, metric: str, final: dict[str, di
          "reasons": [plain-English rules that fired], "advice": [the deck's remedies]}.
     """
     higher_better = check_history(history, task, metric)
+    interrupted = bool((context or {}).get("interrupted")) and "epochs" in (context or {})
     ev = evidence(list(history), metric, higher_better, final, kept_epoch)
     if baselines is None and context is not None:
         baselines = context.get("baselines")
@@ -291,7 +292,9 @@ def diagnose(history: list[dict], *, task: str, metric: str, final: dict[str, di
                            f"last {w} epochs (\"validation still improving\" in the evidence), less than the "
                            f"{100 * VAL_STILL_IMPROVING_RATE:g}% per epoch that calls for more epochs")
         if ev.get("val_loss_rise_discarded", 0.0) > OVERFIT_VAL_RISE:
-            reasons.append(f"early stopping kept epoch {ev['kept_epoch']}, before validation loss rose "
+            # a Ctrl-C also restores the best weights: "early stopping" would name the wrong cause
+            keeper = "the best weights restored at the interruption are" if interrupted else "early stopping kept"
+            reasons.append(f"{keeper} epoch {ev['kept_epoch']}, before validation loss rose "
                            f"{100 * ev['val_loss_rise_discarded']:.0f}%")
     as_well = baseline_does_as_well(ev, metric, higher_better, task=task) if ev["has_validation"] else None
     verdict, reasons, const_tip = _constant_rule(verdict, ev, reasons, baselines, metric, higher_better, task=task,
@@ -345,6 +348,9 @@ def diagnose(history: list[dict], *, task: str, metric: str, final: dict[str, di
         tips = [a for a in tips if a not in GOOD_FIT_ADVICE] + [cut]
     if not ev["has_validation"]:
         reasons.append("there is no validation data, so overfitting cannot be judged")
+    if interrupted:  # the verdict is on the epochs trained so far, not on the run the user asked for
+        reasons.insert(0, f"you interrupted training after epoch {ev['epochs']} of {context['epochs']}, so this "
+                          "judges the epochs trained so far (continue with --resume)")
     return {"verdict": verdict, "evidence": ev, "reasons": reasons, "advice": tips}
 
 

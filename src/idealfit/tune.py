@@ -31,6 +31,7 @@ import json
 import os
 import socket
 import time
+import uuid
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +40,7 @@ from typing import Any
 from idealfit.config import RunConfig, resolve
 from idealfit.errors import UserError
 from idealfit.tune_space import Param, load_space
-from idealfit.tune_stale import Heartbeat, counted, fail_stale, fcntl, locked, tell_outcome
+from idealfit.tune_stale import Heartbeat, clear_stale, counted, fcntl, locked, tell_outcome
 from idealfit.tune_storage import JOURNAL, check_shared, identity, open_storage  # noqa: F401 - callers and tests import them from here
 
 SAMPLERS = ("tpe", "random", "grid")
@@ -113,13 +114,26 @@ def open_study(study_dir: Path, *, name: str, storage: str | None, cfg: RunConfi
         raise UserError(f"study '{name}' was created to {study.direction.name.lower()}; train.monitor now asks to "
                         f"{direction}: keep the monitor, or start another study with --study")
     check_shared(study, identity(space, cfg.to_dict()["data"], cfg.train.monitor), name=name)
+    done = len(study.trials)
+    if seed is not None and done:  # a continued study: the seed alone would replay the first command's draws
+        study.sampler = make_sampler(sampler, space, continued_seed(seed, done))
     return study
 
 
-def worker(study_dir: Path, *, target: int, name: str, storage: str | None, sampler: str, pruner: str, seed: int | None,
+def continued_seed(seed: int, done: int) -> int:
+    """The sampler seed of a command that continues a study holding `done` trials: new draws each time, the
+    same ones for the same sequence of commands (a fresh study keeps `seed` itself). Hashed, not added: the first
+    draws of TPE's seeds 0 and 3 are nearly equal (lr 0.01252 and 0.01264), so nearby seeds replay nearby points."""
+    if done == 0:
+        return seed
+    return int.from_bytes(hashlib.sha256(f"{seed}:{done}".encode()).digest()[:4], "little")
+
+
+def worker(study_dir: Path, *, target: int, command: str, name: str, storage: str | None, sampler: str, pruner: str, seed: int | None,
            config_file: str | None, sets: dict[str, Any], deadline: float | None, trial_sets: dict[str, Any] | None = None,
            max_failures: int = 3, say=print) -> int:
-    """Claim and run trials until the study holds `target` counted trials, `deadline` (time.time()) passes or
+    """Claim and run trials until command `command` (its workers) holds `target` counted trials of the study (another
+    command on the same study asks for its own), `deadline` (time.time()) passes or
     `max_failures` of this worker's trials failed; returns how many ran. `trial_sets` apply to the trials'
     runs only (not to best.yaml), e.g. one CPU thread per worker."""
     import optuna
@@ -131,12 +145,8 @@ def worker(study_dir: Path, *, target: int, name: str, storage: str | None, samp
     ran = failures = 0
     while (deadline is None or time.time() < deadline) and failures < max_failures:
         with locked(study_dir / "locks" / "claim.lock"):
-            recovered: list[int] = []
-            for n in fail_stale(study, study_dir, journal=storage is None, recovered=recovered):
-                say(f"trial {n}: its worker died mid-trial; marked failed and queued again")
-            for n in recovered:
-                say(f"trial {n}: its worker died after its run finished; its result is recorded from the run folder")
-            if counted(study) >= target:
+            clear_stale(study, study_dir, journal=storage is None, say=say)
+            if counted(study, command) >= target:
                 break
             if isinstance(study.sampler, optuna.samplers.GridSampler) and study.sampler.is_exhausted(study):
                 say("the grid is done: every combination has a trial")
@@ -149,6 +159,7 @@ def worker(study_dir: Path, *, target: int, name: str, storage: str | None, samp
                 fcntl.flock(lock, fcntl.LOCK_EX)
             trial.set_user_attr("host", socket.gethostname())
             trial.set_user_attr("pid", os.getpid())
+            trial.set_user_attr("command", command)
         try:
             with Heartbeat(study, trial):
                 state = run_trial(study, trial, space, study_dir=study_dir, config_file=config_file,
@@ -287,15 +298,16 @@ def tune(*, space_file: str | Path, trials: int, config_file: str | Path | None 
     # in a shared database, a clash with another folder's study is refused before this folder is made (the study
     # opened then is the one used); the default journal lives in the folder, so that study opens once it is claimed
     st = open_study(study_dir, cfg=cfg, space=space, **opts) if storage else None
+    made = not (study_dir / "space.yaml").is_file()
     _claim_study_dir(study_dir, Path(space_file), space, config_file=config_file, sets=sets)
     if st is None:
         st = open_study(study_dir, cfg=cfg, space=space, **opts)
     (study_dir / "locks").mkdir(exist_ok=True)
     with locked(study_dir / "locks" / "claim.lock"):
-        fail_stale(st, study_dir, journal=storage is None)
-        target = counted(st) + trials
+        clear_stale(st, study_dir, journal=storage is None, say=say)
     deadline = None if timeout is None else time.time() + timeout
-    job = dict(target=target, config_file=config_file, sets=sets, deadline=deadline, max_failures=max(3, trials), **opts)
+    # `trials` more of this command's own: a study-wide target let two commands at once share one count
+    job = dict(target=trials, command=uuid.uuid4().hex, config_file=config_file, sets=sets, deadline=deadline, max_failures=max(3, trials), **opts)
     say(f"study '{name}' in {study_dir}: {trials} more trial{'s' if trials > 1 else ''} ({sampler} sampler, "
         f"{pruner} pruner, {workers} worker{'s' if workers > 1 else ''}), {direction} {cfg.train.monitor}")
     if workers > 1 and (storage or "").startswith("sqlite"):
@@ -304,7 +316,12 @@ def tune(*, space_file: str | Path, trials: int, config_file: str | Path | None 
             "made for several local workers, PostgreSQL for several machines")
     failed = None
     if workers == 1:
-        worker(study_dir, say=say, **job)
+        try:
+            worker(study_dir, say=say, **job)
+        except UserError:  # e.g. another folder's study got its first trial since our check (tune_storage)
+            if made:
+                _unclaim(study_dir)
+            raise
     else:
         failed = _run_workers(study_dir, workers, job)
     from idealfit.tune_report import write_outputs
@@ -340,6 +357,23 @@ def _claim_study_dir(study_dir: Path, space_file: Path, space: dict[str, Param],
         raise UserError(f"{study_dir} already holds files but no study; choose another --out or --study")
     study_dir.mkdir(parents=True, exist_ok=True)
     atomic_write(kept, space_file.read_bytes())
+
+
+def _unclaim(study_dir: Path) -> None:
+    """Remove what this command wrote in a study folder it made (its space.yaml, the claim lock), and the folder
+    once empty: a refusal leaves nothing behind. Anything else there is another command's, and stays."""
+    if any(p.name not in ("space.yaml", "locks") for p in study_dir.iterdir()):
+        return  # e.g. another command's trials or journal: the space copy is theirs too
+    for lock in (study_dir / "locks").glob("*"):
+        if lock.name != "claim.lock":
+            return
+    (study_dir / "locks" / "claim.lock").unlink(missing_ok=True)
+    for path in (study_dir / "locks", study_dir / "space.yaml"):
+        if path.is_dir():
+            path.rmdir()
+        else:
+            path.unlink(missing_ok=True)
+    study_dir.rmdir()
 
 
 def _worker_main(study_dir: str, job: dict[str, Any]) -> None:

@@ -49,7 +49,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
                pruner=args.pruner, seed=args.sampler_seed, sets=sets, out=args.out)
     states = [t.state.name.lower() for t in res.study.get_trials(deepcopy=False)]
     print(f"{len(states)} trials in the study: {states.count('complete')} complete, {states.count('pruned')} pruned, "
-          f"{states.count('fail')} failed")
+          f"{states.count('fail')} failed" + (f", {n} running (another command's)" if (n := states.count("running")) else ""))
     if res.best_value is not None:
         shown = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in res.best_params.items())
         print(f"best: {res.best_value:.4g} ({shown})")

@@ -17,13 +17,16 @@ from idealfit.tune_charts import history_chart, importance_chart, parallel_chart
 from idealfit.tune_space import Param
 
 
-def _rows(study, space: dict[str, Param]) -> list[dict[str, Any]]:
+def _rows(study, space: dict[str, Param], study_dir: Path) -> list[dict[str, Any]]:
     rows = []
     for t in study.get_trials(deepcopy=False):
         seconds = (t.datetime_complete - t.datetime_start).total_seconds() if t.datetime_complete and t.datetime_start else None
+        run_dir = t.user_attrs.get("run_dir", "")
+        if t.state.name == "FAIL" and run_dir and not (study_dir / run_dir).exists():
+            run_dir = ""  # a killed worker's half-written folder, removed when the trial was failed (tune_stale)
         row = {"number": t.number, "state": t.state.name.lower(), "value": t.value,
                "epochs": t.user_attrs.get("epochs") or (max(t.intermediate_values) if t.intermediate_values else None),
-               "seconds": None if seconds is None else round(seconds, 2), "run_dir": t.user_attrs.get("run_dir", "")}
+               "seconds": None if seconds is None else round(seconds, 2), "run_dir": run_dir}
         for key in space:  # a choice's label: the value itself, or its JSON text for a list ("[16, 32]")
             row[key] = t.params.get(key)
         rows.append(row)
@@ -162,7 +165,7 @@ def write_outputs(study, space: dict[str, Param], *, study_dir: Path, monitor: s
     """trials.csv, best.yaml (once a trial is complete) and report.html in the study folder."""
     from idealfit.run_files import atomic_write
 
-    rows = _rows(study, space)
+    rows = _rows(study, space, study_dir)
     files = {"trials": atomic_write(study_dir / "trials.csv", trials_csv(rows))}
     best = _best_or_none(study)
     if best is not None:
@@ -170,3 +173,31 @@ def write_outputs(study, space: dict[str, Param], *, study_dir: Path, monitor: s
     files["report"] = atomic_write(study_dir / "report.html", report_html(study, space, rows, monitor=monitor,
                                                                           study_dir=study_dir, title=title))
     return files
+
+
+def rebuild(study_dir: Path) -> Path:
+    """`idealfit report STUDY_DIR`: trials.csv and report.html again from the study's journal and space.yaml (best.yaml
+    needs the base config the command was given, so it stays as `idealfit tune` wrote it); returns the report."""
+    import optuna
+
+    from idealfit.errors import UserError
+    from idealfit.run_files import atomic_write
+    from idealfit.tune_space import read_space
+    from idealfit.tune_storage import JOURNAL, open_storage
+
+    if not (study_dir / JOURNAL).is_file():
+        raise UserError(f"{study_dir} is a tuning study whose trials live in the database given to `idealfit tune "
+                        "--storage`; run that command again (it rewrites the report when it ends)")
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    storage = open_storage(study_dir, None)
+    names = optuna.get_all_study_names(storage)
+    if len(names) != 1:
+        raise UserError(f"{study_dir}/{JOURNAL} holds {len(names)} studies ({', '.join(names)}); run `idealfit tune "
+                        "--study NAME` again on it to rewrite one's report")
+    study = optuna.load_study(study_name=names[0], storage=storage)
+    space = read_space(study_dir / "space.yaml")
+    monitor = (study.user_attrs.get("idealfit_monitor") or {}).get("train.monitor", "val_loss")
+    rows = _rows(study, space, study_dir)
+    atomic_write(study_dir / "trials.csv", trials_csv(rows))
+    return atomic_write(study_dir / "report.html", report_html(study, space, rows, monitor=monitor, study_dir=study_dir,
+                                                               title=f"Tuning study · {names[0]}"))

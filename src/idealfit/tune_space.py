@@ -101,6 +101,11 @@ def load_space(path: str | Path, *, config_file: str | Path | None = None,
         raise UserError(f"search space {p}: {exc}") from None
 
 
+def read_space(path: Path) -> dict[str, Param]:
+    """A study folder's own space.yaml, checked when its study began: read without a base config to check it against."""
+    return {key: _param(key, spec) for key, spec in _entries(safe_yaml(path.read_text(encoding="utf-8-sig"))).items()}
+
+
 def _entries(raw: dict[str, Any]) -> dict[str, Any]:
     """Dotted keys to specs; a section (`model: {dropout: {...}}`) is opened one level."""
     out: dict[str, Any] = {}

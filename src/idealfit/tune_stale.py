@@ -87,6 +87,15 @@ def fail_stale(study, study_dir: Path, *, journal: bool = True, recovered: list[
     return stale
 
 
+def clear_stale(study, study_dir: Path, *, journal: bool, say) -> None:
+    """`fail_stale`, each trial it failed or recovered said in one line. Call it holding the claim lock."""
+    recovered: list[int] = []
+    for n in fail_stale(study, study_dir, journal=journal, recovered=recovered):
+        say(f"trial {n}: its worker died mid-trial; marked failed and queued again")
+    for n in recovered:
+        say(f"trial {n}: its worker died after its run finished; its result is recorded from the run folder")
+
+
 def retry_stale(study, trial) -> None:
     """Optuna's stale-trial callback (RDB storages): queue the failed trial's parameters again, marked
     `retry_of` as a lock-judged retry is. Optuna calls it only in the process whose check failed the trial,
@@ -99,11 +108,14 @@ def retry_stale(study, trial) -> None:
         user_attrs={"retry_of": trial.number}, system_attrs={"failed_trial": trial.number}))
 
 
-def counted(study) -> int:
-    """Trials that fill a requested slot: finished (complete or pruned) or running now."""
+def counted(study, command: str | None = None) -> int:
+    """Trials that fill a requested slot: finished (complete or pruned) or running now; with `command`, only
+    those of that `idealfit tune` command (its workers tag their trials: tune.worker)."""
     from optuna.trial import TrialState
 
-    return len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)))
+    states = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
+    return sum(command is None or t.user_attrs.get("command") == command
+               for t in study.get_trials(deepcopy=False, states=states))
 
 
 def _tell_finished(study, number: int, run_dir: Path) -> bool:

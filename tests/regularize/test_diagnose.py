@@ -242,6 +242,13 @@ def test_a_rise_discarded_by_early_stopping_does_not_make_the_kept_model_overfit
     assert d["verdict"] == "good fit"
     assert d["evidence"]["val_loss_rise_discarded"] == pytest.approx(0.25)
     assert any("early stopping kept epoch 6" in r for r in d["reasons"])
+    assert not any("interrupted" in r for r in d["reasons"])
+    # stopped by Ctrl-C (patience not run out): the verdict says so, and does not credit early stopping
+    d = diagnose(hist, task="classification", metric="accuracy", kept_epoch=6,
+                 context={"interrupted": True, "epochs": 80, "early_stopping": True, "patience": 500})
+    assert d["reasons"][0].startswith("you interrupted training after epoch 9 of 80"), d["reasons"]
+    assert any("best weights restored at the interruption are epoch 6, before validation loss rose 25%" in r
+               for r in d["reasons"]) and not any("early stopping kept" in r for r in d["reasons"]), d["reasons"]
 
 
 def test_still_falling_loss_of_a_classifier_that_fits_its_data_is_not_underfitting():

@@ -183,6 +183,62 @@ def test_a_rank_killed_mid_run_does_not_hang_the_other(tmp_path):
     assert run.summary["epochs_run"] == done + 1
 
 
+def _workers(parent: int) -> dict[int, int]:
+    """{RANK: pid} of the `idealfit train` processes torchrun (`parent`) started, read from /proc."""
+    found = {}
+    for d in Path("/proc").iterdir():
+        try:
+            if d.name.isdigit() and int((d / "stat").read_text().rsplit(")", 1)[1].split()[1]) == parent:
+                env = dict(v.split("=", 1) for v in (d / "environ").read_text().split("\0") if "=" in v)
+                if "RANK" in env and b"idealfit" in (d / "cmdline").read_bytes():
+                    found[int(env["RANK"])] = int(d.name)
+        except (OSError, IndexError, ValueError):  # a process that ended while we read it
+            continue
+    return found
+
+
+@pytest.mark.parametrize("rank", [1, 0, "all"])
+def test_ctrl_c_in_one_torchrun_process_stops_the_group_at_once(tmp_path, rank):
+    """SIGINT to one worker (`kill -INT PID`): it used to catch it and go on alone while its peer waited in a
+    collective until IDEALFIT_DIST_TIMEOUT, then a gloo traceback. Now it leaves the group, the peer's collective
+    fails at once (closed connection, not the timeout set here), each prints one line, the run resumes.
+    "all": a terminal's Ctrl-C (the whole process group, torchrun too, which then signals each worker again)."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg", "IDEALFIT_DIST_TIMEOUT": "60"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "idealfit",
+           "train", *ARGS, "--epochs", "500", "--out", "run"]
+    proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + 300  # not a speed check: only so a broken test cannot hang CI
+        while not (tmp_path / "run" / "checkpoint.pt").exists():
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()[1][-3000:]
+            time.sleep(0.1)
+        if rank == "all":
+            os.killpg(proc.pid, signal.SIGINT)
+        else:
+            os.kill(_workers(proc.pid)[rank], signal.SIGINT)
+        out, err = proc.communicate(timeout=240)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+    err = err.decode()
+    assert proc.returncode != 0
+    ours = [line for line in err.splitlines() if line.startswith("idealfit: ")]
+    assert "Traceback" not in "\n".join(line for line in err.splitlines() if "[rank" in line), err[-3000:]
+    hint = "run keeps its last checkpoint: continue with `torchrun <the same options> -m idealfit train --resume run`"
+    stopped = [line for line in ours if line.startswith("idealfit: interrupted; this process leaves its torchrun")]
+    lost = [line for line in ours if line.startswith("idealfit: error: a process of this torchrun group was lost (")]
+    # one line from each process: its own interrupt, or (for one that had not seen it yet) its lost peer
+    assert len(ours) == 2 and len(stopped) + len(lost) == 2 and len(stopped) >= 1, err[-3000:]
+    assert rank == "all" or len(stopped) == 1, ours
+    assert all(line.endswith(hint) for line in ours), ours
+    assert not any("timeout" in line.lower() or "timed out" in line.lower() for line in lost), lost  # not at 60 s
+    done = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)["epoch"]
+    run = idealfit.train(resume=tmp_path / "run", epochs=done + 1, set={"train.progress": False}, verbose=False)
+    assert run.summary["epochs_run"] == done + 1 and not run.summary["interrupted"]
+
+
 def _batches(n=23, bs=8, **kw):
     x = torch.arange(n, dtype=torch.float32).unsqueeze(1)
     return lambda: TensorBatches(x, torch.arange(n), batch_size=bs, generator=torch.Generator().manual_seed(3), **kw)

@@ -125,6 +125,7 @@ def test_an_interrupted_run_resumed_with_more_epochs_replans_its_schedule(schedu
     out = tmp_path / "cut"
     run = fit.train(data="xo", epochs=6, lr=0.01, out=out, set=settings, callbacks=[_CtrlC(2)], verbose=False)
     assert run.summary["interrupted"] and run.summary["epochs_run"] == 2
+    assert run.summary["diagnosis"]["reasons"][0].startswith("you interrupted training after epoch 2 of 6")
     capsys.readouterr()
     assert main(["train", "--resume", str(out), "--epochs", "10"]) == 0
     printed = capsys.readouterr().out

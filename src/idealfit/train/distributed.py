@@ -23,7 +23,8 @@ CUDA. The choices, in one place:
   active exception") and torchrun killed rank 0 before it wrote summary.json.
 - A rank that crashes: torchrun stops the others; a peer that vanishes otherwise (a node lost)
   makes the waiting collectives fail after IDEALFIT_DIST_TIMEOUT seconds (default 600) instead of
-  hanging for ever.
+  hanging for ever. Ctrl-C in any rank acts between two steps: that rank leaves (train/runtime.py), so the
+  others' next collective fails at once; the run continues from its last checkpoint.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ import torch.distributed as dist
 
 from idealfit.errors import UserError
 from idealfit.train.callbacks import Callback, FitState
-from idealfit.train.runtime import Runtime, pick_device
+from idealfit.train.runtime import Runtime, deferred_interrupts, pick_device
 
 TIMEOUT_ENV = "IDEALFIT_DIST_TIMEOUT"
 DEFAULT_TIMEOUT_S = 600
@@ -177,6 +178,9 @@ class DistributedRuntime(Runtime):
         ddp = DistributedDataParallel(model, device_ids=[self.device] if self.device.type == "cuda" else None)
         ddp.register_comm_hook(self.share, _weighted_allreduce)
         return torch.compile(ddp) if self.speed.compile else ddp
+
+    def interrupts(self):
+        return deferred_interrupts()
 
     def all_reduce_sum(self, t: torch.Tensor) -> torch.Tensor:
         if self.alone:
@@ -373,7 +377,7 @@ def runtime_for(device_name: str, *, sync_batchnorm: bool = True) -> Runtime:
 
 
 # What gloo and NCCL say when another process of the group is gone (killed, out of memory, its machine lost)
-PEER_LOST_SIGNS = ("Connection reset by peer", "Connection closed by peer", "Broken pipe", "Connection refused",
+PEER_LOST_SIGNS = ("Connection reset by peer", "Application timeout caused pair closure", "Connection closed by peer", "Broken pipe", "Connection refused",
                    "Timed out", "timed out", "Socket closed", "communicator was aborted", "failed to recv")
 
 
@@ -393,11 +397,25 @@ def peer_lost(exc: BaseException) -> str | None:
 def lost_peer_error(run_dir, sign: str) -> UserError:
     """The one line for a process lost mid-run: what happened, and the command that continues the run (a run lost
     before its first checkpoint was removed, or starts again from its config, as any run: session.py)."""
-    lost = f"a process of this torchrun group was lost ({sign}), so training stopped"
+    return UserError(f"a process of this torchrun group was lost ({sign}), so training stopped{_go_on(run_dir)}")
+
+
+class GroupInterrupted(KeyboardInterrupt):
+    """Ctrl-C (SIGINT) in one process of a torchrun group: it leaves the group, so the others' collectives fail
+    at once and they stop with the lost-process line; the CLI prints this message and exits 130."""
+
+
+def interrupted_error(run_dir) -> GroupInterrupted:
+    return GroupInterrupted(f"this process leaves its torchrun group, which stops the others{_go_on(run_dir)}")
+
+
+def _go_on(run_dir) -> str:
+    """How a run stopped mid-way under torchrun continues: from its last checkpoint, with torchrun again (a run
+    stopped before its first checkpoint was removed, or starts again from its config, as any run: session.py)."""
     if not (Path(run_dir) / "checkpoint.pt").is_file():
-        return UserError(f"{lost} before its first checkpoint; start the run again with the same torchrun command")
-    return UserError(f"{lost}; {run_dir} keeps its last checkpoint: continue with "
-                     f"`torchrun <the same options> -m idealfit train --resume {run_dir}`")
+        return " before its first checkpoint; start the run again with the same torchrun command"
+    return (f"; {run_dir} keeps its last checkpoint: continue with "
+            f"`torchrun <the same options> -m idealfit train --resume {run_dir}`")
 
 
 def end_process_group() -> None:

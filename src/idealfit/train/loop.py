@@ -31,25 +31,16 @@ def fit(state: FitState, train_batches, val_batches, *, task: Task, targets: dic
     for cb in callbacks:
         cb.on_fit_start(state)
     try:
-        while state.epoch < state.epochs and not state.stop:
-            t0 = time.perf_counter()
-            meter = Meter(step.runtime.all_reduce_sum)
-            step.model.train()
-            for batch in train_batches:
-                meter.add(step.train(batch))
-                if bar is not None:
-                    bar.step(meter)
-            state.epoch += 1
-            row = {"epoch": state.epoch, **step.lrs(), **epoch_values(task, meter.sums(), "train", targets)}
-            if val_batches is not None:
-                row.update(epoch_values(task, evaluate(step, val_batches).sums(), "val", targets))
-            row["seconds"] = time.perf_counter() - t0
-            state.history.append(row)
-            if bar is not None:
-                bar.epoch_done(row)
-            for cb in callbacks:
-                cb.on_epoch_end(state)
+        with step.runtime.interrupts() as poll:  # torchrun: Ctrl-C acts between steps (train/runtime.py)
+            while state.epoch < state.epochs and not state.stop:
+                _epoch(state, train_batches, val_batches, task=task, targets=targets, callbacks=callbacks, bar=bar,
+                       poll=poll)
+            poll()
     except KeyboardInterrupt:  # keep what was learned: best weights restored, outputs written by the caller
+        if step.runtime.world_size > 1:
+            # torchrun: the other processes wait in this step's collective and cannot know; this process leaves,
+            # which closes its connections, so theirs fail at once (not after IDEALFIT_DIST_TIMEOUT) (session.py)
+            raise
         state.interrupted = True
     finally:
         if bar is not None:
@@ -57,6 +48,28 @@ def fit(state: FitState, train_batches, val_batches, *, task: Task, targets: dic
     for cb in callbacks:
         cb.on_fit_end(state)
     return state
+
+
+def _epoch(state: FitState, train_batches, val_batches, *, task: Task, targets, callbacks, bar, poll) -> None:
+    """One epoch: train on every batch, one history row, the epoch-end hooks."""
+    step, t0 = state.step, time.perf_counter()
+    meter = Meter(step.runtime.all_reduce_sum)
+    step.model.train()
+    for batch in train_batches:
+        meter.add(step.train(batch))
+        poll()
+        if bar is not None:
+            bar.step(meter)
+    state.epoch += 1
+    row = {"epoch": state.epoch, **step.lrs(), **epoch_values(task, meter.sums(), "train", targets)}
+    if val_batches is not None:
+        row.update(epoch_values(task, evaluate(step, val_batches).sums(), "val", targets))
+    row["seconds"] = time.perf_counter() - t0
+    state.history.append(row)
+    if bar is not None:
+        bar.epoch_done(row)
+    for cb in callbacks:
+        cb.on_epoch_end(state)
 
 
 def epoch_values(task: Task, sums: dict[str, float], split: str, targets: dict | None) -> dict[str, float]:

@@ -7,6 +7,9 @@ plug in, with the shape of Lightning Fabric's small API: `device`, `wrap`, `auto
 
 from __future__ import annotations
 
+import signal
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import torch
@@ -58,6 +61,11 @@ class Runtime:
     def all_reduce_sum(self, t: torch.Tensor) -> torch.Tensor:
         return t
 
+    @contextmanager
+    def interrupts(self):
+        """Around the loop: yields `poll()`, called after each step. One process lets Ctrl-C raise anywhere."""
+        yield lambda: None
+
     # --- processes: train/distributed.py's DistributedRuntime (torchrun) overrides these; one process needs none ---
     def shard(self, batches, *, train: bool):
         """This process's part of a split's batches (training: of every global batch)."""
@@ -80,3 +88,29 @@ class Runtime:
     def record(self) -> dict | None:
         """The processes a run used, for summary.json's "distributed" (None: one process)."""
         return None
+
+
+@contextmanager
+def deferred_interrupts():
+    """Ctrl-C (SIGINT) recorded, and raised as KeyboardInterrupt by `poll()` between two steps. Why: under torchrun
+    a KeyboardInterrupt raised inside DDP's backward (its gradient hook's all-reduce) is swallowed into a broken
+    collective, and the process then waits for its peers until the timeout; raised between steps it leaves
+    cleanly and its peers' next collective fails at once. A second SIGINT waits too: a terminal's Ctrl-C reaches
+    the workers, and torchrun then sends each one its own."""
+    if threading.current_thread() is not threading.main_thread():  # only the main thread may set handlers
+        yield lambda: None
+        return
+    pending: list[bool] = []
+
+    def handler(signum, frame):
+        pending.append(True)
+
+    def poll() -> None:
+        if pending:
+            raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield poll
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -43,7 +43,7 @@ from idealfit.train.checkpoint import (
     write_json,
     write_npz,
 )
-from idealfit.train.distributed import lost_peer_error, peer_lost
+from idealfit.train.distributed import interrupted_error, lost_peer_error, peer_lost
 from idealfit.train.extend import check_epochs, ended_summary, extend_finished, replan_note
 from idealfit.train.loop import epoch_values, fit
 from idealfit.train.regularizers import weight_sparsity
@@ -164,6 +164,10 @@ def _claim_and_train(cfg: RunConfig, setup: Setup, *, resume, has_ckpt: bool, ca
         if sign is None:
             raise
         raise lost_peer_error(run_dir, sign) from None
+    except KeyboardInterrupt:  # torchrun: fit() let it through, as this process cannot finish alone (train/loop.py)
+        if setup.runtime.world_size > 1:
+            raise interrupted_error(run_dir) from None
+        raise
 
 
 def _score_start(early: EarlyStopping, state: FitState, val_b, task, targets) -> None:
@@ -348,6 +352,7 @@ def _finish(run_dir: Path, cfg: RunConfig, prep: Prepared, state: FitState, *, e
         "diagnosis": diagnose(state.history, task=task.name, metric=task.metric, final=metrics, kept_epoch=kept,
                               baselines=baselines,
                               context=_diagnosis_context(cfg, prep.dataset, stopped_early=state.stopped_early,
+                                                         interrupted=state.interrupted,
                                                          val_samples=len(prep.indices["val"]),
                                                          params=params, train_samples=train_samples)),
         "test_copies": test_copies,  # {"rows", "of", "note"} or None
@@ -365,14 +370,14 @@ def _compile_seconds(history: list[dict[str, Any]]) -> float | None:
     return round(sum(spent), 3) if spent else None
 
 
-def _diagnosis_context(cfg: RunConfig, ds: Dataset, *, stopped_early: bool, val_samples: int, params: int,
-                       train_samples: int) -> dict[str, Any]:
+def _diagnosis_context(cfg: RunConfig, ds: Dataset, *, stopped_early: bool, interrupted: bool, val_samples: int,
+                       params: int, train_samples: int) -> dict[str, Any]:
     """What the run used, so that the diagnosis advises only remedies it can still apply (params and train_samples:
     whether more capacity can help at all, idealfit.diagnose_advice.capacity_to_spare)."""
     m, t = cfg.model, cfg.train
     augment = [a if isinstance(a, str) else str(a.get("name", a)) for a in cfg.data.augment]
     return {"kind": ds.kind, "model": m.name, "augment": augment, "dropout": m.dropout, "batchnorm": m.batchnorm, "l1": t.l1,
-            "l2": t.l2, "early_stopping": t.early_stopping, "stopped_early": stopped_early, "patience": t.patience,
+            "l2": t.l2, "early_stopping": t.early_stopping, "stopped_early": stopped_early, "interrupted": interrupted, "patience": t.patience,
             "epochs": t.epochs, "lr": t.lr, "schedule": t.schedule, "val_samples": val_samples, "cell": m.cell,
             "params": params, "train_samples": train_samples, "batch_size": t.batch_size,
             # the width options, so advice can double or halve the run's own (idealfit.diagnose_advice.resized)
