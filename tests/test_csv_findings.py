@@ -2,11 +2,11 @@
 as empty texts at train and predict, evaluate/predict messages for the wrong kind of data, the task note."""
 
 import contextlib
-import csv
 import io
 
 import numpy as np
 import pytest
+from csv_files import write_csv
 
 from idealfit.cli import main
 
@@ -16,11 +16,7 @@ TINY = ["--epochs", "1", "--no-progress", "--set", "data.tokens=word", "--set", 
 
 
 def _write(path, rows, header):
-    with path.open("w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(header)
-        w.writerows(rows)
-    return path
+    return write_csv(path, header, rows)
 
 
 def _rows(n=40, *, labels=("sport", "food")):

@@ -6,17 +6,10 @@ import json
 
 import numpy as np
 import pytest
+from csv_files import write_csv as _write
 from PIL import Image
 
 from idealfit.cli import main
-
-
-def _write(path, header, rows):
-    with path.open("w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(header)
-        w.writerows(rows)
-    return path
 
 
 @pytest.fixture(scope="module")

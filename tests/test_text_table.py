@@ -9,6 +9,7 @@ import json
 
 import numpy as np
 import pytest
+from csv_files import write_csv
 
 from idealfit.cli import main
 from idealfit.errors import UserError
@@ -32,11 +33,7 @@ def _rows(n=240, seed=0):
 
 
 def _write(path, rows, header=HEADER):
-    with path.open("w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(header)
-        w.writerows(rows)
-    return path
+    return write_csv(path, header, rows)
 
 
 @pytest.fixture(scope="module")

@@ -6,19 +6,12 @@ import json
 
 import numpy as np
 import pytest
+from csv_files import write_csv as _write
 
 from idealfit.cli import main
 from idealfit.config import resolve
 from idealfit.data.files import identifier_reason, load_csv
 from idealfit.errors import UserError
-
-
-def _write(path, header, rows):
-    with path.open("w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(header)
-        w.writerows(rows)
-    return path
 
 
 @pytest.fixture
