@@ -15,15 +15,11 @@ import numpy as np
 
 from idealfit.config import CLIP_FENCES
 from idealfit.data.base import plural
+from idealfit.data.input_notes import _examples  # the same three examples per note as predict's
 
-SHOWN = 3  # examples per note
 # Typos are few: more far values than this is a target's real heavy tail (statsmodels' fair: 465 of 6366 affairs
 # counts beyond the fences of a mostly-zero column), which a note calling them typos would mislead about
 FEW_TYPOS, TYPO_SHARE = 5, 0.02
-
-
-def _examples(items: list[str]) -> str:
-    return ", ".join(items[:SHOWN]) + (", ..." if len(items) > SHOWN else "")
 
 
 def _number(v: float) -> str:
@@ -32,7 +28,7 @@ def _number(v: float) -> str:
 
 def far_targets(y: np.ndarray, names: list[str], *, k: float = CLIP_FENCES) -> dict[str, Any] | None:
     """The training targets `y` (N,) outside Tukey's fences [Q1 - k·IQR, Q3 + k·IQR] (k = data.clip_fences'
-    default, 5: past Tukey's "far out" 3, so a heavy tail of real values stays inside), each named by `names`.
+    default, 10: past Tukey's "far out" 3, so a heavy tail of real values stays inside), each named by `names`.
     None when there are none, more than max(FEW_TYPOS, TYPO_SHARE · N) (a real heavy tail), or when the IQR is 0
     (mostly one value: its fences would flag every other one).
     Returns {"count", "fences": [low, high], "rows": ["file.csv:7", ...], "values": [...]} (rows and values: the
